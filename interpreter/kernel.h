@@ -1,0 +1,111 @@
+/*
+ * kernel.h — the contract between the interpreter and op kernels.
+ *
+ * An op is prepare + eval (TFLite Micro style):
+ *   prepare(node)  runs once per (re)prepare. Validates input count, dtypes
+ *                  and shapes, sets every output's shape with
+ *                  qlite_node_set_output_shape(), precomputes constants
+ *                  (requantization multipliers, ...) into memory from
+ *                  qlite_node_alloc(), and asks for per-invoke scratch by
+ *                  setting node->scratch_bytes. Errors name the op through
+ *                  qlite_node_error().
+ *   eval(node)     computes outputs from inputs. Allocates nothing; may use
+ *                  node->scratch (scratch_bytes, 64-byte aligned) and
+ *                  qlite_parallel_for(). Returns QLITE_OK except on data-
+ *                  dependent errors (e.g. a Gather index out of range).
+ *
+ * The output dtype and quantization are decided by the converter and stored
+ * in the model; the kernel checks that they are a combination it supports.
+ *
+ * Constant inputs: a kernel lists in `raw_inputs` (bit i = input i) the inputs
+ * whose stored form it reads directly — float16, int8 weights under float
+ * activations (hybrid), sparse, clustered or packed-layout constants. Every
+ * other constant input is handed to prepare/eval dense, row-major, and with
+ * float16 widened to float32 (the interpreter converts it once at prepare
+ * time; the memory is counted in qlite_interpreter_prepared_size()).
+ */
+#ifndef QLITE_KERNEL_H
+#define QLITE_KERNEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "qlite/qlite.h"
+#include "qlite_internal.h"
+
+/* A tensor at run time. */
+typedef struct qlite_tensor {
+    const qlite_tensor_info *info; /* static description from the model (never NULL) */
+    qlite_dtype dtype;             /* runtime dtype (FLOAT32 for a widened fp16 constant) */
+    uint32_t rank;
+    int64_t dims[QLITE_MAX_RANK];  /* concrete: no -1 after prepare */
+    void *data;                    /* arena, model bytes, or prepared copy; valid in eval */
+    size_t bytes;                  /* dims product * dtype size (packed for INT4) */
+    float scale;                   /* per-tensor quant scale (quant->scale[0]) or 0 */
+    int32_t zero_point;            /* per-tensor zero point or 0 */
+    bool is_const;                 /* data comes from the model */
+} qlite_tensor;
+
+struct qlite_interpreter;
+
+typedef struct qlite_node {
+    uint32_t index;                /* op index in the model */
+    const qlite_op_info *op;
+    const qlite_op_options *opts;  /* &op->options */
+    uint32_t num_inputs, num_outputs;
+    qlite_tensor **inputs;         /* [num_inputs]; NULL = optional input absent */
+    qlite_tensor **outputs;        /* [num_outputs] */
+    void *state;                   /* the kernel's prepared data (from qlite_node_alloc) */
+    size_t scratch_bytes;          /* set by prepare */
+    void *scratch;                 /* set by the interpreter before eval */
+    struct qlite_interpreter *interp;
+} qlite_node;
+
+typedef struct qlite_kernel {
+    qlite_status (*prepare)(qlite_node *node);
+    qlite_status (*eval)(qlite_node *node);
+    uint32_t raw_inputs;           /* bit i: input i is read in stored form */
+    bool output_aliases_input;     /* output 0 is input 0's bytes (reshape-like, no copy) */
+} qlite_kernel;
+
+/* The registry, indexed by op code; NULL = no kernel (interpreter/registry.c). */
+extern const qlite_kernel *const qlite_kernel_registry[QLITE_OP_COUNT];
+
+/* Formats "op <index> <OPCODE> '<name>': <message>" into the interpreter's
+ * error and this thread's last error; returns status. */
+qlite_status qlite_node_error(const qlite_node *node, qlite_status status, const char *fmt, ...)
+    QLITE_PRINTF(3, 4);
+
+/* Sets output `index`'s rank and dims and computes its byte size; checks
+ * them against the shape the model declares (dim 0 may differ when the model
+ * declares it -1). Returns QLITE_ERR_SHAPE with a message otherwise. */
+qlite_status qlite_node_set_output_shape(qlite_node *node, uint32_t index, uint32_t rank,
+                                         const int64_t *dims);
+
+/* Zeroed, 64-byte aligned memory that lives until the next prepare or
+ * destroy (freed by the interpreter); NULL on failure. */
+void *qlite_node_alloc(qlite_node *node, size_t bytes);
+
+/* Number of threads eval may use (>= 1). */
+int qlite_node_threads(const qlite_node *node);
+
+/* True when the interpreter was created with QLITE_INTERP_REFERENCE_ONLY. */
+bool qlite_node_reference_only(const qlite_node *node);
+
+/*
+ * Runs fn(arg, begin, end) over [0, count) split into contiguous ranges, one
+ * per thread (the calling thread takes one). With one thread it is a plain
+ * call fn(arg, 0, count). Returns after every range is done.
+ */
+typedef void (*qlite_range_fn)(void *arg, size_t begin, size_t end);
+void qlite_parallel_for(const qlite_node *node, size_t count, qlite_range_fn fn, void *arg);
+
+/* Element count of a runtime tensor. */
+static inline size_t qlite_tensor_elements(const qlite_tensor *t) {
+    size_t n = 1;
+    for (uint32_t i = 0; i < t->rank; i++) n *= (size_t)t->dims[i];
+    return n;
+}
+
+#endif /* QLITE_KERNEL_H */
