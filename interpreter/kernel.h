@@ -47,7 +47,24 @@ typedef struct qlite_tensor {
     bool is_const;                 /* data comes from the model */
 } qlite_tensor;
 
-struct qlite_interpreter;
+struct qlite_threadpool;
+struct qlite_alloc;
+
+/*
+ * What a node needs from whoever runs it (the interpreter, or the one-op
+ * runner the kernel tests use): an error sink, the owner of prepare-time
+ * allocations, the thread pool and the flags.
+ */
+typedef struct qlite_exec_ctx {
+    char error[QLITE_ERROR_MAX];      /* last node error message */
+    struct qlite_alloc *allocs;       /* list freed by qlite_exec_ctx_free_allocs */
+    size_t alloc_bytes;               /* total bytes from qlite_node_alloc */
+    struct qlite_threadpool *pool;    /* NULL = single thread */
+    uint32_t flags;                   /* QLITE_INTERP_* */
+} qlite_exec_ctx;
+
+/* Frees every qlite_node_alloc block of the context and zeroes alloc_bytes. */
+void qlite_exec_ctx_free_allocs(qlite_exec_ctx *ctx);
 
 typedef struct qlite_node {
     uint32_t index;                /* op index in the model */
@@ -59,7 +76,7 @@ typedef struct qlite_node {
     void *state;                   /* the kernel's prepared data (from qlite_node_alloc) */
     size_t scratch_bytes;          /* set by prepare */
     void *scratch;                 /* set by the interpreter before eval */
-    struct qlite_interpreter *interp;
+    qlite_exec_ctx *ctx;           /* never NULL */
 } qlite_node;
 
 typedef struct qlite_kernel {
