@@ -260,7 +260,8 @@ typedef struct qlite_sparsity {
 } qlite_sparsity;
 
 /* Palettized weights: the tensor's data is a bitstream of index_bits-bit
- * indices (LSB first, row-major, no padding) into codebook. */
+ * indices (LSB first, row-major, no padding) into codebook, which holds
+ * 2^index_bits entries (per row when per_row), so every index is in range. */
 typedef struct qlite_clustering {
     uint32_t num_clusters;            /* 2..256 */
     uint32_t index_bits;              /* ceil(log2(num_clusters)) */
