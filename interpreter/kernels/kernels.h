@@ -6,4 +6,32 @@
 
 #include "kernel.h"
 
+/* element-wise (binary.c, unary.c) */
+extern const qlite_kernel qlite_kernel_add;
+extern const qlite_kernel qlite_kernel_sub;
+extern const qlite_kernel qlite_kernel_mul;
+extern const qlite_kernel qlite_kernel_div;
+extern const qlite_kernel qlite_kernel_pow;
+extern const qlite_kernel qlite_kernel_minimum;
+extern const qlite_kernel qlite_kernel_maximum;
+extern const qlite_kernel qlite_kernel_prelu;
+extern const qlite_kernel qlite_kernel_sqrt;
+extern const qlite_kernel qlite_kernel_exp;
+extern const qlite_kernel qlite_kernel_log;
+extern const qlite_kernel qlite_kernel_erf;
+extern const qlite_kernel qlite_kernel_neg;
+extern const qlite_kernel qlite_kernel_abs;
+extern const qlite_kernel qlite_kernel_reciprocal;
+extern const qlite_kernel qlite_kernel_square;
+extern const qlite_kernel qlite_kernel_relu;
+extern const qlite_kernel qlite_kernel_relu6;
+extern const qlite_kernel qlite_kernel_leaky_relu;
+extern const qlite_kernel qlite_kernel_elu;
+extern const qlite_kernel qlite_kernel_clip;
+extern const qlite_kernel qlite_kernel_logistic;
+extern const qlite_kernel qlite_kernel_tanh;
+extern const qlite_kernel qlite_kernel_hard_sigmoid;
+extern const qlite_kernel qlite_kernel_hard_swish;
+extern const qlite_kernel qlite_kernel_gelu;
+
 #endif /* QLITE_KERNELS_H */
