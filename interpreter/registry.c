@@ -9,6 +9,7 @@
 
 const qlite_kernel *const qlite_kernel_registry[QLITE_OP_COUNT] = {
     [QLITE_OP_CONV_2D] = NULL,
+    [QLITE_OP_FULLY_CONNECTED] = &qlite_kernel_fully_connected,
     [QLITE_OP_ADD] = &qlite_kernel_add,
     [QLITE_OP_SUB] = &qlite_kernel_sub,
     [QLITE_OP_MUL] = &qlite_kernel_mul,
@@ -35,5 +36,13 @@ const qlite_kernel *const qlite_kernel_registry[QLITE_OP_COUNT] = {
     [QLITE_OP_HARD_SIGMOID] = &qlite_kernel_hard_sigmoid,
     [QLITE_OP_HARD_SWISH] = &qlite_kernel_hard_swish,
     [QLITE_OP_GELU] = &qlite_kernel_gelu,
+    [QLITE_OP_SOFTMAX] = &qlite_kernel_softmax,
+    [QLITE_OP_LOG_SOFTMAX] = &qlite_kernel_log_softmax,
+    [QLITE_OP_REDUCE_MEAN] = &qlite_kernel_reduce_mean,
+    [QLITE_OP_REDUCE_SUM] = &qlite_kernel_reduce_sum,
+    [QLITE_OP_REDUCE_MAX] = &qlite_kernel_reduce_max,
+    [QLITE_OP_REDUCE_MIN] = &qlite_kernel_reduce_min,
+    [QLITE_OP_BATCH_NORM] = &qlite_kernel_batch_norm,
+    [QLITE_OP_LAYER_NORM] = &qlite_kernel_layer_norm,
 };
 _Static_assert(QLITE_ARRAY_SIZE(qlite_kernel_registry) == QLITE_OP_COUNT, "registry size");

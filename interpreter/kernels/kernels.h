@@ -34,4 +34,17 @@ extern const qlite_kernel qlite_kernel_hard_sigmoid;
 extern const qlite_kernel qlite_kernel_hard_swish;
 extern const qlite_kernel qlite_kernel_gelu;
 
+/* GEMM-based and windowed ops (fully_connected.c, batch_matmul.c, conv_2d.c, ...) */
+extern const qlite_kernel qlite_kernel_fully_connected;
+
+/* softmax.c, reduce.c, batch_norm.c, layer_norm.c */
+extern const qlite_kernel qlite_kernel_softmax;
+extern const qlite_kernel qlite_kernel_log_softmax;
+extern const qlite_kernel qlite_kernel_reduce_mean;
+extern const qlite_kernel qlite_kernel_reduce_sum;
+extern const qlite_kernel qlite_kernel_reduce_max;
+extern const qlite_kernel qlite_kernel_reduce_min;
+extern const qlite_kernel qlite_kernel_batch_norm;
+extern const qlite_kernel qlite_kernel_layer_norm;
+
 #endif /* QLITE_KERNELS_H */

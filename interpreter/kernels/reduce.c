@@ -1,0 +1,254 @@
+/*
+ * reduce.c — float32 REDUCE_MEAN, REDUCE_SUM, REDUCE_MAX, REDUCE_MIN over
+ * ReduceOptions axes (none = all axes), keep_dims. They also implement
+ * GlobalAveragePool / GlobalMaxPool (axes [1, 2] of NHWC).
+ *
+ * prepare collapses the input: dims of size 1 are dropped and neighbouring
+ * dims that are both reduced (or both kept) are merged. Then
+ *   - nothing left to reduce: a copy;
+ *   - one reduced run, [outer, R, inner]: inner == 1 sums contiguous rows
+ *     (split over threads); inner > 1 adds R rows of `inner` values into an
+ *     accumulator row (contiguous, vectorizable) — mean over H,W of NHWC is
+ *     this case with inner = C;
+ *   - otherwise a general walk over the input with an odometer.
+ * Sums accumulate in double (mean = sum / count, rounded once). MAX/MIN
+ * propagate NaN. An empty reduction gives sum 0, mean NaN, max -inf, min +inf.
+ */
+#include <string.h>
+
+#include "kernels/kernel_util.h"
+#include "kernels/kernels.h"
+
+enum { RED_SUM, RED_MEAN, RED_MAX, RED_MIN };
+
+typedef struct reduce_state {
+    int kind;                          /* RED_* */
+    uint32_t rank;                     /* collapsed */
+    int64_t dims[QLITE_MAX_RANK];
+    bool reduced[QLITE_MAX_RANK];
+    size_t in_count, out_count, red_count;
+    int path;                          /* PATH_* */
+    size_t outer, r, inner;            /* PATH_ROWS / PATH_COLS */
+} reduce_state;
+
+enum { PATH_COPY, PATH_ROWS, PATH_COLS, PATH_GENERAL };
+
+static int reduce_kind(qlite_op_code code) {
+    switch (code) {
+    case QLITE_OP_REDUCE_SUM: return RED_SUM;
+    case QLITE_OP_REDUCE_MEAN: return RED_MEAN;
+    case QLITE_OP_REDUCE_MAX: return RED_MAX;
+    default: return RED_MIN;
+    }
+}
+
+static qlite_status reduce_prepare(qlite_node *node) {
+    qlite_status st = qlite_node_check_io(node, 1, 1, 1, 1);
+    if (st != QLITE_OK) return st;
+    const qlite_tensor *x = node->inputs[0];
+    if ((st = qlite_node_check_dtype(node, x, "input", QLITE_DTYPE_FLOAT32)) != QLITE_OK ||
+        (st = qlite_node_check_dtype(node, node->outputs[0], "output", QLITE_DTYPE_FLOAT32)) !=
+            QLITE_OK)
+        return st;
+    if ((st = qlite_node_check_options(node, QLITE_OPTIONS_REDUCE)) != QLITE_OK) return st;
+    const qlite_reduce_options *o = &node->opts->u.reduce;
+    if (o->count > 0 && !o->axes)
+        return qlite_node_error(node, QLITE_ERR_INVALID_ARGUMENT, "axes missing");
+
+    bool red[QLITE_MAX_RANK] = {false};
+    if (o->count == 0) {
+        for (uint32_t i = 0; i < x->rank; i++) red[i] = true;
+    } else {
+        for (uint32_t k = 0; k < o->count; k++) {
+            uint32_t a;
+            if (!qlite_normalize_axis(o->axes[k], x->rank, &a))
+                return qlite_node_error(node, QLITE_ERR_INVALID_ARGUMENT,
+                                        "axis %d is out of range for rank %u", o->axes[k],
+                                        x->rank);
+            if (red[a])
+                return qlite_node_error(node, QLITE_ERR_INVALID_ARGUMENT,
+                                        "axis %d appears twice", o->axes[k]);
+            red[a] = true;
+        }
+    }
+    int64_t od[QLITE_MAX_RANK];
+    uint32_t orank = 0;
+    for (uint32_t i = 0; i < x->rank; i++) {
+        if (!red[i]) od[orank++] = x->dims[i];
+        else if (o->keep_dims) od[orank++] = 1;
+    }
+    if ((st = qlite_node_set_output_shape(node, 0, orank, od)) != QLITE_OK) return st;
+
+    reduce_state *s = qlite_node_alloc(node, sizeof *s);
+    if (!s) return qlite_node_error(node, QLITE_ERR_NO_MEMORY, "out of memory");
+    s->kind = reduce_kind(node->op->code);
+    s->in_count = qlite_tensor_elements(x);
+    s->out_count = 1;
+    s->red_count = 1;
+    for (uint32_t i = 0; i < x->rank; i++) {
+        if (red[i]) s->red_count *= (size_t)x->dims[i];
+        else s->out_count *= (size_t)x->dims[i];
+        if (x->dims[i] == 1) continue;
+        if (s->rank > 0 && s->reduced[s->rank - 1] == red[i]) {
+            s->dims[s->rank - 1] *= x->dims[i];
+        } else {
+            s->dims[s->rank] = x->dims[i];
+            s->reduced[s->rank] = red[i];
+            s->rank++;
+        }
+    }
+    uint32_t runs = 0, first = 0;
+    for (uint32_t i = 0; i < s->rank; i++)
+        if (s->reduced[i]) runs++, first = i;
+    if (runs == 0) {
+        s->path = PATH_COPY;
+    } else if (runs == 1) {
+        s->outer = first > 0 ? (size_t)s->dims[0] : 1;
+        s->r = (size_t)s->dims[first];
+        s->inner = first + 1 < s->rank ? (size_t)s->dims[first + 1] : 1;
+        s->path = s->inner == 1 ? PATH_ROWS : PATH_COLS;
+        if (s->path == PATH_COLS && s->kind <= RED_MEAN)
+            node->scratch_bytes = s->inner * sizeof(double);
+    } else {
+        s->path = PATH_GENERAL;
+        if (s->kind <= RED_MEAN) node->scratch_bytes = s->out_count * sizeof(double);
+    }
+    node->state = s;
+    return QLITE_OK;
+}
+
+typedef struct reduce_job {
+    const reduce_state *s;
+    const float *x;
+    float *y;
+} reduce_job;
+
+static inline float fmax_nan(float m, float v) { return (v > m || v != v) ? v : m; }
+static inline float fmin_nan(float m, float v) { return (v < m || v != v) ? v : m; }
+
+/* PATH_ROWS: y[o] = reduce(x[o*r .. o*r + r)). */
+static void reduce_rows(void *arg, size_t begin, size_t end) {
+    const reduce_job *j = arg;
+    const reduce_state *s = j->s;
+    const size_t r = s->r;
+    for (size_t o = begin; o < end; o++) {
+        const float *x = j->x + o * r;
+        if (s->kind == RED_MAX || s->kind == RED_MIN) {
+            float m = s->kind == RED_MAX ? -INFINITY : INFINITY;
+            if (s->kind == RED_MAX)
+                for (size_t i = 0; i < r; i++) m = fmax_nan(m, x[i]);
+            else
+                for (size_t i = 0; i < r; i++) m = fmin_nan(m, x[i]);
+            j->y[o] = m;
+        } else {
+            /* eight independent double lanes: accurate and vectorizable */
+            double acc[8] = {0};
+            size_t i = 0;
+            for (; i + 8 <= r; i += 8)
+                for (size_t k = 0; k < 8; k++) acc[k] += (double)x[i + k];
+            double sum = 0.0;
+            for (; i < r; i++) sum += (double)x[i];
+            sum += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+            j->y[o] = (float)(s->kind == RED_MEAN ? sum / (double)r : sum);
+        }
+    }
+}
+
+/* PATH_COLS: y[o, :] = reduce over r of x[o, r, :]. */
+static void reduce_cols(const reduce_state *s, const float *xs, float *ys, double *acc) {
+    const size_t r = s->r, inner = s->inner;
+    for (size_t o = 0; o < s->outer; o++) {
+        const float *x = xs + o * r * inner;
+        float *y = ys + o * inner;
+        if (s->kind == RED_MAX || s->kind == RED_MIN) {
+            const float init = s->kind == RED_MAX ? -INFINITY : INFINITY;
+            for (size_t k = 0; k < inner; k++) y[k] = init;
+            for (size_t i = 0; i < r; i++, x += inner) {
+                if (s->kind == RED_MAX)
+                    for (size_t k = 0; k < inner; k++) y[k] = fmax_nan(y[k], x[k]);
+                else
+                    for (size_t k = 0; k < inner; k++) y[k] = fmin_nan(y[k], x[k]);
+            }
+        } else {
+            for (size_t k = 0; k < inner; k++) acc[k] = 0.0;
+            for (size_t i = 0; i < r; i++, x += inner)
+                for (size_t k = 0; k < inner; k++) acc[k] += (double)x[k];
+            const double scale = s->kind == RED_MEAN ? 1.0 / (double)r : 1.0;
+            if (s->kind == RED_MEAN && r == 0)
+                for (size_t k = 0; k < inner; k++) y[k] = NAN;
+            else
+                for (size_t k = 0; k < inner; k++) y[k] = (float)(acc[k] * scale);
+        }
+    }
+}
+
+/* PATH_GENERAL: walk every input element; its output offset drops reduced coords. */
+static void reduce_general(const reduce_state *s, const float *x, float *y, double *acc) {
+    int64_t ostride[QLITE_MAX_RANK], coord[QLITE_MAX_RANK] = {0};
+    int64_t st = 1;
+    for (uint32_t i = s->rank; i-- > 0;) {
+        ostride[i] = s->reduced[i] ? 0 : st;
+        if (!s->reduced[i]) st *= s->dims[i];
+    }
+    const bool sum = s->kind <= RED_MEAN;
+    const float init = s->kind == RED_MAX ? -INFINITY : INFINITY;
+    for (size_t i = 0; i < s->out_count; i++) {
+        if (sum) acc[i] = 0.0;
+        else y[i] = init;
+    }
+    const uint32_t last = s->rank - 1;
+    const size_t n_last = (size_t)s->dims[last];
+    const size_t os_last = (size_t)ostride[last];
+    size_t off = 0;
+    for (size_t pos = 0; pos < s->in_count; pos += n_last) {
+        const float *xr = x + pos;
+        for (size_t k = 0; k < n_last; k++) {
+            size_t oi = off + k * os_last;
+            if (sum) acc[oi] += (double)xr[k];
+            else if (s->kind == RED_MAX) y[oi] = fmax_nan(y[oi], xr[k]);
+            else y[oi] = fmin_nan(y[oi], xr[k]);
+        }
+        for (uint32_t d = last; d-- > 0;) { /* odometer over the outer dims */
+            coord[d]++;
+            off += (size_t)ostride[d];
+            if (coord[d] < s->dims[d]) break;
+            off -= (size_t)(ostride[d] * coord[d]);
+            coord[d] = 0;
+        }
+    }
+    if (sum) {
+        const double scale = s->kind == RED_MEAN ? 1.0 / (double)s->red_count : 1.0;
+        for (size_t i = 0; i < s->out_count; i++) y[i] = (float)(acc[i] * scale);
+    }
+}
+
+static qlite_status reduce_eval(qlite_node *node) {
+    const reduce_state *s = node->state;
+    const float *x = node->inputs[0]->data;
+    float *y = node->outputs[0]->data;
+    if (s->out_count == 0) return QLITE_OK;
+    switch (s->path) {
+    case PATH_COPY:
+        if (y != x) memmove(y, x, s->out_count * sizeof *y);
+        break;
+    case PATH_ROWS: {
+        reduce_job j = {s, x, y};
+        if (s->r == 0) {
+            for (size_t o = 0; o < s->outer; o++)
+                y[o] = s->kind == RED_SUM ? 0.0f : s->kind == RED_MEAN ? NAN
+                       : s->kind == RED_MAX ? -INFINITY : INFINITY;
+            break;
+        }
+        qlite_kernel_parallel(node, s->outer, s->r, reduce_rows, &j);
+        break;
+    }
+    case PATH_COLS: reduce_cols(s, x, y, node->scratch); break;
+    default: reduce_general(s, x, y, node->scratch); break;
+    }
+    return QLITE_OK;
+}
+
+const qlite_kernel qlite_kernel_reduce_mean = {.prepare = reduce_prepare, .eval = reduce_eval};
+const qlite_kernel qlite_kernel_reduce_sum = {.prepare = reduce_prepare, .eval = reduce_eval};
+const qlite_kernel qlite_kernel_reduce_max = {.prepare = reduce_prepare, .eval = reduce_eval};
+const qlite_kernel qlite_kernel_reduce_min = {.prepare = reduce_prepare, .eval = reduce_eval};
