@@ -1,0 +1,122 @@
+/*
+ * fully_connected.c — FULLY_CONNECTED: y = act(x W^T + b).
+ *
+ *   input 0  x  [..., I]      activations
+ *   input 1  W  [O, I]        weights (constant or not)
+ *   input 2  b  [O]           optional (-1 = absent)
+ *   output   y  [..., O] (keep_num_dims) or [prod(...), O]
+ *
+ * Variants by (input dtype, weight dtype): float32 x float32 now; the
+ * quantized, hybrid and half-weight kernels of issue #4 get their own case in
+ * fc_prepare's switch and their own eval.
+ */
+#include "gemm_f32.h"
+#include "kernels.h"
+#include "nn_common.h"
+
+typedef struct fc_state {
+    qlite_status (*eval)(qlite_node *node); /* the variant prepare chose */
+    const qlite_gemm_f32_ukernel *uk;
+    size_t M, N, K;
+    float lo, hi;
+} fc_state;
+
+/* Reference: one dot product per output, in order. */
+static void fc_f32_ref(const fc_state *s, const float *x, const float *w, const float *b,
+                       float *y) {
+    for (size_t m = 0; m < s->M; m++) {
+        for (size_t o = 0; o < s->N; o++) {
+            float acc = b ? b[o] : 0.0f;
+            for (size_t i = 0; i < s->K; i++) acc += x[m * s->K + i] * w[o * s->K + i];
+            y[m * s->N + o] = qlite_clampf(acc, s->lo, s->hi);
+        }
+    }
+}
+
+static qlite_status fc_eval_f32(qlite_node *node) {
+    const fc_state *s = node->state;
+    const float *x = node->inputs[0]->data, *w = node->inputs[1]->data;
+    const qlite_tensor *bt = qlite_node_input(node, 2);
+    const float *b = bt ? bt->data : NULL;
+    float *y = node->outputs[0]->data;
+    if (qlite_node_reference_only(node)) {
+        fc_f32_ref(s, x, w, b, y);
+        return QLITE_OK;
+    }
+    qlite_gemm_f32_args g = {.M = s->M, .N = s->N, .K = s->K, .a = x, .rsa = s->K, .csa = 1,
+                             .b = w, .ldb = s->K, .b_trans = true, .bias = b, .c = y,
+                             .ldc = s->N, .lo = s->lo, .hi = s->hi};
+    qlite_gemm_f32_run(node, s->uk, &g, node->scratch);
+    return QLITE_OK;
+}
+
+static qlite_status fc_prepare(qlite_node *node) {
+    qlite_status st = qlite_nn_check_io(node, 2, 3, 1, 1);
+    if (st != QLITE_OK) return st;
+    const qlite_tensor *x = node->inputs[0], *w = node->inputs[1];
+    const qlite_tensor *b = qlite_node_input(node, 2);
+    qlite_fully_connected_options o = {.activation = QLITE_ACT_NONE, .keep_num_dims = true};
+    if (node->opts->type == QLITE_OPTIONS_FULLY_CONNECTED)
+        o = node->opts->u.fully_connected;
+    else if (node->opts->type != QLITE_OPTIONS_NONE)
+        return qlite_node_error(node, QLITE_ERR_INVALID_ARGUMENT, "options are not FullyConnected");
+
+    qlite_status (*eval)(qlite_node *) = NULL;
+    switch (QLITE_NN_PAIR(x->dtype, w->dtype)) {
+    case QLITE_NN_F32_F32: eval = fc_eval_f32; break;
+    default: return qlite_nn_unsupported_pair(node, x, w);
+    }
+    if ((st = qlite_nn_check_dtype(node, node->outputs[0], "output", QLITE_DTYPE_FLOAT32)) ||
+        (b && (st = qlite_nn_check_dtype(node, b, "bias", QLITE_DTYPE_FLOAT32))))
+        return st;
+    if ((st = qlite_nn_check_rank(node, x, "input", 0)) ||
+        (st = qlite_nn_check_rank(node, w, "weights", 2)))
+        return st;
+    if (x->rank < 1)
+        return qlite_node_error(node, QLITE_ERR_SHAPE, "input '%s' must have rank >= 1",
+                                x->info->name);
+    const int64_t K = x->dims[x->rank - 1], N = w->dims[0];
+    if (w->dims[1] != K)
+        return qlite_node_error(node, QLITE_ERR_SHAPE,
+                                "weights '%s' are [%lld, %lld] but the input has %lld features",
+                                w->info->name, (long long)w->dims[0], (long long)w->dims[1],
+                                (long long)K);
+    if (b && (b->rank != 1 || b->dims[0] != N))
+        return qlite_node_error(node, QLITE_ERR_SHAPE, "bias '%s' must be [%lld]", b->info->name,
+                                (long long)N);
+    fc_state *s = qlite_node_alloc(node, sizeof *s);
+    if (!s) return qlite_node_error(node, QLITE_ERR_NO_MEMORY, "out of memory");
+    if (!qlite_nn_activation(o.activation, &s->lo, &s->hi))
+        return qlite_node_error(node, QLITE_ERR_INVALID_ARGUMENT, "bad activation %d",
+                                (int)o.activation);
+    s->K = (size_t)K;
+    s->N = (size_t)N;
+    s->M = 1; /* rows: every dim but the last */
+    for (uint32_t i = 0; i + 1 < x->rank; i++) s->M *= (size_t)x->dims[i];
+    int64_t dims[QLITE_MAX_RANK];
+    uint32_t rank;
+    if (o.keep_num_dims) {
+        rank = x->rank;
+        for (uint32_t i = 0; i + 1 < rank; i++) dims[i] = x->dims[i];
+        dims[rank - 1] = N;
+    } else {
+        rank = 2;
+        dims[0] = (int64_t)s->M;
+        dims[1] = N;
+    }
+    if ((st = qlite_node_set_output_shape(node, 0, rank, dims))) return st;
+    s->eval = eval;
+    s->uk = qlite_gemm_f32_select();
+    node->scratch_bytes = qlite_gemm_f32_scratch_bytes(s->uk, s->M, s->N, s->K);
+    node->state = s;
+    return QLITE_OK;
+}
+
+static qlite_status fc_eval(qlite_node *node) {
+    return ((const fc_state *)node->state)->eval(node);
+}
+
+const qlite_kernel qlite_kernel_fully_connected = {
+    .prepare = fc_prepare,
+    .eval = fc_eval,
+};

@@ -1,0 +1,234 @@
+/*
+ * gemm_f32.c — float32 GEMM: ISA variants, B packing, cache blocking,
+ * threading, and the readable reference (see gemm_f32.h).
+ */
+#include "gemm_f32.h"
+
+#include <string.h>
+
+#include "kernel_util.h"
+
+/* Multiply-adds contract into FMA where the target has it (clang does by
+ * default; gcc's ISO C mode needs asking). */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("fp-contract=fast")
+#endif
+
+/* Portable build: whatever the compiler's baseline ISA is (SSE2, NEON, ...). */
+#define UK_ATTR
+#define UK_SUFFIX generic_6x8
+#define UK_NAME_STR "generic_6x8"
+#define UK_MR 6
+#define UK_VL 4
+#define UK_NV 2
+#include "gemm_f32_ukernel.inc"
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#define QLITE_GEMM_X86 1
+#define UK_ATTR __attribute__((target("avx2,fma")))
+#define UK_SUFFIX avx2_6x16
+#define UK_NAME_STR "avx2_6x16"
+#define UK_MR 6
+#define UK_VL 8
+#define UK_NV 2
+#include "gemm_f32_ukernel.inc"
+
+#define UK_ATTR __attribute__((target("avx512f,avx2,fma")))
+#define UK_SUFFIX avx512f_8x32
+#define UK_NAME_STR "avx512f_8x32"
+#define UK_MR 8
+#define UK_VL 16
+#define UK_NV 2
+#include "gemm_f32_ukernel.inc"
+#endif
+
+const qlite_gemm_f32_ukernel *const *qlite_gemm_f32_ukernels(size_t *count) {
+    static const qlite_gemm_f32_ukernel *const all[] = {
+        &ukernel_generic_6x8,
+#ifdef QLITE_GEMM_X86
+        &ukernel_avx2_6x16,
+        &ukernel_avx512f_8x32,
+#endif
+    };
+    size_t n = 1;
+#ifdef QLITE_GEMM_X86
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+        n = 2;
+        if (__builtin_cpu_supports("avx512f")) n = 3;
+    }
+#endif
+    *count = n;
+    return all;
+}
+
+const qlite_gemm_f32_ukernel *qlite_gemm_f32_select(void) {
+    size_t n;
+    const qlite_gemm_f32_ukernel *const *all = qlite_gemm_f32_ukernels(&n);
+    return all[n - 1];
+}
+
+/* Cache blocking: a KC x NR panel block stays in L1 while MC rows of A
+ * (MC x KC, in L2) sweep past it. */
+#define GEMM_KC 256
+#define GEMM_MC_TILES 16
+
+size_t qlite_gemm_f32_packed_size(const qlite_gemm_f32_ukernel *uk, size_t K, size_t N) {
+    return (N + uk->nr - 1) / uk->nr * uk->nr * K;
+}
+
+void qlite_gemm_f32_pack_b(const qlite_gemm_f32_ukernel *uk, size_t K, size_t N,
+                           const float *b, size_t ldb, bool b_trans, size_t p0, size_t p1,
+                           float *packed) {
+    const size_t nr = uk->nr;
+    for (size_t p = p0; p < p1; p++) {
+        float *dst = packed + p * K * nr;
+        const size_t n0 = p * nr, cols = N - n0 < nr ? N - n0 : nr;
+        if (b_trans) {
+            /* W [N, K]: read each weight row contiguously, write a column. */
+            for (size_t j = 0; j < cols; j++) {
+                const float *w = b + (n0 + j) * ldb;
+                for (size_t k = 0; k < K; k++) dst[k * nr + j] = w[k];
+            }
+            for (size_t j = cols; j < nr; j++)
+                for (size_t k = 0; k < K; k++) dst[k * nr + j] = 0.0f;
+        } else {
+            for (size_t k = 0; k < K; k++) {
+                const float *src = b + k * ldb + n0;
+                float *d = dst + k * nr;
+                for (size_t j = 0; j < cols; j++) d[j] = src[j];
+                for (size_t j = cols; j < nr; j++) d[j] = 0.0f;
+            }
+        }
+    }
+}
+
+void qlite_gemm_f32_packed(const qlite_gemm_f32_ukernel *uk, size_t M, size_t N, size_t K,
+                           const float *a, size_t rsa, size_t csa, const float *packed,
+                           const float *bias, float *c, size_t ldc, float lo, float hi) {
+    const size_t mr = uk->mr, nr = uk->nr, mc = mr * GEMM_MC_TILES;
+    float bias_pad[64]; /* nr <= 64 */
+    for (size_t k0 = 0;; k0 += GEMM_KC) {
+        const size_t kc = K - k0 < GEMM_KC ? K - k0 : GEMM_KC;
+        const unsigned mode = (k0 > 0 ? QLITE_GEMM_LOAD_C : 0u) |
+                              (k0 + kc >= K ? QLITE_GEMM_CLAMP : 0u);
+        for (size_t m0 = 0; m0 < M; m0 += mc) {
+            const size_t m1 = M - m0 < mc ? M : m0 + mc;
+            for (size_t n0 = 0; n0 < N; n0 += nr) {
+                const size_t cols = N - n0 < nr ? N - n0 : nr;
+                const float *panel = packed + n0 * K + k0 * nr;
+                const float *pb = NULL;
+                if (bias && cols == nr) {
+                    pb = bias + n0;
+                } else if (bias) {
+                    memset(bias_pad, 0, sizeof bias_pad);
+                    memcpy(bias_pad, bias + n0, cols * sizeof(float));
+                    pb = bias_pad;
+                }
+                for (size_t m = m0; m < m1; m += mr) {
+                    const size_t rows = m1 - m < mr ? m1 - m : mr;
+                    uk->tile(kc, a + m * rsa + k0 * csa, rsa, csa, rows, panel, c + m * ldc + n0,
+                             ldc, cols, pb, mode, lo, hi);
+                }
+            }
+        }
+        if (k0 + kc >= K) break;
+    }
+}
+
+size_t qlite_gemm_f32_scratch_bytes(const qlite_gemm_f32_ukernel *uk, size_t M, size_t N,
+                                    size_t K) {
+    if (M < QLITE_GEMM_F32_SMALL_M) return 0;
+    return qlite_gemm_f32_packed_size(uk, K, N) * sizeof(float);
+}
+
+/* Column blocks of the small path: a multiple of every variant's blocking,
+ * so a thread split never changes how a column is computed. */
+#define SMALL_COLS 64
+
+typedef struct gemm_job {
+    const qlite_gemm_f32_ukernel *uk;
+    const qlite_gemm_f32_args *g;
+    float *packed;
+    size_t panels, row_tiles;
+    bool split_rows;
+} gemm_job;
+
+static void small_range(void *arg, size_t begin, size_t end) {
+    const gemm_job *j = arg;
+    const qlite_gemm_f32_args *g = j->g;
+    const size_t n0 = begin * SMALL_COLS, n1 = end * SMALL_COLS < g->N ? end * SMALL_COLS : g->N;
+    for (size_t m = 0; m < g->M; m++) {
+        const float *a = g->a + m * g->rsa;
+        float *c = g->c + m * g->ldc;
+        if (g->b_trans)
+            j->uk->dot(g->K, a, g->csa, g->b, g->ldb, n0, n1, g->bias, c, g->lo, g->hi);
+        else
+            j->uk->axpy(g->K, a, g->csa, g->b, g->ldb, n0, n1, g->bias, c, g->lo, g->hi);
+    }
+}
+
+static void pack_range(void *arg, size_t begin, size_t end) {
+    const gemm_job *j = arg;
+    qlite_gemm_f32_pack_b(j->uk, j->g->K, j->g->N, j->g->b, j->g->ldb, j->g->b_trans, begin, end,
+                          j->packed);
+}
+
+static void compute_range(void *arg, size_t begin, size_t end) {
+    const gemm_job *j = arg;
+    const qlite_gemm_f32_args *g = j->g;
+    const size_t mr = j->uk->mr, nr = j->uk->nr;
+    if (j->split_rows) {
+        const size_t m0 = begin * mr, m1 = end * mr < g->M ? end * mr : g->M;
+        qlite_gemm_f32_packed(j->uk, m1 - m0, g->N, g->K, g->a + m0 * g->rsa, g->rsa, g->csa,
+                              j->packed, g->bias, g->c + m0 * g->ldc, g->ldc, g->lo, g->hi);
+    } else {
+        const size_t n0 = begin * nr, n1 = end * nr < g->N ? end * nr : g->N;
+        qlite_gemm_f32_packed(j->uk, g->M, n1 - n0, g->K, g->a, g->rsa, g->csa,
+                              j->packed + n0 * g->K, g->bias ? g->bias + n0 : NULL, g->c + n0,
+                              g->ldc, g->lo, g->hi);
+    }
+}
+
+void qlite_gemm_f32_run(const qlite_node *node, const qlite_gemm_f32_ukernel *uk,
+                        const qlite_gemm_f32_args *g, float *scratch) {
+    if (g->M == 0 || g->N == 0) return;
+    gemm_job j = {.uk = uk, .g = g, .packed = scratch};
+    if (g->M < QLITE_GEMM_F32_SMALL_M) {
+        qlite_parallel_for(node, (g->N + SMALL_COLS - 1) / SMALL_COLS, small_range, &j);
+        return;
+    }
+    j.panels = (g->N + uk->nr - 1) / uk->nr;
+    j.row_tiles = (g->M + uk->mr - 1) / uk->mr;
+    qlite_parallel_for(node, j.panels, pack_range, &j);
+    const size_t threads = (size_t)qlite_node_threads(node);
+    j.split_rows = j.row_tiles >= 2 * threads || j.row_tiles >= j.panels;
+    qlite_parallel_for(node, j.split_rows ? j.row_tiles : j.panels, compute_range, &j);
+}
+
+void qlite_gemm_f32_serial(const qlite_gemm_f32_ukernel *uk, const qlite_gemm_f32_args *g,
+                           float *scratch) {
+    if (g->M == 0 || g->N == 0) return;
+    gemm_job j = {.uk = uk, .g = g, .packed = scratch};
+    if (g->M < QLITE_GEMM_F32_SMALL_M) {
+        small_range(&j, 0, (g->N + SMALL_COLS - 1) / SMALL_COLS);
+        return;
+    }
+    qlite_gemm_f32_pack_b(uk, g->K, g->N, g->b, g->ldb, g->b_trans, 0,
+                          (g->N + uk->nr - 1) / uk->nr, scratch);
+    qlite_gemm_f32_packed(uk, g->M, g->N, g->K, g->a, g->rsa, g->csa, scratch, g->bias, g->c,
+                          g->ldc, g->lo, g->hi);
+}
+
+void qlite_gemm_f32_ref(const qlite_gemm_f32_args *g) {
+    for (size_t m = 0; m < g->M; m++) {
+        for (size_t n = 0; n < g->N; n++) {
+            double acc = g->bias ? g->bias[n] : 0.0;
+            for (size_t k = 0; k < g->K; k++) {
+                const float b = g->b_trans ? g->b[n * g->ldb + k] : g->b[k * g->ldb + n];
+                acc += (double)g->a[m * g->rsa + k * g->csa] * b;
+            }
+            g->c[m * g->ldc + n] = qlite_clampf((float)acc, g->lo, g->hi);
+        }
+    }
+}

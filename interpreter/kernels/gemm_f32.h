@@ -1,0 +1,112 @@
+/*
+ * gemm_f32.h — the float32 matrix multiply under CONV_2D, FULLY_CONNECTED,
+ * BATCH_MATMUL, TRANSPOSE_CONV_2D and the recurrent cells.
+ *
+ *   C[m][n] = clamp(bias[n] + sum_k A[m][k] * B[k][n], lo, hi)
+ *
+ *   A  [M, K]  any two strides: A[m][k] = a[m * rsa + k * csa]
+ *              (row-major: rsa = K, csa = 1; transposed: rsa = 1, csa = M).
+ *   B  [K, N]  row-major (B[k][n] = b[k * ldb + n]) or given as weights
+ *              W [N, K] (b_trans: B[k][n] = b[n * ldb + k]), the layout of
+ *              FULLY_CONNECTED and CONV_2D weights.
+ *   C  [M, N]  row-major with row stride ldc.
+ *
+ * Two algorithms:
+ *   packed  B is copied once per call into panels of NR columns
+ *           ([N/NR][K][NR], zero padded), then a register-blocked micro-kernel
+ *           computes MR x NR tiles of C, K innermost over the contiguous panel,
+ *           in cache blocks (KC along K, MC along M). Used when M is large
+ *           enough to amortize the copy.
+ *   small   M < QLITE_GEMM_F32_SMALL_M (batch-1 FC, recurrent cells): no copy;
+ *           dot products along K for weights, row updates along N otherwise.
+ *
+ * Micro-kernels are written once (gemm_f32_ukernel.inc) with the compilers'
+ * generic vector types and built for several ISAs (portable, AVX2+FMA,
+ * AVX-512); qlite_gemm_f32_select() picks the best one for this CPU. Every
+ * output element is computed by the same sequence of operations whatever the
+ * thread split, so 1 and N threads give identical results.
+ */
+#ifndef QLITE_GEMM_F32_H
+#define QLITE_GEMM_F32_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "kernel.h"
+
+/* Below this many rows the small (no-copy) algorithm is used. */
+#define QLITE_GEMM_F32_SMALL_M 4
+
+/* Mode bits of a micro-kernel call. */
+#define QLITE_GEMM_LOAD_C 1u /* accumulate onto C (later K blocks) instead of bias/zero */
+#define QLITE_GEMM_CLAMP 2u  /* last K block: clamp to [lo, hi] */
+
+/*
+ * One ISA variant. `tile` computes an mr x nr (<= MR x NR) tile over kc steps
+ * of K from a packed panel; `dot` and `axpy` are the small-M algorithm for
+ * W [N, K] and row-major B [K, N] over columns [n0, n1) of one row of C.
+ */
+typedef struct qlite_gemm_f32_ukernel {
+    const char *name;  /* e.g. "qlite_f32_gemm__avx2_6x16" */
+    size_t mr, nr;
+    void (*tile)(size_t kc, const float *a, size_t rsa, size_t csa, size_t mr,
+                 const float *panel, float *c, size_t ldc, size_t nr,
+                 const float *bias /* [NR] padded, or NULL */, unsigned mode, float lo, float hi);
+    void (*dot)(size_t K, const float *a, size_t csa, const float *w, size_t ldw, size_t n0,
+                size_t n1, const float *bias, float *c, float lo, float hi);
+    void (*axpy)(size_t K, const float *a, size_t csa, const float *b, size_t ldb, size_t n0,
+                 size_t n1, const float *bias, float *c, float lo, float hi);
+} qlite_gemm_f32_ukernel;
+
+/* Every variant this build has that this CPU can run (portable first). */
+const qlite_gemm_f32_ukernel *const *qlite_gemm_f32_ukernels(size_t *count);
+/* The fastest variant for this CPU. */
+const qlite_gemm_f32_ukernel *qlite_gemm_f32_select(void);
+
+/* Floats of a packed copy of B [K, N]. */
+size_t qlite_gemm_f32_packed_size(const qlite_gemm_f32_ukernel *uk, size_t K, size_t N);
+
+/* Packs panels [p0, p1) of B (panel p = columns p*NR .. p*NR+NR-1). */
+void qlite_gemm_f32_pack_b(const qlite_gemm_f32_ukernel *uk, size_t K, size_t N,
+                           const float *b, size_t ldb, bool b_trans, size_t p0, size_t p1,
+                           float *packed);
+
+/*
+ * C = clamp(A * B + bias) for rows [0, M) and the panels of a packed B.
+ * Single-threaded: callers split rows (or panels, by offsetting packed by
+ * p * K * NR, bias and c by p * NR) between threads.
+ */
+void qlite_gemm_f32_packed(const qlite_gemm_f32_ukernel *uk, size_t M, size_t N, size_t K,
+                           const float *a, size_t rsa, size_t csa, const float *packed,
+                           const float *bias, float *c, size_t ldc, float lo, float hi);
+
+/* One whole GEMM, threads included. */
+typedef struct qlite_gemm_f32_args {
+    size_t M, N, K;
+    const float *a;
+    size_t rsa, csa;
+    const float *b;
+    size_t ldb;
+    bool b_trans;
+    const float *bias; /* [N] or NULL */
+    float *c;
+    size_t ldc;
+    float lo, hi;
+} qlite_gemm_f32_args;
+
+/* Scratch bytes qlite_gemm_f32_run needs for these sizes (0 for the small path). */
+size_t qlite_gemm_f32_scratch_bytes(const qlite_gemm_f32_ukernel *uk, size_t M, size_t N,
+                                    size_t K);
+
+/* Runs one GEMM on the node's threads; scratch must hold scratch_bytes. */
+void qlite_gemm_f32_run(const qlite_node *node, const qlite_gemm_f32_ukernel *uk,
+                        const qlite_gemm_f32_args *g, float *scratch);
+
+/* The same on the calling thread only (for callers that split work themselves). */
+void qlite_gemm_f32_serial(const qlite_gemm_f32_ukernel *uk, const qlite_gemm_f32_args *g,
+                           float *scratch);
+
+/* The readable definition: plain loops, double accumulation. */
+void qlite_gemm_f32_ref(const qlite_gemm_f32_args *g);
+
+#endif /* QLITE_GEMM_F32_H */

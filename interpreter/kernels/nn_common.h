@@ -1,0 +1,91 @@
+/*
+ * nn_common.h — validation helpers shared by the compute-heavy kernels
+ * (conv, fully connected, matmul, pooling, resize, recurrent cells).
+ */
+#ifndef QLITE_NN_COMMON_H
+#define QLITE_NN_COMMON_H
+
+#include "kernel_util.h"
+
+/* Checks the node has between min and max inputs and at least min_out outputs. */
+static inline qlite_status qlite_nn_check_io(qlite_node *node, uint32_t min_in, uint32_t max_in,
+                                             uint32_t min_out, uint32_t max_out) {
+    if (node->num_inputs < min_in || node->num_inputs > max_in)
+        return qlite_node_error(node, QLITE_ERR_INVALID_ARGUMENT,
+                                "expects %u to %u inputs, has %u", min_in, max_in,
+                                node->num_inputs);
+    if (node->num_outputs < min_out || node->num_outputs > max_out)
+        return qlite_node_error(node, QLITE_ERR_INVALID_ARGUMENT,
+                                "expects %u to %u outputs, has %u", min_out, max_out,
+                                node->num_outputs);
+    for (uint32_t i = 0; i < min_in; i++)
+        if (!node->inputs[i])
+            return qlite_node_error(node, QLITE_ERR_INVALID_ARGUMENT, "input %u is required", i);
+    return QLITE_OK;
+}
+
+/* An input present with the expected rank (rank 0 = any). */
+static inline qlite_status qlite_nn_check_rank(qlite_node *node, const qlite_tensor *t,
+                                               const char *what, uint32_t rank) {
+    if (rank && t->rank != rank)
+        return qlite_node_error(node, QLITE_ERR_SHAPE, "%s '%s' must have rank %u, has %u", what,
+                                t->info->name, rank, t->rank);
+    for (uint32_t i = 0; i < t->rank; i++)
+        if (t->dims[i] < 0)
+            return qlite_node_error(node, QLITE_ERR_SHAPE, "%s '%s' has dim %u = %lld", what,
+                                    t->info->name, i, (long long)t->dims[i]);
+    return QLITE_OK;
+}
+
+static inline qlite_status qlite_nn_check_dtype(qlite_node *node, const qlite_tensor *t,
+                                                const char *what, qlite_dtype want) {
+    if (t->dtype != want)
+        return qlite_node_error(node, QLITE_ERR_DTYPE, "%s '%s' is %s, expected %s", what,
+                                t->info->name, qlite_dtype_name(t->dtype),
+                                qlite_dtype_name(want));
+    return QLITE_OK;
+}
+
+/* True for dtypes a quantized/hybrid/half variant of these ops will take
+ * (issue #4): such combinations are "not implemented", not "invalid". */
+static inline bool qlite_nn_is_numeric(qlite_dtype d) {
+    return d == QLITE_DTYPE_FLOAT32 || d == QLITE_DTYPE_FLOAT16 || d == QLITE_DTYPE_INT8 ||
+           d == QLITE_DTYPE_UINT8 || d == QLITE_DTYPE_INT4;
+}
+
+/* A (activation dtype, weight dtype) pair as one switch value. */
+#define QLITE_NN_PAIR(act, wt) (((unsigned)(act) << 8) | (unsigned)(wt))
+#define QLITE_NN_F32_F32 QLITE_NN_PAIR(QLITE_DTYPE_FLOAT32, QLITE_DTYPE_FLOAT32)
+
+/* The error for an (activation, weight) dtype pair with no kernel. */
+static inline qlite_status qlite_nn_unsupported_pair(qlite_node *node, const qlite_tensor *in,
+                                                     const qlite_tensor *w) {
+    if (!qlite_nn_is_numeric(in->dtype) || !qlite_nn_is_numeric(w->dtype))
+        return qlite_node_error(node, QLITE_ERR_DTYPE, "input '%s' is %s and weights '%s' %s",
+                                in->info->name, qlite_dtype_name(in->dtype), w->info->name,
+                                qlite_dtype_name(w->dtype));
+    return qlite_node_error(node, QLITE_ERR_UNSUPPORTED_OP,
+                            "no kernel for %s input with %s weights (only float32 x float32 "
+                            "is implemented)",
+                            qlite_dtype_name(in->dtype), qlite_dtype_name(w->dtype));
+}
+
+/* Fused activation of the options as a float clamp; false if out of range. */
+static inline bool qlite_nn_activation(qlite_activation act, float *lo, float *hi) {
+    if ((unsigned)act >= QLITE_ACT_COUNT) return false;
+    qlite_activation_range_f32(act, lo, hi);
+    return true;
+}
+
+/* Integer ceil/floor division for a positive divisor. */
+static inline int64_t qlite_nn_div_floor(int64_t a, int64_t b) {
+    return a >= 0 ? a / b : -((-a + b - 1) / b);
+}
+
+/* Splits [0, n) into `parts` near-equal ranges; range t is [*b, *e). */
+static inline void qlite_nn_split(size_t n, size_t parts, size_t t, size_t *b, size_t *e) {
+    *b = n * t / parts;
+    *e = n * (t + 1) / parts;
+}
+
+#endif /* QLITE_NN_COMMON_H */
