@@ -44,5 +44,12 @@ const qlite_kernel *const qlite_kernel_registry[QLITE_OP_COUNT] = {
     [QLITE_OP_REDUCE_MIN] = &qlite_kernel_reduce_min,
     [QLITE_OP_BATCH_NORM] = &qlite_kernel_batch_norm,
     [QLITE_OP_LAYER_NORM] = &qlite_kernel_layer_norm,
+    [QLITE_OP_RESHAPE] = &qlite_kernel_reshape,
+    [QLITE_OP_TRANSPOSE] = &qlite_kernel_transpose,
+    [QLITE_OP_CONCATENATION] = &qlite_kernel_concatenation,
+    [QLITE_OP_SPLIT] = &qlite_kernel_split,
+    [QLITE_OP_SLICE] = &qlite_kernel_slice,
+    [QLITE_OP_PAD] = &qlite_kernel_pad,
+    [QLITE_OP_GATHER] = &qlite_kernel_gather,
 };
 _Static_assert(QLITE_ARRAY_SIZE(qlite_kernel_registry) == QLITE_OP_COUNT, "registry size");

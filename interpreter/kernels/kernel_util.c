@@ -164,3 +164,140 @@ void qlite_kernel_parallel(const qlite_node *node, size_t count, size_t cost_per
     else
         fn(arg, 0, count);
 }
+
+void qlite_shape_strides(uint32_t rank, const int64_t *dims, int64_t *strides) {
+    int64_t st = 1;
+    for (uint32_t i = rank; i-- > 0;) {
+        strides[i] = st;
+        st *= dims[i];
+    }
+}
+
+size_t qlite_node_shape_op_elem(const qlite_node *node, const qlite_tensor *in,
+                                const qlite_tensor *out, qlite_status *st) {
+    size_t elem = qlite_dtype_size(in->dtype);
+    if (!elem) {
+        *st = qlite_node_error(node, QLITE_ERR_UNSUPPORTED_OP, "dtype %s is not supported",
+                               qlite_dtype_name(in->dtype));
+        return 0;
+    }
+    if (out->dtype != in->dtype) {
+        *st = qlite_node_error(node, QLITE_ERR_DTYPE, "output is %s but the input is %s",
+                               qlite_dtype_name(out->dtype), qlite_dtype_name(in->dtype));
+        return 0;
+    }
+    *st = QLITE_OK;
+    return elem;
+}
+
+void qlite_strided_finish(qlite_strided *s) {
+    size_t count = 1;
+    uint32_t m = 0;
+    for (uint32_t i = 0; i < s->rank; i++) {
+        count *= (size_t)s->dims[i];
+        if (s->dims[i] == 1) continue;
+        if (m > 0 && s->stride[m - 1] == s->stride[i] * s->dims[i]) {
+            s->dims[m - 1] *= s->dims[i];
+            s->stride[m - 1] = s->stride[i];
+        } else {
+            s->dims[m] = s->dims[i];
+            s->stride[m] = s->stride[i];
+            m++;
+        }
+    }
+    if (m == 0) {
+        s->dims[0] = 1;
+        s->stride[0] = 1;
+        m = 1;
+    }
+    s->rank = m;
+    s->count = count;
+}
+
+/* Row of n elements read with a stride (in elements). */
+static void gather_row(const char *src, int64_t stride, char *dst, size_t n, size_t elem) {
+    switch (elem) {
+#define GATHER_CASE(T)                                                                     \
+    case sizeof(T): {                                                                      \
+        const T *s_ = (const T *)(const void *)src;                                        \
+        T *d_ = (T *)(void *)dst;                                                          \
+        for (size_t i = 0; i < n; i++) d_[i] = s_[(int64_t)i * stride];                    \
+        break;                                                                             \
+    }
+        GATHER_CASE(uint8_t)
+        GATHER_CASE(uint16_t)
+        GATHER_CASE(uint32_t)
+        GATHER_CASE(uint64_t)
+#undef GATHER_CASE
+    default:
+        for (size_t i = 0; i < n; i++) memcpy(dst + i * elem, src + (int64_t)i * stride * (int64_t)elem, elem);
+    }
+}
+
+/* dst[r][c] = src[c * ld_src + r] for an R x C output tile (a blocked 2-D transpose). */
+static void transpose_2d(const char *src, int64_t src_col_stride, char *dst, size_t rows,
+                         size_t cols, size_t elem) {
+    enum { TILE = 32 };
+    for (size_t r0 = 0; r0 < rows; r0 += TILE) {
+        size_t r1 = r0 + TILE < rows ? r0 + TILE : rows;
+        for (size_t c0 = 0; c0 < cols; c0 += TILE) {
+            size_t c1 = c0 + TILE < cols ? c0 + TILE : cols;
+            switch (elem) {
+#define TILE_CASE(T)                                                                       \
+    case sizeof(T): {                                                                      \
+        const T *s_ = (const T *)(const void *)src;                                        \
+        T *d_ = (T *)(void *)dst;                                                          \
+        for (size_t r = r0; r < r1; r++)                                                   \
+            for (size_t c = c0; c < c1; c++)                                               \
+                d_[r * cols + c] = s_[(int64_t)c * src_col_stride + (int64_t)r];           \
+        break;                                                                             \
+    }
+                TILE_CASE(uint8_t)
+                TILE_CASE(uint16_t)
+                TILE_CASE(uint32_t)
+                TILE_CASE(uint64_t)
+#undef TILE_CASE
+            default:
+                for (size_t r = r0; r < r1; r++)
+                    for (size_t c = c0; c < c1; c++)
+                        memcpy(dst + (r * cols + c) * elem,
+                               src + ((int64_t)c * src_col_stride + (int64_t)r) * (int64_t)elem,
+                               elem);
+            }
+        }
+    }
+}
+
+void qlite_strided_copy(const qlite_strided *s, const void *src_v, void *dst_v) {
+    const char *src = src_v;
+    char *dst = dst_v;
+    if (s->count == 0) return;
+    const uint32_t last = s->rank - 1;
+    const size_t elem = s->elem;
+    /* blocked 2-D transpose: the source is contiguous along the next-to-last
+     * output dim and the last output dim walks its rows */
+    const bool t2d = s->rank >= 2 && s->stride[last - 1] == 1 && s->stride[last] != 1 &&
+                     s->dims[last] > 1;
+    const uint32_t inner_dims = t2d ? 2 : 1;
+    const size_t block = t2d ? (size_t)(s->dims[last] * s->dims[last - 1]) : (size_t)s->dims[last];
+    int64_t coord[QLITE_MAX_RANK] = {0};
+    int64_t off = s->offset;
+    for (size_t pos = 0; pos < s->count; pos += block) {
+        const char *sp = src + off * (int64_t)elem;
+        char *dp = dst + pos * elem;
+        if (t2d)
+            transpose_2d(sp, s->stride[last], dp, (size_t)s->dims[last - 1],
+                         (size_t)s->dims[last], elem);
+        else if (s->stride[last] == 1)
+            memcpy(dp, sp, block * elem);
+        else
+            gather_row(sp, s->stride[last], dp, block, elem);
+        for (uint32_t d = s->rank - inner_dims; d-- > 0;) {
+            coord[d]++;
+            off += s->stride[d];
+            if (coord[d] < s->dims[d]) break;
+            off -= s->stride[d] * coord[d];
+            coord[d] = 0;
+        }
+    }
+}

@@ -119,6 +119,43 @@ void qlite_bcast_iter_seek(const qlite_bcast *b, qlite_bcast_iter *it, size_t fl
 void qlite_bcast_iter_next_row(const qlite_bcast *b, qlite_bcast_iter *it);
 
 /* ---------------------------------------------------------------- */
+/* Strided copies (transpose, slice)                                 */
+/* ---------------------------------------------------------------- */
+
+/*
+ * A copy that writes a contiguous output by reading the source with
+ * arbitrary (possibly negative) element strides:
+ *   dst[i0,..,ir] = src[offset + sum_k i_k * stride[k]]
+ * qlite_strided_finish() drops dims of size 1 and merges dims that are
+ * contiguous in the source too, so a transpose that keeps the last dim
+ * copies whole rows with memcpy, and a transpose of the last two dims
+ * becomes a blocked 2-D transpose.
+ */
+typedef struct qlite_strided {
+    uint32_t rank;
+    int64_t dims[QLITE_MAX_RANK];      /* output dims */
+    int64_t stride[QLITE_MAX_RANK];    /* source element strides */
+    int64_t offset;                    /* source element of output element 0 */
+    size_t elem;                       /* bytes per element: 1, 2, 4 or 8 */
+    size_t count;                      /* output elements */
+} qlite_strided;
+
+/* Call after filling rank/dims/stride/offset/elem: computes count, collapses. */
+void qlite_strided_finish(qlite_strided *s);
+
+/* Performs the copy (src and dst must not overlap). */
+void qlite_strided_copy(const qlite_strided *s, const void *src, void *dst);
+
+/* Row-major element strides of a shape. */
+void qlite_shape_strides(uint32_t rank, const int64_t *dims, int64_t *strides);
+
+/* Element size of a tensor for a shape op (byte-addressable dtypes), or 0
+ * after reporting QLITE_ERR_UNSUPPORTED_OP for INT4. Also checks that the
+ * output has the input's dtype. */
+size_t qlite_node_shape_op_elem(const qlite_node *node, const qlite_tensor *in,
+                                const qlite_tensor *out, qlite_status *st);
+
+/* ---------------------------------------------------------------- */
 /* Threads                                                           */
 /* ---------------------------------------------------------------- */
 

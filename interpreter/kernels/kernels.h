@@ -47,4 +47,13 @@ extern const qlite_kernel qlite_kernel_reduce_min;
 extern const qlite_kernel qlite_kernel_batch_norm;
 extern const qlite_kernel qlite_kernel_layer_norm;
 
+/* shape ops (reshape.c, transpose.c, concatenation.c, split.c, slice.c, pad.c, gather.c) */
+extern const qlite_kernel qlite_kernel_reshape;
+extern const qlite_kernel qlite_kernel_transpose;
+extern const qlite_kernel qlite_kernel_concatenation;
+extern const qlite_kernel qlite_kernel_split;
+extern const qlite_kernel qlite_kernel_slice;
+extern const qlite_kernel qlite_kernel_pad;
+extern const qlite_kernel qlite_kernel_gather;
+
 #endif /* QLITE_KERNELS_H */

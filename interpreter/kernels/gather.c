@@ -1,0 +1,128 @@
+/*
+ * gather.c — GATHER (ONNX Gather): output = data.shape[:axis] +
+ * indices.shape + data.shape[axis+1:], taking slices of `data` along
+ * GatherOptions.axis at `indices` (int32 or int64; negative wraps once).
+ * An index outside [-d, d) is an error with a message — at prepare when the
+ * indices are constant, at eval otherwise — never a read out of bounds.
+ *
+ * `data` is read in its stored form (raw_inputs bit 0): a big constant
+ * (an embedding table) is read straight from the model, and a float16 one is
+ * widened row by row into a float32 output instead of being copied whole at
+ * prepare. Each gathered slice of `inner` elements is one memcpy.
+ */
+#include <string.h>
+
+#include "kernels/kernel_util.h"
+#include "kernels/kernels.h"
+
+typedef struct gather_state {
+    size_t outer, inner, nidx;   /* inner in elements */
+    int64_t d;                   /* size of the gathered axis */
+    size_t in_elem, out_elem;
+    bool widen_f16;
+} gather_state;
+
+static bool get_index(const qlite_tensor *idx, size_t i, int64_t d, int64_t *out) {
+    int64_t v = idx->dtype == QLITE_DTYPE_INT32 ? ((const int32_t *)idx->data)[i]
+                                                : ((const int64_t *)idx->data)[i];
+    if (v < 0) v += d;
+    *out = v;
+    return v >= 0 && v < d;
+}
+
+static qlite_status index_error(const qlite_node *node, const qlite_tensor *idx, size_t i,
+                                int64_t d) {
+    int64_t v = idx->dtype == QLITE_DTYPE_INT32 ? ((const int32_t *)idx->data)[i]
+                                                : ((const int64_t *)idx->data)[i];
+    return qlite_node_error(node, QLITE_ERR_INVALID_ARGUMENT,
+                            "index %lld at position %zu of '%s' is outside [%lld, %lld)",
+                            (long long)v, i, idx->info->name, (long long)-d, (long long)d);
+}
+
+static qlite_status gather_prepare(qlite_node *node) {
+    qlite_status st = qlite_node_check_io(node, 2, 2, 2, 1);
+    if (st != QLITE_OK) return st;
+    const qlite_tensor *data = node->inputs[0], *idx = node->inputs[1];
+    qlite_tensor *y = node->outputs[0];
+    if ((st = qlite_node_check_options(node, QLITE_OPTIONS_GATHER)) != QLITE_OK) return st;
+    const qlite_tensor_info *di = data->info;
+    if (data->is_const && (di->sparsity || di->clustering || di->layout != QLITE_LAYOUT_DEFAULT))
+        return qlite_node_error(node, QLITE_ERR_UNSUPPORTED_OP,
+                                "sparse, clustered or packed data ('%s') is not supported",
+                                di->name);
+    gather_state *s = qlite_node_alloc(node, sizeof *s);
+    if (!s) return qlite_node_error(node, QLITE_ERR_NO_MEMORY, "out of memory");
+    s->in_elem = qlite_dtype_size(data->dtype);
+    s->out_elem = qlite_dtype_size(y->dtype);
+    s->widen_f16 = data->dtype == QLITE_DTYPE_FLOAT16 && y->dtype == QLITE_DTYPE_FLOAT32;
+    if (!s->in_elem || (y->dtype != data->dtype && !s->widen_f16))
+        return qlite_node_error(node, QLITE_ERR_UNSUPPORTED_OP,
+                                "gathering %s data into a %s output is not supported",
+                                qlite_dtype_name(data->dtype), qlite_dtype_name(y->dtype));
+    if (idx->dtype != QLITE_DTYPE_INT32 && idx->dtype != QLITE_DTYPE_INT64)
+        return qlite_node_error(node, QLITE_ERR_DTYPE, "indices are %s; int32 or int64 expected",
+                                qlite_dtype_name(idx->dtype));
+    uint32_t ax;
+    if (data->rank == 0 || !qlite_normalize_axis(node->opts->u.gather.axis, data->rank, &ax))
+        return qlite_node_error(node, QLITE_ERR_INVALID_ARGUMENT,
+                                "axis %d is out of range for rank %u", node->opts->u.gather.axis,
+                                data->rank);
+    if (data->rank - 1 + idx->rank > QLITE_MAX_RANK)
+        return qlite_node_error(node, QLITE_ERR_SHAPE, "output rank %u exceeds %d",
+                                data->rank - 1 + idx->rank, QLITE_MAX_RANK);
+    /* the stored data must hold every element its shape claims */
+    const size_t data_n = qlite_tensor_elements(data);
+    if (data->is_const && data->bytes / s->in_elem < data_n)
+        return qlite_node_error(node, QLITE_ERR_SHAPE, "data '%s' has %zu bytes, %zu needed",
+                                di->name, data->bytes, data_n * s->in_elem);
+    int64_t dims[QLITE_MAX_RANK];
+    uint32_t r = 0;
+    for (uint32_t i = 0; i < ax; i++) dims[r++] = data->dims[i];
+    for (uint32_t i = 0; i < idx->rank; i++) dims[r++] = idx->dims[i];
+    for (uint32_t i = ax + 1; i < data->rank; i++) dims[r++] = data->dims[i];
+    if ((st = qlite_node_set_output_shape(node, 0, r, dims)) != QLITE_OK) return st;
+    s->outer = s->inner = 1;
+    for (uint32_t i = 0; i < ax; i++) s->outer *= (size_t)data->dims[i];
+    for (uint32_t i = ax + 1; i < data->rank; i++) s->inner *= (size_t)data->dims[i];
+    s->d = data->dims[ax];
+    s->nidx = qlite_tensor_elements(idx);
+    if (idx->is_const) {
+        int64_t v;
+        for (size_t i = 0; i < s->nidx; i++)
+            if (!get_index(idx, i, s->d, &v)) return index_error(node, idx, i, s->d);
+    }
+    node->state = s;
+    return QLITE_OK;
+}
+
+static qlite_status gather_eval(qlite_node *node) {
+    const gather_state *s = node->state;
+    const qlite_tensor *idx = node->inputs[1];
+    const unsigned char *data = node->inputs[0]->data;
+    unsigned char *out = node->outputs[0]->data;
+    const size_t in_row = s->inner * s->in_elem, out_row = s->inner * s->out_elem;
+    for (size_t j = 0; j < s->nidx; j++) { /* check all before writing anything */
+        int64_t v;
+        if (!get_index(idx, j, s->d, &v)) return index_error(node, idx, j, s->d);
+    }
+    for (size_t o = 0; o < s->outer; o++) {
+        const unsigned char *src = data + o * (size_t)s->d * in_row;
+        for (size_t j = 0; j < s->nidx; j++) {
+            int64_t v;
+            get_index(idx, j, s->d, &v);
+            const unsigned char *row = src + (size_t)v * in_row;
+            unsigned char *dst = out + (o * s->nidx + j) * out_row;
+            if (s->widen_f16) {
+                const uint16_t *h = (const uint16_t *)(const void *)row;
+                float *f = (float *)(void *)dst;
+                for (size_t k = 0; k < s->inner; k++) f[k] = qlite_fp16_to_fp32(h[k]);
+            } else {
+                memcpy(dst, row, out_row);
+            }
+        }
+    }
+    return QLITE_OK;
+}
+
+const qlite_kernel qlite_kernel_gather = {
+    .prepare = gather_prepare, .eval = gather_eval, .raw_inputs = 1u << 0};

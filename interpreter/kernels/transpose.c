@@ -1,0 +1,55 @@
+/*
+ * transpose.c — TRANSPOSE (any byte-addressable dtype): output dim i is input
+ * dim perm[i]. prepare turns the permutation into a strided copy
+ * (kernel_util.h) collapsed to the fewest dims: a permutation that keeps
+ * the last dim copies rows with memcpy; one that swaps the last two dims
+ * (NHWC <-> NCHW, [B,M,N] -> [B,N,M]) runs a blocked 2-D transpose.
+ */
+#include <string.h>
+
+#include "kernels/kernel_util.h"
+#include "kernels/kernels.h"
+
+static qlite_status transpose_prepare(qlite_node *node) {
+    qlite_status st = qlite_node_check_io(node, 1, 1, 1, 1);
+    if (st != QLITE_OK) return st;
+    const qlite_tensor *x = node->inputs[0];
+    size_t elem = qlite_node_shape_op_elem(node, x, node->outputs[0], &st);
+    if (!elem) return st;
+    if ((st = qlite_node_check_options(node, QLITE_OPTIONS_TRANSPOSE)) != QLITE_OK) return st;
+    const qlite_transpose_options *o = &node->opts->u.transpose;
+    if (o->rank != x->rank || (o->rank > 0 && !o->perm))
+        return qlite_node_error(node, QLITE_ERR_INVALID_ARGUMENT,
+                                "perm has %u entries for an input of rank %u", o->rank, x->rank);
+    bool seen[QLITE_MAX_RANK] = {false};
+    for (uint32_t i = 0; i < o->rank; i++) {
+        int32_t p = o->perm[i];
+        if (p < 0 || (uint32_t)p >= x->rank || seen[p])
+            return qlite_node_error(node, QLITE_ERR_INVALID_ARGUMENT,
+                                    "perm is not a permutation of 0..%u (entry %u is %d)",
+                                    x->rank - 1, i, p);
+        seen[p] = true;
+    }
+    qlite_strided *s = qlite_node_alloc(node, sizeof *s);
+    if (!s) return qlite_node_error(node, QLITE_ERR_NO_MEMORY, "out of memory");
+    int64_t in_strides[QLITE_MAX_RANK];
+    qlite_shape_strides(x->rank, x->dims, in_strides);
+    s->rank = x->rank;
+    s->elem = elem;
+    for (uint32_t i = 0; i < x->rank; i++) {
+        s->dims[i] = x->dims[o->perm[i]];
+        s->stride[i] = in_strides[o->perm[i]];
+    }
+    if ((st = qlite_node_set_output_shape(node, 0, s->rank, s->dims)) != QLITE_OK) return st;
+    qlite_strided_finish(s);
+    node->state = s;
+    return QLITE_OK;
+}
+
+static qlite_status transpose_eval(qlite_node *node) {
+    qlite_strided_copy(node->state, node->inputs[0]->data, node->outputs[0]->data);
+    return QLITE_OK;
+}
+
+const qlite_kernel qlite_kernel_transpose = {.prepare = transpose_prepare,
+                                             .eval = transpose_eval};
