@@ -5,6 +5,8 @@
 #ifndef QLITE_NN_COMMON_H
 #define QLITE_NN_COMMON_H
 
+#include <string.h>
+
 #include "kernel_util.h"
 
 /* Checks the node has between min and max inputs and at least min_out outputs. */
@@ -80,6 +82,20 @@ static inline bool qlite_nn_activation(qlite_activation act, float *lo, float *h
 /* Integer ceil/floor division for a positive divisor. */
 static inline int64_t qlite_nn_div_floor(int64_t a, int64_t b) {
     return a >= 0 ? a / b : -((-a + b - 1) / b);
+}
+
+/*
+ * Output size of a sliding window over `in` (+ pads) with kernel k, stride s,
+ * dilation d: floor (or ceil) of (in + pad0 + pad1 - ((k - 1) * d + 1)) / s + 1.
+ * Returns -1 when the window does not fit or a parameter is out of range.
+ */
+static inline int64_t qlite_nn_window_out(int64_t in, int64_t k, int64_t s, int64_t d,
+                                          int64_t pad0, int64_t pad1, bool ceil_mode) {
+    if (k < 1 || s < 1 || d < 1 || pad0 < 0 || pad1 < 0 || k > INT32_MAX || d > INT32_MAX)
+        return -1;
+    const int64_t span = in + pad0 + pad1 - ((k - 1) * d + 1);
+    if (span < 0) return -1;
+    return (ceil_mode ? (span + s - 1) / s : span / s) + 1;
 }
 
 /* Splits [0, n) into `parts` near-equal ranges; range t is [*b, *e). */

@@ -1,0 +1,246 @@
+/*
+ * conv_2d.c — CONV_2D, NHWC, with groups, strides, dilations, explicit pads.
+ *
+ *   input 0  x  [N, H, W, C]
+ *   input 1  w  [O, KH, KW, C / groups]
+ *   input 2  b  [O]           optional (-1 = absent)
+ *   output   y  [N, OH, OW, O]   OH = (H + pt + pb - ((KH-1)*dh + 1)) / sh + 1
+ *
+ * y[n,oy,ox,o] = act(b[o] + sum_{ky,kx,c} x[n, oy*sh - pt + ky*dh, ox*sw - pl + kx*dw,
+ *                                            g*Cg + c] * w[o, ky, kx, c]),  g = o / Og
+ * (taps outside the input read zero).
+ *
+ * Optimized float32 path, as a GEMM per group with M = output pixels,
+ * N = Og, K = KH*KW*Cg:
+ *   1x1, stride 1, no padding, one group: the NHWC input IS the A operand.
+ *   otherwise: weights packed once per invoke, then threads take tiles of
+ *   output pixels, gather each tile's patches into their scratch (im2col,
+ *   rows laid out [ky][kx][c] like the weights) and multiply.
+ */
+#include "gemm_f32.h"
+#include "kernels.h"
+#include "nn_common.h"
+
+typedef struct conv_state {
+    qlite_status (*eval)(qlite_node *node);
+    const qlite_gemm_f32_ukernel *uk;
+    int64_t N, H, W, C, O, KH, KW, OH, OW;
+    int64_t sh, sw, dh, dw, pt, pl;
+    int64_t groups, Cg, Og, K; /* K = KH*KW*Cg */
+    float lo, hi;
+    bool direct;               /* 1x1 stride 1 unpadded single group */
+    size_t tile_rows;          /* output pixels per im2col tile */
+    size_t packed_floats;      /* per group */
+    size_t tile_floats;        /* per thread */
+    int threads;
+} conv_state;
+
+/* Reference: the definition above, one output at a time. */
+static void conv_f32_ref(const conv_state *s, const float *x, const float *w, const float *b,
+                         float *y) {
+    for (int64_t n = 0; n < s->N; n++)
+        for (int64_t oy = 0; oy < s->OH; oy++)
+            for (int64_t ox = 0; ox < s->OW; ox++)
+                for (int64_t o = 0; o < s->O; o++) {
+                    const int64_t g = o / s->Og;
+                    float acc = b ? b[o] : 0.0f;
+                    for (int64_t ky = 0; ky < s->KH; ky++) {
+                        const int64_t iy = oy * s->sh - s->pt + ky * s->dh;
+                        if (iy < 0 || iy >= s->H) continue;
+                        for (int64_t kx = 0; kx < s->KW; kx++) {
+                            const int64_t ix = ox * s->sw - s->pl + kx * s->dw;
+                            if (ix < 0 || ix >= s->W) continue;
+                            const float *xp = x + ((n * s->H + iy) * s->W + ix) * s->C + g * s->Cg;
+                            const float *wp = w + ((o * s->KH + ky) * s->KW + kx) * s->Cg;
+                            for (int64_t c = 0; c < s->Cg; c++) acc += xp[c] * wp[c];
+                        }
+                    }
+                    y[((n * s->OH + oy) * s->OW + ox) * s->O + o] = qlite_clampf(acc, s->lo, s->hi);
+                }
+}
+
+/* Gathers the patches of output pixels [p0, p0 + rows) of group g into col [rows, K]. */
+static void im2col(const conv_state *s, const float *x, int64_t g, size_t p0, size_t rows,
+                   float *col) {
+    const size_t Cg = (size_t)s->Cg;
+    for (size_t r = 0; r < rows; r++) {
+        const int64_t p = (int64_t)(p0 + r);
+        const int64_t n = p / (s->OH * s->OW), rem = p % (s->OH * s->OW);
+        const int64_t oy = rem / s->OW, ox = rem % s->OW;
+        float *dst = col + r * (size_t)s->K;
+        for (int64_t ky = 0; ky < s->KH; ky++) {
+            const int64_t iy = oy * s->sh - s->pt + ky * s->dh;
+            for (int64_t kx = 0; kx < s->KW; kx++, dst += Cg) {
+                const int64_t ix = ox * s->sw - s->pl + kx * s->dw;
+                if (iy < 0 || iy >= s->H || ix < 0 || ix >= s->W) {
+                    memset(dst, 0, Cg * sizeof(float));
+                } else {
+                    memcpy(dst, x + ((n * s->H + iy) * s->W + ix) * s->C + g * s->Cg,
+                           Cg * sizeof(float));
+                }
+            }
+        }
+    }
+}
+
+typedef struct conv_job {
+    const conv_state *s;
+    const float *x, *w, *b;
+    float *y, *packed, *tiles;
+} conv_job;
+
+static void pack_range(void *arg, size_t begin, size_t end) {
+    const conv_job *j = arg;
+    const conv_state *s = j->s;
+    const size_t nr = s->uk->nr, panels = (size_t)(s->Og + (int64_t)nr - 1) / nr;
+    /* work item i = (group, panel) */
+    for (size_t i = begin; i < end; i++) {
+        const size_t g = i / panels, p = i % panels;
+        qlite_gemm_f32_pack_b(s->uk, (size_t)s->K, (size_t)s->Og,
+                              j->w + g * (size_t)(s->Og * s->K), (size_t)s->K, true, p, p + 1,
+                              j->packed + g * s->packed_floats);
+    }
+}
+
+/* Thread t: its share of the im2col tiles, every group. */
+static void tiles_range(void *arg, size_t begin, size_t end) {
+    const conv_job *j = arg;
+    const conv_state *s = j->s;
+    const size_t P = (size_t)(s->N * s->OH * s->OW);
+    const size_t ntiles = (P + s->tile_rows - 1) / s->tile_rows;
+    for (size_t t = begin; t < end; t++) {
+        float *col = j->tiles + t * s->tile_floats;
+        size_t tb, te;
+        qlite_nn_split(ntiles, (size_t)s->threads, t, &tb, &te);
+        for (size_t tile = tb; tile < te; tile++) {
+            const size_t p0 = tile * s->tile_rows;
+            const size_t rows = P - p0 < s->tile_rows ? P - p0 : s->tile_rows;
+            for (int64_t g = 0; g < s->groups; g++) {
+                im2col(s, j->x, g, p0, rows, col);
+                qlite_gemm_f32_packed(s->uk, rows, (size_t)s->Og, (size_t)s->K, col,
+                                      (size_t)s->K, 1, j->packed + (size_t)g * s->packed_floats,
+                                      j->b ? j->b + g * s->Og : NULL,
+                                      j->y + p0 * (size_t)s->O + (size_t)(g * s->Og),
+                                      (size_t)s->O, s->lo, s->hi);
+            }
+        }
+    }
+}
+
+static qlite_status conv_eval_f32(qlite_node *node) {
+    const conv_state *s = node->state;
+    const float *x = node->inputs[0]->data, *w = node->inputs[1]->data;
+    const qlite_tensor *bt = qlite_node_input(node, 2);
+    const float *b = bt ? bt->data : NULL;
+    float *y = node->outputs[0]->data;
+    if (qlite_node_reference_only(node)) {
+        conv_f32_ref(s, x, w, b, y);
+        return QLITE_OK;
+    }
+    const size_t P = (size_t)(s->N * s->OH * s->OW);
+    if (s->direct) {
+        qlite_gemm_f32_args g = {.M = P, .N = (size_t)s->O, .K = (size_t)s->C, .a = x,
+                                 .rsa = (size_t)s->C, .csa = 1, .b = w, .ldb = (size_t)s->C,
+                                 .b_trans = true, .bias = b, .c = y, .ldc = (size_t)s->O,
+                                 .lo = s->lo, .hi = s->hi};
+        qlite_gemm_f32_run(node, s->uk, &g, node->scratch);
+        return QLITE_OK;
+    }
+    conv_job j = {.s = s, .x = x, .w = w, .b = b, .y = y, .packed = node->scratch};
+    j.tiles = j.packed + (size_t)s->groups * s->packed_floats;
+    const size_t panels = (size_t)(s->Og + (int64_t)s->uk->nr - 1) / s->uk->nr;
+    qlite_parallel_for(node, (size_t)s->groups * panels, pack_range, &j);
+    qlite_parallel_for(node, (size_t)s->threads, tiles_range, &j);
+    return QLITE_OK;
+}
+
+static qlite_status conv_prepare(qlite_node *node) {
+    qlite_status st = qlite_nn_check_io(node, 2, 3, 1, 1);
+    if (st != QLITE_OK) return st;
+    const qlite_tensor *x = node->inputs[0], *w = node->inputs[1];
+    const qlite_tensor *b = qlite_node_input(node, 2);
+    if (node->opts->type != QLITE_OPTIONS_CONV_2D)
+        return qlite_node_error(node, QLITE_ERR_INVALID_ARGUMENT, "options are not Conv2D");
+    const qlite_conv2d_options *o = &node->opts->u.conv2d;
+
+    qlite_status (*eval)(qlite_node *) = NULL;
+    switch (QLITE_NN_PAIR(x->dtype, w->dtype)) {
+    case QLITE_NN_F32_F32: eval = conv_eval_f32; break;
+    default: return qlite_nn_unsupported_pair(node, x, w);
+    }
+    if ((st = qlite_nn_check_dtype(node, node->outputs[0], "output", QLITE_DTYPE_FLOAT32)) ||
+        (b && (st = qlite_nn_check_dtype(node, b, "bias", QLITE_DTYPE_FLOAT32))) ||
+        (st = qlite_nn_check_rank(node, x, "input", 4)) ||
+        (st = qlite_nn_check_rank(node, w, "weights", 4)))
+        return st;
+    conv_state *s = qlite_node_alloc(node, sizeof *s);
+    if (!s) return qlite_node_error(node, QLITE_ERR_NO_MEMORY, "out of memory");
+    s->eval = eval;
+    s->N = x->dims[0], s->H = x->dims[1], s->W = x->dims[2], s->C = x->dims[3];
+    s->O = w->dims[0], s->KH = w->dims[1], s->KW = w->dims[2], s->Cg = w->dims[3];
+    s->sh = o->stride_h, s->sw = o->stride_w, s->dh = o->dilation_h, s->dw = o->dilation_w;
+    s->pt = o->pad_top, s->pl = o->pad_left, s->groups = o->groups;
+    if (s->groups < 1 || s->C % s->groups != 0 || s->O % s->groups != 0)
+        return qlite_node_error(node, QLITE_ERR_SHAPE,
+                                "groups %lld must divide input channels %lld and output "
+                                "channels %lld",
+                                (long long)s->groups, (long long)s->C, (long long)s->O);
+    if (s->Cg * s->groups != s->C)
+        return qlite_node_error(node, QLITE_ERR_SHAPE,
+                                "weights '%s' take %lld channels per group, the input has "
+                                "%lld in %lld groups",
+                                w->info->name, (long long)s->Cg, (long long)s->C,
+                                (long long)s->groups);
+    if (b && (b->rank != 1 || b->dims[0] != s->O))
+        return qlite_node_error(node, QLITE_ERR_SHAPE, "bias '%s' must be [%lld]", b->info->name,
+                                (long long)s->O);
+    s->OH = qlite_nn_window_out(s->H, s->KH, s->sh, s->dh, s->pt, o->pad_bottom, false);
+    s->OW = qlite_nn_window_out(s->W, s->KW, s->sw, s->dw, s->pl, o->pad_right, false);
+    if (s->OH < 1 || s->OW < 1)
+        return qlite_node_error(node, QLITE_ERR_SHAPE,
+                                "no output: input %lldx%lld, kernel %lldx%lld, stride %lldx%lld, "
+                                "dilation %lldx%lld, pads %d,%d,%d,%d",
+                                (long long)s->H, (long long)s->W, (long long)s->KH,
+                                (long long)s->KW, (long long)s->sh, (long long)s->sw,
+                                (long long)s->dh, (long long)s->dw, o->pad_top, o->pad_left,
+                                o->pad_bottom, o->pad_right);
+    if (!qlite_nn_activation(o->activation, &s->lo, &s->hi))
+        return qlite_node_error(node, QLITE_ERR_INVALID_ARGUMENT, "bad activation %d",
+                                (int)o->activation);
+    s->Og = s->O / s->groups;
+    s->K = s->KH * s->KW * s->Cg;
+    if ((st = qlite_node_set_output_shape(node, 0, 4, (int64_t[]){s->N, s->OH, s->OW, s->O})))
+        return st;
+
+    s->uk = qlite_gemm_f32_select();
+    s->threads = qlite_node_threads(node);
+    const size_t P = (size_t)(s->N * s->OH * s->OW);
+    s->direct = s->groups == 1 && s->KH == 1 && s->KW == 1 && s->sh == 1 && s->sw == 1 &&
+                s->pt == 0 && s->pl == 0 && o->pad_bottom == 0 && o->pad_right == 0;
+    if (s->direct) {
+        node->scratch_bytes = qlite_gemm_f32_scratch_bytes(s->uk, P, (size_t)s->O, (size_t)s->C);
+    } else {
+        /* ~64 KiB of patches per tile keeps a tile in L2 beside the panels */
+        size_t rows = 16384 / (size_t)(s->K > 0 ? s->K : 1);
+        rows = rows / s->uk->mr * s->uk->mr;
+        if (rows < s->uk->mr) rows = s->uk->mr;
+        if (rows > 240) rows = 240;
+        s->tile_rows = rows;
+        s->packed_floats = qlite_gemm_f32_packed_size(s->uk, (size_t)s->K, (size_t)s->Og);
+        s->packed_floats = (s->packed_floats + 15) / 16 * 16; /* keep 64-byte alignment */
+        s->tile_floats = (rows * (size_t)s->K + 15) / 16 * 16;
+        node->scratch_bytes = ((size_t)s->groups * s->packed_floats +
+                               (size_t)s->threads * s->tile_floats) * sizeof(float);
+    }
+    node->state = s;
+    return QLITE_OK;
+}
+
+static qlite_status conv_eval(qlite_node *node) {
+    return ((const conv_state *)node->state)->eval(node);
+}
+
+const qlite_kernel qlite_kernel_conv_2d = {
+    .prepare = conv_prepare,
+    .eval = conv_eval,
+};

@@ -1,0 +1,169 @@
+/*
+ * depthwise_conv_2d.c — DEPTHWISE_CONV_2D, NHWC, depth multiplier M.
+ *
+ *   input 0  x  [N, H, W, C]
+ *   input 1  w  [1, KH, KW, C*M]     M = options.groups (depth multiplier)
+ *   input 2  b  [C*M]                optional
+ *   output   y  [N, OH, OW, C*M]
+ *
+ * y[n,oy,ox,c*M+m] = act(b[c*M+m] + sum_{ky,kx} x[n, oy*sh-pt+ky*dh, ox*sw-pl+kx*dw, c]
+ *                                               * w[0, ky, kx, c*M+m])
+ *
+ * Optimized float32 path: for each output pixel the C*M accumulators are the
+ * output row itself; each valid tap adds x_row * w_row over contiguous
+ * channels, a loop the compiler vectorizes. Threads split output rows.
+ */
+#include "kernels.h"
+#include "nn_common.h"
+
+typedef struct dw_state {
+    qlite_status (*eval)(qlite_node *node);
+    int64_t N, H, W, C, M, KH, KW, OH, OW, OC;
+    int64_t sh, sw, dh, dw, pt, pl;
+    float lo, hi;
+} dw_state;
+
+static void dw_f32_ref(const dw_state *s, const float *x, const float *w, const float *b,
+                       float *y) {
+    for (int64_t n = 0; n < s->N; n++)
+        for (int64_t oy = 0; oy < s->OH; oy++)
+            for (int64_t ox = 0; ox < s->OW; ox++)
+                for (int64_t oc = 0; oc < s->OC; oc++) {
+                    const int64_t c = oc / s->M;
+                    float acc = b ? b[oc] : 0.0f;
+                    for (int64_t ky = 0; ky < s->KH; ky++) {
+                        const int64_t iy = oy * s->sh - s->pt + ky * s->dh;
+                        if (iy < 0 || iy >= s->H) continue;
+                        for (int64_t kx = 0; kx < s->KW; kx++) {
+                            const int64_t ix = ox * s->sw - s->pl + kx * s->dw;
+                            if (ix < 0 || ix >= s->W) continue;
+                            acc += x[((n * s->H + iy) * s->W + ix) * s->C + c] *
+                                   w[(ky * s->KW + kx) * s->OC + oc];
+                        }
+                    }
+                    y[((n * s->OH + oy) * s->OW + ox) * s->OC + oc] =
+                        qlite_clampf(acc, s->lo, s->hi);
+                }
+}
+
+typedef struct dw_job {
+    const dw_state *s;
+    const float *x, *w, *b;
+    float *y;
+} dw_job;
+
+static void dw_rows(void *arg, size_t begin, size_t end) {
+    const dw_job *j = arg;
+    const dw_state *s = j->s;
+    const size_t OC = (size_t)s->OC, C = (size_t)s->C, M = (size_t)s->M;
+    for (size_t row = begin; row < end; row++) {
+        const int64_t n = (int64_t)row / s->OH, oy = (int64_t)row % s->OH;
+        for (int64_t ox = 0; ox < s->OW; ox++) {
+            float *restrict acc = j->y + (row * (size_t)s->OW + (size_t)ox) * OC;
+            if (j->b)
+                memcpy(acc, j->b, OC * sizeof(float));
+            else
+                memset(acc, 0, OC * sizeof(float));
+            for (int64_t ky = 0; ky < s->KH; ky++) {
+                const int64_t iy = oy * s->sh - s->pt + ky * s->dh;
+                if (iy < 0 || iy >= s->H) continue;
+                for (int64_t kx = 0; kx < s->KW; kx++) {
+                    const int64_t ix = ox * s->sw - s->pl + kx * s->dw;
+                    if (ix < 0 || ix >= s->W) continue;
+                    const float *restrict xr = j->x + ((n * s->H + iy) * s->W + ix) * s->C;
+                    const float *restrict wr = j->w + (size_t)(ky * s->KW + kx) * OC;
+                    if (M == 1) {
+                        for (size_t c = 0; c < C; c++) acc[c] += xr[c] * wr[c];
+                    } else {
+                        for (size_t c = 0; c < C; c++)
+                            for (size_t m = 0; m < M; m++)
+                                acc[c * M + m] += xr[c] * wr[c * M + m];
+                    }
+                }
+            }
+            for (size_t c = 0; c < OC; c++) {
+                float v = acc[c];
+                v = v < s->lo ? s->lo : v;
+                acc[c] = v > s->hi ? s->hi : v;
+            }
+        }
+    }
+}
+
+static qlite_status dw_eval_f32(qlite_node *node) {
+    const dw_state *s = node->state;
+    const qlite_tensor *bt = qlite_node_input(node, 2);
+    dw_job j = {.s = s, .x = node->inputs[0]->data, .w = node->inputs[1]->data,
+                .b = bt ? bt->data : NULL, .y = node->outputs[0]->data};
+    if (qlite_node_reference_only(node)) {
+        dw_f32_ref(s, j.x, j.w, j.b, j.y);
+        return QLITE_OK;
+    }
+    qlite_parallel_for(node, (size_t)(s->N * s->OH), dw_rows, &j);
+    return QLITE_OK;
+}
+
+static qlite_status dw_prepare(qlite_node *node) {
+    qlite_status st = qlite_nn_check_io(node, 2, 3, 1, 1);
+    if (st != QLITE_OK) return st;
+    const qlite_tensor *x = node->inputs[0], *w = node->inputs[1];
+    const qlite_tensor *b = qlite_node_input(node, 2);
+    if (node->opts->type != QLITE_OPTIONS_CONV_2D)
+        return qlite_node_error(node, QLITE_ERR_INVALID_ARGUMENT, "options are not Conv2D");
+    const qlite_conv2d_options *o = &node->opts->u.conv2d;
+    qlite_status (*eval)(qlite_node *) = NULL;
+    switch (QLITE_NN_PAIR(x->dtype, w->dtype)) {
+    case QLITE_NN_F32_F32: eval = dw_eval_f32; break;
+    default: return qlite_nn_unsupported_pair(node, x, w);
+    }
+    if ((st = qlite_nn_check_dtype(node, node->outputs[0], "output", QLITE_DTYPE_FLOAT32)) ||
+        (b && (st = qlite_nn_check_dtype(node, b, "bias", QLITE_DTYPE_FLOAT32))) ||
+        (st = qlite_nn_check_rank(node, x, "input", 4)) ||
+        (st = qlite_nn_check_rank(node, w, "weights", 4)))
+        return st;
+    dw_state *s = qlite_node_alloc(node, sizeof *s);
+    if (!s) return qlite_node_error(node, QLITE_ERR_NO_MEMORY, "out of memory");
+    s->eval = eval;
+    s->N = x->dims[0], s->H = x->dims[1], s->W = x->dims[2], s->C = x->dims[3];
+    s->KH = w->dims[1], s->KW = w->dims[2], s->OC = w->dims[3], s->M = o->groups;
+    s->sh = o->stride_h, s->sw = o->stride_w, s->dh = o->dilation_h, s->dw = o->dilation_w;
+    s->pt = o->pad_top, s->pl = o->pad_left;
+    if (s->M < 1)
+        return qlite_node_error(node, QLITE_ERR_SHAPE, "depth multiplier %lld must be >= 1",
+                                (long long)s->M);
+    if (w->dims[0] != 1 || s->OC != s->C * s->M)
+        return qlite_node_error(node, QLITE_ERR_SHAPE,
+                                "weights '%s' must be [1, KH, KW, %lld] (channels %lld x "
+                                "multiplier %lld)",
+                                w->info->name, (long long)(s->C * s->M), (long long)s->C,
+                                (long long)s->M);
+    if (b && (b->rank != 1 || b->dims[0] != s->OC))
+        return qlite_node_error(node, QLITE_ERR_SHAPE, "bias '%s' must be [%lld]", b->info->name,
+                                (long long)s->OC);
+    s->OH = qlite_nn_window_out(s->H, s->KH, s->sh, s->dh, s->pt, o->pad_bottom, false);
+    s->OW = qlite_nn_window_out(s->W, s->KW, s->sw, s->dw, s->pl, o->pad_right, false);
+    if (s->OH < 1 || s->OW < 1)
+        return qlite_node_error(node, QLITE_ERR_SHAPE,
+                                "no output: input %lldx%lld, kernel %lldx%lld, stride %lldx%lld, "
+                                "dilation %lldx%lld, pads %d,%d,%d,%d",
+                                (long long)s->H, (long long)s->W, (long long)s->KH,
+                                (long long)s->KW, (long long)s->sh, (long long)s->sw,
+                                (long long)s->dh, (long long)s->dw, o->pad_top, o->pad_left,
+                                o->pad_bottom, o->pad_right);
+    if (!qlite_nn_activation(o->activation, &s->lo, &s->hi))
+        return qlite_node_error(node, QLITE_ERR_INVALID_ARGUMENT, "bad activation %d",
+                                (int)o->activation);
+    if ((st = qlite_node_set_output_shape(node, 0, 4, (int64_t[]){s->N, s->OH, s->OW, s->OC})))
+        return st;
+    node->state = s;
+    return QLITE_OK;
+}
+
+static qlite_status dw_eval(qlite_node *node) {
+    return ((const dw_state *)node->state)->eval(node);
+}
+
+const qlite_kernel qlite_kernel_depthwise_conv_2d = {
+    .prepare = dw_prepare,
+    .eval = dw_eval,
+};

@@ -1,0 +1,288 @@
+/*
+ * test_kernel_conv.c — CONV_2D and DEPTHWISE_CONV_2D float32 through the
+ * one-op runner, against a double-precision direct convolution written here
+ * (tolerance: kernel_f32_check.h summation bound over KH*KW*Cg terms);
+ * optimized vs reference path; 1 vs 2 threads bit-identical; edge cases:
+ * 1x1 (direct GEMM path), strides > kernel, padding larger than the input,
+ * dilation, groups, batch > 1, output channels around the GEMM tiles.
+ */
+#include "kernel_f32_check.h"
+
+typedef struct conv_case {
+    int64_t N, H, W, C, O, KH, KW;
+    int32_t sh, sw, dh, dw, pt, pl, pb, pr, groups;
+    bool bias;
+    qlite_activation act;
+    bool depthwise; /* O = C * groups (depth multiplier) */
+} conv_case;
+
+static int64_t out_dim(int64_t in, int64_t k, int64_t s, int64_t d, int64_t p0, int64_t p1) {
+    return (in + p0 + p1 - ((k - 1) * d + 1)) / s + 1;
+}
+
+/* Expected output and summation magnitudes, straight from the definition. */
+static void conv_expect(const conv_case *c, const float *x, const float *w, const float *b,
+                        double *want, double *mag) {
+    const int64_t OH = out_dim(c->H, c->KH, c->sh, c->dh, c->pt, c->pb);
+    const int64_t OW = out_dim(c->W, c->KW, c->sw, c->dw, c->pl, c->pr);
+    const int64_t G = c->depthwise ? c->C : c->groups;
+    const int64_t Cg = c->C / G, Og = c->O / G;
+    float lo, hi;
+    kc_act_range(c->act, &lo, &hi);
+    for (int64_t n = 0; n < c->N; n++)
+        for (int64_t oy = 0; oy < OH; oy++)
+            for (int64_t ox = 0; ox < OW; ox++)
+                for (int64_t o = 0; o < c->O; o++) {
+                    const int64_t g = o / Og;
+                    double s = c->bias ? b[o] : 0.0, m = fabs(s);
+                    for (int64_t ky = 0; ky < c->KH; ky++)
+                        for (int64_t kx = 0; kx < c->KW; kx++)
+                            for (int64_t ci = 0; ci < Cg; ci++) {
+                                const int64_t iy = oy * c->sh - c->pt + ky * c->dh;
+                                const int64_t ix = ox * c->sw - c->pl + kx * c->dw;
+                                if (iy < 0 || iy >= c->H || ix < 0 || ix >= c->W) continue;
+                                const double xv = x[((n * c->H + iy) * c->W + ix) * c->C + g * Cg + ci];
+                                /* conv: [O, KH, KW, Cg]; depthwise: [1, KH, KW, C*M] */
+                                const double wv = c->depthwise
+                                                      ? w[(ky * c->KW + kx) * c->O + o]
+                                                      : w[((o * c->KH + ky) * c->KW + kx) * Cg + ci];
+                                s += xv * wv;
+                                m += fabs(xv * wv);
+                            }
+                    const size_t i = (size_t)(((n * OH + oy) * OW + ox) * c->O + o);
+                    want[i] = s < lo ? lo : (s > hi ? hi : s);
+                    mag[i] = m;
+                }
+}
+
+static qlite_status run_conv(const conv_case *c, const float *x, const float *w, const float *b,
+                             int threads, uint32_t flags, qlite_op_test_tensor *out) {
+    qlite_op_test_tensor in[3];
+    in[0] = kc_tensor(4, (int64_t[]){c->N, c->H, c->W, c->C}, x, false);
+    if (c->depthwise)
+        in[1] = kc_tensor(4, (int64_t[]){1, c->KH, c->KW, c->O}, w, true);
+    else
+        in[1] = kc_tensor(4, (int64_t[]){c->O, c->KH, c->KW, c->C / c->groups}, w, true);
+    in[2] = c->bias ? kc_tensor(1, &c->O, b, true) : kc_absent();
+    const int64_t OH = out_dim(c->H, c->KH, c->sh, c->dh, c->pt, c->pb);
+    const int64_t OW = out_dim(c->W, c->KW, c->sw, c->dw, c->pl, c->pr);
+    *out = kc_tensor(4, (int64_t[]){c->N, OH, OW, c->O}, NULL, false);
+    qlite_op_options o = kc_options(QLITE_OPTIONS_CONV_2D);
+    o.u.conv2d = (qlite_conv2d_options){.stride_h = c->sh, .stride_w = c->sw,
+                                        .dilation_h = c->dh, .dilation_w = c->dw,
+                                        .pad_top = c->pt, .pad_left = c->pl,
+                                        .pad_bottom = c->pb, .pad_right = c->pr,
+                                        .groups = c->groups, .activation = c->act};
+    return qlite_op_test_run(c->depthwise ? QLITE_OP_DEPTHWISE_CONV_2D : QLITE_OP_CONV_2D, &o, 3,
+                             in, 1, out, threads, flags);
+}
+
+static void check_case(const conv_case *c, uint64_t seed) {
+    qlite_test_rng r;
+    qlite_test_rng_seed(&r, seed);
+    const size_t nx = (size_t)(c->N * c->H * c->W * c->C);
+    const size_t nw = c->depthwise ? (size_t)(c->KH * c->KW * c->O)
+                                   : (size_t)(c->O * c->KH * c->KW * (c->C / c->groups));
+    float *x = kc_alloc(nx), *w = kc_alloc(nw), *b = kc_alloc((size_t)c->O);
+    kc_fill(&r, x, nx, -1.0f, 1.0f);
+    kc_fill(&r, w, nw, -1.0f, 1.0f);
+    kc_fill(&r, b, (size_t)c->O, -1.0f, 1.0f);
+    const int64_t OH = out_dim(c->H, c->KH, c->sh, c->dh, c->pt, c->pb);
+    const int64_t OW = out_dim(c->W, c->KW, c->sw, c->dw, c->pl, c->pr);
+    const size_t ny = (size_t)(c->N * OH * OW * c->O);
+    double *want = kc_alloc_d(ny), *mag = kc_alloc_d(ny);
+    conv_expect(c, x, w, b, want, mag);
+    const double terms = (double)(c->KH * c->KW * (c->depthwise ? 1 : c->C / c->groups));
+
+    qlite_op_test_tensor o1, o2, oref;
+    assert_qlite_ok(run_conv(c, x, w, b, 1, 0, &o1));
+    assert_qlite_ok(run_conv(c, x, w, b, 2, 0, &o2));
+    assert_qlite_ok(run_conv(c, x, w, b, 1, KC_REF_ONLY, &oref));
+    assert_int_equal(o1.out_bytes, ny * sizeof(float));
+    char what[200];
+    snprintf(what, sizeof what,
+             "%s N%lld H%lld W%lld C%lld O%lld k%lldx%lld s%d,%d d%d,%d p%d,%d,%d,%d g%d",
+             c->depthwise ? "dw" : "conv", (long long)c->N, (long long)c->H, (long long)c->W,
+             (long long)c->C, (long long)c->O, (long long)c->KH, (long long)c->KW, c->sh, c->sw,
+             c->dh, c->dw, c->pt, c->pl, c->pb, c->pr, c->groups);
+    kc_check_sum(what, o1.out, want, mag, ny, terms);
+    kc_check_sum(what, oref.out, want, mag, ny, terms);
+    kc_check_equal(what, o1.out, o2.out, ny);
+    qlite_op_test_free(1, &o1);
+    qlite_op_test_free(1, &o2);
+    qlite_op_test_free(1, &oref);
+    free(x);
+    free(w);
+    free(b);
+    free(want);
+    free(mag);
+}
+
+#define CONV(N, H, W, C, O, KH, KW, sh, sw, dh, dw, pt, pl, pb, pr, g, bias, act)                  \
+    {N, H, W, C, O, KH, KW, sh, sw, dh, dw, pt, pl, pb, pr, g, bias, act, false}
+#define DW(N, H, W, C, M, KH, KW, sh, sw, dh, dw, pt, pl, pb, pr, bias, act)                       \
+    {N, H, W, C, (C) * (M), KH, KW, sh, sw, dh, dw, pt, pl, pb, pr, M, bias, act, true}
+
+static void test_conv_cases(void **state) {
+    (void)state;
+    static const conv_case cases[] = {
+        CONV(1, 8, 8, 16, 32, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, true, QLITE_ACT_NONE), /* 1x1 direct */
+        CONV(2, 5, 7, 3, 17, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, false, QLITE_ACT_RELU), /* 1x1 batch 2 */
+        CONV(1, 9, 9, 8, 8, 1, 1, 2, 2, 1, 1, 0, 0, 0, 0, 1, true, QLITE_ACT_NONE),   /* 1x1 stride 2 */
+        CONV(1, 28, 28, 1, 6, 5, 5, 1, 1, 1, 1, 2, 2, 2, 2, 1, true, QLITE_ACT_RELU), /* LeNet 1 */
+        CONV(1, 14, 14, 6, 16, 5, 5, 1, 1, 1, 1, 0, 0, 0, 0, 1, true, QLITE_ACT_RELU),
+        CONV(2, 7, 9, 5, 17, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true, QLITE_ACT_RELU6),
+        CONV(1, 10, 10, 3, 4, 2, 2, 3, 3, 1, 1, 0, 0, 0, 0, 1, true, QLITE_ACT_NONE), /* stride > k */
+        CONV(1, 2, 3, 2, 3, 3, 3, 1, 1, 1, 1, 4, 4, 4, 4, 1, true, QLITE_ACT_NONE),   /* pad > input */
+        CONV(1, 9, 9, 4, 6, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 1, false, QLITE_ACT_NONE),  /* dilation */
+        CONV(1, 11, 8, 4, 6, 3, 2, 2, 1, 3, 2, 1, 0, 2, 1, 1, true, QLITE_ACT_NONE),  /* mixed */
+        CONV(1, 6, 6, 8, 12, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2, true, QLITE_ACT_NONE),  /* groups 2 */
+        CONV(2, 5, 5, 4, 8, 3, 3, 2, 2, 1, 1, 1, 1, 0, 0, 4, true, QLITE_ACT_NONE),   /* groups = C */
+        CONV(3, 4, 4, 2, 2, 3, 3, 1, 1, 1, 1, 0, 1, 1, 0, 1, true, QLITE_ACT_RELU_N1_TO_1),
+        CONV(1, 1, 1, 5, 7, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, true, QLITE_ACT_NONE),   /* 1x1x1 */
+        CONV(1, 3, 3, 1, 1, 3, 3, 1, 1, 1, 1, 0, 0, 0, 0, 1, false, QLITE_ACT_NONE),  /* one output */
+        CONV(1, 16, 16, 32, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true, QLITE_ACT_RELU), /* K=288 > KC */
+    };
+    for (size_t i = 0; i < KC_COUNT(cases); i++) check_case(&cases[i], 20 + i);
+}
+
+static void test_conv_channels_around_tiles(void **state) {
+    (void)state;
+    static const int64_t Os[] = {1, 5, 6, 7, 8, 9, 15, 16, 17, 31, 32, 33, 48};
+    for (size_t i = 0; i < KC_COUNT(Os); i++) {
+        conv_case a = CONV(1, 7, 6, 3, Os[i], 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true,
+                           QLITE_ACT_NONE);
+        check_case(&a, 200 + i);
+        conv_case b = CONV(1, 5, 3, 9, Os[i], 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, true,
+                           QLITE_ACT_NONE);
+        check_case(&b, 300 + i);
+    }
+}
+
+static void test_conv_random(void **state) {
+    (void)state;
+    qlite_test_rng r;
+    qlite_test_rng_seed(&r, 0xc0);
+    for (int t = 0; t < 40; t++) {
+        conv_case c;
+        memset(&c, 0, sizeof c);
+        c.depthwise = t % 3 == 2;
+        c.N = 1 + qlite_test_rng_u32(&r) % 2;
+        c.H = 1 + qlite_test_rng_u32(&r) % 12;
+        c.W = 1 + qlite_test_rng_u32(&r) % 12;
+        c.KH = 1 + qlite_test_rng_u32(&r) % 4;
+        c.KW = 1 + qlite_test_rng_u32(&r) % 4;
+        c.sh = 1 + (int32_t)(qlite_test_rng_u32(&r) % 3);
+        c.sw = 1 + (int32_t)(qlite_test_rng_u32(&r) % 3);
+        c.dh = 1 + (int32_t)(qlite_test_rng_u32(&r) % 2);
+        c.dw = 1 + (int32_t)(qlite_test_rng_u32(&r) % 2);
+        c.pt = (int32_t)(qlite_test_rng_u32(&r) % 3);
+        c.pl = (int32_t)(qlite_test_rng_u32(&r) % 3);
+        c.pb = (int32_t)(qlite_test_rng_u32(&r) % 3);
+        c.pr = (int32_t)(qlite_test_rng_u32(&r) % 3);
+        c.bias = qlite_test_rng_u32(&r) & 1;
+        c.act = (qlite_activation)(qlite_test_rng_u32(&r) % 4);
+        if (c.depthwise) {
+            c.C = 1 + qlite_test_rng_u32(&r) % 20;
+            c.groups = 1 + (int32_t)(qlite_test_rng_u32(&r) % 3);
+            c.O = c.C * c.groups;
+        } else {
+            c.groups = 1 + (int32_t)(qlite_test_rng_u32(&r) % 3);
+            c.C = c.groups * (1 + qlite_test_rng_u32(&r) % 6);
+            c.O = c.groups * (1 + qlite_test_rng_u32(&r) % 12);
+        }
+        /* make the window fit */
+        while (c.H + c.pt + c.pb < (c.KH - 1) * c.dh + 1) c.pt++;
+        while (c.W + c.pl + c.pr < (c.KW - 1) * c.dw + 1) c.pl++;
+        check_case(&c, 5000 + (uint64_t)t);
+    }
+}
+
+static void test_depthwise_cases(void **state) {
+    (void)state;
+    static const conv_case cases[] = {
+        DW(1, 8, 8, 16, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, true, QLITE_ACT_RELU6),  /* MobileNet */
+        DW(1, 9, 9, 32, 1, 3, 3, 2, 2, 1, 1, 0, 0, 1, 1, true, QLITE_ACT_RELU6),  /* stride 2 */
+        DW(2, 5, 6, 3, 2, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, true, QLITE_ACT_NONE),    /* multiplier 2 */
+        DW(1, 7, 7, 5, 3, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, false, QLITE_ACT_NONE),   /* dilation */
+        DW(1, 2, 2, 4, 1, 3, 3, 1, 1, 1, 1, 3, 3, 3, 3, true, QLITE_ACT_NONE),    /* pad > input */
+        DW(1, 10, 10, 7, 1, 2, 2, 4, 4, 1, 1, 0, 0, 0, 0, true, QLITE_ACT_NONE),  /* stride > k */
+        DW(1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, true, QLITE_ACT_NONE),    /* 1x1x1 */
+        DW(3, 6, 4, 33, 1, 5, 3, 1, 2, 1, 1, 2, 1, 2, 1, true, QLITE_ACT_RELU),
+    };
+    for (size_t i = 0; i < KC_COUNT(cases); i++) check_case(&cases[i], 700 + i);
+}
+
+static void test_conv_errors(void **state) {
+    (void)state;
+    float x[4 * 4 * 4] = {0}, w[8 * 9 * 4] = {0};
+    qlite_op_test_tensor in[3], out;
+    qlite_op_options o = kc_options(QLITE_OPTIONS_CONV_2D);
+    in[0] = kc_tensor(4, (int64_t[]){1, 4, 4, 4}, x, false);
+    in[2] = kc_absent();
+
+    /* weights for 3 input channels, input has 4 */
+    in[1] = kc_tensor(4, (int64_t[]){8, 3, 3, 3}, w, true);
+    out = kc_tensor(4, (int64_t[]){1, 2, 2, 8}, NULL, false);
+    assert_int_equal(qlite_op_test_run(QLITE_OP_CONV_2D, &o, 3, in, 1, &out, 1, 0),
+                     QLITE_ERR_SHAPE);
+    /* groups 3 do not divide 4 channels */
+    o.u.conv2d.groups = 3;
+    in[1] = kc_tensor(4, (int64_t[]){6, 3, 3, 1}, w, true);
+    assert_int_equal(qlite_op_test_run(QLITE_OP_CONV_2D, &o, 3, in, 1, &out, 1, 0),
+                     QLITE_ERR_SHAPE);
+    /* kernel larger than the unpadded input: no output */
+    o.u.conv2d.groups = 1;
+    in[1] = kc_tensor(4, (int64_t[]){2, 5, 5, 4}, w, true);
+    out = kc_tensor(4, (int64_t[]){1, 1, 1, 2}, NULL, false);
+    assert_int_equal(qlite_op_test_run(QLITE_OP_CONV_2D, &o, 3, in, 1, &out, 1, 0),
+                     QLITE_ERR_SHAPE);
+    /* stride 0 */
+    in[1] = kc_tensor(4, (int64_t[]){2, 3, 3, 4}, w, true);
+    out = kc_tensor(4, (int64_t[]){1, 2, 2, 2}, NULL, false);
+    o.u.conv2d.stride_h = 0;
+    assert_int_equal(qlite_op_test_run(QLITE_OP_CONV_2D, &o, 3, in, 1, &out, 1, 0),
+                     QLITE_ERR_SHAPE);
+    o.u.conv2d.stride_h = 1;
+    /* rank-3 input */
+    in[0] = kc_tensor(3, (int64_t[]){4, 4, 4}, x, false);
+    assert_int_equal(qlite_op_test_run(QLITE_OP_CONV_2D, &o, 3, in, 1, &out, 1, 0),
+                     QLITE_ERR_SHAPE);
+    /* bool input: invalid dtype; int8 x int8: not implemented yet */
+    in[0] = kc_tensor(4, (int64_t[]){1, 4, 4, 4}, x, false);
+    in[0].dtype = QLITE_DTYPE_BOOL;
+    assert_int_equal(qlite_op_test_run(QLITE_OP_CONV_2D, &o, 3, in, 1, &out, 1, 0),
+                     QLITE_ERR_DTYPE);
+    in[0].dtype = QLITE_DTYPE_INT8;
+    in[1].dtype = QLITE_DTYPE_INT8;
+    out.dtype = QLITE_DTYPE_INT8;
+    assert_int_equal(qlite_op_test_run(QLITE_OP_CONV_2D, &o, 3, in, 1, &out, 1, 0),
+                     QLITE_ERR_UNSUPPORTED_OP);
+    in[1].dtype = QLITE_DTYPE_FLOAT32;
+    out.dtype = QLITE_DTYPE_FLOAT32;
+
+    /* depthwise: weights not [1, KH, KW, C*M] */
+    in[0].dtype = QLITE_DTYPE_FLOAT32;
+    in[1] = kc_tensor(4, (int64_t[]){1, 3, 3, 5}, w, true);
+    out = kc_tensor(4, (int64_t[]){1, 2, 2, 5}, NULL, false);
+    assert_int_equal(qlite_op_test_run(QLITE_OP_DEPTHWISE_CONV_2D, &o, 3, in, 1, &out, 1, 0),
+                     QLITE_ERR_SHAPE);
+    /* depthwise: bias of the wrong length */
+    float b[3] = {0};
+    in[1] = kc_tensor(4, (int64_t[]){1, 3, 3, 4}, w, true);
+    in[2] = kc_tensor(1, (int64_t[]){3}, b, true);
+    out = kc_tensor(4, (int64_t[]){1, 2, 2, 4}, NULL, false);
+    assert_int_equal(qlite_op_test_run(QLITE_OP_DEPTHWISE_CONV_2D, &o, 3, in, 1, &out, 1, 0),
+                     QLITE_ERR_SHAPE);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_conv_cases),
+        cmocka_unit_test(test_conv_channels_around_tiles),
+        cmocka_unit_test(test_conv_random),
+        cmocka_unit_test(test_depthwise_cases),
+        cmocka_unit_test(test_conv_errors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
