@@ -1,0 +1,140 @@
+/*
+ * fb_schema.h — schema/qlite.fbs as C: field ids of every table (the reader
+ * and the builder use the same numbers) and the verifier's descriptors.
+ *
+ * Keep in step with schema/qlite.fbs: a field's id is its position in the
+ * table (a union takes two ids: <name>_type, then <name>). Append-only, like
+ * the schema. tests/test_fb.c checks these ids against flatc's reading of
+ * files built with them (tests/flatc/).
+ */
+#ifndef QLITE_FB_SCHEMA_H
+#define QLITE_FB_SCHEMA_H
+
+#include "fb_verify.h"
+
+#define QLITE_FILE_IDENTIFIER "QLTE"
+
+enum { /* table Model */
+    FB_MODEL_VERSION_MAJOR = 0,
+    FB_MODEL_VERSION_MINOR,
+    FB_MODEL_PRODUCER,
+    FB_MODEL_DESCRIPTION,
+    FB_MODEL_GRAPHS,
+    FB_MODEL_BUFFERS,
+    FB_MODEL_METADATA,
+    FB_MODEL_FIELD_COUNT
+};
+
+enum { /* table Graph */
+    FB_GRAPH_NAME = 0,
+    FB_GRAPH_TENSORS,
+    FB_GRAPH_INPUTS,
+    FB_GRAPH_OUTPUTS,
+    FB_GRAPH_OPERATORS,
+    FB_GRAPH_FIELD_COUNT
+};
+
+enum { /* table Tensor */
+    FB_TENSOR_NAME = 0,
+    FB_TENSOR_SHAPE,
+    FB_TENSOR_DTYPE,
+    FB_TENSOR_BUFFER,
+    FB_TENSOR_QUANTIZATION,
+    FB_TENSOR_SPARSITY,
+    FB_TENSOR_CLUSTERING,
+    FB_TENSOR_LAYOUT,
+    FB_TENSOR_FIELD_COUNT
+};
+
+enum { /* table Quantization */
+    FB_QUANT_SCALE = 0,
+    FB_QUANT_ZERO_POINT,
+    FB_QUANT_AXIS,
+    FB_QUANT_MIN,
+    FB_QUANT_MAX,
+    FB_QUANT_FIELD_COUNT
+};
+
+enum { /* table Sparsity */
+    FB_SPARSITY_BLOCK_ROWS = 0,
+    FB_SPARSITY_BLOCK_COLS,
+    FB_SPARSITY_ROW_PTR_TYPE,
+    FB_SPARSITY_ROW_PTR_BUFFER,
+    FB_SPARSITY_COL_INDEX_TYPE,
+    FB_SPARSITY_COL_INDEX_BUFFER,
+    FB_SPARSITY_NNZ_BLOCKS,
+    FB_SPARSITY_FIELD_COUNT
+};
+
+enum { /* table Clustering */
+    FB_CLUSTERING_NUM_CLUSTERS = 0,
+    FB_CLUSTERING_INDEX_BITS,
+    FB_CLUSTERING_CODEBOOK_BUFFER,
+    FB_CLUSTERING_PER_ROW,
+    FB_CLUSTERING_FIELD_COUNT
+};
+
+enum { /* table Operator */
+    FB_OP_OPCODE = 0,
+    FB_OP_INPUTS,
+    FB_OP_OUTPUTS,
+    FB_OP_OPTIONS_TYPE,
+    FB_OP_OPTIONS,
+    FB_OP_NAME,
+    FB_OP_FIELD_COUNT
+};
+
+enum { /* table Buffer */
+    FB_BUFFER_OFFSET = 0,
+    FB_BUFFER_SIZE,
+    FB_BUFFER_CRC32,
+    FB_BUFFER_FIELD_COUNT
+};
+
+enum { /* table Metadata */
+    FB_METADATA_KEY = 0,
+    FB_METADATA_VALUE,
+    FB_METADATA_BUFFER,
+    FB_METADATA_FIELD_COUNT
+};
+
+/* Option tables (union OpOptions; union type = qlite_options_type). */
+enum { /* Conv2DOptions */
+    FB_CONV_STRIDE_H = 0, FB_CONV_STRIDE_W, FB_CONV_DILATION_H, FB_CONV_DILATION_W,
+    FB_CONV_PAD_TOP, FB_CONV_PAD_LEFT, FB_CONV_PAD_BOTTOM, FB_CONV_PAD_RIGHT,
+    FB_CONV_GROUPS, FB_CONV_OUTPUT_PAD_H, FB_CONV_OUTPUT_PAD_W, FB_CONV_ACTIVATION,
+    FB_CONV_FIELD_COUNT
+};
+enum { /* Pool2DOptions */
+    FB_POOL_FILTER_H = 0, FB_POOL_FILTER_W, FB_POOL_STRIDE_H, FB_POOL_STRIDE_W,
+    FB_POOL_DILATION_H, FB_POOL_DILATION_W, FB_POOL_PAD_TOP, FB_POOL_PAD_LEFT,
+    FB_POOL_PAD_BOTTOM, FB_POOL_PAD_RIGHT, FB_POOL_CEIL_MODE, FB_POOL_COUNT_INCLUDE_PAD,
+    FB_POOL_ACTIVATION, FB_POOL_FIELD_COUNT
+};
+enum { FB_FC_ACTIVATION = 0, FB_FC_KEEP_NUM_DIMS, FB_FC_FIELD_COUNT };
+enum { FB_BMM_TRANSPOSE_A = 0, FB_BMM_TRANSPOSE_B, FB_BMM_ACTIVATION, FB_BMM_FIELD_COUNT };
+enum { FB_BINARY_ACTIVATION = 0, FB_BINARY_FIELD_COUNT };
+enum { FB_ACT_ALPHA = 0, FB_ACT_BETA, FB_ACT_MIN, FB_ACT_MAX, FB_ACT_APPROXIMATE,
+       FB_ACT_FIELD_COUNT };
+enum { FB_SOFTMAX_AXIS = 0, FB_SOFTMAX_BETA, FB_SOFTMAX_FIELD_COUNT };
+enum { FB_RESHAPE_NEW_SHAPE = 0, FB_RESHAPE_FIELD_COUNT };
+enum { FB_TRANSPOSE_PERM = 0, FB_TRANSPOSE_FIELD_COUNT };
+enum { FB_CONCAT_AXIS = 0, FB_CONCAT_ACTIVATION, FB_CONCAT_FIELD_COUNT };
+enum { FB_SPLIT_AXIS = 0, FB_SPLIT_SIZES, FB_SPLIT_FIELD_COUNT };
+enum { FB_SLICE_STARTS = 0, FB_SLICE_ENDS, FB_SLICE_AXES, FB_SLICE_STEPS, FB_SLICE_FIELD_COUNT };
+enum { FB_PAD_PADS = 0, FB_PAD_MODE, FB_PAD_VALUE, FB_PAD_FIELD_COUNT };
+enum { FB_GATHER_AXIS = 0, FB_GATHER_FIELD_COUNT };
+enum { FB_REDUCE_AXES = 0, FB_REDUCE_KEEP_DIMS, FB_REDUCE_FIELD_COUNT };
+enum { FB_NORM_AXIS = 0, FB_NORM_EPSILON, FB_NORM_FIELD_COUNT };
+enum { FB_RESIZE_MODE = 0, FB_RESIZE_COORD, FB_RESIZE_NEAREST_MODE, FB_RESIZE_OUT_H,
+       FB_RESIZE_OUT_W, FB_RESIZE_SCALE_H, FB_RESIZE_SCALE_W, FB_RESIZE_CUBIC_COEFF_A,
+       FB_RESIZE_FIELD_COUNT };
+enum { FB_RNN_HIDDEN_SIZE = 0, FB_RNN_DIRECTION, FB_RNN_BATCH_FIRST,
+       FB_RNN_LINEAR_BEFORE_RESET, FB_RNN_CLIP, FB_RNN_FIELD_COUNT };
+enum { FB_CAST_TO = 0, FB_CAST_FIELD_COUNT };
+
+/* Root descriptor of schema/qlite.fbs (table Model) and its union. */
+extern const fb_table_desc fb_desc_Model;
+extern const fb_union_desc fb_desc_OpOptions;
+
+#endif /* QLITE_FB_SCHEMA_H */
