@@ -52,5 +52,8 @@ const qlite_kernel *const qlite_kernel_registry[QLITE_OP_COUNT] = {
     [QLITE_OP_SLICE] = &qlite_kernel_slice,
     [QLITE_OP_PAD] = &qlite_kernel_pad,
     [QLITE_OP_GATHER] = &qlite_kernel_gather,
+    [QLITE_OP_CAST] = &qlite_kernel_cast,
+    [QLITE_OP_QUANTIZE] = &qlite_kernel_quantize,
+    [QLITE_OP_DEQUANTIZE] = &qlite_kernel_dequantize,
 };
 _Static_assert(QLITE_ARRAY_SIZE(qlite_kernel_registry) == QLITE_OP_COUNT, "registry size");

@@ -58,4 +58,9 @@ extern const qlite_kernel qlite_kernel_slice;
 extern const qlite_kernel qlite_kernel_pad;
 extern const qlite_kernel qlite_kernel_gather;
 
+/* cast.c, quantize.c, dequantize.c */
+extern const qlite_kernel qlite_kernel_cast;
+extern const qlite_kernel qlite_kernel_quantize;
+extern const qlite_kernel qlite_kernel_dequantize;
+
 #endif /* QLITE_KERNELS_H */

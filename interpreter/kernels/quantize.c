@@ -1,0 +1,90 @@
+/*
+ * quantize.c — QUANTIZE float32 -> int8 / uint8 with the output tensor's
+ * scale and zero point, per tensor or per channel along quant->axis
+ * (ONNX QuantizeLinear):
+ *   q = saturate(round_half_to_even(x / scale) + zero_point)
+ * x / scale is a float32 division as the ONNX reference computes it (not a
+ * multiplication by 1/scale, which rounds differently). Since the bounds
+ * [qmin - zp, qmax - zp] are integers, clamping before rounding gives the
+ * same result and keeps |v| < 2^22, where (v + 1.5*2^23) - 1.5*2^23 rounds
+ * half to even in the FPU's default mode — a loop the compiler vectorizes.
+ * NaN quantizes to the zero point (real 0).
+ *
+ * int8/uint8 input (requantization) needs integer-only arithmetic (issue #4)
+ * and is refused here with QLITE_ERR_UNSUPPORTED_OP.
+ */
+#include <string.h>
+
+#include "kernels/kernels.h"
+#include "kernels/quant_params.h"
+
+#define ROUND_MAGIC 12582912.0f /* 1.5 * 2^23 */
+
+typedef struct quantize_state {
+    qlite_qparams qp;
+    bool is_unsigned;
+} quantize_state;
+
+static qlite_status quantize_prepare(qlite_node *node) {
+    qlite_status st = qlite_node_check_io(node, 1, 1, 1, 1);
+    if (st != QLITE_OK) return st;
+    const qlite_tensor *x = node->inputs[0];
+    qlite_tensor *y = node->outputs[0];
+    if (x->dtype == QLITE_DTYPE_INT8 || x->dtype == QLITE_DTYPE_UINT8)
+        return qlite_node_error(node, QLITE_ERR_UNSUPPORTED_OP,
+                                "requantizing %s to %s needs the integer kernel (not available yet)",
+                                qlite_dtype_name(x->dtype), qlite_dtype_name(y->dtype));
+    if ((st = qlite_node_check_dtype(node, x, "input", QLITE_DTYPE_FLOAT32)) != QLITE_OK) return st;
+    if (y->dtype != QLITE_DTYPE_INT8 && y->dtype != QLITE_DTYPE_UINT8)
+        return qlite_node_error(node, QLITE_ERR_UNSUPPORTED_OP,
+                                "quantizing to %s is not supported (int8 or uint8)",
+                                qlite_dtype_name(y->dtype));
+    if ((st = qlite_node_set_output_shape(node, 0, x->rank, x->dims)) != QLITE_OK) return st;
+    quantize_state *s = qlite_node_alloc(node, sizeof *s);
+    if (!s) return qlite_node_error(node, QLITE_ERR_NO_MEMORY, "out of memory");
+    s->is_unsigned = y->dtype == QLITE_DTYPE_UINT8;
+    if ((st = qlite_qparams_init(node, y, "output", s->is_unsigned ? 0 : -128,
+                                 s->is_unsigned ? 255 : 127, &s->qp)) != QLITE_OK)
+        return st;
+    node->state = s;
+    return QLITE_OK;
+}
+
+/* n values with one scale/zero point; writes int8 or uint8. */
+static void quantize_run(const float *x, void *out, size_t n, float scale, int32_t zp,
+                         bool is_unsigned) {
+    const float lo = (float)((is_unsigned ? 0 : -128) - zp);
+    const float hi = (float)((is_unsigned ? 255 : 127) - zp);
+    if (is_unsigned) {
+        uint8_t *y = out;
+        for (size_t i = 0; i < n; i++) {
+            float v = x[i] / scale;
+            v = v != v ? 0.0f : qlite_clampf(v, lo, hi);
+            v = (v + ROUND_MAGIC) - ROUND_MAGIC;
+            y[i] = (uint8_t)((int32_t)v + zp);
+        }
+    } else {
+        int8_t *y = out;
+        for (size_t i = 0; i < n; i++) {
+            float v = x[i] / scale;
+            v = v != v ? 0.0f : qlite_clampf(v, lo, hi);
+            v = (v + ROUND_MAGIC) - ROUND_MAGIC;
+            y[i] = (int8_t)((int32_t)v + zp);
+        }
+    }
+}
+
+static qlite_status quantize_eval(qlite_node *node) {
+    const quantize_state *s = node->state;
+    const qlite_qparams *p = &s->qp;
+    const float *x = node->inputs[0]->data;
+    uint8_t *y = node->outputs[0]->data;
+    for (size_t o = 0; o < p->outer; o++)
+        for (size_t c = 0; c < p->channels; c++) {
+            size_t off = (o * p->channels + c) * p->inner;
+            quantize_run(x + off, y + off, p->inner, p->scale[c], p->zero_point[c], s->is_unsigned);
+        }
+    return QLITE_OK;
+}
+
+const qlite_kernel qlite_kernel_quantize = {.prepare = quantize_prepare, .eval = quantize_eval};
