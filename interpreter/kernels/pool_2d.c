@@ -1,0 +1,195 @@
+/*
+ * pool_2d.c — MAX_POOL_2D and AVERAGE_POOL_2D, NHWC, ONNX semantics.
+ *
+ *   input 0  x  [N, H, W, C]   ->   output y [N, OH, OW, C]
+ *
+ * Window of output (oy, ox): taps iy = oy*sh - pt + ky*dh (ky < KH), same for x.
+ *   OH = floor or ceil((H + pt + pb - ((KH-1)*dh + 1)) / sh) + 1; with ceil_mode
+ *   a last window that would start in the bottom/right padding is dropped
+ *   ((OH-1)*sh >= H + pt), as ONNX and PyTorch do.
+ *   max:     maximum over the taps inside the input (padding never wins);
+ *            a window with no such tap gives -inf.
+ *   average: sum over the taps inside the input divided by
+ *            count_include_pad ? taps inside [-pt, H+pb) x [-pl, W+pr)
+ *                              : taps inside the input
+ *            (so ceil-mode overhang past the padding is never counted);
+ *            a window with a zero divisor gives 0.
+ * Then the fused activation.
+ *
+ * Optimized float32 path: per output pixel, the C channels of each tap are
+ * combined with a contiguous loop the compiler vectorizes; threads split
+ * output rows.
+ */
+#include <math.h>
+
+#include "kernels.h"
+#include "nn_common.h"
+
+typedef struct pool_state {
+    bool is_max;
+    bool include_pad;
+    int64_t N, H, W, C, KH, KW, OH, OW;
+    int64_t sh, sw, dh, dw, pt, pl, pb, pr;
+    float lo, hi;
+} pool_state;
+
+/* Divisor of an average window (see above). */
+static float avg_count(const pool_state *s, int64_t oy, int64_t ox) {
+    int64_t ny = 0, nx = 0;
+    const int64_t y0 = s->include_pad ? -s->pt : 0, y1 = s->include_pad ? s->H + s->pb : s->H;
+    const int64_t x0 = s->include_pad ? -s->pl : 0, x1 = s->include_pad ? s->W + s->pr : s->W;
+    for (int64_t ky = 0; ky < s->KH; ky++) {
+        const int64_t iy = oy * s->sh - s->pt + ky * s->dh;
+        ny += iy >= y0 && iy < y1;
+    }
+    for (int64_t kx = 0; kx < s->KW; kx++) {
+        const int64_t ix = ox * s->sw - s->pl + kx * s->dw;
+        nx += ix >= x0 && ix < x1;
+    }
+    return (float)(ny * nx);
+}
+
+static void pool_f32_ref(const pool_state *s, const float *x, float *y) {
+    for (int64_t n = 0; n < s->N; n++)
+        for (int64_t oy = 0; oy < s->OH; oy++)
+            for (int64_t ox = 0; ox < s->OW; ox++)
+                for (int64_t c = 0; c < s->C; c++) {
+                    float acc = s->is_max ? -INFINITY : 0.0f;
+                    for (int64_t ky = 0; ky < s->KH; ky++) {
+                        const int64_t iy = oy * s->sh - s->pt + ky * s->dh;
+                        if (iy < 0 || iy >= s->H) continue;
+                        for (int64_t kx = 0; kx < s->KW; kx++) {
+                            const int64_t ix = ox * s->sw - s->pl + kx * s->dw;
+                            if (ix < 0 || ix >= s->W) continue;
+                            const float v = x[((n * s->H + iy) * s->W + ix) * s->C + c];
+                            if (s->is_max)
+                                acc = v > acc ? v : acc;
+                            else
+                                acc += v;
+                        }
+                    }
+                    if (!s->is_max) {
+                        const float cnt = avg_count(s, oy, ox);
+                        acc = cnt > 0.0f ? acc / cnt : 0.0f;
+                    }
+                    y[((n * s->OH + oy) * s->OW + ox) * s->C + c] = qlite_clampf(acc, s->lo, s->hi);
+                }
+}
+
+typedef struct pool_job {
+    const pool_state *s;
+    const float *x;
+    float *y;
+} pool_job;
+
+static void pool_rows(void *arg, size_t begin, size_t end) {
+    const pool_job *j = arg;
+    const pool_state *s = j->s;
+    const size_t C = (size_t)s->C;
+    for (size_t row = begin; row < end; row++) {
+        const int64_t n = (int64_t)row / s->OH, oy = (int64_t)row % s->OH;
+        for (int64_t ox = 0; ox < s->OW; ox++) {
+            float *restrict acc = j->y + (row * (size_t)s->OW + (size_t)ox) * C;
+            const float init = s->is_max ? -INFINITY : 0.0f;
+            for (size_t c = 0; c < C; c++) acc[c] = init;
+            for (int64_t ky = 0; ky < s->KH; ky++) {
+                const int64_t iy = oy * s->sh - s->pt + ky * s->dh;
+                if (iy < 0 || iy >= s->H) continue;
+                for (int64_t kx = 0; kx < s->KW; kx++) {
+                    const int64_t ix = ox * s->sw - s->pl + kx * s->dw;
+                    if (ix < 0 || ix >= s->W) continue;
+                    const float *restrict xr = j->x + ((n * s->H + iy) * s->W + ix) * s->C;
+                    if (s->is_max) {
+                        for (size_t c = 0; c < C; c++) acc[c] = xr[c] > acc[c] ? xr[c] : acc[c];
+                    } else {
+                        for (size_t c = 0; c < C; c++) acc[c] += xr[c];
+                    }
+                }
+            }
+            if (!s->is_max) {
+                const float cnt = avg_count(s, oy, ox);
+                if (cnt > 0.0f) {
+                    for (size_t c = 0; c < C; c++) acc[c] /= cnt;
+                } else {
+                    for (size_t c = 0; c < C; c++) acc[c] = 0.0f;
+                }
+            }
+            for (size_t c = 0; c < C; c++) {
+                float v = acc[c];
+                v = v < s->lo ? s->lo : v;
+                acc[c] = v > s->hi ? s->hi : v;
+            }
+        }
+    }
+}
+
+static qlite_status pool_eval(qlite_node *node) {
+    const pool_state *s = node->state;
+    pool_job j = {.s = s, .x = node->inputs[0]->data, .y = node->outputs[0]->data};
+    if (qlite_node_reference_only(node)) {
+        pool_f32_ref(s, j.x, j.y);
+        return QLITE_OK;
+    }
+    qlite_parallel_for(node, (size_t)(s->N * s->OH), pool_rows, &j);
+    return QLITE_OK;
+}
+
+static qlite_status pool_prepare(qlite_node *node) {
+    qlite_status st = qlite_nn_check_io(node, 1, 1, 1, 1);
+    if (st != QLITE_OK) return st;
+    const qlite_tensor *x = node->inputs[0];
+    if (node->opts->type != QLITE_OPTIONS_POOL_2D)
+        return qlite_node_error(node, QLITE_ERR_INVALID_ARGUMENT, "options are not Pool2D");
+    const qlite_pool2d_options *o = &node->opts->u.pool2d;
+    /* Variants by dtype: float32 now; int8/uint8 (same scale in and out) in issue #4. */
+    switch (x->dtype) {
+    case QLITE_DTYPE_FLOAT32: break;
+    case QLITE_DTYPE_INT8:
+    case QLITE_DTYPE_UINT8:
+        return qlite_node_error(node, QLITE_ERR_UNSUPPORTED_OP,
+                                "no %s kernel yet (float32 only)", qlite_dtype_name(x->dtype));
+    default:
+        return qlite_node_error(node, QLITE_ERR_DTYPE, "input '%s' is %s", x->info->name,
+                                qlite_dtype_name(x->dtype));
+    }
+    if ((st = qlite_nn_check_dtype(node, node->outputs[0], "output", x->dtype)) ||
+        (st = qlite_nn_check_rank(node, x, "input", 4)))
+        return st;
+    pool_state *s = qlite_node_alloc(node, sizeof *s);
+    if (!s) return qlite_node_error(node, QLITE_ERR_NO_MEMORY, "out of memory");
+    s->is_max = node->op->code == QLITE_OP_MAX_POOL_2D;
+    s->include_pad = o->count_include_pad;
+    s->N = x->dims[0], s->H = x->dims[1], s->W = x->dims[2], s->C = x->dims[3];
+    s->KH = o->filter_h, s->KW = o->filter_w, s->sh = o->stride_h, s->sw = o->stride_w;
+    s->dh = o->dilation_h, s->dw = o->dilation_w;
+    s->pt = o->pad_top, s->pl = o->pad_left, s->pb = o->pad_bottom, s->pr = o->pad_right;
+    s->OH = qlite_nn_window_out(s->H, s->KH, s->sh, s->dh, s->pt, s->pb, o->ceil_mode);
+    s->OW = qlite_nn_window_out(s->W, s->KW, s->sw, s->dw, s->pl, s->pr, o->ceil_mode);
+    if (o->ceil_mode && s->OH > 1 && (s->OH - 1) * s->sh >= s->H + s->pt) s->OH--;
+    if (o->ceil_mode && s->OW > 1 && (s->OW - 1) * s->sw >= s->W + s->pl) s->OW--;
+    if (s->OH < 1 || s->OW < 1)
+        return qlite_node_error(node, QLITE_ERR_SHAPE,
+                                "no output: input %lldx%lld, filter %lldx%lld, stride %lldx%lld, "
+                                "dilation %lldx%lld, pads %d,%d,%d,%d",
+                                (long long)s->H, (long long)s->W, (long long)s->KH,
+                                (long long)s->KW, (long long)s->sh, (long long)s->sw,
+                                (long long)s->dh, (long long)s->dw, o->pad_top, o->pad_left,
+                                o->pad_bottom, o->pad_right);
+    if (!qlite_nn_activation(o->activation, &s->lo, &s->hi))
+        return qlite_node_error(node, QLITE_ERR_INVALID_ARGUMENT, "bad activation %d",
+                                (int)o->activation);
+    if ((st = qlite_node_set_output_shape(node, 0, 4, (int64_t[]){s->N, s->OH, s->OW, s->C})))
+        return st;
+    node->state = s;
+    return QLITE_OK;
+}
+
+const qlite_kernel qlite_kernel_max_pool_2d = {
+    .prepare = pool_prepare,
+    .eval = pool_eval,
+};
+
+const qlite_kernel qlite_kernel_average_pool_2d = {
+    .prepare = pool_prepare,
+    .eval = pool_eval,
+};
