@@ -362,6 +362,10 @@ qlite_status qlite_model_open(const char *path, uint32_t flags, qlite_model **ou
             m->map = p;
             m->map_size = size;
             m->bytes = p;
+            /* While validating, fault in only the pages actually read: the
+             * default read-around (up to the device's read-ahead, often MiBs)
+             * would read weights. Back to normal read-ahead afterwards. */
+            if (!(flags & QLITE_OPEN_POPULATE)) madvise(p, size, MADV_RANDOM);
         }
     }
     close(fd);
@@ -369,6 +373,7 @@ qlite_status qlite_model_open(const char *path, uint32_t flags, qlite_model **ou
     if (st == QLITE_OK) {
         st = finish_open(m, flags, NULL);
         if (st) st = with_path(st, path);
+        if (m->map) madvise(m->map, m->map_size, MADV_NORMAL);
     }
     if (st) {
         qlite_model_close(m);
