@@ -1,0 +1,40 @@
+/*
+ * cleanup.c — the last pass before emit: drops nodes whose outputs nobody
+ * uses, restores ONNX tensor names where a layout copy replaced the
+ * original ("x_nhwc" becomes "x" when "x" itself is gone), and sorts the
+ * nodes in execution order (a cycle is an error naming a node on it).
+ */
+#include <string.h>
+
+#include "passes.h"
+
+static bool tensor_live(const qlc_graph *g, int32_t t) {
+    const qlc_tensor *tt = g->tensors[t];
+    if (tt->is_output || qlc_use_count(g, t) > 0 || qlc_producer(g, t) >= 0) return true;
+    for (uint32_t i = 0; i < g->num_inputs; i++)
+        if (g->inputs[i] == t) return true;
+    return false;
+}
+
+qlite_status qlc_pass_cleanup(qlc_ctx *c) {
+    qlc_graph *g = c->g;
+    uint32_t dead = qlc_remove_dead_nodes(g);
+    if (dead) qlc_count(c, "unused ops removed", dead);
+    qlite_status st = qlc_graph_toposort(g);
+    if (st != QLITE_OK) return st;
+    /* names: "<base>_nhwc" (possibly "_nhwc_<k>") -> "<base>" when base is unused */
+    for (uint32_t t = 0; t < g->num_tensors; t++) {
+        qlc_tensor *tt = g->tensors[t];
+        char *s = strstr(tt->name, "_nhwc");
+        if (!s || tt->data || !tensor_live(g, (int32_t)t)) continue;
+        char base[512];
+        size_t bl = (size_t)(s - tt->name);
+        if (bl >= sizeof base || bl == 0) continue;
+        memcpy(base, tt->name, bl);
+        base[bl] = 0;
+        int32_t b = qlc_find_tensor(g, base);
+        if (b < 0 || tensor_live(g, b)) continue;
+        qlc_swap_names(g, (int32_t)t, b);
+    }
+    return QLITE_OK;
+}
