@@ -312,7 +312,7 @@ static void fill_array(qlite_npy_array *out, const npy_header *h) {
 static qlite_status npy_parse(const char *where, const uint8_t *in, size_t size,
                               qlite_npy_array *out) {
     npy_header h;
-    size_t off;
+    size_t off = 0;
     qlite_status st = parse_preamble(where, in, size, &h, &off);
     if (st != QLITE_OK) return st;
     if (size - off != h.data_bytes)
@@ -714,7 +714,7 @@ static qlite_status zip_member(const char *archive, const uint8_t *in, size_t si
 }
 
 static qlite_status npz_parse(const char *where, const uint8_t *in, size_t size, qlite_npz *out) {
-    uint64_t cd_off, cd_size, entries;
+    uint64_t cd_off = 0, cd_size = 0, entries = 0;
     qlite_status st = zip_find_cd(where, in, size, &cd_off, &cd_size, &entries);
     if (st != QLITE_OK) return st;
     if (entries == 0) return qlite_error(QLITE_ERR_CORRUPT, "%s: the archive has no arrays", where);

@@ -1,0 +1,82 @@
+/*
+ * interpreter_internal.h — the interpreter object (not installed).
+ *
+ * Memory owned by an interpreter:
+ *   - per-tensor runtime structs (qlite_tensor) and per-op nodes, sized at
+ *     create from the model and never reallocated;
+ *   - dense copies of constants that some kernel reads dense (float16 widened,
+ *     sparse / clustered / packed decoded), made at the first prepare and kept
+ *     until destroy;
+ *   - kernels' prepared data (qlite_node_alloc, freed at each prepare);
+ *   - the activation arena (unless the caller supplied one), planned at every
+ *     prepare; invoke allocates nothing.
+ *
+ * Time steps for the planner: op i runs at step i. A tensor lives from its
+ * producer's step to its last consumer's step; graph inputs and outputs live
+ * through every step (so inputs survive an invoke and can be invoked again, and
+ * outputs stay readable). An op's scratch lives at its own step only.
+ */
+#ifndef QLITE_INTERPRETER_INTERNAL_H
+#define QLITE_INTERPRETER_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernel.h"
+#include "planner.h"
+
+typedef enum qlite_interp_state {
+    QLITE_INTERP_CREATED = 0,   /* after create / resize_input: prepare next */
+    QLITE_INTERP_PREPARED,      /* shapes known, arena planned: set inputs, invoke */
+} qlite_interp_state;
+
+/* Where a tensor's bytes come from at run time. */
+typedef enum qlite_tensor_home {
+    QLITE_HOME_NONE = 0,        /* unused by the graph: no bytes */
+    QLITE_HOME_MODEL,           /* a constant: model bytes (or its dense copy) */
+    QLITE_HOME_ARENA,           /* planned in the arena (at its alias root's offset) */
+    QLITE_HOME_CONST_ALIAS,     /* output of an aliasing op over a constant */
+} qlite_tensor_home;
+
+struct qlite_interpreter {
+    const qlite_model *model;            /* borrowed */
+    qlite_interpreter_options opts;
+    qlite_interp_state state;
+    qlite_exec_ctx ctx;                  /* error text, prepare allocs, thread pool, flags */
+
+    uint32_t num_tensors, num_ops, num_inputs, num_outputs;
+    qlite_tensor *tensors;               /* [num_tensors] runtime tensors (stored form) */
+    qlite_tensor_home *home;             /* [num_tensors] */
+    int32_t *producer;                   /* [num_tensors] op index, or -1 */
+    uint32_t *first, *last;              /* [num_tensors] lifetime (steps) of alias roots */
+    uint32_t *root;                      /* [num_tensors] alias root (itself if none) */
+
+    const qlite_kernel **kernels;        /* [num_ops] */
+    qlite_node *nodes;                   /* [num_ops] */
+    qlite_tensor **io;                   /* node input/output pointer storage */
+
+    /* dense copies of constants (dense_of[t] = index into dense[], or -1) */
+    int32_t *dense_of;                   /* [num_tensors] */
+    uint32_t num_dense;
+    qlite_tensor *dense;                 /* [num_dense] */
+    uint32_t *dense_src;                 /* [num_dense] model tensor index */
+    bool dense_ready;
+    size_t dense_bytes;
+
+    /* graph inputs: tensor index and current (possibly resized) shape */
+    int32_t *inputs_idx;                 /* [num_inputs] */
+    int32_t *outputs_idx;                /* [num_outputs] */
+    int64_t (*input_dims)[QLITE_MAX_RANK]; /* [num_inputs] */
+
+    /* plan: one item per tensor (alias roots only are non-empty), one per op scratch */
+    qlite_plan_item *plan;               /* [num_tensors + num_ops] */
+    size_t arena_needed;                 /* from the last successful plan */
+    uint8_t *arena;                      /* 64-byte aligned start actually used */
+    void *arena_owned;                   /* our allocation, or NULL */
+    size_t arena_capacity;               /* bytes at arena_owned */
+
+    qlite_tensor_view *views;            /* [max outputs of an op] for the observer */
+};
+
+#endif /* QLITE_INTERPRETER_INTERNAL_H */
