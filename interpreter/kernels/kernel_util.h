@@ -16,6 +16,7 @@
 
 #include <float.h>
 #include <math.h>
+#include <string.h>
 
 #include "kernel.h"
 
@@ -35,6 +36,37 @@ static inline void qlite_activation_range_f32(qlite_activation act, float *lo, f
 /* NaN passes through (both comparisons are false); compiles to min/max. */
 static inline float qlite_clampf(float x, float lo, float hi) {
     return x < lo ? lo : (x > hi ? hi : x);
+}
+
+/*
+ * e^x for x <= 0 (softmax after subtracting the max), written so that loops
+ * over it vectorize (no libm call): x = n ln2 + r with |r| <= ln2/2 (Cody-Waite
+ * split of ln2), e^r by its degree-7 Taylor polynomial (truncation error
+ * < 6e-9 relative), times 2^n built in the exponent bits. Error <= 2 ulp.
+ * Below -87.3 (where e^x is under FLT_MIN) it returns 0; NaN propagates;
+ * x > 0 is outside the contract (treated as 0).
+ */
+static inline float qlite_exp_nonpos_f32(float x) {
+    const float magic = 12582912.0f; /* 1.5 * 2^23: rounds to an integer */
+    float c = x >= -87.3f ? x : -87.3f;  /* NaN -> -87.3: keeps the int conversion defined */
+    c = c <= 0.0f ? c : 0.0f;
+    float n = (c * 1.44269504f + magic) - magic;
+    float r = c - n * 0.693359375f;          /* ln2 high part, exact product */
+    r = r - n * -2.12194440e-4f;             /* ln2 low part */
+    float p = 1.0f / 5040.0f;
+    p = p * r + 1.0f / 720.0f;
+    p = p * r + 1.0f / 120.0f;
+    p = p * r + 1.0f / 24.0f;
+    p = p * r + 1.0f / 6.0f;
+    p = p * r + 0.5f;
+    p = p * r + 1.0f;
+    p = p * r + 1.0f;
+    uint32_t bits = (uint32_t)((int32_t)n + 127) << 23; /* n in [-126, 0] */
+    float scale;
+    memcpy(&scale, &bits, sizeof scale);
+    float y = p * scale;
+    y = x < -87.3f ? 0.0f : y;
+    return x != x ? x : y;
 }
 
 /* Input i if present, else NULL (safe for i >= num_inputs). */

@@ -4,13 +4,21 @@
  *
  * The tensor is viewed as [outer, n, inner] around the axis. Numerically
  * stable: with m = max_j(beta * x_j) over the axis,
- *   1. e_j = exp(beta * x_j - m)             (every e_j <= 1, the largest is 1)
+ *   1. e_j = exp(beta * x_j - m)             (every e_j <= 1, the largest is 1;
+ *                                             a vectorizable exp, kernel_util.h)
  *   2. s   = sum_j e_j                       (accumulated in double, s >= 1)
  *   3. softmax: y_j = e_j / s;  log-softmax: y_j = (beta * x_j - m) - log(s).
  * inner == 1 (the last axis, the common case) works on contiguous rows, split
  * over threads. inner > 1 walks the axis with stride `inner`, updating
  * `inner` running values at once (contiguous, vectorizable) in scratch.
  */
+/* GCC keeps the selects of qlite_exp_nonpos_f32 as branches (so the loop
+ * stays scalar) unless it may assume FP compares do not trap; qlite never
+ * reads FP exception flags. Clang assumes this by default. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-trapping-math")
+#endif
+
 #include <string.h>
 
 #include "kernels/kernel_util.h"
@@ -77,27 +85,47 @@ typedef struct softmax_job {
     void *scratch;
 } softmax_job;
 
+/* Sum of n floats in eight independent double lanes (vectorizable). */
+static double sum_f32(const float *v, size_t n) {
+    double acc[8] = {0};
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (size_t k = 0; k < 8; k++) acc[k] += (double)v[i + k];
+    double s = 0.0;
+    for (; i < n; i++) s += (double)v[i];
+    return s + ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+}
+
+/* Max of beta * x over n values, eight lanes. */
+static float max_scaled(const float *x, size_t n, float beta) {
+    float m[8] = {-INFINITY, -INFINITY, -INFINITY, -INFINITY,
+                  -INFINITY, -INFINITY, -INFINITY, -INFINITY};
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (size_t k = 0; k < 8; k++) {
+            float v = beta * x[i + k];
+            m[k] = v > m[k] ? v : m[k];
+        }
+    for (; i < n; i++) {
+        float v = beta * x[i];
+        m[0] = v > m[0] ? v : m[0];
+    }
+    for (size_t k = 1; k < 8; k++) m[0] = m[k] > m[0] ? m[k] : m[0];
+    return m[0];
+}
+
 /* One contiguous row of n values. */
 static void softmax_row(const float *x, float *y, size_t n, float beta, bool log_out) {
-    float m = -INFINITY;
-    for (size_t j = 0; j < n; j++) {
-        float v = beta * x[j];
-        m = v > m ? v : m;
-    }
+    float m = max_scaled(x, n, beta);
     if (m == -INFINITY || m != m) m = 0.0f; /* all -inf (or NaN): let exp() decide */
-    double sum = 0.0;
+    for (size_t j = 0; j < n; j++) y[j] = qlite_exp_nonpos_f32(beta * x[j] - m);
+    const double sum = sum_f32(y, n);
     if (log_out) {
-        for (size_t j = 0; j < n; j++) sum += (double)expf(beta * x[j] - m);
         /* (beta x - m) is exact near the max; subtracting the small log(sum)
          * afterwards avoids rounding m + log(sum) at the magnitude of x */
         const float ls = (float)log(sum);
         for (size_t j = 0; j < n; j++) y[j] = (beta * x[j] - m) - ls;
     } else {
-        for (size_t j = 0; j < n; j++) {
-            float e = expf(beta * x[j] - m);
-            y[j] = e;
-            sum += (double)e;
-        }
         const float r = (float)(1.0 / sum);
         for (size_t j = 0; j < n; j++) y[j] *= r;
     }
@@ -135,12 +163,13 @@ static void softmax_strided(void *arg, size_t begin, size_t end) {
                 if (m[k] == -INFINITY || m[k] != m[k]) m[k] = 0.0f;
                 sum[k] = 0.0;
             }
-            for (size_t a = 0; a < n; a++)
-                for (size_t k = 0; k < inner; k++) {
-                    float e = expf(beta * x[a * inner + k] - m[k]);
-                    if (!s->log) y[a * inner + k] = e;
-                    sum[k] += (double)e;
-                }
+            for (size_t a = 0; a < n; a++) {
+                /* y holds the exponentials for now (log-softmax overwrites them) */
+                float *ya = y + a * inner;
+                const float *xa = x + a * inner;
+                for (size_t k = 0; k < inner; k++) ya[k] = qlite_exp_nonpos_f32(beta * xa[k] - m[k]);
+                for (size_t k = 0; k < inner; k++) sum[k] += (double)ya[k];
+            }
             if (s->log) {
                 float *ls = (float *)sum; /* log(sum) replaces the sums in place */
                 for (size_t k = 0; k < inner; k++) ls[k] = (float)log(sum[k]);

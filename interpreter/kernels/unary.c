@@ -10,7 +10,8 @@
  *   approximate (optional: their schema defaults mean "unbounded" and "erf").
  *
  * Formulas (x float, computed in float):
- *   LOGISTIC      1 / (1 + exp(-x))
+ *   LOGISTIC      1 / (1 + exp(-x)), from e = exp(-|x|) (vectorizable exp,
+ *                 kernel_util.h): x >= 0 ? 1/(1+e) : e/(1+e)
  *   HARD_SIGMOID  clamp(alpha*x + beta, 0, 1)
  *   HARD_SWISH    x * clamp(x/6 + 1/2, 0, 1)            (ONNX HardSwish)
  *   ELU           x < 0 ? alpha * expm1(x) : x
@@ -22,6 +23,11 @@
  * Every row function is a plain loop over contiguous floats (the piecewise
  * linear ones vectorize); large tensors are split over threads.
  */
+/* Lets GCC turn the selects in the vectorizable exp into blends (see softmax.c). */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-trapping-math")
+#endif
+
 #include <string.h>
 
 #include "kernels/kernel_util.h"
@@ -58,7 +64,13 @@ UNARY_FN(relu6, qlite_clampf(x, 0.0f, 6.0f))
 UNARY_FN(leaky_relu, x < 0.0f ? alpha * x : x)
 UNARY_FN(elu, x < 0.0f ? alpha * expm1f(x) : x)
 UNARY_FN(clip, qlite_clampf(x, lo, hi))
-UNARY_FN(logistic, 1.0f / (1.0f + expf(-x)))
+/* sigmoid from e = exp(-|x|) <= 1 (no overflow, no cancellation), vectorizable */
+static inline float sigmoid_f32(float x) {
+    const float e = qlite_exp_nonpos_f32(-fabsf(x));
+    const float r = 1.0f / (1.0f + e);
+    return x >= 0.0f ? r : e * r;
+}
+UNARY_FN(logistic, sigmoid_f32(x))
 UNARY_FN(tanh, tanhf(x))
 UNARY_FN(hard_sigmoid, qlite_clampf(alpha * x + beta, 0.0f, 1.0f))
 UNARY_FN(hard_swish, x * qlite_clampf(x * (1.0f / 6.0f) + 0.5f, 0.0f, 1.0f))
@@ -66,8 +78,8 @@ UNARY_FN(hard_swish, x * qlite_clampf(x * (1.0f / 6.0f) + 0.5f, 0.0f, 1.0f))
  * -0, also for -inf (where the formulas would give inf * 0 = NaN) */
 UNARY_FN(gelu_erf, x < -30.0f ? -0.0f : 0.5f * x * erfcf(x * -(float)M_SQRT1_2))
 UNARY_FN(gelu_tanh, x < -30.0f ? -0.0f
-                               : x / (1.0f + expf(-2.0f * SQRT_2_OVER_PI *
-                                                  (x + 0.044715f * x * x * x))))
+                               : x * sigmoid_f32(2.0f * SQRT_2_OVER_PI *
+                                                 (x + 0.044715f * x * x * x)))
 
 enum { OPT_NONE = 0, OPT_REQUIRED = 1, OPT_OPTIONAL = 2 };
 
