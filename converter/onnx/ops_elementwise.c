@@ -354,6 +354,8 @@ qlite_status qlc_infer_identity(qlc_graph *g, qlc_node *n) {
  * its output a graph output): a RESHAPE to the same shape copies. */
 qlite_status qlc_lower_identity(qlc_graph *g, qlc_node *n) {
     qlc_tensor *y = qlc_out_t(g, n, 0);
+    if (!y || n->num_inputs < 1 || n->inputs[0] < 0)
+        return qlc_node_error(n, QLITE_ERR_CORRUPT, "needs one input and one output");
     if (n->num_outputs > 1 && n->outputs[1] >= 0 && g->index_valid &&
         qlc_has_other_uses(g, n->outputs[1], 0))
         return qlc_node_error(n, QLITE_ERR_UNSUPPORTED_OP, "the Dropout mask output is used");

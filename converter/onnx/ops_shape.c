@@ -13,6 +13,8 @@
 /* Emits RESHAPE x -> y using y's inferred shape (dim 0 -1 when dynamic). */
 static qlite_status lower_as_reshape(qlc_graph *g, qlc_node *n) {
     qlc_tensor *y = qlc_out_t(g, n, 0);
+    if (!y || n->num_inputs < 1 || n->inputs[0] < 0)
+        return qlc_node_error(n, QLITE_ERR_CORRUPT, "needs one input and one output");
     int64_t s[QLITE_MAX_RANK];
     memcpy(s, y->shape, sizeof s);
     if (qlc_emit_reshape(g, n->name, n->op_type, n->inputs[0], y->rank, s, n->outputs[0]) < 0)
@@ -406,6 +408,7 @@ qlite_status qlc_lower_split(qlc_graph *g, qlc_node *n) {
     for (uint32_t i = 0; i < n->num_outputs; i++) {
         if (n->outputs[i] >= 0) continue;
         qlc_tensor *x = qlc_in_t(g, n, 0);
+        if (!x) return qlc_node_error(n, QLITE_ERR_CORRUPT, "input is missing");
         int64_t s[QLITE_MAX_RANK];
         memcpy(s, x->shape, sizeof s);
         s[axis] = sizes[i];
