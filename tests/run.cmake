@@ -30,3 +30,9 @@ if(TARGET qlite_writer)
   set_tests_properties(example_api PROPERTIES FIXTURES_REQUIRED run_models LABELS run
     PASS_REGULAR_EXPRESSION "arena: [0-9]+ bytes.*row 0: class 2 \\(1\\)\nrow 1: class 2 \\(1.8\\)")
 endif()
+
+# docs/api.md shows example_api.c verbatim (from its first #include on).
+add_test(NAME example_api_in_docs
+         COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/run/check_doc_example.sh
+                 ${PROJECT_SOURCE_DIR}/docs/api.md ${CMAKE_CURRENT_SOURCE_DIR}/example_api.c)
+set_tests_properties(example_api_in_docs PROPERTIES LABELS run)
