@@ -15,7 +15,11 @@
 static qlite_status add_tensor(qlite_writer *w, const qlc_tensor *t, int32_t *out) {
     int64_t buf = 0;
     if (t->data) {
-        buf = t->data_size ? qlite_writer_add_buffer_ref(w, t->data, t->data_size) : 0;
+        if (!t->data_size)
+            return qlite_error(QLITE_ERR_UNSUPPORTED,
+                               "tensor '%s' is an empty (zero-element) constant, which a .qlite file "
+                               "cannot hold", t->name);
+        buf = qlite_writer_add_buffer_ref(w, t->data, t->data_size);
         if (buf < 0) return qlite_error(QLITE_ERR_NO_MEMORY, "writer: buffer for '%s'", t->name);
     }
     qlite_quant q = {0};

@@ -261,6 +261,10 @@ static qlite_status import_model(const Onnx__ModelProto *mp, const char *base_di
     }
     if (opset < 0 && mp->n_opset_import == 0 && mp->has_ir_version && mp->ir_version <= 2)
         opset = 1;
+    if (opset < 0 && mp->n_opset_import)
+        return qlite_error(QLITE_ERR_UNSUPPORTED,
+                           "the model imports only opsets of other domains (e.g. '%s'); qlite "
+                           "reads ai.onnx", mp->opset_import[0]->domain ? mp->opset_import[0]->domain : "");
     if (opset < 0)
         return qlite_error(QLITE_ERR_CORRUPT, "the model imports no default-domain (ai.onnx) opset");
     if (opset < QLC_MIN_OPSET || opset > QLC_MAX_OPSET)

@@ -126,6 +126,7 @@ qlite_status qlc_infer_expand(qlc_graph *g, qlc_node *n);
 qlite_status qlc_infer_compare(qlc_graph *g, qlc_node *n);
 qlite_status qlc_infer_where(qlc_graph *g, qlc_node *n);
 qlite_status qlc_infer_tile(qlc_graph *g, qlc_node *n);
+qlite_status qlc_lower_expand(qlc_graph *g, qlc_node *n);
 
 /* folds (ops_fold.c) */
 qlite_status qlc_fold_shape(qlc_graph *g, qlc_node *n);

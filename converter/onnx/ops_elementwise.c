@@ -122,6 +122,19 @@ qlite_status qlc_lower_binary(qlc_graph *g, qlc_node *n) {
         n->inputs[1] = copy;
         b = g->tensors[copy];
     }
+    if (code == QLITE_OP_POW && a->dtype == QLITE_DTYPE_FLOAT32 && !b->data &&
+        (b->dtype == QLITE_DTYPE_INT32 || b->dtype == QLITE_DTYPE_INT64)) {
+        int32_t bf = qlc_new_act(g, n->inputs[1], "_f32", QLITE_DTYPE_FLOAT32, b->rank, b->shape);
+        if (bf < 0) return QLITE_ERR_NO_MEMORY;
+        qlite_op_options co;
+        qlite_op_options_default(QLITE_OPTIONS_CAST, &co);
+        co.u.cast.to = QLITE_DTYPE_FLOAT32;
+        if (!qlc_add_op(g, NULL, "Cast", QLITE_OP_CAST, &co, 1, &n->inputs[1], 1, &bf))
+            return QLITE_ERR_NO_MEMORY;
+        n->inputs[1] = bf;
+        b = g->tensors[bf];
+        a = qlc_in_t(g, n, 0);
+    }
     if (a->dtype != b->dtype)
         return qlc_node_error(n, QLITE_ERR_UNSUPPORTED_OP, "inputs have different types (%s, %s)",
                               qlite_dtype_name(a->dtype), qlite_dtype_name(b->dtype));
@@ -350,15 +363,44 @@ qlite_status qlc_infer_identity(qlc_graph *g, qlc_node *n) {
     return QLITE_OK;
 }
 
+/* Dropout in inference: training_mode must be absent or a constant false;
+ * the mask output (if any) becomes a constant of ones. */
+qlite_status qlc_dropout_inference(qlc_graph *g, qlc_node *n) {
+    int32_t tm = qlc_in(n, 2);
+    if (tm >= 0) {
+        qlc_tensor *t = g->tensors[tm];
+        if (!t->data || (t->data_size && ((const uint8_t *)t->data)[0]))
+            return qlc_node_error(n, QLITE_ERR_UNSUPPORTED_OP,
+                                  "training_mode=true (random dropout) is not supported");
+    }
+    qlc_tensor *mask = qlc_out_t(g, n, 1), *x = qlc_in_t(g, n, 0);
+    if (mask && x && !mask->data) {
+        uint64_t c = qlc_elements(x);
+        for (int32_t i = 0; i < x->rank; i++)
+            if (x->shape[i] < 0)
+                return qlc_node_error(n, QLITE_ERR_UNSUPPORTED_OP, "mask of a dynamic batch");
+        uint8_t *ones = malloc(c ? (size_t)c : 1);
+        if (!ones) return qlite_error(QLITE_ERR_NO_MEMORY, "out of memory");
+        memset(ones, 1, (size_t)c);
+        mask->dtype = QLITE_DTYPE_BOOL;
+        qlc_tensor_set_shape(mask, x->rank, x->shape);
+        qlc_tensor_set_data(mask, ones, (size_t)c);
+        n->outputs[1] = -1;
+        g->index_valid = false;
+    }
+    return QLITE_OK;
+}
+
 /* Identity that must stay an op (its input is a graph input or constant and
  * its output a graph output): a RESHAPE to the same shape copies. */
 qlite_status qlc_lower_identity(qlc_graph *g, qlc_node *n) {
     qlc_tensor *y = qlc_out_t(g, n, 0);
     if (!y || n->num_inputs < 1 || n->inputs[0] < 0)
         return qlc_node_error(n, QLITE_ERR_CORRUPT, "needs one input and one output");
-    if (n->num_outputs > 1 && n->outputs[1] >= 0 && g->index_valid &&
-        qlc_has_other_uses(g, n->outputs[1], 0))
-        return qlc_node_error(n, QLITE_ERR_UNSUPPORTED_OP, "the Dropout mask output is used");
+    if (!strcmp(n->op_type, "Dropout")) {
+        qlite_status st = qlc_dropout_inference(g, n);
+        if (st != QLITE_OK) return st;
+    }
     int64_t s[QLITE_MAX_RANK];
     memcpy(s, y->shape, sizeof s);
     if (qlc_emit_reshape(g, n->name, n->op_type, n->inputs[0], y->rank, s, n->outputs[0]) < 0)

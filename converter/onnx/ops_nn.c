@@ -110,9 +110,11 @@ static qlite_status spatial_geom(const qlc_graph *g, const qlc_node *n, const ql
             if (os || same_upper || same_lower) {
                 int64_t out = os ? os[i] : o->in[i] * o->s[i];
                 int64_t total = full - out;
-                if (total < 0)
-                    return qlc_node_error(n, QLITE_ERR_UNSUPPORTED_OP,
-                                          "output_shape larger than the full transposed output");
+                if (total < 0) { /* the extra rows come from output padding */
+                    o->opad[i] += -total;
+                    full += -total;
+                    total = 0;
+                }
                 /* ONNX: SAME_UPPER puts the smaller half first */
                 if (same_lower) {
                     o->pb[i] = total - total / 2;
@@ -803,13 +805,80 @@ qlite_status qlc_infer_layernorm(qlc_graph *g, qlc_node *n) {
     return QLITE_OK;
 }
 
+/* LayerNormalization whose Mean / InvStdDev outputs are used, as qlite ops:
+ *   mean = REDUCE_MEAN(x)              (output 1)
+ *   d = x - mean; var = REDUCE_MEAN(d * d)
+ *   inv = RECIPROCAL(SQRT(var + eps))   (output 2)
+ *   y = d * inv * scale [+ bias]        (output 0)                          */
+static qlite_status layernorm_decomposed(qlc_graph *g, qlc_node *n) {
+    qlc_tensor *x = qlc_in_t(g, n, 0);
+    int32_t axis;
+    qlite_status st = qlc_norm_axis(n, qlc_attr_int(n, "axis", -1), x->rank, &axis);
+    if (st != QLITE_OK) return st;
+    if (qlc_attr_int(n, "stash_type", 1) != 1)
+        return qlc_node_error(n, QLITE_ERR_UNSUPPORTED_OP, "stash_type other than float");
+    int64_t rs[QLITE_MAX_RANK];
+    memcpy(rs, x->shape, sizeof rs);
+    for (int32_t i = axis; i < x->rank; i++) rs[i] = 1;
+    int32_t xr = x->rank, xin = n->inputs[0];
+    int64_t xs[QLITE_MAX_RANK];
+    memcpy(xs, x->shape, sizeof xs);
+    int32_t axes[QLITE_MAX_RANK];
+    for (int32_t i = axis; i < xr; i++) axes[i - axis] = i;
+    qlite_op_options ro, bo, no;
+    qlite_op_options_default(QLITE_OPTIONS_REDUCE, &ro);
+    qlite_op_options_default(QLITE_OPTIONS_BINARY, &bo);
+    qlite_op_options_default(QLITE_OPTIONS_NONE, &no);
+    ro.u.reduce.keep_dims = true;
+    int32_t mean = qlc_out_t(g, n, 1) ? n->outputs[1] : qlc_new_act(g, n->outputs[0], "_mean", x->dtype, xr, rs);
+    int32_t d = qlc_new_act(g, n->outputs[0], "_centered", x->dtype, xr, xs);
+    int32_t sq = qlc_new_act(g, n->outputs[0], "_sq", x->dtype, xr, xs);
+    int32_t var = qlc_new_act(g, n->outputs[0], "_var", x->dtype, xr, rs);
+    int32_t ve = qlc_new_act(g, n->outputs[0], "_var_eps", x->dtype, xr, rs);
+    int32_t sd = qlc_new_act(g, n->outputs[0], "_std", x->dtype, xr, rs);
+    int32_t inv = qlc_out_t(g, n, 2) ? n->outputs[2] : qlc_new_act(g, n->outputs[0], "_invstd", x->dtype, xr, rs);
+    int32_t nrm = qlc_new_act(g, n->outputs[0], "_norm", x->dtype, xr, xs);
+    float eps = qlc_attr_float(n, "epsilon", 1e-5f);
+    int32_t epst = qlc_add_const_f32(g, NULL, 0, NULL, &eps);
+    if (mean < 0 || d < 0 || sq < 0 || var < 0 || ve < 0 || sd < 0 || inv < 0 || nrm < 0 || epst < 0)
+        return QLITE_ERR_NO_MEMORY;
+    qlc_set_out(g, n, 1, x->dtype, xr, rs);
+    qlc_set_out(g, n, 2, x->dtype, xr, rs);
+    bool has_bias = qlc_in(n, 2) >= 0;
+    int32_t scaled = has_bias ? qlc_new_act(g, n->outputs[0], "_scaled", x->dtype, xr, xs) : n->outputs[0];
+    if (scaled < 0) return QLITE_ERR_NO_MEMORY;
+    qlc_node *r1, *r2;
+    int32_t i_sub[2] = {xin, mean}, i_sq[2] = {d, d}, i_ve[2] = {var, epst}, i_nrm[2] = {d, inv};
+    int32_t i_sc[2] = {nrm, n->inputs[1]}, i_b[2] = {scaled, qlc_in(n, 2)};
+    if (!(r1 = qlc_add_op(g, n->name, n->op_type, QLITE_OP_REDUCE_MEAN, &ro, 1, &xin, 1, &mean)) ||
+        !qlc_add_op(g, NULL, n->op_type, QLITE_OP_SUB, &bo, 2, i_sub, 1, &d) ||
+        !qlc_add_op(g, NULL, n->op_type, QLITE_OP_MUL, &bo, 2, i_sq, 1, &sq) ||
+        !(r2 = qlc_add_op(g, NULL, n->op_type, QLITE_OP_REDUCE_MEAN, &ro, 1, &sq, 1, &var)) ||
+        !qlc_add_op(g, NULL, n->op_type, QLITE_OP_ADD, &bo, 2, i_ve, 1, &ve) ||
+        !qlc_add_op(g, NULL, n->op_type, QLITE_OP_SQRT, &no, 1, &ve, 1, &sd) ||
+        !qlc_add_op(g, NULL, n->op_type, QLITE_OP_RECIPROCAL, &no, 1, &sd, 1, &inv) ||
+        !qlc_add_op(g, NULL, n->op_type, QLITE_OP_MUL, &bo, 2, i_nrm, 1, &nrm) ||
+        !qlc_add_op(g, NULL, n->op_type, QLITE_OP_MUL, &bo, 2, i_sc, 1, &scaled) ||
+        (has_bias && !qlc_add_op(g, NULL, n->op_type, QLITE_OP_ADD, &bo, 2, i_b, 1, n->outputs)))
+        return QLITE_ERR_NO_MEMORY;
+    for (int k = 0; k < 2; k++) {
+        qlc_node *r = k ? r2 : r1;
+        int32_t *ax = qlc_node_own(r, 0, axes, (size_t)(xr - axis) * sizeof *axes);
+        if (!ax) return QLITE_ERR_NO_MEMORY;
+        r->opts.u.reduce.axes = ax;
+        r->opts.u.reduce.count = (uint32_t)(xr - axis);
+    }
+    qlc_remove_node(g, n);
+    return QLITE_OK;
+}
+
 qlite_status qlc_lower_layernorm(qlc_graph *g, qlc_node *n) {
     qlite_status st = need_f32_act(g, n);
     if (st != QLITE_OK) return st;
+    bool stats = false;
     for (uint32_t i = 1; i < n->num_outputs; i++)
-        if (n->outputs[i] >= 0 && qlc_has_other_uses(g, n->outputs[i], 0))
-            return qlc_node_error(n, QLITE_ERR_UNSUPPORTED_OP,
-                                  "the Mean / InvStdDev outputs are not supported");
+        stats |= n->outputs[i] >= 0 && qlc_has_other_uses(g, n->outputs[i], 0);
+    if (stats) return layernorm_decomposed(g, n);
     qlc_tensor *x = qlc_in_t(g, n, 0);
     int32_t axis;
     if ((st = qlc_norm_axis(n, qlc_attr_int(n, "axis", -1), x->rank, &axis)) != QLITE_OK) return st;

@@ -783,3 +783,33 @@ qlite_status qlc_infer_tile(qlc_graph *g, qlc_node *n) {
     qlc_set_out(g, n, 0, x->dtype, x->rank, s);
     return QLITE_OK;
 }
+
+/* Expand of an activation: x * ones, the ones shaped to broadcast x to the
+ * target (1 where x already has the size). */
+qlite_status qlc_lower_expand(qlc_graph *g, qlc_node *n) {
+    qlc_tensor *x = qlc_in_t(g, n, 0), *y = qlc_out_t(g, n, 0);
+    if (!x || !y) return qlc_node_error(n, QLITE_ERR_CORRUPT, "needs an input and an output");
+    if (x->dtype != QLITE_DTYPE_FLOAT32)
+        return qlc_node_error(n, QLITE_ERR_UNSUPPORTED_OP, "Expand of %s: float32 only",
+                              qlite_dtype_name(x->dtype));
+    int64_t os[QLITE_MAX_RANK];
+    uint64_t cnt = 1;
+    for (int32_t i = 0; i < y->rank; i++) {
+        int32_t xi = i - (y->rank - x->rank);
+        int64_t xd = xi >= 0 ? x->shape[xi] : 1;
+        os[i] = (xd == y->shape[i] || y->shape[i] < 0) ? 1 : y->shape[i];
+        cnt *= (uint64_t)os[i];
+    }
+    float *ones = malloc((size_t)cnt * 4);
+    if (!ones) return qlite_error(QLITE_ERR_NO_MEMORY, "out of memory");
+    for (uint64_t i = 0; i < cnt; i++) ones[i] = 1.0f;
+    int32_t c = qlc_add_const_owned(g, NULL, QLITE_DTYPE_FLOAT32, y->rank, os, ones, (size_t)cnt * 4);
+    if (c < 0) return QLITE_ERR_NO_MEMORY;
+    qlite_op_options o;
+    qlite_op_options_default(QLITE_OPTIONS_BINARY, &o);
+    int32_t ins[2] = {n->inputs[0], c};
+    if (!qlc_add_op(g, n->name, n->op_type, QLITE_OP_MUL, &o, 2, ins, 1, n->outputs))
+        return QLITE_ERR_NO_MEMORY;
+    qlc_remove_node(g, n);
+    return QLITE_OK;
+}

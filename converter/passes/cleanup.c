@@ -6,6 +6,7 @@
  */
 #include <string.h>
 
+#include "onnx/ops.h"
 #include "passes.h"
 
 static bool tensor_live(const qlc_graph *g, int32_t t) {
@@ -16,8 +17,34 @@ static bool tensor_live(const qlc_graph *g, int32_t t) {
     return false;
 }
 
+/* A graph output that is a constant (a folded Shape, a Constant node) must
+ * still be written by an op: RESHAPE (a copy) from a constant holding the
+ * bytes. */
+static qlite_status materialize_const_outputs(qlc_ctx *c) {
+    qlc_graph *g = c->g;
+    for (uint32_t i = 0; i < g->num_outputs; i++) {
+        int32_t t = g->outputs[i];
+        qlc_tensor *tt = g->tensors[t];
+        if (!tt->data) continue;
+        int64_t shape[QLITE_MAX_RANK];
+        memcpy(shape, tt->shape, sizeof shape);
+        int32_t src = qlc_add_const_owned(g, tt->name, tt->dtype, tt->rank, shape, tt->data,
+                                          tt->data_size);
+        tt = g->tensors[t];
+        tt->data = NULL;
+        tt->data_size = 0;
+        if (src < 0) return QLITE_ERR_NO_MEMORY;
+        if (qlc_emit_reshape(g, NULL, "Constant", src, tt->rank, shape, t) < 0)
+            return QLITE_ERR_NO_MEMORY;
+        qlc_count(c, "constant outputs copied by an op", 1);
+    }
+    return QLITE_OK;
+}
+
 qlite_status qlc_pass_cleanup(qlc_ctx *c) {
     qlc_graph *g = c->g;
+    qlite_status st0 = materialize_const_outputs(c);
+    if (st0 != QLITE_OK) return st0;
     uint32_t dead = qlc_remove_dead_nodes(g);
     if (dead) qlc_count(c, "unused ops removed", dead);
     qlite_status st = qlc_graph_toposort(g);

@@ -34,10 +34,6 @@ qlite_status qlc_fold_node(qlc_ctx *c, qlc_node *n, bool *folded) {
         any = true;
     }
     if (!any) return QLITE_OK;
-    for (uint32_t k = 0; k < n->num_outputs; k++) {
-        qlc_tensor *t = qlc_out_t(g, n, k);
-        if (t && t->is_output) return QLITE_OK; /* keep an op that writes a graph output */
-    }
     qlite_status st = def->fold(g, n);
     if (st == QLITE_ERR_UNSUPPORTED) return QLITE_OK;
     if (st != QLITE_OK) return st;

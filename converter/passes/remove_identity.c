@@ -9,6 +9,8 @@
 
 #include "passes.h"
 
+qlite_status qlc_dropout_inference(qlc_graph *g, qlc_node *n);
+
 qlite_status qlc_pass_remove_identity(qlc_ctx *c) {
     qlc_graph *g = c->g;
     uint32_t removed = 0;
@@ -21,9 +23,7 @@ qlite_status qlc_pass_remove_identity(qlc_ctx *c) {
         if (st != QLITE_OK) return st;
         if (n->num_inputs < 1 || n->inputs[0] < 0 || n->num_outputs < 1 || n->outputs[0] < 0)
             continue;
-        if (drop && n->num_outputs > 1 && n->outputs[1] >= 0 &&
-            qlc_has_other_uses(g, n->outputs[1], 0))
-            continue;
+        if (drop && (st = qlc_dropout_inference(g, n)) != QLITE_OK) return st;
         if (qlc_bypass(g, n, n->inputs[0], n->outputs[0])) removed++;
     }
     if (removed) qlc_count(c, "Identity/Dropout removed", removed);
