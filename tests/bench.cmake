@@ -1,6 +1,6 @@
 # Benchmarks: programs that print numbers, not tests (never add_test here).
-# Build with `cmake --build build --target <name>`; they are not part of `all`
-# when they need the writer and large scratch files.
+# They are built with everything else (so CI compiles them warning-free) and
+# run by hand: build/tests/<name> --help.
 #
 #   bench_open   open+validate time and RSS growth for 1 MiB / 100 MiB / 1 GiB
 #                of weights vs reading the whole file (README "## Numbers").
