@@ -221,6 +221,13 @@ void qlite_test_model_small(qlite_test_model *s) {
     s->num_metadata = 1;
 }
 
+static const int64_t k_new_shape[2] = {-1, 32};
+static const int32_t k_perm[4] = {0, 3, 1, 2};
+static const int64_t k_sizes[2] = {1, 1};
+static const int64_t k_starts[2] = {0, 1}, k_ends[2] = {2, INT64_MAX}, k_steps[2] = {1, -2};
+static const int32_t k_axes[2] = {1, 2};
+static const int64_t k_pads[8] = {0, 1, 1, 0, 0, 1, 1, 0};
+
 /* Options of `type` with values unlike the defaults; `v` picks enum values. */
 static void sample_options(qlite_options_type type, uint32_t v, qlite_op_options *o) {
     qlite_op_options_default(type, o);
@@ -248,11 +255,11 @@ static void sample_options(qlite_options_type type, uint32_t v, qlite_op_options
     case QLITE_OPTIONS_SOFTMAX: o->u.softmax = (qlite_softmax_options){1, 2.0f}; break;
     case QLITE_OPTIONS_RESHAPE:
         o->u.reshape.rank = 2;
-        o->u.reshape.new_shape = (const int64_t[]){-1, 32};
+        o->u.reshape.new_shape = k_new_shape;
         break;
     case QLITE_OPTIONS_TRANSPOSE:
         o->u.transpose.rank = 4;
-        o->u.transpose.perm = (const int32_t[]){0, 3, 1, 2};
+        o->u.transpose.perm = k_perm;
         break;
     case QLITE_OPTIONS_CONCATENATION:
         o->u.concatenation = (qlite_concatenation_options){3, QLITE_ACT_RELU};
@@ -260,27 +267,27 @@ static void sample_options(qlite_options_type type, uint32_t v, qlite_op_options
     case QLITE_OPTIONS_SPLIT:
         o->u.split.axis = 3;
         o->u.split.count = 2;
-        o->u.split.sizes = (const int64_t[]){1, 1};
+        o->u.split.sizes = k_sizes;
         break;
     case QLITE_OPTIONS_SLICE:
         o->u.slice.count = 2;
-        o->u.slice.starts = (const int64_t[]){0, 1};
-        o->u.slice.ends = (const int64_t[]){2, INT64_MAX};
+        o->u.slice.starts = k_starts;
+        o->u.slice.ends = k_ends;
         if (v % 2 == 0) { /* variant 1: axes and steps absent (reader fills defaults) */
-            o->u.slice.axes = (const int32_t[]){1, 2};
-            o->u.slice.steps = (const int64_t[]){1, -2};
+            o->u.slice.axes = k_axes;
+            o->u.slice.steps = k_steps;
         }
         break;
     case QLITE_OPTIONS_PAD:
         o->u.pad.count = 8;
-        o->u.pad.pads = (const int64_t[]){0, 1, 1, 0, 0, 1, 1, 0};
+        o->u.pad.pads = k_pads;
         o->u.pad.mode = (qlite_pad_mode)(v % 3);
         o->u.pad.value = 1.5f;
         break;
     case QLITE_OPTIONS_GATHER: o->u.gather.axis = 2; break;
     case QLITE_OPTIONS_REDUCE:
         o->u.reduce.count = 2;
-        o->u.reduce.axes = (const int32_t[]){1, 2};
+        o->u.reduce.axes = k_axes;
         o->u.reduce.keep_dims = false;
         break;
     case QLITE_OPTIONS_NORM: o->u.norm = (qlite_norm_options){3, 0.001f}; break;
