@@ -166,6 +166,11 @@ static void test_special_values(void **state) {
         assert_true(isinf(y[0]) && y[1] == 0.0f && isnan(y[2]) && y[5] == 0.0f);
         qlite_op_test_free(1, &out);
     }
+    /* erf saturates to +-1 and keeps NaN */
+    assert_qlite_ok(qlite_op_test_run(QLITE_OP_ERF, NULL, 1, &in, 1, &out, 1, 0));
+    y = out.out;
+    assert_true(y[0] == 1.0f && y[1] == -1.0f && isnan(y[2]) && y[3] == 0.0f && y[5] == -1.0f);
+    qlite_op_test_free(1, &out);
     /* CLIP without options is ONNX's unbounded clip: lowest()..max() */
     assert_qlite_ok(qlite_op_test_run(QLITE_OP_CLIP, NULL, 1, &in, 1, &out, 1, 0));
     y = out.out;
