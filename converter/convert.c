@@ -105,6 +105,10 @@ static qlite_status run_passes(qlc_ctx *c) {
     if ((st = qlc_pass_lower(c)) != QLITE_OK) return st;
     if ((st = qlc_pass_io_layout(c)) != QLITE_OK) return st;
     if ((st = qlc_pass_layout(c)) != QLITE_OK) return st;
+    if (c->opts.nhwc_io) { /* outputs whose transpose the layout pass moved to the end */
+        if ((st = qlc_pass_io_layout(c)) != QLITE_OK) return st;
+        if ((st = qlc_pass_layout(c)) != QLITE_OK) return st;
+    }
     if ((st = qlc_pass_fuse_fc(c)) != QLITE_OK) return st;
     if ((st = qlc_pass_fuse_activation(c)) != QLITE_OK) return st;
     if ((st = qlc_pass_cleanup(c)) != QLITE_OK) return st;

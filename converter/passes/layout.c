@@ -311,6 +311,7 @@ static qlite_status absorb_into_fc(qlc_ctx *ctx, qlc_node *t, bool *done) {
 static qlite_status sweep(qlc_ctx *ctx, bool *changed) {
     qlc_graph *g = ctx->g;
     *changed = false;
+    qlc_remove_dead_nodes(g); /* rewrites leave unused ops behind; they would count as uses */
     qlite_status st = qlc_graph_reindex(g);
     if (st != QLITE_OK) return st;
     for (uint32_t i = 0; i < g->num_nodes; i++) {
