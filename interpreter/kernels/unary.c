@@ -67,7 +67,8 @@ static inline float erf_small_f32(float x) {
 }
 
 /* erfc(z) for z >= 0.875: exp(-z^2) * g(t), t = 1 / (1 + z/2), g a degree-8
- * least-squares fit of erfc(z) e^(z^2) (relative error 2.5e-7 in float).
+ * least-squares fit of erfc(z) e^(z^2) (relative error 2.5e-7 in float;
+ * coefficients from tests/data/kernels/fit_erf_b.py).
  * z^2 is split as zh^2 (exact: zh keeps 12 bits) + the rest so that exp() sees
  * no rounding of z^2. 0 beyond z = 9.3 (erfc < 1e-38). */
 static inline float erfc_large_f32(float z) {
