@@ -3,9 +3,9 @@
  *
  *   qlite-convert in.onnx -o out.qlite [--mode float32] [--nhwc-io] [-v]
  *
- * Prints what it did (ops in and out by type, rewrites, sizes, time). On any
- * error: one line on stderr, exit status 1, and the output file is not
- * created (the library writes atomically).
+ * Prints what it did (ops in and out by type, rewrites, sizes, time). On bad
+ * input: one line on stderr, exit status 1, and the output file is not
+ * created (the library writes atomically). Usage errors exit with 2.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,21 +51,21 @@ int main(int argc, char **argv) {
         } else if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
             if (++i >= argc) {
                 fprintf(stderr, "qlite-convert: %s needs a path\n", a);
-                return 1;
+                return 2;
             }
             out = argv[i];
         } else if (!strcmp(a, "--mode") || !strncmp(a, "--mode=", 7)) {
             const char *m = a[6] == '=' ? a + 7 : (++i < argc ? argv[i] : NULL);
             if (!m) {
                 fprintf(stderr, "qlite-convert: --mode needs a value\n");
-                return 1;
+                return 2;
             }
             int k = 0;
             for (; k < QLITE_CONVERT_MODE_COUNT; k++)
                 if (!strcmp(m, qlite_convert_mode_name((qlite_convert_mode)k))) break;
             if (k == QLITE_CONVERT_MODE_COUNT) {
                 fprintf(stderr, "qlite-convert: unknown mode '%s' (float32, float16, dynamic, int8)\n", m);
-                return 1;
+                return 2;
             }
             o.mode = (qlite_convert_mode)k;
         } else if (!strcmp(a, "--nhwc-io")) {
@@ -78,18 +78,18 @@ int main(int argc, char **argv) {
             quiet = true;
         } else if (a[0] == '-' && a[1]) {
             fprintf(stderr, "qlite-convert: unknown option '%s' (see --help)\n", a);
-            return 1;
+            return 2;
         } else if (!in) {
             in = a;
         } else {
             fprintf(stderr, "qlite-convert: more than one input model ('%s', '%s')\n", in, a);
-            return 1;
+            return 2;
         }
     }
     if (!in || !out) {
         fprintf(stderr, "qlite-convert: %s (see --help)\n",
                 !in ? "no input model given" : "no output file given (-o OUT.qlite)");
-        return 1;
+        return 2;
     }
     if (o.verbosity) {
         o.log = log_line;
