@@ -241,14 +241,14 @@ static int bench(qlite_interpreter *it, const qlite_model *m, const run_args *a,
     double med = percentile(lat, a->bench, 50);
     printf("bench: %ld runs after %ld warmup, %ld thread%s, batch %ld%s\n", a->bench, a->warmup,
            a->threads, a->threads == 1 ? "" : "s", batch, a->reference ? ", reference kernels" : "");
-    printf("  %-16s %12.3f ms\n", "load", t->load);
-    printf("  %-16s %12.3f ms\n", "create", t->create);
-    printf("  %-16s %12.3f ms\n", "prepare", t->prepare);
-    printf("  %-16s %12.3f ms\n", "first run", t->first);
-    printf("  %-16s %12.3f ms\n", "latency median", med);
-    printf("  %-16s %12.3f ms\n", "latency p90", percentile(lat, a->bench, 90));
-    printf("  %-16s %12.3f ms\n", "latency p99", percentile(lat, a->bench, 99));
-    printf("  %-16s %12.3f ms  (min %.3f, max %.3f)\n", "latency mean", total / (double)a->bench,
+    printf("  %-16s %12.4f ms\n", "load", t->load);
+    printf("  %-16s %12.4f ms\n", "create", t->create);
+    printf("  %-16s %12.4f ms\n", "prepare", t->prepare);
+    printf("  %-16s %12.4f ms\n", "first run", t->first);
+    printf("  %-16s %12.4f ms\n", "latency median", med);
+    printf("  %-16s %12.4f ms\n", "latency p90", percentile(lat, a->bench, 90));
+    printf("  %-16s %12.4f ms\n", "latency p99", percentile(lat, a->bench, 99));
+    printf("  %-16s %12.4f ms  (min %.4f, max %.4f)\n", "latency mean", total / (double)a->bench,
            lat[0], lat[a->bench - 1]);
     printf("  %-16s %12.1f runs/s, %.1f samples/s (at the median)\n", "throughput",
            med > 0 ? 1e3 / med : 0.0, med > 0 ? 1e3 * (double)batch / med : 0.0);
@@ -256,7 +256,15 @@ static int bench(qlite_interpreter *it, const qlite_model *m, const run_args *a,
     qlite_model_bytes(m, &model_bytes);
     double now, peak;
     rss(&now, &peak);
+    /* what the arena would be without reuse: every non-constant tensor's bytes */
+    double activations = 0;
+    for (uint32_t k = 0; k < qlite_model_tensor_count(m); k++) {
+        qlite_tensor_view v;
+        if (qlite_model_tensor(m, k)->buffer == 0 && qlite_interpreter_tensor(it, k, &v) == QLITE_OK)
+            activations += (double)v.bytes;
+    }
     print_bytes("arena", (double)qlite_interpreter_arena_size(it));
+    print_bytes("activations sum", activations);
     print_bytes("prepared data", (double)qlite_interpreter_prepared_size(it));
     print_bytes(qlite_model_was_compressed(m) ? "model (inflated)" : "model mapped", (double)model_bytes);
     print_bytes("RSS now", now);
