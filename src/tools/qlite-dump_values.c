@@ -474,7 +474,8 @@ int dump_tensor_values(const dump_ctx *c, uint32_t index, bool all, bool json, F
     if (t->buffer == 0) {
         /* An activation: no values in the file. Not an error. */
         if (json)
-            fputs("]\n}\n", f);
+            fputs("],\n  \"stats\": {\"count\": 0, \"nonfinite\": 0, \"zeros\": 0, \"min\": null, "
+                  "\"max\": null, \"mean\": null, \"std\": null}\n}\n", f);
         else
             fputs("values: none (not a constant: it has values only while the model runs)\n", f);
         return 0;

@@ -201,7 +201,7 @@ tensor)
     eq "$T" '.values' '[-4,3.5,-0.5,0,1.5,-1.5,0.5,1]'
     # an activation has no values: not an error
     run 0 "$WORK/x.json" "$WORK/err" --tensor x --json "$M"
-    eq "$WORK/x.json" '[.tensor.constant, .values]' '[false,[]]'
+    eq "$WORK/x.json" '[.tensor.constant, .values, .stats.count, .stats.min]' '[false,[],0,null]'
     # unknown tensor: exit 1 with a one-line reason
     run 1 "$WORK/none.out" "$WORK/none.err" --tensor no.such "$M"
     grep_ "$WORK/none.err" "^qlite-dump: .*no tensor named 'no.such'"
