@@ -81,6 +81,13 @@ uint32_t qt_buffer(qlite_test_model *s, const void *data, size_t size) {
     return s->num_buffers++;
 }
 
+uint32_t qt_buffer_ref(qlite_test_model *s, const void *data, size_t size) {
+    if (s->num_buffers >= QT_MAX_BUFFERS) abort();
+    s->buffer_data[s->num_buffers] = size ? data : NULL;
+    s->buffer_size[s->num_buffers] = size;
+    return s->num_buffers++;
+}
+
 int32_t qt_tensor(qlite_test_model *s, const char *name, qlite_dtype dtype, uint32_t rank,
                   const int64_t *shape, uint32_t buffer) {
     if (s->num_tensors >= QT_MAX_TENSORS) abort();

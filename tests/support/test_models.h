@@ -73,7 +73,8 @@ void qlite_test_model_small(qlite_test_model *s);
 void qlite_test_model_everything(qlite_test_model *s);
 
 /* Spec building blocks (return the new index). */
-uint32_t qt_buffer(qlite_test_model *s, const void *data, size_t size);
+uint32_t qt_buffer(qlite_test_model *s, const void *data, size_t size);     /* copied */
+uint32_t qt_buffer_ref(qlite_test_model *s, const void *data, size_t size); /* borrowed */
 int32_t qt_tensor(qlite_test_model *s, const char *name, qlite_dtype dtype, uint32_t rank,
                   const int64_t *shape, uint32_t buffer);
 qlite_quant *qt_quant(qlite_test_model *s, int32_t tensor, uint32_t count, int32_t axis,
