@@ -37,8 +37,11 @@ static uint64_t walk(const qlite_model *m) {
         for (uint32_t d = 0; d < t->rank; d++) sum += (uint64_t)t->shape[d];
         for (uint64_t k = 0; k < t->data_size; k++) sum += ((const uint8_t *)t->data)[k];
         if (t->quant)
-            for (uint32_t c = 0; c < t->quant->count; c++)
-                sum += (uint64_t)t->quant->zero_point[c] + (uint64_t)t->quant->scale[c];
+            for (uint32_t c = 0; c < t->quant->count; c++) {
+                uint32_t bits;
+                memcpy(&bits, &t->quant->scale[c], 4);
+                sum += (uint64_t)t->quant->zero_point[c] + bits;
+            }
     }
     for (uint32_t i = 0; i < qlite_model_op_count(m); i++) {
         const qlite_op_info *op = qlite_model_op(m, i);
