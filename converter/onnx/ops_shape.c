@@ -272,8 +272,8 @@ qlite_status qlc_infer_transpose(qlc_graph *g, qlc_node *n) {
     if ((st = read_perm(g, n, perm)) != QLITE_OK) return st;
     int64_t s[QLITE_MAX_RANK];
     qlc_permute_shape(x->rank, x->shape, perm, s);
-    for (int32_t i = 1; i < x->rank; i++)
-        if (s[i] < 0) return qlc_node_error(n, QLITE_ERR_UNSUPPORTED_OP, "the dynamic batch moves");
+    /* a moved dynamic batch is allowed here (a following Gather may bring it
+     * back, see fuse_patterns.c); lowering refuses it */
     qlc_set_out(g, n, 0, x->dtype, x->rank, s);
     return QLITE_OK;
 }
@@ -282,6 +282,12 @@ qlite_status qlc_lower_transpose(qlc_graph *g, qlc_node *n) {
     int32_t perm[QLITE_MAX_RANK];
     qlite_status st = read_perm(g, n, perm);
     if (st != QLITE_OK) return st;
+    qlc_tensor *y = qlc_out_t(g, n, 0);
+    for (int32_t i = 1; y && i < y->rank; i++)
+        if (y->shape[i] < 0)
+            return qlc_node_error(n, QLITE_ERR_UNSUPPORTED_OP,
+                                  "the dynamic batch moves out of dim 0 (export with a fixed "
+                                  "batch size)");
     if (qlc_emit_transpose(g, n->name, n->op_type, n->inputs[0], perm, n->outputs[0]) < 0)
         return QLITE_ERR_NO_MEMORY;
     qlc_remove_node(g, n);

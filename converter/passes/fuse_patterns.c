@@ -330,9 +330,73 @@ static qlite_status fuse_hard(qlc_ctx *c, uint32_t *hs, uint32_t *hw) {
     return QLITE_OK;
 }
 
+/* Gather(Transpose(x, P), k, axis=0) with a scalar constant k ->
+ * Transpose(Gather(x, k, axis=P[0]), P'): the split of a fused qkv
+ * projection as PyTorch exports it ([B,T,3,H,D] -> perm (2,0,3,1,4) ->
+ * three Gathers) then never moves the batch out of dim 0. */
+static qlite_status sink_gather_transpose(qlc_ctx *c, uint32_t *count) {
+    qlc_graph *g = c->g;
+    for (uint32_t i = 0; i < g->num_nodes; i++) {
+        qlc_node *t = g->nodes[i];
+        if (t->dead || t->lowered || strcmp(t->op_type, "Transpose") != 0) continue;
+        qlite_status st = qlc_graph_reindex(g);
+        if (st != QLITE_OK) return st;
+        int32_t y = t->outputs[0], x = t->inputs[0];
+        qlc_tensor *xt = g->tensors[x];
+        int32_t r = xt->rank;
+        size_t pc;
+        const int64_t *p = qlc_attr_ints(t, "perm", &pc);
+        if (!p || pc != (size_t)r || p[0] == 0 || g->tensors[y]->is_output || !qlc_use_count(g, y))
+            continue;
+        bool ok = true;
+        for (uint32_t u = g->use_start[y]; u < g->use_start[y + 1] && ok; u++) {
+            qlc_node *gn = g->nodes[g->uses[u].node];
+            ok = !gn->lowered && !strcmp(gn->op_type, "Gather") && g->uses[u].slot == 0 &&
+                 qlc_attr_int(gn, "axis", 0) == 0 && qlc_is_const(g, gn->inputs[1]) &&
+                 g->tensors[gn->inputs[1]]->rank == 0;
+        }
+        if (!ok) continue;
+        int32_t users[16];
+        uint32_t nu = qlc_use_count(g, y);
+        if (nu > 16) continue;
+        for (uint32_t u = 0; u < nu; u++) users[u] = g->uses[g->use_start[y] + u].node;
+        int64_t rest[QLITE_MAX_RANK];
+        for (int32_t k = 1; k < r; k++) rest[k - 1] = p[k] > p[0] ? p[k] - 1 : p[k];
+        for (uint32_t u = 0; u < nu; u++) {
+            qlc_node *gn = g->nodes[users[u]];
+            int32_t mid = qlc_add_tensor_like(g, g->tensors[gn->outputs[0]]->name, "_pre",
+                                              xt->dtype, -1, NULL);
+            if (mid < 0) return QLITE_ERR_NO_MEMORY;
+            int32_t gi[2] = {x, gn->inputs[1]};
+            qlc_node *ng = qlc_add_onnx_node(g, gn->name, "Gather", 2, gi, 1, &mid);
+            int32_t out = gn->outputs[0];
+            qlc_node *nt = ng ? qlc_add_onnx_node(g, NULL, "Transpose", 1, &mid, 1, &out) : NULL;
+            if (!nt || qlc_attr_set_int(ng, "axis", p[0]) != QLITE_OK) return QLITE_ERR_NO_MEMORY;
+            nt->attrs = calloc(1, sizeof *nt->attrs);
+            if (!nt->attrs) return qlite_error(QLITE_ERR_NO_MEMORY, "out of memory");
+            nt->attrs[0].name = malloc(5);
+            nt->attrs[0].ints = malloc((size_t)(r - 1) * sizeof(int64_t));
+            if (!nt->attrs[0].name || !nt->attrs[0].ints)
+                return qlite_error(QLITE_ERR_NO_MEMORY, "out of memory");
+            memcpy(nt->attrs[0].name, "perm", 5);
+            memcpy(nt->attrs[0].ints, rest, (size_t)(r - 1) * sizeof(int64_t));
+            nt->attrs[0].n = (size_t)(r - 1);
+            nt->attrs[0].type = QLC_ATTR_INTS;
+            nt->attrs[0].tensor = -1;
+            nt->num_attrs = 1;
+            qlc_remove_node(g, gn);
+        }
+        qlc_remove_node(g, t);
+        (*count)++;
+    }
+    return QLITE_OK;
+}
+
 qlite_status qlc_pass_fuse_patterns(qlc_ctx *c) {
-    uint32_t gelu = 0, ln = 0, hs = 0, hw = 0;
+    uint32_t gelu = 0, ln = 0, hs = 0, hw = 0, gt = 0;
     qlite_status st;
+    if ((st = sink_gather_transpose(c, &gt)) != QLITE_OK) return st;
+    if (gt) qlc_count(c, "Gathers moved before a Transpose", gt);
     if ((st = fuse_gelu(c, &gelu)) != QLITE_OK) return st;
     if ((st = fuse_layernorm(c, &ln)) != QLITE_OK) return st;
     if ((st = fuse_hard(c, &hs, &hw)) != QLITE_OK) return st;

@@ -202,8 +202,8 @@ static result run_case(tcase *c, const char *tmpdir, char *why, size_t why_size)
     Onnx__TensorProto **orig_init = g->initializer;
     size_t n_init_orig = g->n_initializer;
     Onnx__TensorProto **all = calloc(n_init_orig + n_extra + 1, sizeof *all);
-    memcpy(all, orig_init, n_init_orig * sizeof *all);
-    memcpy(all + n_init_orig, extra, n_extra * sizeof *all);
+    if (n_init_orig) memcpy(all, orig_init, n_init_orig * sizeof *all);
+    if (n_extra) memcpy(all + n_init_orig, extra, n_extra * sizeof *all);
     g->initializer = all;
     g->n_initializer = n_init_orig + n_extra;
     size_t plen = onnx__model_proto__get_packed_size(mp);
