@@ -8,6 +8,8 @@
 #include "kernels/kernels.h"
 
 const qlite_kernel *const qlite_kernel_registry[QLITE_OP_COUNT] = {
+    [QLITE_OP_LSTM] = &qlite_kernel_lstm,
+    [QLITE_OP_GRU] = &qlite_kernel_gru,
     [QLITE_OP_BATCH_MATMUL] = &qlite_kernel_batch_matmul,
     [QLITE_OP_MAX_POOL_2D] = &qlite_kernel_max_pool_2d,
     [QLITE_OP_AVERAGE_POOL_2D] = &qlite_kernel_average_pool_2d,

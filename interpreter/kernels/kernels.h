@@ -35,6 +35,8 @@ extern const qlite_kernel qlite_kernel_hard_swish;
 extern const qlite_kernel qlite_kernel_gelu;
 
 /* GEMM-based and windowed ops (fully_connected.c, batch_matmul.c, conv_2d.c, ...) */
+extern const qlite_kernel qlite_kernel_lstm;
+extern const qlite_kernel qlite_kernel_gru;
 extern const qlite_kernel qlite_kernel_batch_matmul;
 extern const qlite_kernel qlite_kernel_max_pool_2d;
 extern const qlite_kernel qlite_kernel_average_pool_2d;

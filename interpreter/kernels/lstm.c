@@ -1,0 +1,214 @@
+/*
+ * lstm.c — LSTM with ONNX semantics (shapes and layouts: rnn_common.h).
+ *
+ * Per direction and step t (gates i, o, f, c; Wb/Rb the two halves of B;
+ * P = peepholes i, o, f; clip applied to every pre-activation when set):
+ *   i = sigmoid(x W_i^T + h R_i^T + P_i * c_prev + Wb_i + Rb_i)
+ *   f = sigmoid(x W_f^T + h R_f^T + P_f * c_prev + Wb_f + Rb_f)
+ *   g = tanh   (x W_c^T + h R_c^T + Wb_c + Rb_c)
+ *   c = f * c_prev + i * g
+ *   o = sigmoid(x W_o^T + h R_o^T + P_o * c + Wb_o + Rb_o)
+ *   h = o * tanh(c)
+ * A sequence shorter than T (sequence_lens) stops early: its Y rows past the
+ * length are zero and Y_h/Y_c hold the last state it reached.
+ *
+ * Optimized float32 path: the input projection of every step, x W^T + Wb +
+ * Rb, is one GEMM over all T*B rows before the recurrence; each step then
+ * adds h R^T (a small GEMM over the batch) and applies the gates.
+ */
+#include "gemm_f32.h"
+#include "kernels.h"
+#include "rnn_common.h"
+
+typedef struct lstm_state {
+    qlite_status (*eval)(qlite_node *node);
+    rnn_dims d;
+    const qlite_gemm_f32_ukernel *uk;
+    size_t gx_floats, gemm_floats; /* scratch parts */
+} lstm_state;
+
+typedef struct lstm_io {
+    const float *x, *w, *r, *b, *p, *h0, *c0;
+    const qlite_tensor *lens;
+    float *y, *yh, *yc;
+} lstm_io;
+
+static lstm_io lstm_get_io(qlite_node *node) {
+    lstm_io io;
+    const qlite_tensor *t;
+    io.x = node->inputs[0]->data;
+    io.w = node->inputs[1]->data;
+    io.r = node->inputs[2]->data;
+    io.b = (t = qlite_node_input(node, 3)) ? t->data : NULL;
+    io.lens = qlite_node_input(node, 4);
+    io.h0 = (t = qlite_node_input(node, 5)) ? t->data : NULL;
+    io.c0 = (t = qlite_node_input(node, 6)) ? t->data : NULL;
+    io.p = (t = qlite_node_input(node, 7)) ? t->data : NULL;
+    io.y = node->num_outputs > 0 && node->outputs[0] ? node->outputs[0]->data : NULL;
+    io.yh = node->num_outputs > 1 && node->outputs[1] ? node->outputs[1]->data : NULL;
+    io.yc = node->num_outputs > 2 && node->outputs[2] ? node->outputs[2]->data : NULL;
+    return io;
+}
+
+/*
+ * Gate math for one batch entry: pre[4H] holds the summed pre-activations
+ * (order i, o, f, c); updates h[H] and c[H] in place.
+ */
+static void lstm_cell(const rnn_dims *d, const float *pre, const float *p, float *h, float *c) {
+    const int64_t H = d->H;
+    for (int64_t j = 0; j < H; j++) {
+        const float cp = c[j];
+        const float gi = rnn_sigmoid(rnn_clip(d, pre[j] + (p ? p[j] * cp : 0.0f)));
+        const float gf = rnn_sigmoid(rnn_clip(d, pre[2 * H + j] + (p ? p[2 * H + j] * cp : 0.0f)));
+        const float gg = tanhf(rnn_clip(d, pre[3 * H + j]));
+        const float cn = gf * cp + gi * gg;
+        const float go = rnn_sigmoid(rnn_clip(d, pre[H + j] + (p ? p[H + j] * cn : 0.0f)));
+        c[j] = cn;
+        h[j] = go * tanhf(cn);
+    }
+}
+
+/* Writes the final states and zeroes Y past each sequence's length. */
+static void lstm_finish(const rnn_dims *d, const lstm_io *io, int64_t dir, int64_t b,
+                        int64_t len, const float *h, const float *c) {
+    const size_t H = (size_t)d->H;
+    if (io->yh) memcpy(io->yh + rnn_soff(d, dir, b), h, H * sizeof(float));
+    if (io->yc) memcpy(io->yc + rnn_soff(d, dir, b), c, H * sizeof(float));
+    if (io->y)
+        for (int64_t t = len; t < d->T; t++) memset(io->y + rnn_yoff(d, t, dir, b), 0, H * sizeof(float));
+}
+
+/* Reference: each step of each batch entry with plain dot products. */
+static void lstm_f32_ref(const rnn_dims *d, const lstm_io *io, float *scratch) {
+    const int64_t H = d->H, G4 = 4 * H;
+    float *pre = scratch, *h = pre + G4, *c = h + H;
+    for (int64_t dir = 0; dir < d->D; dir++) {
+        const bool rev = d->reverse_only || dir == 1;
+        const float *W = io->w + dir * G4 * d->I, *R = io->r + dir * G4 * H;
+        const float *Wb = io->b ? io->b + dir * 2 * G4 : NULL, *P = io->p ? io->p + dir * 3 * H : NULL;
+        for (int64_t b = 0; b < d->B; b++) {
+            const int64_t len = rnn_seq_len(d, io->lens, b);
+            for (int64_t j = 0; j < H; j++) {
+                h[j] = io->h0 ? io->h0[rnn_soff(d, dir, b) + (size_t)j] : 0.0f;
+                c[j] = io->c0 ? io->c0[rnn_soff(d, dir, b) + (size_t)j] : 0.0f;
+            }
+            for (int64_t s = 0; s < len; s++) {
+                const int64_t t = rev ? len - 1 - s : s;
+                const float *x = io->x + rnn_xrow(d, t, b) * (size_t)d->I;
+                for (int64_t g = 0; g < G4; g++) {
+                    float acc = Wb ? Wb[g] + Wb[G4 + g] : 0.0f;
+                    for (int64_t k = 0; k < d->I; k++) acc += x[k] * W[g * d->I + k];
+                    for (int64_t k = 0; k < H; k++) acc += h[k] * R[g * H + k];
+                    pre[g] = acc;
+                }
+                lstm_cell(d, pre, P, h, c);
+                if (io->y) memcpy(io->y + rnn_yoff(d, t, dir, b), h, (size_t)H * sizeof(float));
+            }
+            lstm_finish(d, io, dir, b, len, h, c);
+        }
+    }
+}
+
+static qlite_status lstm_eval_f32(qlite_node *node) {
+    const lstm_state *st = node->state;
+    const rnn_dims *d = &st->d;
+    const lstm_io io = lstm_get_io(node);
+    float *scratch = node->scratch;
+    if (qlite_node_reference_only(node)) {
+        lstm_f32_ref(d, &io, scratch);
+        return QLITE_OK;
+    }
+    const size_t H = (size_t)d->H, G4 = 4 * H, B = (size_t)d->B, TB = (size_t)(d->T * d->B);
+    float *gx = scratch, *gemm = gx + st->gx_floats, *pre = gemm + st->gemm_floats;
+    float *hs = pre + B * G4, *cs = hs + B * H, *bias = cs + B * H;
+    for (int64_t dir = 0; dir < d->D; dir++) {
+        const bool rev = d->reverse_only || dir == 1;
+        const float *W = io.w + (size_t)dir * G4 * (size_t)d->I, *R = io.r + (size_t)dir * G4 * H;
+        const float *P = io.p ? io.p + (size_t)dir * 3 * H : NULL;
+        for (size_t g = 0; g < G4; g++)
+            bias[g] = io.b ? io.b[(size_t)dir * 2 * G4 + g] + io.b[(size_t)dir * 2 * G4 + G4 + g]
+                           : 0.0f;
+        /* 1. input projection of every (t, b): gx = X W^T + Wb + Rb */
+        qlite_gemm_f32_args gp = {.M = TB, .N = G4, .K = (size_t)d->I, .a = io.x,
+                                  .rsa = (size_t)d->I, .csa = 1, .b = W, .ldb = (size_t)d->I,
+                                  .b_trans = true, .bias = bias, .c = gx, .ldc = G4,
+                                  .lo = -INFINITY, .hi = INFINITY};
+        qlite_gemm_f32_run(node, st->uk, &gp, gemm);
+        int64_t maxlen = 0;
+        for (int64_t b = 0; b < d->B; b++) {
+            const int64_t len = rnn_seq_len(d, io.lens, b);
+            maxlen = len > maxlen ? len : maxlen;
+            for (size_t j = 0; j < H; j++) {
+                hs[(size_t)b * H + j] = io.h0 ? io.h0[rnn_soff(d, dir, b) + j] : 0.0f;
+                cs[(size_t)b * H + j] = io.c0 ? io.c0[rnn_soff(d, dir, b) + j] : 0.0f;
+            }
+        }
+        /* 2. the recurrence: pre = h R^T for the whole batch, then per entry */
+        const bool packed = B >= QLITE_GEMM_F32_SMALL_M; /* pack R once, not every step */
+        if (packed)
+            qlite_gemm_f32_pack_b(st->uk, H, G4, R, H, true, 0, (G4 + st->uk->nr - 1) / st->uk->nr,
+                                  gemm);
+        for (int64_t s = 0; s < maxlen; s++) {
+            if (packed) {
+                qlite_gemm_f32_packed(st->uk, B, G4, H, hs, H, 1, gemm, NULL, pre, G4, -INFINITY,
+                                      INFINITY);
+            } else {
+                qlite_gemm_f32_args gr = {.M = B, .N = G4, .K = H, .a = hs, .rsa = H, .csa = 1,
+                                          .b = R, .ldb = H, .b_trans = true, .c = pre,
+                                          .ldc = G4, .lo = -INFINITY, .hi = INFINITY};
+                qlite_gemm_f32_run(node, st->uk, &gr, gemm);
+            }
+            for (int64_t b = 0; b < d->B; b++) {
+                const int64_t len = rnn_seq_len(d, io.lens, b);
+                if (s >= len) continue;
+                const int64_t t = rev ? len - 1 - s : s;
+                float *pb = pre + (size_t)b * G4;
+                const float *xb = gx + rnn_xrow(d, t, b) * G4;
+                for (size_t g = 0; g < G4; g++) pb[g] += xb[g];
+                lstm_cell(d, pb, P, hs + (size_t)b * H, cs + (size_t)b * H);
+                if (io.y) memcpy(io.y + rnn_yoff(d, t, dir, b), hs + (size_t)b * H, H * sizeof(float));
+            }
+        }
+        for (int64_t b = 0; b < d->B; b++)
+            lstm_finish(d, &io, dir, b, rnn_seq_len(d, io.lens, b), hs + (size_t)b * H,
+                        cs + (size_t)b * H);
+    }
+    return QLITE_OK;
+}
+
+static qlite_status lstm_prepare(qlite_node *node) {
+    qlite_status st = qlite_nn_check_io(node, 3, 8, 1, 3);
+    if (st != QLITE_OK) return st;
+    const qlite_tensor *x = node->inputs[0], *w = node->inputs[1];
+    qlite_status (*eval)(qlite_node *) = NULL;
+    switch (QLITE_NN_PAIR(x->dtype, w->dtype)) {
+    case QLITE_NN_F32_F32: eval = lstm_eval_f32; break;
+    default: return qlite_nn_unsupported_pair(node, x, w);
+    }
+    lstm_state *s = qlite_node_alloc(node, sizeof *s);
+    if (!s) return qlite_node_error(node, QLITE_ERR_NO_MEMORY, "out of memory");
+    if ((st = rnn_prepare_common(node, 4, &s->d))) return st;
+    s->eval = eval;
+    s->uk = qlite_gemm_f32_select();
+    const rnn_dims *d = &s->d;
+    const size_t H = (size_t)d->H, G4 = 4 * H, B = (size_t)d->B, TB = (size_t)(d->T * d->B);
+    s->gx_floats = (TB * G4 + 15) / 16 * 16;
+    size_t g1 = qlite_gemm_f32_scratch_bytes(s->uk, TB, G4, (size_t)d->I);
+    size_t g2 = qlite_gemm_f32_scratch_bytes(s->uk, B, G4, H);
+    s->gemm_floats = ((g1 > g2 ? g1 : g2) / sizeof(float) + 15) / 16 * 16;
+    /* gx, gemm, pre [B, 4H], h [B, H], c [B, H], bias [4H]; the reference
+     * path uses the first 6H floats */
+    node->scratch_bytes = (s->gx_floats + s->gemm_floats + B * G4 + 2 * B * H + G4 + 6 * H) *
+                          sizeof(float);
+    node->state = s;
+    return QLITE_OK;
+}
+
+static qlite_status lstm_eval(qlite_node *node) {
+    return ((const lstm_state *)node->state)->eval(node);
+}
+
+const qlite_kernel qlite_kernel_lstm = {
+    .prepare = lstm_prepare,
+    .eval = lstm_eval,
+};

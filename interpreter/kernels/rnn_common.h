@@ -1,0 +1,151 @@
+/*
+ * rnn_common.h — shapes and layouts shared by LSTM (lstm.c) and GRU (gru.c),
+ * ONNX semantics and input order:
+ *
+ *   X              [T, B, I]  ([B, T, I] with batch_first = ONNX layout 1)
+ *   W              [D, G*H, I]      G = 4 (LSTM, gates i,o,f,c) or 3 (GRU, z,r,h)
+ *   R              [D, G*H, H]
+ *   B              [D, 2*G*H]       optional: input biases then recurrence biases
+ *   sequence_lens  [B] int32/int64  optional
+ *   initial_h      [D, B, H]  ([B, D, H] with batch_first)   optional
+ *   (LSTM) initial_c like initial_h, P [D, 3H] peepholes i,o,f   optional
+ * Outputs (each may be absent):
+ *   Y    [T, D, B, H]  ([B, T, D, H] with batch_first); zero past a sequence's length
+ *   Y_h  [D, B, H]     ([B, D, H]);  (LSTM) Y_c like Y_h
+ * D = 2 for bidirectional (direction 0 forward, 1 reverse), else 1.
+ */
+#ifndef QLITE_RNN_COMMON_H
+#define QLITE_RNN_COMMON_H
+
+#include <math.h>
+#include <stdio.h>
+
+#include "nn_common.h"
+
+typedef struct rnn_dims {
+    int64_t T, B, I, H, D, G;
+    bool batch_first, reverse_only;
+    float clip;          /* 0 = none */
+} rnn_dims;
+
+/* Row of X / of the input projection for (t, b). */
+static inline size_t rnn_xrow(const rnn_dims *d, int64_t t, int64_t b) {
+    return (size_t)(d->batch_first ? b * d->T + t : t * d->B + b);
+}
+/* Offset of Y's H-vector for (t, dir, b). */
+static inline size_t rnn_yoff(const rnn_dims *d, int64_t t, int64_t dir, int64_t b) {
+    return (size_t)((d->batch_first ? (b * d->T + t) * d->D + dir : (t * d->D + dir) * d->B + b) *
+                    d->H);
+}
+/* Offset of a state's (Y_h, Y_c, initial_h, initial_c) H-vector for (dir, b). */
+static inline size_t rnn_soff(const rnn_dims *d, int64_t dir, int64_t b) {
+    return (size_t)((d->batch_first ? b * d->D + dir : dir * d->B + b) * d->H);
+}
+
+/* Length of sequence b (T when sequence_lens is absent). */
+static inline int64_t rnn_seq_len(const rnn_dims *d, const qlite_tensor *lens, int64_t b) {
+    if (!lens) return d->T;
+    int64_t v = lens->dtype == QLITE_DTYPE_INT64 ? ((const int64_t *)lens->data)[b]
+                                                 : ((const int32_t *)lens->data)[b];
+    return v < 0 ? 0 : (v > d->T ? d->T : v);
+}
+
+static inline float rnn_sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
+static inline float rnn_clip(const rnn_dims *d, float x) {
+    return d->clip > 0.0f ? qlite_clampf(x, -d->clip, d->clip) : x;
+}
+
+/* Checks an optional float input's shape. */
+static inline qlite_status rnn_check_opt(qlite_node *node, uint32_t index, const char *what,
+                                         uint32_t rank, const int64_t *dims) {
+    const qlite_tensor *t = qlite_node_input(node, index);
+    if (!t) return QLITE_OK;
+    if (t->dtype != QLITE_DTYPE_FLOAT32)
+        return qlite_node_error(node, QLITE_ERR_DTYPE, "%s '%s' is %s, expected float32", what,
+                                t->info->name, qlite_dtype_name(t->dtype));
+    bool ok = t->rank == rank;
+    for (uint32_t i = 0; ok && i < rank; i++) ok = t->dims[i] == dims[i];
+    if (!ok) {
+        char buf[96];
+        int n = 0;
+        for (uint32_t i = 0; i < rank && n < (int)sizeof buf - 24; i++)
+            n += snprintf(buf + n, sizeof buf - (size_t)n, "%s%lld", i ? ", " : "",
+                          (long long)dims[i]);
+        return qlite_node_error(node, QLITE_ERR_SHAPE, "%s '%s' must be [%s]", what,
+                                t->info->name, buf);
+    }
+    return QLITE_OK;
+}
+
+/*
+ * Validates X, W, R, B, sequence_lens, initial_h (inputs 0..5) and the
+ * options, fills d, and sets the shapes of outputs Y (0) and Y_h (1) and, for
+ * LSTM, Y_c (2); absent outputs are skipped.
+ */
+static inline qlite_status rnn_prepare_common(qlite_node *node, int64_t G, rnn_dims *d) {
+    qlite_status st;
+    const qlite_tensor *x = node->inputs[0], *w = node->inputs[1], *r = node->inputs[2];
+    if (node->opts->type != QLITE_OPTIONS_RNN)
+        return qlite_node_error(node, QLITE_ERR_INVALID_ARGUMENT, "options are not Rnn");
+    const qlite_rnn_options *o = &node->opts->u.rnn;
+    if ((st = qlite_nn_check_rank(node, x, "X", 3)) || (st = qlite_nn_check_rank(node, w, "W", 3)) ||
+        (st = qlite_nn_check_rank(node, r, "R", 3)) ||
+        (st = qlite_nn_check_dtype(node, r, "R", QLITE_DTYPE_FLOAT32)))
+        return st;
+    if ((unsigned)o->direction >= QLITE_RNN_DIRECTION_COUNT)
+        return qlite_node_error(node, QLITE_ERR_INVALID_ARGUMENT, "bad direction %d",
+                                (int)o->direction);
+    if (!(o->clip >= 0.0f))
+        return qlite_node_error(node, QLITE_ERR_INVALID_ARGUMENT, "clip must be >= 0");
+    d->G = G;
+    d->batch_first = o->batch_first;
+    d->T = x->dims[o->batch_first ? 1 : 0];
+    d->B = x->dims[o->batch_first ? 0 : 1];
+    d->I = x->dims[2];
+    d->H = o->hidden_size;
+    d->D = o->direction == QLITE_RNN_BIDIRECTIONAL ? 2 : 1;
+    d->reverse_only = o->direction == QLITE_RNN_REVERSE;
+    d->clip = o->clip;
+    if (d->H < 1)
+        return qlite_node_error(node, QLITE_ERR_SHAPE, "hidden_size %lld must be >= 1",
+                                (long long)d->H);
+    if (w->dims[0] != d->D || w->dims[1] != G * d->H || w->dims[2] != d->I)
+        return qlite_node_error(node, QLITE_ERR_SHAPE, "W '%s' must be [%lld, %lld, %lld]",
+                                w->info->name, (long long)d->D, (long long)(G * d->H),
+                                (long long)d->I);
+    if (r->dims[0] != d->D || r->dims[1] != G * d->H || r->dims[2] != d->H)
+        return qlite_node_error(node, QLITE_ERR_SHAPE, "R '%s' must be [%lld, %lld, %lld]",
+                                r->info->name, (long long)d->D, (long long)(G * d->H),
+                                (long long)d->H);
+    if ((st = rnn_check_opt(node, 3, "B", 2, (int64_t[]){d->D, 2 * G * d->H}))) return st;
+    const qlite_tensor *lens = qlite_node_input(node, 4);
+    if (lens) {
+        if (lens->dtype != QLITE_DTYPE_INT32 && lens->dtype != QLITE_DTYPE_INT64)
+            return qlite_node_error(node, QLITE_ERR_DTYPE, "sequence_lens '%s' is %s",
+                                    lens->info->name, qlite_dtype_name(lens->dtype));
+        if (lens->rank != 1 || lens->dims[0] != d->B)
+            return qlite_node_error(node, QLITE_ERR_SHAPE, "sequence_lens '%s' must be [%lld]",
+                                    lens->info->name, (long long)d->B);
+    }
+    int64_t sdims[3] = {d->D, d->B, d->H};
+    if (d->batch_first) sdims[0] = d->B, sdims[1] = d->D;
+    if ((st = rnn_check_opt(node, 5, "initial_h", 3, sdims))) return st;
+    if (G == 4 && (st = rnn_check_opt(node, 6, "initial_c", 3, sdims))) return st;
+    if (G == 4 && (st = rnn_check_opt(node, 7, "P", 2, (int64_t[]){d->D, 3 * d->H}))) return st;
+
+    for (uint32_t i = 0; i < node->num_outputs; i++) {
+        if (!node->outputs[i]) continue;
+        if ((st = qlite_nn_check_dtype(node, node->outputs[i], "output", QLITE_DTYPE_FLOAT32)))
+            return st;
+        if (i == 0) {
+            int64_t y[4] = {d->T, d->D, d->B, d->H};
+            if (d->batch_first) y[0] = d->B, y[1] = d->T, y[2] = d->D;
+            if ((st = qlite_node_set_output_shape(node, 0, 4, y))) return st;
+        } else if ((st = qlite_node_set_output_shape(node, i, 3, sdims))) {
+            return st;
+        }
+    }
+    return QLITE_OK;
+}
+
+#endif /* QLITE_RNN_COMMON_H */
