@@ -17,6 +17,14 @@ if(TARGET qlite_writer AND TARGET qlite-run)
                      $<TARGET_FILE:qlite-run> ${QLITE_RUN_TEST_DIR})
     set_tests_properties(run_${section} PROPERTIES FIXTURES_REQUIRED run_models LABELS run)
   endforeach()
+  if(TARGET qlite-convert)
+    add_test(NAME run_bundled
+             COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/run/run_cli_tests.sh bundled
+                     $<TARGET_FILE:qlite-run> ${QLITE_RUN_TEST_DIR}
+                     $<TARGET_FILE:qlite-convert> ${PROJECT_SOURCE_DIR})
+    # minutes under ASan: the sanitizer stage of .ci/run skips the "slow" label
+    set_tests_properties(run_bundled PROPERTIES FIXTURES_REQUIRED run_models LABELS "run;slow")
+  endif()
 endif()
 
 # The complete example of docs/api.md, built against the shared library and the

@@ -1,9 +1,11 @@
 #!/bin/bash
 # CLI tests of qlite-run on the models tests/run/make_run_models.c writes.
 #
-#   run_cli_tests.sh SECTION QLITE_RUN MODEL_DIR
+#   run_cli_tests.sh SECTION QLITE_RUN MODEL_DIR [QLITE_CONVERT SOURCE_DIR]
 #
-# SECTION: usage | classifier | inputs | quantize | bench | errors
+# SECTION: usage | classifier | inputs | quantize | bench | errors | bundled
+# (bundled: the float models of models/ converted by qlite-convert, run on
+# their whole test subset as one batch, against ONNX Runtime's outputs)
 # Exit status: 0 ok, 1 bad input / failed run, 2 usage error (docs/cli.md).
 # Inputs are written and outputs checked with NumPy (/usr/bin/python3); the
 # expected values are the closed forms in make_run_models.c's comment,
@@ -233,6 +235,44 @@ errors)
     run 1 "$C" --input x.npy --output no/such/dir/out.npy
     one_line_error
     has err.txt "no/such/dir/out.npy"
+    ;;
+bundled)
+    CONVERT=$4
+    MODELS=$5/models
+    for m in mlp lenet mobilenet; do
+        "$CONVERT" "$MODELS/$m/$m.onnx" -o "$m.qlite" --mode float32 >convert.txt 2>&1 ||
+            { fail "qlite-convert $m: $(tail -1 convert.txt)"; continue; }
+        # the 1000-sample test set is one invoke (the model's batch is -1)
+        run 0 "$m.qlite" --input "$MODELS/data/fmnist_test_x.npy" \
+            --labels "$MODELS/data/fmnist_test_y.npy" --output "$m.npy"
+        has out.txt "output 0 'logits': float32 [1000, 10]"
+        # accuracy printed = accuracy of ONNX Runtime recorded in meta.json
+        py "import json, re
+meta = json.load(open('$MODELS/$m/meta.json'))
+got = float(re.search(r'accuracy: ([0-9.]+)', open('out.txt').read()).group(1))
+assert abs(got - meta['accuracy_ort']) < 1e-9, (got, meta['accuracy_ort'])
+y = np.load('$m.npy'); ref = np.load('$MODELS/$m/ref_ort.npy')
+err = np.abs(y - ref).max()
+assert err <= 1e-4 * meta['max_abs_logit'], err"
+        # arena reuse, threads and reference kernels do not change the results
+        run 0 "$m.qlite" --input "$MODELS/data/fmnist_test_x.npy" --output "$m.keep.npy" --keep-all
+        run 0 "$m.qlite" --input "$MODELS/data/fmnist_test_x.npy" --output "$m.t2.npy" --threads 2
+        run 0 "$m.qlite" --input "$MODELS/data/fmnist_test_x.npy" --output "$m.ref.npy" --reference
+        py "y = np.load('$m.npy')
+assert (np.load('$m.keep.npy') == y).all(), 'keep-all differs'
+assert (np.load('$m.t2.npy') == y).all(), 'threads differ'
+assert np.abs(np.load('$m.ref.npy') - y).max() <= 1e-4 * np.abs(y).max(), 'reference differs'"
+        # one sample: the arena is far below the sum of all activations for the
+        # conv nets, whose activations dominate (the MLP's input lives all run)
+        "$PY" -c "import numpy as np; np.save('x1.npy', np.load('$MODELS/data/fmnist_test_x.npy')[:1])"
+        run 0 "$m.qlite" --input x1.npy --bench 2
+        py "import re
+t = open('out.txt').read()
+arena = float(re.search(r'  arena +([0-9]+)', t).group(1))
+acts = float(re.search(r'  activations sum +([0-9]+)', t).group(1))
+print('$m: arena', arena, 'activations', acts)
+assert arena < acts or '$m' == 'lenet', (arena, acts)"
+    done
     ;;
 *)
     echo "unknown section $section"
