@@ -239,7 +239,7 @@ errors)
 bundled)
     CONVERT=$4
     MODELS=$5/models
-    for m in mlp lenet mobilenet; do
+    for m in mlp lenet mobilenet transformer; do
         "$CONVERT" "$MODELS/$m/$m.onnx" -o "$m.qlite" --mode float32 >convert.txt 2>&1 ||
             { fail "qlite-convert $m: $(tail -1 convert.txt)"; continue; }
         # the 1000-sample test set is one invoke (the model's batch is -1)
