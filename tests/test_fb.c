@@ -133,7 +133,7 @@ static void test_round_trip_every_kind(void **state) {
     assert_int_equal(v.pos % 8, 0);
     assert_int_equal(fb_vector_i64(&v, 1), INT64_MIN);
     assert_int_equal(fb_vector_i64(&v, 2), 0x123456789abcdefLL);
-    fb_table c;
+    fb_table c = {0};
     assert_true(fb_get_table(&t, N_CHILD, &c));
     assert_int_equal(fb_get_i8(&c, N_I8, 0), 9);
     assert_int_equal(fb_get_i32(&c, N_I32, 42), 42); /* absent: default */
@@ -143,7 +143,7 @@ static void test_round_trip_every_kind(void **state) {
     fb_table k = fb_vector_table(&v, 1);
     assert_int_equal(fb_get_i32(&k, N_I32, 0), 2);
     assert_int_equal(fb_get_u8(&t, N_OPT_TYPE, 0), 1);
-    fb_table leaf;
+    fb_table leaf = {0};
     assert_true(fb_get_table(&t, N_OPT, &leaf));
     assert_int_equal(fb_get_i32(&leaf, 0, 0), 77);
     /* field ids beyond the vtable read as absent */
@@ -239,8 +239,9 @@ static mutable_buf full_copy(void) {
     return m;
 }
 
-static void put_u32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
-static void put_u16(uint8_t *p, uint16_t v) { memcpy(p, &v, 2); }
+/* noinline: gcc -O3 cannot see that the offsets are in range and warns */
+__attribute__((noinline)) static void put_u32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
+__attribute__((noinline)) static void put_u16(uint8_t *p, uint16_t v) { memcpy(p, &v, 2); }
 
 static void expect_fail(const mutable_buf *m, qlite_status want, const char *fragment) {
     qlite_status st = fb_verify(m->p, m->n, &node_desc, "TEST", NULL, NULL);
