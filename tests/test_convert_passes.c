@@ -190,6 +190,35 @@ static void test_external_data(void **state) {
     qlite_convert_free_bytes(b);
 }
 
+/* A batch_first LSTM as PyTorch exports it at opset 13: the time-major
+ * transpose in front disappears (the LSTM runs batch first, so the dynamic
+ * batch stays in dim 0), the zero initial states made by
+ * ConstantOfShape(Shape(x)) become absent inputs, Gather(Y_h) reads axis 1. */
+static void test_lstm_batch_first(void **state) {
+    (void)state;
+    size_t size;
+    qlite_convert_report *r = NULL;
+    void *b = ct_convert("lstm_bf", NULL, &size, &r);
+    assert_int_equal(ct_rewrites(r, "recurrent layers made batch-first"), 1);
+    qlite_convert_report_free(r);
+    qlite_model *m;
+    assert_qlite_ok(qlite_model_open_memory(b, size, 0, &m));
+    assert_int_equal(ct_count_ops(m, QLITE_OP_TRANSPOSE), 0);
+    assert_int_equal(ct_count_ops(m, QLITE_OP_LSTM), 1);
+    for (uint32_t i = 0; i < qlite_model_op_count(m); i++) {
+        const qlite_op_info *op = qlite_model_op(m, i);
+        if (op->code != QLITE_OP_LSTM) continue;
+        assert_true(op->options.u.rnn.batch_first);
+        assert_int_equal(op->inputs[5], -1); /* initial_h */
+        assert_int_equal(op->inputs[6], -1); /* initial_c */
+    }
+    const qlite_tensor_info *x = qlite_model_tensor(m, (uint32_t)qlite_model_input(m, 0));
+    assert_int_equal(x->shape[0], -1);
+    qlite_model_close(m);
+    ct_check_numeric(b, size, "lstm_bf", TOL);
+    qlite_convert_free_bytes(b);
+}
+
 /* Producer and metadata. */
 static void test_metadata(void **state) {
     (void)state;
@@ -219,6 +248,7 @@ int main(void) {
         cmocka_unit_test(test_gemm_clip_opset9),
         cmocka_unit_test(test_conv1d),
         cmocka_unit_test(test_external_data),
+        cmocka_unit_test(test_lstm_batch_first),
         cmocka_unit_test(test_metadata),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -695,6 +695,48 @@ qlite_status qlc_infer_size(qlc_graph *g, qlc_node *n) {
     return QLITE_OK;
 }
 
+/*
+ * ConstantOfShape(zeros) of a batch-dependent shape whose every use is the
+ * initial_h / initial_c input of an LSTM or GRU (what PyTorch exports for a
+ * recurrent layer called without a state): an absent initial state is zeros
+ * too, so the uses are cut and the node removed. True when that was done.
+ */
+static bool zeros_for_rnn_state(qlc_graph *g, qlc_node *n, const qlc_attr *value) {
+    if (value && value->tensor >= 0) {
+        const qlc_tensor *vt = g->tensors[value->tensor];
+        const unsigned char *b = vt->data;
+        if (!b) return false;
+        for (size_t i = 0; i < vt->data_size; i++)
+            if (b[i]) return false;
+    }
+    int32_t out = n->outputs[0];
+    if (g->tensors[out]->is_output) return false;
+    uint32_t uses = 0;
+    for (uint32_t i = 0; i < g->num_nodes; i++) {
+        const qlc_node *m = g->nodes[i];
+        if (m->dead || m == n) continue;
+        bool rnn = !m->lowered && (!strcmp(m->op_type, "LSTM") || !strcmp(m->op_type, "GRU"));
+        for (uint32_t k = 0; k < m->num_inputs; k++) {
+            if (m->inputs[k] != out) continue;
+            if (!rnn || (k != 5 && !(k == 6 && !strcmp(m->op_type, "LSTM")))) return false;
+            uses++;
+        }
+    }
+    if (!uses) return false;
+    for (uint32_t i = 0; i < g->num_nodes; i++) {
+        qlc_node *m = g->nodes[i];
+        if (m->dead || m == n) continue;
+        for (uint32_t k = 0; k < m->num_inputs; k++)
+            if (m->inputs[k] == out) m->inputs[k] = -1;
+    }
+    g->index_valid = false;
+    /* the output keeps a shape so later passes never see an unknown tensor */
+    int64_t one = 1;
+    qlc_set_out(g, n, 0, QLITE_DTYPE_FLOAT32, 1, &one);
+    qlc_remove_node(g, n);
+    return true;
+}
+
 qlite_status qlc_infer_constant_of_shape(qlc_graph *g, qlc_node *n) {
     int64_t *v;
     size_t c;
@@ -704,12 +746,13 @@ qlite_status qlc_infer_constant_of_shape(qlc_graph *g, qlc_node *n) {
         free(v);
         return qlc_node_error(n, QLITE_ERR_UNSUPPORTED_OP, "rank too large");
     }
+    const qlc_attr *a = qlc_attr_get(n, "value");
     for (size_t i = 0; i < c; i++)
         if (v[i] < 0) {
             free(v);
+            if (zeros_for_rnn_state(g, n, a)) return QLITE_OK;
             return qlc_node_error(n, QLITE_ERR_UNSUPPORTED_OP, "shape depends on the dynamic batch");
         }
-    const qlc_attr *a = qlc_attr_get(n, "value");
     qlite_dtype dt = a && a->tensor >= 0 ? g->tensors[a->tensor]->dtype : QLITE_DTYPE_FLOAT32;
     qlc_set_out(g, n, 0, dt, (int32_t)c, v);
     free(v);

@@ -392,11 +392,95 @@ static qlite_status sink_gather_transpose(qlc_ctx *c, uint32_t *count) {
     return QLITE_OK;
 }
 
+/* True when node m's "perm" attribute equals want (n entries). */
+static bool perm_is(const qlc_node *m, const int64_t *want, size_t n) {
+    size_t count;
+    const int64_t *perm = qlc_attr_ints(m, "perm", &count);
+    if (!perm || count != n) return false;
+    for (size_t i = 0; i < n; i++)
+        if (perm[i] != want[i]) return false;
+    return true;
+}
+
+/*
+ * LSTM/GRU(Transpose(x, [1,0,2])) with layout 0 -> LSTM/GRU(x) with layout 1
+ * (batch first), as PyTorch exports a batch_first recurrent layer at opset
+ * < 14: the transpose would move the dynamic batch out of dim 0. Allowed when
+ * the outputs' uses still make sense batch first: Y unused or only read by
+ * Transpose([2,0,1,3]) (which then becomes a copy), Y_h / Y_c unused or only
+ * read by Gather(axis 0, scalar constant index), which becomes axis 1.
+ */
+static qlite_status rnn_batch_first(qlc_ctx *c, uint32_t *count) {
+    qlc_graph *g = c->g;
+    static const int64_t to_time_major[3] = {1, 0, 2}, y_back[4] = {2, 0, 1, 3};
+    for (uint32_t i = 0; i < g->num_nodes; i++) {
+        qlc_node *r = g->nodes[i];
+        if (r->dead || r->lowered || (strcmp(r->op_type, "LSTM") && strcmp(r->op_type, "GRU")))
+            continue;
+        if (qlc_attr_int(r, "layout", 0) != 0 || r->num_inputs < 1) continue;
+        qlite_status st = qlc_graph_reindex(g);
+        if (st != QLITE_OK) return st;
+        int32_t xt = r->inputs[0];
+        int32_t pi = qlc_producer(g, xt);
+        if (pi < 0) continue;
+        qlc_node *t = g->nodes[pi];
+        if (t->lowered || strcmp(t->op_type, "Transpose") ||
+            !perm_is(t, to_time_major, 3) ||
+            g->tensors[xt]->is_output || qlc_use_count(g, xt) != 1)
+            continue;
+        bool ok = true;
+        for (uint32_t o = 0; o < r->num_outputs && ok; o++) {
+            int32_t y = r->outputs[o];
+            if (y < 0) continue;
+            if (g->tensors[y]->is_output) ok = false;
+            for (uint32_t u = g->use_start[y]; u < g->use_start[y + 1] && ok; u++) {
+                const qlc_node *m = g->nodes[g->uses[u].node];
+                if (m->lowered) ok = false;
+                else if (o == 0)
+                    ok = !strcmp(m->op_type, "Transpose") &&
+                         perm_is(m, y_back, 4);
+                else
+                    ok = !strcmp(m->op_type, "Gather") && g->uses[u].slot == 0 &&
+                         qlc_attr_int(m, "axis", 0) == 0 && qlc_is_const(g, m->inputs[1]) &&
+                         g->tensors[m->inputs[1]]->rank == 0;
+            }
+        }
+        if (!ok) continue;
+        /* rewrite: the RNN reads x directly, batch first */
+        r->inputs[0] = t->inputs[0];
+        qlc_remove_node(g, t);
+        if ((st = qlc_attr_set_int(r, "layout", 1)) != QLITE_OK) return st;
+        for (uint32_t o = 0; o < r->num_outputs; o++) {
+            int32_t y = r->outputs[o];
+            if (y < 0) continue;
+            for (uint32_t u = g->use_start[y]; u < g->use_start[y + 1]; u++) {
+                qlc_node *m = g->nodes[g->uses[u].node];
+                if (o > 0) {
+                    if ((st = qlc_attr_set_int(m, "axis", 1)) != QLITE_OK) return st;
+                } else {
+                    /* the transpose back to batch-first is now the identity */
+                    size_t pc;
+                    int64_t *perm = (int64_t *)qlc_attr_ints(m, "perm", &pc);
+                    for (size_t k = 0; k < pc; k++) perm[k] = (int64_t)k;
+                }
+            }
+            qlc_tensor_set_shape(g->tensors[y], -1, NULL); /* re-inferred, */
+            g->tensors[y]->decl_rank = -1;                /* batch first now */
+        }
+        g->index_valid = false;
+        (*count)++;
+    }
+    return QLITE_OK;
+}
+
 qlite_status qlc_pass_fuse_patterns(qlc_ctx *c) {
     uint32_t gelu = 0, ln = 0, hs = 0, hw = 0, gt = 0;
     qlite_status st;
     if ((st = sink_gather_transpose(c, &gt)) != QLITE_OK) return st;
     if (gt) qlc_count(c, "Gathers moved before a Transpose", gt);
+    uint32_t bf = 0;
+    if ((st = rnn_batch_first(c, &bf)) != QLITE_OK) return st;
+    if (bf) qlc_count(c, "recurrent layers made batch-first", bf);
     if ((st = fuse_gelu(c, &gelu)) != QLITE_OK) return st;
     if ((st = fuse_layernorm(c, &ln)) != QLITE_OK) return st;
     if ((st = fuse_hard(c, &hs, &hw)) != QLITE_OK) return st;

@@ -63,6 +63,7 @@ qlite_status qlc_pass_infer_shapes(qlc_ctx *c) {
                                       "not an initializer and not a graph input)", t->name);
         }
         if ((st = def->infer(g, n)) != QLITE_OK) return st;
+        if (n->dead) continue; /* the infer function removed it (an unneeded zero state) */
         if ((st = check_declared(g, n)) != QLITE_OK) return st;
         bool f = false;
         if ((st = qlc_fold_node(c, n, &f)) != QLITE_OK) return st;

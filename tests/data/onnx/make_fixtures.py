@@ -225,3 +225,40 @@ bad("bad_rank_mismatch",
 bad("bad_unsupported_op",
     [helper.make_node("NonZero", ["x"], ["y"], name="nz")],
     [vi("x", [4])], [vi("y", [1, 4], TensorProto.INT64)], [])
+
+# ---- 9. a batch_first LSTM as PyTorch exports it at opset 13: Transpose(1,0,2) in front,
+#         zero initial states from ConstantOfShape(Shape(x)), Gather(Y_h, -1) behind
+N_, T_, I_, H_ = 3, 5, 4, 6
+x = f32(N_, T_, I_)
+wl, rl, bl = f32(1, 4 * H_, I_, scale=0.5), f32(1, 4 * H_, H_, scale=0.5), f32(1, 8 * H_, scale=0.5)
+g = helper.make_graph(
+    [helper.make_node("Shape", ["x"], ["shp"], name="shape"),
+     helper.make_node("Gather", ["shp", "zero"], ["bsz"], name="bsz", axis=0),
+     helper.make_node("Unsqueeze", ["bsz", "ax0"], ["bsz1"], name="unsq"),
+     helper.make_node("Concat", ["one", "bsz1", "hid"], ["hshape"], name="cat", axis=0),
+     helper.make_node("ConstantOfShape", ["hshape"], ["h0"], name="zeros"),
+     helper.make_node("Transpose", ["x"], ["xt"], name="to_time_major", perm=[1, 0, 2]),
+     helper.make_node("LSTM", ["xt", "wl", "rl", "bl", "", "h0", "h0"], ["ys", "yh", "yc"],
+                      name="lstm", hidden_size=H_),
+     helper.make_node("Gather", ["yh", "last"], ["y"], name="last_dir", axis=0)],
+    "lstm_bf", [vi("x", ["N", T_, I_])], [vi("y", ["N", H_])],
+    [init("wl", wl), init("rl", rl), init("bl", bl), init("zero", np.array(0, np.int64)),
+     init("ax0", np.array([0], np.int64)), init("one", np.array([1], np.int64)),
+     init("hid", np.array([H_], np.int64)), init("last", np.array(-1, np.int64))])
+save(helper.make_model(g), "lstm_bf")
+
+
+def sigmoid(v):
+    return 1 / (1 + np.exp(-v))
+
+
+h = np.zeros((N_, H_))
+cst = np.zeros((N_, H_))
+W, R, B = wl[0].astype(np.float64), rl[0].astype(np.float64), bl[0].astype(np.float64)
+for t in range(T_):
+    pre = x[:, t].astype(np.float64) @ W.T + h @ R.T + B[:4 * H_] + B[4 * H_:]
+    gi, go, gf, gc = (pre[:, k * H_:(k + 1) * H_] for k in range(4))  # ONNX gate order i, o, f, c
+    cst = sigmoid(gf) * cst + sigmoid(gi) * np.tanh(gc)
+    h = sigmoid(go) * np.tanh(cst)
+npy("lstm_bf_x", x)
+npy("lstm_bf_y", h.astype(np.float32))
