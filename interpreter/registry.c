@@ -8,6 +8,7 @@
 #include "kernels/kernels.h"
 
 const qlite_kernel *const qlite_kernel_registry[QLITE_OP_COUNT] = {
+    [QLITE_OP_TRANSPOSE_CONV_2D] = &qlite_kernel_transpose_conv_2d,
     [QLITE_OP_RESIZE] = &qlite_kernel_resize,
     [QLITE_OP_LSTM] = &qlite_kernel_lstm,
     [QLITE_OP_GRU] = &qlite_kernel_gru,

@@ -5,6 +5,8 @@
  * optimized vs reference path; 1 vs 2 threads bit-identical; edge cases:
  * 1x1 (direct GEMM path), strides > kernel, padding larger than the input,
  * dilation, groups, batch > 1, output channels around the GEMM tiles.
+ * TRANSPOSE_CONV_2D likewise, its expected values computed by scattering
+ * each input pixel (the ONNX ConvTranspose definition).
  */
 #include "kernel_f32_check.h"
 
@@ -276,6 +278,144 @@ static void test_conv_errors(void **state) {
                      QLITE_ERR_SHAPE);
 }
 
+/* ---- TRANSPOSE_CONV_2D: expected values by scattering, in double ---- */
+
+typedef struct tconv_case {
+    int64_t N, H, W, C, O, KH, KW;
+    int32_t sh, sw, dh, dw, pt, pl, pb, pr, oph, opw, groups;
+    bool bias;
+    qlite_activation act;
+} tconv_case;
+
+static void check_tconv(const tconv_case *c, uint64_t seed) {
+    qlite_test_rng r;
+    qlite_test_rng_seed(&r, seed);
+    const int64_t Cg = c->C / c->groups, Og = c->O / c->groups;
+    const int64_t OH = c->sh * (c->H - 1) + c->oph + (c->KH - 1) * c->dh + 1 - c->pt - c->pb;
+    const int64_t OW = c->sw * (c->W - 1) + c->opw + (c->KW - 1) * c->dw + 1 - c->pl - c->pr;
+    const size_t nx = (size_t)(c->N * c->H * c->W * c->C), nw = (size_t)(c->O * c->KH * c->KW * Cg);
+    const size_t ny = (size_t)(c->N * OH * OW * c->O);
+    float *x = kc_alloc(nx), *w = kc_alloc(nw), *b = kc_alloc((size_t)c->O);
+    kc_fill(&r, x, nx, -1.0f, 1.0f);
+    kc_fill(&r, w, nw, -1.0f, 1.0f);
+    kc_fill(&r, b, (size_t)c->O, -1.0f, 1.0f);
+    double *want = kc_alloc_d(ny), *mag = kc_alloc_d(ny);
+    for (size_t i = 0; i < ny; i++) {
+        want[i] = c->bias ? b[i % (size_t)c->O] : 0.0;
+        mag[i] = fabs(want[i]);
+    }
+    for (int64_t n = 0; n < c->N; n++)
+        for (int64_t iy = 0; iy < c->H; iy++)
+            for (int64_t ix = 0; ix < c->W; ix++)
+                for (int64_t ky = 0; ky < c->KH; ky++)
+                    for (int64_t kx = 0; kx < c->KW; kx++) {
+                        const int64_t oy = iy * c->sh - c->pt + ky * c->dh;
+                        const int64_t ox = ix * c->sw - c->pl + kx * c->dw;
+                        if (oy < 0 || oy >= OH || ox < 0 || ox >= OW) continue;
+                        for (int64_t o = 0; o < c->O; o++)
+                            for (int64_t ci = 0; ci < Cg; ci++) {
+                                const double v =
+                                    (double)x[((n * c->H + iy) * c->W + ix) * c->C + (o / Og) * Cg + ci] *
+                                    w[((o * c->KH + ky) * c->KW + kx) * Cg + ci];
+                                const size_t i = (size_t)(((n * OH + oy) * OW + ox) * c->O + o);
+                                want[i] += v;
+                                mag[i] += fabs(v);
+                            }
+                    }
+    float lo, hi;
+    kc_act_range(c->act, &lo, &hi);
+    for (size_t i = 0; i < ny; i++) want[i] = want[i] < lo ? lo : (want[i] > hi ? hi : want[i]);
+
+    qlite_op_test_tensor in[3], o1, o2, oref;
+    in[0] = kc_tensor(4, (int64_t[]){c->N, c->H, c->W, c->C}, x, false);
+    in[1] = kc_tensor(4, (int64_t[]){c->O, c->KH, c->KW, Cg}, w, true);
+    in[2] = c->bias ? kc_tensor(1, &c->O, b, true) : kc_absent();
+    o1 = kc_tensor(4, (int64_t[]){c->N, OH, OW, c->O}, NULL, false);
+    o2 = oref = o1;
+    qlite_op_options o = kc_options(QLITE_OPTIONS_CONV_2D);
+    o.u.conv2d = (qlite_conv2d_options){.stride_h = c->sh, .stride_w = c->sw,
+                                        .dilation_h = c->dh, .dilation_w = c->dw,
+                                        .pad_top = c->pt, .pad_left = c->pl, .pad_bottom = c->pb,
+                                        .pad_right = c->pr, .groups = c->groups,
+                                        .output_pad_h = c->oph, .output_pad_w = c->opw,
+                                        .activation = c->act};
+    assert_qlite_ok(qlite_op_test_run(QLITE_OP_TRANSPOSE_CONV_2D, &o, 3, in, 1, &o1, 1, 0));
+    assert_qlite_ok(qlite_op_test_run(QLITE_OP_TRANSPOSE_CONV_2D, &o, 3, in, 1, &o2, 2, 0));
+    assert_qlite_ok(
+        qlite_op_test_run(QLITE_OP_TRANSPOSE_CONV_2D, &o, 3, in, 1, &oref, 1, KC_REF_ONLY));
+    const double terms = (double)(c->KH * c->KW * Cg);
+    kc_check_sum("tconv", o1.out, want, mag, ny, terms);
+    kc_check_sum("tconv ref", oref.out, want, mag, ny, terms);
+    kc_check_equal("tconv threads", o1.out, o2.out, ny);
+    qlite_op_test_free(1, &o1);
+    qlite_op_test_free(1, &o2);
+    qlite_op_test_free(1, &oref);
+    free(x);
+    free(w);
+    free(b);
+    free(want);
+    free(mag);
+}
+
+static void test_transpose_conv(void **state) {
+    (void)state;
+    static const tconv_case cases[] = {
+        {1, 4, 4, 8, 4, 2, 2, 2, 2, 1, 1, 0, 0, 0, 0, 0, 0, 1, true, QLITE_ACT_NONE}, /* upsample x2 */
+        {2, 3, 5, 3, 5, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, true, QLITE_ACT_RELU},  /* output_pad */
+        {1, 5, 4, 4, 6, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 2, false, QLITE_ACT_NONE}, /* groups */
+        {1, 3, 3, 2, 3, 3, 2, 3, 2, 2, 1, 0, 1, 2, 0, 2, 1, 1, true, QLITE_ACT_NONE},  /* mixed */
+        {1, 1, 1, 3, 17, 4, 4, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 1, true, QLITE_ACT_NONE}, /* 1x1 in */
+        {1, 6, 6, 16, 33, 4, 4, 2, 2, 1, 1, 1, 1, 1, 1, 0, 0, 1, true, QLITE_ACT_RELU6},
+        {1, 3, 3, 2, 2, 2, 2, 4, 4, 1, 1, 0, 0, 0, 0, 0, 0, 1, true, QLITE_ACT_NONE},  /* stride > k */
+    };
+    for (size_t i = 0; i < KC_COUNT(cases); i++) check_tconv(&cases[i], 900 + i);
+    qlite_test_rng r;
+    qlite_test_rng_seed(&r, 0x7c);
+    for (int t = 0; t < 25; t++) {
+        tconv_case c;
+        memset(&c, 0, sizeof c);
+        c.N = 1 + qlite_test_rng_u32(&r) % 2;
+        c.H = 1 + qlite_test_rng_u32(&r) % 6;
+        c.W = 1 + qlite_test_rng_u32(&r) % 6;
+        c.groups = 1 + (int32_t)(qlite_test_rng_u32(&r) % 2);
+        c.C = c.groups * (1 + qlite_test_rng_u32(&r) % 5);
+        c.O = c.groups * (1 + qlite_test_rng_u32(&r) % 9);
+        c.KH = 1 + qlite_test_rng_u32(&r) % 4;
+        c.KW = 1 + qlite_test_rng_u32(&r) % 4;
+        c.sh = 1 + (int32_t)(qlite_test_rng_u32(&r) % 3);
+        c.sw = 1 + (int32_t)(qlite_test_rng_u32(&r) % 3);
+        c.dh = 1 + (int32_t)(qlite_test_rng_u32(&r) % 2);
+        c.dw = 1 + (int32_t)(qlite_test_rng_u32(&r) % 2);
+        c.oph = (int32_t)(qlite_test_rng_u32(&r) % (uint32_t)c.sh);
+        c.opw = (int32_t)(qlite_test_rng_u32(&r) % (uint32_t)c.sw);
+        c.pt = (int32_t)(qlite_test_rng_u32(&r) % (uint32_t)c.KH);
+        c.pb = (int32_t)(qlite_test_rng_u32(&r) % (uint32_t)c.KH);
+        c.pl = (int32_t)(qlite_test_rng_u32(&r) % (uint32_t)c.KW);
+        c.pr = (int32_t)(qlite_test_rng_u32(&r) % (uint32_t)c.KW);
+        c.bias = qlite_test_rng_u32(&r) & 1;
+        if (c.sh * (c.H - 1) + c.oph + (c.KH - 1) * c.dh + 1 - c.pt - c.pb < 1) c.pt = c.pb = 0;
+        if (c.sw * (c.W - 1) + c.opw + (c.KW - 1) * c.dw + 1 - c.pl - c.pr < 1) c.pl = c.pr = 0;
+        check_tconv(&c, 950 + (uint64_t)t);
+    }
+}
+
+static void test_transpose_conv_errors(void **state) {
+    (void)state;
+    float x[32] = {0}, w[64] = {0};
+    qlite_op_test_tensor in[3], out;
+    qlite_op_options o = kc_options(QLITE_OPTIONS_CONV_2D);
+    in[0] = kc_tensor(4, (int64_t[]){1, 2, 2, 4}, x, false);
+    in[1] = kc_tensor(4, (int64_t[]){2, 2, 2, 3}, w, true); /* 3 channels vs 4 */
+    in[2] = kc_absent();
+    out = kc_tensor(4, (int64_t[]){1, 3, 3, 2}, NULL, false);
+    assert_int_equal(qlite_op_test_run(QLITE_OP_TRANSPOSE_CONV_2D, &o, 3, in, 1, &out, 1, 0),
+                     QLITE_ERR_SHAPE);
+    in[1] = kc_tensor(4, (int64_t[]){2, 2, 2, 4}, w, true);
+    o.u.conv2d.pad_top = o.u.conv2d.pad_bottom = 2; /* 3 - 4 < 1 */
+    assert_int_equal(qlite_op_test_run(QLITE_OP_TRANSPOSE_CONV_2D, &o, 3, in, 1, &out, 1, 0),
+                     QLITE_ERR_SHAPE);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_conv_cases),
@@ -283,6 +423,8 @@ int main(void) {
         cmocka_unit_test(test_conv_random),
         cmocka_unit_test(test_depthwise_cases),
         cmocka_unit_test(test_conv_errors),
+        cmocka_unit_test(test_transpose_conv),
+        cmocka_unit_test(test_transpose_conv_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -35,6 +35,7 @@ extern const qlite_kernel qlite_kernel_hard_swish;
 extern const qlite_kernel qlite_kernel_gelu;
 
 /* GEMM-based and windowed ops (fully_connected.c, batch_matmul.c, conv_2d.c, ...) */
+extern const qlite_kernel qlite_kernel_transpose_conv_2d;
 extern const qlite_kernel qlite_kernel_resize;
 extern const qlite_kernel qlite_kernel_lstm;
 extern const qlite_kernel qlite_kernel_gru;
