@@ -260,14 +260,6 @@ static qlite_status validate_sparsity(qlite_model *m, uint32_t ti, uint64_t rows
                            TF ": nnz_blocks %llu exceeds the %llu x %llu blocks of the tensor", ti,
                            t->name, (unsigned long long)sp->nnz_blocks, (unsigned long long)nbr,
                            (unsigned long long)nbc);
-    /* Absent elements are real zeros: that needs a zero point of 0. */
-    if (t->quant)
-        for (uint32_t c = 0; c < t->quant->count; c++)
-            if (t->quant->zero_point[c] != 0)
-                return qlite_error(QLITE_ERR_CORRUPT,
-                                   TF ": zero_point[%u] = %d, but a sparse tensor's zero points "
-                                   "must be 0 (absent elements are real zeros)",
-                                   ti, t->name, c, t->quant->zero_point[c]);
     uint32_t wr = index_width(sp->row_ptr_type), wc = index_width(sp->col_index_type);
     uint64_t rp_bytes, ci_bytes;
     if (qlite_mul_overflow_u64(nbr + 1, wr, &rp_bytes) ||

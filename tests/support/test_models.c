@@ -413,7 +413,7 @@ void qlite_test_model_everything(qlite_test_model *s) {
     int32_t c_sp2 = qt_tensor(s, "c.sparse2x1", QLITE_DTYPE_INT8, 2, (int64_t[]){6, 4},
                               qt_buffer(s, sv8, 8));
     qt_quant(s, c_sp2, 6, 0, (float[]){0.5f, 0.5f, 0.25f, 0.25f, 1.0f, 2.0f},
-             (int32_t[]){0, 0, 0, 0, 0, 0}); /* sparse: zero points must be 0 */
+             (int32_t[]){0, 1, -1, 2, -2, 3}); /* absent elements: the zero point */
     sp = qt_sparsity(s, c_sp2);
     *sp = (qlite_sparsity){2, 1, QLITE_INDEX_UINT32, QLITE_INDEX_UINT8, qt_buffer(s, rp32, 16),
                            qt_buffer(s, ci8, 4), 4, NULL, NULL};
