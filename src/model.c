@@ -251,7 +251,12 @@ static qlite_status finish_open(qlite_model *m, uint32_t flags, const qlite_open
     if (st) return st;
     st = qlite_model_validate(m);
     if (st) return st;
-    if (flags & QLITE_OPEN_VERIFY_CRC) return qlite_model_verify_checksums(m);
+    if (flags & QLITE_OPEN_VERIFY_CRC) {
+        /* Reading every byte: undo validation's MADV_RANDOM so the kernel
+         * reads ahead (cold 100 MiB: 1.8 s page by page -> disk speed). */
+        if (m->map) madvise(m->map, m->map_size, MADV_SEQUENTIAL);
+        return qlite_model_verify_checksums(m);
+    }
     return QLITE_OK;
 }
 
