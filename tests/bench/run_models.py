@@ -199,15 +199,18 @@ def ort_quant_models(name, work):
     stamp = os.path.join(work, f"{name}.ort_quant.json")
     if not (os.path.exists(stamp) and os.path.getmtime(stamp) >= os.path.getmtime(src)):
         rc, out, err, secs = run([PY, os.path.join(HERE, "make_ort_quant.py"), src, CALIB, work])
-        info = {"secs": secs, "error": None if rc == 0 else first_line(err.strip().splitlines()[-1] if err.strip() else out)}
+        counts = [int(n) for n in re.findall(r": (\d+) ops", out)]
+        info = {"secs": secs, "counts": counts,
+                "error": None if rc == 0 else first_line(err.strip().splitlines()[-1] if err.strip() else out)}
         with open(stamp, "w") as f:
             json.dump(info, f)
     with open(stamp) as f:
         info = json.load(f)
     if info["error"]:
         return {"int8 QDQ": {"error": info["error"]}, "dynamic": {"error": info["error"]}}
-    return {"int8 QDQ": {"path": qdq, "convert_s": info["secs"]},
-            "dynamic": {"path": dyn, "convert_s": info["secs"]}}
+    n = info.get("counts") or [None, None]
+    return {"int8 QDQ": {"path": qdq, "convert_s": info["secs"], "ops": n[0]},
+            "dynamic": {"path": dyn, "convert_s": info["secs"], "ops": n[1]}}
 
 
 # ---------------------------------------------------------------- PyTorch
@@ -285,7 +288,7 @@ def bench_group(a, name, results):
         if os.path.exists(qat):
             ort_files["QAT int8 (QDQ file)"] = {"path": qat}
         for mode, f in ort_files.items():
-            rows[row_key("ort", mode)] = {"engine": "ort", "mode": mode, "runs": {},
+            rows[row_key("ort", mode)] = {"engine": "ort", "mode": mode, "runs": {}, "ops": f.get("ops"),
                                          "size": os.path.getsize(f["path"]) if "path" in f else None,
                                          "convert_s": f.get("convert_s"), "error": f.get("error")}
     if "torch" in a.engines:
@@ -385,8 +388,9 @@ def label(row):
     if e == "qlite":
         return f"qlite {m}"
     if e == "ort":
-        return {"float32": "ORT float32", "int8 QDQ": "ORT int8 QDQ (generated)",
-                "dynamic": "ORT dynamic int8 (generated)"}.get(m, f"ORT {m}")
+        ops = f", {row['ops']} op{'s' if row['ops'] != 1 else ''}" if row.get("ops") is not None else ""
+        return {"float32": "ORT float32", "int8 QDQ": f"ORT int8 QDQ (generated{ops})",
+                "dynamic": f"ORT dynamic int8 (generated{ops})"}.get(m, f"ORT {m}")
     return {"float": "PyTorch float32", "dynamic_qnnpack": "PyTorch dynamic qnnpack",
             "dynamic_onednn": "PyTorch dynamic onednn", "static_qnnpack": "PyTorch static int8 qnnpack",
             "static_onednn": "PyTorch static int8 onednn"}.get(m, f"PyTorch {m}")
@@ -427,7 +431,7 @@ def report(a, results, meta):
             for key, row in g["rows"].items():
                 cells = [name, label(row)]
                 if row.get("error") and not any(row["runs"].values()):
-                    reason = row["error"].replace("|", "/")
+                    reason = short_reason(row["error"])
                     L.append("| " + " | ".join(cells + [f"n/a ({reason})"] + [""] * (len(head) - 3)) + " |")
                     continue
                 acc = accuracy_of(row)
@@ -442,7 +446,7 @@ def report(a, results, meta):
                         cells += ["—", "—", "—"]
                         continue
                     if "median_ms" not in r:
-                        cells += [f"n/a ({r.get('error', '?').replace('|', '/')[:80]})", "", ""]
+                        cells += [f"n/a ({short_reason(r.get('error', '?'))})", "", ""]
                         continue
                     ratio = "—"
                     if ort:
@@ -498,6 +502,12 @@ def report(a, results, meta):
             L.append(f"| {name} | {ratio} | {op_summary(g['profile']['ops'])} | "
                      f"{op_summary(g['ort_profile']['ops']) if g.get('ort_profile') else '—'} |")
     return "\n".join(L) + "\n"
+
+
+def short_reason(text, limit=110):
+    text = re.sub(r"^(NotImplementedError|LookupError|ValueError|RuntimeError): ", "", text)
+    text = text.replace("|", "/")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def op_summary(ops, top=4):

@@ -4,9 +4,9 @@
 #
 #   tests/bench/run_models.sh [--quick] [--threads 1,2] [--batch 1,32] [--out FILE.md]
 #                             [--models mlp,lenet] [--engines qlite,ort,torch]
-#                             [--build DIR] [--repeat R] [--runs N] [--json FILE]
+#                             [--build DIR] [--no-build] [--repeat R] [--runs N] [--json FILE]
 #
-# Builds qlite-convert and qlite_bench in the build directory (default ./build,
+# Builds (unless --no-build) qlite-convert and qlite_bench in the build directory (default ./build,
 # or $QLITE_BUILD; configured as a Release build if it does not exist yet), then
 # runs the Python driver. Needs /usr/bin/python3 with numpy and onnx; Node.js with
 # onnxruntime-node (shared/PEERS.md) for the ORT rows and python3-torch for the
@@ -16,15 +16,24 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${QLITE_BUILD:-$root/build}
 args=("$@")
+pass=()
+do_build=1
 for ((i = 0; i < $#; i++)); do
     case "${args[i]}" in
         --build) build=${args[i + 1]:-$build} ;;
         --build=*) build=${args[i]#--build=} ;;
     esac
+    if [ "${args[i]}" = --no-build ]; then do_build=0; else pass+=("${args[i]}"); fi
 done
-if [ ! -f "$build/CMakeCache.txt" ]; then
-    cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
+if [ $do_build = 1 ]; then
+    if [ ! -f "$build/CMakeCache.txt" ]; then
+        cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
+    fi
+    if ! cmake --build "$build" -j2 --target qlite-convert qlite_bench >"$build/bench_build.log" 2>&1; then
+        echo "run_models.sh: building qlite-convert/qlite_bench in $build failed (see $build/bench_build.log);" \
+             "--no-build measures the binaries already there" >&2
+        exit 1
+    fi
 fi
-cmake --build "$build" -j2 --target qlite-convert qlite_bench >/dev/null
 cmd="tests/bench/run_models.sh${*:+ $*}"
-exec /usr/bin/python3 "$root/tests/bench/run_models.py" --build "$build" --command "$cmd" "$@"
+exec /usr/bin/python3 "$root/tests/bench/run_models.py" --build "$build" --command "$cmd" ${pass[@]+"${pass[@]}"}

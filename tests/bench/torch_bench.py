@@ -195,8 +195,8 @@ def static_model(name, engine, calib):
             if engine == "qnnpack":
                 block[2] = ContiguousReLU6()
     else:
-        raise NotImplementedError("eager static int8 needs QuantStub/FloatFunctional rewrites "
-                                  "of this network (attention, LayerNorm, recurrent cells); not done")
+        raise NotImplementedError("eager static int8 needs this network rewritten with "
+                                  "QuantStub/FloatFunctional (attention, LayerNorm, RNN); not done")
     model.qconfig = q.get_default_qconfig(engine)
     q.prepare(model, inplace=True)
     with torch.inference_mode():
