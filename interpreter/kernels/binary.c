@@ -12,11 +12,16 @@
  *
  * MINIMUM/MAXIMUM propagate NaN from either operand (as numpy and PyTorch
  * do); POW with a constant scalar exponent of 2 is computed as x*x (exact).
+ *
+ * int8/uint8 inputs go to binary_q8.c (ADD SUB MUL MINIMUM MAXIMUM PRELU);
+ * the operands and the output must share one dtype (QLITE_ERR_DTYPE).
  */
 #include <string.h>
 
 #include "kernels/kernel_util.h"
 #include "kernels/kernels.h"
+#include "kernels/kernels_q8.h"
+#include "kernels/quant_params.h"
 
 typedef void (*bin_row_fn)(const float *a, const float *b, float *o, size_t n, float lo,
                            float hi);
@@ -82,10 +87,13 @@ static bin_fns binary_fns(qlite_op_code code) {
 }
 
 typedef struct binary_state {
+    qlite_eval_fn eval;  /* binary_eval_f32 (first: qlite_eval_dispatch) */
     qlite_bcast bc;
     bin_fns fns;
     float lo, hi;        /* fused activation clamp */
 } binary_state;
+
+static qlite_status binary_eval_f32(qlite_node *node);
 
 static qlite_status binary_prepare(qlite_node *node) {
     qlite_status st = qlite_node_check_io(node, 2, 2, 2, 1);
@@ -93,11 +101,6 @@ static qlite_status binary_prepare(qlite_node *node) {
     const qlite_tensor *a = node->inputs[0], *b = node->inputs[1];
     qlite_tensor *out = node->outputs[0];
     const bool prelu = node->op->code == QLITE_OP_PRELU;
-    if ((st = qlite_node_check_dtype(node, a, "input 0", QLITE_DTYPE_FLOAT32)) != QLITE_OK ||
-        (st = qlite_node_check_dtype(node, b, prelu ? "slope" : "input 1",
-                                     QLITE_DTYPE_FLOAT32)) != QLITE_OK ||
-        (st = qlite_node_check_dtype(node, out, "output", QLITE_DTYPE_FLOAT32)) != QLITE_OK)
-        return st;
 
     qlite_activation act = QLITE_ACT_NONE;
     if (node->opts->type == QLITE_OPTIONS_BINARY) {
@@ -108,6 +111,12 @@ static qlite_status binary_prepare(qlite_node *node) {
     } else if (node->opts->type != QLITE_OPTIONS_NONE) {
         return qlite_node_check_options(node, QLITE_OPTIONS_BINARY);
     }
+    if (qlite_is_q8(a->dtype)) return qlite_binary_q8_prepare(node, act);
+    if ((st = qlite_node_check_dtype(node, a, "input 0", QLITE_DTYPE_FLOAT32)) != QLITE_OK ||
+        (st = qlite_node_check_same_dtype(node, a, "input 0", b, prelu ? "slope" : "input 1")) !=
+            QLITE_OK ||
+        (st = qlite_node_check_same_dtype(node, a, "input 0", out, "output")) != QLITE_OK)
+        return st;
 
     uint32_t rank;
     int64_t dims[QLITE_MAX_RANK];
@@ -130,6 +139,7 @@ static qlite_status binary_prepare(qlite_node *node) {
 
     binary_state *s = qlite_node_alloc(node, sizeof *s);
     if (!s) return qlite_node_error(node, QLITE_ERR_NO_MEMORY, "out of memory");
+    s->eval = binary_eval_f32;
     qlite_bcast_init(&s->bc, a->rank, a->dims, b->rank, b->dims);
     s->fns = binary_fns(node->op->code);
     if (!s->fns.vv)
@@ -169,7 +179,7 @@ static void binary_range(void *arg, size_t begin, size_t end) {
     }
 }
 
-static qlite_status binary_eval(qlite_node *node) {
+static qlite_status binary_eval_f32(qlite_node *node) {
     const binary_state *s = node->state;
     binary_job j = {s, node->inputs[0]->data, node->inputs[1]->data, node->outputs[0]->data};
     qlite_kernel_parallel(node, s->bc.count, s->fns.cost, binary_range, &j);
@@ -177,7 +187,7 @@ static qlite_status binary_eval(qlite_node *node) {
 }
 
 #define BINARY_KERNEL(name) \
-    const qlite_kernel qlite_kernel_##name = {.prepare = binary_prepare, .eval = binary_eval}
+    const qlite_kernel qlite_kernel_##name = {.prepare = binary_prepare, .eval = qlite_eval_dispatch}
 
 BINARY_KERNEL(add);
 BINARY_KERNEL(sub);
