@@ -203,12 +203,16 @@ static void test_errors(void **state) {
     o.u.activation.alpha = NAN;
     assert_int_equal(qlite_op_test_run(QLITE_OP_LEAKY_RELU, &o, 1, &in, 1, &out, 1, 0),
                      QLITE_ERR_INVALID_ARGUMENT);
-    /* int8 (issue #4) and a wrong output dtype are refused clearly */
+    /* an output dtype other than the input's is QLITE_ERR_DTYPE (int8 -> float32,
+     * float32 -> int32); an input dtype with no kernel is UNSUPPORTED_OP */
     qlite_op_test_tensor qin = qt(QLITE_DTYPE_INT8, 1, sh, q);
     assert_int_equal(qlite_op_test_run(QLITE_OP_TANH, NULL, 1, &qin, 1, &out, 1, 0),
-                     QLITE_ERR_UNSUPPORTED_OP);
+                     QLITE_ERR_DTYPE);
     qlite_op_test_tensor iout = qt(QLITE_DTYPE_INT32, 1, sh, NULL);
     assert_int_equal(qlite_op_test_run(QLITE_OP_EXP, NULL, 1, &in, 1, &iout, 1, 0),
+                     QLITE_ERR_DTYPE);
+    qlite_op_test_tensor i32in = qt(QLITE_DTYPE_INT32, 1, sh, q);
+    assert_int_equal(qlite_op_test_run(QLITE_OP_EXP, NULL, 1, &i32in, 1, &iout, 1, 0),
                      QLITE_ERR_UNSUPPORTED_OP);
     /* two inputs */
     qlite_op_test_tensor two[2] = {in, in};

@@ -25,6 +25,10 @@
  *                 (both give the limit -0 for x < -30, -inf included)
  * Every row function is a plain loop over contiguous floats (the piecewise
  * linear ones vectorize); large tensors are split over threads.
+ *
+ * int8/uint8 inputs go to unary_q8.c (a 256-entry table per op) after the
+ * options are read here; input and output must share a dtype
+ * (QLITE_ERR_DTYPE).
  */
 /* Lets GCC turn the selects in the vectorizable exp into blends (see softmax.c). */
 #if defined(__GNUC__) && !defined(__clang__)
@@ -35,6 +39,8 @@
 
 #include "kernels/kernel_util.h"
 #include "kernels/kernels.h"
+#include "kernels/kernels_q8.h"
+#include "kernels/quant_params.h"
 
 typedef struct unary_params {
     float alpha, beta, lo, hi;
@@ -174,10 +180,13 @@ static const unary_entry unary_table[QLITE_OP_COUNT] = {
 };
 
 typedef struct unary_state {
+    qlite_eval_fn eval;  /* unary_eval_f32 (first: qlite_eval_dispatch) */
     unary_fn fn;
     unary_params p;
     uint32_t cost;
 } unary_state;
+
+static qlite_status unary_eval_f32(qlite_node *node);
 
 static qlite_status unary_prepare(qlite_node *node) {
     qlite_status st = qlite_node_check_io(node, 1, 1, 1, 1);
@@ -186,12 +195,13 @@ static qlite_status unary_prepare(qlite_node *node) {
     const qlite_op_code code = node->op->code;
     const unary_entry *e = (unsigned)code < QLITE_OP_COUNT ? &unary_table[code] : NULL;
     if (!e || !e->fn) return qlite_node_error(node, QLITE_ERR_UNSUPPORTED_OP, "not a unary op");
-    if ((st = qlite_node_check_dtype(node, x, "input", QLITE_DTYPE_FLOAT32)) != QLITE_OK ||
-        (st = qlite_node_check_dtype(node, node->outputs[0], "output", QLITE_DTYPE_FLOAT32)) !=
-            QLITE_OK)
+    const bool q8 = qlite_is_q8(x->dtype);
+    if (!q8 && ((st = qlite_node_check_dtype(node, x, "input", QLITE_DTYPE_FLOAT32)) != QLITE_OK ||
+                (st = qlite_node_check_same_dtype(node, x, "input", node->outputs[0],
+                                                  "output")) != QLITE_OK))
         return st;
 
-    unary_state s = {.fn = e->fn, .cost = e->cost,
+    unary_state s = {.eval = unary_eval_f32, .fn = e->fn, .cost = e->cost,
                      .p = {.alpha = 0.0f, .beta = 0.0f, .lo = -FLT_MAX, .hi = FLT_MAX}};
     const qlite_options_type ot = node->opts->type;
     if (e->options == OPT_NONE) {
@@ -215,6 +225,11 @@ static qlite_status unary_prepare(qlite_node *node) {
     } else if (e->options == OPT_REQUIRED || ot != QLITE_OPTIONS_NONE) {
         return qlite_node_check_options(node, QLITE_OPTIONS_ACTIVATION);
     }
+    if (q8) {
+        const qlite_unary_q8_params qp = {.alpha = s.p.alpha, .beta = s.p.beta, .lo = s.p.lo,
+                                          .hi = s.p.hi, .gelu_tanh = s.fn == gelu_tanh_f32};
+        return qlite_unary_q8_prepare(node, &qp);
+    }
     if ((st = qlite_node_set_output_shape(node, 0, x->rank, x->dims)) != QLITE_OK) return st;
     unary_state *ps = qlite_node_alloc(node, sizeof *ps);
     if (!ps) return qlite_node_error(node, QLITE_ERR_NO_MEMORY, "out of memory");
@@ -234,7 +249,7 @@ static void unary_range(void *arg, size_t begin, size_t end) {
     j->s->fn(j->x + begin, j->y + begin, end - begin, &j->s->p);
 }
 
-static qlite_status unary_eval(qlite_node *node) {
+static qlite_status unary_eval_f32(qlite_node *node) {
     const unary_state *s = node->state;
     unary_job j = {s, node->inputs[0]->data, node->outputs[0]->data};
     qlite_kernel_parallel(node, qlite_tensor_elements(node->inputs[0]), s->cost, unary_range, &j);
@@ -242,7 +257,7 @@ static qlite_status unary_eval(qlite_node *node) {
 }
 
 #define UNARY_KERNEL(name) \
-    const qlite_kernel qlite_kernel_##name = {.prepare = unary_prepare, .eval = unary_eval}
+    const qlite_kernel qlite_kernel_##name = {.prepare = unary_prepare, .eval = qlite_eval_dispatch}
 
 UNARY_KERNEL(sqrt);
 UNARY_KERNEL(exp);
