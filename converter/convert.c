@@ -1,14 +1,17 @@
 /*
  * convert.c — the public entry points of libqlite-convert
- * (include/qlite/qlite_convert.h): runs import, the passes and emit, and
- * builds the report.
+ * (include/qlite/qlite_convert.h): runs import, the passes, quantization and
+ * emit, and fills the report (report.c).
  *
  * Pipeline (docs/converter.md):
  *   import -> shape inference + constant folding -> Identity/Dropout removal
  *   -> BatchNorm folding -> pattern fusion (+ shape inference of the new nodes)
  *   -> lowering -> --nhwc-io -> layout (NCHW -> NHWC) -> FC bias fusion
- *   -> activation fusion -> kernel constant folding -> cleanup -> emit.
+ *   -> activation fusion -> cleanup -> kernel constant folding
+ *   -> [FLOAT16 | DYNAMIC | INT8: QDQ absorption, calibration, quantizer]
+ *   -> cleanup -> emit -> [quantized modes: prepare check, SQNR, accuracy].
  */
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,31 +24,15 @@
 #include "passes/passes.h"
 #include "qlite/qlite_convert.h"
 #include "qlite_writer.h"
+#include "quant/quantize.h"
+#include "report.h"
 #include "util/atomic_write.h"
+#include "util/gzip_size.h"
 #include "util/sha256.h"
 
 #ifndef QLITE_CONVERT_VERSION
 #define QLITE_CONVERT_VERSION QLITE_VERSION_STRING
 #endif
-
-typedef struct onnx_type_count {
-    char *name;
-    uint32_t count;
-} onnx_type_count;
-
-struct qlite_convert_report {
-    uint32_t onnx_nodes;
-    onnx_type_count *types;
-    uint32_t num_types;
-    uint32_t op_count;
-    uint32_t ops_of[QLITE_OP_COUNT];
-    qlc_counter fusions[QLC_MAX_COUNTERS];
-    uint32_t num_fusions;
-    qlite_convert_sizes sizes;
-    qlite_convert_mode mode;
-    int64_t opset;
-    bool nhwc_io;
-};
 
 const char *qlite_convert_mode_name(qlite_convert_mode mode) {
     static const char *const names[] = {"float32", "float16", "dynamic", "int8"};
@@ -59,7 +46,7 @@ static double now_seconds(void) {
 }
 
 static int cmp_types(const void *a, const void *b) {
-    return strcmp(((const onnx_type_count *)a)->name, ((const onnx_type_count *)b)->name);
+    return strcmp(((const qlc_type_count *)a)->name, ((const qlc_type_count *)b)->name);
 }
 
 static qlite_status count_onnx_types(qlite_convert_report *r, const qlc_graph *g,
@@ -87,13 +74,6 @@ static qlite_status count_onnx_types(qlite_convert_report *r, const qlc_graph *g
     return QLITE_OK;
 }
 
-void qlite_convert_report_free(qlite_convert_report *r) {
-    if (!r) return;
-    for (uint32_t i = 0; i < r->num_types; i++) free(r->types[i].name);
-    free(r->types);
-    free(r);
-}
-
 static qlite_status run_passes(qlc_ctx *c) {
     qlite_status st;
     bool changed;
@@ -117,52 +97,189 @@ static qlite_status run_passes(qlc_ctx *c) {
     return QLITE_OK;
 }
 
+static qlite_status check_options(const qlite_convert_options *o) {
+    if ((unsigned)o->mode >= QLITE_CONVERT_MODE_COUNT)
+        return qlite_error(QLITE_ERR_INVALID_ARGUMENT, "invalid conversion mode %d", (int)o->mode);
+    if ((unsigned)o->calibration >= QLITE_CALIBRATION_COUNT)
+        return qlite_error(QLITE_ERR_INVALID_ARGUMENT, "invalid calibration method %d",
+                           (int)o->calibration);
+    if ((unsigned)o->io >= QLITE_CONVERT_IO_COUNT)
+        return qlite_error(QLITE_ERR_INVALID_ARGUMENT, "invalid I/O dtype %d", (int)o->io);
+    if (!(o->percentile == 0 || (o->percentile > 0 && o->percentile <= 100)))
+        return qlite_error(QLITE_ERR_INVALID_ARGUMENT,
+                           "percentile %g is outside (0, 100]", (double)o->percentile);
+    if (o->num_calib_files && !o->calib_files)
+        return qlite_error(QLITE_ERR_INVALID_ARGUMENT, "calib_files is NULL but num_calib_files is %u",
+                           o->num_calib_files);
+    for (uint32_t i = 0; i < o->num_calib_files; i++)
+        if (!o->calib_files[i])
+            return qlite_error(QLITE_ERR_INVALID_ARGUMENT, "calib_files[%u] is NULL", i);
+    if (!o->eval_file != !o->eval_labels)
+        return qlite_error(QLITE_ERR_INVALID_ARGUMENT,
+                           "accuracy needs both the evaluation inputs and their labels "
+                           "(--eval DATA --labels LABELS)");
+    if (o->io != QLITE_CONVERT_IO_FLOAT && o->mode != QLITE_CONVERT_INT8)
+        return qlite_error(QLITE_ERR_INVALID_ARGUMENT, "--io %s needs --mode int8",
+                           qlite_convert_io_name(o->io));
+    return QLITE_OK;
+}
+
+/* Emits the graph with the conversion's metadata. */
+static qlite_status emit_graph(const qlc_graph *g, const qlite_convert_options *o,
+                               const char *onnx_path, const qlc_import_info *info,
+                               qlite_convert_mode mode, bool qdq, void **out, size_t *size,
+                               uint64_t *wbytes, uint32_t *ntensors) {
+    char producer[256], hex[65], opset[32];
+    if (o->producer) snprintf(producer, sizeof producer, "%s", o->producer);
+    else snprintf(producer, sizeof producer, "qlite-convert %s mode=%s%s%s%s", QLITE_CONVERT_VERSION,
+                  qlite_convert_mode_name(mode), o->nhwc_io ? " nhwc_io" : "",
+                  mode >= QLITE_CONVERT_DYNAMIC && o->per_tensor ? " per_tensor" : "",
+                  mode == QLITE_CONVERT_INT8 && o->io != QLITE_CONVERT_IO_FLOAT
+                      ? (o->io == QLITE_CONVERT_IO_INT8 ? " io=int8" : " io=uint8") : "");
+    qlc_sha256_hex(info->sha256, hex);
+    snprintf(opset, sizeof opset, "%lld", (long long)g->opset);
+    const char *base = strrchr(onnx_path, '/');
+    base = base ? base + 1 : onnx_path;
+    char calib[256] = "";
+    if (mode == QLITE_CONVERT_INT8)
+        snprintf(calib, sizeof calib, "%s%s",
+                 o->num_calib_files ? qlite_calibration_method_name(o->calibration) : "none",
+                 qdq ? " (scales from QDQ)" : "");
+    const char *keys[] = {"source_file", "source_sha256", "source_producer", "onnx_opset", "mode",
+                          "io_layout", "calibration"};
+    const char *vals[] = {base, hex, info->producer, opset, qlite_convert_mode_name(mode),
+                          o->nhwc_io ? "nhwc" : "onnx", calib};
+    qlc_emit_meta meta = {.producer = producer, .description = NULL,
+                          .num_metadata = (uint32_t)QLITE_ARRAY_SIZE(keys) - (calib[0] ? 0 : 1),
+                          .keys = keys, .values = vals};
+    return qlc_emit(g, &meta, out, size, wbytes, ntensors);
+}
+
+/* A quantized model must prepare: an op/dtype combination no kernel takes
+ * is refused here, naming the op, rather than at the user's run time. */
+static qlite_status check_prepares(const void *bytes, size_t size) {
+    qlite_model *m = NULL;
+    qlite_interpreter *it = NULL;
+    qlite_status st = qlite_model_open_memory(bytes, size, 0, &m);
+    if (st == QLITE_OK) st = qlite_interpreter_create(m, NULL, &it);
+    if (st == QLITE_OK) st = qlite_interpreter_prepare(it);
+    if (st != QLITE_OK) {
+        char msg[QLITE_ERROR_MAX];
+        snprintf(msg, sizeof msg, "%s", qlite_last_error());
+        st = qlite_error(st, "the converted model does not prepare: %s", msg);
+    }
+    qlite_interpreter_destroy(it);
+    qlite_model_close(m);
+    return st;
+}
+
+typedef struct conv_state {
+    qlc_graph *g;
+    qlite_convert_report *r;
+    void *float_bytes;
+    size_t float_size;
+    qlc_dataset calib, eval;
+    int64_t *labels;
+} conv_state;
+
+static void conv_state_free(conv_state *s) {
+    qlc_graph_destroy(s->g);
+    qlite_writer_free_bytes(s->float_bytes);
+    qlc_dataset_free(&s->calib);
+    qlc_dataset_free(&s->eval);
+    free(s->labels);
+}
+
+static qlite_status quantize(qlc_ctx *ctx, conv_state *s, const qlite_convert_options *o) {
+    qlite_status st = QLITE_OK;
+    qlite_convert_report *r = s->r;
+    switch (o->mode) {
+    case QLITE_CONVERT_FLOAT16:
+        st = qlc_quant_float16(ctx, r);
+        break;
+    case QLITE_CONVERT_DYNAMIC:
+        st = qlc_quant_dynamic(ctx, r);
+        break;
+    case QLITE_CONVERT_INT8: {
+        bool qdq = false;
+        if ((st = qlc_qdq_absorb(ctx, &qdq)) != QLITE_OK) return st;
+        r->qdq = qdq;
+        char missing[256];
+        bool need = qlc_int8_needs_calibration(ctx->g, missing, sizeof missing);
+        if (s->calib.samples) {
+            if ((st = qlc_calibrate(ctx, s->float_bytes, s->float_size, &s->calib, r)) != QLITE_OK)
+                return st;
+        } else if (need) {
+            return qlite_error(QLITE_ERR_INVALID_ARGUMENT,
+                               "int8 needs a representative dataset (--calib data.npz): %s%s",
+                               qdq ? "the model's QuantizeLinear/DequantizeLinear do not fix the "
+                                     "parameters of tensor " : "no range for tensor ", missing);
+        }
+        st = qlc_quant_int8(ctx, r);
+        break;
+    }
+    default:
+        break;
+    }
+    if (st == QLITE_OK) st = qlc_pass_cleanup(ctx);
+    return st;
+}
+
 static qlite_status convert(const char *onnx_path, const qlite_convert_options *options,
                             void **out, size_t *size, qlite_convert_report **report) {
     double t0 = now_seconds();
     qlite_convert_options defaults = {0};
     const qlite_convert_options *o = options ? options : &defaults;
-    if ((unsigned)o->mode >= QLITE_CONVERT_MODE_COUNT)
-        return qlite_error(QLITE_ERR_INVALID_ARGUMENT, "invalid conversion mode %d", (int)o->mode);
-    if (o->mode != QLITE_CONVERT_FLOAT32)
-        return qlite_error(QLITE_ERR_UNSUPPORTED,
-                           "mode %s is not implemented in this build (only float32)",
-                           qlite_convert_mode_name(o->mode));
-    qlc_graph *g = NULL;
-    qlc_import_info info;
-    qlite_status st = qlc_onnx_import_file(onnx_path, &g, &info);
+    qlite_status st = check_options(o);
     if (st != QLITE_OK) return st;
-    qlite_convert_report *r = calloc(1, sizeof *r);
-    if (!r) {
-        qlc_graph_destroy(g);
-        return qlite_error(QLITE_ERR_NO_MEMORY, "out of memory");
+    conv_state s = {0};
+    qlc_import_info info;
+    if ((st = qlc_onnx_import_file(onnx_path, &s.g, &info)) != QLITE_OK) return st;
+    if ((st = qlc_report_create(&s.r)) != QLITE_OK) {
+        conv_state_free(&s);
+        return st;
     }
+    qlite_convert_report *r = s.r;
+    qlc_graph *g = s.g;
     r->mode = o->mode;
     r->opset = g->opset;
     r->nhwc_io = o->nhwc_io;
-    st = count_onnx_types(r, g, info.constant_nodes);
+    r->per_tensor = o->per_tensor && o->mode >= QLITE_CONVERT_DYNAMIC;
+    r->io = o->io;
+    r->source = malloc(strlen(onnx_path) + 1);
+    if (r->source) memcpy(r->source, onnx_path, strlen(onnx_path) + 1);
+    st = r->source ? count_onnx_types(r, g, info.constant_nodes)
+                   : qlite_error(QLITE_ERR_NO_MEMORY, "out of memory");
     qlc_ctx ctx = {.g = g, .opts = *o};
     qlc_log(&ctx, 1, "imported %s: opset %lld, %u nodes, %u tensors", onnx_path,
             (long long)g->opset, r->onnx_nodes, g->num_tensors);
     if (st == QLITE_OK) st = run_passes(&ctx);
-    char producer[256], hex[65], opset[32];
-    if (o->producer) snprintf(producer, sizeof producer, "%s", o->producer);
-    else snprintf(producer, sizeof producer, "qlite-convert %s mode=%s%s", QLITE_CONVERT_VERSION,
-                  qlite_convert_mode_name(o->mode), o->nhwc_io ? " nhwc_io" : "");
-    qlc_sha256_hex(info.sha256, hex);
-    snprintf(opset, sizeof opset, "%lld", (long long)g->opset);
-    const char *base = strrchr(onnx_path, '/');
-    base = base ? base + 1 : onnx_path;
-    const char *keys[] = {"source_file", "source_sha256", "source_producer", "onnx_opset", "mode",
-                          "io_layout"};
-    const char *vals[] = {base, hex, info.producer, opset, qlite_convert_mode_name(o->mode),
-                          o->nhwc_io ? "nhwc" : "onnx"};
-    qlc_emit_meta meta = {.producer = producer, .description = NULL,
-                          .num_metadata = (uint32_t)QLITE_ARRAY_SIZE(keys), .keys = keys,
-                          .values = vals};
+    /* the float model: reference for sizes, calibration, SQNR and accuracy */
+    bool quantized = o->mode != QLITE_CONVERT_FLOAT32;
+    if (st == QLITE_OK && (quantized || o->eval_file))
+        st = emit_graph(g, o, onnx_path, &info, QLITE_CONVERT_FLOAT32, false, &s.float_bytes,
+                        &s.float_size, NULL, NULL);
+    if (st == QLITE_OK && o->num_calib_files) {
+        qlc_log(&ctx, 1, "calibration data: %u file%s", o->num_calib_files,
+                o->num_calib_files == 1 ? "" : "s");
+        st = qlc_dataset_load(g, o->calib_files, o->num_calib_files, o->calib_samples,
+                              "calibration data", &s.calib);
+    }
+    if (st == QLITE_OK && o->eval_file) {
+        st = qlc_dataset_load(g, &o->eval_file, 1, 0, "evaluation data", &s.eval);
+        if (st == QLITE_OK) st = qlc_labels_load(o->eval_labels, s.eval.samples, &s.labels);
+    }
+    if (st == QLITE_OK && quantized) st = quantize(&ctx, &s, o);
     uint64_t wbytes = 0;
     uint32_t ntensors = 0;
-    if (st == QLITE_OK) st = qlc_emit(g, &meta, out, size, &wbytes, &ntensors);
+    if (st == QLITE_OK)
+        st = emit_graph(g, o, onnx_path, &info, o->mode, r->qdq, out, size, &wbytes, &ntensors);
+    if (st == QLITE_OK && quantized) st = check_prepares(*out, *size);
+    if (st == QLITE_OK && quantized && s.calib.samples)
+        st = qlc_measure_activations(&ctx, s.float_bytes, s.float_size, *out, *size, &s.calib, r);
+    if (st == QLITE_OK && o->eval_file)
+        st = qlc_measure_accuracy(&ctx, s.float_bytes, s.float_size, *out, *size, &s.eval,
+                                  s.labels, r);
     if (st == QLITE_OK) {
         for (uint32_t i = 0; i < g->num_nodes; i++) {
             if (g->nodes[i]->dead) continue;
@@ -172,15 +289,24 @@ static qlite_status convert(const char *onnx_path, const qlite_convert_options *
         memcpy(r->fusions, ctx.counters, sizeof ctx.counters);
         r->num_fusions = ctx.num_counters;
         r->sizes.onnx_bytes = info.file_bytes;
+        r->sizes.onnx_gzip_bytes = info.gzip_bytes;
         r->sizes.output_bytes = *size;
+        r->sizes.output_gzip_bytes = qlc_gzip_size(*out, *size);
+        r->sizes.float_bytes = quantized ? s.float_size : 0;
         r->sizes.weight_bytes = wbytes;
         r->sizes.tensors = ntensors;
         r->sizes.seconds = now_seconds() - t0;
     }
-    qlc_graph_destroy(g);
+    if (st != QLITE_OK && *out) {
+        qlite_writer_free_bytes(*out);
+        *out = NULL;
+        *size = 0;
+    }
+    s.r = NULL;
+    conv_state_free(&s);
     if (st != QLITE_OK || !report) {
         qlite_convert_report_free(r);
-        if (st == QLITE_OK && report) *report = NULL;
+        if (report) *report = NULL;
     } else {
         *report = r;
     }
@@ -219,93 +345,4 @@ qlite_status qlite_convert_file(const char *onnx_path, const char *out_path,
     if (report) *report = r;
     else qlite_convert_report_free(r);
     return QLITE_OK;
-}
-
-/* ---- report accessors ---------------------------------------------------------- */
-
-uint32_t qlite_convert_report_onnx_node_count(const qlite_convert_report *r) {
-    return r ? r->onnx_nodes : 0;
-}
-uint32_t qlite_convert_report_onnx_type_count(const qlite_convert_report *r) {
-    return r ? r->num_types : 0;
-}
-qlite_status qlite_convert_report_onnx_type(const qlite_convert_report *r, uint32_t index,
-                                            const char **name, uint32_t *count) {
-    if (!r || index >= r->num_types)
-        return qlite_error(QLITE_ERR_INVALID_ARGUMENT, "report: ONNX type index %u out of range", index);
-    if (name) *name = r->types[index].name;
-    if (count) *count = r->types[index].count;
-    return QLITE_OK;
-}
-uint32_t qlite_convert_report_op_count(const qlite_convert_report *r) { return r ? r->op_count : 0; }
-uint32_t qlite_convert_report_ops_of(const qlite_convert_report *r, qlite_op_code code) {
-    return r && (unsigned)code < QLITE_OP_COUNT ? r->ops_of[code] : 0;
-}
-uint32_t qlite_convert_report_fusion_count(const qlite_convert_report *r) {
-    return r ? r->num_fusions : 0;
-}
-qlite_status qlite_convert_report_fusion(const qlite_convert_report *r, uint32_t index,
-                                         const char **kind, uint32_t *count) {
-    if (!r || index >= r->num_fusions)
-        return qlite_error(QLITE_ERR_INVALID_ARGUMENT, "report: rewrite index %u out of range", index);
-    if (kind) *kind = r->fusions[index].kind;
-    if (count) *count = r->fusions[index].count;
-    return QLITE_OK;
-}
-void qlite_convert_report_sizes(const qlite_convert_report *r, qlite_convert_sizes *out) {
-    if (!out) return;
-    if (!r) {
-        memset(out, 0, sizeof *out);
-        return;
-    }
-    *out = r->sizes;
-}
-
-typedef struct sbuf {
-    char *p;
-    size_t size, len;
-} sbuf;
-
-static void put(sbuf *b, const char *fmt, ...) QLITE_PRINTF(2, 3);
-static void put(sbuf *b, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    size_t room = b->len < b->size ? b->size - b->len : 0;
-    int n = vsnprintf(room ? b->p + b->len : NULL, room, fmt, ap);
-    va_end(ap);
-    if (n > 0) b->len += (size_t)n;
-}
-
-static void human(char *out, size_t n, uint64_t bytes) {
-    if (bytes >= (1u << 20)) snprintf(out, n, "%.2f MiB", (double)bytes / (1 << 20));
-    else if (bytes >= 1024) snprintf(out, n, "%.1f KiB", (double)bytes / 1024);
-    else snprintf(out, n, "%llu B", (unsigned long long)bytes);
-}
-
-size_t qlite_convert_report_format(const qlite_convert_report *r, char *buf, size_t size) {
-    sbuf b = {buf, size, 0};
-    if (size) buf[0] = 0;
-    if (!r) return 0;
-    put(&b, "ONNX: %u nodes (opset %lld):", r->onnx_nodes, (long long)r->opset);
-    for (uint32_t i = 0; i < r->num_types; i++)
-        put(&b, " %s %u%s", r->types[i].name, r->types[i].count, i + 1 < r->num_types ? "," : "");
-    put(&b, "\nqlite: %u ops (%s%s):", r->op_count, qlite_convert_mode_name(r->mode),
-        r->nhwc_io ? ", NHWC I/O" : "");
-    bool first = true;
-    for (int c = 0; c < QLITE_OP_COUNT; c++) {
-        if (!r->ops_of[c]) continue;
-        put(&b, "%s %s %u", first ? "" : ",", qlite_op_name((qlite_op_code)c), r->ops_of[c]);
-        first = false;
-    }
-    put(&b, "\nrewrites:");
-    if (!r->num_fusions) put(&b, " none");
-    for (uint32_t i = 0; i < r->num_fusions; i++)
-        put(&b, "\n  %-45s %u", r->fusions[i].kind, r->fusions[i].count);
-    char a[32], o[32], w[32];
-    human(a, sizeof a, r->sizes.onnx_bytes);
-    human(o, sizeof o, r->sizes.output_bytes);
-    human(w, sizeof w, r->sizes.weight_bytes);
-    put(&b, "\nsize: ONNX %s -> qlite %s (weights %s, %u tensors)\ntime: %.3f s\n", a, o, w,
-        r->sizes.tensors, r->sizes.seconds);
-    return b.len;
 }

@@ -12,7 +12,7 @@
 
 #include "qlite_writer.h"
 
-static qlite_status add_tensor(qlite_writer *w, const qlc_tensor *t, int32_t *out) {
+qlite_status qlc_emit_tensor(qlite_writer *w, const qlc_tensor *t, int32_t *out) {
     int64_t buf = 0;
     if (t->data) {
         if (!t->data_size)
@@ -26,7 +26,10 @@ static qlite_status add_tensor(qlite_writer *w, const qlc_tensor *t, int32_t *ou
     qlite_tensor_info ti = {.name = t->name, .dtype = t->dtype, .rank = (uint32_t)t->rank,
                             .shape = t->shape, .buffer = (uint32_t)buf,
                             .layout = t->weight_layout};
-    if (t->quant.count) {
+    /* parameters a QDQ model fixed on a tensor that stayed float are not the
+     * tensor's quantization: only integer tensors carry one */
+    bool is_float = t->dtype == QLITE_DTYPE_FLOAT32 || t->dtype == QLITE_DTYPE_FLOAT16;
+    if (t->quant.count && !is_float) {
         q.count = t->quant.count;
         q.axis = t->quant.axis;
         q.scale = t->quant.scale;
@@ -79,7 +82,7 @@ qlite_status qlc_emit(const qlc_graph *g, const qlc_emit_meta *meta, void **byte
 #define MAP(t)                                                                   \
     do {                                                                         \
         if ((t) >= 0 && map[t] < 0 && st == QLITE_OK) {                          \
-            st = add_tensor(w, g->tensors[t], &map[t]);                          \
+            st = qlc_emit_tensor(w, g->tensors[t], &map[t]);                          \
             if (g->tensors[t]->data) wbytes += g->tensors[t]->data_size;         \
         }                                                                        \
     } while (0)

@@ -19,4 +19,10 @@ typedef struct qlc_emit_meta {
 qlite_status qlc_emit(const qlc_graph *g, const qlc_emit_meta *meta, void **bytes, size_t *size,
                       uint64_t *weight_bytes, uint32_t *tensor_count);
 
+/* Adds one tensor (with its constant data by reference, quantization,
+ * sparsity, clustering) to a writer; *out = its index there. The data must
+ * outlive the writer. */
+struct qlite_writer;
+qlite_status qlc_emit_tensor(struct qlite_writer *w, const qlc_tensor *t, int32_t *out);
+
 #endif

@@ -94,6 +94,8 @@ typedef struct qlc_tensor {
     qlc_layout layout;
     qlite_layout weight_layout; /* packed layout of a constant (QLITE_LAYOUT_DEFAULT) */
     qlc_quant quant;
+    bool qdq;                   /* quant holds int8 parameters a QDQ model fixed while the
+                                   tensor is still float (quant/quantize.h) */
     qlc_range range;
     qlc_sparse *sparse;         /* owned, NULL = dense */
     qlc_cluster *cluster;       /* owned, NULL = not clustered */

@@ -72,14 +72,24 @@ static void test_missing_file(void **state) {
                    NULL);
 }
 
-static void test_modes_not_in_this_build(void **state) {
+/* int8 without a representative dataset (and no QDQ scales) names what is
+ * missing; bad option values are refused before anything is read. */
+static void test_int8_needs_calibration(void **state) {
     (void)state;
-    for (int m = QLITE_CONVERT_FLOAT16; m < QLITE_CONVERT_MODE_COUNT; m++) {
-        qlite_convert_options o = {0};
-        o.mode = (qlite_convert_mode)m;
-        expect_failure(ct_fixture("gemm_clip", ".onnx"), QLITE_ERR_UNSUPPORTED, &o,
-                       qlite_convert_mode_name(o.mode), "not implemented in this build");
-    }
+    qlite_convert_options o = {0};
+    o.mode = QLITE_CONVERT_INT8;
+    expect_failure(ct_fixture("gemm_clip", ".onnx"), QLITE_ERR_INVALID_ARGUMENT, &o,
+                   "representative dataset", "--calib");
+    qlite_convert_options bad = {0};
+    bad.mode = QLITE_CONVERT_DYNAMIC;
+    bad.io = QLITE_CONVERT_IO_UINT8;
+    expect_failure(ct_fixture("gemm_clip", ".onnx"), QLITE_ERR_INVALID_ARGUMENT, &bad, "--io uint8",
+                   "int8");
+    qlite_convert_options pct = {0};
+    pct.mode = QLITE_CONVERT_INT8;
+    pct.percentile = 120;
+    expect_failure(ct_fixture("gemm_clip", ".onnx"), QLITE_ERR_INVALID_ARGUMENT, &pct, "percentile",
+                   "(0, 100]");
 }
 
 /* Every proper prefix of a valid model fails cleanly (protobuf parse error
@@ -175,7 +185,7 @@ int main(void) {
         cmocka_unit_test(test_unsupported_op),
         cmocka_unit_test(test_external_escape),
         cmocka_unit_test(test_missing_file),
-        cmocka_unit_test(test_modes_not_in_this_build),
+        cmocka_unit_test(test_int8_needs_calibration),
         cmocka_unit_test(test_truncated_protobuf),
         cmocka_unit_test(test_bit_flips),
         cmocka_unit_test(test_null_arguments),

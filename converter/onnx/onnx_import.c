@@ -25,6 +25,7 @@
 #include "onnx.pb-c.h"
 #include "onnx_tensor.h"
 #include "util/sha256.h"
+#include "util/gzip_size.h"
 
 #define QLC_MIN_OPSET 7
 #define QLC_MAX_OPSET 17
@@ -300,8 +301,10 @@ static qlite_status import_model(const Onnx__ModelProto *mp, const char *base_di
         qlite_status st = qlc_onnx_tensor_decode(tp, base_dir, what, &dec);
         if (st != QLITE_OK) return st;
         if (info && tp->has_data_location &&
-            tp->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL)
+            tp->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL) {
             info->file_bytes += dec.size;
+            info->gzip_bytes += qlc_gzip_size(dec.data, dec.size);
+        }
         if (add_decoded(g, name, &dec) < 0) return QLITE_ERR_NO_MEMORY;
     }
 
@@ -428,6 +431,7 @@ qlite_status qlc_onnx_import_memory(const void *data, size_t size, const char *b
     if (info) {
         memset(info, 0, sizeof *info);
         info->file_bytes = size;
+        info->gzip_bytes = qlc_gzip_size(data, size);
         qlc_sha256 s;
         qlc_sha256_init(&s);
         qlc_sha256_update(&s, data, size);

@@ -12,6 +12,7 @@
 /* What the importer learned besides the graph (for metadata and the report). */
 typedef struct qlc_import_info {
     uint64_t file_bytes;         /* .onnx plus external data files read */
+    uint64_t gzip_bytes;         /* the same bytes compressed with gzip -6 (qlc_gzip_size) */
     uint8_t sha256[32];          /* of the .onnx file */
     int64_t ir_version;
     char producer[128];          /* producer_name producer_version */

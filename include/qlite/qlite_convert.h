@@ -9,7 +9,9 @@
  *        BatchNorm folding, pattern fusion (Gelu, LayerNorm, HardSwish, ...),
  *        Gemm/MatMul(+Add) -> FULLY_CONNECTED, activation fusion,
  *        NCHW -> NHWC with weights transposed once
- *     -> (quantization: issue #4; only float32 is in this build)
+ *     -> quantization (docs/quantization.md): float16 constants; dynamic-range
+ *        int8 weights; or full integer int8 from a calibration dataset or from
+ *        the scales a QDQ (quantization-aware trained) model carries
  *     -> the writer: 64-byte aligned data section, atomic file write.
  *   docs/converter.md describes the graph and every pass.
  *
@@ -24,6 +26,12 @@
  *   char text[4096];
  *   qlite_convert_report_format(r, text, sizeof text);  // what a person reads
  *   qlite_convert_report_free(r);
+ *
+ *   // full integer, calibrated on a NumPy dataset, accuracy measured:
+ *   const char *calib[] = {"calib.npz"};
+ *   o.mode = QLITE_CONVERT_INT8;
+ *   o.calib_files = calib;  o.num_calib_files = 1;
+ *   o.eval_file = "test_x.npy";  o.eval_labels = "test_y.npy";
  *
  * Errors: every call returns a qlite_status; the one-line detail (node name,
  * op type and what is missing or wrong) is in qlite_last_error(). The library
@@ -45,8 +53,7 @@
 extern "C" {
 #endif
 
-/* What the converter produces. Only FLOAT32 is implemented in this build; the
- * other modes return QLITE_ERR_UNSUPPORTED ("not implemented in this build"). */
+/* What the converter produces (docs/quantization.md). */
 typedef enum qlite_convert_mode {
     QLITE_CONVERT_FLOAT32 = 0,  /* float32 weights and activations */
     QLITE_CONVERT_FLOAT16,      /* float16 constants, float32 activations */
@@ -62,6 +69,33 @@ QLITE_API const char *qlite_convert_mode_name(qlite_convert_mode mode);
  * no trailing newline and is valid only during the call. */
 typedef void (*qlite_convert_log_fn)(void *user, int level, const char *line);
 
+/* Range estimator of full-integer calibration (docs/quantization.md §2.4). */
+typedef enum qlite_calibration_method {
+    QLITE_CALIBRATION_MINMAX = 0,     /* running min / max over every sample */
+    QLITE_CALIBRATION_PERCENTILE,     /* clip |x| at a percentile (options.percentile) */
+    QLITE_CALIBRATION_MSE,            /* clip where the expected squared error is least */
+    QLITE_CALIBRATION_COUNT
+} qlite_calibration_method;
+
+/* "minmax", "percentile", "mse"; "?" for an invalid value. */
+QLITE_API const char *qlite_calibration_method_name(qlite_calibration_method method);
+
+/* Dtype of the float inputs and outputs of a full-integer model. */
+typedef enum qlite_convert_io {
+    QLITE_CONVERT_IO_FLOAT = 0,  /* float32: QUANTIZE after each input, DEQUANTIZE before each output */
+    QLITE_CONVERT_IO_INT8,       /* int8 with the tensor's scale and zero point */
+    QLITE_CONVERT_IO_UINT8,      /* uint8: the same scale, zero point + 128 */
+    QLITE_CONVERT_IO_COUNT
+} qlite_convert_io;
+
+/* "float", "int8", "uint8"; "?" for an invalid value. */
+QLITE_API const char *qlite_convert_io_name(qlite_convert_io io);
+
+/* Progress of long stages ("calibrating", "measuring", "evaluating"): `done`
+ * of `total` samples. Called from the converting thread. */
+typedef void (*qlite_convert_progress_fn)(void *user, const char *stage, uint64_t done,
+                                          uint64_t total);
+
 /* Options; a zero-initialized struct means the defaults noted per field. */
 typedef struct qlite_convert_options {
     qlite_convert_mode mode;     /* default FLOAT32 */
@@ -72,6 +106,31 @@ typedef struct qlite_convert_options {
     int verbosity;               /* 0 = no log lines, 1 = per pass, 2 = per node */
     qlite_convert_log_fn log;    /* receives log lines; NULL = verbosity ignored */
     void *log_user;
+
+    /* ---- quantization (DYNAMIC, INT8; docs/quantization.md) ---- */
+    bool per_tensor;             /* weights per tensor instead of per output channel */
+    /* Representative dataset: .npy / .npz files, one array per model input with
+     * the samples on axis 0 (an .npz maps arrays to inputs by name; a single
+     * array feeds a single-input model); several files are concatenated.
+     * Required by INT8 unless the model is a QDQ model whose scales cover
+     * every activation; optional in the other modes (activation SQNR is then
+     * measured on it). */
+    const char *const *calib_files;
+    uint32_t num_calib_files;
+    uint32_t calib_samples;      /* use the first N samples; 0 = all */
+    qlite_calibration_method calibration; /* default MINMAX */
+    float percentile;            /* PERCENTILE: P in (0, 100]; 0 = 99.99 */
+    qlite_convert_io io;         /* INT8: dtype of the float inputs/outputs; default FLOAT */
+    bool strict;                 /* INT8: an op with no integer kernel is an error
+                                    (QLITE_ERR_UNSUPPORTED_OP) instead of a float island */
+    /* Accuracy: top-1 of the float and the converted model on eval_file
+     * (inputs as for calibration) against eval_labels (a .npy of integer
+     * class indices, one per sample). Both or neither. */
+    const char *eval_file;
+    const char *eval_labels;
+    int32_t num_threads;         /* interpreter threads for calibration / evaluation; <= 1: one */
+    qlite_convert_progress_fn progress; /* or NULL */
+    void *progress_user;
 } qlite_convert_options;
 
 /* What a conversion did (opaque; read with the accessors below). */
@@ -87,8 +146,10 @@ typedef struct qlite_convert_report qlite_convert_report;
  * Returns QLITE_OK; QLITE_ERR_IO (cannot read/write), QLITE_ERR_CORRUPT
  * (malformed ONNX: truncated protobuf, missing initializer or input, cyclic
  * graph, rank or shape mismatch), QLITE_ERR_UNSUPPORTED_OP (an op or attribute
- * qlite cannot express), QLITE_ERR_UNSUPPORTED (mode not in this build),
- * QLITE_ERR_INVALID_ARGUMENT, QLITE_ERR_NO_MEMORY.
+ * qlite cannot express; with options.strict, an op with no integer kernel),
+ * QLITE_ERR_INVALID_ARGUMENT (bad options; calibration or evaluation data
+ * whose arrays, shapes, dtypes or sample counts do not fit the model, NaN or
+ * Inf in it, an empty dataset), QLITE_ERR_NO_MEMORY.
  */
 QLITE_API qlite_status qlite_convert_file(const char *onnx_path, const char *out_path,
                                           const qlite_convert_options *options,
@@ -136,10 +197,110 @@ typedef struct qlite_convert_sizes {
     uint64_t weight_bytes;       /* constant tensor bytes in the output */
     uint32_t tensors;            /* tensors in the output */
     double seconds;              /* wall time of the conversion */
+    uint64_t onnx_gzip_bytes;    /* the .onnx file (with external data) compressed, gzip -6 */
+    uint64_t output_gzip_bytes;  /* the .qlite file compressed, gzip -6 */
+    uint64_t float_bytes;        /* the same model as float32 .qlite (0 in FLOAT32 mode) */
 } qlite_convert_sizes;
 
 QLITE_API void qlite_convert_report_sizes(const qlite_convert_report *report,
                                           qlite_convert_sizes *out);
+
+/* The mode the report describes. */
+QLITE_API qlite_convert_mode qlite_convert_report_mode(const qlite_convert_report *report);
+
+/*
+ * One constant weight of a converted model: the weights of FULLY_CONNECTED,
+ * CONV_2D, DEPTHWISE_CONV_2D, TRANSPOSE_CONV_2D, BATCH_MATMUL, LSTM, GRU and
+ * GATHER in DYNAMIC and INT8; every float constant in FLOAT16. The SQNR
+ * compares the stored values, dequantized, with the float weights:
+ * 10·log10(Σw² / Σ(w − ŵ)²).
+ */
+typedef struct qlite_convert_weight_info {
+    const char *op;              /* name of the op that reads it (its ONNX node) */
+    qlite_op_code code;
+    const char *tensor;          /* the weight tensor */
+    qlite_dtype dtype;           /* as stored: INT8, FLOAT16, or FLOAT32 when kept float */
+    uint32_t channels;           /* quantization scales: 1 = per tensor, 0 = not quantized */
+    uint64_t elements;
+    double sqnr_db;              /* INFINITY when exact; NAN when the weight is all zeros */
+} qlite_convert_weight_info;
+
+QLITE_API uint32_t qlite_convert_report_weight_count(const qlite_convert_report *report);
+QLITE_API qlite_status qlite_convert_report_weight(const qlite_convert_report *report,
+                                                   uint32_t index, qlite_convert_weight_info *out);
+
+/*
+ * One activation of an INT8 model: its parameters, where they came from and,
+ * when calibration data was given, its SQNR on that data (the converted model
+ * and the float model both run through the interpreter; int8 values are
+ * dequantized and compared with the float ones).
+ */
+typedef struct qlite_convert_activation_info {
+    const char *tensor;
+    qlite_dtype dtype;           /* INT8, or FLOAT32 inside a float island */
+    float scale;                 /* 0 when float */
+    int32_t zero_point;
+    float min, max;              /* the range the parameters came from */
+    const char *source;          /* "calibration", "qdq", "fixed by SOFTMAX", "same as input", ... */
+    double sqnr_db;              /* NAN when not measured; INFINITY when exact */
+} qlite_convert_activation_info;
+
+QLITE_API uint32_t qlite_convert_report_activation_count(const qlite_convert_report *report);
+QLITE_API qlite_status qlite_convert_report_activation(const qlite_convert_report *report,
+                                                       uint32_t index,
+                                                       qlite_convert_activation_info *out);
+
+/* Ops of an INT8 model left in float (between DEQUANTIZE and QUANTIZE), and
+ * ops of a DYNAMIC model whose weights stayed float, each with the reason. */
+typedef struct qlite_convert_float_op {
+    const char *op;
+    qlite_op_code code;
+    const char *reason;
+} qlite_convert_float_op;
+
+QLITE_API uint32_t qlite_convert_report_float_op_count(const qlite_convert_report *report);
+QLITE_API qlite_status qlite_convert_report_float_op(const qlite_convert_report *report,
+                                                     uint32_t index, qlite_convert_float_op *out);
+
+/* Float constants a quantized mode left float32 (DYNAMIC: tensors under 1024
+ * elements, biases; INT8: constants of float islands), with the reason. */
+typedef struct qlite_convert_kept_tensor {
+    const char *tensor;
+    uint64_t elements;
+    const char *reason;
+} qlite_convert_kept_tensor;
+
+QLITE_API uint32_t qlite_convert_report_kept_count(const qlite_convert_report *report);
+QLITE_API qlite_status qlite_convert_report_kept(const qlite_convert_report *report,
+                                                 uint32_t index, qlite_convert_kept_tensor *out);
+
+/* Warnings (a float16 constant that saturated, ...), one line each; the
+ * string lives as long as the report, NULL when index is out of range. */
+QLITE_API uint32_t qlite_convert_report_warning_count(const qlite_convert_report *report);
+QLITE_API const char *qlite_convert_report_warning(const qlite_convert_report *report,
+                                                   uint32_t index);
+
+/* Calibration: samples run, estimator, wall time (samples 0: none ran). */
+typedef struct qlite_convert_calibration {
+    uint64_t samples;
+    qlite_calibration_method method;
+    float percentile;
+    double seconds;
+} qlite_convert_calibration;
+
+QLITE_API void qlite_convert_report_calibration(const qlite_convert_report *report,
+                                                qlite_convert_calibration *out);
+
+/* Top-1 accuracy on options.eval_file / eval_labels (samples 0: not evaluated). */
+typedef struct qlite_convert_accuracy {
+    uint64_t samples;
+    double float_top1;           /* fraction in [0, 1] */
+    double converted_top1;
+    uint64_t agree;              /* samples where both models predict the same class */
+} qlite_convert_accuracy;
+
+QLITE_API void qlite_convert_report_accuracy(const qlite_convert_report *report,
+                                             qlite_convert_accuracy *out);
 
 /*
  * Formats the whole report as text lines a person reads (ops in and out by
@@ -149,6 +310,11 @@ QLITE_API void qlite_convert_report_sizes(const qlite_convert_report *report,
  */
 QLITE_API size_t qlite_convert_report_format(const qlite_convert_report *report, char *buf,
                                              size_t size);
+
+/* The whole report as one JSON object (fields in docs/cli.md, "The report
+ * as JSON"); same buffer contract as qlite_convert_report_format. */
+QLITE_API size_t qlite_convert_report_json(const qlite_convert_report *report, char *buf,
+                                           size_t size);
 
 #ifdef __cplusplus
 }
