@@ -11,6 +11,9 @@
  * inner == 1 (the last axis, the common case) works on contiguous rows, split
  * over threads. inner > 1 walks the axis with stride `inner`, updating
  * `inner` running values at once (contiguous, vectorizable) in scratch.
+ *
+ * int8/uint8 SOFTMAX goes to softmax_q8.c once the options are read here;
+ * LOG_SOFTMAX has no integer form.
  */
 /* GCC keeps the selects of qlite_exp_nonpos_f32 as branches (so the loop
  * stays scalar) unless it may assume FP compares do not trap; qlite never
@@ -23,6 +26,8 @@
 
 #include "kernels/kernel_util.h"
 #include "kernels/kernels.h"
+#include "kernels/kernels_q8.h"
+#include "kernels/quant_params.h"
 
 /* Scratch of one block: `inner` running maxima (float), then `inner` sums (double). */
 static size_t block_bytes(size_t inner) {
@@ -30,19 +35,23 @@ static size_t block_bytes(size_t inner) {
 }
 
 typedef struct softmax_state {
+    qlite_eval_fn eval;  /* softmax_eval_f32 (first: qlite_eval_dispatch) */
     size_t outer, n, inner;
     float beta;
     bool log;
     int blocks;          /* inner > 1: scratch blocks (one per thread) */
 } softmax_state;
 
+static qlite_status softmax_eval_f32(qlite_node *node);
+
 static qlite_status softmax_prepare(qlite_node *node) {
     qlite_status st = qlite_node_check_io(node, 1, 1, 1, 1);
     if (st != QLITE_OK) return st;
     const qlite_tensor *x = node->inputs[0];
-    if ((st = qlite_node_check_dtype(node, x, "input", QLITE_DTYPE_FLOAT32)) != QLITE_OK ||
-        (st = qlite_node_check_dtype(node, node->outputs[0], "output", QLITE_DTYPE_FLOAT32)) !=
-            QLITE_OK)
+    const bool q8 = qlite_is_q8(x->dtype);
+    if (!q8 && ((st = qlite_node_check_dtype(node, x, "input", QLITE_DTYPE_FLOAT32)) != QLITE_OK ||
+                (st = qlite_node_check_same_dtype(node, x, "input", node->outputs[0],
+                                                  "output")) != QLITE_OK))
         return st;
     int32_t axis = -1;
     float beta = 1.0f;
@@ -59,12 +68,16 @@ static qlite_status softmax_prepare(qlite_node *node) {
     if (x->rank == 0 || !qlite_normalize_axis(axis, x->rank, &ax))
         return qlite_node_error(node, QLITE_ERR_INVALID_ARGUMENT,
                                 "axis %d is out of range for rank %u", axis, x->rank);
+    size_t outer = 1, inner = 1;
+    for (uint32_t i = 0; i < ax; i++) outer *= (size_t)x->dims[i];
+    for (uint32_t i = ax + 1; i < x->rank; i++) inner *= (size_t)x->dims[i];
+    if (q8) return qlite_softmax_q8_prepare(node, outer, (size_t)x->dims[ax], inner, beta);
     if ((st = qlite_node_set_output_shape(node, 0, x->rank, x->dims)) != QLITE_OK) return st;
     softmax_state *s = qlite_node_alloc(node, sizeof *s);
     if (!s) return qlite_node_error(node, QLITE_ERR_NO_MEMORY, "out of memory");
-    s->outer = s->inner = 1;
-    for (uint32_t i = 0; i < ax; i++) s->outer *= (size_t)x->dims[i];
-    for (uint32_t i = ax + 1; i < x->rank; i++) s->inner *= (size_t)x->dims[i];
+    s->eval = softmax_eval_f32;
+    s->outer = outer;
+    s->inner = inner;
     s->n = (size_t)x->dims[ax];
     s->beta = beta;
     s->log = node->op->code == QLITE_OP_LOG_SOFTMAX;
@@ -185,7 +198,7 @@ static void softmax_strided(void *arg, size_t begin, size_t end) {
     }
 }
 
-static qlite_status softmax_eval(qlite_node *node) {
+static qlite_status softmax_eval_f32(qlite_node *node) {
     const softmax_state *s = node->state;
     softmax_job j = {s, node->inputs[0]->data, node->outputs[0]->data, node->scratch};
     if (s->n == 0 || s->outer == 0 || s->inner == 0) return QLITE_OK;
@@ -197,5 +210,5 @@ static qlite_status softmax_eval(qlite_node *node) {
     return QLITE_OK;
 }
 
-const qlite_kernel qlite_kernel_softmax = {.prepare = softmax_prepare, .eval = softmax_eval};
-const qlite_kernel qlite_kernel_log_softmax = {.prepare = softmax_prepare, .eval = softmax_eval};
+const qlite_kernel qlite_kernel_softmax = {.prepare = softmax_prepare, .eval = qlite_eval_dispatch};
+const qlite_kernel qlite_kernel_log_softmax = {.prepare = softmax_prepare, .eval = qlite_eval_dispatch};

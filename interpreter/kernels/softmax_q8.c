@@ -1,0 +1,127 @@
+/*
+ * softmax_q8.c — int8 / uint8 SOFTMAX over any axis (docs/quantization.md
+ * §4.7). softmax.c's prepare reads the options and hands int8/uint8 here.
+ *
+ * Prepare, with sb = sx * |beta| (double):
+ *   e[d] = round_half_even(2^23 * exp(-sb * d)) for d = 0..255  (uint32, e[0] = 2^23)
+ *   R    = round_half_even(2^16 / sy)                          (1 <= R <= 2^32)
+ * Eval, per row of n values along the axis (stride `inner`):
+ *   1. m = max_row(x) (min_row(x) when beta < 0); d = |m - x| in [0, 255]
+ *   2. S = sum_row e[d]                                        (uint64, S >= 2^23)
+ *   3. y = clamp(zy + floor((e[d] * R + S * 2^15) / (S * 2^16)), qmin, qmax)
+ * Step 3 is rdiv(e[d] * R, S * 2^16), the rounded (half up) quotient: for
+ * the fixed int8 parameters (sy = 1/256, zy = -128) R = 2^24 and it is
+ * exactly the doc's clamp(rdiv(e[d] * 256, S) - 128). With n <= 2^24,
+ * e * R < 2^56 and S * 2^16 < 2^63: no overflow.
+ *
+ * Accuracy against the real softmax of the dequantized row:
+ * 0.5 LSB + (n + 2) / 2^16 LSB (rounding of e and of R; see the doc).
+ */
+#include <math.h>
+#include <string.h>
+
+#include "kernels/kernels_q8.h"
+#include "kernels/quant_params.h"
+
+#define SOFTMAX_Q8_MAX_ROW (1u << 24)
+
+typedef struct softmax_q8_state {
+    qlite_eval_fn eval;   /* must stay first (qlite_eval_dispatch) */
+    size_t outer, n, inner;
+    bool is_signed, use_min;
+    int32_t zy, qmin, qmax;
+    uint64_t r;           /* round(2^16 / sy) */
+    uint32_t e[256];      /* round(2^23 exp(-sb d)) */
+} softmax_q8_state;
+
+typedef struct softmax_q8_job {
+    const softmax_q8_state *s;
+    const uint8_t *x;
+    uint8_t *y;
+} softmax_q8_job;
+
+/* One row: n values at x[0], x[stride], ... */
+static void softmax_q8_row(const softmax_q8_state *s, const uint8_t *x, uint8_t *y, size_t n,
+                           size_t stride) {
+    const bool sg = s->is_signed;
+    int32_t m = qlite_q8_decode(x[0], sg);
+    for (size_t i = 1; i < n; i++) {
+        const int32_t v = qlite_q8_decode(x[i * stride], sg);
+        m = s->use_min ? (v < m ? v : m) : (v > m ? v : m);
+    }
+    uint64_t sum = 0;
+    for (size_t i = 0; i < n; i++) {
+        const int32_t v = qlite_q8_decode(x[i * stride], sg);
+        sum += s->e[s->use_min ? v - m : m - v];
+    }
+    const uint64_t den = sum << 16, half = sum << 15;
+    for (size_t i = 0; i < n; i++) {
+        const int32_t v = qlite_q8_decode(x[i * stride], sg);
+        const uint64_t num = (uint64_t)s->e[s->use_min ? v - m : m - v] * s->r;
+        const uint64_t q = (num + half) / den; /* <= R / 2^16 + 1 <= 2^16 + 1 */
+        y[i * stride] = (uint8_t)qlite_clamp_i64((int64_t)s->zy + (int64_t)q, s->qmin, s->qmax);
+    }
+}
+
+/* Rows r in [begin, end) of the outer * inner rows. */
+static void softmax_q8_rows(void *arg, size_t begin, size_t end) {
+    const softmax_q8_job *j = arg;
+    const softmax_q8_state *s = j->s;
+    for (size_t r = begin; r < end; r++) {
+        const size_t o = r / s->inner, k = r % s->inner;
+        const size_t off = o * s->n * s->inner + k;
+        softmax_q8_row(s, j->x + off, j->y + off, s->n, s->inner);
+    }
+}
+
+static qlite_status softmax_q8_eval(qlite_node *node) {
+    const softmax_q8_state *s = node->state;
+    if (s->n == 0) return QLITE_OK;
+    softmax_q8_job j = {s, node->inputs[0]->data, node->outputs[0]->data};
+    qlite_kernel_parallel(node, s->outer * s->inner, s->n * 8, softmax_q8_rows, &j);
+    return QLITE_OK;
+}
+
+qlite_status qlite_softmax_q8_prepare(qlite_node *node, size_t outer, size_t n, size_t inner,
+                                      float beta) {
+    const qlite_tensor *x = node->inputs[0];
+    qlite_tensor *y = node->outputs[0];
+    qlite_status st;
+    qlite_q8 qx, qy;
+    if (node->op->code != QLITE_OP_SOFTMAX)
+        return qlite_node_error(node, QLITE_ERR_UNSUPPORTED_OP,
+                                "%s has no integer kernel (the converter keeps it in float, "
+                                "docs/quantization.md §6)",
+                                qlite_op_name(node->op->code));
+    if ((st = qlite_node_check_same_dtype(node, x, "input", y, "output")) != QLITE_OK ||
+        (st = qlite_q8_params(node, x, "input", &qx)) != QLITE_OK ||
+        (st = qlite_q8_params(node, y, "output", &qy)) != QLITE_OK)
+        return st;
+    if (n > SOFTMAX_Q8_MAX_ROW)
+        return qlite_node_error(node, QLITE_ERR_UNSUPPORTED_OP,
+                                "rows of %zu values exceed the integer kernel's 2^24", n);
+    const double r = qlite_round_half_even_f64(65536.0 / (double)qy.scale);
+    if (!(r >= 1.0 && r <= 4294967296.0))
+        return qlite_node_error(node, QLITE_ERR_UNSUPPORTED_OP,
+                                "output scale %g is outside [2^-16, 2^17): softmax outputs in "
+                                "[0, 1] cannot use it",
+                                (double)qy.scale);
+    if ((st = qlite_node_set_output_shape(node, 0, x->rank, x->dims)) != QLITE_OK) return st;
+    softmax_q8_state *s = qlite_node_alloc(node, sizeof *s);
+    if (!s) return qlite_node_error(node, QLITE_ERR_NO_MEMORY, "out of memory");
+    s->eval = softmax_q8_eval;
+    s->outer = outer;
+    s->n = n;
+    s->inner = inner;
+    s->is_signed = qx.is_signed;
+    s->use_min = beta < 0.0f;
+    s->zy = qy.zero_point;
+    s->qmin = qy.qmin;
+    s->qmax = qy.qmax;
+    s->r = (uint64_t)r;
+    const double sb = (double)qx.scale * fabs((double)beta);
+    for (int d = 0; d < 256; d++)
+        s->e[d] = (uint32_t)qlite_round_half_even_f64(8388608.0 * exp(-sb * (double)d));
+    node->state = s;
+    return QLITE_OK;
+}
