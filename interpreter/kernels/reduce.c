@@ -13,15 +13,30 @@
  *   - otherwise a general walk over the input with an odometer.
  * Sums accumulate in double (mean = sum / count, rounded once). MAX/MIN
  * propagate NaN. An empty reduction gives sum 0, mean NaN, max -inf, min +inf.
+ *
+ * int8/uint8 (docs/quantization.md §4.5), same paths with int32 accumulators
+ * (exact: prepare refuses sums of more than 2^23 values), then one output
+ * stage per output element:
+ *   MEAN     y = clamp(zy + requantize(sum(x) - N zx, sx / (sy N)))
+ *   SUM      y = clamp(zy + requantize(sum(x) - N zx, sx / sy))
+ *   MAX/MIN  y = clamp(zy + requantize(max(x) - zx, sx / sy))   (requantize is
+ *            monotonic, so this is the max of the rescaled values; with equal
+ *            parameters in and out it is max(x) exactly)
+ * Mean over H, W of NHWC (global average pooling) is the column path: one
+ * int32 accumulator per channel, rows of C added in turn. An empty
+ * reduction gives what QUANTIZE makes of the float result: sum and mean the
+ * zero point, max qmin, min qmax.
  */
 #include <string.h>
 
 #include "kernels/kernel_util.h"
 #include "kernels/kernels.h"
+#include "kernels/quant_params.h"
 
 enum { RED_SUM, RED_MEAN, RED_MAX, RED_MIN };
 
 typedef struct reduce_state {
+    qlite_eval_fn eval;                /* float or int8 eval (first: qlite_eval_dispatch) */
     int kind;                          /* RED_* */
     uint32_t rank;                     /* collapsed */
     int64_t dims[QLITE_MAX_RANK];
@@ -29,6 +44,13 @@ typedef struct reduce_state {
     size_t in_count, out_count, red_count;
     int path;                          /* PATH_* */
     size_t outer, r, inner;            /* PATH_ROWS / PATH_COLS */
+    /* int8 / uint8 */
+    bool is_signed;
+    int32_t offset;                    /* subtracted from an accumulator: N zx or zx */
+    int32_t m, shift;                  /* output multiplier */
+    int32_t zy, qmin, qmax;            /* output zero point and dtype range */
+    int32_t empty_q;                   /* output code of an empty reduction */
+    uint8_t copy_table[256];           /* PATH_COPY: x rescaled to the output */
 } reduce_state;
 
 enum { PATH_COPY, PATH_ROWS, PATH_COLS, PATH_GENERAL };
@@ -42,12 +64,17 @@ static int reduce_kind(qlite_op_code code) {
     }
 }
 
+static qlite_status reduce_eval_f32(qlite_node *node);
+static qlite_status reduce_eval_q8(qlite_node *node);
+static qlite_status reduce_prepare_q8(qlite_node *node, reduce_state *s);
+
 static qlite_status reduce_prepare(qlite_node *node) {
     qlite_status st = qlite_node_check_io(node, 1, 1, 1, 1);
     if (st != QLITE_OK) return st;
     const qlite_tensor *x = node->inputs[0];
-    if ((st = qlite_node_check_dtype(node, x, "input", QLITE_DTYPE_FLOAT32)) != QLITE_OK ||
-        (st = qlite_node_check_dtype(node, node->outputs[0], "output", QLITE_DTYPE_FLOAT32)) !=
+    const bool q8 = qlite_is_q8(x->dtype);
+    if ((!q8 && (st = qlite_node_check_dtype(node, x, "input", QLITE_DTYPE_FLOAT32)) != QLITE_OK) ||
+        (st = qlite_node_check_same_dtype(node, x, "input", node->outputs[0], "output")) !=
             QLITE_OK)
         return st;
     if ((st = qlite_node_check_options(node, QLITE_OPTIONS_REDUCE)) != QLITE_OK) return st;
@@ -81,6 +108,7 @@ static qlite_status reduce_prepare(qlite_node *node) {
 
     reduce_state *s = qlite_node_alloc(node, sizeof *s);
     if (!s) return qlite_node_error(node, QLITE_ERR_NO_MEMORY, "out of memory");
+    s->eval = q8 ? reduce_eval_q8 : reduce_eval_f32;
     s->kind = reduce_kind(node->op->code);
     s->in_count = qlite_tensor_elements(x);
     s->out_count = 1;
@@ -113,6 +141,7 @@ static qlite_status reduce_prepare(qlite_node *node) {
         s->path = PATH_GENERAL;
         if (s->kind <= RED_MEAN) node->scratch_bytes = s->out_count * sizeof(double);
     }
+    if (q8 && (st = reduce_prepare_q8(node, s)) != QLITE_OK) return st;
     node->state = s;
     return QLITE_OK;
 }
@@ -222,7 +251,7 @@ static void reduce_general(const reduce_state *s, const float *x, float *y, doub
     }
 }
 
-static qlite_status reduce_eval(qlite_node *node) {
+static qlite_status reduce_eval_f32(qlite_node *node) {
     const reduce_state *s = node->state;
     const float *x = node->inputs[0]->data;
     float *y = node->outputs[0]->data;
@@ -248,7 +277,182 @@ static qlite_status reduce_eval(qlite_node *node) {
     return QLITE_OK;
 }
 
-const qlite_kernel qlite_kernel_reduce_mean = {.prepare = reduce_prepare, .eval = reduce_eval};
-const qlite_kernel qlite_kernel_reduce_sum = {.prepare = reduce_prepare, .eval = reduce_eval};
-const qlite_kernel qlite_kernel_reduce_max = {.prepare = reduce_prepare, .eval = reduce_eval};
-const qlite_kernel qlite_kernel_reduce_min = {.prepare = reduce_prepare, .eval = reduce_eval};
+/* ---------------------------------------------------------------- */
+/* int8 / uint8                                                      */
+/* ---------------------------------------------------------------- */
+
+/* Largest reduction whose sum of |x - zx| <= 255 per value fits int32. */
+#define REDUCE_Q8_MAX_SUM ((size_t)1 << 23)
+
+static qlite_status reduce_prepare_q8(qlite_node *node, reduce_state *s) {
+    qlite_status st;
+    qlite_q8 qx, qy;
+    if ((st = qlite_q8_params(node, node->inputs[0], "input", &qx)) != QLITE_OK ||
+        (st = qlite_q8_params(node, node->outputs[0], "output", &qy)) != QLITE_OK)
+        return st;
+    const bool sum = s->kind == RED_SUM || s->kind == RED_MEAN;
+    if (sum && s->red_count > REDUCE_Q8_MAX_SUM)
+        return qlite_node_error(node, QLITE_ERR_UNSUPPORTED_OP,
+                                "the integer kernel sums at most 2^23 values (%zu here)",
+                                s->red_count);
+    s->is_signed = qx.is_signed;
+    s->zy = qy.zero_point;
+    s->qmin = qy.qmin;
+    s->qmax = qy.qmax;
+    s->offset = sum ? (int32_t)s->red_count * qx.zero_point : qx.zero_point;
+    s->empty_q = s->kind == RED_MAX ? qy.qmin : s->kind == RED_MIN ? qy.qmax : qy.zero_point;
+    if (s->red_count == 0) return QLITE_OK; /* eval writes empty_q */
+    double m = (double)qx.scale / (double)qy.scale;
+    if (s->kind == RED_MEAN) m = (double)qx.scale / ((double)qy.scale * (double)s->red_count);
+    if ((st = qlite_node_multiplier(node, m,
+                                    s->kind == RED_MEAN ? "input / (output * count)"
+                                                        : "input / output",
+                                    &s->m, &s->shift)) != QLITE_OK)
+        return st;
+    if (s->path == PATH_COPY) {
+        /* every reduced dim has size 1: one value per output, a rescale */
+        for (int b = 0; b < 256; b++)
+            s->copy_table[b] = (uint8_t)qlite_q8_out(qlite_q8_decode((uint8_t)b, s->is_signed) -
+                                                         qx.zero_point,
+                                                     s->m, s->shift, s->zy, s->qmin, s->qmax);
+    }
+    /* int32 accumulators replace the float path's double ones */
+    node->scratch_bytes = s->path == PATH_COLS      ? s->inner * sizeof(int32_t)
+                          : s->path == PATH_GENERAL ? s->out_count * sizeof(int32_t)
+                                                    : 0;
+    return QLITE_OK;
+}
+
+static inline uint8_t reduce_q8_out(const reduce_state *s, int32_t acc) {
+    return (uint8_t)qlite_q8_out(acc - s->offset, s->m, s->shift, s->zy, s->qmin, s->qmax);
+}
+
+/* The three paths for one element type T (int8_t or uint8_t). */
+#define REDUCE_Q8_PATHS(T, sfx)                                                              \
+    static void rows_##sfx(const reduce_state *s, const T *x, uint8_t *y, size_t begin,    \
+                           size_t end) {                                                    \
+        const size_t r = s->r;                                                              \
+        for (size_t o = begin; o < end; o++) {                                              \
+            const T *xr = x + o * r;                                                        \
+            int32_t acc;                                                                    \
+            if (s->kind == RED_MAX) {                                                       \
+                acc = xr[0];                                                                \
+                for (size_t i = 1; i < r; i++) acc = xr[i] > acc ? xr[i] : acc;             \
+            } else if (s->kind == RED_MIN) {                                                \
+                acc = xr[0];                                                                \
+                for (size_t i = 1; i < r; i++) acc = xr[i] < acc ? xr[i] : acc;             \
+            } else {                                                                        \
+                acc = 0;                                                                    \
+                for (size_t i = 0; i < r; i++) acc += xr[i];                                \
+            }                                                                               \
+            y[o] = reduce_q8_out(s, acc);                                                   \
+        }                                                                                   \
+    }                                                                                       \
+    static void cols_##sfx(const reduce_state *s, const T *xs, uint8_t *ys, int32_t *acc) { \
+        const size_t r = s->r, inner = s->inner;                                            \
+        for (size_t o = 0; o < s->outer; o++) {                                             \
+            const T *x = xs + o * r * inner;                                                \
+            uint8_t *y = ys + o * inner;                                                    \
+            if (s->kind == RED_MAX || s->kind == RED_MIN) {                                 \
+                for (size_t k = 0; k < inner; k++) acc[k] = x[k];                           \
+                for (size_t i = 1; i < r; i++) {                                            \
+                    const T *xi = x + i * inner;                                            \
+                    if (s->kind == RED_MAX)                                                 \
+                        for (size_t k = 0; k < inner; k++)                                  \
+                            acc[k] = xi[k] > acc[k] ? xi[k] : acc[k];                       \
+                    else                                                                    \
+                        for (size_t k = 0; k < inner; k++)                                  \
+                            acc[k] = xi[k] < acc[k] ? xi[k] : acc[k];                       \
+                }                                                                           \
+            } else {                                                                        \
+                for (size_t k = 0; k < inner; k++) acc[k] = 0;                              \
+                for (size_t i = 0; i < r; i++) {                                            \
+                    const T *xi = x + i * inner;                                            \
+                    for (size_t k = 0; k < inner; k++) acc[k] += xi[k];                     \
+                }                                                                           \
+            }                                                                               \
+            for (size_t k = 0; k < inner; k++) y[k] = reduce_q8_out(s, acc[k]);             \
+        }                                                                                   \
+    }                                                                                       \
+    static void general_##sfx(const reduce_state *s, const T *x, uint8_t *y, int32_t *acc) { \
+        int64_t ostride[QLITE_MAX_RANK], coord[QLITE_MAX_RANK] = {0};                       \
+        int64_t st = 1;                                                                     \
+        for (uint32_t i = s->rank; i-- > 0;) {                                              \
+            ostride[i] = s->reduced[i] ? 0 : st;                                            \
+            if (!s->reduced[i]) st *= s->dims[i];                                           \
+        }                                                                                   \
+        const int32_t init = s->kind == RED_MAX ? INT32_MIN : s->kind == RED_MIN ? INT32_MAX \
+                                                                                  : 0;      \
+        for (size_t i = 0; i < s->out_count; i++) acc[i] = init;                            \
+        const uint32_t last = s->rank - 1;                                                  \
+        const size_t n_last = (size_t)s->dims[last];                                        \
+        const size_t os_last = (size_t)ostride[last];                                       \
+        size_t off = 0;                                                                     \
+        for (size_t pos = 0; pos < s->in_count; pos += n_last) {                            \
+            const T *xr = x + pos;                                                          \
+            for (size_t k = 0; k < n_last; k++) {                                           \
+                int32_t *a = &acc[off + k * os_last];                                       \
+                if (s->kind == RED_MAX) *a = xr[k] > *a ? xr[k] : *a;                       \
+                else if (s->kind == RED_MIN) *a = xr[k] < *a ? xr[k] : *a;                  \
+                else *a += xr[k];                                                           \
+            }                                                                               \
+            for (uint32_t d = last; d-- > 0;) {                                             \
+                coord[d]++;                                                                 \
+                off += (size_t)ostride[d];                                                  \
+                if (coord[d] < s->dims[d]) break;                                           \
+                off -= (size_t)(ostride[d] * coord[d]);                                     \
+                coord[d] = 0;                                                               \
+            }                                                                               \
+        }                                                                                   \
+        for (size_t i = 0; i < s->out_count; i++) y[i] = reduce_q8_out(s, acc[i]);          \
+    }
+
+REDUCE_Q8_PATHS(int8_t, i8)
+REDUCE_Q8_PATHS(uint8_t, u8)
+
+typedef struct reduce_q8_job {
+    const reduce_state *s;
+    const void *x;
+    uint8_t *y;
+} reduce_q8_job;
+
+static void reduce_q8_rows(void *arg, size_t begin, size_t end) {
+    const reduce_q8_job *j = arg;
+    if (j->s->is_signed) rows_i8(j->s, j->x, j->y, begin, end);
+    else rows_u8(j->s, j->x, j->y, begin, end);
+}
+
+static qlite_status reduce_eval_q8(qlite_node *node) {
+    const reduce_state *s = node->state;
+    const uint8_t *x = node->inputs[0]->data;
+    uint8_t *y = node->outputs[0]->data;
+    if (s->out_count == 0) return QLITE_OK;
+    if (s->red_count == 0) {
+        memset(y, (uint8_t)s->empty_q, s->out_count);
+        return QLITE_OK;
+    }
+    switch (s->path) {
+    case PATH_COPY:
+        for (size_t i = 0; i < s->out_count; i++) y[i] = s->copy_table[x[i]];
+        break;
+    case PATH_ROWS: {
+        reduce_q8_job j = {s, x, y};
+        qlite_kernel_parallel(node, s->outer, s->r, reduce_q8_rows, &j);
+        break;
+    }
+    case PATH_COLS:
+        if (s->is_signed) cols_i8(s, (const int8_t *)x, y, node->scratch);
+        else cols_u8(s, x, y, node->scratch);
+        break;
+    default:
+        if (s->is_signed) general_i8(s, (const int8_t *)x, y, node->scratch);
+        else general_u8(s, x, y, node->scratch);
+        break;
+    }
+    return QLITE_OK;
+}
+
+const qlite_kernel qlite_kernel_reduce_mean = {.prepare = reduce_prepare, .eval = qlite_eval_dispatch};
+const qlite_kernel qlite_kernel_reduce_sum = {.prepare = reduce_prepare, .eval = qlite_eval_dispatch};
+const qlite_kernel qlite_kernel_reduce_max = {.prepare = reduce_prepare, .eval = qlite_eval_dispatch};
+const qlite_kernel qlite_kernel_reduce_min = {.prepare = reduce_prepare, .eval = qlite_eval_dispatch};
