@@ -909,8 +909,9 @@ static void test_sparse_zero_points_via_reshape(void **state) {
     qlite_tensor_info wt = {.name = "w", .dtype = QLITE_DTYPE_UINT8, .rank = 2,
                             .shape = (int64_t[]){2, 4}, .sparsity = &sp, .quant = &q};
     int32_t w = cst_info(&wt, values, sizeof values);
-    /* the reshaped [4, 2] output is quantized per tensor (its rows differ) */
-    qlite_quant qy = {.count = 1, .scale = scales, .zero_point = zps};
+    /* the reshaped [4, 2] output carries the same two (scale, zero point)
+     * pairs: RESHAPE moves bytes and refuses any other parameters */
+    qlite_quant qy = {.count = 2, .axis = 1, .scale = scales, .zero_point = zps};
     qlite_tensor_info yt = {.name = "y", .dtype = QLITE_DTYPE_UINT8, .rank = 2,
                             .shape = (int64_t[]){4, 2}, .quant = &qy};
     int32_t y = qlite_writer_add_tensor(W, &yt);

@@ -161,12 +161,16 @@ static void test_errors(void **state) {
         assert_int_equal(qlite_op_test_run(QLITE_OP_DEQUANTIZE, NULL, 1, &din, 1, &dout, 1, 0),
                          want[k]);
     }
-    /* requantization (int8 in) is issue #4's integer kernel */
+    /* requantization (int8 in) is per tensor only: a per-channel side is refused */
     out.quant = &ok;
     qlite_op_test_tensor qin = qt(QLITE_DTYPE_INT8, 1, (int64_t[]){4}, q8);
-    qin.quant = &ok;
+    qin.quant = &pc;
+    qin.shape[0] = 2;
+    qin.rank = 1;
+    out.shape[0] = 2;
     assert_int_equal(qlite_op_test_run(QLITE_OP_QUANTIZE, NULL, 1, &qin, 1, &out, 1, 0),
                      QLITE_ERR_UNSUPPORTED_OP);
+    out.shape[0] = 4;
     /* quantize to int16, dequantize from int64: refused */
     out = qt(QLITE_DTYPE_INT16, 1, (int64_t[]){4}, NULL);
     out.quant = &ok;

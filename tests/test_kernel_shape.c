@@ -212,7 +212,7 @@ static void test_concat_split(void **state) {
                      QLITE_ERR_SHAPE);
     in[1] = qt(QLITE_DTYPE_INT32, 2, (int64_t[]){2, 1}, e);
     assert_int_equal(qlite_op_test_run(QLITE_OP_CONCATENATION, &o, 2, in, 1, &out, 1, 0),
-                     QLITE_ERR_SHAPE);
+                     QLITE_ERR_DTYPE);
     in[1] = qt_f32(2, (int64_t[]){2, 1}, f2);
     o.u.concatenation.axis = 2;
     assert_int_equal(qlite_op_test_run(QLITE_OP_CONCATENATION, &o, 2, in, 1, &out, 1, 0),

@@ -14,6 +14,7 @@
 
 #include "kernels/kernel_util.h"
 #include "kernels/kernels.h"
+#include "kernels/quant_params.h"
 
 typedef struct gather_state {
     size_t outer, inner, nidx;   /* inner in elements */
@@ -59,6 +60,10 @@ static qlite_status gather_prepare(qlite_node *node) {
         return qlite_node_error(node, QLITE_ERR_UNSUPPORTED_OP,
                                 "gathering %s data into a %s output is not supported",
                                 qlite_dtype_name(data->dtype), qlite_dtype_name(y->dtype));
+    /* quantized data: the bytes are copied, so the parameters must match */
+    if (!s->widen_f16 && (st = qlite_node_check_same_qparams(node, data, "data", y, "output")) !=
+                             QLITE_OK)
+        return st;
     if (idx->dtype != QLITE_DTYPE_INT32 && idx->dtype != QLITE_DTYPE_INT64)
         return qlite_node_error(node, QLITE_ERR_DTYPE, "indices are %s; int32 or int64 expected",
                                 qlite_dtype_name(idx->dtype));

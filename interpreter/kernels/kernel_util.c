@@ -2,6 +2,7 @@
  * kernel_util.c — shared kernel helpers (see kernel_util.h).
  */
 #include "kernels/kernel_util.h"
+#include "kernels/quant_params.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -186,7 +187,8 @@ size_t qlite_node_shape_op_elem(const qlite_node *node, const qlite_tensor *in,
                                qlite_dtype_name(out->dtype), qlite_dtype_name(in->dtype));
         return 0;
     }
-    *st = QLITE_OK;
+    if ((*st = qlite_node_check_same_qparams(node, in, "input", out, "output")) != QLITE_OK)
+        return 0;
     return elem;
 }
 

@@ -183,7 +183,9 @@ void qlite_shape_strides(uint32_t rank, const int64_t *dims, int64_t *strides);
 
 /* Element size of a tensor for a shape op (byte-addressable dtypes), or 0
  * after reporting QLITE_ERR_UNSUPPORTED_OP for INT4. Also checks that the
- * output has the input's dtype. */
+ * output has the input's dtype (QLITE_ERR_DTYPE) and, for integer dtypes,
+ * the input's quantization parameters (QLITE_ERR_UNSUPPORTED_OP: moving
+ * bytes cannot change them; docs/quantization.md §4.8). */
 size_t qlite_node_shape_op_elem(const qlite_node *node, const qlite_tensor *in,
                                 const qlite_tensor *out, qlite_status *st);
 

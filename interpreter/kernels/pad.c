@@ -4,6 +4,11 @@
  * CONSTANT / REFLECT / EDGE, value (real units: quantized with the output's
  * scale/zero point for a quantized integer tensor).
  *
+ * Quantized int8/uint8 (docs/quantization.md §4.8): input and output must
+ * have equal parameters (bytes are copied), and the constant is
+ * clamp(round_half_even(value / scale) + zero_point) — 0.0 is the zero point
+ * exactly. A NaN constant has no quantized value and is refused.
+ *
  * Output coordinate o on an axis of size d with begin pad b reads input
  * i = o - b when 0 <= i < d; outside, CONSTANT writes the value, EDGE reads
  * the nearest edge, REFLECT mirrors without repeating the edge (numpy
@@ -16,6 +21,7 @@
 
 #include "kernels/kernel_util.h"
 #include "kernels/kernels.h"
+#include "kernels/quant_params.h"
 
 typedef struct pad_state {
     uint32_t rank;
@@ -44,6 +50,12 @@ static void store_value(const qlite_tensor *t, float v, unsigned char *out) {
     memset(&u, 0, sizeof u);
     double q = v;
     if (t->scale > 0.0f) q = nearbyint((double)v / (double)t->scale) + t->zero_point;
+    if (t->scale > 0.0f && qlite_is_q8(t->dtype)) {
+        /* the one rule of QUANTIZE (float32 division, half to even) */
+        int32_t lo, hi;
+        qlite_dtype_qrange(t->dtype, &lo, &hi);
+        q = qlite_quantize_value(v, t->scale, t->zero_point, lo, hi);
+    }
     switch (t->dtype) {
     case QLITE_DTYPE_FLOAT32: u.f = v; break;
     case QLITE_DTYPE_FLOAT16: u.h = qlite_fp32_to_fp16(v); break;
@@ -77,6 +89,10 @@ static qlite_status pad_prepare(qlite_node *node) {
     if ((unsigned)o->mode >= QLITE_PAD_MODE_COUNT)
         return qlite_node_error(node, QLITE_ERR_INVALID_ARGUMENT, "pad mode %d is not valid",
                                 (int)o->mode);
+    if (y->scale > 0.0f && isnan(o->value))
+        return qlite_node_error(node, QLITE_ERR_INVALID_ARGUMENT,
+                                "pad value NaN has no quantized %s value",
+                                qlite_dtype_name(y->dtype));
     pad_state *s = qlite_node_alloc(node, sizeof *s);
     if (!s) return qlite_node_error(node, QLITE_ERR_NO_MEMORY, "out of memory");
     s->rank = x->rank;

@@ -10,8 +10,13 @@
  * half to even in the FPU's default mode — a loop the compiler vectorizes.
  * NaN quantizes to the zero point (real 0).
  *
- * int8/uint8 input (requantization) needs integer-only arithmetic (issue #4)
- * and is refused here with QLITE_ERR_UNSUPPORTED_OP.
+ * int8/uint8 input -> int8/uint8 output (requantization, docs/quantization.md
+ * §4.9), per tensor on both sides, integer only:
+ *   y = clamp(zy + requantize(x - zx, sx / sy))
+ * precomputed at prepare for each of the 256 input codes, so eval is one
+ * table lookup per byte. Equal scales with zero points 128 apart make the
+ * table the exact uint8 <-> int8 shift (q -> q -+ 128, the byte's top bit
+ * flipped); equal parameters make it the identity.
  */
 #include <string.h>
 
@@ -21,19 +26,48 @@
 #define ROUND_MAGIC 12582912.0f /* 1.5 * 2^23 */
 
 typedef struct quantize_state {
+    qlite_eval_fn eval;      /* first: qlite_eval_dispatch */
     qlite_qparams qp;
     bool is_unsigned;
+    uint8_t table[256];      /* requantization: output byte for each input byte */
 } quantize_state;
+
+static qlite_status quantize_eval_f32(qlite_node *node);
+
+static qlite_status requantize_eval(qlite_node *node) {
+    const quantize_state *s = node->state;
+    const uint8_t *x = node->inputs[0]->data;
+    uint8_t *y = node->outputs[0]->data;
+    const size_t n = qlite_tensor_elements(node->inputs[0]);
+    for (size_t i = 0; i < n; i++) y[i] = s->table[x[i]];
+    return QLITE_OK;
+}
+
+static qlite_status requantize_prepare(qlite_node *node) {
+    const qlite_tensor *x = node->inputs[0];
+    qlite_tensor *y = node->outputs[0];
+    qlite_status st;
+    qlite_q8 qx, qy;
+    if ((st = qlite_q8_params(node, x, "input", &qx)) != QLITE_OK ||
+        (st = qlite_q8_params(node, y, "output", &qy)) != QLITE_OK)
+        return st;
+    if ((st = qlite_node_set_output_shape(node, 0, x->rank, x->dims)) != QLITE_OK) return st;
+    quantize_state *s = qlite_node_alloc(node, sizeof *s);
+    if (!s) return qlite_node_error(node, QLITE_ERR_NO_MEMORY, "out of memory");
+    s->eval = requantize_eval;
+    if ((st = qlite_q8_rescale_table(node, s->table, &qx, &qy, qy.qmin, qy.qmax,
+                                     "input / output")) != QLITE_OK)
+        return st;
+    node->state = s;
+    return QLITE_OK;
+}
 
 static qlite_status quantize_prepare(qlite_node *node) {
     qlite_status st = qlite_node_check_io(node, 1, 1, 1, 1);
     if (st != QLITE_OK) return st;
     const qlite_tensor *x = node->inputs[0];
     qlite_tensor *y = node->outputs[0];
-    if (x->dtype == QLITE_DTYPE_INT8 || x->dtype == QLITE_DTYPE_UINT8)
-        return qlite_node_error(node, QLITE_ERR_UNSUPPORTED_OP,
-                                "requantizing %s to %s needs the integer kernel (not available yet)",
-                                qlite_dtype_name(x->dtype), qlite_dtype_name(y->dtype));
+    if (qlite_is_q8(x->dtype) && qlite_is_q8(y->dtype)) return requantize_prepare(node);
     if ((st = qlite_node_check_dtype(node, x, "input", QLITE_DTYPE_FLOAT32)) != QLITE_OK) return st;
     if (y->dtype != QLITE_DTYPE_INT8 && y->dtype != QLITE_DTYPE_UINT8)
         return qlite_node_error(node, QLITE_ERR_UNSUPPORTED_OP,
@@ -42,6 +76,7 @@ static qlite_status quantize_prepare(qlite_node *node) {
     if ((st = qlite_node_set_output_shape(node, 0, x->rank, x->dims)) != QLITE_OK) return st;
     quantize_state *s = qlite_node_alloc(node, sizeof *s);
     if (!s) return qlite_node_error(node, QLITE_ERR_NO_MEMORY, "out of memory");
+    s->eval = quantize_eval_f32;
     s->is_unsigned = y->dtype == QLITE_DTYPE_UINT8;
     if ((st = qlite_qparams_init(node, y, "output", s->is_unsigned ? 0 : -128,
                                  s->is_unsigned ? 255 : 127, &s->qp)) != QLITE_OK)
@@ -74,7 +109,7 @@ static void quantize_run(const float *x, void *out, size_t n, float scale, int32
     }
 }
 
-static qlite_status quantize_eval(qlite_node *node) {
+static qlite_status quantize_eval_f32(qlite_node *node) {
     const quantize_state *s = node->state;
     const qlite_qparams *p = &s->qp;
     const float *x = node->inputs[0]->data;
@@ -87,4 +122,5 @@ static qlite_status quantize_eval(qlite_node *node) {
     return QLITE_OK;
 }
 
-const qlite_kernel qlite_kernel_quantize = {.prepare = quantize_prepare, .eval = quantize_eval};
+const qlite_kernel qlite_kernel_quantize = {.prepare = quantize_prepare,
+                                            .eval = qlite_eval_dispatch};
