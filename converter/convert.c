@@ -77,6 +77,7 @@ static qlite_status count_onnx_types(qlite_convert_report *r, const qlc_graph *g
 static qlite_status run_passes(qlc_ctx *c) {
     qlite_status st;
     bool changed;
+    if ((st = qlc_pass_expand_quant(c)) != QLITE_OK) return st;
     if ((st = qlc_pass_infer_shapes(c)) != QLITE_OK) return st;
     if ((st = qlc_pass_remove_identity(c)) != QLITE_OK) return st;
     if ((st = qlc_pass_fold_batchnorm(c)) != QLITE_OK) return st;

@@ -596,7 +596,34 @@ bool qlc_bypass(qlc_graph *g, qlc_node *n, int32_t in, int32_t out) {
     to->dtype = ti->dtype;
     qlc_tensor_set_shape(to, ti->rank, ti->shape);
     to->layout = ti->layout;
+    if (ti->quant.count && !to->quant.count) { /* the values keep their parameters */
+        to->quant = ti->quant;
+        to->qdq = ti->qdq;
+        memset(&ti->quant, 0, sizeof ti->quant);
+    }
     return true;
+}
+
+void qlc_carry_qdq(qlc_graph *g, int32_t dst, int32_t src, int32_t new_axis) {
+    if (dst < 0 || src < 0 || dst == src) return;
+    const qlc_tensor *s = g->tensors[src];
+    qlc_tensor *d = g->tensors[dst];
+    if (!s->qdq || !s->quant.count || d->quant.count) return;
+    if (s->quant.count > 1 && (new_axis < 0 || new_axis >= d->rank ||
+                               d->shape[new_axis] != (int64_t)s->quant.count))
+        return; /* the channels did not survive the rewrite: parameters are recomputed */
+    float *sc = malloc(s->quant.count * sizeof *sc);
+    int32_t *zp = malloc(s->quant.count * sizeof *zp);
+    if (!sc || !zp) {
+        free(sc);
+        free(zp);
+        return; /* best effort: without them the weight is quantized from its values */
+    }
+    memcpy(sc, s->quant.scale, s->quant.count * sizeof *sc);
+    memcpy(zp, s->quant.zero_point, s->quant.count * sizeof *zp);
+    d->quant = (qlc_quant){.count = s->quant.count, .axis = s->quant.count > 1 ? new_axis : 0,
+                           .scale = sc, .zero_point = zp};
+    d->qdq = true;
 }
 
 static void rebuild_hash(qlc_graph *g) {
@@ -738,4 +765,52 @@ qlite_status qlc_node_error(const qlc_node *n, qlite_status st, const char *fmt,
     va_end(ap);
     if (!n) return qlite_error(st, "%s", msg);
     return qlite_error(st, "node '%s' (%s): %s", n->name, n->op_type, msg);
+}
+
+/* ---- quantization parameters ---------------------------------------------------- */
+
+qlite_status qlc_quant_set(qlc_quant *q, uint32_t count, int32_t axis, const float *scale,
+                           const int32_t *zero_point) {
+    float *s = malloc((count ? count : 1) * sizeof *s);
+    int32_t *z = malloc((count ? count : 1) * sizeof *z);
+    if (!s || !z) {
+        free(s);
+        free(z);
+        return qlite_error(QLITE_ERR_NO_MEMORY, "out of memory");
+    }
+    for (uint32_t i = 0; i < count; i++) {
+        s[i] = scale[i];
+        z[i] = zero_point ? zero_point[i] : 0;
+    }
+    free(q->scale);
+    free(q->zero_point);
+    q->scale = s;
+    q->zero_point = z;
+    q->count = count;
+    q->axis = axis;
+    return QLITE_OK;
+}
+
+qlite_status qlc_quant_copy(qlc_quant *dst, const qlc_quant *src) {
+    if (dst == src) return QLITE_OK;
+    if (!src->count) {
+        qlc_quant_clear(dst);
+        return QLITE_OK;
+    }
+    return qlc_quant_set(dst, src->count, src->axis, src->scale, src->zero_point);
+}
+
+void qlc_quant_clear(qlc_quant *q) {
+    free(q->scale);
+    free(q->zero_point);
+    memset(q, 0, sizeof *q);
+}
+
+bool qlc_quant_equal(const qlc_quant *a, const qlc_quant *b) {
+    if (a->count != b->count) return false;
+    if (a->count > 1 && a->axis != b->axis) return false;
+    for (uint32_t i = 0; i < a->count; i++)
+        if (memcmp(&a->scale[i], &b->scale[i], sizeof(float)) || a->zero_point[i] != b->zero_point[i])
+            return false;
+    return true;
 }

@@ -277,6 +277,18 @@ qlite_status qlc_graph_toposort(qlc_graph *g);
  * valid index; invalidates it.
  */
 bool qlc_bypass(qlc_graph *g, qlc_node *n, int32_t in, int32_t out);
+/* When constant src carries parameters a QDQ model fixed (qdq), gives them to
+ * dst, a rewritten copy of it (transposed, reshaped, ...) whose quantized
+ * channel axis is now new_axis (-1: the channels did not survive; nothing is
+ * copied). Per-tensor parameters are always carried. */
+void qlc_carry_qdq(qlc_graph *g, int32_t dst, int32_t src, int32_t new_axis);
+/* Sets / copies quantization parameters (arrays copied; zero_point NULL =
+ * zeros), clears them, compares them (scales bit for bit). */
+qlite_status qlc_quant_set(qlc_quant *q, uint32_t count, int32_t axis, const float *scale,
+                           const int32_t *zero_point);
+qlite_status qlc_quant_copy(qlc_quant *dst, const qlc_quant *src);
+void qlc_quant_clear(qlc_quant *q);
+bool qlc_quant_equal(const qlc_quant *a, const qlc_quant *b);
 /* Renames tensor t (the name must be free). */
 qlite_status qlc_rename(qlc_graph *g, int32_t t, const char *name);
 /* Swaps the names of two tensors. */

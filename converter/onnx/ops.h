@@ -128,6 +128,18 @@ qlite_status qlc_infer_where(qlc_graph *g, qlc_node *n);
 qlite_status qlc_infer_tile(qlc_graph *g, qlc_node *n);
 qlite_status qlc_lower_expand(qlc_graph *g, qlc_node *n);
 
+/* QuantizeLinear / DequantizeLinear (ops_quant.c) */
+qlite_status qlc_infer_quantize_linear(qlc_graph *g, qlc_node *n);
+qlite_status qlc_fold_quantize_linear(qlc_graph *g, qlc_node *n);
+qlite_status qlc_lower_quantize_linear(qlc_graph *g, qlc_node *n);
+qlite_status qlc_infer_dequantize_linear(qlc_graph *g, qlc_node *n);
+qlite_status qlc_fold_dequantize_linear(qlc_graph *g, qlc_node *n);
+qlite_status qlc_lower_dequantize_linear(qlc_graph *g, qlc_node *n);
+/* QLinearConv, QLinearMatMul, ConvInteger, MatMulInteger, DynamicQuantizeLinear
+ * are rewritten into standard ops before shape inference
+ * (passes/expand_quant.c); reaching inference unexpanded is an error. */
+qlite_status qlc_infer_expanded(qlc_graph *g, qlc_node *n);
+
 /* folds (ops_fold.c) */
 qlite_status qlc_fold_shape(qlc_graph *g, qlc_node *n);
 qlite_status qlc_fold_size(qlc_graph *g, qlc_node *n);

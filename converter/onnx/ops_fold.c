@@ -227,6 +227,10 @@ static qlite_status fold_copy(qlc_graph *g, qlc_node *n) {
     if (!d) return qlite_error(QLITE_ERR_NO_MEMORY, "out of memory");
     if (x->data_size) memcpy(d, x->data, x->data_size);
     qlite_status st = set_const(g, n, 0, d, x->data_size);
+    /* QDQ parameters: all of them through an Identity, per tensor through a reshape */
+    if (st == QLITE_OK)
+        qlc_carry_qdq(g, n->outputs[0], n->inputs[0],
+                      strcmp(n->op_type, "Identity") ? -1 : x->quant.axis);
     return st == QLITE_OK ? done(g, n) : st;
 }
 
@@ -252,6 +256,11 @@ static qlite_status fold_transpose(qlc_graph *g, qlc_node *n) {
     void *d = qlc_transpose_data(x->data, qlc_dtype_size(x->dtype), x->rank, x->shape, perm);
     if (!d) return qlite_error(QLITE_ERR_NO_MEMORY, "out of memory");
     qlite_status st = set_const(g, n, 0, d, x->data_size);
+    /* a QDQ weight's channel axis moves to where the perm puts it */
+    int32_t axis = -1;
+    for (int32_t i = 0; i < x->rank; i++)
+        if (perm[i] == x->quant.axis) axis = i;
+    if (st == QLITE_OK) qlc_carry_qdq(g, n->outputs[0], n->inputs[0], axis);
     return st == QLITE_OK ? done(g, n) : st;
 }
 

@@ -282,6 +282,10 @@ qlite_status qlc_lower_conv(qlc_graph *g, qlc_node *n) {
                                      (size_t)(cout * w->shape[1] * kh * kw) * 4);
     if (wi < 0) return QLITE_ERR_NO_MEMORY;
     g->tensors[wi]->layout = QLC_LAYOUT_NHWC;
+    /* QDQ weight parameters per output channel (ONNX axis 0) */
+    w = qlc_in_t(g, n, 1);
+    qlc_carry_qdq(g, wi, n->inputs[1], w->quant.count > 1 && w->quant.axis != 0 ? -1
+                                       : (depthwise ? 3 : 0));
     int32_t bi = -1;
     if (b) {
         if (qlc_elements(b) != (uint64_t)cout)
@@ -352,6 +356,10 @@ qlite_status qlc_lower_conv_transpose(qlc_graph *g, qlc_node *n) {
     int32_t wi = qlc_add_const_owned(g, w->name, QLITE_DTYPE_FLOAT32, 4, ws, wt,
                                      (size_t)(cin * opg * kh * kw) * 4);
     if (wi < 0) return QLITE_ERR_NO_MEMORY;
+    /* QDQ parameters per output channel: ONNX axis 1 ([Cin, O/g, ...]), one group only */
+    w = qlc_in_t(g, n, 1);
+    qlc_carry_qdq(g, wi, n->inputs[1], w->quant.count > 1 && (w->quant.axis != 1 || groups != 1)
+                                           ? -1 : 0);
     int32_t bi = -1;
     if (b) {
         float *bf = qlc_const_as_f32(b);
@@ -520,7 +528,12 @@ static int32_t fc_weight(qlc_graph *g, const qlc_tensor *b, bool b_is_kn, float 
             w[i * k + j] = scale * (b_is_kn ? bf[j * o + i] : bf[i * k + j]);
     free(bf);
     int64_t ws[2] = {o, k};
-    return qlc_add_const_owned(g, b->name, QLITE_DTYPE_FLOAT32, 2, ws, w, (size_t)(k * o) * 4);
+    int32_t wi = qlc_add_const_owned(g, b->name, QLITE_DTYPE_FLOAT32, 2, ws, w, (size_t)(k * o) * 4);
+    /* QDQ parameters along the output axis (B's axis 1 when [K, O], 0 when [O, K]) */
+    int32_t src = qlc_find_tensor(g, b->name);
+    if (wi >= 0 && src >= 0 && scale == 1.0f)
+        qlc_carry_qdq(g, wi, src, b->quant.count > 1 && b->quant.axis != (b_is_kn ? 1 : 0) ? -1 : 0);
+    return wi;
 }
 
 qlite_status qlc_lower_matmul(qlc_graph *g, qlc_node *n) {

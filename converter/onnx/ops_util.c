@@ -102,8 +102,25 @@ void qlc_set_out(qlc_graph *g, qlc_node *n, uint32_t i, qlite_dtype dt, int32_t 
 
 int32_t qlc_new_act(qlc_graph *g, int32_t base, const char *suffix, qlite_dtype dt, int32_t rank,
                     const int64_t *shape) {
-    return qlc_add_tensor_like(g, base >= 0 ? g->tensors[base]->name : "t", suffix, dt, rank,
-                               shape);
+    int32_t t = qlc_add_tensor_like(g, base >= 0 ? g->tensors[base]->name : "t", suffix, dt, rank,
+                                    shape);
+    /* the same values in another layout keep an integer tensor's per-tensor
+     * parameters (a per-channel axis would move: not copied) */
+    if (t >= 0 && base >= 0) {
+        const qlc_tensor *b = g->tensors[base];
+        qlc_tensor *nt = g->tensors[t];
+        if (b->dtype == dt && b->quant.count == 1 && dt != QLITE_DTYPE_FLOAT32 &&
+            dt != QLITE_DTYPE_FLOAT16) {
+            nt->quant.scale = malloc(sizeof(float));
+            nt->quant.zero_point = malloc(sizeof(int32_t));
+            if (nt->quant.scale && nt->quant.zero_point) {
+                nt->quant.scale[0] = b->quant.scale[0];
+                nt->quant.zero_point[0] = b->quant.zero_point[0];
+                nt->quant.count = 1;
+            }
+        }
+    }
+    return t;
 }
 
 void qlc_perm_to_nhwc(int32_t r, int32_t *perm) {

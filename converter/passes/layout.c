@@ -85,6 +85,11 @@ static bool pushable(qlc_graph *g, const qlc_node *c, int32_t y, int32_t r, cons
     for (uint32_t k = 0; k < c->num_outputs; k++)
         if (c->outputs[k] < 0) return false;
     if (is_unary(c->code)) return true;
+    if (c->code == QLITE_OP_QUANTIZE || c->code == QLITE_OP_DEQUANTIZE) {
+        /* per-tensor parameters do not care about the layout */
+        const qlc_tensor *qt = g->tensors[c->code == QLITE_OP_QUANTIZE ? c->outputs[0] : y];
+        return qt->quant.count <= 1;
+    }
     if (is_binary(c->code) || c->code == QLITE_OP_CONCATENATION) {
         for (uint32_t k = 0; k < c->num_inputs; k++) {
             int32_t t = c->inputs[k];
@@ -124,6 +129,7 @@ static int32_t transposed_const(qlc_graph *g, int32_t t, int32_t r, const int32_
     qlc_permute_shape(r, full, inv, ns);
     int32_t nt = qlc_add_const_owned(g, c->name, c->dtype, r, ns, d, c->data_size);
     if (nt >= 0) g->tensors[nt]->layout = QLC_LAYOUT_NHWC;
+    if (nt >= 0) qlc_carry_qdq(g, nt, t, -1); /* per-tensor parameters only */
     return nt;
 }
 
@@ -299,6 +305,7 @@ static qlite_status absorb_into_fc(qlc_ctx *ctx, qlc_node *t, bool *done) {
     int32_t wt = qlc_add_const_owned(g, w->name, QLITE_DTYPE_FLOAT32, 2, w->shape, nw,
                                      (size_t)(o * (int64_t)k) * 4);
     if (wt < 0) return QLITE_ERR_NO_MEMORY;
+    qlc_carry_qdq(g, wt, fc->inputs[1], 0); /* columns permuted: rows (channels) stay */
     fc->inputs[1] = wt;
     rs->inputs[0] = x;
     qlc_remove_node(g, t);

@@ -30,6 +30,7 @@ void qlc_count(qlc_ctx *c, const char *kind, uint32_t n);
 void qlc_log(const qlc_ctx *c, int level, const char *fmt, ...) QLITE_PRINTF(3, 4);
 
 /* ONNX-level passes (before lowering) */
+qlite_status qlc_pass_expand_quant(qlc_ctx *c);   /* QLinearConv, ConvInteger, ... -> standard ops */
 qlite_status qlc_pass_infer_shapes(qlc_ctx *c);   /* shape inference + constant folding */
 qlite_status qlc_pass_fold_constants(qlc_ctx *c, bool *changed);
 qlite_status qlc_pass_remove_identity(qlc_ctx *c);

@@ -127,13 +127,6 @@ int32_t qlc_quantize_const_asym(qlc_graph *g, int32_t t, double *sqnr);
 /* Constant quantized with given per-tensor int8 parameters. */
 int32_t qlc_quantize_const_with(qlc_graph *g, int32_t t, float scale, int32_t zp);
 
-/* Sets / copies quantization parameters (arrays copied). */
-qlite_status qlc_quant_set(qlc_quant *q, uint32_t count, int32_t axis, const float *scale,
-                           const int32_t *zero_point);
-qlite_status qlc_quant_copy(qlc_quant *dst, const qlc_quant *src);
-void qlc_quant_clear(qlc_quant *q);
-bool qlc_quant_equal(const qlc_quant *a, const qlc_quant *b);
-
 /* Output channel axis of a weight (input `slot`) of op `code`, or -1 when the
  * op has no per-channel weight there. */
 int32_t qlc_weight_axis(const qlc_node *n, uint32_t slot, const qlc_tensor *w);

@@ -11,52 +11,6 @@
 
 #include "quant_internal.h"
 
-qlite_status qlc_quant_set(qlc_quant *q, uint32_t count, int32_t axis, const float *scale,
-                           const int32_t *zero_point) {
-    float *s = malloc((count ? count : 1) * sizeof *s);
-    int32_t *z = malloc((count ? count : 1) * sizeof *z);
-    if (!s || !z) {
-        free(s);
-        free(z);
-        return qlite_error(QLITE_ERR_NO_MEMORY, "out of memory");
-    }
-    for (uint32_t i = 0; i < count; i++) {
-        s[i] = scale[i];
-        z[i] = zero_point ? zero_point[i] : 0;
-    }
-    free(q->scale);
-    free(q->zero_point);
-    q->scale = s;
-    q->zero_point = z;
-    q->count = count;
-    q->axis = axis;
-    return QLITE_OK;
-}
-
-qlite_status qlc_quant_copy(qlc_quant *dst, const qlc_quant *src) {
-    if (dst == src) return QLITE_OK;
-    if (!src->count) {
-        qlc_quant_clear(dst);
-        return QLITE_OK;
-    }
-    return qlc_quant_set(dst, src->count, src->axis, src->scale, src->zero_point);
-}
-
-void qlc_quant_clear(qlc_quant *q) {
-    free(q->scale);
-    free(q->zero_point);
-    memset(q, 0, sizeof *q);
-}
-
-bool qlc_quant_equal(const qlc_quant *a, const qlc_quant *b) {
-    if (a->count != b->count) return false;
-    if (a->count > 1 && a->axis != b->axis) return false;
-    for (uint32_t i = 0; i < a->count; i++)
-        if (memcmp(&a->scale[i], &b->scale[i], sizeof(float)) || a->zero_point[i] != b->zero_point[i])
-            return false;
-    return true;
-}
-
 int32_t qlc_weight_axis(const qlc_node *n, uint32_t slot, const qlc_tensor *w) {
     switch (n->code) {
     case QLITE_OP_CONV_2D: case QLITE_OP_TRANSPOSE_CONV_2D: case QLITE_OP_FULLY_CONNECTED:
