@@ -37,3 +37,8 @@ if(TARGET qlite-convert)
   set_tests_properties(bench_driver PROPERTIES FIXTURES_REQUIRED bench_mlp LABELS bench
     PASS_REGULAR_EXPRESSION "accuracy 0\\.8940 \\(894/1000\\).*profile: 3 observed runs.*   0 [A-Z_]+ .*   2 FULLY_CONNECTED")
 endif()
+
+#   bench_q8     int8 vs float32 reference kernels: ADD, SOFTMAX, MEAN over
+#                H,W, LOGISTIC, ns per element and the ratio (issue #4).
+add_executable(bench_q8 ${CMAKE_CURRENT_SOURCE_DIR}/bench/bench_q8.c)
+target_link_libraries(bench_q8 PRIVATE qlite_internal)

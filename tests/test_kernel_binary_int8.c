@@ -22,6 +22,7 @@
  * integer kernel.
  */
 #include "kernel_q8_check.h"
+#include "kernels/quant_params.h"
 
 static const qlite_op_code BIN_OPS[] = {QLITE_OP_ADD, QLITE_OP_SUB, QLITE_OP_MUL,
                                         QLITE_OP_MINIMUM, QLITE_OP_MAXIMUM};
@@ -220,7 +221,10 @@ static void test_extreme_parameters(void **state) {
     const float sc[][3] = {{1.0f, 0x1p-20f, 1.0f},   {0x1p-20f, 1.0f, 0x1p-19f},
                            {0x1p-10f, 0x1p10f, 0x1p-12f}, {0.05f, 0.05f, 0.001f},
                            {0.5f, 0.25f, 3.0f},      {0x1p-20f, 0x1p-20f, 0x1p-21f},
-                           {1.0f, 1.0f, 0x1p-8f}};
+                           {1.0f, 1.0f, 0x1p-8f},
+                           /* ADD's output multiplier 8: accumulators can saturate the
+                            * left shift, so the general requantize runs */
+                           {1.0f, 1.0f, 0x1p-22f}};
     for (size_t k = 0; k < Q8_COUNT(BIN_OPS); k++)
         for (int d = 0; d < 2; d++)
             for (size_t s = 0; s < Q8_COUNT(sc); s++)
@@ -490,8 +494,41 @@ static void test_errors(void **state) {
                      QLITE_ERR_INVALID_ARGUMENT);
 }
 
+/* The kernels' branch-free requantize equals src/quant.h's on its domain
+ * (|x| 2^left <= INT32_MAX): every shift, edge and random operands. */
+static void test_fast_requantize(void **state) {
+    (void)state;
+    qlite_test_rng rng;
+    qlite_test_rng_seed(&rng, 0xFA57);
+    const int32_t m0s[4] = {1 << 30, INT32_MAX, 1518500250, 0};
+    for (int32_t shift = -31; shift <= 30; shift++)
+        for (int k = 0; k < 4 + 60; k++) {
+            const int32_t m0 = k < 4 ? m0s[k] : (int32_t)((1u << 30) | (qlite_test_rng_u32(&rng) >> 2));
+            const int left = shift > 0 ? shift : 0;
+            const int64_t lim = (int64_t)INT32_MAX >> left;
+            const qlite_rq_fast f = qlite_rq_fast_init(m0, shift);
+            for (int i = 0; i < 200; i++) {
+                int64_t x;
+                if (i < 8) {
+                    const int64_t edges[8] = {0, 1, -1, lim, -lim, lim / 2, -(lim / 2) - 1, lim > 3 ? 3 : 0};
+                    x = edges[i];
+                } else {
+                    x = (int64_t)(qlite_test_rng_u32(&rng) % (uint32_t)(2 * lim + 1)) - lim;
+                }
+                assert_true(qlite_rq_fast_ok(x < 0 ? -x : x, shift));
+                const int32_t want = qlite_requantize((int32_t)x, m0, shift);
+                const int32_t got = qlite_rq_fast_apply((int32_t)x, &f);
+                if (got != want)
+                    fail_msg("x=%lld M0=%d shift=%d: fast %d, qlite_requantize %d", (long long)x,
+                             m0, shift, got, want);
+            }
+        }
+    assert_false(qlite_rq_fast_ok((int64_t)1 << 28, 4));
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_fast_requantize),
         cmocka_unit_test(test_hand_values),
         cmocka_unit_test(test_reference_sweep),
         cmocka_unit_test(test_extreme_parameters),

@@ -32,7 +32,7 @@
 
 #define ADD_LEFT_SHIFT 20
 
-enum { Q_ADD, Q_MUL, Q_MIN, Q_MAX, Q_PRELU };
+enum { Q_ADD, Q_MUL, Q_MIN, Q_MAX, Q_PRELU, Q_ADD_FAST, Q_MUL_FAST };
 
 typedef struct binary_q8_state {
     qlite_eval_fn eval;              /* must stay first (qlite_eval_dispatch) */
@@ -41,6 +41,8 @@ typedef struct binary_q8_state {
     int32_t lo, hi;                  /* output clamp: dtype range ∩ fused activation */
     int32_t zy;
     int32_t out_m, out_shift;        /* ADD: t / (2^20 sy); MUL: sa sb / sy */
+    qlite_rq_fast out_fast;          /* the same, branch-free (valid when `fast`) */
+    bool fast;                       /* no accumulator can saturate the left shift */
     int32_t ta[256], tb[256];        /* per-input tables (see the top comment) */
     uint8_t pos[256];                /* PRELU: output code for x >= zx */
     int32_t *alpha_zp;               /* PRELU, per alpha element: zero point of its channel */
@@ -50,11 +52,19 @@ typedef struct binary_q8_state {
 typedef void (*q8_row_fn)(const binary_q8_state *s, const uint8_t *a, const uint8_t *b,
                           uint8_t *o, size_t n, size_t off_b);
 
+/* The state's fields in locals: the output is bytes, which may alias anything,
+ * so the compiler would otherwise reload them after every store. */
+#define Q8_LOCALS                                                                           \
+    const int32_t *const ta = s->ta, *const tb = s->tb;                                     \
+    const int32_t om = s->out_m, osh = s->out_shift, zy = s->zy, lo = s->lo, hi = s->hi;    \
+    const qlite_rq_fast rf = s->out_fast;                                                   \
+    (void)ta; (void)tb; (void)om; (void)osh; (void)zy; (void)lo; (void)hi; (void)rf
+
 /* Rows in three shapes: vv (both contiguous), vs (b one value), sv (a one value). */
 #define Q8_ROWS(name, EXPR)                                                                 \
     static void name##_vv(const binary_q8_state *s, const uint8_t *a, const uint8_t *b,     \
                           uint8_t *o, size_t n, size_t off_b) {                             \
-        (void)off_b;                                                                        \
+        Q8_LOCALS;                                                                          \
         for (size_t i = 0; i < n; i++) {                                                    \
             const uint8_t x = a[i], y = b[i];                                               \
             const size_t ib = off_b + i;                                                    \
@@ -64,6 +74,7 @@ typedef void (*q8_row_fn)(const binary_q8_state *s, const uint8_t *a, const uint
     }                                                                                       \
     static void name##_vs(const binary_q8_state *s, const uint8_t *a, const uint8_t *b,     \
                           uint8_t *o, size_t n, size_t off_b) {                             \
+        Q8_LOCALS;                                                                          \
         const uint8_t y = b[0];                                                             \
         const size_t ib = off_b;                                                            \
         (void)ib;                                                                           \
@@ -74,6 +85,7 @@ typedef void (*q8_row_fn)(const binary_q8_state *s, const uint8_t *a, const uint
     }                                                                                       \
     static void name##_sv(const binary_q8_state *s, const uint8_t *a, const uint8_t *b,     \
                           uint8_t *o, size_t n, size_t off_b) {                             \
+        Q8_LOCALS;                                                                          \
         const uint8_t x = a[0];                                                             \
         for (size_t i = 0; i < n; i++) {                                                    \
             const uint8_t y = b[i];                                                         \
@@ -96,10 +108,13 @@ static inline int32_t prelu_one(const binary_q8_state *s, uint8_t x, uint8_t alp
                         s->zy, s->lo, s->hi);
 }
 
-Q8_ROWS(q8_add, qlite_q8_out(s->ta[x] + s->tb[y], s->out_m, s->out_shift, s->zy, s->lo, s->hi))
-Q8_ROWS(q8_mul, qlite_q8_out(s->ta[x] * s->tb[y], s->out_m, s->out_shift, s->zy, s->lo, s->hi))
-Q8_ROWS(q8_min, clamp_i32(min_i32(s->ta[x], s->tb[y]), s->lo, s->hi))
-Q8_ROWS(q8_max, clamp_i32(max_i32(s->ta[x], s->tb[y]), s->lo, s->hi))
+Q8_ROWS(q8_add, qlite_q8_out(ta[x] + tb[y], om, osh, zy, lo, hi))
+Q8_ROWS(q8_mul, qlite_q8_out(ta[x] * tb[y], om, osh, zy, lo, hi))
+/* the same two with the branch-free requantize (prepare proved it exact) */
+Q8_ROWS(q8_addf, clamp_i32(zy + qlite_rq_fast_apply(ta[x] + tb[y], &rf), lo, hi))
+Q8_ROWS(q8_mulf, clamp_i32(zy + qlite_rq_fast_apply(ta[x] * tb[y], &rf), lo, hi))
+Q8_ROWS(q8_min, clamp_i32(min_i32(ta[x], tb[y]), lo, hi))
+Q8_ROWS(q8_max, clamp_i32(max_i32(ta[x], tb[y]), lo, hi))
 Q8_ROWS(q8_prelu, prelu_one(s, x, y, ib))
 
 typedef struct q8_row_fns {
@@ -112,6 +127,8 @@ static const q8_row_fns q8_fns[] = {
     [Q_MIN] = {q8_min_vv, q8_min_vs, q8_min_sv},
     [Q_MAX] = {q8_max_vv, q8_max_vs, q8_max_sv},
     [Q_PRELU] = {q8_prelu_vv, q8_prelu_vs, q8_prelu_sv},
+    [Q_ADD_FAST] = {q8_addf_vv, q8_addf_vs, q8_addf_sv},
+    [Q_MUL_FAST] = {q8_mulf_vv, q8_mulf_vs, q8_mulf_sv},
 };
 
 typedef struct q8_job {
@@ -126,7 +143,8 @@ static void binary_q8_range(void *arg, size_t begin, size_t end) {
     const qlite_bcast *bc = &s->bc;
     const uint32_t last = bc->rank - 1;
     const size_t inner = (size_t)bc->dims[last];
-    const q8_row_fns *f = &q8_fns[s->kind];
+    const int kind = s->fast ? (s->kind == Q_ADD ? Q_ADD_FAST : Q_MUL_FAST) : s->kind;
+    const q8_row_fns *f = &q8_fns[kind];
     q8_row_fn row = bc->stride_a[last] == 0 ? f->sv : bc->stride_b[last] == 0 ? f->vs : f->vv;
     qlite_bcast_iter it;
     qlite_bcast_iter_seek(bc, &it, begin);
@@ -303,6 +321,16 @@ qlite_status qlite_binary_q8_prepare(qlite_node *node, qlite_activation act) {
     default: st = minmax_tables(node, s, &qa, &qb, &qy); break;
     }
     if (st != QLITE_OK) return st;
+    if (kind == Q_ADD || kind == Q_MUL) {
+        /* the largest accumulator decides whether the branch-free form is exact */
+        int64_t ma = 0, mb = 0;
+        for (int v = 0; v < 256; v++) {
+            ma = s->ta[v] > ma ? s->ta[v] : (-(int64_t)s->ta[v] > ma ? -(int64_t)s->ta[v] : ma);
+            mb = s->tb[v] > mb ? s->tb[v] : (-(int64_t)s->tb[v] > mb ? -(int64_t)s->tb[v] : mb);
+        }
+        s->fast = qlite_rq_fast_ok(kind == Q_ADD ? ma + mb : ma * mb, s->out_shift);
+        s->out_fast = qlite_rq_fast_init(s->out_m, s->out_shift);
+    }
     node->state = s;
     return QLITE_OK;
 }

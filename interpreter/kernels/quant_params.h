@@ -97,6 +97,41 @@ static inline int32_t qlite_q8_out(int32_t acc, int32_t multiplier, int32_t shif
 }
 
 /*
+ * requantize() of src/quant.h for operands the caller has proven small at
+ * prepare (|x| * 2^left <= INT32_MAX, so the left shift never saturates),
+ * in the branch-free form
+ *   h = floor((x 2^left M0 + 2^30) / 2^31)          (= srdhm: ties toward +inf)
+ *   y = floor((h + 2^(right-1) - [h < 0]) / 2^right)  (= rdbpot: ties away from 0)
+ * Bit-identical to qlite_requantize on that domain (tests/test_kernel_*_int8.c
+ * check every kernel that uses it against an independent implementation).
+ */
+typedef struct qlite_rq_fast {
+    int64_t m0;        /* M0 */
+    int left, right;   /* max(shift, 0), max(-shift, 0) */
+    int64_t nudge;     /* 2^(right-1), or 0 when right == 0 */
+} qlite_rq_fast;
+
+static inline qlite_rq_fast qlite_rq_fast_init(int32_t multiplier, int32_t shift) {
+    qlite_rq_fast f;
+    f.m0 = multiplier;
+    f.left = shift > 0 ? shift : 0;
+    f.right = shift > 0 ? 0 : -shift;
+    f.nudge = ((int64_t)1 << f.right) >> 1;
+    return f;
+}
+
+static inline int32_t qlite_rq_fast_apply(int32_t x, const qlite_rq_fast *f) {
+    const int64_t h = ((int64_t)x * ((int64_t)1 << f->left) * f->m0 + ((int64_t)1 << 30)) >> 31;
+    const int64_t r = (h + f->nudge - (f->nudge != 0 && h < 0)) >> f->right;
+    return (int32_t)r;
+}
+
+/* True when every |x| <= max_abs can use qlite_rq_fast_apply with this shift. */
+static inline bool qlite_rq_fast_ok(int64_t max_abs, int32_t shift) {
+    return max_abs * ((int64_t)1 << (shift > 0 ? shift : 0)) <= INT32_MAX;
+}
+
+/*
  * §4.6: table[b] for every byte b of the input dtype:
  *   y = f(sx * (q(b) - zx))             (double; f may return +-inf or NaN)
  *   table[b] = clamp(round_half_even(y / sy) + zy, lo, hi),
