@@ -310,6 +310,21 @@ static qlite_status set_q(qlc_tensor *t, float scale, int32_t zp) {
     return qlc_quant_set(&t->quant, 1, 0, &scale, &zp);
 }
 
+/* The range the parameters came from, stored with them (docs §2.4). */
+static qlite_status set_range(qlc_tensor *t, const aparams *a) {
+    if (t->range.count != 1) {
+        free(t->range.min);
+        free(t->range.max);
+        t->range.min = malloc(sizeof(float));
+        t->range.max = malloc(sizeof(float));
+        t->range.count = t->range.min && t->range.max ? 1 : 0;
+        if (!t->range.count) return qlite_error(QLITE_ERR_NO_MEMORY, "out of memory");
+    }
+    t->range.min[0] = a->min;
+    t->range.max[0] = a->max;
+    return QLITE_OK;
+}
+
 /* int8 stand-in of activation t with its (or given) parameters, for probes. */
 static int32_t twin_of(i8ctx *q, int32_t t, const aparams *with) {
     qlc_graph *g = q->g;
@@ -545,7 +560,9 @@ static int32_t quantized(i8ctx *q, int32_t t, const aparams *with) {
     int64_t shape[QLITE_MAX_RANK];
     memcpy(shape, tt->shape, sizeof shape);
     int32_t id = qlc_add_tensor_like(g, tt->name, "_quantized", QLITE_DTYPE_INT8, tt->rank, shape);
-    if (id < 0 || set_q(g->tensors[id], a->scale, a->zp) != QLITE_OK) return -1;
+    if (id < 0 || set_q(g->tensors[id], a->scale, a->zp) != QLITE_OK ||
+        set_range(g->tensors[id], a) != QLITE_OK)
+        return -1;
     int32_t in = t;
     if (!qlc_add_op(g, NULL, "QuantizeLinear", QLITE_OP_QUANTIZE, NULL, 1, &in, 1, &id)) return -1;
     if (!with) q->qcache[t] = id;
@@ -612,17 +629,7 @@ static qlite_status rewrite(i8ctx *q) {
             return qlite_error(QLITE_ERR_NO_MEMORY, "out of memory");
         tt->dtype = QLITE_DTYPE_INT8;
         tt->qdq = false;
-        if (tt->range.count != 1) {
-            free(tt->range.min);
-            free(tt->range.max);
-            tt->range.min = malloc(sizeof(float));
-            tt->range.max = malloc(sizeof(float));
-            tt->range.count = tt->range.min && tt->range.max ? 1 : 0;
-        }
-        if (tt->range.count == 1) {
-            tt->range.min[0] = q->p[t].min;
-            tt->range.max[0] = q->p[t].max;
-        }
+        if (set_range(tt, &q->p[t]) != QLITE_OK) return QLITE_ERR_NO_MEMORY;
     }
     /* same-parameter int8 ops whose output the model fixed otherwise:
      * the op writes the input's parameters, a QUANTIZE requantizes */
@@ -692,7 +699,9 @@ static qlite_status fix_io(i8ctx *q) {
         int32_t xi = qlc_add_tensor_like(g, xt->name, "_int8", QLITE_DTYPE_INT8, xt->rank, shape);
         if (xi < 0) return QLITE_ERR_NO_MEMORY;
         xt = g->tensors[x];
-        if ((st = qlc_quant_copy(&g->tensors[xi]->quant, &xt->quant)) != QLITE_OK) return st;
+        if ((st = qlc_quant_copy(&g->tensors[xi]->quant, &xt->quant)) != QLITE_OK ||
+            (st = set_range(g->tensors[xi], &q->p[x])) != QLITE_OK)
+            return st;
         for (uint32_t k = 0; k < g->num_nodes; k++) {
             qlc_node *n = g->nodes[k];
             if (n->dead) continue;
@@ -721,7 +730,9 @@ static qlite_status fix_io(i8ctx *q) {
         if (inner < 0) return QLITE_ERR_NO_MEMORY;
         yt = g->tensors[y];
         qlc_tensor *it = g->tensors[inner];
-        if (is8 && (st = qlc_quant_copy(&it->quant, &yt->quant)) != QLITE_OK) return st;
+        if (is8 && ((st = qlc_quant_copy(&it->quant, &yt->quant)) != QLITE_OK ||
+                    (st = set_range(it, &q->p[y])) != QLITE_OK))
+            return st;
         for (uint32_t k = 0; k < g->num_nodes; k++) {
             qlc_node *n = g->nodes[k];
             if (n->dead) continue;
@@ -738,7 +749,8 @@ static qlite_status fix_io(i8ctx *q) {
         } else {
             const aparams *a = &q->p[y];
             yt->dtype = want;
-            if ((st = set_q(yt, a->scale, a->zp + (want == QLITE_DTYPE_UINT8 ? 128 : 0))) != QLITE_OK)
+            if ((st = set_q(yt, a->scale, a->zp + (want == QLITE_DTYPE_UINT8 ? 128 : 0))) != QLITE_OK ||
+                (st = set_range(yt, a)) != QLITE_OK)
                 return st;
             if (!qlc_add_op(g, NULL, "QuantizeLinear", QLITE_OP_QUANTIZE, NULL, 1, &inner, 1, &y))
                 return QLITE_ERR_NO_MEMORY;
