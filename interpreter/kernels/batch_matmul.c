@@ -184,7 +184,7 @@ static qlite_status bmm_prepare(qlite_node *node) {
     if (!b_vec) dims[rank++] = bn;
     if ((st = qlite_node_set_output_shape(node, 0, rank, dims))) return st;
 
-    s->uk = qlite_gemm_f32_select();
+    s->uk = qlite_gemm_f32_select_for(s->N);
     s->threads = qlite_node_threads(node);
     bool b_shared = true, a_dense = !s->ta;
     for (uint32_t i = 0; i < s->brank; i++) {

@@ -73,10 +73,13 @@ static void im2col(const conv_state *s, const float *x, int64_t g, size_t p0, si
             for (int64_t kx = 0; kx < s->KW; kx++, dst += Cg) {
                 const int64_t ix = ox * s->sw - s->pl + kx * s->dw;
                 if (iy < 0 || iy >= s->H || ix < 0 || ix >= s->W) {
-                    memset(dst, 0, Cg * sizeof(float));
+                    for (size_t c = 0; c < Cg; c++) dst[c] = 0.0f;
                 } else {
-                    memcpy(dst, x + ((n * s->H + iy) * s->W + ix) * s->C + g * s->Cg,
-                           Cg * sizeof(float));
+                    const float *src = x + ((n * s->H + iy) * s->W + ix) * s->C + g * s->Cg;
+                    if (Cg >= 16)
+                        memcpy(dst, src, Cg * sizeof(float));
+                    else /* first layers (1-3 channels): no call per tap */
+                        for (size_t c = 0; c < Cg; c++) dst[c] = src[c];
                 }
             }
         }
@@ -212,7 +215,7 @@ static qlite_status conv_prepare(qlite_node *node) {
     if ((st = qlite_node_set_output_shape(node, 0, 4, (int64_t[]){s->N, s->OH, s->OW, s->O})))
         return st;
 
-    s->uk = qlite_gemm_f32_select();
+    s->uk = qlite_gemm_f32_select_for((size_t)(s->groups == 1 ? s->O : s->Og));
     s->threads = qlite_node_threads(node);
     const size_t P = (size_t)(s->N * s->OH * s->OW);
     s->direct = s->groups == 1 && s->KH == 1 && s->KW == 1 && s->sh == 1 && s->sw == 1 &&

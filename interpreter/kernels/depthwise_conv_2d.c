@@ -9,9 +9,9 @@
  * y[n,oy,ox,c*M+m] = act(b[c*M+m] + sum_{ky,kx} x[n, oy*sh-pt+ky*dh, ox*sw-pl+kx*dw, c]
  *                                               * w[0, ky, kx, c*M+m])
  *
- * Optimized float32 path: for each output pixel the C*M accumulators are the
- * output row itself; each valid tap adds x_row * w_row over contiguous
- * channels, a loop the compiler vectorizes. Threads split output rows.
+ * Optimized float32 path: for each output pixel, blocks of 16 channels keep
+ * their accumulators in registers (a generic 16-float vector) over all valid
+ * taps, then clamp and store once. Threads split output rows.
  */
 #include "kernels.h"
 #include "nn_common.h"
@@ -52,40 +52,60 @@ typedef struct dw_job {
     float *y;
 } dw_job;
 
+/* One output pixel, channels [c0, c0 + 16) (multiplier 1), accumulators in registers. */
+static inline void dw_block16(const dw_state *s, const float *x, const float *w, const float *b,
+                              int64_t n, int64_t oy, int64_t ox, size_t c0, float *out) {
+    qlite_v16f acc = {0}, xv, wv;
+    if (b) QLITE_V16F_LOAD(acc, b + c0);
+    for (int64_t ky = 0; ky < s->KH; ky++) {
+        const int64_t iy = oy * s->sh - s->pt + ky * s->dh;
+        if (iy < 0 || iy >= s->H) continue;
+        const float *xrow = x + ((n * s->H + iy) * s->W) * s->C + (int64_t)c0;
+        const float *wrow = w + (ky * s->KW) * s->OC + (int64_t)c0;
+        for (int64_t kx = 0; kx < s->KW; kx++) {
+            const int64_t ix = ox * s->sw - s->pl + kx * s->dw;
+            if (ix < 0 || ix >= s->W) continue;
+            QLITE_V16F_LOAD(xv, xrow + ix * s->C);
+            QLITE_V16F_LOAD(wv, wrow + kx * s->OC);
+            acc += xv * wv;
+        }
+    }
+    float t[16];
+    QLITE_V16F_STORE(t, acc);
+    for (int j = 0; j < 16; j++) t[j] = t[j] < s->lo ? s->lo : (t[j] > s->hi ? s->hi : t[j]);
+    memcpy(out + c0, t, sizeof t);
+}
+
+/* One output pixel, one channel (tails, multipliers > 1). */
+static inline float dw_one(const dw_state *s, const float *x, const float *w, const float *b,
+                           int64_t n, int64_t oy, int64_t ox, int64_t oc) {
+    const int64_t c = oc / s->M;
+    float acc = b ? b[oc] : 0.0f;
+    for (int64_t ky = 0; ky < s->KH; ky++) {
+        const int64_t iy = oy * s->sh - s->pt + ky * s->dh;
+        if (iy < 0 || iy >= s->H) continue;
+        for (int64_t kx = 0; kx < s->KW; kx++) {
+            const int64_t ix = ox * s->sw - s->pl + kx * s->dw;
+            if (ix < 0 || ix >= s->W) continue;
+            acc += x[((n * s->H + iy) * s->W + ix) * s->C + c] * w[(ky * s->KW + kx) * s->OC + oc];
+        }
+    }
+    return qlite_clampf(acc, s->lo, s->hi);
+}
+
 static void dw_rows(void *arg, size_t begin, size_t end) {
     const dw_job *j = arg;
     const dw_state *s = j->s;
-    const size_t OC = (size_t)s->OC, C = (size_t)s->C, M = (size_t)s->M;
+    const size_t OC = (size_t)s->OC;
+    /* multiplier 1: blocks of 16 channels; the rest one channel at a time */
+    const size_t blocked = s->M == 1 ? OC / 16 * 16 : 0;
     for (size_t row = begin; row < end; row++) {
         const int64_t n = (int64_t)row / s->OH, oy = (int64_t)row % s->OH;
         for (int64_t ox = 0; ox < s->OW; ox++) {
-            float *restrict acc = j->y + (row * (size_t)s->OW + (size_t)ox) * OC;
-            if (j->b)
-                memcpy(acc, j->b, OC * sizeof(float));
-            else
-                memset(acc, 0, OC * sizeof(float));
-            for (int64_t ky = 0; ky < s->KH; ky++) {
-                const int64_t iy = oy * s->sh - s->pt + ky * s->dh;
-                if (iy < 0 || iy >= s->H) continue;
-                for (int64_t kx = 0; kx < s->KW; kx++) {
-                    const int64_t ix = ox * s->sw - s->pl + kx * s->dw;
-                    if (ix < 0 || ix >= s->W) continue;
-                    const float *restrict xr = j->x + ((n * s->H + iy) * s->W + ix) * s->C;
-                    const float *restrict wr = j->w + (size_t)(ky * s->KW + kx) * OC;
-                    if (M == 1) {
-                        for (size_t c = 0; c < C; c++) acc[c] += xr[c] * wr[c];
-                    } else {
-                        for (size_t c = 0; c < C; c++)
-                            for (size_t m = 0; m < M; m++)
-                                acc[c * M + m] += xr[c] * wr[c * M + m];
-                    }
-                }
-            }
-            for (size_t c = 0; c < OC; c++) {
-                float v = acc[c];
-                v = v < s->lo ? s->lo : v;
-                acc[c] = v > s->hi ? s->hi : v;
-            }
+            float *out = j->y + (row * (size_t)s->OW + (size_t)ox) * OC;
+            for (size_t c0 = 0; c0 < blocked; c0 += 16) dw_block16(s, j->x, j->w, j->b, n, oy, ox, c0, out);
+            for (size_t oc = blocked; oc < OC; oc++)
+                out[oc] = dw_one(s, j->x, j->w, j->b, n, oy, ox, (int64_t)oc);
         }
     }
 }

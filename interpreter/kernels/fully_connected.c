@@ -106,7 +106,7 @@ static qlite_status fc_prepare(qlite_node *node) {
     }
     if ((st = qlite_node_set_output_shape(node, 0, rank, dims))) return st;
     s->eval = eval;
-    s->uk = qlite_gemm_f32_select();
+    s->uk = qlite_gemm_f32_select_for(s->N);
     node->scratch_bytes = qlite_gemm_f32_scratch_bytes(s->uk, s->M, s->N, s->K);
     node->state = s;
     return QLITE_OK;

@@ -8,6 +8,8 @@
 
 #include "kernel_util.h"
 
+_Static_assert(sizeof(float) == 4, "float32");
+
 /* Multiply-adds contract into FMA where the target has it (clang does by
  * default; gcc's ISO C mode needs asking). */
 #if defined(__GNUC__) && !defined(__clang__)
@@ -26,11 +28,27 @@
 #if defined(__x86_64__) && defined(__GNUC__)
 #define QLITE_GEMM_X86 1
 #define UK_ATTR __attribute__((target("avx2,fma")))
+#define UK_SUFFIX avx2_8x8
+#define UK_NAME_STR "avx2_8x8"
+#define UK_MR 8
+#define UK_VL 8
+#define UK_NV 1
+#include "gemm_f32_ukernel.inc"
+
+#define UK_ATTR __attribute__((target("avx2,fma")))
 #define UK_SUFFIX avx2_6x16
 #define UK_NAME_STR "avx2_6x16"
 #define UK_MR 6
 #define UK_VL 8
 #define UK_NV 2
+#include "gemm_f32_ukernel.inc"
+
+#define UK_ATTR __attribute__((target("avx512f,avx2,fma")))
+#define UK_SUFFIX avx512f_12x16
+#define UK_NAME_STR "avx512f_12x16"
+#define UK_MR 12
+#define UK_VL 16
+#define UK_NV 1
 #include "gemm_f32_ukernel.inc"
 
 #define UK_ATTR __attribute__((target("avx512f,avx2,fma")))
@@ -42,30 +60,57 @@
 #include "gemm_f32_ukernel.inc"
 #endif
 
-const qlite_gemm_f32_ukernel *const *qlite_gemm_f32_ukernels(size_t *count) {
-    static const qlite_gemm_f32_ukernel *const all[] = {
-        &ukernel_generic_6x8,
+/* Every variant, by ISA level: 0 portable, 1 AVX2+FMA, 2 AVX-512F. */
+static const qlite_gemm_f32_ukernel *const all_ukernels[] = {
+    &ukernel_generic_6x8,
 #ifdef QLITE_GEMM_X86
-        &ukernel_avx2_6x16,
-        &ukernel_avx512f_8x32,
+    &ukernel_avx2_8x8,
+    &ukernel_avx2_6x16,
+    &ukernel_avx512f_12x16,
+    &ukernel_avx512f_8x32,
 #endif
-    };
-    size_t n = 1;
+};
+static const int ukernel_level[] = {0, 1, 1, 2, 2};
+
+const qlite_gemm_f32_ukernel *const *qlite_gemm_f32_ukernels(size_t *count) {
+    int level = 0;
 #ifdef QLITE_GEMM_X86
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
-        n = 2;
-        if (__builtin_cpu_supports("avx512f")) n = 3;
+        level = 1;
+        if (__builtin_cpu_supports("avx512f")) level = 2;
     }
 #endif
+    size_t n = 0;
+    while (n < QLITE_ARRAY_SIZE(all_ukernels) && ukernel_level[n] <= level) n++;
     *count = n;
-    return all;
+    return all_ukernels;
 }
 
 const qlite_gemm_f32_ukernel *qlite_gemm_f32_select(void) {
     size_t n;
     const qlite_gemm_f32_ukernel *const *all = qlite_gemm_f32_ukernels(&n);
     return all[n - 1];
+}
+
+const qlite_gemm_f32_ukernel *qlite_gemm_f32_select_for(size_t N) {
+    size_t n;
+    const qlite_gemm_f32_ukernel *const *all = qlite_gemm_f32_ukernels(&n);
+    /* Any SIMD variant the CPU runs (or the portable one when that is all
+     * there is) whose panels waste the fewest of the N columns; ties go to
+     * the later (wider ISA, wider panel) variant. */
+    const qlite_gemm_f32_ukernel *best = all[n - 1];
+    double best_eff = -1.0;
+    for (size_t i = 0; i < n; i++) {
+        if (n > 1 && ukernel_level[i] == 0) continue;
+        const size_t nr = all[i]->nr, padded = (N + nr - 1) / nr * nr;
+        const double eff = N == 0 ? 1.0 : (double)N / (double)padded;
+        if (eff >= best_eff - 1e-9) {
+            best_eff = eff > best_eff ? eff : best_eff;
+            best = all[i];
+        }
+    }
+    return best;
 }
 
 /* Cache blocking: a KC x NR panel block stays in L1 while MC rows of A
@@ -127,6 +172,12 @@ void qlite_gemm_f32_packed(const qlite_gemm_f32_ukernel *uk, size_t M, size_t N,
                 }
                 for (size_t m = m0; m < m1; m += mr) {
                     const size_t rows = m1 - m < mr ? m1 - m : mr;
+                    if (rows * 4 <= mr) { /* a few rows: no duplicate rows of a tile */
+                        for (size_t r = 0; r < rows; r++)
+                            uk->row(kc, a + (m + r) * rsa + k0 * csa, csa, panel,
+                                    c + (m + r) * ldc + n0, cols, pb, mode, lo, hi);
+                        continue;
+                    }
                     uk->tile(kc, a + m * rsa + k0 * csa, rsa, csa, rows, panel, c + m * ldc + n0,
                              ldc, cols, pb, mode, lo, hi);
                 }

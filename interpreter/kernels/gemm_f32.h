@@ -43,7 +43,8 @@
 
 /*
  * One ISA variant. `tile` computes an mr x nr (<= MR x NR) tile over kc steps
- * of K from a packed panel; `dot` and `axpy` are the small-M algorithm for
+ * of K from a packed panel, `row` the same for a single row of A (used when M is
+ * below MR, where a tile would compute duplicate rows); `dot` and `axpy` are the small-M algorithm for
  * W [N, K] and row-major B [K, N] over columns [n0, n1) of one row of C.
  */
 typedef struct qlite_gemm_f32_ukernel {
@@ -52,6 +53,8 @@ typedef struct qlite_gemm_f32_ukernel {
     void (*tile)(size_t kc, const float *a, size_t rsa, size_t csa, size_t mr,
                  const float *panel, float *c, size_t ldc, size_t nr,
                  const float *bias /* [NR] padded, or NULL */, unsigned mode, float lo, float hi);
+    void (*row)(size_t kc, const float *a, size_t csa, const float *panel, float *c, size_t nr,
+                const float *bias /* [NR] padded, or NULL */, unsigned mode, float lo, float hi);
     void (*dot)(size_t K, const float *a, size_t csa, const float *w, size_t ldw, size_t n0,
                 size_t n1, const float *bias, float *c, float lo, float hi);
     void (*axpy)(size_t K, const float *a, size_t csa, const float *b, size_t ldb, size_t n0,
@@ -60,8 +63,11 @@ typedef struct qlite_gemm_f32_ukernel {
 
 /* Every variant this build has that this CPU can run (portable first). */
 const qlite_gemm_f32_ukernel *const *qlite_gemm_f32_ukernels(size_t *count);
-/* The fastest variant for this CPU. */
+/* The fastest variant for this CPU (for wide N). */
 const qlite_gemm_f32_ukernel *qlite_gemm_f32_select(void);
+/* The variant for a GEMM with N columns: the best ISA, with a panel width
+ * that wastes little of its tile on N (e.g. 8 columns for N = 6). */
+const qlite_gemm_f32_ukernel *qlite_gemm_f32_select_for(size_t N);
 
 /* Floats of a packed copy of B [K, N]. */
 size_t qlite_gemm_f32_packed_size(const qlite_gemm_f32_ukernel *uk, size_t K, size_t N);

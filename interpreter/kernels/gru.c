@@ -23,7 +23,7 @@ typedef struct gru_state {
     rnn_dims d;
     bool lbr;
     const qlite_gemm_f32_ukernel *uk;
-    size_t gx_floats, gemm_floats;
+    size_t gx_floats, gemm_floats, packed1_floats;
 } gru_state;
 
 typedef struct gru_io {
@@ -129,13 +129,15 @@ static qlite_status gru_eval_f32(qlite_node *node) {
             for (size_t j = 0; j < H; j++)
                 hs[(size_t)b * H + j] = io.h0 ? io.h0[rnn_soff(d, dir, b) + j] : 0.0f;
         }
-        /* gates z, r (and h with linear_before_reset) from h R^T + Rb */
-        const size_t n1 = st->lbr ? G3 : 2 * H;
+        /* gates z, r (and h with linear_before_reset) from h R^T + Rb; R packed
+         * once per direction: rows [0, n1) for those, R_h apart otherwise */
+        const size_t n1 = st->lbr ? G3 : 2 * H, nr = st->uk->nr;
+        float *pr1 = gemm, *pr2 = gemm + st->packed1_floats;
+        qlite_gemm_f32_pack_b(st->uk, H, n1, R, H, true, 0, (n1 + nr - 1) / nr, pr1);
+        if (!st->lbr)
+            qlite_gemm_f32_pack_b(st->uk, H, H, R + 2 * H * H, H, true, 0, (H + nr - 1) / nr, pr2);
         for (int64_t s = 0; s < maxlen; s++) {
-            qlite_gemm_f32_args gr = {.M = B, .N = n1, .K = H, .a = hs, .rsa = H, .csa = 1,
-                                      .b = R, .ldb = H, .b_trans = true, .bias = Rb, .c = hp,
-                                      .ldc = G3, .lo = -INFINITY, .hi = INFINITY};
-            qlite_gemm_f32_run(node, st->uk, &gr, gemm);
+            qlite_gemm_f32_packed(st->uk, B, n1, H, hs, H, 1, pr1, Rb, hp, G3, -INFINITY, INFINITY);
             for (int64_t b = 0; b < d->B; b++) {
                 const int64_t len = rnn_seq_len(d, io.lens, b);
                 const int64_t t = rev ? len - 1 - s : s;
@@ -151,13 +153,9 @@ static qlite_status gru_eval_f32(qlite_node *node) {
                     rh[(size_t)b * H + j] = r * hb[j];
                 }
             }
-            if (!st->lbr) { /* (r * h) R_h^T + Rb_h */
-                qlite_gemm_f32_args gh = {.M = B, .N = H, .K = H, .a = rh, .rsa = H, .csa = 1,
-                                          .b = R + 2 * H * H, .ldb = H, .b_trans = true,
-                                          .bias = Rb ? Rb + 2 * H : NULL, .c = nh, .ldc = H,
-                                          .lo = -INFINITY, .hi = INFINITY};
-                qlite_gemm_f32_run(node, st->uk, &gh, gemm);
-            }
+            if (!st->lbr) /* (r * h) R_h^T + Rb_h */
+                qlite_gemm_f32_packed(st->uk, B, H, H, rh, H, 1, pr2, Rb ? Rb + 2 * H : NULL, nh,
+                                      H, -INFINITY, INFINITY);
             for (int64_t b = 0; b < d->B; b++) {
                 const int64_t len = rnn_seq_len(d, io.lens, b);
                 if (s >= len) continue;
@@ -193,12 +191,13 @@ static qlite_status gru_prepare(qlite_node *node) {
     if ((st = rnn_prepare_common(node, 3, &s->d))) return st;
     s->eval = eval;
     s->lbr = node->opts->u.rnn.linear_before_reset;
-    s->uk = qlite_gemm_f32_select();
+    s->uk = qlite_gemm_f32_select_for((size_t)(3 * s->d.H));
     const rnn_dims *d = &s->d;
     const size_t H = (size_t)d->H, G3 = 3 * H, B = (size_t)d->B, TB = (size_t)(d->T * d->B);
     s->gx_floats = (TB * G3 + 15) / 16 * 16;
     size_t g1 = qlite_gemm_f32_scratch_bytes(s->uk, TB, G3, (size_t)d->I);
-    size_t g2 = qlite_gemm_f32_scratch_bytes(s->uk, B, G3, H);
+    s->packed1_floats = (qlite_gemm_f32_packed_size(s->uk, H, G3) + 15) / 16 * 16;
+    size_t g2 = (s->packed1_floats + qlite_gemm_f32_packed_size(s->uk, H, H)) * sizeof(float);
     s->gemm_floats = ((g1 > g2 ? g1 : g2) / sizeof(float) + 15) / 16 * 16;
     /* gx, gemm, hp [B, 3H], h, r*h, n [B, H] each; the reference uses 8H */
     node->scratch_bytes =

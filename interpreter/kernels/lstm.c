@@ -14,7 +14,8 @@
  *
  * Optimized float32 path: the input projection of every step, x W^T + Wb +
  * Rb, is one GEMM over all T*B rows before the recurrence; each step then
- * adds h R^T (a small GEMM over the batch) and applies the gates.
+ * adds h R^T (R packed once per direction; a small GEMM over the batch) and
+ * applies the gates.
  */
 #include "gemm_f32.h"
 #include "kernels.h"
@@ -144,20 +145,12 @@ static qlite_status lstm_eval_f32(qlite_node *node) {
             }
         }
         /* 2. the recurrence: pre = h R^T for the whole batch, then per entry */
-        const bool packed = B >= QLITE_GEMM_F32_SMALL_M; /* pack R once, not every step */
-        if (packed)
-            qlite_gemm_f32_pack_b(st->uk, H, G4, R, H, true, 0, (G4 + st->uk->nr - 1) / st->uk->nr,
-                                  gemm);
+        /* R packed once per direction, then one small GEMM per step */
+        qlite_gemm_f32_pack_b(st->uk, H, G4, R, H, true, 0, (G4 + st->uk->nr - 1) / st->uk->nr,
+                              gemm);
         for (int64_t s = 0; s < maxlen; s++) {
-            if (packed) {
-                qlite_gemm_f32_packed(st->uk, B, G4, H, hs, H, 1, gemm, NULL, pre, G4, -INFINITY,
-                                      INFINITY);
-            } else {
-                qlite_gemm_f32_args gr = {.M = B, .N = G4, .K = H, .a = hs, .rsa = H, .csa = 1,
-                                          .b = R, .ldb = H, .b_trans = true, .c = pre,
-                                          .ldc = G4, .lo = -INFINITY, .hi = INFINITY};
-                qlite_gemm_f32_run(node, st->uk, &gr, gemm);
-            }
+            qlite_gemm_f32_packed(st->uk, B, G4, H, hs, H, 1, gemm, NULL, pre, G4, -INFINITY,
+                                  INFINITY);
             for (int64_t b = 0; b < d->B; b++) {
                 const int64_t len = rnn_seq_len(d, io.lens, b);
                 if (s >= len) continue;
@@ -189,12 +182,12 @@ static qlite_status lstm_prepare(qlite_node *node) {
     if (!s) return qlite_node_error(node, QLITE_ERR_NO_MEMORY, "out of memory");
     if ((st = rnn_prepare_common(node, 4, &s->d))) return st;
     s->eval = eval;
-    s->uk = qlite_gemm_f32_select();
+    s->uk = qlite_gemm_f32_select_for((size_t)(4 * s->d.H));
     const rnn_dims *d = &s->d;
     const size_t H = (size_t)d->H, G4 = 4 * H, B = (size_t)d->B, TB = (size_t)(d->T * d->B);
     s->gx_floats = (TB * G4 + 15) / 16 * 16;
     size_t g1 = qlite_gemm_f32_scratch_bytes(s->uk, TB, G4, (size_t)d->I);
-    size_t g2 = qlite_gemm_f32_scratch_bytes(s->uk, B, G4, H);
+    size_t g2 = qlite_gemm_f32_packed_size(s->uk, H, G4) * sizeof(float);
     s->gemm_floats = ((g1 > g2 ? g1 : g2) / sizeof(float) + 15) / 16 * 16;
     /* gx, gemm, pre [B, 4H], h [B, H], c [B, H], bias [4H]; the reference
      * path uses the first 6H floats */

@@ -98,6 +98,24 @@ static inline int64_t qlite_nn_window_out(int64_t in, int64_t k, int64_t s, int6
     return (ceil_mode ? (span + s - 1) / s : span / s) + 1;
 }
 
+/*
+ * 16 floats as one generic vector (the compiler splits it into whatever
+ * registers the target has: 4 SSE, 2 AVX, 1 AVX-512), for channel loops of
+ * the NHWC window kernels. Unaligned loads and stores go through memcpy.
+ */
+typedef float qlite_v16f __attribute__((vector_size(64), aligned(4), may_alias));
+/* (macros, not functions: passing such vectors by value changes the ABI
+ * between ISAs) */
+#define QLITE_V16F_LOAD(v, p) ((v) = *(const qlite_v16f *)(p))
+#define QLITE_V16F_STORE(p, v) (*(qlite_v16f *)(p) = (v))
+typedef int32_t qlite_v16i __attribute__((vector_size(64), aligned(4), may_alias));
+/* acc = v > acc ? v : acc, lane by lane (C has no vector ?:) */
+#define QLITE_V16F_MAX_INTO(acc, v)                                                    \
+    do {                                                                                \
+        const qlite_v16i m_ = (v) > (acc);                                              \
+        (acc) = (qlite_v16f)(((qlite_v16i)(v) & m_) | ((qlite_v16i)(acc) & ~m_));       \
+    } while (0)
+
 /* Splits [0, n) into `parts` near-equal ranges; range t is [*b, *e). */
 static inline void qlite_nn_split(size_t n, size_t parts, size_t t, size_t *b, size_t *e) {
     *b = n * t / parts;

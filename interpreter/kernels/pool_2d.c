@@ -16,9 +16,9 @@
  *            a window with a zero divisor gives 0.
  * Then the fused activation.
  *
- * Optimized float32 path: per output pixel, the C channels of each tap are
- * combined with a contiguous loop the compiler vectorizes; threads split
- * output rows.
+ * Optimized float32 path: per output pixel, blocks of 16 channels keep
+ * their running max / sum in registers (a generic 16-float vector) over all
+ * taps; the average multiplies by 1/count. Threads split output rows.
  */
 #include <math.h>
 
@@ -82,43 +82,70 @@ typedef struct pool_job {
     float *y;
 } pool_job;
 
+/* One output pixel, channels [c0, c0 + 16): accumulators in registers. */
+static inline void pool_block16(const pool_state *s, const float *x, int64_t n, int64_t oy,
+                                int64_t ox, size_t c0, float scale, float *out) {
+    qlite_v16f acc, v;
+    float t[16];
+    for (int j = 0; j < 16; j++) t[j] = s->is_max ? -INFINITY : 0.0f;
+    QLITE_V16F_LOAD(acc, t);
+    for (int64_t ky = 0; ky < s->KH; ky++) {
+        const int64_t iy = oy * s->sh - s->pt + ky * s->dh;
+        if (iy < 0 || iy >= s->H) continue;
+        const float *xrow = x + ((n * s->H + iy) * s->W) * s->C + (int64_t)c0;
+        for (int64_t kx = 0; kx < s->KW; kx++) {
+            const int64_t ix = ox * s->sw - s->pl + kx * s->dw;
+            if (ix < 0 || ix >= s->W) continue;
+            QLITE_V16F_LOAD(v, xrow + ix * s->C);
+            if (s->is_max)
+                QLITE_V16F_MAX_INTO(acc, v);
+            else
+                acc += v;
+        }
+    }
+    QLITE_V16F_STORE(t, acc);
+    for (int j = 0; j < 16; j++) {
+        float r = s->is_max ? t[j] : t[j] * scale;
+        r = r < s->lo ? s->lo : r;
+        out[c0 + (size_t)j] = r > s->hi ? s->hi : r;
+    }
+}
+
+/* One output pixel, one channel (the channels past the last block of 16). */
+static inline float pool_one(const pool_state *s, const float *x, int64_t n, int64_t oy,
+                             int64_t ox, int64_t c, float scale) {
+    float acc = s->is_max ? -INFINITY : 0.0f;
+    for (int64_t ky = 0; ky < s->KH; ky++) {
+        const int64_t iy = oy * s->sh - s->pt + ky * s->dh;
+        if (iy < 0 || iy >= s->H) continue;
+        for (int64_t kx = 0; kx < s->KW; kx++) {
+            const int64_t ix = ox * s->sw - s->pl + kx * s->dw;
+            if (ix < 0 || ix >= s->W) continue;
+            const float v = x[((n * s->H + iy) * s->W + ix) * s->C + c];
+            if (s->is_max)
+                acc = v > acc ? v : acc;
+            else
+                acc += v;
+        }
+    }
+    return qlite_clampf(s->is_max ? acc : acc * scale, s->lo, s->hi);
+}
+
 static void pool_rows(void *arg, size_t begin, size_t end) {
     const pool_job *j = arg;
     const pool_state *s = j->s;
-    const size_t C = (size_t)s->C;
+    const size_t C = (size_t)s->C, blocked = C / 16 * 16;
     for (size_t row = begin; row < end; row++) {
         const int64_t n = (int64_t)row / s->OH, oy = (int64_t)row % s->OH;
         for (int64_t ox = 0; ox < s->OW; ox++) {
-            float *restrict acc = j->y + (row * (size_t)s->OW + (size_t)ox) * C;
-            const float init = s->is_max ? -INFINITY : 0.0f;
-            for (size_t c = 0; c < C; c++) acc[c] = init;
-            for (int64_t ky = 0; ky < s->KH; ky++) {
-                const int64_t iy = oy * s->sh - s->pt + ky * s->dh;
-                if (iy < 0 || iy >= s->H) continue;
-                for (int64_t kx = 0; kx < s->KW; kx++) {
-                    const int64_t ix = ox * s->sw - s->pl + kx * s->dw;
-                    if (ix < 0 || ix >= s->W) continue;
-                    const float *restrict xr = j->x + ((n * s->H + iy) * s->W + ix) * s->C;
-                    if (s->is_max) {
-                        for (size_t c = 0; c < C; c++) acc[c] = xr[c] > acc[c] ? xr[c] : acc[c];
-                    } else {
-                        for (size_t c = 0; c < C; c++) acc[c] += xr[c];
-                    }
-                }
-            }
+            float *out = j->y + (row * (size_t)s->OW + (size_t)ox) * C;
+            float scale = 1.0f;
             if (!s->is_max) {
                 const float cnt = avg_count(s, oy, ox);
-                if (cnt > 0.0f) {
-                    for (size_t c = 0; c < C; c++) acc[c] /= cnt;
-                } else {
-                    for (size_t c = 0; c < C; c++) acc[c] = 0.0f;
-                }
+                scale = cnt > 0.0f ? 1.0f / cnt : 0.0f;
             }
-            for (size_t c = 0; c < C; c++) {
-                float v = acc[c];
-                v = v < s->lo ? s->lo : v;
-                acc[c] = v > s->hi ? s->hi : v;
-            }
+            for (size_t c0 = 0; c0 < blocked; c0 += 16) pool_block16(s, j->x, n, oy, ox, c0, scale, out);
+            for (size_t c = blocked; c < C; c++) out[c] = pool_one(s, j->x, n, oy, ox, (int64_t)c, scale);
         }
     }
 }

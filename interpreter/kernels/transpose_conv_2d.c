@@ -81,11 +81,12 @@ static void gather(const tconv_state *s, const float *x, int64_t g, size_t p0, s
             const int64_t iy = tap_source(oy, ky, s->sh, s->dh, s->pt, s->H);
             for (int64_t kx = 0; kx < s->KW; kx++, dst += Cg) {
                 const int64_t ix = iy < 0 ? -1 : tap_source(ox, kx, s->sw, s->dw, s->pl, s->W);
-                if (ix < 0)
-                    memset(dst, 0, Cg * sizeof(float));
-                else
-                    memcpy(dst, x + ((n * s->H + iy) * s->W + ix) * s->C + g * s->Cg,
-                           Cg * sizeof(float));
+                if (ix < 0) {
+                    for (size_t c = 0; c < Cg; c++) dst[c] = 0.0f;
+                } else {
+                    const float *src = x + ((n * s->H + iy) * s->W + ix) * s->C + g * s->Cg;
+                    for (size_t c = 0; c < Cg; c++) dst[c] = src[c];
+                }
             }
         }
     }
@@ -203,7 +204,7 @@ static qlite_status tconv_prepare(qlite_node *node) {
     s->K = s->KH * s->KW * s->Cg;
     if ((st = qlite_node_set_output_shape(node, 0, 4, (int64_t[]){s->N, s->OH, s->OW, s->O})))
         return st;
-    s->uk = qlite_gemm_f32_select();
+    s->uk = qlite_gemm_f32_select_for((size_t)(s->groups == 1 ? s->O : s->Og));
     s->threads = qlite_node_threads(node);
     size_t rows = 16384 / (size_t)(s->K > 0 ? s->K : 1);
     rows = rows / s->uk->mr * s->uk->mr;
