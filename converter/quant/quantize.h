@@ -119,7 +119,8 @@ double qlc_hist_quant_error(const qlc_hist *h, float rmin, float rmax);
  */
 int32_t qlc_quantize_weight(qlc_graph *g, int32_t w, int32_t axis, bool per_tensor,
                             const char *suffix, double *sqnr);
-/* Bias as int32 with scale input_scale * weight_scale[c] (docs §2.3). */
+/* Bias as int32 in units of input_scale * weight_scale[c], stored without
+ * Quantization (the scale is implied; docs §2.3). */
 int32_t qlc_quantize_bias(qlc_graph *g, int32_t b, float input_scale, const qlc_quant *wq,
                           int32_t out_channels);
 /* Constant as int8 asymmetric per tensor over its own [min, max] (0 included). */

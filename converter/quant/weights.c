@@ -168,8 +168,8 @@ int32_t qlc_quantize_bias(qlc_graph *g, int32_t bi, float input_scale, const qlc
         q[i] = (int32_t)v;
     }
     free(bf);
+    /* no Quantization on the bias: its scale is implied (docs/quantization.md §2.3) */
     int32_t id = new_const_like(g, g->tensors[bi], "_int32", QLITE_DTYPE_INT32, q, (size_t)n * 4);
-    if (id >= 0 && qlc_quant_set(&g->tensors[id]->quant, count, 0, scale, NULL) != QLITE_OK) id = -1;
     free(scale);
     return id;
 }
