@@ -63,5 +63,30 @@ qlite_status qlc_pass_cleanup(qlc_ctx *c) {
         if (b < 0 || tensor_live(g, b)) continue;
         qlc_swap_names(g, (int32_t)t, b);
     }
+    /* constants rewritten by the passes were named "<name>_<k>" because the
+     * original still existed; when that original is no longer used, the
+     * rewritten one takes its name back (repeatedly: "w_1_12" -> "w_1" -> "w") */
+    bool changed = true;
+    while (changed) {
+        changed = false;
+        for (uint32_t t = 0; t < g->num_tensors; t++) {
+            qlc_tensor *tt = g->tensors[t];
+            if (!tt->data || !tensor_live(g, (int32_t)t)) continue;
+            char *u = strrchr(tt->name, '_');
+            if (!u || !u[1] || u == tt->name) continue;
+            bool digits = true;
+            for (const char *p = u + 1; *p && digits; p++) digits = *p >= '0' && *p <= '9';
+            if (!digits) continue;
+            char base[512];
+            size_t bl = (size_t)(u - tt->name);
+            if (bl >= sizeof base) continue;
+            memcpy(base, tt->name, bl);
+            base[bl] = 0;
+            int32_t b = qlc_find_tensor(g, base);
+            if (b < 0 || tensor_live(g, b)) continue;
+            qlc_swap_names(g, (int32_t)t, b);
+            changed = true;
+        }
+    }
     return QLITE_OK;
 }
