@@ -285,6 +285,9 @@ static bool assign_params(const qlc_graph *g, aparams *p, char *missing, size_t 
     for (uint32_t i = 0; i < g->num_nodes; i++) {
         const qlc_node *n = g->nodes[i];
         if (n->dead) continue;
+        /* QUANTIZE from and DEQUANTIZE to a float tensor without parameters
+         * simply stay what they are (float <-> integer) */
+        if (n->code == QLITE_OP_QUANTIZE || n->code == QLITE_OP_DEQUANTIZE) continue;
         for (uint32_t k = 0; k < n->num_inputs + n->num_outputs; k++) {
             int32_t t = k < n->num_inputs ? n->inputs[k] : n->outputs[k - n->num_inputs];
             if (t < 0 || !act_tensor(g, t) || p[t].has) continue;
@@ -460,7 +463,18 @@ static qlite_status decide(i8ctx *q) {
         }
         pl->dom = DOM_FLOAT;
         if (n->code == QLITE_OP_QUANTIZE || n->code == QLITE_OP_DEQUANTIZE) {
-            pl->dom = DOM_INT8; /* becomes a requantization */
+            /* with parameters on its float side it becomes a requantization;
+             * without, it stays a float <-> integer conversion */
+            int32_t f = n->code == QLITE_OP_QUANTIZE ? n->inputs[0] : n->outputs[0];
+            if (q->p[f].has) {
+                pl->dom = DOM_INT8;
+            } else {
+                pl->dom = DOM_FLOAT;
+                for (uint32_t k = 0; k < n->num_outputs; k++)
+                    if (n->outputs[k] >= 0 && act_tensor(g, n->outputs[k]))
+                        q->dom[n->outputs[k]] = DOM_FLOAT;
+                continue;
+            }
         } else if (is_rnn(n->code)) {
             /* int8 W and R when the hybrid kernel takes them */
             double sqnr[3] = {NAN, NAN, NAN};

@@ -19,6 +19,12 @@
  *   4. every output is compared: float32 with |got - want| <= 1e-5 + 1e-3 *
  *      |want| (the ONNX backend's own rtol is 1e-3), integers and bools
  *      exactly, shapes exactly.
+ * A case whose model uses a quantized ONNX op (QuantizeLinear,
+ * DequantizeLinear, QLinearConv, QLinearMatMul, ConvInteger, MatMulInteger,
+ * DynamicQuantizeLinear) runs a second time converted to int8 with the
+ * parameters it carries (no calibration data: a graph that needs some counts
+ * as unsupported for int8), compared the same way; its results have their
+ * own row ("quantized ops, int8").
  * Cases listed in the exclusions file are skipped (each line: name, then a
  * '#' reason). The summary line is "N passed, N failed"; the exit status is
  * 1 if any supported case failed.
@@ -116,12 +122,18 @@ typedef struct tcase {
     qlc_onnx_tensor in[16], out[16];
     char in_name[16][256], out_name[16][256];
     bool frozen[16];
+    bool quantized;            /* the model uses a quantized ONNX op */
+    result int8;               /* the int8 conversion's result (quantized models) */
+    char int8_why[700];
 } tcase;
 
 static void free_case(tcase *c) {
     for (uint32_t i = 0; i < c->n_in; i++) free(c->in[i].data);
     for (uint32_t i = 0; i < c->n_out; i++) free(c->out[i].data);
 }
+
+static result check_converted(tcase *c, const char *tmp, const qlite_convert_options *o, char *why,
+                              size_t why_size);
 
 static result run_case(tcase *c, const char *tmpdir, char *why, size_t why_size) {
     char path[1300];
@@ -140,6 +152,12 @@ static result run_case(tcase *c, const char *tmpdir, char *why, size_t why_size)
         return R_FAIL;
     }
     Onnx__GraphProto *g = mp->graph;
+    static const char *const qops[] = {"QuantizeLinear", "DequantizeLinear", "QLinearConv",
+                                       "QLinearMatMul", "ConvInteger", "MatMulInteger",
+                                       "DynamicQuantizeLinear"};
+    for (size_t i = 0; i < g->n_node; i++)
+        for (size_t k = 0; k < sizeof qops / sizeof qops[0]; k++)
+            if (g->node[i]->op_type && !strcmp(g->node[i]->op_type, qops[k])) c->quantized = true;
     /* test data */
     for (;;) {
         char p[1400];
@@ -230,15 +248,31 @@ static result run_case(tcase *c, const char *tmpdir, char *why, size_t why_size)
     fclose(f);
     free(packed);
 
-    /* convert */
+    qlite_convert_options o = {0};
+    result res = check_converted(c, tmp, &o, why, why_size);
+    if (c->quantized) {
+        /* the same model as full integer, with the parameters it carries */
+        o.mode = QLITE_CONVERT_INT8;
+        c->int8 = check_converted(c, tmp, &o, c->int8_why, sizeof c->int8_why);
+    }
+    unlink(tmp);
+    return res;
+}
+
+/* Converts the temporary model with options o, runs test_data_set_0, compares. */
+static result check_converted(tcase *c, const char *tmp, const qlite_convert_options *o, char *why,
+                              size_t why_size) {
     void *bytes = NULL;
     size_t size = 0;
-    qlite_status st = qlite_convert_to_memory(tmp, NULL, &bytes, &size, NULL);
-    unlink(tmp);
+    qlite_status st = qlite_convert_to_memory(tmp, o, &bytes, &size, NULL);
     if (st != QLITE_OK) {
         snprintf(why, why_size, "convert: %s", qlite_last_error());
-        return st == QLITE_ERR_UNSUPPORTED_OP || st == QLITE_ERR_UNSUPPORTED ? R_UNSUPPORTED
-                                                                              : R_FAIL;
+        /* an int8 conversion of a graph whose float tensors carry no
+         * parameters needs calibration data the test does not have */
+        bool needs_calib = o->mode == QLITE_CONVERT_INT8 && st == QLITE_ERR_INVALID_ARGUMENT &&
+                           strstr(qlite_last_error(), "representative dataset");
+        return st == QLITE_ERR_UNSUPPORTED_OP || st == QLITE_ERR_UNSUPPORTED || needs_calib
+                   ? R_UNSUPPORTED : R_FAIL;
     }
     qlite_model *m = NULL;
     qlite_interpreter *it = NULL;
@@ -357,7 +391,7 @@ int main(int argc, char **argv) {
     }
     if (excl) load_exclusions(excl);
     const char *suites[] = {"node", "pytorch-converted", "pytorch-operator", "simple"};
-    unsigned counts[4][4] = {{0}};
+    unsigned counts[4][4] = {{0}}, int8_counts[4] = {0};
     int found = 0;
     for (size_t s = 0; s < 4; s++) {
         char sd[512];
@@ -394,6 +428,12 @@ int main(int argc, char **argv) {
             static const char *const tag[] = {"PASS", "FAIL", "UNSUPPORTED", "EXCLUDED"};
             if (r == R_FAIL || g_verbose > (r == R_PASS ? 1 : 0))
                 printf("%-11s %s%s%s\n", tag[r], full, why[0] ? ": " : "", why);
+            if (r != R_EXCLUDED && c->quantized) {
+                int8_counts[c->int8]++;
+                if (c->int8 == R_FAIL || g_verbose > (c->int8 == R_PASS ? 1 : 0))
+                    printf("%-11s %s (int8)%s%s\n", tag[c->int8], full, c->int8_why[0] ? ": " : "",
+                           c->int8_why);
+            }
             free_case(c);
             free(c);
             free(names[i]);
@@ -411,6 +451,9 @@ int main(int argc, char **argv) {
                counts[s][R_UNSUPPORTED], counts[s][R_EXCLUDED]);
         for (int k = 0; k < 4; k++) tot[k] += counts[s][k];
     }
+    printf("%-20s %7u %7u %12u %9u\n", "quantized ops, int8", int8_counts[R_PASS],
+           int8_counts[R_FAIL], int8_counts[R_UNSUPPORTED], int8_counts[R_EXCLUDED]);
+    for (int k = 0; k < 4; k++) tot[k] += int8_counts[k];
     printf("%-20s %7u %7u %12u %9u\n", "total", tot[R_PASS], tot[R_FAIL], tot[R_UNSUPPORTED],
            tot[R_EXCLUDED]);
     printf("%u passed, %u failed, %u skipped\n", tot[R_PASS], tot[R_FAIL],
