@@ -158,11 +158,11 @@ int32_t qlc_quantize_bias(qlc_graph *g, int32_t bi, float input_scale, const qlc
         float s = scale[count == 1 ? 0 : i];
         double v = s > 0 ? qlite_round_half_even_d((double)bf[i] / (double)s) : 0;
         if (!(v >= -2147483648.0 && v <= 2147483647.0)) {
-            free(bf), free(scale), free(q);
             qlite_error(QLITE_ERR_INVALID_ARGUMENT,
                         "bias '%s'[%llu] = %g does not fit int32 at scale %g (input scale x weight "
                         "scale): the input's range is degenerate",
                         b->name, (unsigned long long)i, (double)bf[i], (double)s);
+            free(bf), free(scale), free(q);
             return -1;
         }
         q[i] = (int32_t)v;
