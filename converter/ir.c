@@ -751,7 +751,7 @@ qlite_status qlc_graph_toposort(qlc_graph *g) {
     /* free dead nodes; keep the sorted live ones */
     for (uint32_t i = 0; i < nn; i++)
         if (g->nodes[i]->dead) free_node(g->nodes[i]);
-    memcpy(g->nodes, sorted, out * sizeof *sorted);
+    if (out) memcpy(g->nodes, sorted, out * sizeof *sorted);
     g->num_nodes = out;
     free(pending); free(queue); free(sorted); free(ready);
     return qlc_graph_reindex(g);
