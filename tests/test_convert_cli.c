@@ -81,11 +81,55 @@ static void test_bad_inputs(void **state) {
     assert_int_not_equal(access(out_path, F_OK), 0);
 }
 
+/* int8 with a calibration file: the report (text on stdout, JSON file read
+ * back by jq, an independent JSON parser), progress on stderr. */
+static void test_int8_report(void **state) {
+    (void)state;
+    char out_path[1024], json[1024], args[4096], out[16384], err[4096], cmd[3000], calib[1024];
+    snprintf(out_path, sizeof out_path, "%s", qlite_test_tmp_path("cli_int8.qlite"));
+    snprintf(json, sizeof json, "%s", qlite_test_tmp_path("cli_int8.json"));
+    snprintf(calib, sizeof calib, "%s", ct_fixture("q_mix_calib.npz", ""));
+    unlink(out_path);
+    unlink(json);
+    snprintf(args, sizeof args, "%s -o %s --mode int8 --calib %s --calibration percentile:99.9 "
+             "--report %s", ct_fixture("q_mix", ".onnx"), out_path, calib, json);
+    assert_int_equal(run_tool(args, out, sizeof out, err, sizeof err), 0);
+    assert_non_null(strstr(out, "calibration: 64 samples, percentile 99.9"));
+    assert_non_null(strstr(out, "ops left in float:"));
+    assert_non_null(strstr(out, "logsoftmax"));
+    assert_non_null(strstr(err, "calibrating: 128/128 done")); /* two passes */
+    assert_int_equal(access(out_path, F_OK), 0);
+    snprintf(cmd, sizeof cmd,
+             "jq -e '.mode == \"int8\" and .calibration.samples == 64 and "
+             ".calibration.method == \"percentile\" and (.float_ops | length) == 1 and "
+             ".float_ops[0].code == \"LOG_SOFTMAX\" and (.activations | length) >= 7 and "
+             ".sizes.output_bytes > 0' %s >/dev/null", json);
+    assert_int_equal(system(cmd), 0);
+    unlink(out_path);
+    unlink(json);
+    /* bad calibration data: exit 1, one line naming the problem, no file */
+    snprintf(args, sizeof args, "%s -o %s --mode int8 --calib %s", ct_fixture("q_mix", ".onnx"),
+             out_path, ct_fixture("q_bad_nan.npz", ""));
+    assert_int_equal(run_tool(args, out, sizeof out, err, sizeof err), 1);
+    assert_int_equal(count_lines(err), 1);
+    assert_non_null(strstr(err, "NaN"));
+    assert_int_not_equal(access(out_path, F_OK), 0);
+    /* usage errors */
+    assert_int_equal(run_tool("a.onnx -o x --calibration median", out, sizeof out, err, sizeof err), 2);
+    assert_int_equal(count_lines(err), 1);
+    assert_int_equal(run_tool("a.onnx -o x --calibration percentile:101", out, sizeof out, err,
+                              sizeof err), 2);
+    assert_int_equal(run_tool("a.onnx -o x --io int4", out, sizeof out, err, sizeof err), 2);
+    assert_int_equal(run_tool("a.onnx -o x --eval x.npy", out, sizeof out, err, sizeof err), 2);
+    assert_int_equal(run_tool("a.onnx -o x --calib-samples -3", out, sizeof out, err, sizeof err), 2);
+}
+
 static void test_usage(void **state) {
     (void)state;
     char out[4096], err[2048];
     assert_int_equal(run_tool("--help", out, sizeof out, err, sizeof err), 0);
     assert_non_null(strstr(out, "--nhwc-io"));
+    assert_non_null(strstr(out, "--calibration"));
     assert_int_equal(run_tool("--version", out, sizeof out, err, sizeof err), 0);
     assert_non_null(strstr(out, "qlite-convert"));
     assert_int_equal(run_tool("model.onnx", out, sizeof out, err, sizeof err), 2);
@@ -98,6 +142,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_success),
         cmocka_unit_test(test_bad_inputs),
+        cmocka_unit_test(test_int8_report),
         cmocka_unit_test(test_usage),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
