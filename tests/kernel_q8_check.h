@@ -71,7 +71,9 @@ static inline int64_t q8_ref_requantize(int64_t x, q8_mult m) {
     return h >= 0 ? (h + half) >> right : -((-h + half) >> right);
 }
 
-static inline int64_t q8_ref_rq(int64_t x, double m) { return q8_ref_requantize(x, q8_ref_mult(m)); }
+static inline int64_t q8_ref_rq(int64_t x, double m) {
+    return q8_ref_requantize(x, q8_ref_mult(m));
+}
 
 static inline int64_t q8_clamp(int64_t v, int64_t lo, int64_t hi) {
     return v < lo ? lo : (v > hi ? hi : v);

@@ -503,14 +503,16 @@ static void test_fast_requantize(void **state) {
     const int32_t m0s[4] = {1 << 30, INT32_MAX, 1518500250, 0};
     for (int32_t shift = -31; shift <= 30; shift++)
         for (int k = 0; k < 4 + 60; k++) {
-            const int32_t m0 = k < 4 ? m0s[k] : (int32_t)((1u << 30) | (qlite_test_rng_u32(&rng) >> 2));
+            const int32_t m0 =
+                k < 4 ? m0s[k] : (int32_t)((1u << 30) | (qlite_test_rng_u32(&rng) >> 2));
             const int left = shift > 0 ? shift : 0;
             const int64_t lim = (int64_t)INT32_MAX >> left;
             const qlite_rq_fast f = qlite_rq_fast_init(m0, shift);
             for (int i = 0; i < 200; i++) {
                 int64_t x;
                 if (i < 8) {
-                    const int64_t edges[8] = {0, 1, -1, lim, -lim, lim / 2, -(lim / 2) - 1, lim > 3 ? 3 : 0};
+                    const int64_t edges[8] = {0,       1, -1, lim, -lim, lim / 2, -(lim / 2) - 1,
+                                              lim > 3 ? 3 : 0};
                     x = edges[i];
                 } else {
                     x = (int64_t)(qlite_test_rng_u32(&rng) % (uint32_t)(2 * lim + 1)) - lim;

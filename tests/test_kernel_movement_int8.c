@@ -303,7 +303,8 @@ static void test_pad_constant(void **state) {
         qlite_op_test_tensor in = q8_tensor(cases[k].dt, 1, (int64_t[]){2}, x, &p);
         qlite_op_test_tensor out = q8_tensor(cases[k].dt, 1, (int64_t[]){4}, NULL, &p);
         assert_qlite_ok(qlite_op_test_run(QLITE_OP_PAD, &o, 1, &in, 1, &out, 1, 0));
-        const int32_t got0 = q8_get(out.out, 0, cases[k].dt), got3 = q8_get(out.out, 3, cases[k].dt);
+        const int32_t got0 = q8_get(out.out, 0, cases[k].dt);
+        const int32_t got3 = q8_get(out.out, 3, cases[k].dt);
         if (got0 != cases[k].want || got3 != cases[k].want)
             fail_msg("PAD case %zu: constant %g became %d, want %d", k, (double)cases[k].value,
                      got0, cases[k].want);

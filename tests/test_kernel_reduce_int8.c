@@ -79,12 +79,20 @@ static void check_reduce(qlite_test_rng *rng, const red_case *c, double *worst) 
     for (size_t i = 0; i < n; i++) {
         size_t o = 0;
         for (uint32_t d = 0; d < c->rank; d++)
-            if (!(c->mask == 0 || (c->mask >> d & 1))) o = o * (size_t)c->dims[d] + (size_t)coord[d];
+            if (!(c->mask == 0 || (c->mask >> d & 1)))
+                o = o * (size_t)c->dims[d] + (size_t)coord[d];
         const int64_t v = q8_get(x, i, c->dt);
         const double r = (double)c->px.scale * (double)(v - c->px.zp);
-        if (sum) acc[o] += v - c->px.zp, racc[o] += r;
-        else if (c->kind == 2) acc[o] = v > acc[o] ? v : acc[o], racc[o] = r > racc[o] ? r : racc[o];
-        else acc[o] = v < acc[o] ? v : acc[o], racc[o] = r < racc[o] ? r : racc[o];
+        if (sum) {
+            acc[o] += v - c->px.zp;
+            racc[o] += r;
+        } else if (c->kind == 2) {
+            acc[o] = v > acc[o] ? v : acc[o];
+            racc[o] = r > racc[o] ? r : racc[o];
+        } else {
+            acc[o] = v < acc[o] ? v : acc[o];
+            racc[o] = r < racc[o] ? r : racc[o];
+        }
         for (uint32_t d = c->rank; d-- > 0;) {
             if (++coord[d] < c->dims[d]) break;
             coord[d] = 0;

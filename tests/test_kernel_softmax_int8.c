@@ -124,7 +124,8 @@ static void test_reference(void **state) {
                 /* the fixed output of §2.1, another common one, a random one */
                 if (rep == 0) q8_params_set(&c.py, 1.0f / 256, lo);
                 if (rep == 1) q8_params_set(&c.py, 1.0f / 255, lo);
-                if (rep == 2) q8_params_set(&c.py, q8_rand_scale(&rng, -9, -1), q8_rand_zp(&rng, c.dt));
+                if (rep == 2)
+                    q8_params_set(&c.py, q8_rand_scale(&rng, -9, -1), q8_rand_zp(&rng, c.dt));
                 check_softmax(&rng, &c, &worst);
             }
     print_message("worst error: %.5f LSB\n", worst);

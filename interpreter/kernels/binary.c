@@ -186,8 +186,9 @@ static qlite_status binary_eval_f32(qlite_node *node) {
     return QLITE_OK;
 }
 
-#define BINARY_KERNEL(name) \
-    const qlite_kernel qlite_kernel_##name = {.prepare = binary_prepare, .eval = qlite_eval_dispatch}
+#define BINARY_KERNEL(name)                  \
+    const qlite_kernel qlite_kernel_##name = { \
+        .prepare = binary_prepare, .eval = qlite_eval_dispatch}
 
 BINARY_KERNEL(add);
 BINARY_KERNEL(sub);

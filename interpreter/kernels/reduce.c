@@ -452,7 +452,11 @@ static qlite_status reduce_eval_q8(qlite_node *node) {
     return QLITE_OK;
 }
 
-const qlite_kernel qlite_kernel_reduce_mean = {.prepare = reduce_prepare, .eval = qlite_eval_dispatch};
-const qlite_kernel qlite_kernel_reduce_sum = {.prepare = reduce_prepare, .eval = qlite_eval_dispatch};
-const qlite_kernel qlite_kernel_reduce_max = {.prepare = reduce_prepare, .eval = qlite_eval_dispatch};
-const qlite_kernel qlite_kernel_reduce_min = {.prepare = reduce_prepare, .eval = qlite_eval_dispatch};
+#define REDUCE_KERNEL(name)                  \
+    const qlite_kernel qlite_kernel_##name = { \
+        .prepare = reduce_prepare, .eval = qlite_eval_dispatch}
+
+REDUCE_KERNEL(reduce_mean);
+REDUCE_KERNEL(reduce_sum);
+REDUCE_KERNEL(reduce_max);
+REDUCE_KERNEL(reduce_min);

@@ -210,5 +210,7 @@ static qlite_status softmax_eval_f32(qlite_node *node) {
     return QLITE_OK;
 }
 
-const qlite_kernel qlite_kernel_softmax = {.prepare = softmax_prepare, .eval = qlite_eval_dispatch};
-const qlite_kernel qlite_kernel_log_softmax = {.prepare = softmax_prepare, .eval = qlite_eval_dispatch};
+const qlite_kernel qlite_kernel_softmax = {.prepare = softmax_prepare,
+                                           .eval = qlite_eval_dispatch};
+const qlite_kernel qlite_kernel_log_softmax = {.prepare = softmax_prepare,
+                                               .eval = qlite_eval_dispatch};
