@@ -429,6 +429,27 @@ static void test_calibration_files(void **state) {
     qlite_convert_free_bytes(b);
 }
 
+/* --nhwc-io: the model's input is channels last, the calibration data may be
+ * given channels first as the ONNX model declares it (bn_fold: [N,3,8,8]). */
+static void test_calibration_nhwc_io(void **state) {
+    (void)state;
+    qlite_convert_options o = int8_opts("bn_fold_x.npy");
+    o.nhwc_io = true;
+    size_t size;
+    qlite_convert_report *r = NULL;
+    void *b = ct_convert("bn_fold", &o, &size, &r);
+    qlite_convert_calibration cal;
+    qlite_convert_report_calibration(r, &cal);
+    assert_int_equal(cal.samples, 2);
+    qlite_convert_report_free(r);
+    qlite_model *m;
+    assert_qlite_ok(qlite_model_open_memory(b, size, 0, &m));
+    const qlite_tensor_info *x = qlite_model_tensor(m, (uint32_t)qlite_model_input(m, 0));
+    assert_int_equal(x->shape[3], 3); /* NHWC */
+    qlite_model_close(m);
+    qlite_convert_free_bytes(b);
+}
+
 /* ---- bad calibration data -------------------------------------------------------------- */
 
 static void expect_bad(const char *data, const char *labels, qlite_status want, const char *w1,
@@ -592,6 +613,7 @@ int main(void) {
         cmocka_unit_test(test_calibration_minmax),
         cmocka_unit_test(test_calibration_percentile),
         cmocka_unit_test(test_calibration_files),
+        cmocka_unit_test(test_calibration_nhwc_io),
         cmocka_unit_test(test_int8_mix),
         cmocka_unit_test(test_int8_strict),
         cmocka_unit_test(test_int8_io),

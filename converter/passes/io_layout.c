@@ -48,6 +48,7 @@ qlite_status qlc_pass_io_layout(qlc_ctx *c) {
         int32_t nx = qlc_new_act(g, x, "_nhwc", xt->dtype, r, s);
         if (nx < 0) return QLITE_ERR_NO_MEMORY;
         xt = g->tensors[x];
+        g->tensors[nx]->layout = QLC_LAYOUT_NHWC; /* calibration data may come channels first */
         g->tensors[nx]->is_input = true;
         xt->is_input = false;
         qlc_perm_to_nchw(r, p);

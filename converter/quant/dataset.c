@@ -11,7 +11,9 @@
  * Files are concatenated on axis 0 (every file must feed every input).
  * Checks: dtype equal to the input's, same rank, every dim but the first
  * equal (the first is the sample axis), equal sample counts across inputs,
- * at least one sample, no NaN or Inf in float data.
+ * at least one sample, no NaN or Inf in float data. An input made channels
+ * last by --nhwc-io also takes channels-first data (the layout the ONNX model
+ * declares), transposed here.
  */
 #include <math.h>
 #include <stdio.h>
@@ -98,6 +100,34 @@ static qlite_status check_array(const char *what, const char *where, const qlc_t
     return QLITE_OK;
 }
 
+/* An --nhwc-io input (channels last) given channels-first data, as the ONNX
+ * model declares it: the data is transposed to the input's layout. */
+static qlite_status to_channels_last(const qlc_tensor *t, qlite_npy_array *a) {
+    int32_t r = t->rank;
+    if (t->layout != QLC_LAYOUT_NHWC || (r != 3 && r != 4) || (int32_t)a->rank != r) return QLITE_OK;
+    /* the channels-first shape of t: [N, C, spatial...] */
+    bool first = a->dims[1] == t->shape[r - 1], same = true;
+    for (int32_t d = 2; d < r; d++) first = first && a->dims[d] == t->shape[d - 1];
+    for (int32_t d = 1; d < r; d++) same = same && a->dims[d] == t->shape[d];
+    if (!first || same) return QLITE_OK;
+    size_t es = qlite_npy_dtype_size(a->dtype);
+    uint64_t n = (uint64_t)a->dims[0], c = (uint64_t)a->dims[1], hw = 1;
+    for (int32_t d = 2; d < r; d++) hw *= (uint64_t)a->dims[d];
+    unsigned char *dst = malloc(a->bytes ? a->bytes : 1);
+    if (!dst) return qlite_error(QLITE_ERR_NO_MEMORY, "out of memory");
+    const unsigned char *src = a->data;
+    for (uint64_t b = 0; b < n; b++)
+        for (uint64_t ch = 0; ch < c; ch++)
+            for (uint64_t i = 0; i < hw; i++)
+                memcpy(dst + ((b * hw + i) * c + ch) * es, src + ((b * c + ch) * hw + i) * es, es);
+    free(a->data);
+    a->data = dst;
+    int64_t cdim = a->dims[1];
+    for (int32_t d = 1; d < r - 1; d++) a->dims[d] = a->dims[d + 1];
+    a->dims[r - 1] = cdim;
+    return QLITE_OK;
+}
+
 /* Appends array a (checked) to acc on axis 0; takes a's data. */
 static qlite_status append(qlite_npy_array *acc, qlite_npy_array *a) {
     if (!acc->data && !acc->bytes) {
@@ -169,7 +199,9 @@ qlite_status qlc_dataset_load(const qlc_graph *g, const char *const *files, uint
                          z.arrays[pick].name);
             else
                 snprintf(where, sizeof where, "'%s'", base_name(files[f]));
-            if ((st = check_array(what, where, t, &z.arrays[pick])) != QLITE_OK) break;
+            if ((st = to_channels_last(t, &z.arrays[pick])) != QLITE_OK ||
+                (st = check_array(what, where, t, &z.arrays[pick])) != QLITE_OK)
+                break;
             st = append(&out->inputs[i], &z.arrays[pick]);
         }
         qlite_npz_free(&z);
