@@ -16,6 +16,25 @@
 
 #define PROBE_MAX_IO 32
 
+/* Emits t under its original name: the int8 stand-ins the quantizer probes
+ * with are called "<name>_probe[_<k>]", and the kernel's messages (which the
+ * report repeats) should name the model's tensor. */
+static qlite_status emit_named(qlite_writer *w, const qlc_tensor *t, int32_t *out) {
+    const char *p = strstr(t->name, "_probe");
+    if (!p) return qlc_emit_tensor(w, t, out);
+    const char *e = p + 6;
+    if (*e == '_') {
+        e++;
+        while (*e >= '0' && *e <= '9') e++;
+    }
+    if (*e) return qlc_emit_tensor(w, t, out);
+    char name[512];
+    snprintf(name, sizeof name, "%.*s", (int)(p - t->name), t->name);
+    qlc_tensor copy = *t;
+    copy.name = name;
+    return qlc_emit_tensor(w, &copy, out);
+}
+
 bool qlc_probe_op(const qlc_graph *g, const qlc_node *n, const int32_t *ins, const int32_t *outs,
                   char *why, size_t why_size) {
     if (why_size) why[0] = 0;
@@ -36,7 +55,7 @@ bool qlc_probe_op(const qlc_graph *g, const qlc_node *n, const int32_t *ins, con
         for (uint32_t m_ = 0; m_ < nmap; m_++)                                       \
             if (src[m_] == (t)) (slot) = dst[m_];                                    \
         if ((slot) >= 0) break;                                                      \
-        st = qlc_emit_tensor(w, g->tensors[t], &(slot));                             \
+        st = emit_named(w, g->tensors[t], &(slot));                                  \
         src[nmap] = (t);                                                             \
         dst[nmap++] = (slot);                                                        \
     } while (0)
