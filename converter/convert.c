@@ -110,8 +110,8 @@ static qlite_status check_options(const qlite_convert_options *o) {
         return qlite_error(QLITE_ERR_INVALID_ARGUMENT,
                            "percentile %g is outside (0, 100]", (double)o->percentile);
     if (o->num_calib_files && !o->calib_files)
-        return qlite_error(QLITE_ERR_INVALID_ARGUMENT, "calib_files is NULL but num_calib_files is %u",
-                           o->num_calib_files);
+        return qlite_error(QLITE_ERR_INVALID_ARGUMENT,
+                           "calib_files is NULL but num_calib_files is %u", o->num_calib_files);
     for (uint32_t i = 0; i < o->num_calib_files; i++)
         if (!o->calib_files[i])
             return qlite_error(QLITE_ERR_INVALID_ARGUMENT, "calib_files[%u] is NULL", i);
@@ -132,11 +132,13 @@ static qlite_status emit_graph(const qlc_graph *g, const qlite_convert_options *
                                uint64_t *wbytes, uint32_t *ntensors) {
     char producer[256], hex[65], opset[32];
     if (o->producer) snprintf(producer, sizeof producer, "%s", o->producer);
-    else snprintf(producer, sizeof producer, "qlite-convert %s mode=%s%s%s%s", QLITE_CONVERT_VERSION,
-                  qlite_convert_mode_name(mode), o->nhwc_io ? " nhwc_io" : "",
-                  mode >= QLITE_CONVERT_DYNAMIC && o->per_tensor ? " per_tensor" : "",
-                  mode == QLITE_CONVERT_INT8 && o->io != QLITE_CONVERT_IO_FLOAT
-                      ? (o->io == QLITE_CONVERT_IO_INT8 ? " io=int8" : " io=uint8") : "");
+    else
+        snprintf(producer, sizeof producer, "qlite-convert %s mode=%s%s%s%s", QLITE_CONVERT_VERSION,
+                 qlite_convert_mode_name(mode), o->nhwc_io ? " nhwc_io" : "",
+                 mode >= QLITE_CONVERT_DYNAMIC && o->per_tensor ? " per_tensor" : "",
+                 mode == QLITE_CONVERT_INT8 && o->io != QLITE_CONVERT_IO_FLOAT
+                     ? (o->io == QLITE_CONVERT_IO_INT8 ? " io=int8" : " io=uint8")
+                     : "");
     qlc_sha256_hex(info->sha256, hex);
     snprintf(opset, sizeof opset, "%lld", (long long)g->opset);
     const char *base = strrchr(onnx_path, '/');

@@ -198,12 +198,15 @@ uint32_t qlite_convert_report_onnx_type_count(const qlite_convert_report *r) {
 qlite_status qlite_convert_report_onnx_type(const qlite_convert_report *r, uint32_t index,
                                             const char **name, uint32_t *count) {
     if (!r || index >= r->num_types)
-        return qlite_error(QLITE_ERR_INVALID_ARGUMENT, "report: ONNX type index %u out of range", index);
+        return qlite_error(QLITE_ERR_INVALID_ARGUMENT, "report: ONNX type index %u out of range",
+                           index);
     if (name) *name = r->types[index].name;
     if (count) *count = r->types[index].count;
     return QLITE_OK;
 }
-uint32_t qlite_convert_report_op_count(const qlite_convert_report *r) { return r ? r->op_count : 0; }
+uint32_t qlite_convert_report_op_count(const qlite_convert_report *r) {
+    return r ? r->op_count : 0;
+}
 uint32_t qlite_convert_report_ops_of(const qlite_convert_report *r, qlite_op_code code) {
     return r && (unsigned)code < QLITE_OP_COUNT ? r->ops_of[code] : 0;
 }
@@ -213,7 +216,8 @@ uint32_t qlite_convert_report_fusion_count(const qlite_convert_report *r) {
 qlite_status qlite_convert_report_fusion(const qlite_convert_report *r, uint32_t index,
                                          const char **kind, uint32_t *count) {
     if (!r || index >= r->num_fusions)
-        return qlite_error(QLITE_ERR_INVALID_ARGUMENT, "report: rewrite index %u out of range", index);
+        return qlite_error(QLITE_ERR_INVALID_ARGUMENT, "report: rewrite index %u out of range",
+                           index);
     if (kind) *kind = r->fusions[index].kind;
     if (count) *count = r->fusions[index].count;
     return QLITE_OK;
@@ -255,7 +259,8 @@ uint32_t qlite_convert_report_warning_count(const qlite_convert_report *r) {
 const char *qlite_convert_report_warning(const qlite_convert_report *r, uint32_t index) {
     return r && index < r->num_warnings ? r->warnings[index] : NULL;
 }
-void qlite_convert_report_calibration(const qlite_convert_report *r, qlite_convert_calibration *out) {
+void qlite_convert_report_calibration(const qlite_convert_report *r,
+                                      qlite_convert_calibration *out) {
     if (!out) return;
     if (!r) memset(out, 0, sizeof *out);
     else *out = r->calib;
@@ -332,7 +337,8 @@ size_t qlite_convert_report_format(const qlite_convert_report *r, char *buf, siz
     if (r->calib.samples) {
         put(&b, "calibration: %llu samples, %s", (unsigned long long)r->calib.samples,
             qlite_calibration_method_name(r->calib.method));
-        if (r->calib.method == QLITE_CALIBRATION_PERCENTILE) put(&b, " %g", (double)r->calib.percentile);
+        if (r->calib.method == QLITE_CALIBRATION_PERCENTILE)
+            put(&b, " %g", (double)r->calib.percentile);
         put(&b, ", %.2f s\n", r->calib.seconds);
     }
     char d[32];
@@ -351,8 +357,10 @@ size_t qlite_convert_report_format(const qlite_convert_report *r, char *buf, siz
     }
     if (r->num_acts) {
         bool measured = false;
-        for (uint32_t i = 0; i < r->num_acts && !measured; i++) measured = !isnan(r->acts[i].sqnr_db);
-        put(&b, "activations (%s):\n", measured ? "SQNR dB on the calibration data" : "not measured");
+        for (uint32_t i = 0; i < r->num_acts && !measured; i++)
+            measured = !isnan(r->acts[i].sqnr_db);
+        put(&b, "activations (%s):\n",
+            measured ? "SQNR dB on the calibration data" : "not measured");
         for (uint32_t i = 0; i < r->num_acts; i++) {
             const qlite_convert_activation_info *a = &r->acts[i];
             db(d, sizeof d, a->sqnr_db);
@@ -432,7 +440,8 @@ size_t qlite_convert_report_json(const qlite_convert_report *r, char *buf, size_
     jstr(&b, r->mode == QLITE_CONVERT_INT8 ? qlite_convert_io_name(r->io) : "float");
     put(&b, ",\n  \"qdq\": %s,\n  \"nhwc_io\": %s,\n", r->qdq ? "true" : "false",
         r->nhwc_io ? "true" : "false");
-    put(&b, "  \"sizes\": {\"onnx_bytes\": %llu, \"onnx_gzip_bytes\": %llu, \"output_bytes\": %llu, "
+    put(&b,
+        "  \"sizes\": {\"onnx_bytes\": %llu, \"onnx_gzip_bytes\": %llu, \"output_bytes\": %llu, "
         "\"output_gzip_bytes\": %llu, \"float32_bytes\": %llu, \"weight_bytes\": %llu, "
         "\"tensors\": %u},\n",
         (unsigned long long)s->onnx_bytes, (unsigned long long)s->onnx_gzip_bytes,

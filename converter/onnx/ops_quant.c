@@ -90,15 +90,17 @@ static qlite_status read_qparams(qlc_graph *g, qlc_node *n, qlite_dtype default_
             free_qparams(p);
             return st;
         }
-        if (nz != p->count) {
+        if (nz != p->count && nz != 1) { /* a single zero point applies to every channel */
             free(zv);
             free_qparams(p);
-            return qlc_node_error(n, QLITE_ERR_SHAPE, "%zu zero points for %u scales", nz, p->count);
+            return qlc_node_error(n, QLITE_ERR_SHAPE, "%zu zero points for %u scales", nz,
+                                  p->count);
         }
         p->zdt = z->dtype;
-        for (uint32_t i = 0; i < p->count; i++) p->zp[i] = (int32_t)zv[i];
+        for (uint32_t i = 0; i < p->count; i++) p->zp[i] = (int32_t)zv[nz == 1 ? 0 : i];
         free(zv);
-        if (p->zdt != QLITE_DTYPE_INT8 && p->zdt != QLITE_DTYPE_UINT8 && p->zdt != QLITE_DTYPE_INT32) {
+        if (p->zdt != QLITE_DTYPE_INT8 && p->zdt != QLITE_DTYPE_UINT8 &&
+            p->zdt != QLITE_DTYPE_INT32) {
             free_qparams(p);
             return qlc_node_error(n, QLITE_ERR_UNSUPPORTED_OP, "zero point of type %s (int8 or "
                                   "uint8)", qlite_dtype_name(z->dtype));
@@ -250,7 +252,8 @@ qlite_status qlc_lower_dequantize_linear(qlc_graph *g, qlc_node *n) {
                           .zero_point = p.zp};
         bool same = x->quant.count == want.count && (want.count == 1 || x->quant.axis == want.axis);
         for (uint32_t i = 0; same && i < want.count; i++)
-            same = x->quant.scale[i] == want.scale[i] && x->quant.zero_point[i] == want.zero_point[i];
+            same =
+                x->quant.scale[i] == want.scale[i] && x->quant.zero_point[i] == want.zero_point[i];
         if (!same) {
             free_qparams(&p);
             return qlc_node_error(n, QLITE_ERR_UNSUPPORTED_OP,

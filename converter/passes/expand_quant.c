@@ -74,7 +74,8 @@ static int32_t node_int_attr(qlc_graph *g, const qlc_node *n, const char *op, co
 static int32_t scalar(qlc_graph *g, float v) { return qlc_add_const_f32(g, NULL, 0, NULL, &v); }
 
 /* Input k as a constant (an error naming the node otherwise). */
-static qlite_status need_const(const qlc_graph *g, const qlc_node *n, uint32_t k, const char *what) {
+static qlite_status need_const(const qlc_graph *g, const qlc_node *n, uint32_t k,
+                               const char *what) {
     int32_t t = qlc_in(n, k);
     if (t < 0) return qlc_node_error(n, QLITE_ERR_CORRUPT, "%s (input %u) is missing", what, k);
     if (!qlc_is_const(g, t))
@@ -167,7 +168,8 @@ static qlite_status expand_qlinear(qlc_graph *g, qlc_node *n, bool conv) {
 }
 
 /* A zero point (constant input k, optional) as float values; NULL when absent. */
-static qlite_status zero_points(qlc_graph *g, qlc_node *n, uint32_t k, float **out, uint64_t *count) {
+static qlite_status zero_points(qlc_graph *g, qlc_node *n, uint32_t k, float **out,
+                                uint64_t *count) {
     *out = NULL;
     *count = 0;
     if (qlc_in(n, k) < 0) return QLITE_OK;
@@ -304,7 +306,8 @@ static qlite_status expand_dynamic_quantize(qlc_graph *g, qlc_node *n) {
     int32_t xz = xr < 0 ? -1 : node(g, n, "Add", "plus_zp", 2, e, -1);
     int32_t c2[3] = {xz, zero, c255};
     int32_t xc = xz < 0 ? -1 : node(g, n, "Clip", "y_clip", 3, c2, -1);
-    if (xc < 0 || node_int_attr(g, n, "Cast", "y_uint8", 1, &xc, n->outputs[0], "to", ONNX_UINT8) < 0)
+    if (xc < 0 ||
+        node_int_attr(g, n, "Cast", "y_uint8", 1, &xc, n->outputs[0], "to", ONNX_UINT8) < 0)
         return oom();
     qlc_remove_node(g, n);
     return QLITE_OK;

@@ -85,8 +85,9 @@ static qlite_status check_array(const char *what, const char *where, const qlc_t
     if (a->dtype == QLITE_DTYPE_FLOAT32 || a->dtype == QLITE_DTYPE_FLOAT16) {
         size_t n = a->bytes / (a->dtype == QLITE_DTYPE_FLOAT32 ? 4 : 2);
         for (size_t i = 0; i < n; i++) {
-            float v = a->dtype == QLITE_DTYPE_FLOAT32 ? ((const float *)a->data)[i]
-                                                      : qlite_fp16_to_fp32(((const uint16_t *)a->data)[i]);
+            float v = a->dtype == QLITE_DTYPE_FLOAT32
+                          ? ((const float *)a->data)[i]
+                          : qlite_fp16_to_fp32(((const uint16_t *)a->data)[i]);
             if (!isfinite(v)) {
                 size_t inner = a->dims[0] ? n / (size_t)a->dims[0] : 1;
                 return qlite_error(QLITE_ERR_INVALID_ARGUMENT,
@@ -104,7 +105,8 @@ static qlite_status check_array(const char *what, const char *where, const qlc_t
  * model declares it: the data is transposed to the input's layout. */
 static qlite_status to_channels_last(const qlc_tensor *t, qlite_npy_array *a) {
     int32_t r = t->rank;
-    if (t->layout != QLC_LAYOUT_NHWC || (r != 3 && r != 4) || (int32_t)a->rank != r) return QLITE_OK;
+    if (t->layout != QLC_LAYOUT_NHWC || (r != 3 && r != 4) || (int32_t)a->rank != r)
+        return QLITE_OK;
     /* the channels-first shape of t: [N, C, spatial...] */
     bool first = a->dims[1] == t->shape[r - 1], same = true;
     for (int32_t d = 2; d < r; d++) first = first && a->dims[d] == t->shape[d - 1];

@@ -69,7 +69,8 @@ qlite_status qlc_quant_float16(qlc_ctx *c, qlite_convert_report *r) {
             int32_t t = n->inputs[k];
             if (t < 0) continue;
             const qlc_tensor *tt = g->tensors[t];
-            if (!tt->data || tt->dtype != QLITE_DTYPE_FLOAT32 || tt->sparse || tt->cluster) continue;
+            if (!tt->data || tt->dtype != QLITE_DTYPE_FLOAT32 || tt->sparse || tt->cluster)
+                continue;
             if ((st = convert_one(c, r, n, t)) != QLITE_OK) return st;
             converted++;
         }

@@ -239,7 +239,8 @@ static bool assign_params(const qlc_graph *g, aparams *p, char *missing, size_t 
         const qlc_tensor *tt = g->tensors[t];
         if (!act_tensor(g, t)) continue;
         float lo, hi;
-        if (tt->qdq && tt->quant.count == 1) set_fixed(&p[t], tt->quant.scale[0], tt->quant.zero_point[0], "qdq");
+        if (tt->qdq && tt->quant.count == 1)
+            set_fixed(&p[t], tt->quant.scale[0], tt->quant.zero_point[0], "qdq");
         else if (range_of(tt, &lo, &hi)) set_from_range(&p[t], lo, hi, "calibration");
     }
     for (uint32_t i = 0; i < g->num_nodes; i++) {
@@ -429,7 +430,8 @@ static bool probe_int8(i8ctx *q, qlc_node *n, nplan *pl, bool concat_at_out, cha
         /* same-parameter ops are emitted with the input's parameters on the
          * output (a requantization follows when the model fixed others) */
         const aparams *with = NULL;
-        if (same_params_op(n->code) && x >= 0 && act_tensor(g, x) && !params_equal(&q->p[t], &q->p[x]))
+        if (same_params_op(n->code) && x >= 0 && act_tensor(g, x) &&
+            !params_equal(&q->p[t], &q->p[x]))
             with = &q->p[x];
         outs[k] = twin_of(q, t, with);
         if (outs[k] < 0) return false;
@@ -495,9 +497,9 @@ static qlite_status decide(i8ctx *q) {
                     if (pl->consts[k] < 0) continue;
                     const qlc_tensor *wt = g->tensors[pl->consts[k]];
                     if ((st = qlc_report_add_weight(q->r, n->name, n->code,
-                                                    g->tensors[n->inputs[k]]->name, QLITE_DTYPE_INT8,
-                                                    wt->quant.count, qlc_elements(wt), sqnr[k])) !=
-                        QLITE_OK)
+                                                    g->tensors[n->inputs[k]]->name,
+                                                    QLITE_DTYPE_INT8, wt->quant.count,
+                                                    qlc_elements(wt), sqnr[k])) != QLITE_OK)
                         return st;
                 }
                 snprintf(pl->why, sizeof pl->why,
@@ -546,16 +548,18 @@ static qlite_status decide(i8ctx *q) {
         if (pl->dom == DOM_FLOAT) {
             if (q->c->opts.strict)
                 return qlc_node_error(n, QLITE_ERR_UNSUPPORTED_OP,
-                                      "%s cannot run in int8 (--strict): %s", qlite_op_name(n->code),
-                                      pl->why);
-            if ((st = qlc_report_add_float_op(q->r, n->name, n->code, pl->why)) != QLITE_OK) return st;
+                                      "%s cannot run in int8 (--strict): %s",
+                                      qlite_op_name(n->code), pl->why);
+            if ((st = qlc_report_add_float_op(q->r, n->name, n->code, pl->why)) != QLITE_OK)
+                return st;
             for (uint32_t k = 0; k < n->num_inputs; k++) {
                 int32_t t = n->inputs[k];
                 if (t < 0 || pl->consts[k] >= 0 || !g->tensors[t]->data ||
                     g->tensors[t]->dtype != QLITE_DTYPE_FLOAT32)
                     continue;
-                if ((st = qlc_report_add_kept(q->r, g->tensors[t]->name, qlc_elements(g->tensors[t]),
-                                              "read by a float op")) != QLITE_OK)
+                if ((st = qlc_report_add_kept(q->r, g->tensors[t]->name,
+                                              qlc_elements(g->tensors[t]), "read by a float op")) !=
+                    QLITE_OK)
                     return st;
             }
         }
@@ -590,10 +594,12 @@ static int32_t dequantized(i8ctx *q, int32_t t) {
     qlc_tensor *tt = g->tensors[t];
     int64_t shape[QLITE_MAX_RANK];
     memcpy(shape, tt->shape, sizeof shape);
-    int32_t id = qlc_add_tensor_like(g, tt->name, "_dequantized", QLITE_DTYPE_FLOAT32, tt->rank, shape);
+    int32_t id =
+        qlc_add_tensor_like(g, tt->name, "_dequantized", QLITE_DTYPE_FLOAT32, tt->rank, shape);
     if (id < 0) return -1;
     int32_t in = t;
-    if (!qlc_add_op(g, NULL, "DequantizeLinear", QLITE_OP_DEQUANTIZE, NULL, 1, &in, 1, &id)) return -1;
+    if (!qlc_add_op(g, NULL, "DequantizeLinear", QLITE_OP_DEQUANTIZE, NULL, 1, &in, 1, &id))
+        return -1;
     q->dqcache[t] = id;
     return id;
 }
@@ -660,8 +666,10 @@ static qlite_status rewrite(i8ctx *q) {
             if (qlc_quant_equal(&ot->quant, &xt->quant)) continue;
             int64_t shape[QLITE_MAX_RANK];
             memcpy(shape, ot->shape, sizeof shape);
-            int32_t mid = qlc_add_tensor_like(g, ot->name, "_same", QLITE_DTYPE_INT8, ot->rank, shape);
-            if (mid < 0 || qlc_quant_copy(&g->tensors[mid]->quant, &g->tensors[x]->quant) != QLITE_OK)
+            int32_t mid =
+                qlc_add_tensor_like(g, ot->name, "_same", QLITE_DTYPE_INT8, ot->rank, shape);
+            if (mid < 0 ||
+                qlc_quant_copy(&g->tensors[mid]->quant, &g->tensors[x]->quant) != QLITE_OK)
                 return qlite_error(QLITE_ERR_NO_MEMORY, "out of memory");
             n->outputs[k] = mid;
             if (!qlc_add_op(g, NULL, "QuantizeLinear", QLITE_OP_QUANTIZE, NULL, 1, &mid, 1, &o))
@@ -758,18 +766,22 @@ static qlite_status fix_io(i8ctx *q) {
         if (want == QLITE_DTYPE_FLOAT32) {
             yt->dtype = QLITE_DTYPE_FLOAT32;
             qlc_quant_clear(&yt->quant);
-            if (!qlc_add_op(g, NULL, "DequantizeLinear", QLITE_OP_DEQUANTIZE, NULL, 1, &inner, 1, &y))
+            if (!qlc_add_op(g, NULL, "DequantizeLinear", QLITE_OP_DEQUANTIZE, NULL, 1, &inner, 1,
+                            &y))
                 return QLITE_ERR_NO_MEMORY;
         } else {
             const aparams *a = &q->p[y];
             yt->dtype = want;
-            if ((st = set_q(yt, a->scale, a->zp + (want == QLITE_DTYPE_UINT8 ? 128 : 0))) != QLITE_OK ||
+            if ((st = set_q(yt, a->scale, a->zp + (want == QLITE_DTYPE_UINT8 ? 128 : 0))) !=
+                    QLITE_OK ||
                 (st = set_range(yt, a)) != QLITE_OK)
                 return st;
             if (!qlc_add_op(g, NULL, "QuantizeLinear", QLITE_OP_QUANTIZE, NULL, 1, &inner, 1, &y))
                 return QLITE_ERR_NO_MEMORY;
         }
-        qlc_count(q->c, is8 ? "model outputs converted from int8" : "model outputs converted from float", 1);
+        qlc_count(q->c,
+                  is8 ? "model outputs converted from int8" : "model outputs converted from float",
+                  1);
     }
     g->index_valid = false;
     return QLITE_OK;

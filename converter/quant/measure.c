@@ -29,7 +29,8 @@ static double value(const qlite_tensor_view *v, size_t i) {
     case QLITE_DTYPE_FLOAT32: return ((const float *)v->data)[i];
     case QLITE_DTYPE_FLOAT16: return qlite_fp16_to_fp32(((const uint16_t *)v->data)[i]);
     case QLITE_DTYPE_INT8: return (double)v->scale * (((const int8_t *)v->data)[i] - v->zero_point);
-    case QLITE_DTYPE_UINT8: return (double)v->scale * (((const uint8_t *)v->data)[i] - v->zero_point);
+    case QLITE_DTYPE_UINT8:
+        return (double)v->scale * (((const uint8_t *)v->data)[i] - v->zero_point);
     default: return NAN;
     }
 }
@@ -60,7 +61,8 @@ qlite_status qlc_measure_activations(qlc_ctx *c, const void *float_bytes, size_t
         for (uint32_t i = 0; produced && i < qlite_model_op_count(fr.model); i++) {
             const qlite_op_info *op = qlite_model_op(fr.model, i);
             for (uint32_t k = 0; k < op->num_outputs; k++)
-                if (op->outputs[k] >= 0 && (uint32_t)op->outputs[k] < n) produced[op->outputs[k]] = true;
+                if (op->outputs[k] >= 0 && (uint32_t)op->outputs[k] < n)
+                    produced[op->outputs[k]] = true;
         }
         for (uint32_t t = 0; t < n && st == QLITE_OK; t++) {
             const qlite_tensor_info *ti = qlite_model_tensor(fr.model, t);
@@ -150,8 +152,10 @@ qlite_status qlc_measure_accuracy(qlc_ctx *c, const void *float_bytes, size_t fl
             if (st == QLITE_OK) st = qlc_run_output_f32(&runs[m], 0, &out, &count);
             if (st == QLITE_OK) {
                 if (!count || count % n) {
-                    st = qlite_error(QLITE_ERR_SHAPE, "evaluation: output 0 has %zu values for %llu "
-                                     "samples", count, (unsigned long long)n);
+                    st = qlite_error(QLITE_ERR_SHAPE,
+                                     "evaluation: output 0 has %zu values for %llu "
+                                     "samples",
+                                     count, (unsigned long long)n);
                 } else {
                     argmax_rows(out, n, count / n, pred[m] + first);
                 }
@@ -162,9 +166,10 @@ qlite_status qlc_measure_accuracy(qlc_ctx *c, const void *float_bytes, size_t fl
         }
         if (m == 0) done = first;
         if (st == QLITE_OK && first != d->samples)
-            st = qlite_error(QLITE_ERR_INVALID_ARGUMENT,
-                             "evaluation: %llu samples do not divide into the model's batch of %llu",
-                             (unsigned long long)d->samples, (unsigned long long)runs[m].batch);
+            st =
+                qlite_error(QLITE_ERR_INVALID_ARGUMENT,
+                            "evaluation: %llu samples do not divide into the model's batch of %llu",
+                            (unsigned long long)d->samples, (unsigned long long)runs[m].batch);
     }
     if (st == QLITE_OK) {
         uint64_t ok[2] = {0, 0}, agree = 0;

@@ -34,7 +34,8 @@ qlite_status qlc_run_open(const void *bytes, size_t size, uint32_t flags, int32_
         return st;
     }
     /* batch: the first input's dim 0 (-1 = dynamic) */
-    const qlite_tensor_info *ti = qlite_model_tensor(out->model, (uint32_t)qlite_model_input(out->model, 0));
+    const qlite_tensor_info *ti =
+        qlite_model_tensor(out->model, (uint32_t)qlite_model_input(out->model, 0));
     out->dynamic = ti && ti->rank > 0 && ti->shape[0] < 0;
     out->batch = out->dynamic ? (max_batch ? max_batch : 1)
                               : (ti && ti->rank > 0 ? (uint64_t)ti->shape[0] : 1);
@@ -115,8 +116,12 @@ qlite_status qlc_run_output_f32(const qlc_run *r, uint32_t index, float **out, s
         switch (v.dtype) {
         case QLITE_DTYPE_FLOAT32: f[i] = ((const float *)v.data)[i]; break;
         case QLITE_DTYPE_FLOAT16: f[i] = qlite_fp16_to_fp32(((const uint16_t *)v.data)[i]); break;
-        case QLITE_DTYPE_INT8: f[i] = v.scale * (float)(((const int8_t *)v.data)[i] - v.zero_point); break;
-        case QLITE_DTYPE_UINT8: f[i] = v.scale * (float)(((const uint8_t *)v.data)[i] - v.zero_point); break;
+        case QLITE_DTYPE_INT8:
+            f[i] = v.scale * (float)(((const int8_t *)v.data)[i] - v.zero_point);
+            break;
+        case QLITE_DTYPE_UINT8:
+            f[i] = v.scale * (float)(((const uint8_t *)v.data)[i] - v.zero_point);
+            break;
         default:
             free(f);
             return qlite_error(QLITE_ERR_DTYPE, "output %u is %s; a classifier's output must be "

@@ -188,7 +188,8 @@ int32_t qlc_quantize_const_with(qlc_graph *g, int32_t ti, float scale, int32_t z
         qlite_error(QLITE_ERR_NO_MEMORY, "out of memory");
         return -1;
     }
-    for (uint64_t i = 0; i < n; i++) q[i] = (int8_t)qlite_quantize_value(f[i], scale, zp, -128, 127);
+    for (uint64_t i = 0; i < n; i++)
+        q[i] = (int8_t)qlite_quantize_value(f[i], scale, zp, -128, 127);
     free(f);
     int32_t id = new_const_like(g, t, "_int8", QLITE_DTYPE_INT8, q, (size_t)n);
     if (id >= 0 && qlc_quant_set(&g->tensors[id]->quant, 1, 0, &scale, &zp) != QLITE_OK) id = -1;
@@ -212,7 +213,8 @@ int32_t qlc_quantize_const_asym(qlc_graph *g, int32_t ti, double *sqnr) {
     int32_t zp;
     if (qlite_choose_asymmetric(lo, hi, QLITE_DTYPE_INT8, &scale, &zp) != QLITE_OK) {
         free(f);
-        qlite_error(QLITE_ERR_INVALID_ARGUMENT, "constant '%s' holds a NaN or an infinity", t->name);
+        qlite_error(QLITE_ERR_INVALID_ARGUMENT, "constant '%s' holds a NaN or an infinity",
+                    t->name);
         return -1;
     }
     double sig = 0, noise = 0;

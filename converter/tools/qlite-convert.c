@@ -140,7 +140,8 @@ int main(int argc, char **argv) {
             for (; k < QLITE_CONVERT_MODE_COUNT; k++)
                 if (!strcmp(val, qlite_convert_mode_name((qlite_convert_mode)k))) break;
             if (k == QLITE_CONVERT_MODE_COUNT) {
-                fprintf(stderr, "qlite-convert: unknown mode '%s' (float32, float16, dynamic, int8)\n",
+                fprintf(stderr,
+                        "qlite-convert: unknown mode '%s' (float32, float16, dynamic, int8)\n",
                         val);
                 goto done;
             }

@@ -82,7 +82,7 @@ QLITE_API const char *qlite_calibration_method_name(qlite_calibration_method met
 
 /* Dtype of the float inputs and outputs of a full-integer model. */
 typedef enum qlite_convert_io {
-    QLITE_CONVERT_IO_FLOAT = 0,  /* float32: QUANTIZE after each input, DEQUANTIZE before each output */
+    QLITE_CONVERT_IO_FLOAT = 0,  /* float32: QUANTIZE after inputs, DEQUANTIZE before outputs */
     QLITE_CONVERT_IO_INT8,       /* int8 with the tensor's scale and zero point */
     QLITE_CONVERT_IO_UINT8,      /* uint8: the same scale, zero point + 128 */
     QLITE_CONVERT_IO_COUNT
@@ -241,7 +241,7 @@ typedef struct qlite_convert_activation_info {
     float scale;                 /* 0 when float */
     int32_t zero_point;
     float min, max;              /* the range the parameters came from */
-    const char *source;          /* "calibration", "qdq", "fixed by SOFTMAX", "same as input", ... */
+    const char *source;          /* "calibration", "qdq", "fixed by SOFTMAX", "float island", ... */
     double sqnr_db;              /* NAN when not measured; INFINITY when exact */
 } qlite_convert_activation_info;
 

@@ -199,9 +199,10 @@ static void check_qat(void) {
         qlite_convert_accuracy a;
         qlite_convert_report_accuracy(r, &a);
         double diff = 100 * fabs(a.converted_top1 - torch_int8);
-        result(a.samples == 1000 && diff <= 0.3 + 1e-9,
-               "lenet_qat    int8 top-1 %.2f%% vs PyTorch int8 %.2f%%: %.2f points apart (limit 0.3)",
-               100 * a.converted_top1, 100 * torch_int8, diff);
+        result(
+            a.samples == 1000 && diff <= 0.3 + 1e-9,
+            "lenet_qat    int8 top-1 %.2f%% vs PyTorch int8 %.2f%%: %.2f points apart (limit 0.3)",
+            100 * a.converted_top1, 100 * torch_int8, diff);
     }
     qlite_convert_report_free(r);
     /* exactness: the whole test subset in one batch */
@@ -218,8 +219,9 @@ static void check_qat(void) {
          qlite_interpreter_resize_input(it, 0, x.rank, x.dims) == QLITE_OK &&
          qlite_interpreter_prepare(it) == QLITE_OK &&
          qlite_interpreter_set_input(it, 0, x.data, x.bytes) == QLITE_OK &&
-         qlite_interpreter_invoke(it) == QLITE_OK && qlite_interpreter_output(it, 0, &v) == QLITE_OK &&
-         v.dtype == QLITE_DTYPE_FLOAT32 && v.bytes == ref.bytes && out_scale > 0;
+         qlite_interpreter_invoke(it) == QLITE_OK &&
+         qlite_interpreter_output(it, 0, &v) == QLITE_OK && v.dtype == QLITE_DTYPE_FLOAT32 &&
+         v.bytes == ref.bytes && out_scale > 0;
     if (!ok) {
         result(false, "lenet_qat    run on the test subset: %s", qlite_last_error());
     } else {
@@ -258,7 +260,8 @@ int main(int argc, char **argv) {
     for (size_t k = 0; k < sizeof k_models / sizeof k_models[0]; k++) {
         bool want = !nonly;
         for (int i = 0; i < nonly; i++) want |= !strcmp(only[i], k_models[k].name);
-        if (g_quick && strcmp(k_models[k].name, "lenet") && strcmp(k_models[k].name, "mlp")) want = false;
+        if (g_quick && strcmp(k_models[k].name, "lenet") && strcmp(k_models[k].name, "mlp"))
+            want = false;
         if (want) check_model(&k_models[k]);
     }
     bool qat = !nonly;
