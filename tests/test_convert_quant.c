@@ -450,6 +450,36 @@ static void test_calibration_nhwc_io(void **state) {
     qlite_convert_free_bytes(b);
 }
 
+/* Two inputs: an .npz feeds them by array name (in any order; other arrays
+ * are ignored); a .npy cannot, and unequal sample counts are refused. */
+static void test_calibration_two_inputs(void **state) {
+    (void)state;
+    qlite_convert_options o = int8_opts("q_two_calib.npz");
+    size_t size;
+    void *b = ct_convert("q_two", &o, &size, NULL);
+    qlite_npy_array rg;
+    assert_qlite_ok(qlite_npy_read_file(ct_fixture("q_two_a_range", ".npy"), &rg));
+    const float *v = rg.data;
+    qlite_model *m;
+    assert_qlite_ok(qlite_model_open_memory(b, size, 0, &m));
+    const qlite_tensor_info *aq = tensor(m, "a_quantized"), *bq = tensor(m, "b_quantized");
+    assert_true(aq->quant->min[0] == v[0] && aq->quant->max[0] == v[1]);
+    assert_true(bq->quant->min[0] == v[2] && bq->quant->max[0] == v[3]);
+    qlite_model_close(m);
+    qlite_npy_free(&rg);
+    qlite_convert_free_bytes(b);
+    void *bytes = NULL;
+    o = int8_opts("q_mix_calib_part.npy");
+    assert_int_equal(qlite_convert_to_memory(ct_fixture("q_two", ".onnx"), &o, &bytes, &size, NULL),
+                     QLITE_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(qlite_last_error(), "is a .npy (one array) but the model has 2 inputs"));
+    o = int8_opts("q_two_bad_count.npz");
+    assert_int_equal(qlite_convert_to_memory(ct_fixture("q_two", ".onnx"), &o, &bytes, &size, NULL),
+                     QLITE_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(qlite_last_error(), "input 'b' has 7 samples but input 'a' has 12"));
+    assert_null(bytes);
+}
+
 /* ---- bad calibration data -------------------------------------------------------------- */
 
 static void expect_bad(const char *data, const char *labels, qlite_status want, const char *w1,
@@ -614,6 +644,7 @@ int main(void) {
         cmocka_unit_test(test_calibration_percentile),
         cmocka_unit_test(test_calibration_files),
         cmocka_unit_test(test_calibration_nhwc_io),
+        cmocka_unit_test(test_calibration_two_inputs),
         cmocka_unit_test(test_int8_mix),
         cmocka_unit_test(test_int8_strict),
         cmocka_unit_test(test_int8_io),

@@ -169,3 +169,15 @@ y8 = np.clip(np.round(acc2 * (np.float64(sh) * s2 / np.float64(sy))) + (zy - 128
 npy("q_qdq_x", x)
 npy("q_qdq_y", (np.float64(sy) * (y8 - (zy - 128))).astype(np.float32))
 npy("q_qdq_y_scale", np.array([sy], np.float32))
+
+# ---- 5. q_two: two inputs, bound to .npz arrays by name ------------------------------------
+g = helper.make_graph(
+    [helper.make_node("Add", ["a", "b"], ["s"], name="add"),
+     helper.make_node("Mul", ["s", "a"], ["y"], name="mul")],
+    "q_two", [vi("a", ["N", 5]), vi("b", ["N", 5])], [vi("y", ["N", 5])], [])
+save(helper.make_model(g), "q_two")
+ta = rng.normal(0, 1, (12, 5)).astype(np.float32)
+tb = rng.normal(0, 2, (12, 5)).astype(np.float32)
+np.savez(os.path.join(HERE, "q_two_calib.npz"), b=tb, a=ta, extra=np.zeros(3, np.float32))
+np.savez(os.path.join(HERE, "q_two_bad_count.npz"), a=ta, b=tb[:7])
+npy("q_two_a_range", np.array([ta.min(), ta.max(), tb.min(), tb.max()], np.float32))
