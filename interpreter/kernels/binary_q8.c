@@ -97,8 +97,11 @@ typedef void (*q8_row_fn)(const binary_q8_state *s, const uint8_t *a, const uint
 
 static inline int32_t min_i32(int32_t a, int32_t b) { return a < b ? a : b; }
 static inline int32_t max_i32(int32_t a, int32_t b) { return a > b ? a : b; }
+/* Two independent selects (cmov), not a nested one that compilers turn into a
+ * branch: saturating outputs are common and would mispredict. */
 static inline int32_t clamp_i32(int32_t v, int32_t lo, int32_t hi) {
-    return v < lo ? lo : (v > hi ? hi : v);
+    v = v > hi ? hi : v;
+    return v < lo ? lo : v;
 }
 
 static inline int32_t prelu_one(const binary_q8_state *s, uint8_t x, uint8_t alpha, size_t ib) {

@@ -81,9 +81,11 @@ static inline int32_t qlite_q8_decode(uint8_t b, bool is_signed) {
     return is_signed ? (int32_t)(int8_t)b : (int32_t)b;
 }
 
-/* clamp(v, lo, hi) for a 64-bit v. */
+/* clamp(v, lo, hi) for a 64-bit v (two selects: no data-dependent branch). */
 static inline int32_t qlite_clamp_i64(int64_t v, int32_t lo, int32_t hi) {
-    return v < lo ? lo : (v > hi ? hi : (int32_t)v);
+    v = v > hi ? hi : v;
+    v = v < lo ? lo : v;
+    return (int32_t)v;
 }
 
 /*
