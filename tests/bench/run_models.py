@@ -30,7 +30,7 @@ warm-up runs, each engine in its own process; with --repeat R the whole model
 group is measured R times, interleaved, and the repetition with the lowest
 median is kept for each row (the machine is shared; the other repetitions are in
 the JSON). The ratio column is the row's median over ONNX Runtime float32's at
-the same thread count and batch, from the same repetition round.
+the same thread count and batch (each the best of the repetitions).
 Prints the markdown report and writes it to --out (default
 bench_models.md in the work directory).
 """
@@ -124,7 +124,7 @@ def loadavg():
 
 
 def git_rev():
-    rc, out, _, _ = run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"])
+    rc, out, _, _ = run(["git", "-C", ROOT, "describe", "--always", "--dirty"])
     return out.strip() if rc == 0 else "?"
 
 
@@ -416,6 +416,18 @@ def report(a, results, meta):
         L.append("ONNX Runtime is timed from Node.js around `await session.run()`; a one-Relu model of the "
                  "same input size takes " + ", ".join(f"{fmt_ms(v)} ms ({k})" for k, v in meta["ort_floor"].items())
                  + " this way: that is the binding's per-run floor inside every ORT number.")
+    notes = []
+
+    def na(reason):
+        reason = short_reason(reason, 200)
+        if reason not in notes:
+            notes.append(reason)
+        return f"n/a [{notes.index(reason) + 1}]"
+
+    target = issue3_summary(a, results)
+    if target:
+        L.append("")
+        L += target
     for b in a.batch:
         L.append("")
         L.append(f"### Batch {b}")
@@ -431,8 +443,7 @@ def report(a, results, meta):
             for key, row in g["rows"].items():
                 cells = [name, label(row)]
                 if row.get("error") and not any(row["runs"].values()):
-                    reason = short_reason(row["error"])
-                    L.append("| " + " | ".join(cells + [f"n/a ({reason})"] + [""] * (len(head) - 3)) + " |")
+                    L.append("| " + " | ".join(cells + [na(row["error"])] + [""] * (len(head) - 3)) + " |")
                     continue
                 acc = accuracy_of(row)
                 cells += [fmt_bytes(row.get("size")),
@@ -441,30 +452,32 @@ def report(a, results, meta):
                 rss_cell = delta_cell = "—"
                 for t in a.threads:
                     cfg = f"{t}x{b}"
-                    r, rep = best(row, cfg)
+                    r = best(row, cfg)[0]
                     if r is None:
                         cells += ["—", "—", "—"]
                         continue
                     if "median_ms" not in r:
-                        cells += [f"n/a ({short_reason(r.get('error', '?'))})", "", ""]
+                        cells += [na(r.get("error", "?")), "", ""]
                         continue
                     ratio = "—"
-                    if ort:
-                        o = (ort["runs"].get(cfg) or [])
-                        o = o[rep] if rep is not None and rep < len(o) else None
-                        if o and o.get("median_ms"):
-                            ratio = f"{r['median_ms'] / o['median_ms']:.2f}"
+                    o = best(ort, cfg)[0] if ort else None
+                    if o and o.get("median_ms"):
+                        ratio = f"{r['median_ms'] / o['median_ms']:.2f}"
                     cells += [fmt_ms(r["median_ms"]), fmt_ms(r["p90_ms"]), ratio]
                     if t == a.threads[0]:
                         rss_cell = fmt_bytes(r.get("rss_peak_bytes"))
                         delta_cell = fmt_bytes(r.get("rss_delta_bytes"))
                 cells += [rss_cell, delta_cell]
                 L.append("| " + " | ".join(cells) + " |")
+    if notes:
+        L.append("")
+        L.append("n/a: " + "; ".join(f"[{i + 1}] {n}" for i, n in enumerate(notes)) + ".")
     L.append("")
     L.append("Columns: **size** the model file (qlite: .qlite; ORT: .onnx; PyTorch: `torch.save` of the "
              "state dict); **conv s** conversion / quantization time (qlite-convert; make_ort_quant.py incl. "
              "calibration through ORT; PyTorch: build from the ONNX weights + quantize incl. calibration); "
-             "**×ORT** median / ORT float32's median at the same threads and batch, same repetition; "
+             "**×ORT** the row's median / ORT float32's median at the same threads and batch (each the best "
+             "of the repetitions); "
              f"**peak RSS** the process's high-water mark ({a.threads[0]} thread), **ΔRSS** its growth over the "
              "process before the model was loaded (runtime libraries and the 3 MiB test set already resident; "
              "PyTorch: calibration excluded).")
@@ -494,14 +507,31 @@ def report(a, results, meta):
             o = g["rows"].get(row_key("ort", "float32"))
             ratio = "—"
             if q and o:
-                rq, rep = best(q, f"1x{a.batch[0]}")
-                ro = (o["runs"].get(f"1x{a.batch[0]}") or [])
-                ro = ro[rep] if rq and rep is not None and rep < len(ro) else None
+                rq, ro = best(q, f"1x{a.batch[0]}")[0], best(o, f"1x{a.batch[0]}")[0]
                 if rq and ro and rq.get("median_ms") and ro.get("median_ms"):
                     ratio = f"{rq['median_ms'] / ro['median_ms']:.2f}"
             L.append(f"| {name} | {ratio} | {op_summary(g['profile']['ops'])} | "
                      f"{op_summary(g['ort_profile']['ops']) if g.get('ort_profile') else '—'} |")
     return "\n".join(L) + "\n"
+
+
+def issue3_summary(a, results):
+    """Issue #3's target: qlite float32 within 1.5x of ORT float32, 1 thread, batch 1."""
+    if 1 not in a.threads or 1 not in a.batch:
+        return []
+    L = ["Issue #3 target, qlite float32 ≤ 1.5 × ONNX Runtime float32 (1 thread, batch 1):", "",
+         "| model | qlite ms | ORT ms | ratio | target |", "|---|---:|---:|---:|---|"]
+    any_row = False
+    for name, g in results.items():
+        q, o = g["rows"].get(row_key("qlite", "float32")), g["rows"].get(row_key("ort", "float32"))
+        rq, ro = (best(q, "1x1")[0] if q else None), (best(o, "1x1")[0] if o else None)
+        if not (rq and ro and rq.get("median_ms") and ro.get("median_ms")):
+            continue
+        ratio = rq["median_ms"] / ro["median_ms"]
+        L.append(f"| {name} | {fmt_ms(rq['median_ms'])} | {fmt_ms(ro['median_ms'])} | {ratio:.2f} | "
+                 f"{'met' if ratio <= 1.5 else '**missed**'} |")
+        any_row = True
+    return L if any_row else []
 
 
 def short_reason(text, limit=110):
@@ -535,6 +565,7 @@ def main():
     p.add_argument("--work", help="scratch directory (default BUILD/bench_models)")
     p.add_argument("--out", help="markdown report (default WORK/bench_models.md)")
     p.add_argument("--json", help="also write every measurement as JSON here")
+    p.add_argument("--from-json", help="only re-render the report of an earlier --json file")
     p.add_argument("--command", help=argparse.SUPPRESS)
     a = p.parse_args()
     a.threads = [int(t) for t in a.threads.split(",")]
@@ -545,9 +576,21 @@ def main():
     a.repeat = a.repeat or (1 if a.quick else 3)
     a.build = os.path.abspath(a.build)
     a.work = os.path.abspath(a.work or os.path.join(a.build, "bench_models"))
+    out_given = a.out is not None
     a.out = a.out or os.path.join(a.work, "bench_models.md")
     a.convert = os.path.join(a.build, "converter", "qlite-convert")
     a.qlite_bench = os.path.join(a.build, "tests", "qlite_bench")
+    if a.from_json:
+        with open(a.from_json) as f:
+            saved = json.load(f)
+        for k, v in saved["meta"].get("args", {}).items():
+            setattr(a, k, v)
+        text = report(a, saved["results"], saved["meta"])
+        if out_given:
+            with open(a.out, "w") as f:
+                f.write(text)
+        print(text)
+        return
     os.makedirs(a.work, exist_ok=True)
     if "qlite" in a.engines:
         for tool in (a.convert, a.qlite_bench):
@@ -564,7 +607,9 @@ def main():
     meta = machine()
     meta.update(date=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
                 load_start=loadavg(), git=git_rev(), build=os.path.relpath(a.build, ROOT),
-                command=a.command or " ".join(shlex.quote(x) for x in sys.argv))
+                command=a.command or " ".join(shlex.quote(x) for x in sys.argv),
+                args={"threads": a.threads, "batch": a.batch, "runs": a.runs, "warmup": a.warmup,
+                      "repeat": a.repeat})
     try:
         with open(os.path.join(a.build, "CMakeCache.txt")) as f:
             m = re.search(r"^CMAKE_BUILD_TYPE:STRING=(.*)$", f.read(), re.M)
