@@ -1,0 +1,260 @@
+/*
+ * gemm_q8.c — the int8 GEMM (gemm_q8.h): O16I4 packing, the tile and dot
+ * drivers, the readable reference, the portable micro-kernel and the choice
+ * of variant by CPU features. The x86 variants are in gemm_q8_x86.c.
+ */
+#include "gemm_q8.h"
+
+#include <stdatomic.h>
+#include <string.h>
+
+#include "kernel_util.h"
+#include "nn_common.h"
+
+QLITE_NN_NO_LIBCALL_LOOPS
+
+/* ---------------------------------------------------------------- */
+/* Packing                                                           */
+/* ---------------------------------------------------------------- */
+
+void qlite_gemm_q8_pack(size_t K, size_t N, const void *bv, size_t ldb, bool b_trans,
+                        uint8_t flip, size_t j0, size_t j1, int8_t *packed, int32_t *colsum) {
+    const uint8_t *b = bv;
+    const size_t K4 = qlite_gemm_q8_k4(K), nblocks = (N + 15) / 16;
+    for (size_t j = j0; j < j1; j++) {
+        uint8_t *dst = (uint8_t *)packed + j * K4 * 16;
+        const size_t c0 = j * 16, cols = N - c0 < 16 ? N - c0 : 16;
+        memset(dst, 0, K4 * 16);
+        for (size_t c = 0; c < cols; c++) {
+            int32_t sum = 0;
+            for (size_t k = 0; k < K; k++) {
+                const uint8_t v = (uint8_t)(b[b_trans ? (c0 + c) * ldb + k : k * ldb + c0 + c] ^ flip);
+                dst[(k / 4) * 64 + c * 4 + k % 4] = v;
+                sum += (int8_t)v;
+            }
+            if (colsum) colsum[c0 + c] = sum;
+        }
+    }
+    /* the blocks a 32- or 64-column tile reads past the last one: zero */
+    if (j1 == nblocks && nblocks > 0) {
+        const size_t padded = (N + 63) / 64 * 4;
+        for (size_t j = nblocks; j < padded; j++) memset((uint8_t *)packed + j * K4 * 16, 0, K4 * 16);
+    }
+}
+
+void qlite_gemm_q8_copy_a(size_t rows, size_t K, const uint8_t *a, size_t lda_in, uint8_t flip,
+                          uint8_t *out, size_t lda, int32_t *rowsum) {
+    for (size_t r = 0; r < rows; r++) {
+        const uint8_t *src = a + r * lda_in;
+        uint8_t *dst = out + r * lda;
+        int32_t sum = 0;
+        for (size_t k = 0; k < K; k++) {
+            const uint8_t v = (uint8_t)(src[k] ^ flip);
+            dst[k] = v;
+            sum += v;
+        }
+        for (size_t k = K; k < lda; k++) dst[k] = 0;
+        if (rowsum) rowsum[r] = sum;
+    }
+}
+
+/* ---------------------------------------------------------------- */
+/* Reference                                                         */
+/* ---------------------------------------------------------------- */
+
+void qlite_gemm_q8_ref(size_t M, size_t N, size_t K, const uint8_t *a, size_t lda,
+                       const void *bv, size_t ldb, bool b_trans, uint8_t flip,
+                       const qlite_q8_cols *cols, void *c, size_t ldc, unsigned mode) {
+    const uint8_t *b = bv;
+    for (size_t m = 0; m < M; m++) {
+        int32_t rowsum = 0;
+        for (size_t k = 0; k < K; k++) rowsum += a[m * lda + k];
+        for (size_t n = 0; n < N; n++) {
+            int64_t acc = cols->bias ? cols->bias[n] : 0;
+            if (cols->zw) acc -= (int64_t)cols->zw[n] * rowsum;
+            for (size_t k = 0; k < K; k++) {
+                const int8_t w = (int8_t)(b[b_trans ? n * ldb + k : k * ldb + n] ^ flip);
+                acc += (int64_t)a[m * lda + k] * w;
+            }
+            const int32_t acc32 = (int32_t)(uint32_t)(uint64_t)acc; /* callers bound |acc| */
+            if (mode == QLITE_GEMM_Q8_INT32)
+                ((int32_t *)c)[m * ldc + n] = acc32;
+            else
+                ((uint8_t *)c)[m * ldc + n] = qlite_q8_cols_out(cols, n, acc32);
+        }
+    }
+}
+
+/* ---------------------------------------------------------------- */
+/* Portable micro-kernels                                            */
+/* ---------------------------------------------------------------- */
+
+#define SC_MR 4
+#define SC_NR 16
+
+/* Accumulators wrap (uint32): callers bound the exact result to int32. */
+static void tile_scalar(size_t K4, const uint8_t *a, size_t lda, size_t mr, const int8_t *b,
+                        size_t bstride, size_t nr, const qlite_q8_cols *cols, size_t n0,
+                        const int32_t *rowsum, void *c, size_t ldc, unsigned mode) {
+    (void)bstride;
+    uint32_t acc[SC_MR][SC_NR];
+    for (size_t i = 0; i < SC_MR; i++)
+        for (size_t j = 0; j < SC_NR; j++) {
+            uint32_t v = cols->bias ? (uint32_t)cols->bias[n0 + j] : 0u;
+            if (cols->zw && i < mr) v -= (uint32_t)cols->zw[n0 + j] * (uint32_t)rowsum[i];
+            acc[i][j] = v;
+        }
+    for (size_t q = 0; q < K4 / 4; q++) {
+        const int8_t *bq = b + q * 64;
+        for (size_t i = 0; i < mr; i++) {
+            const uint8_t *aq = a + i * lda + q * 4;
+            for (size_t j = 0; j < SC_NR; j++) {
+                int32_t s = 0;
+                for (size_t t = 0; t < 4; t++) s += (int32_t)aq[t] * bq[j * 4 + t];
+                acc[i][j] += (uint32_t)s;
+            }
+        }
+    }
+    for (size_t i = 0; i < mr; i++)
+        for (size_t j = 0; j < nr; j++) {
+            const int32_t v = (int32_t)acc[i][j];
+            if (mode == QLITE_GEMM_Q8_INT32)
+                ((int32_t *)c)[i * ldc + j] = v;
+            else
+                ((uint8_t *)c)[i * ldc + j] = qlite_q8_cols_out(cols, n0 + j, v);
+        }
+}
+
+static void dot_scalar(size_t K, const uint8_t *a, int32_t rowsum, const int8_t *w, size_t ldw,
+                       size_t n0, size_t n1, const qlite_q8_cols *cols, void *c, unsigned mode) {
+    for (size_t n = n0; n < n1; n++) {
+        const int8_t *wr = w + n * ldw;
+        uint32_t acc = cols->bias ? (uint32_t)cols->bias[n] : 0u;
+        if (cols->zw) acc -= (uint32_t)cols->zw[n] * (uint32_t)rowsum;
+        int32_t s = 0;
+        for (size_t k = 0; k < K; k++) s += (int32_t)a[k] * wr[k];
+        acc += (uint32_t)s;
+        if (mode == QLITE_GEMM_Q8_INT32)
+            ((int32_t *)c)[n] = (int32_t)acc;
+        else
+            ((uint8_t *)c)[n] = qlite_q8_cols_out(cols, n, (int32_t)acc);
+    }
+}
+
+static const qlite_gemm_q8_ukernel ukernel_scalar = {
+    .name = "qlite_q8_gemm__scalar_4x16", .mr = SC_MR, .nr = SC_NR, .tile = tile_scalar,
+    .dot = dot_scalar};
+
+/* ---------------------------------------------------------------- */
+/* Drivers                                                           */
+/* ---------------------------------------------------------------- */
+
+void qlite_gemm_q8_tiles(const qlite_gemm_q8_ukernel *uk, size_t M, size_t N, size_t K,
+                         const uint8_t *a, size_t lda, const int8_t *packed,
+                         const qlite_q8_cols *cols, const int32_t *rowsum, void *c, size_t ldc,
+                         unsigned mode) {
+    const size_t K4 = qlite_gemm_q8_k4(K), bstride = K4 * 16;
+    const size_t es = mode == QLITE_GEMM_Q8_INT32 ? 4 : 1;
+    for (size_t n0 = 0; n0 < N; n0 += uk->nr) {
+        const size_t nr = N - n0 < uk->nr ? N - n0 : uk->nr;
+        const int8_t *panel = packed + (n0 / 16) * bstride;
+        for (size_t m0 = 0; m0 < M; m0 += uk->mr) {
+            const size_t rows = M - m0 < uk->mr ? M - m0 : uk->mr;
+            uk->tile(K4, a + m0 * lda, lda, rows, panel, bstride, nr, cols, n0,
+                     rowsum ? rowsum + m0 : NULL, (uint8_t *)c + (m0 * ldc + n0) * es, ldc,
+                     mode);
+        }
+    }
+}
+
+void qlite_gemm_q8_dot_rows(const qlite_gemm_q8_ukernel *uk, size_t M, size_t K,
+                            const uint8_t *a, size_t lda, const int32_t *rowsum, const int8_t *w,
+                            size_t ldw, size_t n0, size_t n1, const qlite_q8_cols *cols, void *c,
+                            size_t ldc, unsigned mode) {
+    const size_t es = mode == QLITE_GEMM_Q8_INT32 ? 4 : 1;
+    for (size_t m = 0; m < M; m++)
+        uk->dot(K, a + m * lda, rowsum ? rowsum[m] : 0, w, ldw, n0, n1, cols,
+                (uint8_t *)c + m * ldc * es, mode);
+}
+
+/* ---------------------------------------------------------------- */
+/* Variants and CPU features                                         */
+/* ---------------------------------------------------------------- */
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#define Q8_X86 1
+#include <cpuid.h>
+extern const qlite_gemm_q8_ukernel qlite_q8_gemm__avx2_3x16;
+extern const qlite_gemm_q8_ukernel qlite_q8_gemm__avxvnni_6x16;
+extern const qlite_gemm_q8_ukernel qlite_q8_gemm__avx512vnni_12x16;
+extern const qlite_gemm_q8_ukernel qlite_q8_gemm__avx512vnni_8x32;
+#endif
+
+enum { F_AVX2 = 1, F_AVXVNNI = 2, F_AVX512VNNI = 4 };
+
+static const qlite_gemm_q8_ukernel *const all_ukernels[] = {
+    &ukernel_scalar,
+#ifdef Q8_X86
+    &qlite_q8_gemm__avx2_3x16,
+    &qlite_q8_gemm__avxvnni_6x16,
+    &qlite_q8_gemm__avx512vnni_12x16,
+    &qlite_q8_gemm__avx512vnni_8x32,
+#endif
+};
+/* features each needs, and a preference rank (higher wins) */
+static const unsigned ukernel_needs[] = {0, F_AVX2, F_AVX2 | F_AVXVNNI, F_AVX512VNNI,
+                                         F_AVX512VNNI};
+static const int ukernel_rank[] = {0, 1, 2, 3, 3};
+
+/* Detected once (cpuid can trap to a hypervisor); bit 31 marks "known". */
+static unsigned cpu_features(void) {
+    static _Atomic unsigned cached;
+    unsigned f = atomic_load_explicit(&cached, memory_order_relaxed);
+    if (f) return f & ~(1u << 31);
+    f = 0;
+#ifdef Q8_X86
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2")) {
+        f |= F_AVX2;
+        unsigned eax, ebx, ecx, edx;
+        /* AVX-VNNI: CPUID.(EAX=7, ECX=1):EAX[4] (the OS saves YMM: avx2 above says so) */
+        if (__get_cpuid_count(7, 1, &eax, &ebx, &ecx, &edx) && (eax >> 4 & 1)) f |= F_AVXVNNI;
+        if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+            __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni"))
+            f |= F_AVX512VNNI;
+    }
+#endif
+    atomic_store_explicit(&cached, f | 1u << 31, memory_order_relaxed);
+    return f;
+}
+
+const qlite_gemm_q8_ukernel *const *qlite_gemm_q8_all_ukernels(size_t *count) {
+    *count = QLITE_ARRAY_SIZE(all_ukernels);
+    return all_ukernels;
+}
+
+bool qlite_gemm_q8_runnable(const qlite_gemm_q8_ukernel *uk) {
+    const unsigned f = cpu_features();
+    for (size_t i = 0; i < QLITE_ARRAY_SIZE(all_ukernels); i++)
+        if (all_ukernels[i] == uk) return (ukernel_needs[i] & f) == ukernel_needs[i];
+    return false;
+}
+
+const qlite_gemm_q8_ukernel *qlite_gemm_q8_select_for(size_t N) {
+    const unsigned f = cpu_features();
+    const qlite_gemm_q8_ukernel *best = &ukernel_scalar;
+    int best_rank = -1;
+    double best_eff = 0.0;
+    for (size_t i = 0; i < QLITE_ARRAY_SIZE(all_ukernels); i++) {
+        if ((ukernel_needs[i] & f) != ukernel_needs[i]) continue;
+        const size_t nr = all_ukernels[i]->nr, padded = (N + nr - 1) / nr * nr;
+        const double eff = N == 0 ? 1.0 : (double)N / (double)padded;
+        /* the best ISA; within it, the tile that wastes least of N (ties: wider) */
+        if (ukernel_rank[i] > best_rank || (ukernel_rank[i] == best_rank && eff >= best_eff)) {
+            best = all_ukernels[i];
+            best_rank = ukernel_rank[i];
+            best_eff = eff;
+        }
+    }
+    return best;
+}

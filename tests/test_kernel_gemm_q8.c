@@ -1,0 +1,304 @@
+/*
+ * test_kernel_gemm_q8.c — the int8 GEMM under the integer and hybrid kernels
+ * (interpreter/kernels/gemm_q8.h).
+ *
+ * (a) The packed layout is the schema's O16I4 ([ceil(N/16)][ceil(K/4)][16][4]
+ *     over [N, K]), byte for byte, for W [N, K] and B [K, N] sources and
+ *     the uint8 flip; column sums.
+ * (b) qlite_gemm_q8_ref equals the formula of gemm_q8.h written here in
+ *     int64 with the test's own requantization (kernel_q8_check.h), in both
+ *     output modes, with and without bias / weight zero points / left
+ *     shifts that saturate.
+ * (c) Every variant (tile and dot algorithms) equals the reference bit for
+ *     bit on M, N, K equal to, below, above and multiples of its tile
+ *     (MR, NR, the 4-byte K step, the 16/32/64-byte dot steps). A variant
+ *     whose ISA this CPU lacks is skipped, not passed.
+ */
+#include "kernel_q8_check.h"
+
+#include "kernels/gemm_q8.h"
+
+#define NCOLS_MAX 512
+
+/* Column parameters with padded arrays (gemm_q8.h: readable to round_up(N, 64)). */
+typedef struct cols_buf {
+    int32_t bias[NCOLS_MAX], zw[NCOLS_MAX], mult[NCOLS_MAX], lsh[NCOLS_MAX], rsh[NCOLS_MAX];
+    double real_m[NCOLS_MAX];
+    qlite_q8_cols cols;
+} cols_buf;
+
+static void make_cols(qlite_test_rng *r, cols_buf *cb, size_t N, bool bias, bool zw, bool left,
+                      qlite_dtype out_dt) {
+    memset(cb, 0, sizeof *cb);
+    for (size_t n = 0; n < N; n++) {
+        cb->bias[n] = (int32_t)(qlite_test_rng_u32(r) % (1u << 21)) - (1 << 20);
+        if (qlite_test_rng_u32(r) % 8 == 0) cb->bias[n] = (int32_t)(qlite_test_rng_u32(r) >> 2) - (1 << 29);
+        cb->zw[n] = (int32_t)(qlite_test_rng_u32(r) % 256) - 128;
+        /* multipliers from 2^-40 (M0 = 0 or shift -31) to 2^6 (left shifts) */
+        double m = exp2((double)qlite_test_rng_float(r, -24.0f, left ? 6.0f : -1.0f));
+        if (n % 7 == 3) m = exp2(-40.0);
+        if (n % 11 == 5) m = 0.5;
+        cb->real_m[n] = m;
+        q8_mult qm = q8_ref_mult(m);
+        cb->mult[n] = (int32_t)qm.m0;
+        cb->lsh[n] = qm.shift > 0 ? qm.shift : 0;
+        cb->rsh[n] = qm.shift > 0 ? 0 : -qm.shift;
+    }
+    cb->cols.bias = bias ? cb->bias : NULL;
+    cb->cols.zw = zw ? cb->zw : NULL;
+    cb->cols.mult = cb->mult;
+    cb->cols.lshift = cb->lsh;
+    cb->cols.rshift = cb->rsh;
+    cb->cols.any_lshift = false;
+    for (size_t n = 0; n < N; n++) cb->cols.any_lshift |= cb->lsh[n] > 0;
+    int32_t lo, hi;
+    q8_range(out_dt, &lo, &hi);
+    cb->cols.zy = lo + (int32_t)(qlite_test_rng_u32(r) % 256);
+    /* sometimes a fused-activation-like narrower clamp */
+    cb->cols.lo = lo + (qlite_test_rng_u32(r) % 3 == 0 ? 20 : 0);
+    cb->cols.hi = hi - (qlite_test_rng_u32(r) % 3 == 0 ? 30 : 0);
+}
+
+/* (a) ----------------------------------------------------------------------- */
+
+static void test_pack_o16i4(void **state) {
+    (void)state;
+    qlite_test_rng r;
+    qlite_test_rng_seed(&r, 11);
+    const size_t sizes[][2] = {{1, 1}, {5, 3}, {16, 4}, {17, 9}, {33, 64}, {70, 13}};
+    for (size_t s = 0; s < Q8_COUNT(sizes); s++) {
+        const size_t N = sizes[s][0], K = sizes[s][1], K4 = (K + 3) / 4 * 4;
+        uint8_t *w = malloc(N * K), *bt = malloc(N * K);
+        int8_t *p = malloc(qlite_gemm_q8_packed_size(K, N));
+        int8_t *p2 = malloc(qlite_gemm_q8_packed_size(K, N));
+        int32_t colsum[NCOLS_MAX], colsum2[NCOLS_MAX];
+        assert_true(w && bt && p && p2);
+        for (size_t i = 0; i < N * K; i++) w[i] = (uint8_t)qlite_test_rng_u32(&r);
+        for (size_t n = 0; n < N; n++)
+            for (size_t k = 0; k < K; k++) bt[k * N + n] = w[n * K + k];
+        for (int flip = 0; flip < 2; flip++) {
+            const uint8_t f = flip ? 0x80 : 0;
+            memset(p, 0x5A, qlite_gemm_q8_packed_size(K, N));
+            qlite_gemm_q8_pack(K, N, w, K, true, f, 0, (N + 15) / 16, p, colsum);
+            qlite_gemm_q8_pack(K, N, bt, N, false, f, 0, (N + 15) / 16, p2, colsum2);
+            /* [ceil(N/16)][ceil(K/4)][16][4], zero padded, and blocks to round_up(N, 64) */
+            const size_t nb = (N + 63) / 64 * 4;
+            for (size_t j = 0; j < nb; j++)
+                for (size_t q = 0; q < K4 / 4; q++)
+                    for (size_t c = 0; c < 16; c++)
+                        for (size_t t = 0; t < 4; t++) {
+                            const size_t n = j * 16 + c, k = q * 4 + t;
+                            const int8_t want = n < N && k < K ? (int8_t)(w[n * K + k] ^ f) : 0;
+                            const size_t off = ((j * (K4 / 4) + q) * 16 + c) * 4 + t;
+                            assert_int_equal(p[off], want);
+                            if (j * 16 < N) assert_int_equal(p2[off], want);
+                        }
+            for (size_t n = 0; n < N; n++) {
+                int32_t sum = 0;
+                for (size_t k = 0; k < K; k++) sum += (int8_t)(w[n * K + k] ^ f);
+                assert_int_equal(colsum[n], sum);
+                assert_int_equal(colsum2[n], sum);
+            }
+        }
+        free(w);
+        free(bt);
+        free(p);
+        free(p2);
+    }
+}
+
+/* (b) ----------------------------------------------------------------------- */
+
+/* The formula of gemm_q8.h in int64, requantized by kernel_q8_check.h. */
+static int64_t formula(const uint8_t *a, size_t lda, const int8_t *w, size_t K, size_t m,
+                       size_t n, const cols_buf *cb, bool bias, bool zw) {
+    int64_t rs = 0, acc = bias ? cb->bias[n] : 0;
+    for (size_t k = 0; k < K; k++) {
+        rs += a[m * lda + k];
+        acc += (int64_t)a[m * lda + k] * w[n * K + k];
+    }
+    if (zw) acc -= cb->zw[n] * rs;
+    return acc;
+}
+
+static uint8_t formula_out(int64_t acc, const cols_buf *cb, size_t n) {
+    q8_mult qm = {cb->mult[n], cb->lsh[n] - cb->rsh[n]};
+    const int64_t y = q8_clamp(cb->cols.zy + q8_ref_requantize(acc, qm), cb->cols.lo, cb->cols.hi);
+    return (uint8_t)y;
+}
+
+static void test_ref_matches_formula(void **state) {
+    (void)state;
+    qlite_test_rng r;
+    qlite_test_rng_seed(&r, 12);
+    cols_buf *cb = malloc(sizeof *cb);
+    assert_non_null(cb);
+    for (int iter = 0; iter < 24; iter++) {
+        const size_t M = 1 + qlite_test_rng_u32(&r) % 5, N = 1 + qlite_test_rng_u32(&r) % 40;
+        const size_t K = 1 + qlite_test_rng_u32(&r) % 300;
+        const bool bias = iter % 2, zw = iter % 3 == 0, left = iter % 4 == 1;
+        const qlite_dtype dt = iter % 5 == 0 ? QLITE_DTYPE_UINT8 : QLITE_DTYPE_INT8;
+        make_cols(&r, cb, N, bias, zw, left, dt);
+        uint8_t *a = malloc(M * K);
+        int8_t *w = malloc(N * K);
+        uint8_t *c8 = malloc(M * N);
+        int32_t *c32 = malloc(M * N * 4);
+        assert_true(a && w && c8 && c32);
+        for (size_t i = 0; i < M * K; i++) a[i] = (uint8_t)qlite_test_rng_u32(&r);
+        for (size_t i = 0; i < N * K; i++) w[i] = (int8_t)qlite_test_rng_u32(&r);
+        qlite_gemm_q8_ref(M, N, K, a, K, w, K, true, 0, &cb->cols, c8, N, QLITE_GEMM_Q8_BYTES);
+        qlite_gemm_q8_ref(M, N, K, a, K, w, K, true, 0, &cb->cols, c32, N, QLITE_GEMM_Q8_INT32);
+        for (size_t m = 0; m < M; m++)
+            for (size_t n = 0; n < N; n++) {
+                const int64_t acc = formula(a, K, w, K, m, n, cb, bias, zw);
+                assert_true(acc >= INT32_MIN && acc <= INT32_MAX);
+                assert_int_equal(c32[m * N + n], acc);
+                if (c8[m * N + n] != formula_out(acc, cb, n))
+                    fail_msg("iter %d (%zu,%zu): %u, the formula says %u (acc %lld, m %g)", iter,
+                             m, n, c8[m * N + n], formula_out(acc, cb, n), (long long)acc,
+                             cb->real_m[n]);
+            }
+        free(a);
+        free(w);
+        free(c8);
+        free(c32);
+    }
+    free(cb);
+}
+
+/* (c) ----------------------------------------------------------------------- */
+
+typedef struct shape {
+    size_t M, N, K;
+} shape;
+
+/* Shapes around a variant's tile: MR, NR, and the K steps 4 / 16 / 32 / 64. */
+static size_t make_shapes(const qlite_gemm_q8_ukernel *uk, shape *out, size_t cap) {
+    const size_t mr = uk->mr, nr = uk->nr;
+    const size_t Ms[] = {1, 2, mr - 1 ? mr - 1 : 1, mr, mr + 1, 2 * mr, 3 * mr + 2};
+    const size_t Ns[] = {1, 7, 15, 16, 17, nr - 1, nr, nr + 1, 2 * nr, 3 * nr + 5};
+    const size_t Ks[] = {1, 3, 4, 5, 15, 16, 17, 31, 32, 33, 63, 64, 65, 128, 131, 300};
+    size_t n = 0;
+    for (size_t i = 0; i < Q8_COUNT(Ms); i++)
+        for (size_t j = 0; j < Q8_COUNT(Ns); j++) {
+            /* a spread of K per (M, N) keeps the run short */
+            const size_t k = Ks[(i * 5 + j * 3) % Q8_COUNT(Ks)];
+            const size_t k2 = Ks[(i * 7 + j * 11 + 4) % Q8_COUNT(Ks)];
+            if (n + 2 <= cap) {
+                out[n++] = (shape){Ms[i], Ns[j], k};
+                out[n++] = (shape){Ms[i], Ns[j], k2};
+            }
+        }
+    for (size_t i = 0; i < Q8_COUNT(Ks) && n < cap; i++) out[n++] = (shape){mr + 1, nr + 3, Ks[i]};
+    return n;
+}
+
+static void check_variant(const qlite_gemm_q8_ukernel *uk, uint64_t seed) {
+    qlite_test_rng r;
+    qlite_test_rng_seed(&r, seed);
+    shape shapes[256];
+    const size_t ns = make_shapes(uk, shapes, Q8_COUNT(shapes));
+    cols_buf *cb = malloc(sizeof *cb);
+    assert_non_null(cb);
+    for (size_t s = 0; s < ns; s++) {
+        const size_t M = shapes[s].M, N = shapes[s].N, K = shapes[s].K;
+        assert_true(N <= NCOLS_MAX - 64);
+        const bool bias = s % 2 == 0, zw = s % 3 == 1, left = s % 5 == 2;
+        const qlite_dtype dt = s % 4 == 3 ? QLITE_DTYPE_UINT8 : QLITE_DTYPE_INT8;
+        make_cols(&r, cb, N, bias, zw, left, dt);
+        const size_t lda = qlite_gemm_q8_dot_lda(K) + 4 * (s % 3); /* odd strides too */
+        uint8_t *a = calloc(M * lda, 1);
+        int8_t *w = malloc(N * K);
+        int8_t *packed = malloc(qlite_gemm_q8_packed_size(K, N));
+        int32_t *rowsum = malloc(M * sizeof(int32_t));
+        void *want = malloc(M * N * 4), *got = malloc(M * N * 4);
+        assert_true(a && w && packed && rowsum && want && got);
+        for (size_t m = 0; m < M; m++) {
+            rowsum[m] = 0;
+            for (size_t k = 0; k < K; k++) {
+                /* extremes often: 0 and 255 against -128 and 127 */
+                const uint32_t u = qlite_test_rng_u32(&r);
+                a[m * lda + k] = u % 4 == 0 ? (u & 4 ? 255 : 0) : (uint8_t)(u >> 8);
+                rowsum[m] += a[m * lda + k];
+            }
+        }
+        for (size_t i = 0; i < N * K; i++) {
+            const uint32_t u = qlite_test_rng_u32(&r);
+            w[i] = u % 4 == 0 ? (u & 4 ? 127 : -128) : (int8_t)(u >> 8);
+        }
+        qlite_gemm_q8_pack(K, N, w, K, true, 0, 0, (N + 15) / 16, packed, NULL);
+        for (unsigned mode = 0; mode < 2; mode++) {
+            const size_t es = mode == QLITE_GEMM_Q8_INT32 ? 4 : 1;
+            qlite_gemm_q8_ref(M, N, K, a, lda, w, K, true, 0, &cb->cols, want, N, mode);
+            for (int alg = 0; alg < 2; alg++) {
+                memset(got, 0xA5, M * N * 4);
+                if (alg == 0)
+                    qlite_gemm_q8_tiles(uk, M, N, K, a, lda, packed, &cb->cols,
+                                        zw ? rowsum : NULL, got, N, mode);
+                else
+                    qlite_gemm_q8_dot_rows(uk, M, K, a, lda, zw ? rowsum : NULL, w, K, 0, N,
+                                           &cb->cols, got, N, mode);
+                if (memcmp(got, want, M * N * es) != 0) {
+                    for (size_t i = 0; i < M * N; i++) {
+                        const int64_t g = es == 4 ? ((int32_t *)got)[i] : ((uint8_t *)got)[i];
+                        const int64_t e = es == 4 ? ((int32_t *)want)[i] : ((uint8_t *)want)[i];
+                        if (g != e)
+                            fail_msg("%s %s %s M=%zu N=%zu K=%zu: C[%zu][%zu] = %lld, the "
+                                     "reference says %lld",
+                                     uk->name, alg ? "dot" : "tiles", es == 4 ? "int32" : "bytes",
+                                     M, N, K, i / N, i % N, (long long)g, (long long)e);
+                    }
+                }
+            }
+            /* a column range of the dot path (threads split columns) */
+            if (N > 3) {
+                memcpy(got, want, M * N * es);
+                memset((uint8_t *)got + es, 0xA5, es); /* column 1 of row 0 must be rewritten */
+                qlite_gemm_q8_dot_rows(uk, 1, K, a, lda, zw ? rowsum : NULL, w, K, 1, N - 1,
+                                       &cb->cols, got, N, mode);
+                assert_memory_equal(got, want, M * N * es);
+            }
+        }
+        free(a);
+        free(w);
+        free(packed);
+        free(rowsum);
+        free(want);
+        free(got);
+    }
+    free(cb);
+}
+
+static void test_variant(void **state) {
+    const qlite_gemm_q8_ukernel *uk = *state;
+    if (!qlite_gemm_q8_runnable(uk)) {
+        print_message("%s: this CPU lacks its ISA\n", uk->name);
+        skip();
+    }
+    check_variant(uk, 100 + uk->mr * 7 + uk->nr);
+}
+
+static void test_select(void **state) {
+    (void)state;
+    const qlite_gemm_q8_ukernel *a = qlite_gemm_q8_select_for(6);
+    const qlite_gemm_q8_ukernel *b = qlite_gemm_q8_select_for(256);
+    assert_true(qlite_gemm_q8_runnable(a));
+    assert_true(qlite_gemm_q8_runnable(b));
+    print_message("int8 GEMM for N=6: %s, N=256: %s\n", a->name, b->name);
+}
+
+int main(void) {
+    size_t n;
+    const qlite_gemm_q8_ukernel *const *all = qlite_gemm_q8_all_ukernels(&n);
+    struct CMUnitTest tests[16];
+    size_t t = 0;
+    tests[t++] = (struct CMUnitTest)cmocka_unit_test(test_pack_o16i4);
+    tests[t++] = (struct CMUnitTest)cmocka_unit_test(test_ref_matches_formula);
+    tests[t++] = (struct CMUnitTest)cmocka_unit_test(test_select);
+    for (size_t i = 0; i < n && t < Q8_COUNT(tests); i++) {
+        struct CMUnitTest u = cmocka_unit_test_prestate(test_variant, (void *)all[i]);
+        u.name = all[i]->name;
+        tests[t++] = u;
+    }
+    return _cmocka_run_group_tests("gemm_q8", tests, t, NULL, NULL);
+}
