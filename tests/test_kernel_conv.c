@@ -57,6 +57,8 @@ static void conv_expect(const conv_case *c, const float *x, const float *w, cons
                 }
 }
 
+static bool g_weights_const = true; /* false: weights given as an activation */
+
 static qlite_status run_conv(const conv_case *c, const float *x, const float *w, const float *b,
                              int threads, uint32_t flags, qlite_op_test_tensor *out) {
     qlite_op_test_tensor in[3];
@@ -65,6 +67,7 @@ static qlite_status run_conv(const conv_case *c, const float *x, const float *w,
         in[1] = kc_tensor(4, (int64_t[]){1, c->KH, c->KW, c->O}, w, true);
     else
         in[1] = kc_tensor(4, (int64_t[]){c->O, c->KH, c->KW, c->C / c->groups}, w, true);
+    in[1].is_const = g_weights_const;
     in[2] = c->bias ? kc_tensor(1, &c->O, b, true) : kc_absent();
     const int64_t OH = out_dim(c->H, c->KH, c->sh, c->dh, c->pt, c->pb);
     const int64_t OW = out_dim(c->W, c->KW, c->sw, c->dw, c->pl, c->pr);
@@ -110,6 +113,13 @@ static void check_case(const conv_case *c, uint64_t seed) {
     kc_check_sum(what, o1.out, want, mag, ny, terms);
     kc_check_sum(what, oref.out, want, mag, ny, terms);
     kc_check_equal(what, o1.out, o2.out, ny);
+    /* weights packed at prepare (constant) or at eval (activation): same result */
+    qlite_op_test_tensor ov;
+    g_weights_const = false;
+    assert_qlite_ok(run_conv(c, x, w, b, 2, 0, &ov));
+    g_weights_const = true;
+    kc_check_equal(what, o1.out, ov.out, ny);
+    qlite_op_test_free(1, &ov);
     qlite_op_test_free(1, &o1);
     qlite_op_test_free(1, &o2);
     qlite_op_test_free(1, &oref);
@@ -347,6 +357,12 @@ static void check_tconv(const tconv_case *c, uint64_t seed) {
     kc_check_sum("tconv", o1.out, want, mag, ny, terms);
     kc_check_sum("tconv ref", oref.out, want, mag, ny, terms);
     kc_check_equal("tconv threads", o1.out, o2.out, ny);
+    in[1].is_const = false; /* packed at eval instead of prepare: same result */
+    qlite_op_test_tensor ov = o1;
+    ov.out = NULL;
+    assert_qlite_ok(qlite_op_test_run(QLITE_OP_TRANSPOSE_CONV_2D, &o, 3, in, 1, &ov, 1, 0));
+    kc_check_equal("tconv weights at eval", o1.out, ov.out, ny);
+    qlite_op_test_free(1, &ov);
     qlite_op_test_free(1, &o1);
     qlite_op_test_free(1, &o2);
     qlite_op_test_free(1, &oref);

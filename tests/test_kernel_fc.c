@@ -21,12 +21,14 @@ static size_t rows_of(const fc_case *c) {
     return m;
 }
 
+static bool g_weights_const = true; /* false: weights given as an activation */
+
 static qlite_status run_fc(const fc_case *c, const float *x, const float *w, const float *b,
                            int threads, uint32_t flags, qlite_op_test_tensor *out) {
     const int64_t K = c->dims[c->rank - 1];
     qlite_op_test_tensor in[3];
     in[0] = kc_tensor(c->rank, c->dims, x, false);
-    in[1] = kc_tensor(2, (int64_t[]){c->N, K}, w, true);
+    in[1] = kc_tensor(2, (int64_t[]){c->N, K}, w, g_weights_const);
     in[2] = c->bias ? kc_tensor(1, &c->N, b, true) : kc_absent();
     int64_t od[4];
     uint32_t orank;
@@ -76,6 +78,12 @@ static void check_case(const fc_case *c, uint64_t seed) {
     kc_check_sum("fc optimized", o1.out, want, mag, M * N, (double)K);
     kc_check_sum("fc reference", oref.out, want, mag, M * N, (double)K);
     kc_check_equal("fc 1 vs 2 threads", o1.out, o2.out, M * N);
+    qlite_op_test_tensor ov; /* weights packed at eval, not prepare: same result */
+    g_weights_const = false;
+    assert_qlite_ok(run_fc(c, x, w, b, 1, 0, &ov));
+    g_weights_const = true;
+    kc_check_equal("fc weights at eval", o1.out, ov.out, M * N);
+    qlite_op_test_free(1, &ov);
     qlite_op_test_free(1, &o1);
     qlite_op_test_free(1, &o2);
     qlite_op_test_free(1, &oref);

@@ -108,14 +108,16 @@ static void rnn_expect(const rnn_case *c, rnn_data *d) {
     }
 }
 
+static bool g_weights_const = true; /* false: W and R given as activations */
+
 static qlite_status run_rnn(const rnn_case *c, const rnn_data *d, int threads, uint32_t flags,
                             qlite_op_test_tensor *out) {
     const int64_t D = ndir(c), G = c->gru ? 3 : 4, H = c->H;
     qlite_op_test_tensor in[8];
     in[0] = c->batch_first ? kc_tensor(3, (int64_t[]){c->B, c->T, c->I}, d->x, false)
                            : kc_tensor(3, (int64_t[]){c->T, c->B, c->I}, d->x, false);
-    in[1] = kc_tensor(3, (int64_t[]){D, G * H, c->I}, d->w, true);
-    in[2] = kc_tensor(3, (int64_t[]){D, G * H, H}, d->r, true);
+    in[1] = kc_tensor(3, (int64_t[]){D, G * H, c->I}, d->w, g_weights_const);
+    in[2] = kc_tensor(3, (int64_t[]){D, G * H, H}, d->r, g_weights_const);
     in[3] = c->bias ? kc_tensor(2, (int64_t[]){D, 2 * G * H}, d->b, true) : kc_absent();
     in[4] = kc_absent();
     if (c->lens) {
@@ -166,6 +168,10 @@ static void check_case(const rnn_case *c, uint64_t seed) {
     assert_qlite_ok(run_rnn(c, &d, 1, 0, o1));
     assert_qlite_ok(run_rnn(c, &d, 2, 0, o2));
     assert_qlite_ok(run_rnn(c, &d, 1, KC_REF_ONLY, oref));
+    qlite_op_test_tensor ov[3]; /* weights packed at eval, not prepare */
+    g_weights_const = false;
+    assert_qlite_ok(run_rnn(c, &d, 1, 0, ov));
+    g_weights_const = true;
     const double *want[3] = {d.y, d.yh, d.yc};
     const size_t count[3] = {ny, ns, ns};
     for (uint32_t i = 0; i < c->outputs; i++) {
@@ -178,11 +184,13 @@ static void check_case(const rnn_case *c, uint64_t seed) {
         kc_check_close(what, o1[i].out, wf, count[i], 1e-4, 0.0);
         kc_check_close(what, oref[i].out, wf, count[i], 1e-4, 0.0);
         kc_check_equal(what, o1[i].out, o2[i].out, count[i]);
+        kc_check_equal(what, o1[i].out, ov[i].out, count[i]);
         free(wf);
     }
     qlite_op_test_free(c->outputs, o1);
     qlite_op_test_free(c->outputs, o2);
     qlite_op_test_free(c->outputs, oref);
+    qlite_op_test_free(c->outputs, ov);
     free(d.x), free(d.w), free(d.r), free(d.b), free(d.p), free(d.h0), free(d.c0), free(d.lens);
     free(d.y), free(d.yh), free(d.yc);
 }

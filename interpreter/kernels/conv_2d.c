@@ -21,6 +21,8 @@
 #include "kernels.h"
 #include "nn_common.h"
 
+QLITE_NN_NO_LIBCALL_LOOPS
+
 typedef struct conv_state {
     qlite_status (*eval)(qlite_node *node);
     const qlite_gemm_f32_ukernel *uk;
@@ -33,6 +35,7 @@ typedef struct conv_state {
     size_t packed_floats;      /* per group */
     size_t tile_floats;        /* per thread */
     int threads;
+    const float *prepacked;    /* every group's packed weights (constant), or NULL */
 } conv_state;
 
 /* Reference: the definition above, one output at a time. */
@@ -59,28 +62,59 @@ static void conv_f32_ref(const conv_state *s, const float *x, const float *w, co
                 }
 }
 
-/* Gathers the patches of output pixels [p0, p0 + rows) of group g into col [rows, K]. */
+/* Copies n floats (n is small for first layers: no call then). */
+static inline void copy_floats(float *restrict dst, const float *restrict src, size_t n) {
+    if (n >= 16) {
+        memcpy(dst, src, n * sizeof(float));
+    } else {
+        for (size_t c = 0; c < n; c++) dst[c] = src[c];
+    }
+}
+
+/*
+ * Gathers the patches of output pixels [p0, p0 + rows) of group g into
+ * col [rows, K], row layout [ky][kx][c]. Windows wholly inside the input
+ * (most of them) copy without bounds checks.
+ */
 static void im2col(const conv_state *s, const float *x, int64_t g, size_t p0, size_t rows,
                    float *col) {
-    const size_t Cg = (size_t)s->Cg;
+    const size_t Cg = (size_t)s->Cg, K = (size_t)s->K;
+    const int64_t H = s->H, W = s->W, C = s->C, KH = s->KH, KW = s->KW;
+    const int64_t sh = s->sh, sw = s->sw, dh = s->dh, dw = s->dw, OW = s->OW, OHW = s->OH * OW;
+    const int64_t span_h = (KH - 1) * dh, span_w = (KW - 1) * dw;
+    int64_t p = (int64_t)p0, n = p / OHW, oy = p % OHW / OW, ox = p % OW;
     for (size_t r = 0; r < rows; r++) {
-        const int64_t p = (int64_t)(p0 + r);
-        const int64_t n = p / (s->OH * s->OW), rem = p % (s->OH * s->OW);
-        const int64_t oy = rem / s->OW, ox = rem % s->OW;
-        float *dst = col + r * (size_t)s->K;
-        for (int64_t ky = 0; ky < s->KH; ky++) {
-            const int64_t iy = oy * s->sh - s->pt + ky * s->dh;
-            for (int64_t kx = 0; kx < s->KW; kx++, dst += Cg) {
-                const int64_t ix = ox * s->sw - s->pl + kx * s->dw;
-                if (iy < 0 || iy >= s->H || ix < 0 || ix >= s->W) {
-                    for (size_t c = 0; c < Cg; c++) dst[c] = 0.0f;
+        float *dst = col + r * K;
+        const float *img = x + n * H * W * C + g * s->Cg;
+        const int64_t iy0 = oy * sh - s->pt, ix0 = ox * sw - s->pl;
+        if (iy0 >= 0 && iy0 + span_h < H && ix0 >= 0 && ix0 + span_w < W) {
+            for (int64_t ky = 0; ky < KH; ky++) {
+                const float *src = img + ((iy0 + ky * dh) * W + ix0) * C;
+                if (Cg == 1) {
+                    for (int64_t kx = 0; kx < KW; kx++) dst[kx] = src[kx * dw * C];
+                    dst += KW;
                 } else {
-                    const float *src = x + ((n * s->H + iy) * s->W + ix) * s->C + g * s->Cg;
-                    if (Cg >= 16)
-                        memcpy(dst, src, Cg * sizeof(float));
-                    else /* first layers (1-3 channels): no call per tap */
-                        for (size_t c = 0; c < Cg; c++) dst[c] = src[c];
+                    for (int64_t kx = 0; kx < KW; kx++, dst += Cg) copy_floats(dst, src + kx * dw * C, Cg);
                 }
+            }
+        } else {
+            for (int64_t ky = 0; ky < KH; ky++) {
+                const int64_t iy = iy0 + ky * dh;
+                for (int64_t kx = 0; kx < KW; kx++, dst += Cg) {
+                    const int64_t ix = ix0 + kx * dw;
+                    if (iy < 0 || iy >= H || ix < 0 || ix >= W) {
+                        for (size_t c = 0; c < Cg; c++) dst[c] = 0.0f;
+                    } else {
+                        copy_floats(dst, img + (iy * W + ix) * C, Cg);
+                    }
+                }
+            }
+        }
+        if (++ox == OW) { /* next output pixel */
+            ox = 0;
+            if (++oy == s->OH) {
+                oy = 0;
+                n++;
             }
         }
     }
@@ -146,15 +180,36 @@ static qlite_status conv_eval_f32(qlite_node *node) {
                                  .rsa = (size_t)s->C, .csa = 1, .b = w, .ldb = (size_t)s->C,
                                  .b_trans = true, .bias = b, .c = y, .ldc = (size_t)s->O,
                                  .lo = s->lo, .hi = s->hi};
-        qlite_gemm_f32_run(node, s->uk, &g, node->scratch);
+        if (s->prepacked)
+            qlite_gemm_f32_run_packed(node, s->uk, &g, s->prepacked);
+        else
+            qlite_gemm_f32_run(node, s->uk, &g, node->scratch);
         return QLITE_OK;
     }
     conv_job j = {.s = s, .x = x, .w = w, .b = b, .y = y, .packed = node->scratch};
     j.tiles = j.packed + (size_t)s->groups * s->packed_floats;
-    const size_t panels = (size_t)(s->Og + (int64_t)s->uk->nr - 1) / s->uk->nr;
-    qlite_parallel_for(node, (size_t)s->groups * panels, pack_range, &j);
+    if (s->prepacked) {
+        j.tiles = j.packed;
+        j.packed = (float *)s->prepacked;
+    } else {
+        const size_t panels = (size_t)(s->Og + (int64_t)s->uk->nr - 1) / s->uk->nr;
+        qlite_parallel_for(node, (size_t)s->groups * panels, pack_range, &j);
+    }
     qlite_parallel_for(node, (size_t)s->threads, tiles_range, &j);
     return QLITE_OK;
+}
+
+/* Every group's weights packed at prepare, when small enough (gemm_f32.h). */
+static const float *prepack_groups(qlite_node *node, const conv_state *s, const float *w) {
+    const size_t total = (size_t)s->groups * s->packed_floats;
+    if (total == 0 || total > QLITE_GEMM_F32_PREPACK_MAX / sizeof(float)) return NULL;
+    float *p = qlite_node_alloc(node, total * sizeof(float));
+    if (!p) return NULL;
+    const size_t panels = (size_t)(s->Og + (int64_t)s->uk->nr - 1) / s->uk->nr;
+    for (int64_t g = 0; g < s->groups; g++)
+        qlite_gemm_f32_pack_b(s->uk, (size_t)s->K, (size_t)s->Og, w + (size_t)(g * s->Og * s->K),
+                              (size_t)s->K, true, 0, panels, p + (size_t)g * s->packed_floats);
+    return p;
 }
 
 static qlite_status conv_prepare(qlite_node *node) {
@@ -220,8 +275,13 @@ static qlite_status conv_prepare(qlite_node *node) {
     const size_t P = (size_t)(s->N * s->OH * s->OW);
     s->direct = s->groups == 1 && s->KH == 1 && s->KW == 1 && s->sh == 1 && s->sw == 1 &&
                 s->pt == 0 && s->pl == 0 && o->pad_bottom == 0 && o->pad_right == 0;
+    const bool wconst = w->is_const && w->data;
     if (s->direct) {
-        node->scratch_bytes = qlite_gemm_f32_scratch_bytes(s->uk, P, (size_t)s->O, (size_t)s->C);
+        if (wconst && P >= QLITE_GEMM_F32_SMALL_M)
+            s->prepacked = qlite_gemm_f32_prepack(node, s->uk, (size_t)s->C, (size_t)s->O, w->data,
+                                                  (size_t)s->C, true);
+        node->scratch_bytes =
+            s->prepacked ? 0 : qlite_gemm_f32_scratch_bytes(s->uk, P, (size_t)s->O, (size_t)s->C);
     } else {
         /* ~64 KiB of patches per tile keeps a tile in L2 beside the panels */
         size_t rows = 16384 / (size_t)(s->K > 0 ? s->K : 1);
@@ -232,7 +292,8 @@ static qlite_status conv_prepare(qlite_node *node) {
         s->packed_floats = qlite_gemm_f32_packed_size(s->uk, (size_t)s->K, (size_t)s->Og);
         s->packed_floats = (s->packed_floats + 15) / 16 * 16; /* keep 64-byte alignment */
         s->tile_floats = (rows * (size_t)s->K + 15) / 16 * 16;
-        node->scratch_bytes = ((size_t)s->groups * s->packed_floats +
+        s->prepacked = wconst ? prepack_groups(node, s, w->data) : NULL;
+        node->scratch_bytes = ((s->prepacked ? 0 : (size_t)s->groups * s->packed_floats) +
                                (size_t)s->threads * s->tile_floats) * sizeof(float);
     }
     node->state = s;

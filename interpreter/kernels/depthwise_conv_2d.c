@@ -16,6 +16,8 @@
 #include "kernels.h"
 #include "nn_common.h"
 
+QLITE_NN_NO_LIBCALL_LOOPS
+
 typedef struct dw_state {
     qlite_status (*eval)(qlite_node *node);
     int64_t N, H, W, C, M, KH, KW, OH, OW, OC;
@@ -76,21 +78,25 @@ static inline void dw_block16(const dw_state *s, const float *x, const float *w,
     memcpy(out + c0, t, sizeof t);
 }
 
-/* One output pixel, one channel (tails, multipliers > 1). */
-static inline float dw_one(const dw_state *s, const float *x, const float *w, const float *b,
-                           int64_t n, int64_t oy, int64_t ox, int64_t oc) {
-    const int64_t c = oc / s->M;
-    float acc = b ? b[oc] : 0.0f;
+/* One output pixel, output channels [oc0, oc0 + cnt), cnt <= 16 (tails and
+ * multipliers > 1): one independent chain per channel, taps outermost. */
+static inline void dw_tail(const dw_state *s, const float *x, const float *w, const float *b,
+                           int64_t n, int64_t oy, int64_t ox, size_t oc0, size_t cnt,
+                           float *out) {
+    float acc[16];
+    for (size_t c = 0; c < cnt; c++) acc[c] = b ? b[oc0 + c] : 0.0f;
     for (int64_t ky = 0; ky < s->KH; ky++) {
         const int64_t iy = oy * s->sh - s->pt + ky * s->dh;
         if (iy < 0 || iy >= s->H) continue;
         for (int64_t kx = 0; kx < s->KW; kx++) {
             const int64_t ix = ox * s->sw - s->pl + kx * s->dw;
             if (ix < 0 || ix >= s->W) continue;
-            acc += x[((n * s->H + iy) * s->W + ix) * s->C + c] * w[(ky * s->KW + kx) * s->OC + oc];
+            const float *xr = x + ((n * s->H + iy) * s->W + ix) * s->C;
+            const float *wr = w + (ky * s->KW + kx) * s->OC + (int64_t)oc0;
+            for (size_t c = 0; c < cnt; c++) acc[c] += xr[(oc0 + c) / (size_t)s->M] * wr[c];
         }
     }
-    return qlite_clampf(acc, s->lo, s->hi);
+    for (size_t c = 0; c < cnt; c++) out[oc0 + c] = qlite_clampf(acc[c], s->lo, s->hi);
 }
 
 static void dw_rows(void *arg, size_t begin, size_t end) {
@@ -104,8 +110,8 @@ static void dw_rows(void *arg, size_t begin, size_t end) {
         for (int64_t ox = 0; ox < s->OW; ox++) {
             float *out = j->y + (row * (size_t)s->OW + (size_t)ox) * OC;
             for (size_t c0 = 0; c0 < blocked; c0 += 16) dw_block16(s, j->x, j->w, j->b, n, oy, ox, c0, out);
-            for (size_t oc = blocked; oc < OC; oc++)
-                out[oc] = dw_one(s, j->x, j->w, j->b, n, oy, ox, (int64_t)oc);
+            for (size_t oc = blocked; oc < OC; oc += 16)
+                dw_tail(s, j->x, j->w, j->b, n, oy, ox, oc, OC - oc < 16 ? OC - oc : 16, out);
         }
     }
 }

@@ -19,6 +19,7 @@ typedef struct fc_state {
     const qlite_gemm_f32_ukernel *uk;
     size_t M, N, K;
     float lo, hi;
+    const float *packed; /* W packed at prepare (constant W, M >= 4), or NULL */
 } fc_state;
 
 /* Reference: one dot product per output, in order. */
@@ -46,7 +47,10 @@ static qlite_status fc_eval_f32(qlite_node *node) {
     qlite_gemm_f32_args g = {.M = s->M, .N = s->N, .K = s->K, .a = x, .rsa = s->K, .csa = 1,
                              .b = w, .ldb = s->K, .b_trans = true, .bias = b, .c = y,
                              .ldc = s->N, .lo = s->lo, .hi = s->hi};
-    qlite_gemm_f32_run(node, s->uk, &g, node->scratch);
+    if (s->packed)
+        qlite_gemm_f32_run_packed(node, s->uk, &g, s->packed);
+    else
+        qlite_gemm_f32_run(node, s->uk, &g, node->scratch);
     return QLITE_OK;
 }
 
@@ -107,7 +111,9 @@ static qlite_status fc_prepare(qlite_node *node) {
     if ((st = qlite_node_set_output_shape(node, 0, rank, dims))) return st;
     s->eval = eval;
     s->uk = qlite_gemm_f32_select_for(s->N);
-    node->scratch_bytes = qlite_gemm_f32_scratch_bytes(s->uk, s->M, s->N, s->K);
+    if (s->M >= QLITE_GEMM_F32_SMALL_M && w->is_const && w->data)
+        s->packed = qlite_gemm_f32_prepack(node, s->uk, s->K, s->N, w->data, s->K, true);
+    node->scratch_bytes = s->packed ? 0 : qlite_gemm_f32_scratch_bytes(s->uk, s->M, s->N, s->K);
     node->state = s;
     return QLITE_OK;
 }

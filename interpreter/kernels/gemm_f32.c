@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "kernel_util.h"
+#include "nn_common.h"
 
 _Static_assert(sizeof(float) == 4, "float32");
 
@@ -15,6 +16,7 @@ _Static_assert(sizeof(float) == 4, "float32");
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC optimize("fp-contract=fast")
 #endif
+QLITE_NN_NO_LIBCALL_LOOPS
 
 /* Portable build: whatever the compiler's baseline ISA is (SSE2, NEON, ...). */
 #define UK_ATTR
@@ -148,6 +150,15 @@ void qlite_gemm_f32_pack_b(const qlite_gemm_f32_ukernel *uk, size_t K, size_t N,
     }
 }
 
+float *qlite_gemm_f32_prepack(qlite_node *node, const qlite_gemm_f32_ukernel *uk, size_t K,
+                              size_t N, const float *b, size_t ldb, bool b_trans) {
+    const size_t floats = qlite_gemm_f32_packed_size(uk, K, N);
+    if (floats == 0 || floats > QLITE_GEMM_F32_PREPACK_MAX / sizeof(float)) return NULL;
+    float *packed = qlite_node_alloc(node, floats * sizeof(float));
+    if (packed) qlite_gemm_f32_pack_b(uk, K, N, b, ldb, b_trans, 0, (N + uk->nr - 1) / uk->nr, packed);
+    return packed;
+}
+
 void qlite_gemm_f32_packed(const qlite_gemm_f32_ukernel *uk, size_t M, size_t N, size_t K,
                            const float *a, size_t rsa, size_t csa, const float *packed,
                            const float *bias, float *c, size_t ldc, float lo, float hi) {
@@ -200,7 +211,8 @@ size_t qlite_gemm_f32_scratch_bytes(const qlite_gemm_f32_ukernel *uk, size_t M, 
 typedef struct gemm_job {
     const qlite_gemm_f32_ukernel *uk;
     const qlite_gemm_f32_args *g;
-    float *packed;
+    float *packed; /* written by pack_range */
+    const float *pb; /* read by compute_range */
     size_t panels, row_tiles;
     bool split_rows;
 } gemm_job;
@@ -232,29 +244,42 @@ static void compute_range(void *arg, size_t begin, size_t end) {
     if (j->split_rows) {
         const size_t m0 = begin * mr, m1 = end * mr < g->M ? end * mr : g->M;
         qlite_gemm_f32_packed(j->uk, m1 - m0, g->N, g->K, g->a + m0 * g->rsa, g->rsa, g->csa,
-                              j->packed, g->bias, g->c + m0 * g->ldc, g->ldc, g->lo, g->hi);
+                              j->pb, g->bias, g->c + m0 * g->ldc, g->ldc, g->lo, g->hi);
     } else {
         const size_t n0 = begin * nr, n1 = end * nr < g->N ? end * nr : g->N;
         qlite_gemm_f32_packed(j->uk, g->M, n1 - n0, g->K, g->a, g->rsa, g->csa,
-                              j->packed + n0 * g->K, g->bias ? g->bias + n0 : NULL, g->c + n0,
+                              j->pb + n0 * g->K, g->bias ? g->bias + n0 : NULL, g->c + n0,
                               g->ldc, g->lo, g->hi);
     }
+}
+
+/* Rows (or, for few rows, panels) of a packed-B GEMM split between threads. */
+static void run_compute(const qlite_node *node, gemm_job *j) {
+    const qlite_gemm_f32_args *g = j->g;
+    j->panels = (g->N + j->uk->nr - 1) / j->uk->nr;
+    j->row_tiles = (g->M + j->uk->mr - 1) / j->uk->mr;
+    const size_t threads = (size_t)qlite_node_threads(node);
+    j->split_rows = j->row_tiles >= 2 * threads || j->row_tiles >= j->panels;
+    qlite_parallel_for(node, j->split_rows ? j->row_tiles : j->panels, compute_range, j);
 }
 
 void qlite_gemm_f32_run(const qlite_node *node, const qlite_gemm_f32_ukernel *uk,
                         const qlite_gemm_f32_args *g, float *scratch) {
     if (g->M == 0 || g->N == 0) return;
-    gemm_job j = {.uk = uk, .g = g, .packed = scratch};
+    gemm_job j = {.uk = uk, .g = g, .packed = scratch, .pb = scratch};
     if (g->M < QLITE_GEMM_F32_SMALL_M) {
         qlite_parallel_for(node, (g->N + SMALL_COLS - 1) / SMALL_COLS, small_range, &j);
         return;
     }
-    j.panels = (g->N + uk->nr - 1) / uk->nr;
-    j.row_tiles = (g->M + uk->mr - 1) / uk->mr;
-    qlite_parallel_for(node, j.panels, pack_range, &j);
-    const size_t threads = (size_t)qlite_node_threads(node);
-    j.split_rows = j.row_tiles >= 2 * threads || j.row_tiles >= j.panels;
-    qlite_parallel_for(node, j.split_rows ? j.row_tiles : j.panels, compute_range, &j);
+    qlite_parallel_for(node, (g->N + uk->nr - 1) / uk->nr, pack_range, &j);
+    run_compute(node, &j);
+}
+
+void qlite_gemm_f32_run_packed(const qlite_node *node, const qlite_gemm_f32_ukernel *uk,
+                               const qlite_gemm_f32_args *g, const float *packed) {
+    if (g->M == 0 || g->N == 0) return;
+    gemm_job j = {.uk = uk, .g = g, .pb = packed};
+    run_compute(node, &j);
 }
 
 void qlite_gemm_f32_serial(const qlite_gemm_f32_ukernel *uk, const qlite_gemm_f32_args *g,

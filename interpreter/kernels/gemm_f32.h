@@ -78,6 +78,17 @@ void qlite_gemm_f32_pack_b(const qlite_gemm_f32_ukernel *uk, size_t K, size_t N,
                            float *packed);
 
 /*
+ * Packs a constant B once at prepare time into qlite_node_alloc memory (so
+ * eval does not repack it on every invoke), when the packed copy is at most
+ * QLITE_GEMM_F32_PREPACK_MAX bytes; NULL otherwise (or out of memory), and
+ * the caller packs into scratch at eval. The copy is counted in the
+ * interpreter's prepared size; the cap bounds the duplicated weight memory.
+ */
+#define QLITE_GEMM_F32_PREPACK_MAX (1u << 20)
+float *qlite_gemm_f32_prepack(qlite_node *node, const qlite_gemm_f32_ukernel *uk, size_t K,
+                              size_t N, const float *b, size_t ldb, bool b_trans);
+
+/*
  * C = clamp(A * B + bias) for rows [0, M) and the panels of a packed B.
  * Single-threaded: callers split rows (or panels, by offsetting packed by
  * p * K * NR, bias and c by p * NR) between threads.
@@ -107,6 +118,10 @@ size_t qlite_gemm_f32_scratch_bytes(const qlite_gemm_f32_ukernel *uk, size_t M, 
 /* Runs one GEMM on the node's threads; scratch must hold scratch_bytes. */
 void qlite_gemm_f32_run(const qlite_node *node, const qlite_gemm_f32_ukernel *uk,
                         const qlite_gemm_f32_args *g, float *scratch);
+
+/* The same with B already packed (qlite_gemm_f32_prepack); g->b is ignored. */
+void qlite_gemm_f32_run_packed(const qlite_node *node, const qlite_gemm_f32_ukernel *uk,
+                               const qlite_gemm_f32_args *g, const float *packed);
 
 /* The same on the calling thread only (for callers that split work themselves). */
 void qlite_gemm_f32_serial(const qlite_gemm_f32_ukernel *uk, const qlite_gemm_f32_args *g,

@@ -10,7 +10,8 @@
  *   h = (1 - z) * n + z * h
  * Sequence lengths as in lstm.c.
  *
- * Optimized float32 path: x W^T + Wb for every step in one GEMM; per step
+ * Optimized float32 path (gates with the vectorizable exp of rnn_common.h;
+ * the reference uses libm): x W^T + Wb for every step in one GEMM; per step
  * h R^T over the batch (all three gates with linear_before_reset, else z and
  * r first, then (r * h) R_h^T).
  */
@@ -24,6 +25,7 @@ typedef struct gru_state {
     bool lbr;
     const qlite_gemm_f32_ukernel *uk;
     size_t gx_floats, gemm_floats, packed1_floats;
+    const float *pw[2], *pr1[2], *pr2[2]; /* packed at prepare (constants), or NULL */
 } gru_state;
 
 typedef struct gru_io {
@@ -121,7 +123,11 @@ static qlite_status gru_eval_f32(qlite_node *node) {
                                   .rsa = (size_t)d->I, .csa = 1, .b = W, .ldb = (size_t)d->I,
                                   .b_trans = true, .bias = Wb, .c = gx, .ldc = G3,
                                   .lo = -INFINITY, .hi = INFINITY};
-        qlite_gemm_f32_run(node, st->uk, &gp, gemm);
+        if (st->pw[dir])
+            qlite_gemm_f32_packed(st->uk, TB, G3, (size_t)d->I, io.x, (size_t)d->I, 1, st->pw[dir],
+                                  Wb, gx, G3, -INFINITY, INFINITY);
+        else
+            qlite_gemm_f32_run(node, st->uk, &gp, gemm);
         int64_t maxlen = 0;
         for (int64_t b = 0; b < d->B; b++) {
             const int64_t len = rnn_seq_len(d, io.lens, b);
@@ -132,10 +138,15 @@ static qlite_status gru_eval_f32(qlite_node *node) {
         /* gates z, r (and h with linear_before_reset) from h R^T + Rb; R packed
          * once per direction: rows [0, n1) for those, R_h apart otherwise */
         const size_t n1 = st->lbr ? G3 : 2 * H, nr = st->uk->nr;
-        float *pr1 = gemm, *pr2 = gemm + st->packed1_floats;
-        qlite_gemm_f32_pack_b(st->uk, H, n1, R, H, true, 0, (n1 + nr - 1) / nr, pr1);
-        if (!st->lbr)
-            qlite_gemm_f32_pack_b(st->uk, H, H, R + 2 * H * H, H, true, 0, (H + nr - 1) / nr, pr2);
+        const float *pr1 = st->pr1[dir], *pr2 = st->pr2[dir];
+        if (!pr1) {
+            float *p1 = gemm, *p2 = gemm + st->packed1_floats;
+            qlite_gemm_f32_pack_b(st->uk, H, n1, R, H, true, 0, (n1 + nr - 1) / nr, p1);
+            if (!st->lbr)
+                qlite_gemm_f32_pack_b(st->uk, H, H, R + 2 * H * H, H, true, 0, (H + nr - 1) / nr, p2);
+            pr1 = p1;
+            pr2 = p2;
+        }
         for (int64_t s = 0; s < maxlen; s++) {
             qlite_gemm_f32_packed(st->uk, B, n1, H, hs, H, 1, pr1, Rb, hp, G3, -INFINITY, INFINITY);
             for (int64_t b = 0; b < d->B; b++) {
@@ -147,11 +158,11 @@ static qlite_status gru_eval_f32(qlite_node *node) {
                     continue;
                 }
                 const float *xb = gx + rnn_xrow(d, t, b) * G3;
-                for (size_t j = 0; j < H; j++) {
-                    const float r = rnn_sigmoid(rnn_clip(d, xb[H + j] + pb[H + j]));
-                    pb[H + j] = r;
-                    rh[(size_t)b * H + j] = r * hb[j];
-                }
+                float *r = pb + H;
+                for (size_t j = 0; j < H; j++) r[j] += xb[H + j];
+                rnn_clip_vec(d, r, H);
+                rnn_sigmoid_vec(r, H);
+                for (size_t j = 0; j < H; j++) rh[(size_t)b * H + j] = r[j] * hb[j];
             }
             if (!st->lbr) /* (r * h) R_h^T + Rb_h */
                 qlite_gemm_f32_packed(st->uk, B, H, H, rh, H, 1, pr2, Rb ? Rb + 2 * H : NULL, nh,
@@ -161,13 +172,18 @@ static qlite_status gru_eval_f32(qlite_node *node) {
                 if (s >= len) continue;
                 const int64_t t = rev ? len - 1 - s : s;
                 float *hb = hs + (size_t)b * H;
-                const float *pb = hp + (size_t)b * G3, *xb = gx + rnn_xrow(d, t, b) * G3;
-                for (size_t j = 0; j < H; j++) {
-                    const float z = rnn_sigmoid(rnn_clip(d, xb[j] + pb[j]));
-                    const float hh = st->lbr ? pb[H + j] * pb[2 * H + j] : nh[(size_t)b * H + j];
-                    const float n = tanhf(rnn_clip(d, xb[2 * H + j] + hh));
-                    hb[j] = (1.0f - z) * n + z * hb[j];
-                }
+                float *pb = hp + (size_t)b * G3;
+                const float *xb = gx + rnn_xrow(d, t, b) * G3;
+                float *z = pb, *n = pb + 2 * H;
+                const float *r = pb + H, *nhb = nh + (size_t)b * H;
+                for (size_t j = 0; j < H; j++) z[j] += xb[j];
+                rnn_clip_vec(d, z, H);
+                rnn_sigmoid_vec(z, H);
+                for (size_t j = 0; j < H; j++)
+                    n[j] = xb[2 * H + j] + (st->lbr ? r[j] * n[j] : nhb[j]);
+                rnn_clip_vec(d, n, H);
+                rnn_tanh_vec(n, n, H);
+                for (size_t j = 0; j < H; j++) hb[j] = (1.0f - z[j]) * n[j] + z[j] * hb[j];
                 if (io.y) memcpy(io.y + rnn_yoff(d, t, dir, b), hb, H * sizeof(float));
             }
         }
@@ -202,6 +218,21 @@ static qlite_status gru_prepare(qlite_node *node) {
     /* gx, gemm, hp [B, 3H], h, r*h, n [B, H] each; the reference uses 8H */
     node->scratch_bytes =
         (s->gx_floats + s->gemm_floats + B * G3 + 3 * B * H + 8 * H) * sizeof(float);
+    const qlite_tensor *r = node->inputs[2];
+    const size_t n1 = s->lbr ? G3 : 2 * H;
+    for (int64_t dir = 0; dir < d->D; dir++) {
+        const float *R = r->data ? (const float *)r->data + (size_t)dir * G3 * H : NULL;
+        if (w->is_const && w->data && TB >= QLITE_GEMM_F32_SMALL_M) /* else the no-copy path */
+            s->pw[dir] = qlite_gemm_f32_prepack(node, s->uk, (size_t)d->I, G3,
+                                                (const float *)w->data + (size_t)dir * G3 * (size_t)d->I,
+                                                (size_t)d->I, true);
+        if (r->is_const && R) {
+            s->pr1[dir] = qlite_gemm_f32_prepack(node, s->uk, H, n1, R, H, true);
+            s->pr2[dir] = s->lbr ? s->pr1[dir]
+                                 : qlite_gemm_f32_prepack(node, s->uk, H, H, R + 2 * H * H, H, true);
+            if (!s->pr1[dir] || !s->pr2[dir]) s->pr1[dir] = s->pr2[dir] = NULL; /* both or none */
+        }
+    }
     node->state = s;
     return QLITE_OK;
 }

@@ -12,7 +12,8 @@
  * A sequence shorter than T (sequence_lens) stops early: its Y rows past the
  * length are zero and Y_h/Y_c hold the last state it reached.
  *
- * Optimized float32 path: the input projection of every step, x W^T + Wb +
+ * Optimized float32 path (gates with a vectorizable exp, rnn_common.h; the
+ * reference uses libm): the input projection of every step, x W^T + Wb +
  * Rb, is one GEMM over all T*B rows before the recurrence; each step then
  * adds h R^T (R packed once per direction; a small GEMM over the batch) and
  * applies the gates.
@@ -26,6 +27,7 @@ typedef struct lstm_state {
     rnn_dims d;
     const qlite_gemm_f32_ukernel *uk;
     size_t gx_floats, gemm_floats; /* scratch parts */
+    const float *pw[2], *pr[2];    /* W, R packed at prepare (constants), or NULL */
 } lstm_state;
 
 typedef struct lstm_io {
@@ -67,6 +69,33 @@ static void lstm_cell(const rnn_dims *d, const float *pre, const float *p, float
         c[j] = cn;
         h[j] = go * tanhf(cn);
     }
+}
+
+/*
+ * The same gate math over whole vectors with the fast exp (optimized path):
+ * pre[4H] is overwritten; tmp holds H floats.
+ */
+static void lstm_cell_fast(const rnn_dims *d, float *restrict pre, const float *restrict p,
+                           float *restrict h, float *restrict c, float *restrict tmp) {
+    const size_t H = (size_t)d->H;
+    float *gi = pre, *go = pre + H, *gf = pre + 2 * H, *gg = pre + 3 * H;
+    if (p)
+        for (size_t j = 0; j < H; j++) {
+            gi[j] += p[j] * c[j];
+            gf[j] += p[2 * H + j] * c[j];
+        }
+    rnn_clip_vec(d, pre, 4 * H);
+    rnn_sigmoid_vec(gi, H);
+    rnn_sigmoid_vec(gf, H);
+    rnn_tanh_vec(gg, gg, H);
+    for (size_t j = 0; j < H; j++) c[j] = gf[j] * c[j] + gi[j] * gg[j];
+    if (p) {
+        for (size_t j = 0; j < H; j++) go[j] += p[H + j] * c[j];
+        rnn_clip_vec(d, go, H);
+    }
+    rnn_sigmoid_vec(go, H);
+    rnn_tanh_vec(tmp, c, H);
+    for (size_t j = 0; j < H; j++) h[j] = go[j] * tmp[j];
 }
 
 /* Writes the final states and zeroes Y past each sequence's length. */
@@ -134,7 +163,11 @@ static qlite_status lstm_eval_f32(qlite_node *node) {
                                   .rsa = (size_t)d->I, .csa = 1, .b = W, .ldb = (size_t)d->I,
                                   .b_trans = true, .bias = bias, .c = gx, .ldc = G4,
                                   .lo = -INFINITY, .hi = INFINITY};
-        qlite_gemm_f32_run(node, st->uk, &gp, gemm);
+        if (st->pw[dir])
+            qlite_gemm_f32_packed(st->uk, TB, G4, (size_t)d->I, io.x, (size_t)d->I, 1, st->pw[dir],
+                                  bias, gx, G4, -INFINITY, INFINITY);
+        else
+            qlite_gemm_f32_run(node, st->uk, &gp, gemm);
         int64_t maxlen = 0;
         for (int64_t b = 0; b < d->B; b++) {
             const int64_t len = rnn_seq_len(d, io.lens, b);
@@ -145,11 +178,15 @@ static qlite_status lstm_eval_f32(qlite_node *node) {
             }
         }
         /* 2. the recurrence: pre = h R^T for the whole batch, then per entry */
-        /* R packed once per direction, then one small GEMM per step */
-        qlite_gemm_f32_pack_b(st->uk, H, G4, R, H, true, 0, (G4 + st->uk->nr - 1) / st->uk->nr,
-                              gemm);
+        /* R packed once (at prepare, or here), then one small GEMM per step */
+        const float *rp = st->pr[dir];
+        if (!rp) {
+            qlite_gemm_f32_pack_b(st->uk, H, G4, R, H, true, 0, (G4 + st->uk->nr - 1) / st->uk->nr,
+                                  gemm);
+            rp = gemm;
+        }
         for (int64_t s = 0; s < maxlen; s++) {
-            qlite_gemm_f32_packed(st->uk, B, G4, H, hs, H, 1, gemm, NULL, pre, G4, -INFINITY,
+            qlite_gemm_f32_packed(st->uk, B, G4, H, hs, H, 1, rp, NULL, pre, G4, -INFINITY,
                                   INFINITY);
             for (int64_t b = 0; b < d->B; b++) {
                 const int64_t len = rnn_seq_len(d, io.lens, b);
@@ -158,7 +195,7 @@ static qlite_status lstm_eval_f32(qlite_node *node) {
                 float *pb = pre + (size_t)b * G4;
                 const float *xb = gx + rnn_xrow(d, t, b) * G4;
                 for (size_t g = 0; g < G4; g++) pb[g] += xb[g];
-                lstm_cell(d, pb, P, hs + (size_t)b * H, cs + (size_t)b * H);
+                lstm_cell_fast(d, pb, P, hs + (size_t)b * H, cs + (size_t)b * H, bias + G4);
                 if (io.y) memcpy(io.y + rnn_yoff(d, t, dir, b), hs + (size_t)b * H, H * sizeof(float));
             }
         }
@@ -189,10 +226,20 @@ static qlite_status lstm_prepare(qlite_node *node) {
     size_t g1 = qlite_gemm_f32_scratch_bytes(s->uk, TB, G4, (size_t)d->I);
     size_t g2 = qlite_gemm_f32_packed_size(s->uk, H, G4) * sizeof(float);
     s->gemm_floats = ((g1 > g2 ? g1 : g2) / sizeof(float) + 15) / 16 * 16;
-    /* gx, gemm, pre [B, 4H], h [B, H], c [B, H], bias [4H]; the reference
-     * path uses the first 6H floats */
+    /* gx, gemm, pre [B, 4H], h [B, H], c [B, H], bias [4H], tmp [H]; the
+     * reference path uses the first 6H floats */
     node->scratch_bytes = (s->gx_floats + s->gemm_floats + B * G4 + 2 * B * H + G4 + 6 * H) *
                           sizeof(float);
+    const qlite_tensor *r = node->inputs[2];
+    for (int64_t dir = 0; dir < d->D; dir++) {
+        if (w->is_const && w->data && TB >= QLITE_GEMM_F32_SMALL_M) /* else the no-copy path */
+            s->pw[dir] = qlite_gemm_f32_prepack(node, s->uk, (size_t)d->I, G4,
+                                                (const float *)w->data + (size_t)dir * G4 * (size_t)d->I,
+                                                (size_t)d->I, true);
+        if (r->is_const && r->data)
+            s->pr[dir] = qlite_gemm_f32_prepack(node, s->uk, H, G4,
+                                                (const float *)r->data + (size_t)dir * G4 * H, H, true);
+    }
     node->state = s;
     return QLITE_OK;
 }

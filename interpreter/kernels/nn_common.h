@@ -9,6 +9,17 @@
 
 #include "kernel_util.h"
 
+/*
+ * Copy and fill loops of a few floats (tile edges, patches of 1-3 channel
+ * inputs) must stay loops: gcc turns them into memcpy/memset calls that
+ * cost more than the copy. Placed after the includes of a kernel file.
+ */
+#if defined(__GNUC__) && !defined(__clang__)
+#define QLITE_NN_NO_LIBCALL_LOOPS _Pragma("GCC optimize(\"no-tree-loop-distribute-patterns\")")
+#else
+#define QLITE_NN_NO_LIBCALL_LOOPS
+#endif
+
 /* Checks the node has between min and max inputs and at least min_out outputs. */
 static inline qlite_status qlite_nn_check_io(qlite_node *node, uint32_t min_in, uint32_t max_in,
                                              uint32_t min_out, uint32_t max_out) {

@@ -25,6 +25,8 @@
 #include "kernels.h"
 #include "nn_common.h"
 
+QLITE_NN_NO_LIBCALL_LOOPS
+
 typedef struct pool_state {
     bool is_max;
     bool include_pad;
@@ -111,24 +113,28 @@ static inline void pool_block16(const pool_state *s, const float *x, int64_t n, 
     }
 }
 
-/* One output pixel, one channel (the channels past the last block of 16). */
-static inline float pool_one(const pool_state *s, const float *x, int64_t n, int64_t oy,
-                             int64_t ox, int64_t c, float scale) {
-    float acc = s->is_max ? -INFINITY : 0.0f;
+/* One output pixel, the cnt < 16 channels from c0: independent chains per
+ * channel, taps outermost. */
+static inline void pool_tail(const pool_state *s, const float *x, int64_t n, int64_t oy,
+                             int64_t ox, size_t c0, size_t cnt, float scale, float *out) {
+    float acc[16];
+    for (size_t c = 0; c < cnt; c++) acc[c] = s->is_max ? -INFINITY : 0.0f;
     for (int64_t ky = 0; ky < s->KH; ky++) {
         const int64_t iy = oy * s->sh - s->pt + ky * s->dh;
         if (iy < 0 || iy >= s->H) continue;
         for (int64_t kx = 0; kx < s->KW; kx++) {
             const int64_t ix = ox * s->sw - s->pl + kx * s->dw;
             if (ix < 0 || ix >= s->W) continue;
-            const float v = x[((n * s->H + iy) * s->W + ix) * s->C + c];
-            if (s->is_max)
-                acc = v > acc ? v : acc;
-            else
-                acc += v;
+            const float *v = x + ((n * s->H + iy) * s->W + ix) * s->C + (int64_t)c0;
+            if (s->is_max) {
+                for (size_t c = 0; c < cnt; c++) acc[c] = v[c] > acc[c] ? v[c] : acc[c];
+            } else {
+                for (size_t c = 0; c < cnt; c++) acc[c] += v[c];
+            }
         }
     }
-    return qlite_clampf(s->is_max ? acc : acc * scale, s->lo, s->hi);
+    for (size_t c = 0; c < cnt; c++)
+        out[c0 + c] = qlite_clampf(s->is_max ? acc[c] : acc[c] * scale, s->lo, s->hi);
 }
 
 static void pool_rows(void *arg, size_t begin, size_t end) {
@@ -145,7 +151,7 @@ static void pool_rows(void *arg, size_t begin, size_t end) {
                 scale = cnt > 0.0f ? 1.0f / cnt : 0.0f;
             }
             for (size_t c0 = 0; c0 < blocked; c0 += 16) pool_block16(s, j->x, n, oy, ox, c0, scale, out);
-            for (size_t c = blocked; c < C; c++) out[c] = pool_one(s, j->x, n, oy, ox, (int64_t)c, scale);
+            if (blocked < C) pool_tail(s, j->x, n, oy, ox, blocked, C - blocked, scale, out);
         }
     }
 }

@@ -24,6 +24,8 @@
 #include "kernels.h"
 #include "nn_common.h"
 
+QLITE_NN_NO_LIBCALL_LOOPS
+
 typedef struct tconv_state {
     qlite_status (*eval)(qlite_node *node);
     const qlite_gemm_f32_ukernel *uk;
@@ -33,6 +35,7 @@ typedef struct tconv_state {
     float lo, hi;
     size_t tile_rows, packed_floats, tile_floats;
     int threads;
+    const float *prepacked;    /* every group's packed weights (constant), or NULL */
 } tconv_state;
 
 /* Input index reached by output index o through tap k, or -1. */
@@ -145,10 +148,28 @@ static qlite_status tconv_eval_f32(qlite_node *node) {
         return QLITE_OK;
     }
     j.tiles = j.packed + (size_t)s->groups * s->packed_floats;
-    const size_t panels = (size_t)(s->Og + (int64_t)s->uk->nr - 1) / s->uk->nr;
-    qlite_parallel_for(node, (size_t)s->groups * panels, pack_range, &j);
+    if (s->prepacked) {
+        j.tiles = j.packed;
+        j.packed = (float *)s->prepacked;
+    } else {
+        const size_t panels = (size_t)(s->Og + (int64_t)s->uk->nr - 1) / s->uk->nr;
+        qlite_parallel_for(node, (size_t)s->groups * panels, pack_range, &j);
+    }
     qlite_parallel_for(node, (size_t)s->threads, tiles_range, &j);
     return QLITE_OK;
+}
+
+/* Every group's weights packed at prepare, when small enough (gemm_f32.h). */
+static const float *prepack_groups(qlite_node *node, const tconv_state *s, const float *w) {
+    const size_t total = (size_t)s->groups * s->packed_floats;
+    if (total == 0 || total > QLITE_GEMM_F32_PREPACK_MAX / sizeof(float)) return NULL;
+    float *p = qlite_node_alloc(node, total * sizeof(float));
+    if (!p) return NULL;
+    const size_t panels = (size_t)(s->Og + (int64_t)s->uk->nr - 1) / s->uk->nr;
+    for (int64_t g = 0; g < s->groups; g++)
+        qlite_gemm_f32_pack_b(s->uk, (size_t)s->K, (size_t)s->Og, w + (size_t)(g * s->Og * s->K),
+                              (size_t)s->K, true, 0, panels, p + (size_t)g * s->packed_floats);
+    return p;
 }
 
 static qlite_status tconv_prepare(qlite_node *node) {
@@ -213,9 +234,10 @@ static qlite_status tconv_prepare(qlite_node *node) {
     s->tile_rows = rows;
     s->packed_floats = (qlite_gemm_f32_packed_size(s->uk, (size_t)s->K, (size_t)s->Og) + 15) / 16 * 16;
     s->tile_floats = (rows * (size_t)s->K + 15) / 16 * 16;
-    node->scratch_bytes =
-        ((size_t)s->groups * s->packed_floats + (size_t)s->threads * s->tile_floats) *
-        sizeof(float);
+    s->prepacked = w->is_const && w->data ? prepack_groups(node, s, w->data) : NULL;
+    node->scratch_bytes = ((s->prepacked ? 0 : (size_t)s->groups * s->packed_floats) +
+                           (size_t)s->threads * s->tile_floats) *
+                          sizeof(float);
     node->state = s;
     return QLITE_OK;
 }
