@@ -497,8 +497,9 @@ def report(a, results, meta):
         L.append("")
         L.append("### Where qlite float32 spends its time (1 thread, batch 1)")
         L.append("")
-        L.append("Per-op medians from `qlite_bench --profile` (observer callback + clock), summed by op; "
-                 "ONNX Runtime's own per-node profile of the same model for comparison.")
+        L.append("qlite: per-op medians from `qlite_bench --profile` (observer callback + clock), summed by "
+                 "op. ORT: its own per-node profile (`enableProfiling`) of the same model, which slows ORT "
+                 "down: read its shares, not its milliseconds.")
         L.append("")
         L.append("| model | qlite ×ORT | qlite: top ops (ms, share) | ORT: top ops (ms) |")
         L.append("|---|---:|---|---|")
