@@ -154,6 +154,12 @@ static int parse_args(int argc, char **argv, bench_args *a) {
             a->model = s;
             continue;
         }
+        static const char *const with_value[] = {"--input", "--labels", "--batch", "--threads",
+                                                 "--runs", "--warmup", "--profile"};
+        int known = 0;
+        for (size_t k = 0; k < sizeof with_value / sizeof *with_value; k++)
+            known |= !strcmp(s, with_value[k]);
+        if (!known) return fail("unknown option (see --help)", s);
         if (i + 1 >= argc) return fail("option needs a value", s);
         const char *v = argv[++i];
         if (!strcmp(s, "--input")) a->input = v;
@@ -162,11 +168,7 @@ static int parse_args(int argc, char **argv, bench_args *a) {
         else if (!strcmp(s, "--threads")) { if (parse_long(s, v, 1, 256, &a->threads)) return 1; }
         else if (!strcmp(s, "--runs")) { if (parse_long(s, v, 1, 100000000L, &a->runs)) return 1; }
         else if (!strcmp(s, "--warmup")) { if (parse_long(s, v, 0, 100000000L, &a->warmup)) return 1; }
-        else if (!strcmp(s, "--profile")) {
-            if (parse_long(s, v, 1, MAX_PROFILE_RUNS, &a->profile)) return 1;
-        } else {
-            return fail("unknown option (see --help)", s);
-        }
+        else if (parse_long(s, v, 1, MAX_PROFILE_RUNS, &a->profile)) return 1; /* --profile */
     }
     if (!a->model || !a->input) return fail("need MODEL.qlite and --input X.npy (see --help)", NULL);
     return 0;
@@ -490,11 +492,11 @@ int main(int argc, char **argv) {
     memset(&r, 0, sizeof r);
     rc = 1;
     if (qlite_npy_read_file(a.input, &x) != QLITE_OK) {
-        fail(a.input, qlite_last_error());
+        fail("--input", qlite_last_error());
         goto done;
     }
     if (a.labels && qlite_npy_read_file(a.labels, &y) != QLITE_OK) {
-        fail(a.labels, qlite_last_error());
+        fail("--labels", qlite_last_error());
         goto done;
     }
     double peak;
@@ -502,7 +504,7 @@ int main(int argc, char **argv) {
     reset_peak_rss();
     double t0 = now_ms();
     if (qlite_model_open(a.model, 0, &m) != QLITE_OK) {
-        fail(a.model, qlite_last_error());
+        fail("open", qlite_last_error());
         goto done;
     }
     double t_open = now_ms() - t0;
