@@ -197,7 +197,8 @@ def ort_quant_models(name, work):
     src = os.path.join(MODELS, name, f"{name}.onnx")
     qdq, dyn = (os.path.join(work, f"{name}.ort_{k}.onnx") for k in ("qdq", "dynamic"))
     stamp = os.path.join(work, f"{name}.ort_quant.json")
-    if not (os.path.exists(stamp) and os.path.getmtime(stamp) >= os.path.getmtime(src)):
+    newest = max(os.path.getmtime(src), os.path.getmtime(os.path.join(HERE, "make_ort_quant.py")))
+    if not (os.path.exists(stamp) and os.path.getmtime(stamp) >= newest):
         rc, out, err, secs = run([PY, os.path.join(HERE, "make_ort_quant.py"), src, CALIB, work])
         counts = [int(n) for n in re.findall(r": (\d+) ops", out)]
         info = {"secs": secs, "counts": counts,
