@@ -123,8 +123,8 @@ def loadavg():
         return "?"
 
 
-def git_rev():
-    rc, out, _, _ = run(["git", "-C", ROOT, "describe", "--always", "--dirty"])
+def git_rev(src):
+    rc, out, _, _ = run(["git", "-C", src, "describe", "--always", "--dirty"])
     return out.strip() if rc == 0 else "?"
 
 
@@ -608,16 +608,21 @@ def main():
 
     meta = machine()
     meta.update(date=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-                load_start=loadavg(), git=git_rev(), build=os.path.relpath(a.build, ROOT),
+                load_start=loadavg(), build=os.path.relpath(a.build, ROOT),
                 command=a.command or " ".join(shlex.quote(x) for x in sys.argv),
                 args={"threads": a.threads, "batch": a.batch, "runs": a.runs, "warmup": a.warmup,
                       "repeat": a.repeat})
+    meta["build_type"], src = "?", ROOT
     try:
         with open(os.path.join(a.build, "CMakeCache.txt")) as f:
-            m = re.search(r"^CMAKE_BUILD_TYPE:STRING=(.*)$", f.read(), re.M)
-            meta["build_type"] = m.group(1) if m else "?"
+            cache = f.read()
+        m = re.search(r"^CMAKE_BUILD_TYPE:STRING=(.*)$", cache, re.M)
+        meta["build_type"] = m.group(1) if m else "?"
+        m = re.search(r"^CMAKE_HOME_DIRECTORY:INTERNAL=(.*)$", cache, re.M)
+        src = m.group(1) if m else ROOT
     except OSError:
-        meta["build_type"] = "?"
+        pass
+    meta["git"] = git_rev(src)       # the sources the measured binaries were built from
     results = {}
     names = discover(a)
     log(f"run_models: {len(names)} models ({', '.join(names)}), threads {a.threads}, batch {a.batch}, "
