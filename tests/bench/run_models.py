@@ -141,7 +141,23 @@ def convert(a, src, mode, out_path):
         reason = first_line(err or out)
         reason = re.sub(r"^qlite-convert: [^:]+: ", "", reason)
         return {"error": reason}
-    return {"size": os.path.getsize(out_path), "convert_s": secs}
+    return {"size": os.path.getsize(out_path), "convert_s": secs, "weights": weight_dtypes(a, out_path)}
+
+
+def weight_dtypes(a, path):
+    """What the file's constants are stored as, by bytes ("int8 97%, f32 3%"), from
+    qlite-dump --json: shows whether a mode really changed the weights."""
+    rc, out, _, _ = run([a.dump, "--json", "--no-gzip", path])
+    try:
+        by = json.loads(out)["totals"]["weights_bytes_by_dtype"] if rc == 0 else None
+    except (ValueError, KeyError, TypeError):
+        by = None
+    if not by:
+        return None
+    total = sum(by.values()) or 1
+    short = {"float32": "f32", "float16": "f16", "int32": "i32", "int8": "i8", "uint8": "u8", "int4": "i4"}
+    items = sorted(by.items(), key=lambda kv: -kv[1])
+    return " ".join(f"{short.get(k, k)} {100 * v / total:.0f}%" for k, v in items if 100 * v / total >= 0.5)
 
 
 def qlite_config(a, path, threads, batch, accuracy, profile):
@@ -270,7 +286,7 @@ def bench_group(a, name, results):
             log(f"  convert {name} {mode}: " + (c.get("error") or f"{c['size']} B in {c['convert_s']:.2f} s"))
             rows[row_key("qlite", mode)] = {"engine": "qlite", "mode": mode, "size": c.get("size"),
                                            "convert_s": c.get("convert_s"), "error": c.get("error"),
-                                           "runs": {}}
+                                           "weights": c.get("weights"), "runs": {}}
             if "error" not in c:
                 qlite_files[mode] = out
         if os.path.exists(qat):
@@ -279,7 +295,7 @@ def bench_group(a, name, results):
             log(f"  convert {name}_qat int8: " + (c.get("error") or f"{c['size']} B"))
             rows[row_key("qlite", "QAT int8")] = {"engine": "qlite", "mode": "QAT int8", "size": c.get("size"),
                                                  "convert_s": c.get("convert_s"), "error": c.get("error"),
-                                                 "runs": {}}
+                                                 "weights": c.get("weights"), "runs": {}}
             if "error" not in c:
                 qlite_files["QAT int8"] = out
     ort_files = {}
@@ -433,7 +449,7 @@ def report(a, results, meta):
         L.append("")
         L.append(f"### Batch {b}")
         L.append("")
-        head = ["model", "engine / mode", "size", "conv s", "top-1"]
+        head = ["model", "engine / mode", "size", "weights", "conv s", "top-1"]
         for t in a.threads:
             head += [f"{t}T median ms", f"{t}T p90 ms", f"{t}T ×ORT"]
         head += ["peak RSS", "ΔRSS"]
@@ -447,7 +463,7 @@ def report(a, results, meta):
                     L.append("| " + " | ".join(cells + [na(row["error"])] + [""] * (len(head) - 3)) + " |")
                     continue
                 acc = accuracy_of(row)
-                cells += [fmt_bytes(row.get("size")),
+                cells += [fmt_bytes(row.get("size")), row.get("weights") or "—",
                           f"{row['convert_s']:.2f}" if row.get("convert_s") is not None else "—",
                           f"{acc:.3f}" if acc is not None else "—"]
                 rss_cell = delta_cell = "—"
@@ -475,7 +491,7 @@ def report(a, results, meta):
         L.append("n/a: " + "; ".join(f"[{i + 1}] {n}" for i, n in enumerate(notes)) + ".")
     L.append("")
     L.append("Columns: **size** the model file (qlite: .qlite; ORT: .onnx; PyTorch: `torch.save` of the "
-             "state dict); **conv s** conversion / quantization time (qlite-convert; make_ort_quant.py incl. "
+             "state dict); **weights** how the .qlite file stores its constants, by bytes (`qlite-dump --json`); **conv s** conversion / quantization time (qlite-convert; make_ort_quant.py incl. "
              "calibration through ORT; PyTorch: build from the ONNX weights + quantize incl. calibration); "
              "**×ORT** the row's median / ORT float32's median at the same threads and batch (each the best "
              "of the repetitions); "
@@ -582,6 +598,7 @@ def main():
     a.out = a.out or os.path.join(a.work, "bench_models.md")
     a.convert = os.path.join(a.build, "converter", "qlite-convert")
     a.qlite_bench = os.path.join(a.build, "tests", "qlite_bench")
+    a.dump = os.path.join(a.build, "qlite-dump")
     if a.from_json:
         with open(a.from_json) as f:
             saved = json.load(f)
@@ -595,10 +612,10 @@ def main():
         return
     os.makedirs(a.work, exist_ok=True)
     if "qlite" in a.engines:
-        for tool in (a.convert, a.qlite_bench):
+        for tool in (a.convert, a.qlite_bench, a.dump):
             if not os.access(tool, os.X_OK):
                 sys.exit(f"run_models: {tool} not found (build first: cmake --build {a.build} "
-                         "--target qlite-convert qlite_bench)")
+                         "--target qlite-convert qlite-dump qlite_bench)")
     if "ort" in a.engines and not shutil.which("node"):
         log("note: node not found: ONNX Runtime rows skipped")
         a.engines.discard("ort")

@@ -6,7 +6,7 @@
 #                             [--models mlp,lenet] [--engines qlite,ort,torch]
 #                             [--build DIR] [--no-build] [--repeat R] [--runs N] [--json FILE]
 #
-# Builds (unless --no-build) qlite-convert and qlite_bench in the build directory (default ./build,
+# Builds (unless --no-build) qlite-convert, qlite-dump and qlite_bench in the build directory (default ./build,
 # or $QLITE_BUILD; configured as a Release build if it does not exist yet), then
 # runs the Python driver. Needs /usr/bin/python3 with numpy and onnx; Node.js with
 # onnxruntime-node (shared/PEERS.md) for the ORT rows and python3-torch for the
@@ -29,8 +29,8 @@ if [ $do_build = 1 ]; then
     if [ ! -f "$build/CMakeCache.txt" ]; then
         cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
     fi
-    if ! cmake --build "$build" -j2 --target qlite-convert qlite_bench >"$build/bench_build.log" 2>&1; then
-        echo "run_models.sh: building qlite-convert/qlite_bench in $build failed (see $build/bench_build.log);" \
+    if ! cmake --build "$build" -j2 --target qlite-convert qlite-dump qlite_bench >"$build/bench_build.log" 2>&1; then
+        echo "run_models.sh: building qlite-convert/qlite-dump/qlite_bench in $build failed (see $build/bench_build.log);" \
              "--no-build measures the binaries already there" >&2
         exit 1
     fi
