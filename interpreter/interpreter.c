@@ -81,8 +81,15 @@ static void *xcalloc(size_t n, size_t size) { return calloc(n ? n : 1, size); }
 /* create                                                                    */
 /* ------------------------------------------------------------------------ */
 
-static bool reads_dense(const qlite_kernel *k, uint32_t input) {
-    return input >= 32 || !(k->raw_inputs & (1u << input));
+/* Whether kernel k gets constant input `input` (described by info) densified
+ * (kernel.h: raw_inputs, raw_dense_inputs). */
+static bool reads_dense(const qlite_kernel *k, uint32_t input, const qlite_tensor_info *info) {
+    if (input >= 32) return true;
+    if (k->raw_inputs & (1u << input)) return false;
+    if ((k->raw_dense_inputs & (1u << input)) && !info->sparsity && !info->clustering &&
+        info->layout == QLITE_LAYOUT_DEFAULT)
+        return false;
+    return true;
 }
 
 static qlite_status build_tensors(qlite_interpreter *it) {
@@ -252,7 +259,8 @@ static qlite_status build_dense(qlite_interpreter *it) {
         for (uint32_t j = 0; j < op->num_inputs; j++) {
             int32_t t = op->inputs[j];
             if (t < 0 || !it->tensors[t].is_const || it->dense_of[t] >= 0) continue;
-            if (!reads_dense(it->kernels[i], j) || !qlite_constant_needs_dense(it->tensors[t].info))
+            if (!reads_dense(it->kernels[i], j, it->tensors[t].info) ||
+                !qlite_constant_needs_dense(it->tensors[t].info))
                 continue;
             it->dense_of[t] = (int32_t)it->num_dense++;
         }
@@ -289,7 +297,7 @@ static void build_nodes(qlite_interpreter *it) {
         for (uint32_t j = 0; j < op->num_inputs; j++) {
             int32_t t = op->inputs[j];
             if (t < 0) n->inputs[j] = NULL;
-            else if (it->dense_of[t] >= 0 && reads_dense(it->kernels[i], j))
+            else if (it->dense_of[t] >= 0 && reads_dense(it->kernels[i], j, it->tensors[t].info))
                 n->inputs[j] = &it->dense[it->dense_of[t]];
             else n->inputs[j] = &it->tensors[t];
         }

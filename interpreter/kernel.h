@@ -23,6 +23,11 @@
  * other constant input is handed to prepare/eval dense, row-major, and with
  * float16 widened to float32 (the interpreter converts it once at prepare
  * time; the memory is counted in qlite_interpreter_prepared_size()).
+ * `raw_dense_inputs` is the narrower promise of a kernel that reads the
+ * dense forms in place (float16 stays float16) but not the compressed ones:
+ * such an input is handed over as stored when it is dense in the default
+ * layout, and densified (float16 widened) when it is sparse, clustered or
+ * packed.
  */
 #ifndef QLITE_KERNEL_H
 #define QLITE_KERNEL_H
@@ -84,6 +89,7 @@ typedef struct qlite_kernel {
     qlite_status (*eval)(qlite_node *node);
     uint32_t raw_inputs;           /* bit i: input i is read in stored form */
     bool output_aliases_input;     /* output 0 is input 0's bytes (reshape-like, no copy) */
+    uint32_t raw_dense_inputs;     /* bit i: input i is read as stored when stored dense */
 } qlite_kernel;
 
 /* The registry, indexed by op code; NULL = no kernel (interpreter/registry.c). */

@@ -158,12 +158,14 @@ static void test_fc_errors(void **state) {
     assert_int_equal(qlite_op_test_run(QLITE_OP_FULLY_CONNECTED, &o, 3, in, 1, &out, 1, 0),
                      QLITE_ERR_DTYPE);
 
-    /* int8 x int8 is valid but comes with the quantized kernels */
+    /* int8 x int8 goes to the integer kernel (fully_connected_q8.c, tested in
+     * test_kernel_fc_q8.c), which needs quantization parameters */
     in[0].dtype = QLITE_DTYPE_INT8;
     in[1].dtype = QLITE_DTYPE_INT8;
     out.dtype = QLITE_DTYPE_INT8;
     assert_int_equal(qlite_op_test_run(QLITE_OP_FULLY_CONNECTED, &o, 3, in, 1, &out, 1, 0),
-                     QLITE_ERR_UNSUPPORTED_OP);
+                     QLITE_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(qlite_last_error(), "quantization parameters"));
 
     /* float output dtype mismatch */
     in[0].dtype = QLITE_DTYPE_FLOAT32;

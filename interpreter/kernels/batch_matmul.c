@@ -10,10 +10,14 @@
  * is not transposed, the batches fold into M: one GEMM with M = batch * M.
  * Many small batches (attention heads) are split between threads, one GEMM
  * each; a few large ones use the GEMM's own threading.
+ *
+ * Other dtypes (int8/uint8 operands, float32 x int8 hybrid, float16 B) are
+ * the variants of batch_matmul_q8.c / batch_matmul_f16.c (nn_variants.h).
  */
 #include "gemm_f32.h"
 #include "kernels.h"
 #include "nn_common.h"
+#include "nn_variants.h"
 
 typedef struct bmm_state {
     qlite_status (*eval)(qlite_node *node);
@@ -131,7 +135,7 @@ static qlite_status bmm_prepare(qlite_node *node) {
     qlite_status (*eval)(qlite_node *) = NULL;
     switch (QLITE_NN_PAIR(a->dtype, b->dtype)) {
     case QLITE_NN_F32_F32: eval = bmm_eval_f32; break;
-    default: return qlite_nn_unsupported_pair(node, a, b);
+    default: return qlite_bmm_variants_prepare(node); /* int8, hybrid, float16 B */
     }
     if ((st = qlite_nn_check_dtype(node, node->outputs[0], "output", QLITE_DTYPE_FLOAT32)) ||
         (st = qlite_nn_check_rank(node, a, "A", 0)) || (st = qlite_nn_check_rank(node, b, "B", 0)))
@@ -207,7 +211,9 @@ static qlite_status bmm_eval(qlite_node *node) {
     return ((const bmm_state *)node->state)->eval(node);
 }
 
+/* B (input 1) float16 is read in place by batch_matmul_f16.c */
 const qlite_kernel qlite_kernel_batch_matmul = {
     .prepare = bmm_prepare,
     .eval = bmm_eval,
+    .raw_dense_inputs = 1u << 1,
 };

@@ -9,6 +9,12 @@
  * (an embedding table) is read straight from the model, and a float16 one is
  * widened row by row into a float32 output instead of being copied whole at
  * prepare. Each gathered slice of `inner` elements is one memcpy.
+ *
+ * An int8 / uint8 table with a float32 output (dynamic-range mode,
+ * docs/quantization.md §5: the embedding table int8, one scale per row) is
+ * dequantized as it is gathered: y = scale[c] * (q - zero_point[c]), c the
+ * gathered index when the table is quantized along the gathered axis, 0
+ * when per tensor (float32 arithmetic, DEQUANTIZE's formula).
  */
 #include <string.h>
 
@@ -21,6 +27,10 @@ typedef struct gather_state {
     int64_t d;                   /* size of the gathered axis */
     size_t in_elem, out_elem;
     bool widen_f16;
+    bool dequant;                /* int8/uint8 table -> float32 rows */
+    bool per_index, is_signed;   /* dequant: one scale per gathered index */
+    const float *scale;
+    const int32_t *zp;
 } gather_state;
 
 static bool get_index(const qlite_tensor *idx, size_t i, int64_t d, int64_t *out) {
@@ -56,13 +66,14 @@ static qlite_status gather_prepare(qlite_node *node) {
     s->in_elem = qlite_dtype_size(data->dtype);
     s->out_elem = qlite_dtype_size(y->dtype);
     s->widen_f16 = data->dtype == QLITE_DTYPE_FLOAT16 && y->dtype == QLITE_DTYPE_FLOAT32;
-    if (!s->in_elem || (y->dtype != data->dtype && !s->widen_f16))
+    s->dequant = qlite_is_q8(data->dtype) && y->dtype == QLITE_DTYPE_FLOAT32;
+    if (!s->in_elem || (y->dtype != data->dtype && !s->widen_f16 && !s->dequant))
         return qlite_node_error(node, QLITE_ERR_UNSUPPORTED_OP,
                                 "gathering %s data into a %s output is not supported",
                                 qlite_dtype_name(data->dtype), qlite_dtype_name(y->dtype));
     /* quantized data: the bytes are copied, so the parameters must match */
-    if (!s->widen_f16 && (st = qlite_node_check_same_qparams(node, data, "data", y, "output")) !=
-                             QLITE_OK)
+    if (!s->widen_f16 && !s->dequant &&
+        (st = qlite_node_check_same_qparams(node, data, "data", y, "output")) != QLITE_OK)
         return st;
     if (idx->dtype != QLITE_DTYPE_INT32 && idx->dtype != QLITE_DTYPE_INT64)
         return qlite_node_error(node, QLITE_ERR_DTYPE, "indices are %s; int32 or int64 expected",
@@ -91,6 +102,24 @@ static qlite_status gather_prepare(qlite_node *node) {
     for (uint32_t i = ax + 1; i < data->rank; i++) s->inner *= (size_t)data->dims[i];
     s->d = data->dims[ax];
     s->nidx = qlite_tensor_elements(idx);
+    if (s->dequant) {
+        qlite_qparams qp;
+        const bool sgn = data->dtype == QLITE_DTYPE_INT8;
+        if ((st = qlite_qparams_init(node, data, "data", sgn ? -128 : 0, sgn ? 127 : 255, &qp)))
+            return st;
+        const qlite_quant *q = di->quant;
+        uint32_t qax = 0;
+        if (q->count > 1 && (!qlite_normalize_axis(q->axis, data->rank, &qax) || qax != ax))
+            return qlite_node_error(node, QLITE_ERR_UNSUPPORTED_OP,
+                                    "data '%s' is quantized along axis %d; dequantizing while "
+                                    "gathering takes one scale per tensor or per gathered index "
+                                    "(axis %u)",
+                                    di->name, q->axis, ax);
+        s->per_index = q->count > 1;
+        s->is_signed = sgn;
+        s->scale = q->scale;
+        s->zp = q->zero_point;
+    }
     if (idx->is_const) {
         int64_t v;
         for (size_t i = 0; i < s->nidx; i++)
@@ -121,6 +150,13 @@ static qlite_status gather_eval(qlite_node *node) {
                 const uint16_t *h = (const uint16_t *)(const void *)row;
                 float *f = (float *)(void *)dst;
                 for (size_t k = 0; k < s->inner; k++) f[k] = qlite_fp16_to_fp32(h[k]);
+            } else if (s->dequant) {
+                const size_t c = s->per_index ? (size_t)v : 0;
+                const float sc = s->scale[c];
+                const int32_t z = s->zp[c];
+                float *f = (float *)(void *)dst;
+                for (size_t k = 0; k < s->inner; k++)
+                    f[k] = sc * (float)(qlite_q8_decode(row[k], s->is_signed) - z);
             } else {
                 memcpy(dst, row, out_row);
             }

@@ -11,7 +11,10 @@
 #include "kernel_util.h"
 #include "nn_common.h"
 
-QLITE_NN_NO_LIBCALL_LOOPS
+/* short copy / fill loops stay loops (gcc would call memcpy / memset) */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-tree-loop-distribute-patterns")
+#endif
 
 /* ---------------------------------------------------------------- */
 /* Packing                                                           */
@@ -190,7 +193,7 @@ extern const qlite_gemm_q8_ukernel qlite_q8_gemm__avx512vnni_12x16;
 extern const qlite_gemm_q8_ukernel qlite_q8_gemm__avx512vnni_8x32;
 #endif
 
-enum { F_AVX2 = 1, F_AVXVNNI = 2, F_AVX512VNNI = 4 };
+enum { F_AVX2 = QLITE_Q8_F_AVX2, F_AVXVNNI = QLITE_Q8_F_AVXVNNI, F_AVX512VNNI = QLITE_Q8_F_AVX512 };
 
 static const qlite_gemm_q8_ukernel *const all_ukernels[] = {
     &ukernel_scalar,
@@ -232,6 +235,8 @@ const qlite_gemm_q8_ukernel *const *qlite_gemm_q8_all_ukernels(size_t *count) {
     *count = QLITE_ARRAY_SIZE(all_ukernels);
     return all_ukernels;
 }
+
+unsigned qlite_q8_cpu_features(void) { return cpu_features(); }
 
 bool qlite_gemm_q8_runnable(const qlite_gemm_q8_ukernel *uk) {
     const unsigned f = cpu_features();

@@ -101,6 +101,12 @@ typedef struct qlite_gemm_q8_ukernel {
 const qlite_gemm_q8_ukernel *const *qlite_gemm_q8_all_ukernels(size_t *count);
 /* True when this CPU can run the variant (tests skip the others). */
 bool qlite_gemm_q8_runnable(const qlite_gemm_q8_ukernel *uk);
+/* This CPU's features as the int8 kernels use them (detected once). */
+#define QLITE_Q8_F_AVX2 1u      /* AVX2 */
+#define QLITE_Q8_F_AVXVNNI 2u   /* AVX-VNNI (256-bit VPDPBUSD) */
+#define QLITE_Q8_F_AVX512 4u    /* AVX-512 F, BW, VL and VNNI */
+unsigned qlite_q8_cpu_features(void);
+
 /* The best variant for this CPU and a GEMM with N columns. */
 const qlite_gemm_q8_ukernel *qlite_gemm_q8_select_for(size_t N);
 
@@ -157,6 +163,17 @@ void qlite_gemm_q8_ref(size_t M, size_t N, size_t K, const uint8_t *a, size_t ld
 
 /* The output stage of one element (the scalar form of every variant's). */
 static inline uint8_t qlite_q8_cols_out(const qlite_q8_cols *cols, size_t n, int32_t acc);
+
+/* cols seen from column n0 (for a thread that takes columns n0..). */
+static inline qlite_q8_cols qlite_q8_cols_from(const qlite_q8_cols *cols, size_t n0) {
+    qlite_q8_cols c = *cols;
+    if (c.bias) c.bias += n0;
+    if (c.zw) c.zw += n0;
+    if (c.mult) c.mult += n0;
+    if (c.lshift) c.lshift += n0;
+    if (c.rshift) c.rshift += n0;
+    return c;
+}
 
 /* ---- inline definitions ---- */
 

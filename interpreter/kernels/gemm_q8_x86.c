@@ -14,99 +14,19 @@
  * instruction does 16 (YMM: 8) columns x 4 k of one row. A 64-byte group
  * of O16I4 weights is exactly one ZMM (two YMM); A's 4 bytes are broadcast.
  *
- * Every variant ends each tile with the requantization of docs §3 in
- * vector form, bit-identical to qlite_requantize:
- *   x'  = x << lshift, saturated to int32 (only when some lshift > 0)
- *   h   = (x' * M0 + 2^30) >> 31          (64-bit products of even and odd
- *                                           lanes; = srdhm, ties toward +inf)
- *   q   = (h >> r) + ((h & (2^r - 1)) > ((2^r - 1) >> 1) + (h < 0))   (rdbpot)
- *   y   = clamp(q, lo - zy, hi - zy) + zy  (no int32 overflow: q is clamped
- *                                           before the zero point is added)
- * and stores the low byte of each lane. The functions carry their own
- * target attributes; gemm_q8.c calls them only when the CPU has the ISA.
+ * Every variant ends each tile with the vector requantization of q8_x86.h
+ * (bit-identical to qlite_requantize) and stores the low byte of each lane.
+ * The functions carry their own target attributes; gemm_q8.c calls them
+ * only when the CPU has the ISA.
  */
 #include "gemm_q8.h"
 
-#if defined(__x86_64__) && defined(__GNUC__)
+#include "kernels/q8_x86.h"
 
-#include <immintrin.h>
-#include <string.h>
-
-#define UNROLL _Pragma("GCC unroll 16")
-#define A2 __attribute__((target("avx2")))
-#define AVNNI __attribute__((target("avx2,avxvnni")))
-#define A512 __attribute__((target("avx2,avx512f,avx512bw,avx512vl,avx512vnni")))
-
-static inline int32_t ld4(const uint8_t *p) {
-    int32_t v;
-    memcpy(&v, p, 4);
-    return v;
-}
-
-static inline size_t min_sz(size_t a, size_t b) { return a < b ? a : b; }
-
-/* ================================================================ */
-/* 256-bit helpers (AVX2)                                            */
-/* ================================================================ */
-
-/* Requantization parameters of 8 columns. */
-typedef struct rq8 {
-    __m256i m0, lsh, rsh, rmask, thr, lo, hi, zy;
-    bool left;
-} rq8;
-
-A2 static inline rq8 rq8_load(const qlite_q8_cols *cols, size_t n) {
-    rq8 p;
-    const __m256i one = _mm256_set1_epi32(1);
-    p.m0 = _mm256_loadu_si256((const __m256i *)(cols->mult + n));
-    p.lsh = _mm256_loadu_si256((const __m256i *)(cols->lshift + n));
-    p.rsh = _mm256_loadu_si256((const __m256i *)(cols->rshift + n));
-    p.rmask = _mm256_sub_epi32(_mm256_sllv_epi32(one, p.rsh), one);
-    p.thr = _mm256_srli_epi32(p.rmask, 1);
-    p.zy = _mm256_set1_epi32(cols->zy);
-    p.lo = _mm256_set1_epi32(cols->lo - cols->zy);
-    p.hi = _mm256_set1_epi32(cols->hi - cols->zy);
-    p.left = cols->any_lshift;
-    return p;
-}
-
-A2 static inline __m256i rq8_apply(__m256i x, const rq8 *p) {
-    const __m256i zero = _mm256_setzero_si256();
-    if (p->left) {
-        const __m256i xl = _mm256_sllv_epi32(x, p->lsh);
-        const __m256i ok = _mm256_cmpeq_epi32(_mm256_srav_epi32(xl, p->lsh), x);
-        const __m256i neg = _mm256_cmpgt_epi32(zero, x);
-        const __m256i sat = _mm256_blendv_epi8(_mm256_set1_epi32(INT32_MAX),
-                                               _mm256_set1_epi32(INT32_MIN), neg);
-        x = _mm256_blendv_epi8(sat, xl, ok);
-    }
-    const __m256i nudge = _mm256_set1_epi64x(1ll << 30);
-    __m256i pe = _mm256_add_epi64(_mm256_mul_epi32(x, p->m0), nudge);
-    __m256i po = _mm256_add_epi64(
-        _mm256_mul_epi32(_mm256_srli_epi64(x, 32), _mm256_srli_epi64(p->m0, 32)), nudge);
-    pe = _mm256_srli_epi64(pe, 31); /* bits 31..62 -> low half of each 64-bit lane */
-    po = _mm256_slli_epi64(po, 1);  /* bits 31..62 -> high half */
-    const __m256i h = _mm256_blend_epi32(pe, po, 0xAA);
-    __m256i q = _mm256_srav_epi32(h, p->rsh);
-    const __m256i rem = _mm256_and_si256(h, p->rmask);
-    const __m256i t = _mm256_sub_epi32(p->thr, _mm256_cmpgt_epi32(zero, h)); /* thr + (h < 0) */
-    q = _mm256_sub_epi32(q, _mm256_cmpgt_epi32(rem, t));
-    q = _mm256_min_epi32(_mm256_max_epi32(q, p->lo), p->hi);
-    return _mm256_add_epi32(q, p->zy);
-}
-
-/* Low bytes of 8 int32 lanes into the low 8 bytes. */
-A2 static inline __m128i bytes8(__m256i y) {
-    const __m256i pick = _mm256_setr_epi8(0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-                                          -1, -1, 0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1,
-                                          -1, -1, -1, -1);
-    const __m256i b = _mm256_shuffle_epi8(y, pick);
-    const __m256i d = _mm256_permutevar8x32_epi32(b, _mm256_setr_epi32(0, 4, 1, 1, 1, 1, 1, 1));
-    return _mm256_castsi256_si128(d);
-}
+#ifdef QLITE_Q8_X86
 
 /* acc (16 columns as two halves) + bias - zw * rowsum. */
-A2 static inline void init_terms8(const qlite_q8_cols *cols, size_t n, int32_t rowsum,
+Q8_AVX2 static inline void init_terms8(const qlite_q8_cols *cols, size_t n, int32_t rowsum,
                                   __m256i *lo8, __m256i *hi8) {
     if (cols->bias) {
         *lo8 = _mm256_add_epi32(*lo8, _mm256_loadu_si256((const __m256i *)(cols->bias + n)));
@@ -122,7 +42,7 @@ A2 static inline void init_terms8(const qlite_q8_cols *cols, size_t n, int32_t r
 }
 
 /* Output stage of 16 columns [n, n + cnt) of one row (final accumulators). */
-A2 static inline void store16_256(__m256i lo8, __m256i hi8, const rq8 *p0, const rq8 *p1,
+Q8_AVX2 static inline void store16_256(__m256i lo8, __m256i hi8, const rq8 *p0, const rq8 *p1,
                                   size_t cnt, unsigned mode, void *dst) {
     if (mode == QLITE_GEMM_Q8_INT32) {
         int32_t tmp[16];
@@ -142,7 +62,7 @@ A2 static inline void store16_256(__m256i lo8, __m256i hi8, const rq8 *p0, const
 }
 
 /* 32-bit horizontal sum. */
-A2 static inline int32_t hsum256(__m256i v) {
+Q8_AVX2 static inline int32_t hsum256(__m256i v) {
     __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
     s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(1, 0, 3, 2)));
     s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(2, 3, 0, 1)));
@@ -150,7 +70,7 @@ A2 static inline int32_t hsum256(__m256i v) {
 }
 
 /* Dot output: 16 sums (cnt valid) of one row -> C[n0 .. n0 + cnt). */
-A2 static inline void dot_out16_256(const int32_t *sums, int32_t rowsum, const qlite_q8_cols *cols,
+Q8_AVX2 static inline void dot_out16_256(const int32_t *sums, int32_t rowsum, const qlite_q8_cols *cols,
                                     size_t n, size_t cnt, unsigned mode, void *c) {
     __m256i lo8 = _mm256_loadu_si256((const __m256i *)sums);
     __m256i hi8 = _mm256_loadu_si256((const __m256i *)(sums + 8));
@@ -176,25 +96,25 @@ A2 static inline void dot_out16_256(const int32_t *sums, int32_t rowsum, const q
  * ([c0:01, c0:23, c1:01, c1:23 | c2:01, c2:23, c3:01, c3:23]); the pairs are
  * added and put in column order at the end.
  */
-A2 static void tile_avx2(size_t K4, const uint8_t *a, size_t lda, size_t mr, const int8_t *b,
+Q8_AVX2 static void tile_avx2(size_t K4, const uint8_t *a, size_t lda, size_t mr, const int8_t *b,
                          size_t bstride, size_t nr, const qlite_q8_cols *cols, size_t n0,
                          const int32_t *rowsum, void *c, size_t ldc, unsigned mode) {
     (void)bstride;
     __m256i acc[AVX2_MR][4];
     const uint8_t *ar[AVX2_MR];
-    UNROLL for (size_t i = 0; i < AVX2_MR; i++) {
+    Q8_UNROLL for (size_t i = 0; i < AVX2_MR; i++) {
         ar[i] = a + (i < mr ? i : mr - 1) * lda;
-        UNROLL for (size_t g = 0; g < 4; g++) acc[i][g] = _mm256_setzero_si256();
+        Q8_UNROLL for (size_t g = 0; g < 4; g++) acc[i][g] = _mm256_setzero_si256();
     }
     for (size_t k = 0; k < K4; k += 4) {
         const int8_t *bp = b + k * 16;
         __m256i w[4];
-        UNROLL for (size_t g = 0; g < 4; g++)
+        Q8_UNROLL for (size_t g = 0; g < 4; g++)
             w[g] = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(bp + 16 * g)));
-        UNROLL for (size_t i = 0; i < AVX2_MR; i++) {
+        Q8_UNROLL for (size_t i = 0; i < AVX2_MR; i++) {
             const __m256i av =
-                _mm256_broadcastq_epi64(_mm_cvtepu8_epi16(_mm_cvtsi32_si128(ld4(ar[i] + k))));
-            UNROLL for (size_t g = 0; g < 4; g++)
+                _mm256_broadcastq_epi64(_mm_cvtepu8_epi16(_mm_cvtsi32_si128(q8_ld4(ar[i] + k))));
+            Q8_UNROLL for (size_t g = 0; g < 4; g++)
                 acc[i][g] = _mm256_add_epi32(acc[i][g], _mm256_madd_epi16(w[g], av));
         }
     }
@@ -206,7 +126,7 @@ A2 static void tile_avx2(size_t K4, const uint8_t *a, size_t lda, size_t mr, con
         p1 = rq8_load(cols, n0 + 8);
     }
     const size_t es = mode == QLITE_GEMM_Q8_INT32 ? 4 : 1;
-    UNROLL for (size_t i = 0; i < AVX2_MR; i++) {
+    Q8_UNROLL for (size_t i = 0; i < AVX2_MR; i++) {
         if (i >= mr) break;
         __m256i lo8 = _mm256_permute4x64_epi64(_mm256_hadd_epi32(acc[i][0], acc[i][1]),
                                                _MM_SHUFFLE(3, 1, 2, 0));
@@ -218,21 +138,21 @@ A2 static void tile_avx2(size_t K4, const uint8_t *a, size_t lda, size_t mr, con
 }
 
 /* 4 weight rows at a time, 16 k per step; the tail of K scalar. */
-A2 static void dot_avx2(size_t K, const uint8_t *a, int32_t rowsum, const int8_t *w, size_t ldw,
+Q8_AVX2 static void dot_avx2(size_t K, const uint8_t *a, int32_t rowsum, const int8_t *w, size_t ldw,
                         size_t n0, size_t n1, const qlite_q8_cols *cols, void *c, unsigned mode) {
     const size_t K16 = K / 16 * 16;
     for (size_t c0 = n0; c0 < n1; c0 += 16) {
-        const size_t cnt = min_sz(16, n1 - c0);
+        const size_t cnt = q8_min(16, n1 - c0);
         int32_t sums[16] = {0};
         for (size_t j = 0; j < cnt; j += 4) {
-            const size_t nrow = min_sz(4, cnt - j);
+            const size_t nrow = q8_min(4, cnt - j);
             const int8_t *wr[4];
             for (size_t r = 0; r < 4; r++) wr[r] = w + (c0 + j + (r < nrow ? r : 0)) * ldw;
             __m256i acc[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(),
                               _mm256_setzero_si256(), _mm256_setzero_si256()};
             for (size_t k = 0; k < K16; k += 16) {
                 const __m256i av = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(a + k)));
-                UNROLL for (size_t r = 0; r < 4; r++) {
+                Q8_UNROLL for (size_t r = 0; r < 4; r++) {
                     const __m256i wv =
                         _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(wr[r] + k)));
                     acc[r] = _mm256_add_epi32(acc[r], _mm256_madd_epi16(av, wv));
@@ -258,22 +178,22 @@ const qlite_gemm_q8_ukernel qlite_q8_gemm__avx2_3x16 = {
 
 #define AVNNI_MR 6
 
-AVNNI static void tile_avxvnni(size_t K4, const uint8_t *a, size_t lda, size_t mr,
+Q8_AVXVNNI static void tile_avxvnni(size_t K4, const uint8_t *a, size_t lda, size_t mr,
                                const int8_t *b, size_t bstride, size_t nr,
                                const qlite_q8_cols *cols, size_t n0, const int32_t *rowsum,
                                void *c, size_t ldc, unsigned mode) {
     (void)bstride;
     __m256i acc[AVNNI_MR][2];
     const uint8_t *ar[AVNNI_MR];
-    UNROLL for (size_t i = 0; i < AVNNI_MR; i++) {
+    Q8_UNROLL for (size_t i = 0; i < AVNNI_MR; i++) {
         ar[i] = a + (i < mr ? i : mr - 1) * lda;
         acc[i][0] = acc[i][1] = _mm256_setzero_si256();
     }
     for (size_t k = 0; k < K4; k += 4) {
         const __m256i w0 = _mm256_loadu_si256((const __m256i *)(b + k * 16));
         const __m256i w1 = _mm256_loadu_si256((const __m256i *)(b + k * 16 + 32));
-        UNROLL for (size_t i = 0; i < AVNNI_MR; i++) {
-            const __m256i av = _mm256_set1_epi32(ld4(ar[i] + k));
+        Q8_UNROLL for (size_t i = 0; i < AVNNI_MR; i++) {
+            const __m256i av = _mm256_set1_epi32(q8_ld4(ar[i] + k));
             acc[i][0] = _mm256_dpbusd_avx_epi32(acc[i][0], av, w0);
             acc[i][1] = _mm256_dpbusd_avx_epi32(acc[i][1], av, w1);
         }
@@ -286,7 +206,7 @@ AVNNI static void tile_avxvnni(size_t K4, const uint8_t *a, size_t lda, size_t m
         p1 = rq8_load(cols, n0 + 8);
     }
     const size_t es = mode == QLITE_GEMM_Q8_INT32 ? 4 : 1;
-    UNROLL for (size_t i = 0; i < AVNNI_MR; i++) {
+    Q8_UNROLL for (size_t i = 0; i < AVNNI_MR; i++) {
         if (i >= mr) break;
         __m256i lo8 = acc[i][0], hi8 = acc[i][1];
         init_terms8(cols, n0, rowsum ? rowsum[i] : 0, &lo8, &hi8);
@@ -294,22 +214,22 @@ AVNNI static void tile_avxvnni(size_t K4, const uint8_t *a, size_t lda, size_t m
     }
 }
 
-AVNNI static void dot_avxvnni(size_t K, const uint8_t *a, int32_t rowsum, const int8_t *w,
+Q8_AVXVNNI static void dot_avxvnni(size_t K, const uint8_t *a, int32_t rowsum, const int8_t *w,
                               size_t ldw, size_t n0, size_t n1, const qlite_q8_cols *cols,
                               void *c, unsigned mode) {
     const size_t K32 = K / 32 * 32;
     for (size_t c0 = n0; c0 < n1; c0 += 16) {
-        const size_t cnt = min_sz(16, n1 - c0);
+        const size_t cnt = q8_min(16, n1 - c0);
         int32_t sums[16] = {0};
         for (size_t j = 0; j < cnt; j += 4) {
-            const size_t nrow = min_sz(4, cnt - j);
+            const size_t nrow = q8_min(4, cnt - j);
             const int8_t *wr[4];
             for (size_t r = 0; r < 4; r++) wr[r] = w + (c0 + j + (r < nrow ? r : 0)) * ldw;
             __m256i acc[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(),
                               _mm256_setzero_si256(), _mm256_setzero_si256()};
             for (size_t k = 0; k < K32; k += 32) {
                 const __m256i av = _mm256_loadu_si256((const __m256i *)(a + k));
-                UNROLL for (size_t r = 0; r < 4; r++)
+                Q8_UNROLL for (size_t r = 0; r < 4; r++)
                     acc[r] = _mm256_dpbusd_avx_epi32(
                         acc[r], av, _mm256_loadu_si256((const __m256i *)(wr[r] + k)));
             }
@@ -331,52 +251,7 @@ const qlite_gemm_q8_ukernel qlite_q8_gemm__avxvnni_6x16 = {
 /* AVX-512 VNNI                                                      */
 /* ================================================================ */
 
-typedef struct rq16 {
-    __m512i m0, lsh, rsh, rmask, thr, lo, hi, zy;
-    bool left;
-} rq16;
-
-A512 static inline rq16 rq16_load(const qlite_q8_cols *cols, size_t n) {
-    rq16 p;
-    const __m512i one = _mm512_set1_epi32(1);
-    p.m0 = _mm512_loadu_si512(cols->mult + n);
-    p.lsh = _mm512_loadu_si512(cols->lshift + n);
-    p.rsh = _mm512_loadu_si512(cols->rshift + n);
-    p.rmask = _mm512_sub_epi32(_mm512_sllv_epi32(one, p.rsh), one);
-    p.thr = _mm512_srli_epi32(p.rmask, 1);
-    p.zy = _mm512_set1_epi32(cols->zy);
-    p.lo = _mm512_set1_epi32(cols->lo - cols->zy);
-    p.hi = _mm512_set1_epi32(cols->hi - cols->zy);
-    p.left = cols->any_lshift;
-    return p;
-}
-
-A512 static inline __m512i rq16_apply(__m512i x, const rq16 *p) {
-    const __m512i zero = _mm512_setzero_si512(), one = _mm512_set1_epi32(1);
-    if (p->left) {
-        const __m512i xl = _mm512_sllv_epi32(x, p->lsh);
-        const __mmask16 ovf = _mm512_cmpneq_epi32_mask(_mm512_srav_epi32(xl, p->lsh), x);
-        const __mmask16 neg = _mm512_cmplt_epi32_mask(x, zero);
-        const __m512i sat = _mm512_mask_blend_epi32(neg, _mm512_set1_epi32(INT32_MAX),
-                                                    _mm512_set1_epi32(INT32_MIN));
-        x = _mm512_mask_blend_epi32(ovf, xl, sat);
-    }
-    const __m512i nudge = _mm512_set1_epi64(1ll << 30);
-    __m512i pe = _mm512_add_epi64(_mm512_mul_epi32(x, p->m0), nudge);
-    __m512i po = _mm512_add_epi64(
-        _mm512_mul_epi32(_mm512_srli_epi64(x, 32), _mm512_srli_epi64(p->m0, 32)), nudge);
-    pe = _mm512_srli_epi64(pe, 31);
-    po = _mm512_slli_epi64(po, 1);
-    const __m512i h = _mm512_mask_blend_epi32(0xAAAA, pe, po);
-    const __m512i q = _mm512_srav_epi32(h, p->rsh);
-    const __m512i rem = _mm512_and_si512(h, p->rmask);
-    const __m512i t = _mm512_mask_add_epi32(p->thr, _mm512_cmplt_epi32_mask(h, zero), p->thr, one);
-    __m512i y = _mm512_mask_add_epi32(q, _mm512_cmpgt_epi32_mask(rem, t), q, one);
-    y = _mm512_min_epi32(_mm512_max_epi32(y, p->lo), p->hi);
-    return _mm512_add_epi32(y, p->zy);
-}
-
-A512 static inline __m512i terms16(const qlite_q8_cols *cols, size_t n, int32_t rowsum) {
+Q8_AVX512 static inline __m512i terms16(const qlite_q8_cols *cols, size_t n, int32_t rowsum) {
     __m512i t = cols->bias ? _mm512_loadu_si512(cols->bias + n) : _mm512_setzero_si512();
     if (cols->zw)
         t = _mm512_sub_epi32(t, _mm512_mullo_epi32(_mm512_set1_epi32(rowsum),
@@ -384,7 +259,7 @@ A512 static inline __m512i terms16(const qlite_q8_cols *cols, size_t n, int32_t 
     return t;
 }
 
-A512 static inline void store16_512(__m512i y, __mmask16 cm, const rq16 *p, unsigned mode,
+Q8_AVX512 static inline void store16_512(__m512i y, __mmask16 cm, const rq16 *p, unsigned mode,
                                     void *dst) {
     if (mode == QLITE_GEMM_Q8_INT32)
         _mm512_mask_storeu_epi32(dst, cm, y);
@@ -403,7 +278,7 @@ A512 static inline void store16_512(__m512i y, __mmask16 cm, const rq16 *p, unsi
 #include "gemm_q8_avx512.inc"
 
 /* 4 weight rows at a time, 64 k per step (masked tail); A is padded to 64. */
-A512 static void dot_avx512vnni(size_t K, const uint8_t *a, int32_t rowsum, const int8_t *w,
+Q8_AVX512 static void dot_avx512vnni(size_t K, const uint8_t *a, int32_t rowsum, const int8_t *w,
                                 size_t ldw, size_t n0, size_t n1, const qlite_q8_cols *cols,
                                 void *c, unsigned mode) {
     const size_t K64 = K / 64 * 64;
@@ -412,22 +287,22 @@ A512 static void dot_avx512vnni(size_t K, const uint8_t *a, int32_t rowsum, cons
     rq16 p;
     memset(&p, 0, sizeof p);
     for (size_t c0 = n0; c0 < n1; c0 += 16) {
-        const size_t cnt = min_sz(16, n1 - c0);
+        const size_t cnt = q8_min(16, n1 - c0);
         int32_t sums[16] = {0};
         for (size_t j = 0; j < cnt; j += 4) {
-            const size_t nrow = min_sz(4, cnt - j);
+            const size_t nrow = q8_min(4, cnt - j);
             const int8_t *wr[4];
             for (size_t r = 0; r < 4; r++) wr[r] = w + (c0 + j + (r < nrow ? r : 0)) * ldw;
             __m512i acc[4] = {_mm512_setzero_si512(), _mm512_setzero_si512(),
                               _mm512_setzero_si512(), _mm512_setzero_si512()};
             for (size_t k = 0; k < K64; k += 64) {
                 const __m512i av = _mm512_loadu_si512(a + k);
-                UNROLL for (size_t r = 0; r < 4; r++)
+                Q8_UNROLL for (size_t r = 0; r < 4; r++)
                     acc[r] = _mm512_dpbusd_epi32(acc[r], av, _mm512_loadu_si512(wr[r] + k));
             }
             if (tail) {
                 const __m512i av = _mm512_loadu_si512(a + K64);
-                UNROLL for (size_t r = 0; r < 4; r++)
+                Q8_UNROLL for (size_t r = 0; r < 4; r++)
                     acc[r] = _mm512_dpbusd_epi32(acc[r], av,
                                                  _mm512_maskz_loadu_epi8(tail, wr[r] + K64));
             }

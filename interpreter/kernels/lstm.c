@@ -20,6 +20,7 @@
  */
 #include "gemm_f32.h"
 #include "kernels.h"
+#include "nn_variants.h"
 #include "rnn_common.h"
 
 typedef struct lstm_state {
@@ -211,6 +212,9 @@ static qlite_status lstm_prepare(qlite_node *node) {
     if (st != QLITE_OK) return st;
     const qlite_tensor *x = node->inputs[0], *w = node->inputs[1];
     qlite_status (*eval)(qlite_node *) = NULL;
+    /* float16 / int8 W or R (any mix): rnn_variants.c */
+    if (w->dtype != QLITE_DTYPE_FLOAT32 || node->inputs[2]->dtype != QLITE_DTYPE_FLOAT32)
+        return qlite_lstm_variants_prepare(node);
     switch (QLITE_NN_PAIR(x->dtype, w->dtype)) {
     case QLITE_NN_F32_F32: eval = lstm_eval_f32; break;
     default: return qlite_nn_unsupported_pair(node, x, w);
@@ -251,4 +255,5 @@ static qlite_status lstm_eval(qlite_node *node) {
 const qlite_kernel qlite_kernel_lstm = {
     .prepare = lstm_prepare,
     .eval = lstm_eval,
+    .raw_dense_inputs = 1u << 1 | 1u << 2, /* float16 W, R read in place */
 };

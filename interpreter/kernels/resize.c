@@ -23,7 +23,9 @@
 #include <math.h>
 
 #include "kernels.h"
+#include "kernels/quant_params.h"
 #include "nn_common.h"
+#include "nn_variants.h"
 
 typedef struct axis_map {
     int64_t *i0, *i1; /* [out] */
@@ -31,6 +33,7 @@ typedef struct axis_map {
 } axis_map;
 
 typedef struct resize_state {
+    qlite_eval_fn eval; /* resize_eval_f32 (first: qlite_eval_dispatch) */
     qlite_resize_options o;
     int64_t N, H, W, C, OH, OW;
     double sh, sw;
@@ -138,7 +141,7 @@ static void resize_rows(void *arg, size_t begin, size_t end) {
     }
 }
 
-static qlite_status resize_eval(qlite_node *node) {
+static qlite_status resize_eval_f32(qlite_node *node) {
     const resize_state *s = node->state;
     resize_job j = {.s = s, .x = node->inputs[0]->data, .y = node->outputs[0]->data};
     if (qlite_node_reference_only(node)) {
@@ -166,13 +169,11 @@ static qlite_status resize_prepare(qlite_node *node) {
     const qlite_tensor *x = node->inputs[0];
     if (node->opts->type != QLITE_OPTIONS_RESIZE)
         return qlite_node_error(node, QLITE_ERR_INVALID_ARGUMENT, "options are not Resize");
-    /* Variants by dtype: float32 now; int8/uint8 in issue #4. */
+    /* Variants by dtype: int8/uint8 in resize_q8.c */
     switch (x->dtype) {
     case QLITE_DTYPE_FLOAT32: break;
     case QLITE_DTYPE_INT8:
-    case QLITE_DTYPE_UINT8:
-        return qlite_node_error(node, QLITE_ERR_UNSUPPORTED_OP, "no %s kernel yet (float32 only)",
-                                qlite_dtype_name(x->dtype));
+    case QLITE_DTYPE_UINT8: return qlite_resize_q8_prepare(node);
     default:
         return qlite_node_error(node, QLITE_ERR_DTYPE, "input '%s' is %s", x->info->name,
                                 qlite_dtype_name(x->dtype));
@@ -182,6 +183,7 @@ static qlite_status resize_prepare(qlite_node *node) {
         return st;
     resize_state *s = qlite_node_alloc(node, sizeof *s);
     if (!s) return qlite_node_error(node, QLITE_ERR_NO_MEMORY, "out of memory");
+    s->eval = resize_eval_f32;
     s->o = node->opts->u.resize;
     const qlite_resize_options *o = &s->o;
     if ((unsigned)o->mode >= QLITE_RESIZE_MODE_COUNT ||
@@ -214,5 +216,5 @@ static qlite_status resize_prepare(qlite_node *node) {
 
 const qlite_kernel qlite_kernel_resize = {
     .prepare = resize_prepare,
-    .eval = resize_eval,
+    .eval = qlite_eval_dispatch,
 };

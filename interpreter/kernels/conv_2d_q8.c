@@ -1,0 +1,393 @@
+/*
+ * conv_2d_q8.c — CONV_2D and TRANSPOSE_CONV_2D with int8 weights
+ * [O, KH, KW, C / groups] (constant; per tensor or per output channel,
+ * axis 0), NHWC, the geometry of conv_2d.c / transpose_conv_2d.c:
+ *
+ *   integer  x int8/uint8, bias int32 [O] (optional, constant), y of x's
+ *            dtype (docs §4.1):
+ *              acc = bias[o] + sum over taps inside the input and c < Cg of
+ *                    (x - zx)(w[o, ky, kx, c] - zw[o])
+ *              y   = clamp(zy + requantize(acc, sx sw[o] / sy), lo, hi)
+ *            (padding holds zx: real 0, contributes nothing)
+ *   hybrid   x, bias, y float32 (docs §5): each image quantized to uint8
+ *            with its own (su, zu) (padding = zu), acc = sum (u - zu) w, then
+ *            y = su sw[o] acc + bias[o], fused activation.
+ *
+ * Both are one int8 GEMM per group over output pixels (gemm_q8.h): the
+ * weights packed into O16I4 scratch once per invoke; threads take tiles of
+ * output pixels, gather each tile's patches as unsigned bytes (im2col: for
+ * CONV_2D the input under the window, for TRANSPOSE_CONV_2D the input pixel
+ * each tap comes from — the gather form of the scatter) and multiply, the
+ * requantization (or the int32 accumulators, for hybrid) fused into the
+ * tile's output stage. Fewer than QLITE_GEMM_Q8_DOT_M output pixels use the
+ * dot algorithm on the weights in place.
+ */
+#include "kernels/nn_q8.h"
+#include "kernels/nn_variants.h"
+
+/* short copy / fill loops stay loops (gcc would call memcpy / memset) */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-tree-loop-distribute-patterns")
+#endif
+
+typedef struct convq_state {
+    qlite_eval_fn eval;               /* must stay first (qlite_eval_dispatch) */
+    qlite_conv_geom g;
+    bool transposed, hybrid, dot;
+    const qlite_gemm_q8_ukernel *uk;
+    size_t lda;                       /* patch row length in the tiles */
+    size_t tile_rows;                 /* output pixels per tile */
+    size_t packed_bytes;              /* per group (64-byte multiple) */
+    size_t tile_bytes;                /* per thread: rows x lda + rowsum */
+    size_t img_bytes;                 /* hybrid: the quantized input */
+    int threads;
+    /* integer */
+    uint8_t flip;
+    bool is_signed;
+    int32_t zx, zu;
+    const int32_t *bias32;
+    qlite_q8_weights wq;
+    qlite_q8_cols cols;
+    /* hybrid */
+    qlite_hybrid_cols hc;
+} convq_state;
+
+/* Scratch: [packed weights, per group] [per-thread tiles] [hybrid: image, su N, zu N]. */
+typedef struct convq_job {
+    const convq_state *s;
+    const uint8_t *x;                 /* unsigned source: the input (integer) or its quantization */
+    const int8_t *w;
+    void *y;
+    int8_t *packed;
+    uint8_t *tiles;
+    const float *su;
+    const int32_t *zu;                /* per image (hybrid) */
+} convq_job;
+
+/* ---- references ---- */
+
+/* acc of output (n, oy, ox, o) from unsigned codes with zero point zu (int64 arithmetic is
+ * not needed: prepare bounded |acc|). */
+static int32_t conv_acc(const convq_state *s, const uint8_t *u, int32_t zu, const int8_t *w,
+                        int64_t n, int64_t oy, int64_t ox, int64_t o, int32_t zw) {
+    const qlite_conv_geom *g = &s->g;
+    const int64_t grp = o / g->Og;
+    int32_t acc = 0;
+    for (int64_t ky = 0; ky < g->KH; ky++)
+        for (int64_t kx = 0; kx < g->KW; kx++) {
+            int64_t iy, ix;
+            if (s->transposed) {
+                iy = qlite_tconv_source(oy, ky, g->sh, g->dh, g->pt, g->H);
+                ix = iy < 0 ? -1 : qlite_tconv_source(ox, kx, g->sw, g->dw, g->pl, g->W);
+                if (ix < 0) continue;
+            } else {
+                iy = oy * g->sh - g->pt + ky * g->dh;
+                ix = ox * g->sw - g->pl + kx * g->dw;
+                if (iy < 0 || iy >= g->H || ix < 0 || ix >= g->W) continue;
+            }
+            const uint8_t *xp = u + ((n * g->H + iy) * g->W + ix) * g->C + grp * g->Cg;
+            const int8_t *wp = w + ((o * g->KH + ky) * g->KW + kx) * g->Cg;
+            for (int64_t c = 0; c < g->Cg; c++) acc += (xp[c] - zu) * (wp[c] - zw);
+        }
+    return acc;
+}
+
+static void convq_ref(const convq_state *s, const uint8_t *x, const int8_t *w, uint8_t *y) {
+    const qlite_conv_geom *g = &s->g;
+    /* x - zx = u - zu with u the byte read as unsigned after the flip: use the codes directly */
+    for (int64_t n = 0; n < g->N; n++)
+        for (int64_t oy = 0; oy < g->OH; oy++)
+            for (int64_t ox = 0; ox < g->OW; ox++)
+                for (int64_t o = 0; o < g->O; o++) {
+                    const qlite_conv_geom *gg = g;
+                    int32_t acc = s->bias32 ? s->bias32[o] : 0;
+                    const int32_t zw = qlite_q8_wzp(&s->wq, (size_t)o);
+                    const int64_t grp = o / gg->Og;
+                    for (int64_t ky = 0; ky < gg->KH; ky++)
+                        for (int64_t kx = 0; kx < gg->KW; kx++) {
+                            int64_t iy, ix;
+                            if (s->transposed) {
+                                iy = qlite_tconv_source(oy, ky, gg->sh, gg->dh, gg->pt, gg->H);
+                                ix = iy < 0 ? -1
+                                            : qlite_tconv_source(ox, kx, gg->sw, gg->dw, gg->pl,
+                                                                 gg->W);
+                                if (ix < 0) continue;
+                            } else {
+                                iy = oy * gg->sh - gg->pt + ky * gg->dh;
+                                ix = ox * gg->sw - gg->pl + kx * gg->dw;
+                                if (iy < 0 || iy >= gg->H || ix < 0 || ix >= gg->W) continue;
+                            }
+                            const uint8_t *xp =
+                                x + ((n * gg->H + iy) * gg->W + ix) * gg->C + grp * gg->Cg;
+                            const int8_t *wp = w + ((o * gg->KH + ky) * gg->KW + kx) * gg->Cg;
+                            for (int64_t c = 0; c < gg->Cg; c++)
+                                acc += (qlite_q8_decode(xp[c], s->is_signed) - s->zx) *
+                                       (wp[c] - zw);
+                        }
+                    y[((n * g->OH + oy) * g->OW + ox) * g->O + o] =
+                        qlite_q8_cols_out(&s->cols, (size_t)o, acc);
+                }
+}
+
+static void convh_ref(const convq_state *s, const uint8_t *u, const float *su, const int32_t *zu,
+                      const int8_t *w, float *y) {
+    const qlite_conv_geom *g = &s->g;
+    for (int64_t n = 0; n < g->N; n++)
+        for (int64_t oy = 0; oy < g->OH; oy++)
+            for (int64_t ox = 0; ox < g->OW; ox++)
+                for (int64_t o = 0; o < g->O; o++) {
+                    const int32_t acc = conv_acc(s, u, zu[n], w, n, oy, ox, o, 0);
+                    float v = (float)acc * (su[n] * s->hc.wscale[o]);
+                    if (s->hc.bias) v += s->hc.bias[o];
+                    y[((n * g->OH + oy) * g->OW + ox) * g->O + o] =
+                        qlite_clampf(v, s->hc.lo, s->hc.hi);
+                }
+}
+
+/* ---- the GEMM path ---- */
+
+/* Patch rows of output pixels [p0, p0 + rows), group grp, into col [rows, lda] (unsigned
+ * bytes: source ^ flip; taps outside the input: the image's zero point). */
+static void patches(const convq_state *s, const convq_job *j, int64_t grp, size_t p0,
+                    size_t rows, uint8_t *col, int32_t *rowsum) {
+    const qlite_conv_geom *g = &s->g;
+    const size_t Cg = (size_t)g->Cg, K = (size_t)g->K, lda = s->lda;
+    const int64_t OHW = g->OH * g->OW;
+    const uint8_t flip = s->flip;
+    int64_t p = (int64_t)p0, n = p / OHW, oy = p % OHW / g->OW, ox = p % g->OW;
+    for (size_t r = 0; r < rows; r++) {
+        uint8_t *dst = col + r * lda;
+        const uint8_t pad = (uint8_t)(j->zu ? j->zu[n] : s->zu);
+        const uint8_t *img = j->x + (size_t)(n * g->H * g->W * g->C + grp * g->Cg);
+        for (int64_t ky = 0; ky < g->KH; ky++) {
+            for (int64_t kx = 0; kx < g->KW; kx++, dst += Cg) {
+                int64_t iy, ix;
+                if (s->transposed) {
+                    iy = qlite_tconv_source(oy, ky, g->sh, g->dh, g->pt, g->H);
+                    ix = iy < 0 ? -1 : qlite_tconv_source(ox, kx, g->sw, g->dw, g->pl, g->W);
+                    if (ix < 0) iy = -1;
+                } else {
+                    iy = oy * g->sh - g->pt + ky * g->dh;
+                    ix = ox * g->sw - g->pl + kx * g->dw;
+                }
+                if (iy < 0 || iy >= g->H || ix < 0 || ix >= g->W) {
+                    for (size_t c = 0; c < Cg; c++) dst[c] = pad;
+                } else {
+                    const uint8_t *src = img + (size_t)((iy * g->W + ix) * g->C);
+                    for (size_t c = 0; c < Cg; c++) dst[c] = (uint8_t)(src[c] ^ flip);
+                }
+            }
+        }
+        uint8_t *row = col + r * lda;
+        for (size_t k = K; k < lda; k++) row[k] = 0;
+        if (rowsum) {
+            int32_t sum = 0;
+            for (size_t k = 0; k < K; k++) sum += row[k];
+            rowsum[r] = sum;
+        }
+        if (++ox == g->OW) {
+            ox = 0;
+            if (++oy == g->OH) {
+                oy = 0;
+                n++;
+            }
+        }
+    }
+}
+
+static void pack_range(void *arg, size_t begin, size_t end) {
+    const convq_job *j = arg;
+    const convq_state *s = j->s;
+    const qlite_conv_geom *g = &s->g;
+    const size_t blocks = (size_t)(g->Og + 15) / 16;
+    for (size_t i = begin; i < end; i++) { /* item = (group, block) */
+        const size_t grp = i / blocks, blk = i % blocks;
+        qlite_gemm_q8_pack((size_t)g->K, (size_t)g->Og, j->w + grp * (size_t)(g->Og * g->K),
+                           (size_t)g->K, true, 0, blk, blk + 1, j->packed + grp * s->packed_bytes,
+                           NULL);
+    }
+}
+
+/* Hybrid: rows [p0, p0 + rows) x channels of group grp from int32 to float. */
+static void hybrid_rows(const convq_state *s, const convq_job *j, int64_t grp, size_t p0,
+                        size_t rows) {
+    const qlite_conv_geom *g = &s->g;
+    float *y = j->y;
+    const size_t O = (size_t)g->O, c0 = (size_t)(grp * g->Og), c1 = c0 + (size_t)g->Og;
+    for (size_t r = 0; r < rows; r++) {
+        const size_t p = p0 + r, n = p / (size_t)(g->OH * g->OW);
+        float *row = y + p * O;
+        qlite_hybrid_finish(&s->hc, c0, c1, j->su[n], j->zu[n], (const int32_t *)(void *)row,
+                            row);
+    }
+}
+
+static void tiles_range(void *arg, size_t begin, size_t end) {
+    const convq_job *j = arg;
+    const convq_state *s = j->s;
+    const qlite_conv_geom *g = &s->g;
+    const size_t P = (size_t)(g->N * g->OH * g->OW), O = (size_t)g->O;
+    const size_t ntiles = (P + s->tile_rows - 1) / s->tile_rows;
+    const size_t es = s->hybrid ? 4 : 1;
+    const unsigned mode = s->hybrid ? QLITE_GEMM_Q8_INT32 : QLITE_GEMM_Q8_BYTES;
+    for (size_t t = begin; t < end; t++) {
+        uint8_t *col = j->tiles + t * s->tile_bytes;
+        int32_t *rowsum = (int32_t *)(void *)(col + s->tile_rows * s->lda);
+        size_t tb, te;
+        qlite_nn_split(ntiles, (size_t)s->threads, t, &tb, &te);
+        for (size_t tile = tb; tile < te; tile++) {
+            const size_t p0 = tile * s->tile_rows;
+            const size_t rows = P - p0 < s->tile_rows ? P - p0 : s->tile_rows;
+            for (int64_t grp = 0; grp < g->groups; grp++) {
+                const qlite_q8_cols cols = qlite_q8_cols_from(&s->cols, (size_t)(grp * g->Og));
+                patches(s, j, grp, p0, rows, col, cols.zw ? rowsum : NULL);
+                uint8_t *c = (uint8_t *)j->y + (p0 * O + (size_t)(grp * g->Og)) * es;
+                if (s->dot)
+                    qlite_gemm_q8_dot_rows(s->uk, rows, (size_t)g->K, col, s->lda, rowsum,
+                                           j->w + (size_t)(grp * g->Og * g->K), (size_t)g->K, 0,
+                                           (size_t)g->Og, &cols, c, O, mode);
+                else
+                    qlite_gemm_q8_tiles(s->uk, rows, (size_t)g->Og, (size_t)g->K, col, s->lda,
+                                        j->packed + (size_t)grp * s->packed_bytes, &cols, rowsum,
+                                        c, O, mode);
+                if (s->hybrid) hybrid_rows(s, j, grp, p0, rows);
+            }
+        }
+    }
+}
+
+static qlite_status convq_eval(qlite_node *node) {
+    const convq_state *s = node->state;
+    const qlite_conv_geom *g = &s->g;
+    convq_job j = {.s = s, .x = node->inputs[0]->data, .w = node->inputs[1]->data,
+                   .y = node->outputs[0]->data, .packed = node->scratch};
+    uint8_t *scratch = node->scratch;
+    if (s->hybrid) {
+        /* quantize each image: [image] [su] [zu] after the packed weights and tiles */
+        uint8_t *img = scratch + (size_t)g->groups * s->packed_bytes +
+                       (size_t)s->threads * s->tile_bytes;
+        float *su = (float *)(void *)(img + s->img_bytes);
+        int32_t *zu = (int32_t *)(void *)(su + g->N);
+        const size_t hwc = (size_t)(g->H * g->W * g->C);
+        const float *xf = node->inputs[0]->data;
+        for (int64_t n = 0; n < g->N; n++)
+            su[n] = qlite_hybrid_quantize(xf + (size_t)n * hwc, hwc, img + (size_t)n * hwc, &zu[n],
+                                          NULL);
+        j.x = img;
+        j.su = su;
+        j.zu = zu;
+        if (qlite_node_reference_only(node)) {
+            convh_ref(s, img, su, zu, j.w, j.y);
+            return QLITE_OK;
+        }
+    } else if (qlite_node_reference_only(node)) {
+        convq_ref(s, j.x, j.w, j.y);
+        return QLITE_OK;
+    }
+    j.tiles = scratch + (size_t)g->groups * s->packed_bytes;
+    if (!s->dot) {
+        const size_t blocks = (size_t)(g->Og + 15) / 16;
+        qlite_kernel_parallel(node, (size_t)g->groups * blocks, (size_t)(16 * g->K), pack_range,
+                              &j);
+    }
+    qlite_parallel_for(node, (size_t)s->threads, tiles_range, &j);
+    return QLITE_OK;
+}
+
+/* ---- prepare ---- */
+
+static qlite_status convq_prepare(qlite_node *node, bool transposed, bool hybrid) {
+    qlite_status st = qlite_nn_check_io(node, 2, 3, 1, 1);
+    if (st != QLITE_OK) return st;
+    const qlite_tensor *x = node->inputs[0], *w = node->inputs[1];
+    const qlite_tensor *b = qlite_node_input(node, 2);
+    qlite_tensor *y = node->outputs[0];
+    convq_state *s = qlite_node_alloc(node, sizeof *s);
+    if (!s) return qlite_node_error(node, QLITE_ERR_NO_MEMORY, "out of memory");
+    s->transposed = transposed;
+    s->hybrid = hybrid;
+    qlite_conv_geom *g = &s->g;
+    if ((st = qlite_conv_geom_init(node, transposed ? QLITE_CONV_TRANSPOSED : QLITE_CONV_PLAIN, x,
+                                   w, b, g)))
+        return st;
+    if (!w->is_const)
+        return qlite_node_error(node, QLITE_ERR_UNSUPPORTED_OP,
+                                "int8 weights '%s' must be a constant", w->info->name);
+    if ((st = qlite_q8_weights_init(node, w, "weights", 0, (size_t)g->O, &s->wq))) return st;
+    const size_t K = (size_t)g->K, O = (size_t)g->O;
+    if (hybrid) {
+        if ((st = qlite_nn_check_dtype(node, y, "output", QLITE_DTYPE_FLOAT32)) ||
+            (b && (st = qlite_nn_check_dtype(node, b, "bias", QLITE_DTYPE_FLOAT32))) ||
+            (st = qlite_q8_check_acc(node, K, &s->wq, 0)) ||
+            (st = qlite_hybrid_cols_build(node, O, &s->wq, w->data, K, K, 1, b ? b->data : NULL,
+                                          g->act, &s->hc)))
+            return st;
+        s->cols.bias = NULL; /* the GEMM stores raw accumulators */
+    } else {
+        qlite_q8 qx, qy;
+        int64_t max_bias;
+        if ((st = qlite_q8_params(node, x, "input", &qx)) ||
+            (st = qlite_node_check_same_dtype(node, x, "input", y, "output")) ||
+            (st = qlite_q8_params(node, y, "output", &qy)) ||
+            (st = qlite_q8_bias_init(node, b, O, &s->bias32, &max_bias)) ||
+            (st = qlite_q8_check_acc(node, K, &s->wq, max_bias)))
+            return st;
+        int64_t *wsum = qlite_node_alloc(node, O * sizeof(int64_t));
+        if (!wsum) return qlite_node_error(node, QLITE_ERR_NO_MEMORY, "out of memory");
+        const int8_t *wd = w->data;
+        for (size_t o = 0; o < O; o++)
+            for (size_t k = 0; k < K; k++) wsum[o] += wd[o * K + k];
+        s->is_signed = qx.is_signed;
+        s->zx = qx.zero_point;
+        s->flip = qx.is_signed ? 0x80 : 0;
+        s->zu = qx.zero_point + (qx.is_signed ? 128 : 0);
+        if ((st = qlite_q8_cols_build(node, O, &s->wq, qx.scale, s->zu, &qy, g->act, s->bias32,
+                                      wsum, K, &s->cols)))
+            return st;
+    }
+    s->eval = convq_eval;
+    s->threads = qlite_node_threads(node);
+    s->uk = qlite_gemm_q8_select_for((size_t)g->Og);
+    const size_t P = (size_t)(g->N * g->OH * g->OW);
+    s->dot = P < QLITE_GEMM_Q8_DOT_M;
+    s->lda = s->dot ? qlite_gemm_q8_dot_lda(K) : qlite_gemm_q8_k4(K);
+    /* ~16 KiB of patches per tile: a tile stays in L1/L2 beside the weight panels */
+    size_t rows = 16384 / s->lda;
+    rows = rows / s->uk->mr * s->uk->mr;
+    if (rows < s->uk->mr) rows = s->uk->mr;
+    if (rows > 256) rows = 256;
+    if (s->dot) rows = QLITE_GEMM_Q8_DOT_M;
+    s->tile_rows = rows;
+    s->packed_bytes = s->dot ? 0 : (qlite_gemm_q8_packed_size(K, (size_t)g->Og) + 63) / 64 * 64;
+    s->tile_bytes = (rows * s->lda + rows * sizeof(int32_t) + 63) / 64 * 64;
+    s->img_bytes = hybrid ? ((size_t)(g->N * g->H * g->W * g->C) + 63) / 64 * 64 : 0;
+    node->scratch_bytes = (size_t)g->groups * s->packed_bytes +
+                          (size_t)s->threads * s->tile_bytes +
+                          (hybrid ? s->img_bytes + 2 * (size_t)g->N * sizeof(int32_t) : 0);
+    node->state = s;
+    return QLITE_OK;
+}
+
+qlite_status qlite_conv_variants_prepare(qlite_node *node) {
+    qlite_status st = qlite_nn_check_io(node, 2, 3, 1, 1);
+    if (st != QLITE_OK) return st;
+    const qlite_tensor *x = node->inputs[0], *w = node->inputs[1];
+    if (w->dtype == QLITE_DTYPE_INT8 && qlite_is_q8(x->dtype)) return convq_prepare(node, false, false);
+    if (w->dtype == QLITE_DTYPE_INT8 && x->dtype == QLITE_DTYPE_FLOAT32)
+        return convq_prepare(node, false, true);
+    if (w->dtype == QLITE_DTYPE_FLOAT16 && x->dtype == QLITE_DTYPE_FLOAT32)
+        return qlite_conv_f16_prepare(node);
+    return qlite_nn_variant_unsupported(node, x, w);
+}
+
+qlite_status qlite_tconv_variants_prepare(qlite_node *node) {
+    qlite_status st = qlite_nn_check_io(node, 2, 3, 1, 1);
+    if (st != QLITE_OK) return st;
+    const qlite_tensor *x = node->inputs[0], *w = node->inputs[1];
+    if (w->dtype == QLITE_DTYPE_INT8 && qlite_is_q8(x->dtype)) return convq_prepare(node, true, false);
+    if (w->dtype == QLITE_DTYPE_INT8 && x->dtype == QLITE_DTYPE_FLOAT32)
+        return convq_prepare(node, true, true);
+    if (w->dtype == QLITE_DTYPE_FLOAT16 && x->dtype == QLITE_DTYPE_FLOAT32)
+        return qlite_tconv_f16_prepare(node);
+    return qlite_nn_variant_unsupported(node, x, w);
+}

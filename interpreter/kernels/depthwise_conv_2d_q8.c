@@ -1,0 +1,361 @@
+/*
+ * depthwise_conv_2d_q8.c — DEPTHWISE_CONV_2D with int8 weights
+ * [1, KH, KW, C * M] (constant; per tensor or per channel along axis 3),
+ * NHWC, the geometry of depthwise_conv_2d.c:
+ *
+ *   integer  x int8/uint8, bias int32 [C * M] (optional, constant), y of x's
+ *            dtype (docs §4.1):
+ *              acc[oc] = bias[oc] + sum over taps inside the input of
+ *                        (x[.., oc / M] - zx)(w[ky, kx, oc] - zw[oc])
+ *              y = clamp(zy + requantize(acc, sx sw[oc] / sy), lo, hi)
+ *   hybrid   x, bias, y float32 (docs §5): each image quantized to uint8
+ *            with its own (su, zu); acc = sum (u - zu) w over the taps inside
+ *            the input; y = su sw[oc] acc + bias[oc], fused activation.
+ *
+ * Optimized path (multiplier 1, weight zero points 0): per output pixel,
+ * blocks of 16 channels (AVX-512; 8 with AVX2) keep int32 accumulators in a
+ * register over the taps, (u - zu) * w widened to int32 lane by lane, then
+ * the vector requantization of q8_x86.h (or the float output stage) and one
+ * store. Threads split output rows. Other cases (multiplier > 1, weight zero
+ * points, CPUs without AVX2) take the per-channel portable loop.
+ */
+#include "kernels/nn_q8.h"
+#include "kernels/nn_variants.h"
+#include "kernels/q8_x86.h"
+
+/* short copy / fill loops stay loops (gcc would call memcpy / memset) */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-tree-loop-distribute-patterns")
+#endif
+
+enum { DW_PORTABLE, DW_AVX2, DW_AVX512 };
+
+typedef struct dwq_state {
+    qlite_eval_fn eval;               /* must stay first (qlite_eval_dispatch) */
+    qlite_conv_geom g;
+    bool hybrid;
+    int isa;                          /* DW_*: the optimized loop this CPU runs */
+    bool fast;                        /* multiplier 1 and no weight zero points */
+    uint8_t flip;
+    bool is_signed;
+    int32_t zx, zu;
+    const int32_t *bias32;
+    qlite_q8_weights wq;
+    qlite_q8_cols cols;               /* bias (not folded) and requantization per channel */
+    qlite_hybrid_cols hc;
+    size_t img_bytes;
+} dwq_state;
+
+typedef struct dwq_job {
+    const dwq_state *s;
+    const uint8_t *x;                 /* unsigned codes after the flip (hybrid: quantized) */
+    const int8_t *w;
+    void *y;
+    const float *su;
+    const int32_t *zu;
+} dwq_job;
+
+/* ---- reference: the formula, one output at a time ---- */
+
+static void dwq_ref(const dwq_state *s, const uint8_t *x, const int8_t *w, uint8_t *y) {
+    const qlite_conv_geom *g = &s->g;
+    for (int64_t n = 0; n < g->N; n++)
+        for (int64_t oy = 0; oy < g->OH; oy++)
+            for (int64_t ox = 0; ox < g->OW; ox++)
+                for (int64_t oc = 0; oc < g->O; oc++) {
+                    int32_t acc = s->bias32 ? s->bias32[oc] : 0;
+                    const int32_t zw = qlite_q8_wzp(&s->wq, (size_t)oc);
+                    for (int64_t ky = 0; ky < g->KH; ky++) {
+                        const int64_t iy = oy * g->sh - g->pt + ky * g->dh;
+                        if (iy < 0 || iy >= g->H) continue;
+                        for (int64_t kx = 0; kx < g->KW; kx++) {
+                            const int64_t ix = ox * g->sw - g->pl + kx * g->dw;
+                            if (ix < 0 || ix >= g->W) continue;
+                            const uint8_t xv = x[((n * g->H + iy) * g->W + ix) * g->C + oc / g->M];
+                            acc += (qlite_q8_decode(xv, s->is_signed) - s->zx) *
+                                   (w[(ky * g->KW + kx) * g->O + oc] - zw);
+                        }
+                    }
+                    y[((n * g->OH + oy) * g->OW + ox) * g->O + oc] =
+                        qlite_q8_cols_out(&s->cols, (size_t)oc, acc);
+                }
+}
+
+/* acc of every channel of one output pixel from unsigned codes (portable). */
+static void dw_pixel_acc(const dwq_state *s, const dwq_job *j, int64_t n, int64_t oy, int64_t ox,
+                         int32_t zu, int32_t *acc) {
+    const qlite_conv_geom *g = &s->g;
+    for (int64_t oc = 0; oc < g->O; oc++) acc[oc] = 0;
+    for (int64_t ky = 0; ky < g->KH; ky++) {
+        const int64_t iy = oy * g->sh - g->pt + ky * g->dh;
+        if (iy < 0 || iy >= g->H) continue;
+        for (int64_t kx = 0; kx < g->KW; kx++) {
+            const int64_t ix = ox * g->sw - g->pl + kx * g->dw;
+            if (ix < 0 || ix >= g->W) continue;
+            const uint8_t *xp = j->x + ((n * g->H + iy) * g->W + ix) * g->C;
+            const int8_t *wp = j->w + (ky * g->KW + kx) * g->O;
+            for (int64_t oc = 0; oc < g->O; oc++) {
+                const int32_t zw = qlite_q8_wzp(&s->wq, (size_t)oc);
+                acc[oc] += ((int32_t)(uint8_t)(xp[oc / g->M] ^ s->flip) - zu) * (wp[oc] - zw);
+            }
+        }
+    }
+}
+
+/* ---- x86 blocks of channels ---- */
+
+#ifdef QLITE_Q8_X86
+/* One output pixel, channels [c0, c0 + cnt), cnt <= 16: AVX-512. */
+Q8_AVX512 static void dw_block_avx512(const dwq_state *s, const dwq_job *j, int64_t n,
+                                      int64_t oy, int64_t ox, size_t c0, size_t cnt, void *out) {
+    const qlite_conv_geom *g = &s->g;
+    const __mmask16 cm = (__mmask16)((1u << cnt) - 1);
+    const __m128i flip = _mm_set1_epi8((char)s->flip);
+    const int32_t zu = j->zu ? j->zu[n] : s->zu;
+    const __m512i vzu = _mm512_set1_epi32(zu);
+    __m512i acc = s->hybrid ? _mm512_setzero_si512() : _mm512_loadu_si512(s->cols.bias + c0);
+    for (int64_t ky = 0; ky < g->KH; ky++) {
+        const int64_t iy = oy * g->sh - g->pt + ky * g->dh;
+        if (iy < 0 || iy >= g->H) continue;
+        const uint8_t *xrow = j->x + ((n * g->H + iy) * g->W) * g->C + (int64_t)c0;
+        const int8_t *wrow = j->w + (ky * g->KW) * g->O + (int64_t)c0;
+        for (int64_t kx = 0; kx < g->KW; kx++) {
+            const int64_t ix = ox * g->sw - g->pl + kx * g->dw;
+            if (ix < 0 || ix >= g->W) continue;
+            const __m128i xb = _mm_xor_si128(_mm_maskz_loadu_epi8(cm, xrow + ix * g->C), flip);
+            const __m512i xv = _mm512_sub_epi32(_mm512_cvtepu8_epi32(xb), vzu);
+            const __m512i wv = _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(cm, wrow + kx * g->O));
+            acc = _mm512_add_epi32(acc, _mm512_mullo_epi32(xv, wv));
+        }
+    }
+    if (s->hybrid) {
+        const __m512 sc = _mm512_mul_ps(_mm512_set1_ps(j->su[n]),
+                                        _mm512_maskz_loadu_ps(cm, s->hc.wscale + c0));
+        __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), sc);
+        if (s->hc.bias) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(cm, s->hc.bias + c0));
+        /* max/min return their second operand on NaN: NaN passes like qlite_clampf */
+        v = _mm512_min_ps(_mm512_set1_ps(s->hc.hi), _mm512_max_ps(_mm512_set1_ps(s->hc.lo), v));
+        _mm512_mask_storeu_ps((float *)out + c0, cm, v);
+    } else {
+        const rq16 p = rq16_load(&s->cols, c0);
+        _mm_mask_storeu_epi8((uint8_t *)out + c0, cm, _mm512_cvtepi32_epi8(rq16_apply(acc, &p)));
+    }
+}
+
+/* One output pixel, channels [c0, c0 + 8): AVX2. */
+Q8_AVX2 static void dw_block_avx2(const dwq_state *s, const dwq_job *j, int64_t n, int64_t oy,
+                                  int64_t ox, size_t c0, void *out) {
+    const qlite_conv_geom *g = &s->g;
+    const __m128i flip = _mm_set1_epi8((char)s->flip);
+    const int32_t zu = j->zu ? j->zu[n] : s->zu;
+    const __m256i vzu = _mm256_set1_epi32(zu);
+    __m256i acc = s->hybrid ? _mm256_setzero_si256()
+                            : _mm256_loadu_si256((const __m256i *)(s->cols.bias + c0));
+    for (int64_t ky = 0; ky < g->KH; ky++) {
+        const int64_t iy = oy * g->sh - g->pt + ky * g->dh;
+        if (iy < 0 || iy >= g->H) continue;
+        const uint8_t *xrow = j->x + ((n * g->H + iy) * g->W) * g->C + (int64_t)c0;
+        const int8_t *wrow = j->w + (ky * g->KW) * g->O + (int64_t)c0;
+        for (int64_t kx = 0; kx < g->KW; kx++) {
+            const int64_t ix = ox * g->sw - g->pl + kx * g->dw;
+            if (ix < 0 || ix >= g->W) continue;
+            const __m128i xb =
+                _mm_xor_si128(_mm_loadl_epi64((const __m128i *)(xrow + ix * g->C)), flip);
+            const __m256i xv = _mm256_sub_epi32(_mm256_cvtepu8_epi32(xb), vzu);
+            const __m256i wv =
+                _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(wrow + kx * g->O)));
+            acc = _mm256_add_epi32(acc, _mm256_mullo_epi32(xv, wv));
+        }
+    }
+    if (s->hybrid) {
+        const __m256 sc = _mm256_mul_ps(_mm256_set1_ps(j->su[n]), _mm256_loadu_ps(s->hc.wscale + c0));
+        __m256 v = _mm256_mul_ps(_mm256_cvtepi32_ps(acc), sc);
+        if (s->hc.bias) v = _mm256_add_ps(v, _mm256_loadu_ps(s->hc.bias + c0));
+        v = _mm256_min_ps(_mm256_set1_ps(s->hc.hi), _mm256_max_ps(_mm256_set1_ps(s->hc.lo), v));
+        _mm256_storeu_ps((float *)out + c0, v);
+    } else {
+        const rq8 p = rq8_load(&s->cols, c0);
+        _mm_storel_epi64((__m128i *)((uint8_t *)out + c0), bytes8(rq8_apply(acc, &p)));
+    }
+}
+#endif
+
+/* Output of channel oc from its accumulator (portable output stage). */
+static inline void dw_out_one(const dwq_state *s, const dwq_job *j, int64_t n, size_t oc,
+                              int32_t acc, void *out) {
+    if (s->hybrid) {
+        float v = (float)acc * (j->su[n] * s->hc.wscale[oc]);
+        if (s->hc.bias) v += s->hc.bias[oc];
+        ((float *)out)[oc] = qlite_clampf(v, s->hc.lo, s->hc.hi);
+    } else {
+        ((uint8_t *)out)[oc] =
+            qlite_q8_cols_out(&s->cols, oc, acc + (s->bias32 ? s->bias32[oc] : 0));
+    }
+}
+
+static void dw_rows(void *arg, size_t begin, size_t end) {
+    const dwq_job *j = arg;
+    const dwq_state *s = j->s;
+    const qlite_conv_geom *g = &s->g;
+    const size_t O = (size_t)g->O, es = s->hybrid ? 4 : 1;
+    int32_t acc[256];
+    for (size_t row = begin; row < end; row++) {
+        const int64_t n = (int64_t)row / g->OH, oy = (int64_t)row % g->OH;
+        for (int64_t ox = 0; ox < g->OW; ox++) {
+            uint8_t *out = (uint8_t *)j->y + (row * (size_t)g->OW + (size_t)ox) * O * es;
+            size_t done = 0;
+#ifdef QLITE_Q8_X86
+            if (s->fast && s->isa == DW_AVX512) {
+                for (size_t c0 = 0; c0 < O; c0 += 16)
+                    dw_block_avx512(s, j, n, oy, ox, c0, O - c0 < 16 ? O - c0 : 16, out);
+                done = O;
+            } else if (s->fast && s->isa == DW_AVX2) {
+                for (; done + 8 <= O; done += 8) dw_block_avx2(s, j, n, oy, ox, done, out);
+            }
+#endif
+            if (done == O) continue;
+            /* the rest, 256 channels at a time */
+            const int32_t zu = j->zu ? j->zu[n] : s->zu;
+            for (size_t c0 = done; c0 < O; c0 += 256) {
+                const size_t cnt = O - c0 < 256 ? O - c0 : 256;
+                for (size_t c = 0; c < cnt; c++) acc[c] = 0;
+                for (int64_t ky = 0; ky < g->KH; ky++) {
+                    const int64_t iy = oy * g->sh - g->pt + ky * g->dh;
+                    if (iy < 0 || iy >= g->H) continue;
+                    for (int64_t kx = 0; kx < g->KW; kx++) {
+                        const int64_t ix = ox * g->sw - g->pl + kx * g->dw;
+                        if (ix < 0 || ix >= g->W) continue;
+                        const uint8_t *xp = j->x + ((n * g->H + iy) * g->W + ix) * g->C;
+                        const int8_t *wp = j->w + (ky * g->KW + kx) * g->O + (int64_t)c0;
+                        for (size_t c = 0; c < cnt; c++) {
+                            const size_t oc = c0 + c;
+                            const int32_t zw = qlite_q8_wzp(&s->wq, oc);
+                            acc[c] += ((int32_t)(uint8_t)(xp[oc / (size_t)g->M] ^ s->flip) - zu) *
+                                      (wp[c] - zw);
+                        }
+                    }
+                }
+                for (size_t c = 0; c < cnt; c++) dw_out_one(s, j, n, c0 + c, acc[c], out);
+            }
+        }
+    }
+}
+
+static qlite_status dwq_eval(qlite_node *node) {
+    const dwq_state *s = node->state;
+    const qlite_conv_geom *g = &s->g;
+    dwq_job j = {.s = s, .x = node->inputs[0]->data, .w = node->inputs[1]->data,
+                 .y = node->outputs[0]->data};
+    if (s->hybrid) {
+        uint8_t *img = node->scratch;
+        float *su = (float *)(void *)(img + s->img_bytes);
+        int32_t *zu = (int32_t *)(void *)(su + g->N);
+        const size_t hwc = (size_t)(g->H * g->W * g->C);
+        const float *xf = node->inputs[0]->data;
+        for (int64_t n = 0; n < g->N; n++)
+            su[n] = qlite_hybrid_quantize(xf + (size_t)n * hwc, hwc, img + (size_t)n * hwc, &zu[n],
+                                          NULL);
+        j.x = img;
+        j.su = su;
+        j.zu = zu;
+        if (qlite_node_reference_only(node)) {
+            /* the formula with the codes of each image: acc = sum (u - zu) w */
+            int32_t *acc = (int32_t *)(void *)(zu + g->N);
+            for (int64_t n = 0; n < g->N; n++)
+                for (int64_t oy = 0; oy < g->OH; oy++)
+                    for (int64_t ox = 0; ox < g->OW; ox++) {
+                        dw_pixel_acc(s, &j, n, oy, ox, zu[n], acc);
+                        float *out = (float *)j.y + ((n * g->OH + oy) * g->OW + ox) * g->O;
+                        for (int64_t oc = 0; oc < g->O; oc++)
+                            dw_out_one(s, &j, n, (size_t)oc, acc[oc], out);
+                    }
+            return QLITE_OK;
+        }
+    } else if (qlite_node_reference_only(node)) {
+        dwq_ref(s, j.x, j.w, j.y);
+        return QLITE_OK;
+    }
+    qlite_kernel_parallel(node, (size_t)(g->N * g->OH), (size_t)(g->OW * g->O * g->KH * g->KW),
+                          dw_rows, &j);
+    return QLITE_OK;
+}
+
+static qlite_status dwq_prepare(qlite_node *node, bool hybrid) {
+    const qlite_tensor *x = node->inputs[0], *w = node->inputs[1];
+    const qlite_tensor *b = qlite_node_input(node, 2);
+    qlite_tensor *y = node->outputs[0];
+    dwq_state *s = qlite_node_alloc(node, sizeof *s);
+    if (!s) return qlite_node_error(node, QLITE_ERR_NO_MEMORY, "out of memory");
+    s->hybrid = hybrid;
+    qlite_conv_geom *g = &s->g;
+    qlite_status st;
+    if ((st = qlite_conv_geom_init(node, QLITE_CONV_DEPTHWISE, x, w, b, g))) return st;
+    if (!w->is_const)
+        return qlite_node_error(node, QLITE_ERR_UNSUPPORTED_OP,
+                                "int8 weights '%s' must be a constant", w->info->name);
+    const size_t O = (size_t)g->O, taps = (size_t)(g->KH * g->KW);
+    if ((st = qlite_q8_weights_init(node, w, "weights", 3, O, &s->wq))) return st;
+    if (hybrid) {
+        if ((st = qlite_nn_check_dtype(node, y, "output", QLITE_DTYPE_FLOAT32)) ||
+            (b && (st = qlite_nn_check_dtype(node, b, "bias", QLITE_DTYPE_FLOAT32))) ||
+            (st = qlite_q8_check_acc(node, taps, &s->wq, 0)) ||
+            (st = qlite_hybrid_cols_build(node, O, &s->wq, w->data, taps, 1, O,
+                                          b ? b->data : NULL, g->act, &s->hc)))
+            return st;
+        /* the AVX-512 block loads 16 scales and biases: keep padded copies */
+        float *ws = qlite_node_alloc(node, qlite_q8_cols_len(O) * sizeof(float));
+        float *bs = b ? qlite_node_alloc(node, qlite_q8_cols_len(O) * sizeof(float)) : NULL;
+        if (!ws || (b && !bs)) return qlite_node_error(node, QLITE_ERR_NO_MEMORY, "out of memory");
+        memcpy(ws, s->hc.wscale, O * sizeof(float));
+        if (bs) memcpy(bs, b->data, O * sizeof(float));
+        s->hc.wscale = ws;
+        s->hc.bias = bs;
+        s->flip = 0;
+    } else {
+        qlite_q8 qx, qy;
+        int64_t max_bias;
+        if ((st = qlite_q8_params(node, x, "input", &qx)) ||
+            (st = qlite_node_check_same_dtype(node, x, "input", y, "output")) ||
+            (st = qlite_q8_params(node, y, "output", &qy)) ||
+            (st = qlite_q8_bias_init(node, b, O, &s->bias32, &max_bias)) ||
+            (st = qlite_q8_check_acc(node, taps, &s->wq, max_bias)))
+            return st;
+        /* output stage with the unfolded bias (zu = 0, no weight sums): the
+         * kernel subtracts the zero point from every input it reads */
+        qlite_q8_weights nozp = s->wq;
+        nozp.any_zp = false;
+        int64_t *wsum = qlite_node_alloc(node, O * sizeof(int64_t));
+        if (!wsum) return qlite_node_error(node, QLITE_ERR_NO_MEMORY, "out of memory");
+        if ((st = qlite_q8_cols_build(node, O, &nozp, qx.scale, 0, &qy, g->act, s->bias32, wsum,
+                                      0, &s->cols)))
+            return st;
+        s->is_signed = qx.is_signed;
+        s->zx = qx.zero_point;
+        s->flip = qx.is_signed ? 0x80 : 0;
+        s->zu = qx.zero_point + (qx.is_signed ? 128 : 0);
+    }
+    s->fast = g->M == 1 && !s->wq.any_zp;
+    s->isa = DW_PORTABLE;
+    const unsigned cpu = qlite_q8_cpu_features();
+    if (cpu & QLITE_Q8_F_AVX512) s->isa = DW_AVX512;
+    else if (cpu & QLITE_Q8_F_AVX2) s->isa = DW_AVX2;
+    if (O > 65536) s->fast = false; /* the portable loop's 256-wide blocks handle any O */
+    s->eval = dwq_eval;
+    s->img_bytes = hybrid ? ((size_t)(g->N * g->H * g->W * g->C) + 63) / 64 * 64 : 0;
+    node->scratch_bytes =
+        hybrid ? s->img_bytes + 2 * (size_t)g->N * sizeof(int32_t) + O * sizeof(int32_t) : 0;
+    node->state = s;
+    return QLITE_OK;
+}
+
+qlite_status qlite_dw_variants_prepare(qlite_node *node) {
+    qlite_status st = qlite_nn_check_io(node, 2, 3, 1, 1);
+    if (st != QLITE_OK) return st;
+    const qlite_tensor *x = node->inputs[0], *w = node->inputs[1];
+    if (w->dtype == QLITE_DTYPE_INT8 && qlite_is_q8(x->dtype)) return dwq_prepare(node, false);
+    if (w->dtype == QLITE_DTYPE_INT8 && x->dtype == QLITE_DTYPE_FLOAT32)
+        return dwq_prepare(node, true);
+    if (w->dtype == QLITE_DTYPE_FLOAT16 && x->dtype == QLITE_DTYPE_FLOAT32)
+        return qlite_dw_f16_prepare(node);
+    return qlite_nn_variant_unsupported(node, x, w);
+}

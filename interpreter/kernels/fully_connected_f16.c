@@ -1,0 +1,100 @@
+/*
+ * fully_connected_f16.c — FULLY_CONNECTED with float16 weights W [N, K]
+ * read in place (docs/quantization.md §7): float32 input, bias and output,
+ * y = act(x W^T + b) with every weight widened as it is loaded
+ * (gemm_f16.h). The reference path widens one weight at a time.
+ */
+#include "kernels/gemm_f16.h"
+#include "kernels/nn_common.h"
+#include "kernels/nn_variants.h"
+#include "kernels/quant_params.h"
+
+typedef struct fc16_state {
+    qlite_eval_fn eval; /* must stay first (qlite_eval_dispatch) */
+    const qlite_gemm_f32_ukernel *uk;
+    size_t M, N, K;
+    float lo, hi;
+} fc16_state;
+
+static void fc16_ref(const fc16_state *s, const float *x, const uint16_t *w, const float *b,
+                     float *y) {
+    for (size_t m = 0; m < s->M; m++)
+        for (size_t n = 0; n < s->N; n++) {
+            float acc = b ? b[n] : 0.0f;
+            for (size_t k = 0; k < s->K; k++)
+                acc += x[m * s->K + k] * qlite_fp16_to_fp32(w[n * s->K + k]);
+            y[m * s->N + n] = qlite_clampf(acc, s->lo, s->hi);
+        }
+}
+
+static qlite_status fc16_eval(qlite_node *node) {
+    const fc16_state *s = node->state;
+    const float *x = node->inputs[0]->data;
+    const uint16_t *w = node->inputs[1]->data;
+    const qlite_tensor *bt = qlite_node_input(node, 2);
+    const float *b = bt ? bt->data : NULL;
+    float *y = node->outputs[0]->data;
+    if (qlite_node_reference_only(node)) {
+        fc16_ref(s, x, w, b, y);
+        return QLITE_OK;
+    }
+    const qlite_gemm_f16w_args g = {.M = s->M, .N = s->N, .K = s->K, .a = x, .rsa = s->K,
+                                    .csa = 1, .b = w, .ldb = s->K, .b_trans = true, .bias = b,
+                                    .c = y, .ldc = s->N, .lo = s->lo, .hi = s->hi};
+    qlite_gemm_f16w_run(node, s->uk, &g, node->scratch);
+    return QLITE_OK;
+}
+
+qlite_status qlite_fc_f16_prepare(qlite_node *node) {
+    const qlite_tensor *x = node->inputs[0], *w = node->inputs[1];
+    const qlite_tensor *b = qlite_node_input(node, 2);
+    qlite_fully_connected_options o = {.activation = QLITE_ACT_NONE, .keep_num_dims = true};
+    if (node->opts->type == QLITE_OPTIONS_FULLY_CONNECTED)
+        o = node->opts->u.fully_connected;
+    else if (node->opts->type != QLITE_OPTIONS_NONE)
+        return qlite_node_error(node, QLITE_ERR_INVALID_ARGUMENT, "options are not FullyConnected");
+    qlite_status st;
+    if ((st = qlite_nn_check_dtype(node, node->outputs[0], "output", QLITE_DTYPE_FLOAT32)) ||
+        (b && (st = qlite_nn_check_dtype(node, b, "bias", QLITE_DTYPE_FLOAT32))) ||
+        (st = qlite_nn_check_rank(node, x, "input", 0)) ||
+        (st = qlite_nn_check_rank(node, w, "weights", 2)))
+        return st;
+    if (x->rank < 1)
+        return qlite_node_error(node, QLITE_ERR_SHAPE, "input '%s' must have rank >= 1",
+                                x->info->name);
+    const int64_t K = x->dims[x->rank - 1], N = w->dims[0];
+    if (w->dims[1] != K)
+        return qlite_node_error(node, QLITE_ERR_SHAPE,
+                                "weights '%s' are [%lld, %lld] but the input has %lld features",
+                                w->info->name, (long long)w->dims[0], (long long)w->dims[1],
+                                (long long)K);
+    if (b && (b->rank != 1 || b->dims[0] != N))
+        return qlite_node_error(node, QLITE_ERR_SHAPE, "bias '%s' must be [%lld]", b->info->name,
+                                (long long)N);
+    fc16_state *s = qlite_node_alloc(node, sizeof *s);
+    if (!s) return qlite_node_error(node, QLITE_ERR_NO_MEMORY, "out of memory");
+    if (!qlite_nn_activation(o.activation, &s->lo, &s->hi))
+        return qlite_node_error(node, QLITE_ERR_INVALID_ARGUMENT, "bad activation %d",
+                                (int)o.activation);
+    s->K = (size_t)K;
+    s->N = (size_t)N;
+    s->M = 1;
+    for (uint32_t i = 0; i + 1 < x->rank; i++) s->M *= (size_t)x->dims[i];
+    int64_t dims[QLITE_MAX_RANK];
+    uint32_t rank;
+    if (o.keep_num_dims) {
+        rank = x->rank;
+        for (uint32_t i = 0; i + 1 < rank; i++) dims[i] = x->dims[i];
+        dims[rank - 1] = N;
+    } else {
+        rank = 2;
+        dims[0] = (int64_t)s->M;
+        dims[1] = N;
+    }
+    if ((st = qlite_node_set_output_shape(node, 0, rank, dims))) return st;
+    s->eval = fc16_eval;
+    s->uk = qlite_gemm_f32_select_for(s->N);
+    node->scratch_bytes = qlite_gemm_f16w_scratch_bytes(s->uk, s->M, s->N, s->K);
+    node->state = s;
+    return QLITE_OK;
+}

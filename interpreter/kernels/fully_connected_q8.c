@@ -1,0 +1,245 @@
+/*
+ * fully_connected_q8.c — FULLY_CONNECTED with int8 weights W [N, K]
+ * (constant, per tensor or per output channel along axis 0):
+ *
+ *   integer  x int8/uint8 [..., K], bias int32 [N] (optional, constant),
+ *            y of x's dtype:  y = clamp(zy + requantize(acc, sx sw[n] / sy))
+ *            acc = bias[n] + sum_k (x - zx)(W[n][k] - zw[n])   (docs §4.1)
+ *   hybrid   x float32, bias float32, y float32 (docs §5): each row of x
+ *            quantized to uint8 with its own (su, zu), then
+ *            y = su sw[n] (sum_k u W[n][k] - zu sum_k W[n][k]) + bias[n]
+ *
+ * Both run the int8 GEMM (gemm_q8.h): the rows of x copied (int8 XOR 0x80)
+ * or quantized into scratch; batch rows below QLITE_GEMM_Q8_DOT_M read W in
+ * place (dot algorithm), more rows pack W into O16I4 per call. The
+ * reference path (QLITE_INTERP_REFERENCE_ONLY) is the formula in loops.
+ */
+#include "kernels/nn_q8.h"
+#include "kernels/nn_variants.h"
+
+typedef struct fcq_state {
+    qlite_eval_fn eval;               /* must stay first (qlite_eval_dispatch) */
+    const qlite_gemm_q8_ukernel *uk;
+    size_t M, N, K, lda;
+    uint8_t flip;                     /* 0x80 for int8 x */
+    int32_t zx;                       /* integer: x's zero point */
+    bool is_signed;
+    const int32_t *bias32;            /* integer: the model's bias (reference) */
+    qlite_q8_weights wq;
+    qlite_q8_cols cols;               /* integer output stage (folded bias) */
+    qlite_hybrid_cols hc;             /* hybrid output stage */
+    size_t packed_bytes, a_bytes;     /* scratch parts */
+} fcq_state;
+
+/* Scratch: [packed W (tiles)] [A rows M x lda] [rowsum M] [hybrid su M, zu M]. */
+typedef struct fcq_scratch {
+    int8_t *packed;
+    uint8_t *a;
+    int32_t *rowsum;
+    float *su;
+    int32_t *zu;
+} fcq_scratch;
+
+static fcq_scratch scratch_parts(const fcq_state *s, void *scratch) {
+    fcq_scratch p;
+    uint8_t *b = scratch;
+    p.packed = (int8_t *)b;
+    p.a = b + s->packed_bytes;
+    p.rowsum = (int32_t *)(void *)(p.a + s->a_bytes);
+    p.su = (float *)(void *)(p.rowsum + s->M);
+    p.zu = (int32_t *)(void *)(p.su + s->M);
+    return p;
+}
+
+/* ---- integer ---- */
+
+static void fcq_ref(const fcq_state *s, const uint8_t *x, const int8_t *w, uint8_t *y) {
+    for (size_t m = 0; m < s->M; m++)
+        for (size_t n = 0; n < s->N; n++) {
+            int32_t acc = s->bias32 ? s->bias32[n] : 0;
+            const int32_t zw = qlite_q8_wzp(&s->wq, n);
+            for (size_t k = 0; k < s->K; k++)
+                acc += (qlite_q8_decode(x[m * s->K + k], s->is_signed) - s->zx) *
+                       (w[n * s->K + k] - zw);
+            y[m * s->N + n] = qlite_q8_cols_out(&s->cols, n, acc);
+        }
+}
+
+static qlite_status fcq_eval(qlite_node *node) {
+    const fcq_state *s = node->state;
+    const uint8_t *x = node->inputs[0]->data;
+    const int8_t *w = node->inputs[1]->data;
+    uint8_t *y = node->outputs[0]->data;
+    if (qlite_node_reference_only(node)) {
+        fcq_ref(s, x, w, y);
+        return QLITE_OK;
+    }
+    const fcq_scratch p = scratch_parts(s, node->scratch);
+    qlite_gemm_q8_copy_a(s->M, s->K, x, s->K, s->flip, p.a, s->lda,
+                         s->cols.zw ? p.rowsum : NULL);
+    const qlite_q8_gemm g = {.uk = s->uk, .M = s->M, .N = s->N, .K = s->K, .a = p.a,
+                             .lda = s->lda, .rowsum = p.rowsum, .w = w, .ldw = s->K,
+                             .w_trans = true, .packed = p.packed, .cols = &s->cols, .c = y,
+                             .ldc = s->N, .mode = QLITE_GEMM_Q8_BYTES};
+    qlite_q8_gemm_run(node, &g);
+    return QLITE_OK;
+}
+
+/* ---- hybrid ---- */
+
+static void fch_ref(const fcq_state *s, const float *x, const int8_t *w, float *y, uint8_t *u) {
+    for (size_t m = 0; m < s->M; m++) {
+        int32_t zu;
+        const float su = qlite_hybrid_quantize(x + m * s->K, s->K, u, &zu, NULL);
+        for (size_t n = 0; n < s->N; n++) {
+            int32_t acc = 0;
+            for (size_t k = 0; k < s->K; k++) acc += (u[k] - zu) * w[n * s->K + k];
+            float v = (float)acc * (su * s->hc.wscale[n]);
+            if (s->hc.bias) v += s->hc.bias[n];
+            y[m * s->N + n] = qlite_clampf(v, s->hc.lo, s->hc.hi);
+        }
+    }
+}
+
+typedef struct fch_finish_ctx {
+    const fcq_state *s;
+    const fcq_scratch *p;
+    float *y;
+} fch_finish_ctx;
+
+static void fch_finish(void *arg, size_t m0, size_t m1, size_t n0, size_t n1) {
+    const fch_finish_ctx *f = arg;
+    const size_t N = f->s->N;
+    for (size_t m = m0; m < m1; m++)
+        qlite_hybrid_finish(&f->s->hc, n0, n1, f->p->su[m], f->p->zu[m],
+                            (const int32_t *)(void *)(f->y + m * N), f->y + m * N);
+}
+
+static qlite_status fch_eval(qlite_node *node) {
+    const fcq_state *s = node->state;
+    const float *x = node->inputs[0]->data;
+    const int8_t *w = node->inputs[1]->data;
+    float *y = node->outputs[0]->data;
+    const fcq_scratch p = scratch_parts(s, node->scratch);
+    if (qlite_node_reference_only(node)) {
+        fch_ref(s, x, w, y, p.a);
+        return QLITE_OK;
+    }
+    for (size_t m = 0; m < s->M; m++) {
+        uint8_t *row = p.a + m * s->lda;
+        p.su[m] = qlite_hybrid_quantize(x + m * s->K, s->K, row, &p.zu[m], NULL);
+        for (size_t k = s->K; k < s->lda; k++) row[k] = 0;
+    }
+    fch_finish_ctx f = {.s = s, .p = &p, .y = y};
+    const qlite_q8_gemm g = {.uk = s->uk, .M = s->M, .N = s->N, .K = s->K, .a = p.a,
+                             .lda = s->lda, .w = w, .ldw = s->K, .w_trans = true,
+                             .packed = p.packed, .cols = &s->cols, .c = y, .ldc = s->N,
+                             .mode = QLITE_GEMM_Q8_INT32, .finish = fch_finish, .finish_ctx = &f};
+    qlite_q8_gemm_run(node, &g);
+    return QLITE_OK;
+}
+
+/* ---- prepare ---- */
+
+static qlite_status fcq_prepare(qlite_node *node, bool hybrid) {
+    const qlite_tensor *x = node->inputs[0], *w = node->inputs[1];
+    const qlite_tensor *b = qlite_node_input(node, 2);
+    qlite_tensor *y = node->outputs[0];
+    qlite_fully_connected_options o = {.activation = QLITE_ACT_NONE, .keep_num_dims = true};
+    if (node->opts->type == QLITE_OPTIONS_FULLY_CONNECTED)
+        o = node->opts->u.fully_connected;
+    else if (node->opts->type != QLITE_OPTIONS_NONE)
+        return qlite_node_error(node, QLITE_ERR_INVALID_ARGUMENT, "options are not FullyConnected");
+    qlite_status st;
+    if ((st = qlite_nn_check_rank(node, x, "input", 0)) ||
+        (st = qlite_nn_check_rank(node, w, "weights", 2)))
+        return st;
+    if (x->rank < 1)
+        return qlite_node_error(node, QLITE_ERR_SHAPE, "input '%s' must have rank >= 1",
+                                x->info->name);
+    const int64_t K = x->dims[x->rank - 1], N = w->dims[0];
+    if (w->dims[1] != K)
+        return qlite_node_error(node, QLITE_ERR_SHAPE,
+                                "weights '%s' are [%lld, %lld] but the input has %lld features",
+                                w->info->name, (long long)w->dims[0], (long long)w->dims[1],
+                                (long long)K);
+    if (!w->is_const)
+        return qlite_node_error(node, QLITE_ERR_UNSUPPORTED_OP,
+                                "int8 weights '%s' must be a constant", w->info->name);
+    fcq_state *s = qlite_node_alloc(node, sizeof *s);
+    if (!s) return qlite_node_error(node, QLITE_ERR_NO_MEMORY, "out of memory");
+    s->K = (size_t)K;
+    s->N = (size_t)N;
+    s->M = 1;
+    for (uint32_t i = 0; i + 1 < x->rank; i++) s->M *= (size_t)x->dims[i];
+    if ((st = qlite_q8_weights_init(node, w, "weights", 0, s->N, &s->wq))) return st;
+    if (hybrid) {
+        if ((st = qlite_nn_check_dtype(node, y, "output", QLITE_DTYPE_FLOAT32)) ||
+            (b && (st = qlite_nn_check_dtype(node, b, "bias", QLITE_DTYPE_FLOAT32))))
+            return st;
+        if (b && (b->rank != 1 || b->dims[0] != N))
+            return qlite_node_error(node, QLITE_ERR_SHAPE, "bias '%s' must be [%lld]",
+                                    b->info->name, (long long)N);
+        if ((st = qlite_q8_check_acc(node, s->K, &s->wq, 0)) ||
+            (st = qlite_hybrid_cols_build(node, s->N, &s->wq, w->data, s->K, s->K, 1,
+                                          b ? b->data : NULL, o.activation, &s->hc)))
+            return st;
+        s->eval = fch_eval;
+    } else {
+        qlite_q8 qx, qy;
+        int64_t max_bias;
+        if ((st = qlite_q8_params(node, x, "input", &qx)) ||
+            (st = qlite_node_check_same_dtype(node, x, "input", y, "output")) ||
+            (st = qlite_q8_params(node, y, "output", &qy)) ||
+            (st = qlite_q8_bias_init(node, b, s->N, &s->bias32, &max_bias)) ||
+            (st = qlite_q8_check_acc(node, s->K, &s->wq, max_bias)))
+            return st;
+        if ((unsigned)o.activation >= QLITE_ACT_COUNT)
+            return qlite_node_error(node, QLITE_ERR_INVALID_ARGUMENT, "bad activation %d",
+                                    (int)o.activation);
+        int64_t *wsum = qlite_node_alloc(node, s->N * sizeof(int64_t));
+        if (!wsum) return qlite_node_error(node, QLITE_ERR_NO_MEMORY, "out of memory");
+        const int8_t *wd = w->data;
+        for (size_t n = 0; n < s->N; n++)
+            for (size_t k = 0; k < s->K; k++) wsum[n] += wd[n * s->K + k];
+        s->is_signed = qx.is_signed;
+        s->zx = qx.zero_point;
+        s->flip = qx.is_signed ? 0x80 : 0;
+        const int32_t zu = qx.zero_point + (qx.is_signed ? 128 : 0);
+        if ((st = qlite_q8_cols_build(node, s->N, &s->wq, qx.scale, zu, &qy, o.activation,
+                                      s->bias32, wsum, s->K, &s->cols)))
+            return st;
+        s->eval = fcq_eval;
+    }
+    int64_t dims[QLITE_MAX_RANK];
+    uint32_t rank;
+    if (o.keep_num_dims) {
+        rank = x->rank;
+        for (uint32_t i = 0; i + 1 < rank; i++) dims[i] = x->dims[i];
+        dims[rank - 1] = N;
+    } else {
+        rank = 2;
+        dims[0] = (int64_t)s->M;
+        dims[1] = N;
+    }
+    if ((st = qlite_node_set_output_shape(node, 0, rank, dims))) return st;
+    s->uk = qlite_gemm_q8_select_for(s->N);
+    const bool dot = qlite_q8_gemm_dot(s->M, true, 0);
+    s->lda = dot ? qlite_gemm_q8_dot_lda(s->K) : qlite_gemm_q8_k4(s->K);
+    s->packed_bytes = dot ? 0 : (qlite_gemm_q8_packed_size(s->K, s->N) + 63) / 64 * 64;
+    s->a_bytes = (s->M * s->lda + 63) / 64 * 64;
+    if (hybrid && s->a_bytes < s->lda) s->a_bytes = s->lda; /* the reference's one row */
+    node->scratch_bytes = s->packed_bytes + s->a_bytes + 3 * s->M * sizeof(int32_t);
+    node->state = s;
+    return QLITE_OK;
+}
+
+qlite_status qlite_fc_variants_prepare(qlite_node *node) {
+    const qlite_tensor *x = node->inputs[0], *w = node->inputs[1];
+    if (w->dtype == QLITE_DTYPE_INT8 && qlite_is_q8(x->dtype)) return fcq_prepare(node, false);
+    if (w->dtype == QLITE_DTYPE_INT8 && x->dtype == QLITE_DTYPE_FLOAT32)
+        return fcq_prepare(node, true);
+    if (w->dtype == QLITE_DTYPE_FLOAT16 && x->dtype == QLITE_DTYPE_FLOAT32)
+        return qlite_fc_f16_prepare(node);
+    return qlite_nn_variant_unsupported(node, x, w);
+}

@@ -1,0 +1,79 @@
+/*
+ * gemm_f16.h — float32 GEMM whose B operand is float16 read in place (the
+ * weights of a --mode float16 model, docs/quantization.md §7):
+ *
+ *   C[m][n] = clamp(bias[n] + sum_k A[m][k] * half_to_float(B[k][n]), lo, hi)
+ *
+ * with A, C, bias float32 and the layouts of gemm_f32.h (B as W [N, K] with
+ * b_trans, or [K, N]). No float32 copy of B exists: the packed algorithm
+ * converts halves while it writes gemm_f32.h's panels ([N/NR][K][NR], the
+ * same scratch the float GEMM packs into) and runs gemm_f32.h's
+ * micro-kernels on them; the small-M algorithm (dot products / row updates)
+ * converts each vector of halves in registers as it loads it (F16C
+ * VCVTPH2PS on x86 CPUs that have it, qlite_fp16_to_fp32 otherwise).
+ *
+ * The products and sums are those of gemm_f32.h on the widened weights, in
+ * the same order for the packed algorithm (same micro-kernels), so results
+ * equal the float kernels' on widened weights up to float rounding order in
+ * the small-M algorithm.
+ */
+#ifndef QLITE_GEMM_F16_H
+#define QLITE_GEMM_F16_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernels/gemm_f32.h"
+
+typedef struct qlite_gemm_f16w_args {
+    size_t M, N, K;
+    const float *a;
+    size_t rsa, csa;
+    const uint16_t *b;  /* float16 bits */
+    size_t ldb;
+    bool b_trans;
+    const float *bias;  /* [N] or NULL */
+    float *c;
+    size_t ldc;
+    float lo, hi;
+} qlite_gemm_f16w_args;
+
+/* n halves to floats (F16C when available). */
+void qlite_f16_to_f32_row(const uint16_t *src, float *dst, size_t n);
+
+/* Packs panels [p0, p1) of half B into uk's float panels (gemm_f32.h layout). */
+void qlite_gemm_f16_pack_b(const qlite_gemm_f32_ukernel *uk, size_t K, size_t N,
+                           const uint16_t *b, size_t ldb, bool b_trans, size_t p0, size_t p1,
+                           float *packed);
+
+/* Scratch bytes of qlite_gemm_f16w_run / _serial (0 for the small path). */
+size_t qlite_gemm_f16w_scratch_bytes(const qlite_gemm_f32_ukernel *uk, size_t M, size_t N,
+                                     size_t K);
+
+/* One GEMM on the node's threads / on the calling thread. */
+void qlite_gemm_f16w_run(const qlite_node *node, const qlite_gemm_f32_ukernel *uk,
+                         const qlite_gemm_f16w_args *g, float *scratch);
+void qlite_gemm_f16w_serial(const qlite_gemm_f32_ukernel *uk, const qlite_gemm_f16w_args *g,
+                            float *scratch);
+
+/* The small-M row kernels by ISA (tests compare each against the portable one). */
+typedef struct qlite_gemm_f16_rowk {
+    const char *name;
+    /* c[n] = clamp(bias[n] + sum_k a[k*csa] * W[n][k]), n in [n0, n1), W [N, K] halves */
+    void (*dot)(size_t K, const float *a, size_t csa, const uint16_t *w, size_t ldw, size_t n0,
+                size_t n1, const float *bias, float *c, float lo, float hi);
+    /* the same with B [K, N] halves */
+    void (*axpy)(size_t K, const float *a, size_t csa, const uint16_t *b, size_t ldb, size_t n0,
+                 size_t n1, const float *bias, float *c, float lo, float hi);
+    /* n halves to floats */
+    void (*convert)(const uint16_t *src, float *dst, size_t n);
+} qlite_gemm_f16_rowk;
+
+/* Every variant this build has (portable first), and whether this CPU runs one. */
+const qlite_gemm_f16_rowk *const *qlite_gemm_f16_rowks(size_t *count);
+bool qlite_gemm_f16_runnable(const qlite_gemm_f16_rowk *k);
+/* The best for this CPU. */
+const qlite_gemm_f16_rowk *qlite_gemm_f16_rowk_select(void);
+
+#endif /* QLITE_GEMM_F16_H */

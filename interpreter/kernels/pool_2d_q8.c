@@ -1,0 +1,188 @@
+/*
+ * pool_2d_q8.c — MAX_POOL_2D and AVERAGE_POOL_2D on int8 / uint8, NHWC,
+ * the windows of pool_2d.c (ONNX semantics), input and output with the same
+ * dtype and quantization (docs/quantization.md §4.5):
+ *
+ *   max      y = max of the codes of the taps inside the input (a window
+ *            with none gives the dtype's minimum, what QUANTIZE makes of
+ *            the float kernel's -inf);
+ *   average  y = rdiv(sum of the codes of the taps inside the input
+ *                     + (count - inside) * zx, count)
+ *            with count the float kernel's divisor (count_include_pad: the
+ *            taps inside the padded input, whose padding holds real 0 = zx;
+ *            else the taps inside the input) and rdiv rounding half away
+ *            from zero; count 0 gives zx (real 0);
+ *   then the fused activation as a clamp of the codes (docs §3.1).
+ *
+ * Equal parameters make the codes' max / mean the max / mean of the real
+ * values (up to the one rounding): no requantization. Codes are compared
+ * as unsigned bytes after XOR 0x80 for int8 (order preserved), so one loop
+ * over the channels, which the compiler vectorizes, serves both dtypes.
+ * Threads split output rows.
+ */
+#include "kernels/nn_common.h"
+#include "kernels/nn_variants.h"
+#include "kernels/quant_params.h"
+
+/* short copy / fill loops stay loops (gcc would call memcpy / memset) */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-tree-loop-distribute-patterns")
+#endif
+
+typedef struct poolq_state {
+    qlite_eval_fn eval;                /* must stay first (qlite_eval_dispatch) */
+    bool is_max, include_pad, is_signed;
+    int64_t N, H, W, C, KH, KW, OH, OW;
+    int64_t sh, sw, dh, dw, pt, pl, pb, pr;
+    uint8_t flip;                      /* 0x80 for int8 */
+    int32_t zx;                        /* zero point (a value of the dtype) */
+    int32_t lo, hi;                    /* clamp of the fused activation, values */
+} poolq_state;
+
+typedef struct poolq_job {
+    const poolq_state *s;
+    const uint8_t *x;
+    uint8_t *y;
+} poolq_job;
+
+/* Divisor of an average window (pool_2d.c's avg_count, in integers). */
+static int64_t window_count(const poolq_state *s, int64_t oy, int64_t ox, int64_t *inside) {
+    int64_t ny = 0, nx = 0, iny = 0, inx = 0;
+    const int64_t y0 = s->include_pad ? -s->pt : 0, y1 = s->include_pad ? s->H + s->pb : s->H;
+    const int64_t x0 = s->include_pad ? -s->pl : 0, x1 = s->include_pad ? s->W + s->pr : s->W;
+    for (int64_t ky = 0; ky < s->KH; ky++) {
+        const int64_t iy = oy * s->sh - s->pt + ky * s->dh;
+        ny += iy >= y0 && iy < y1;
+        iny += iy >= 0 && iy < s->H;
+    }
+    for (int64_t kx = 0; kx < s->KW; kx++) {
+        const int64_t ix = ox * s->sw - s->pl + kx * s->dw;
+        nx += ix >= x0 && ix < x1;
+        inx += ix >= 0 && ix < s->W;
+    }
+    *inside = iny * inx;
+    return ny * nx;
+}
+
+/* round(a / b) half away from zero, b > 0 */
+static inline int32_t rdiv_away(int32_t a, int32_t b) {
+    return a >= 0 ? (a + b / 2) / b : -((-a + b / 2) / b);
+}
+
+static void pool_rows(void *arg, size_t begin, size_t end) {
+    const poolq_job *j = arg;
+    const poolq_state *s = j->s;
+    const size_t C = (size_t)s->C;
+    const uint8_t flip = s->flip;
+    /* the clamp in the unsigned (flipped) order */
+    const uint8_t ulo = (uint8_t)((uint8_t)s->lo ^ flip), uhi = (uint8_t)((uint8_t)s->hi ^ flip);
+    uint8_t m[256];
+    int32_t sum[256];
+    for (size_t row = begin; row < end; row++) {
+        const int64_t n = (int64_t)row / s->OH, oy = (int64_t)row % s->OH;
+        for (int64_t ox = 0; ox < s->OW; ox++) {
+            uint8_t *out = j->y + (row * (size_t)s->OW + (size_t)ox) * C;
+            int64_t inside = 0, count = 0;
+            if (!s->is_max) count = window_count(s, oy, ox, &inside);
+            for (size_t c0 = 0; c0 < C; c0 += 256) {
+                const size_t cnt = C - c0 < 256 ? C - c0 : 256;
+                for (size_t c = 0; c < cnt; c++) m[c] = 0, sum[c] = 0;
+                for (int64_t ky = 0; ky < s->KH; ky++) {
+                    const int64_t iy = oy * s->sh - s->pt + ky * s->dh;
+                    if (iy < 0 || iy >= s->H) continue;
+                    for (int64_t kx = 0; kx < s->KW; kx++) {
+                        const int64_t ix = ox * s->sw - s->pl + kx * s->dw;
+                        if (ix < 0 || ix >= s->W) continue;
+                        const uint8_t *xp = j->x + ((n * s->H + iy) * s->W + ix) * s->C + (int64_t)c0;
+                        if (s->is_max) {
+                            for (size_t c = 0; c < cnt; c++) {
+                                const uint8_t u = (uint8_t)(xp[c] ^ flip);
+                                m[c] = u > m[c] ? u : m[c];
+                            }
+                        } else if (s->is_signed) {
+                            for (size_t c = 0; c < cnt; c++) sum[c] += (int8_t)xp[c];
+                        } else {
+                            for (size_t c = 0; c < cnt; c++) sum[c] += xp[c];
+                        }
+                    }
+                }
+                if (s->is_max) {
+                    for (size_t c = 0; c < cnt; c++) {
+                        uint8_t u = m[c] < ulo ? ulo : m[c];
+                        u = u > uhi ? uhi : u;
+                        out[c0 + c] = (uint8_t)(u ^ flip);
+                    }
+                } else {
+                    const int32_t pad = (int32_t)(count - inside) * s->zx;
+                    for (size_t c = 0; c < cnt; c++) {
+                        int32_t v = count > 0 ? rdiv_away(sum[c] + pad, (int32_t)count) : s->zx;
+                        v = v < s->lo ? s->lo : (v > s->hi ? s->hi : v);
+                        out[c0 + c] = (uint8_t)v;
+                    }
+                }
+            }
+        }
+    }
+}
+
+static qlite_status poolq_eval(qlite_node *node) {
+    const poolq_state *s = node->state;
+    poolq_job j = {.s = s, .x = node->inputs[0]->data, .y = node->outputs[0]->data};
+    /* one readable implementation serves as reference and optimized path */
+    qlite_kernel_parallel(node, (size_t)(s->N * s->OH), (size_t)(s->OW * s->C * s->KH * s->KW),
+                          pool_rows, &j);
+    return QLITE_OK;
+}
+
+qlite_status qlite_pool_q8_prepare(qlite_node *node) {
+    qlite_status st = qlite_nn_check_io(node, 1, 1, 1, 1);
+    if (st != QLITE_OK) return st;
+    const qlite_tensor *x = node->inputs[0];
+    qlite_tensor *y = node->outputs[0];
+    if (node->opts->type != QLITE_OPTIONS_POOL_2D)
+        return qlite_node_error(node, QLITE_ERR_INVALID_ARGUMENT, "options are not Pool2D");
+    const qlite_pool2d_options *o = &node->opts->u.pool2d;
+    qlite_q8 qx, qy;
+    if ((st = qlite_q8_params(node, x, "input", &qx)) ||
+        (st = qlite_node_check_same_dtype(node, x, "input", y, "output")) ||
+        (st = qlite_q8_params(node, y, "output", &qy)) ||
+        (st = qlite_node_check_same_qparams(node, x, "input", y, "output")) ||
+        (st = qlite_nn_check_rank(node, x, "input", 4)))
+        return st;
+    poolq_state *s = qlite_node_alloc(node, sizeof *s);
+    if (!s) return qlite_node_error(node, QLITE_ERR_NO_MEMORY, "out of memory");
+    s->is_max = node->op->code == QLITE_OP_MAX_POOL_2D;
+    s->include_pad = o->count_include_pad;
+    s->N = x->dims[0], s->H = x->dims[1], s->W = x->dims[2], s->C = x->dims[3];
+    s->KH = o->filter_h, s->KW = o->filter_w, s->sh = o->stride_h, s->sw = o->stride_w;
+    s->dh = o->dilation_h, s->dw = o->dilation_w;
+    s->pt = o->pad_top, s->pl = o->pad_left, s->pb = o->pad_bottom, s->pr = o->pad_right;
+    s->OH = qlite_nn_window_out(s->H, s->KH, s->sh, s->dh, s->pt, s->pb, o->ceil_mode);
+    s->OW = qlite_nn_window_out(s->W, s->KW, s->sw, s->dw, s->pl, s->pr, o->ceil_mode);
+    if (o->ceil_mode && s->OH > 1 && (s->OH - 1) * s->sh >= s->H + s->pt) s->OH--;
+    if (o->ceil_mode && s->OW > 1 && (s->OW - 1) * s->sw >= s->W + s->pl) s->OW--;
+    if (s->OH < 1 || s->OW < 1)
+        return qlite_node_error(node, QLITE_ERR_SHAPE,
+                                "no output: input %lldx%lld, filter %lldx%lld, stride %lldx%lld, "
+                                "dilation %lldx%lld, pads %d,%d,%d,%d",
+                                (long long)s->H, (long long)s->W, (long long)s->KH,
+                                (long long)s->KW, (long long)s->sh, (long long)s->sw,
+                                (long long)s->dh, (long long)s->dw, o->pad_top, o->pad_left,
+                                o->pad_bottom, o->pad_right);
+    /* the sum of a window stays in int32: 255 per tap */
+    if ((double)s->KH * (double)s->KW * 255.0 > (double)INT32_MAX / 2)
+        return qlite_node_error(node, QLITE_ERR_UNSUPPORTED_OP, "window %lldx%lld is too large",
+                                (long long)s->KH, (long long)s->KW);
+    if ((unsigned)o->activation >= QLITE_ACT_COUNT)
+        return qlite_node_error(node, QLITE_ERR_INVALID_ARGUMENT, "bad activation %d",
+                                (int)o->activation);
+    s->is_signed = qx.is_signed;
+    s->flip = qx.is_signed ? 0x80 : 0;
+    s->zx = qx.zero_point;
+    qlite_activation_qrange(o->activation, qy.scale, qy.zero_point, y->dtype, &s->lo, &s->hi);
+    if ((st = qlite_node_set_output_shape(node, 0, 4, (int64_t[]){s->N, s->OH, s->OW, s->C})))
+        return st;
+    s->eval = poolq_eval;
+    node->state = s;
+    return QLITE_OK;
+}
