@@ -34,12 +34,14 @@ typedef struct convq_state {
     qlite_eval_fn eval;               /* must stay first (qlite_eval_dispatch) */
     qlite_conv_geom g;
     bool transposed, hybrid, dot;
+    bool direct;                      /* 1x1, stride 1, no padding, one group: rows of x */
     const qlite_gemm_q8_ukernel *uk;
     size_t lda;                       /* patch row length in the tiles */
     size_t tile_rows;                 /* output pixels per tile */
     size_t packed_bytes;              /* per group (64-byte multiple) */
     size_t tile_bytes;                /* per thread: rows x lda + rowsum */
-    size_t img_bytes;                 /* hybrid: the quantized input */
+    size_t img_bytes;                 /* the padded / quantized input */
+    int64_t Hp, Wp;                   /* CONV_2D: the padded input's height and width */
     int threads;
     /* integer */
     uint8_t flip;
@@ -62,6 +64,7 @@ typedef struct convq_job {
     uint8_t *tiles;
     const float *su;
     const int32_t *zu;                /* per image (hybrid) */
+    uint8_t flip;                     /* 1x1 direct rows: the flip still to apply to x */
 } convq_job;
 
 /* ---- references ---- */
@@ -146,45 +149,97 @@ static void convh_ref(const convq_state *s, const uint8_t *u, const float *su, c
 
 /* ---- the GEMM path ---- */
 
-/* Patch rows of output pixels [p0, p0 + rows), group grp, into col [rows, lda] (unsigned
- * bytes: source ^ flip; taps outside the input: the image's zero point). */
-static void patches(const convq_state *s, const convq_job *j, int64_t grp, size_t p0,
-                    size_t rows, uint8_t *col, int32_t *rowsum) {
+/*
+ * dst[0, n) = src[0, n), 8 bytes at a time: may read and write up to 7
+ * bytes past n (the padded image and the tiles keep 64 bytes of slack, and
+ * later writes of the same row cover the overshoot).
+ */
+static inline void copy8(uint8_t *dst, const uint8_t *src, size_t n) {
+    for (size_t i = 0; i < n; i += 8) {
+        uint64_t v;
+        memcpy(&v, src + i, 8);
+        memcpy(dst + i, &v, 8);
+    }
+}
+
+/* Pads [K, lda) of a patch row with zeros and sums its K codes when rowsum is set. */
+static inline void finish_row(uint8_t *row, size_t K, size_t lda, int32_t *rowsum) {
+    for (size_t k = K; k < lda; k++) row[k] = 0;
+    if (rowsum) {
+        int32_t sum = 0;
+        for (size_t k = 0; k < K; k++) sum += row[k];
+        *rowsum = sum;
+    }
+}
+
+/*
+ * CONV_2D: patch rows of output pixels [p0, p0 + rows), group grp, into col
+ * [rows, lda], from the padded image (every window inside it: no bounds
+ * checks). A window row is one run of KW * C bytes when dw = 1 and there is
+ * one group; otherwise KW runs of Cg bytes. Runs are copied 8 bytes at a
+ * time (the padded image and the tile keep slack for the overshoot).
+ */
+static void patches_plain(const convq_state *s, const uint8_t *pimg, int64_t grp, size_t p0,
+                          size_t rows, uint8_t *col, int32_t *rowsum) {
+    const qlite_conv_geom *g = &s->g;
+    const size_t Cg = (size_t)g->Cg, C = (size_t)g->C, K = (size_t)g->K, lda = s->lda;
+    const size_t KH = (size_t)g->KH, KW = (size_t)g->KW, OW = (size_t)g->OW, OH = (size_t)g->OH;
+    const size_t rowstride = (size_t)s->Wp * C, dh = (size_t)g->dh * rowstride;
+    const size_t sh = (size_t)g->sh * rowstride, sw = (size_t)g->sw * C, dw = (size_t)g->dw * C;
+    const size_t img = (size_t)s->Hp * rowstride;
+    const bool runs = g->dw == 1 && Cg == C;
+    const size_t run = KW * C;
+    size_t n = p0 / (OH * OW), oy = p0 % (OH * OW) / OW, ox = p0 % OW;
+    for (size_t r = 0; r < rows; r++) {
+        uint8_t *dst = col + r * lda;
+        const uint8_t *src = pimg + n * img + oy * sh + ox * sw + (size_t)grp * Cg;
+        for (size_t ky = 0; ky < KH; ky++, src += dh) {
+            if (runs) {
+                copy8(dst, src, run);
+                dst += run;
+            } else {
+                for (size_t kx = 0; kx < KW; kx++, dst += Cg) copy8(dst, src + kx * dw, Cg);
+            }
+        }
+        finish_row(col + r * lda, K, lda, rowsum ? rowsum + r : NULL);
+        if (++ox == OW) {
+            ox = 0;
+            if (++oy == OH) {
+                oy = 0;
+                n++;
+            }
+        }
+    }
+}
+
+/*
+ * TRANSPOSE_CONV_2D: patch rows from the unpadded codes x (XOR flip): the
+ * input pixel each tap of the output pixel comes from, or the zero point.
+ */
+static void patches_tconv(const convq_state *s, const convq_job *j, int64_t grp, size_t p0,
+                          size_t rows, uint8_t *col, int32_t *rowsum) {
     const qlite_conv_geom *g = &s->g;
     const size_t Cg = (size_t)g->Cg, K = (size_t)g->K, lda = s->lda;
-    const int64_t OHW = g->OH * g->OW;
+    const int64_t OHW = g->OH * g->OW, H = g->H, W = g->W, C = g->C;
     const uint8_t flip = s->flip;
     int64_t p = (int64_t)p0, n = p / OHW, oy = p % OHW / g->OW, ox = p % g->OW;
     for (size_t r = 0; r < rows; r++) {
         uint8_t *dst = col + r * lda;
         const uint8_t pad = (uint8_t)(j->zu ? j->zu[n] : s->zu);
-        const uint8_t *img = j->x + (size_t)(n * g->H * g->W * g->C + grp * g->Cg);
+        const uint8_t *img = j->x + (size_t)(n * H * W * C + grp * g->Cg);
         for (int64_t ky = 0; ky < g->KH; ky++) {
+            const int64_t iy = qlite_tconv_source(oy, ky, g->sh, g->dh, g->pt, H);
             for (int64_t kx = 0; kx < g->KW; kx++, dst += Cg) {
-                int64_t iy, ix;
-                if (s->transposed) {
-                    iy = qlite_tconv_source(oy, ky, g->sh, g->dh, g->pt, g->H);
-                    ix = iy < 0 ? -1 : qlite_tconv_source(ox, kx, g->sw, g->dw, g->pl, g->W);
-                    if (ix < 0) iy = -1;
-                } else {
-                    iy = oy * g->sh - g->pt + ky * g->dh;
-                    ix = ox * g->sw - g->pl + kx * g->dw;
-                }
-                if (iy < 0 || iy >= g->H || ix < 0 || ix >= g->W) {
+                const int64_t ix = iy < 0 ? -1 : qlite_tconv_source(ox, kx, g->sw, g->dw, g->pl, W);
+                if (ix < 0) {
                     for (size_t c = 0; c < Cg; c++) dst[c] = pad;
                 } else {
-                    const uint8_t *src = img + (size_t)((iy * g->W + ix) * g->C);
+                    const uint8_t *src = img + (size_t)((iy * W + ix) * C);
                     for (size_t c = 0; c < Cg; c++) dst[c] = (uint8_t)(src[c] ^ flip);
                 }
             }
         }
-        uint8_t *row = col + r * lda;
-        for (size_t k = K; k < lda; k++) row[k] = 0;
-        if (rowsum) {
-            int32_t sum = 0;
-            for (size_t k = 0; k < K; k++) sum += row[k];
-            rowsum[r] = sum;
-        }
+        finish_row(col + r * lda, K, lda, rowsum ? rowsum + r : NULL);
         if (++ox == g->OW) {
             ox = 0;
             if (++oy == g->OH) {
@@ -193,6 +248,45 @@ static void patches(const convq_state *s, const convq_job *j, int64_t grp, size_
             }
         }
     }
+}
+
+/*
+ * The padded image of CONV_2D: [N, Hp, Wp, C] unsigned codes with the
+ * padding at each image's zero point (real 0). Integer: x ^ flip; hybrid:
+ * each image quantized with its own parameters (su, zu).
+ */
+static void pad_images(const convq_state *s, const void *x, bool hybrid, uint8_t *pimg,
+                       float *su, int32_t *zu) {
+    const qlite_conv_geom *g = &s->g;
+    const size_t C = (size_t)g->C, W = (size_t)g->W, H = (size_t)g->H;
+    const size_t Wp = (size_t)s->Wp, Hp = (size_t)s->Hp, pl = (size_t)g->pl, pt = (size_t)g->pt;
+    const size_t rowb = Wp * C, hwc = H * W * C;
+    for (size_t n = 0; n < (size_t)g->N; n++) {
+        uint8_t pad = (uint8_t)s->zu;
+        if (hybrid) {
+            su[n] = qlite_hybrid_params((const float *)x + n * hwc, hwc, &zu[n]);
+            pad = (uint8_t)zu[n];
+        }
+        uint8_t *img = pimg + n * Hp * rowb;
+        for (size_t yy = 0; yy < Hp; yy++) {
+            uint8_t *row = img + yy * rowb;
+            if (yy < pt || yy >= pt + H) {
+                memset(row, pad, rowb);
+                continue;
+            }
+            const size_t off = n * hwc + (yy - pt) * W * C;
+            memset(row, pad, pl * C);
+            if (hybrid) {
+                qlite_hybrid_apply((const float *)x + off, W * C, su[n], zu[n], row + pl * C);
+            } else {
+                const uint8_t *src = (const uint8_t *)x + off, flip = s->flip;
+                uint8_t *d = row + pl * C;
+                for (size_t i = 0; i < W * C; i++) d[i] = (uint8_t)(src[i] ^ flip);
+            }
+            memset(row + (pl + W) * C, pad, (Wp - pl - W) * C);
+        }
+    }
+    memset(pimg + (size_t)g->N * Hp * rowb, 0, 64); /* the slack copy8 may read */
 }
 
 static void pack_range(void *arg, size_t begin, size_t end) {
@@ -232,7 +326,7 @@ static void tiles_range(void *arg, size_t begin, size_t end) {
     const unsigned mode = s->hybrid ? QLITE_GEMM_Q8_INT32 : QLITE_GEMM_Q8_BYTES;
     for (size_t t = begin; t < end; t++) {
         uint8_t *col = j->tiles + t * s->tile_bytes;
-        int32_t *rowsum = (int32_t *)(void *)(col + s->tile_rows * s->lda);
+        int32_t *rowsum = (int32_t *)(void *)(col + s->tile_rows * s->lda + 64);
         size_t tb, te;
         qlite_nn_split(ntiles, (size_t)s->threads, t, &tb, &te);
         for (size_t tile = tb; tile < te; tile++) {
@@ -240,7 +334,14 @@ static void tiles_range(void *arg, size_t begin, size_t end) {
             const size_t rows = P - p0 < s->tile_rows ? P - p0 : s->tile_rows;
             for (int64_t grp = 0; grp < g->groups; grp++) {
                 const qlite_q8_cols cols = qlite_q8_cols_from(&s->cols, (size_t)(grp * g->Og));
-                patches(s, j, grp, p0, rows, col, cols.zw ? rowsum : NULL);
+                if (s->transposed)
+                    patches_tconv(s, j, grp, p0, rows, col, cols.zw ? rowsum : NULL);
+                else if (s->direct) /* 1x1: a patch is an input pixel */
+                    qlite_gemm_q8_copy_a(rows, (size_t)g->C, j->x + p0 * (size_t)g->C,
+                                         (size_t)g->C, j->flip, col, s->lda,
+                                         cols.zw ? rowsum : NULL);
+                else
+                    patches_plain(s, j->x, grp, p0, rows, col, cols.zw ? rowsum : NULL);
                 uint8_t *c = (uint8_t *)j->y + (p0 * O + (size_t)(grp * g->Og)) * es;
                 if (s->dot)
                     qlite_gemm_q8_dot_rows(s->uk, rows, (size_t)g->K, col, s->lda, rowsum,
@@ -262,27 +363,37 @@ static qlite_status convq_eval(qlite_node *node) {
     convq_job j = {.s = s, .x = node->inputs[0]->data, .w = node->inputs[1]->data,
                    .y = node->outputs[0]->data, .packed = node->scratch};
     uint8_t *scratch = node->scratch;
+    /* [packed weights] [tiles] [image: padded (CONV_2D) or quantized (hybrid tconv)] [su, zu] */
+    uint8_t *img = scratch + (size_t)g->groups * s->packed_bytes + (size_t)s->threads * s->tile_bytes;
+    float *su = (float *)(void *)(img + s->img_bytes);
+    int32_t *zu = (int32_t *)(void *)(su + g->N);
+    const bool ref = qlite_node_reference_only(node);
     if (s->hybrid) {
-        /* quantize each image: [image] [su] [zu] after the packed weights and tiles */
-        uint8_t *img = scratch + (size_t)g->groups * s->packed_bytes +
-                       (size_t)s->threads * s->tile_bytes;
-        float *su = (float *)(void *)(img + s->img_bytes);
-        int32_t *zu = (int32_t *)(void *)(su + g->N);
-        const size_t hwc = (size_t)(g->H * g->W * g->C);
-        const float *xf = node->inputs[0]->data;
-        for (int64_t n = 0; n < g->N; n++)
-            su[n] = qlite_hybrid_quantize(xf + (size_t)n * hwc, hwc, img + (size_t)n * hwc, &zu[n],
-                                          NULL);
-        j.x = img;
         j.su = su;
         j.zu = zu;
-        if (qlite_node_reference_only(node)) {
-            convh_ref(s, img, su, zu, j.w, j.y);
-            return QLITE_OK;
+        if (ref || s->transposed) { /* unpadded codes */
+            const size_t hwc = (size_t)(g->H * g->W * g->C);
+            const float *xf = node->inputs[0]->data;
+            for (int64_t n = 0; n < g->N; n++)
+                su[n] = qlite_hybrid_quantize(xf + (size_t)n * hwc, hwc, img + (size_t)n * hwc,
+                                              &zu[n], NULL);
+            j.x = img;
+            if (ref) {
+                convh_ref(s, img, su, zu, j.w, j.y);
+                return QLITE_OK;
+            }
         }
-    } else if (qlite_node_reference_only(node)) {
+    } else if (ref) {
         convq_ref(s, j.x, j.w, j.y);
         return QLITE_OK;
+    }
+    j.flip = s->hybrid ? 0 : s->flip;
+    if (s->direct && !s->hybrid) {
+        j.x = node->inputs[0]->data; /* rows copied with the flip, no padded copy */
+    } else if (!s->transposed) {
+        pad_images(s, node->inputs[0]->data, s->hybrid, img, su, zu);
+        j.x = img;
+        j.flip = 0;
     }
     j.tiles = scratch + (size_t)g->groups * s->packed_bytes;
     if (!s->dot) {
@@ -359,11 +470,22 @@ static qlite_status convq_prepare(qlite_node *node, bool transposed, bool hybrid
     if (s->dot) rows = QLITE_GEMM_Q8_DOT_M;
     s->tile_rows = rows;
     s->packed_bytes = s->dot ? 0 : (qlite_gemm_q8_packed_size(K, (size_t)g->Og) + 63) / 64 * 64;
-    s->tile_bytes = (rows * s->lda + rows * sizeof(int32_t) + 63) / 64 * 64;
-    s->img_bytes = hybrid ? ((size_t)(g->N * g->H * g->W * g->C) + 63) / 64 * 64 : 0;
+    /* (64 bytes of slack after the patch rows: copy8 may write 7 past a run) */
+    s->tile_bytes = (rows * s->lda + 64 + rows * sizeof(int32_t) + 63) / 64 * 64;
+    s->direct = !transposed && g->groups == 1 && g->KH == 1 && g->KW == 1 && g->sh == 1 &&
+                g->sw == 1 && g->pt == 0 && g->pl == 0 && node->opts->u.conv2d.pad_bottom == 0 &&
+                node->opts->u.conv2d.pad_right == 0;
+    /* CONV_2D reads a padded copy of the input (no bounds checks in the patches); the
+     * hybrid reference and TRANSPOSE_CONV_2D quantize the input unpadded */
+    const qlite_conv2d_options *o = &node->opts->u.conv2d;
+    s->Hp = g->H + g->pt + (o->pad_bottom > 0 ? o->pad_bottom : 0);
+    s->Wp = g->W + g->pl + (o->pad_right > 0 ? o->pad_right : 0);
+    const size_t padded = transposed ? 0 : (size_t)(g->N * s->Hp * s->Wp * g->C) + 64;
+    const size_t unpadded = hybrid ? (size_t)(g->N * g->H * g->W * g->C) : 0;
+    s->img_bytes = ((padded > unpadded ? padded : unpadded) + 63) / 64 * 64;
     node->scratch_bytes = (size_t)g->groups * s->packed_bytes +
-                          (size_t)s->threads * s->tile_bytes +
-                          (hybrid ? s->img_bytes + 2 * (size_t)g->N * sizeof(int32_t) : 0);
+                          (size_t)s->threads * s->tile_bytes + s->img_bytes +
+                          2 * (size_t)g->N * sizeof(int32_t);
     node->state = s;
     return QLITE_OK;
 }

@@ -105,40 +105,90 @@ static void dw_pixel_acc(const dwq_state *s, const dwq_job *j, int64_t n, int64_
 /* ---- x86 blocks of channels ---- */
 
 #ifdef QLITE_Q8_X86
-/* One output pixel, channels [c0, c0 + cnt), cnt <= 16: AVX-512. */
-Q8_AVX512 static void dw_block_avx512(const dwq_state *s, const dwq_job *j, int64_t n,
-                                      int64_t oy, int64_t ox, size_t c0, size_t cnt, void *out) {
+/*
+ * One output row, every channel: AVX-512, 16 channels per register. Per
+ * block the tap weights are widened once; pixels whose window is inside
+ * the input along x use acc = bias - zx sum(w over the taps of the rows
+ * inside) + sum x w (no per-tap subtraction); the others subtract zx from
+ * each tap they read.
+ */
+Q8_AVX512 static void dw_row_avx512(const dwq_state *s, const dwq_job *j, size_t row) {
     const qlite_conv_geom *g = &s->g;
-    const __mmask16 cm = (__mmask16)((1u << cnt) - 1);
-    const __m128i flip = _mm_set1_epi8((char)s->flip);
-    const int32_t zu = j->zu ? j->zu[n] : s->zu;
-    const __m512i vzu = _mm512_set1_epi32(zu);
-    __m512i acc = s->hybrid ? _mm512_setzero_si512() : _mm512_loadu_si512(s->cols.bias + c0);
-    for (int64_t ky = 0; ky < g->KH; ky++) {
-        const int64_t iy = oy * g->sh - g->pt + ky * g->dh;
-        if (iy < 0 || iy >= g->H) continue;
-        const uint8_t *xrow = j->x + ((n * g->H + iy) * g->W) * g->C + (int64_t)c0;
-        const int8_t *wrow = j->w + (ky * g->KW) * g->O + (int64_t)c0;
-        for (int64_t kx = 0; kx < g->KW; kx++) {
-            const int64_t ix = ox * g->sw - g->pl + kx * g->dw;
-            if (ix < 0 || ix >= g->W) continue;
-            const __m128i xb = _mm_xor_si128(_mm_maskz_loadu_epi8(cm, xrow + ix * g->C), flip);
-            const __m512i xv = _mm512_sub_epi32(_mm512_cvtepu8_epi32(xb), vzu);
-            const __m512i wv = _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(cm, wrow + kx * g->O));
-            acc = _mm512_add_epi32(acc, _mm512_mullo_epi32(xv, wv));
+    const int64_t H = g->H, W = g->W, C = g->C, KH = g->KH, KW = g->KW, OW = g->OW;
+    const int64_t sh = g->sh, sw = g->sw, dh = g->dh, dw = g->dw, pt = g->pt, pl = g->pl;
+    const int64_t n = (int64_t)row / g->OH, oy = (int64_t)row % g->OH;
+    const bool hybrid = s->hybrid, sgn = !hybrid && s->is_signed;
+    const int32_t zx = hybrid ? j->zu[n] : s->zx;
+    const __m512i vzx = _mm512_set1_epi32(zx);
+    /* the kernel rows inside the input: a contiguous range */
+    int64_t ky0 = 0, ky1 = KH;
+    while (ky0 < KH && oy * sh - pt + ky0 * dh < 0) ky0++;
+    while (ky1 > ky0 && oy * sh - pt + (ky1 - 1) * dh >= H) ky1--;
+    /* the pixels whose whole window row is inside the input: [oxa, oxb) */
+    int64_t oxa = 0, oxb = OW;
+    while (oxa < OW && oxa * sw - pl < 0) oxa++;
+    while (oxb > oxa && (oxb - 1) * sw - pl + (KW - 1) * dw >= W) oxb--;
+    const uint8_t *img = j->x + (size_t)(n * H * W * C);
+    const size_t es = hybrid ? 4 : 1;
+    uint8_t *out = (uint8_t *)j->y + row * (size_t)OW * (size_t)C * es;
+    __m512i wv[64];
+    for (int64_t c0 = 0; c0 < C; c0 += 16) {
+        const size_t cnt = C - c0 < 16 ? (size_t)(C - c0) : 16;
+        const __mmask16 cm = (__mmask16)((1u << cnt) - 1);
+        __m512i wsum = _mm512_setzero_si512();
+        for (int64_t t = ky0 * KW; t < ky1 * KW; t++) {
+            wv[t] = _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(cm, j->w + t * C + c0));
+            wsum = _mm512_add_epi32(wsum, wv[t]);
         }
-    }
-    if (s->hybrid) {
-        const __m512 sc = _mm512_mul_ps(_mm512_set1_ps(j->su[n]),
-                                        _mm512_maskz_loadu_ps(cm, s->hc.wscale + c0));
-        __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), sc);
-        if (s->hc.bias) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(cm, s->hc.bias + c0));
-        /* max/min return their second operand on NaN: NaN passes like qlite_clampf */
-        v = _mm512_min_ps(_mm512_set1_ps(s->hc.hi), _mm512_max_ps(_mm512_set1_ps(s->hc.lo), v));
-        _mm512_mask_storeu_ps((float *)out + c0, cm, v);
-    } else {
-        const rq16 p = rq16_load(&s->cols, c0);
-        _mm_mask_storeu_epi8((uint8_t *)out + c0, cm, _mm512_cvtepi32_epi8(rq16_apply(acc, &p)));
+        const __m512i bias = hybrid ? _mm512_setzero_si512() : _mm512_loadu_si512(s->cols.bias + c0);
+        const __m512i bias_in = _mm512_sub_epi32(bias, _mm512_mullo_epi32(vzx, wsum));
+        rq16 p;
+        __m512 sc = _mm512_setzero_ps(), fb = _mm512_setzero_ps();
+        if (hybrid) {
+            memset(&p, 0, sizeof p);
+            sc = _mm512_mul_ps(_mm512_set1_ps(j->su[n]), _mm512_maskz_loadu_ps(cm, s->hc.wscale + c0));
+            if (s->hc.bias) fb = _mm512_maskz_loadu_ps(cm, s->hc.bias + c0);
+        } else {
+            p = rq16_load(&s->cols, (size_t)c0);
+        }
+        const __m512 flo = _mm512_set1_ps(s->hc.lo), fhi = _mm512_set1_ps(s->hc.hi);
+        for (int64_t ox = 0; ox < OW; ox++) {
+            const int64_t ix0 = ox * sw - pl;
+            __m512i acc;
+            if (ox >= oxa && ox < oxb) {
+                acc = bias_in;
+                for (int64_t ky = ky0; ky < ky1; ky++) {
+                    const uint8_t *xp = img + ((oy * sh - pt + ky * dh) * W + ix0) * C + c0;
+                    for (int64_t kx = 0; kx < KW; kx++, xp += dw * C) {
+                        const __m128i xb = _mm_maskz_loadu_epi8(cm, xp);
+                        const __m512i xv = sgn ? _mm512_cvtepi8_epi32(xb) : _mm512_cvtepu8_epi32(xb);
+                        acc = _mm512_add_epi32(acc, _mm512_mullo_epi32(xv, wv[ky * KW + kx]));
+                    }
+                }
+            } else {
+                acc = bias;
+                for (int64_t ky = ky0; ky < ky1; ky++) {
+                    const uint8_t *xr = img + (oy * sh - pt + ky * dh) * W * C + c0;
+                    for (int64_t kx = 0; kx < KW; kx++) {
+                        const int64_t ix = ix0 + kx * dw;
+                        if (ix < 0 || ix >= W) continue;
+                        const __m128i xb = _mm_maskz_loadu_epi8(cm, xr + ix * C);
+                        const __m512i xv = sgn ? _mm512_cvtepi8_epi32(xb) : _mm512_cvtepu8_epi32(xb);
+                        acc = _mm512_add_epi32(
+                            acc, _mm512_mullo_epi32(_mm512_sub_epi32(xv, vzx), wv[ky * KW + kx]));
+                    }
+                }
+            }
+            if (hybrid) {
+                __m512 v = _mm512_add_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(acc), sc), fb);
+                /* max/min return their second operand on NaN: NaN passes like qlite_clampf */
+                v = _mm512_min_ps(fhi, _mm512_max_ps(flo, v));
+                _mm512_mask_storeu_ps((float *)(void *)out + ox * C + c0, cm, v);
+            } else {
+                _mm_mask_storeu_epi8(out + ox * C + c0, cm,
+                                     _mm512_cvtepi32_epi8(rq16_apply(acc, &p)));
+            }
+        }
     }
 }
 
@@ -201,15 +251,17 @@ static void dw_rows(void *arg, size_t begin, size_t end) {
     int32_t acc[256];
     for (size_t row = begin; row < end; row++) {
         const int64_t n = (int64_t)row / g->OH, oy = (int64_t)row % g->OH;
+#ifdef QLITE_Q8_X86
+        if (s->fast && s->isa == DW_AVX512) {
+            dw_row_avx512(s, j, row);
+            continue;
+        }
+#endif
         for (int64_t ox = 0; ox < g->OW; ox++) {
             uint8_t *out = (uint8_t *)j->y + (row * (size_t)g->OW + (size_t)ox) * O * es;
             size_t done = 0;
 #ifdef QLITE_Q8_X86
-            if (s->fast && s->isa == DW_AVX512) {
-                for (size_t c0 = 0; c0 < O; c0 += 16)
-                    dw_block_avx512(s, j, n, oy, ox, c0, O - c0 < 16 ? O - c0 : 16, out);
-                done = O;
-            } else if (s->fast && s->isa == DW_AVX2) {
+            if (s->fast && s->isa == DW_AVX2) {
                 for (; done + 8 <= O; done += 8) dw_block_avx2(s, j, n, oy, ox, done, out);
             }
 #endif
@@ -339,7 +391,7 @@ static qlite_status dwq_prepare(qlite_node *node, bool hybrid) {
     const unsigned cpu = qlite_q8_cpu_features();
     if (cpu & QLITE_Q8_F_AVX512) s->isa = DW_AVX512;
     else if (cpu & QLITE_Q8_F_AVX2) s->isa = DW_AVX2;
-    if (O > 65536) s->fast = false; /* the portable loop's 256-wide blocks handle any O */
+    if (O > 65536 || taps > 64) s->fast = false; /* (the AVX-512 row keeps 64 tap vectors) */
     s->eval = dwq_eval;
     s->img_bytes = hybrid ? ((size_t)(g->N * g->H * g->W * g->C) + 63) / 64 * 64 : 0;
     node->scratch_bytes =

@@ -20,23 +20,69 @@
 /* Packing                                                           */
 /* ---------------------------------------------------------------- */
 
+/* One 16-column block (rows c0 .. c0 + cols of W [N, K], or columns of B [K, N]). */
+static void pack_block_portable(size_t K, const uint8_t *b, size_t ldb, bool b_trans,
+                                uint8_t flip, size_t c0, size_t cols, uint8_t *dst) {
+    const size_t K4 = qlite_gemm_q8_k4(K), full = K / 4;
+    const uint32_t flip4 = flip * 0x01010101u;
+    if (b_trans) {
+        /* W [N, K]: each row's 4-byte groups land 64 bytes apart */
+        for (size_t c = 0; c < cols; c++) {
+            const uint8_t *src = b + (c0 + c) * ldb;
+            for (size_t q = 0; q < full; q++) {
+                uint32_t v;
+                memcpy(&v, src + 4 * q, 4);
+                v ^= flip4;
+                memcpy(dst + q * 64 + c * 4, &v, 4);
+            }
+            for (size_t t = 0; t < 4 && full < K4 / 4; t++)
+                dst[full * 64 + c * 4 + t] = 4 * full + t < K ? (uint8_t)(src[4 * full + t] ^ flip) : 0;
+        }
+    } else {
+        for (size_t k = 0; k < K; k++) {
+            const uint8_t *src = b + k * ldb + c0;
+            uint8_t *d = dst + (k / 4) * 64 + k % 4;
+            for (size_t c = 0; c < cols; c++) d[c * 4] = (uint8_t)(src[c] ^ flip);
+        }
+        for (size_t k = K; k < K4; k++)
+            for (size_t c = 0; c < cols; c++) dst[(k / 4) * 64 + c * 4 + k % 4] = 0;
+    }
+    /* columns past N */
+    for (size_t q = 0; q < K4 / 4 && cols < 16; q++) memset(dst + q * 64 + cols * 4, 0, 64 - cols * 4);
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+/* gemm_q8_x86.c: the AVX-512 gather form of pack_block_portable for W [N, K]. */
+void qlite_gemm_q8_pack_block_avx512(size_t K, const uint8_t *b, size_t ldb, uint8_t flip,
+                                     size_t c0, size_t cols, uint8_t *dst);
+#endif
+
+static unsigned cpu_features(void);
+
 void qlite_gemm_q8_pack(size_t K, size_t N, const void *bv, size_t ldb, bool b_trans,
                         uint8_t flip, size_t j0, size_t j1, int8_t *packed, int32_t *colsum) {
     const uint8_t *b = bv;
     const size_t K4 = qlite_gemm_q8_k4(K), nblocks = (N + 15) / 16;
+#if defined(__x86_64__) && defined(__GNUC__)
+    /* gathers of 16 rows need the row offsets in int32 */
+    const bool gather = b_trans && (cpu_features() & QLITE_Q8_F_AVX512) && ldb < (1u << 26);
+#endif
     for (size_t j = j0; j < j1; j++) {
         uint8_t *dst = (uint8_t *)packed + j * K4 * 16;
         const size_t c0 = j * 16, cols = N - c0 < 16 ? N - c0 : 16;
-        memset(dst, 0, K4 * 16);
-        for (size_t c = 0; c < cols; c++) {
-            int32_t sum = 0;
-            for (size_t k = 0; k < K; k++) {
-                const uint8_t v = (uint8_t)(b[b_trans ? (c0 + c) * ldb + k : k * ldb + c0 + c] ^ flip);
-                dst[(k / 4) * 64 + c * 4 + k % 4] = v;
-                sum += (int8_t)v;
+#if defined(__x86_64__) && defined(__GNUC__)
+        if (gather)
+            qlite_gemm_q8_pack_block_avx512(K, b, ldb, flip, c0, cols, dst);
+        else
+#endif
+            pack_block_portable(K, b, ldb, b_trans, flip, c0, cols, dst);
+        if (colsum)
+            for (size_t c = 0; c < cols; c++) {
+                int32_t sum = 0;
+                for (size_t k = 0; k < K; k++)
+                    sum += (int8_t)(b[b_trans ? (c0 + c) * ldb + k : k * ldb + c0 + c] ^ flip);
+                colsum[c0 + c] = sum;
             }
-            if (colsum) colsum[c0 + c] = sum;
-        }
     }
     /* the blocks a 32- or 64-column tile reads past the last one: zero */
     if (j1 == nblocks && nblocks > 0) {

@@ -277,6 +277,35 @@ Q8_AVX512 static inline void store16_512(__m512i y, __mmask16 cm, const rq16 *p,
 #define Q8_SUFFIX 8x32
 #include "gemm_q8_avx512.inc"
 
+/*
+ * O16I4 packing of 16 rows (c0 .. c0 + cols) of W [N, K]: one gather of 16
+ * dwords (4 k of each row) per 64-byte group; the last partial group and
+ * missing rows as zeros (gemm_q8.c's pack_block_portable, same bytes).
+ */
+Q8_AVX512 void qlite_gemm_q8_pack_block_avx512(size_t K, const uint8_t *b, size_t ldb,
+                                               uint8_t flip, size_t c0, size_t cols,
+                                               uint8_t *dst) {
+    const size_t K4 = (K + 3) / 4 * 4, full = K / 4;
+    const __mmask16 rows = (__mmask16)((1u << cols) - 1);
+    const __m512i idx = _mm512_mullo_epi32(
+        _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+        _mm512_set1_epi32((int32_t)ldb));
+    const __m512i fl = _mm512_set1_epi8((char)flip);
+    const uint8_t *base = b + c0 * ldb;
+    for (size_t q = 0; q < full; q++) {
+        const __m512i v = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), rows, idx,
+                                                      base + 4 * q, 1);
+        _mm512_storeu_si512(dst + q * 64, _mm512_maskz_xor_epi32(rows, v, fl));
+    }
+    if (full < K4 / 4) { /* K % 4 bytes of each row, zero padded */
+        uint8_t tail[64] = {0};
+        for (size_t c = 0; c < cols; c++)
+            for (size_t t = 0; 4 * full + t < K; t++)
+                tail[c * 4 + t] = (uint8_t)(base[c * ldb + 4 * full + t] ^ flip);
+        memcpy(dst + full * 64, tail, 64);
+    }
+}
+
 /* 4 weight rows at a time, 64 k per step (masked tail); A is padded to 64. */
 Q8_AVX512 static void dot_avx512vnni(size_t K, const uint8_t *a, int32_t rowsum, const int8_t *w,
                                 size_t ldw, size_t n0, size_t n1, const qlite_q8_cols *cols,

@@ -192,7 +192,7 @@ void qlite_q8_gemm_run(const qlite_node *node, const qlite_q8_gemm *g) {
 /* Hybrid                                                            */
 /* ---------------------------------------------------------------- */
 
-float qlite_hybrid_quantize(const float *x, size_t n, uint8_t *out, int32_t *zu, int32_t *sum) {
+float qlite_hybrid_params(const float *x, size_t n, int32_t *zu) {
     float lo = 0.0f, hi = 0.0f;
     for (size_t i = 0; i < n; i++) { /* NaN and +-inf fail the tests: left out */
         const float v = x[i];
@@ -208,7 +208,13 @@ float qlite_hybrid_quantize(const float *x, size_t n, uint8_t *out, int32_t *zu,
         const float z = qlite_round_half_even((float)(-128.0 - (double)lo / (double)fs));
         zp = z < -128.0f ? -128 : (z > 127.0f ? 127 : (int32_t)z);
     }
-    const float inv = 1.0f / fs, magic = 12582912.0f; /* 1.5 * 2^23 */
+    *zu = zp + 128;
+    return fs;
+}
+
+int32_t qlite_hybrid_apply(const float *x, size_t n, float scale, int32_t zu, uint8_t *out) {
+    const float inv = 1.0f / scale, magic = 12582912.0f; /* 1.5 * 2^23 */
+    const int32_t zp = zu - 128;
     int32_t total = 0;
     for (size_t i = 0; i < n; i++) {
         float v = x[i] * inv;
@@ -221,7 +227,12 @@ float qlite_hybrid_quantize(const float *x, size_t n, uint8_t *out, int32_t *zu,
         out[i] = (uint8_t)(q + 128);
         total += q + 128;
     }
-    *zu = zp + 128;
+    return total;
+}
+
+float qlite_hybrid_quantize(const float *x, size_t n, uint8_t *out, int32_t *zu, int32_t *sum) {
+    const float fs = qlite_hybrid_params(x, n, zu);
+    const int32_t total = qlite_hybrid_apply(x, n, fs, *zu, out);
     if (sum) *sum = total;
     return fs;
 }

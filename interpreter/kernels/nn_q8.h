@@ -139,6 +139,12 @@ void qlite_q8_gemm_run(const qlite_node *node, const qlite_q8_gemm *g);
  */
 float qlite_hybrid_quantize(const float *x, size_t n, uint8_t *out, int32_t *zu, int32_t *sum);
 
+/* The two halves of qlite_hybrid_quantize: the parameters of x[0, n) (returns
+ * the scale, *zu the uint8 zero point), and the codes of any values with
+ * them (returns their sum). */
+float qlite_hybrid_params(const float *x, size_t n, int32_t *zu);
+int32_t qlite_hybrid_apply(const float *x, size_t n, float scale, int32_t zu, uint8_t *out);
+
 /* The float output stage of a hybrid op's N channels. */
 typedef struct qlite_hybrid_cols {
     const float *wscale;   /* [N] (a per-tensor scale expanded) */

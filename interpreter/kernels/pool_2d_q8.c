@@ -17,8 +17,14 @@
  * Equal parameters make the codes' max / mean the max / mean of the real
  * values (up to the one rounding): no requantization. Codes are compared
  * as unsigned bytes after XOR 0x80 for int8 (order preserved), so one loop
- * over the channels, which the compiler vectorizes, serves both dtypes.
- * Threads split output rows.
+ * serves both dtypes.
+ *
+ * The reference path takes each window tap by tap. The optimized path uses
+ * that both max and sum are separable: per output row, the max (sum) over
+ * the window's rows inside the input is formed once for the whole input
+ * row (a loop over W * C bytes the compiler vectorizes), then each output
+ * pixel combines the columns of its window from that row buffer (scratch,
+ * one per thread). Threads split output rows.
  */
 #include "kernels/nn_common.h"
 #include "kernels/nn_variants.h"
@@ -37,12 +43,16 @@ typedef struct poolq_state {
     uint8_t flip;                      /* 0x80 for int8 */
     int32_t zx;                        /* zero point (a value of the dtype) */
     int32_t lo, hi;                    /* clamp of the fused activation, values */
+    size_t row_bytes;                  /* per-thread row buffer: W * C int32 */
+    int threads;
 } poolq_state;
 
 typedef struct poolq_job {
     const poolq_state *s;
     const uint8_t *x;
     uint8_t *y;
+    void *scratch;
+    bool ref;                          /* QLITE_INTERP_REFERENCE_ONLY: tap by tap */
 } poolq_job;
 
 /* Divisor of an average window (pool_2d.c's avg_count, in integers). */
@@ -125,12 +135,96 @@ static void pool_rows(void *arg, size_t begin, size_t end) {
     }
 }
 
+/* Optimized: the separable form (see the top comment); rows [begin, end), row buffer rb. */
+static void pool_rows_sep(const poolq_job *j, size_t begin, size_t end, void *rb) {
+    const poolq_state *s = j->s;
+    const size_t C = (size_t)s->C, WC = (size_t)(s->W * s->C);
+    const uint8_t flip = s->flip;
+    const uint8_t ulo = (uint8_t)((uint8_t)s->lo ^ flip), uhi = (uint8_t)((uint8_t)s->hi ^ flip);
+    uint8_t *vmax = rb;
+    int32_t *vsum = rb;
+    for (size_t row = begin; row < end; row++) {
+        const int64_t n = (int64_t)row / s->OH, oy = (int64_t)row % s->OH;
+        const uint8_t *img = j->x + (size_t)(n * s->H) * WC;
+        /* 1. the window's rows inside the input, combined over the whole input row */
+        bool none = true;
+        for (int64_t ky = 0; ky < s->KH; ky++) {
+            const int64_t iy = oy * s->sh - s->pt + ky * s->dh;
+            if (iy < 0 || iy >= s->H) continue;
+            const uint8_t *xr = img + (size_t)iy * WC;
+            if (s->is_max && none) {
+                for (size_t i = 0; i < WC; i++) vmax[i] = (uint8_t)(xr[i] ^ flip);
+            } else if (s->is_max) {
+                for (size_t i = 0; i < WC; i++) {
+                    const uint8_t u = (uint8_t)(xr[i] ^ flip);
+                    vmax[i] = u > vmax[i] ? u : vmax[i];
+                }
+            } else if (s->is_signed) {
+                const int8_t *xs = (const int8_t *)xr;
+                for (size_t i = 0; i < WC; i++) vsum[i] = (none ? 0 : vsum[i]) + xs[i];
+            } else {
+                for (size_t i = 0; i < WC; i++) vsum[i] = (none ? 0 : vsum[i]) + xr[i];
+            }
+            none = false;
+        }
+        /* 2. each output pixel from its window's columns of that row */
+        uint8_t *out = j->y + row * (size_t)s->OW * C;
+        for (int64_t ox = 0; ox < s->OW; ox++, out += C) {
+            if (s->is_max) {
+                bool any = false;
+                for (int64_t kx = 0; kx < s->KW && !none; kx++) {
+                    const int64_t ix = ox * s->sw - s->pl + kx * s->dw;
+                    if (ix < 0 || ix >= s->W) continue;
+                    const uint8_t *v = vmax + (size_t)ix * C;
+                    for (size_t c = 0; c < C; c++) out[c] = !any || v[c] > out[c] ? v[c] : out[c];
+                    any = true;
+                }
+                for (size_t c = 0; c < C; c++) {
+                    uint8_t u = any ? out[c] : 0; /* no tap: the dtype's minimum */
+                    u = u < ulo ? ulo : u;
+                    u = u > uhi ? uhi : u;
+                    out[c] = (uint8_t)(u ^ flip);
+                }
+                continue;
+            }
+            int64_t inside = 0;
+            const int64_t count = window_count(s, oy, ox, &inside);
+            const int32_t pad = (int32_t)(count - inside) * s->zx;
+            for (size_t c = 0; c < C; c++) {
+                int32_t t = pad;
+                for (int64_t kx = 0; kx < s->KW && !none; kx++) {
+                    const int64_t ix = ox * s->sw - s->pl + kx * s->dw;
+                    if (ix >= 0 && ix < s->W) t += vsum[(size_t)ix * C + c];
+                }
+                int32_t v = count > 0 ? rdiv_away(t, (int32_t)count) : s->zx;
+                v = v < s->lo ? s->lo : (v > s->hi ? s->hi : v);
+                out[c] = (uint8_t)v;
+            }
+        }
+    }
+}
+
+/* Thread slots [tb, te): each its share of the output rows and its own row buffer. */
+static void pool_threads(void *arg, size_t tb, size_t te) {
+    const poolq_job *j = arg;
+    const poolq_state *s = j->s;
+    for (size_t t = tb; t < te; t++) {
+        size_t b, e;
+        qlite_nn_split((size_t)(s->N * s->OH), (size_t)s->threads, t, &b, &e);
+        if (j->ref)
+            pool_rows(arg, b, e);
+        else
+            pool_rows_sep(j, b, e, (uint8_t *)j->scratch + t * s->row_bytes);
+    }
+}
+
 static qlite_status poolq_eval(qlite_node *node) {
     const poolq_state *s = node->state;
-    poolq_job j = {.s = s, .x = node->inputs[0]->data, .y = node->outputs[0]->data};
-    /* one readable implementation serves as reference and optimized path */
-    qlite_kernel_parallel(node, (size_t)(s->N * s->OH), (size_t)(s->OW * s->C * s->KH * s->KW),
-                          pool_rows, &j);
+    poolq_job j = {.s = s, .x = node->inputs[0]->data, .y = node->outputs[0]->data,
+                   .scratch = node->scratch, .ref = qlite_node_reference_only(node)};
+    qlite_kernel_parallel(node, (size_t)s->threads,
+                          (size_t)(s->N * s->OH * s->OW * s->C * s->KH * s->KW) / (size_t)s->threads,
+                          pool_threads, &j);
     return QLITE_OK;
 }
 
@@ -183,6 +277,9 @@ qlite_status qlite_pool_q8_prepare(qlite_node *node) {
     if ((st = qlite_node_set_output_shape(node, 0, 4, (int64_t[]){s->N, s->OH, s->OW, s->C})))
         return st;
     s->eval = poolq_eval;
+    s->threads = qlite_node_threads(node);
+    s->row_bytes = ((size_t)(s->W * s->C) * sizeof(int32_t) + 63) / 64 * 64;
+    node->scratch_bytes = s->row_bytes * (size_t)s->threads;
     node->state = s;
     return QLITE_OK;
 }
