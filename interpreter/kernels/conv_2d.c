@@ -21,7 +21,7 @@
 #include "kernels.h"
 #include "nn_common.h"
 
-QLITE_NN_NO_LIBCALL_LOOPS
+QLITE_NN_OPTIMIZE_LOOPS
 
 typedef struct conv_state {
     qlite_status (*eval)(qlite_node *node);

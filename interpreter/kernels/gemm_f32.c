@@ -16,7 +16,7 @@ _Static_assert(sizeof(float) == 4, "float32");
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC optimize("fp-contract=fast")
 #endif
-QLITE_NN_NO_LIBCALL_LOOPS
+QLITE_NN_OPTIMIZE_LOOPS
 
 /* Portable build: whatever the compiler's baseline ISA is (SSE2, NEON, ...). */
 #define UK_ATTR

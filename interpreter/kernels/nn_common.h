@@ -10,13 +10,21 @@
 #include "kernel_util.h"
 
 /*
- * Copy and fill loops of a few floats (tile edges, patches of 1-3 channel
- * inputs) must stay loops: gcc turns them into memcpy/memset calls that
- * cost more than the copy. Placed after the includes of a kernel file.
+ * Loop code generation for the kernel files (placed after their includes),
+ * gcc only (clang already does both):
+ *  - copy and fill loops of a few floats (tile edges, patches of 1-3 channel
+ *    inputs) stay loops: gcc turns them into memcpy/memset calls that cost
+ *    more than the copy;
+ *  - no-trapping-math: loops with float selects (clamps, max) are
+ *    vectorized; qlite never relies on floating-point exceptions.
+ * QLITE_NN_NO_LIBCALL_LOOPS is the first part alone.
  */
 #if defined(__GNUC__) && !defined(__clang__)
+#define QLITE_NN_OPTIMIZE_LOOPS                                                          \
+    _Pragma("GCC optimize(\"no-tree-loop-distribute-patterns\", \"no-trapping-math\")")
 #define QLITE_NN_NO_LIBCALL_LOOPS _Pragma("GCC optimize(\"no-tree-loop-distribute-patterns\")")
 #else
+#define QLITE_NN_OPTIMIZE_LOOPS
 #define QLITE_NN_NO_LIBCALL_LOOPS
 #endif
 

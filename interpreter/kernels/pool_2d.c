@@ -25,7 +25,7 @@
 #include "kernels.h"
 #include "nn_common.h"
 
-QLITE_NN_NO_LIBCALL_LOOPS
+QLITE_NN_OPTIMIZE_LOOPS
 
 typedef struct pool_state {
     bool is_max;

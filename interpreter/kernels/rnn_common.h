@@ -22,6 +22,10 @@
 
 #include "nn_common.h"
 
+/* The gate loops below must vectorize (nn_common.h); this applies to the
+ * including file too (lstm.c, gru.c). */
+QLITE_NN_OPTIMIZE_LOOPS
+
 typedef struct rnn_dims {
     int64_t T, B, I, H, D, G;
     bool batch_first, reverse_only;
@@ -64,7 +68,8 @@ static inline float rnn_clip(const rnn_dims *d, float x) {
  * [-87, 88] so 2^n stays a normal float; sigmoid and tanh saturate there.
  */
 static inline float rnn_fast_exp(float x) {
-    x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
+    x = x > -87.0f ? x : -87.0f; /* two plain selects: both vectorize */
+    x = x < 88.0f ? x : 88.0f;
     const float n = (x * 1.44269504f + 12582912.0f) - 12582912.0f;
     const float r = (x - n * 0.693145752f) - n * 1.42860677e-06f; /* ln2 in two parts */
     const float p =
@@ -84,17 +89,18 @@ static inline void rnn_sigmoid_vec(float *restrict v, size_t n) {
 /* dst[i] = tanh(src[i]) = sign(x) (1 - e) / (1 + e), e = e^-2|x|. */
 static inline void rnn_tanh_vec(float *dst, const float *src, size_t n) { /* dst may be src */
     for (size_t i = 0; i < n; i++) {
-        const float a = src[i] < 0.0f ? -src[i] : src[i];
-        const float e = rnn_fast_exp(-2.0f * a);
-        const float t = (1.0f - e) / (1.0f + e);
-        dst[i] = src[i] < 0.0f ? -t : t;
+        const float e = rnn_fast_exp(-2.0f * fabsf(src[i]));
+        dst[i] = copysignf((1.0f - e) / (1.0f + e), src[i]);
     }
 }
 
 /* Clip every value to [-clip, clip] when clip > 0. */
 static inline void rnn_clip_vec(const rnn_dims *d, float *v, size_t n) {
     if (d->clip > 0.0f)
-        for (size_t i = 0; i < n; i++) v[i] = qlite_clampf(v[i], -d->clip, d->clip);
+        for (size_t i = 0; i < n; i++) {
+            const float x = v[i] > -d->clip ? v[i] : -d->clip;
+            v[i] = x < d->clip ? x : d->clip;
+        }
 }
 
 /* Checks an optional float input's shape. */
