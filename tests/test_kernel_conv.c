@@ -260,7 +260,8 @@ static void test_conv_errors(void **state) {
     in[0] = kc_tensor(3, (int64_t[]){4, 4, 4}, x, false);
     assert_int_equal(qlite_op_test_run(QLITE_OP_CONV_2D, &o, 3, in, 1, &out, 1, 0),
                      QLITE_ERR_SHAPE);
-    /* bool input: invalid dtype; int8 x int8: not implemented yet */
+    /* bool input: invalid dtype; int8 x int8 goes to the integer kernel (conv_2d_q8.c,
+     * test_kernel_conv_q8.c), which needs quantization parameters */
     in[0] = kc_tensor(4, (int64_t[]){1, 4, 4, 4}, x, false);
     in[0].dtype = QLITE_DTYPE_BOOL;
     assert_int_equal(qlite_op_test_run(QLITE_OP_CONV_2D, &o, 3, in, 1, &out, 1, 0),
@@ -269,7 +270,8 @@ static void test_conv_errors(void **state) {
     in[1].dtype = QLITE_DTYPE_INT8;
     out.dtype = QLITE_DTYPE_INT8;
     assert_int_equal(qlite_op_test_run(QLITE_OP_CONV_2D, &o, 3, in, 1, &out, 1, 0),
-                     QLITE_ERR_UNSUPPORTED_OP);
+                     QLITE_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(qlite_last_error(), "quantization parameters"));
     in[1].dtype = QLITE_DTYPE_FLOAT32;
     out.dtype = QLITE_DTYPE_FLOAT32;
 

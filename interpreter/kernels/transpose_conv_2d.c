@@ -23,6 +23,7 @@
 #include "gemm_f32.h"
 #include "kernels.h"
 #include "nn_common.h"
+#include "nn_variants.h"
 
 QLITE_NN_OPTIMIZE_LOOPS
 
@@ -183,7 +184,7 @@ static qlite_status tconv_prepare(qlite_node *node) {
     qlite_status (*eval)(qlite_node *) = NULL;
     switch (QLITE_NN_PAIR(x->dtype, w->dtype)) {
     case QLITE_NN_F32_F32: eval = tconv_eval_f32; break;
-    default: return qlite_nn_unsupported_pair(node, x, w);
+    default: return qlite_tconv_variants_prepare(node); /* int8, hybrid, float16 weights */
     }
     if ((st = qlite_nn_check_dtype(node, node->outputs[0], "output", QLITE_DTYPE_FLOAT32)) ||
         (b && (st = qlite_nn_check_dtype(node, b, "bias", QLITE_DTYPE_FLOAT32))) ||
@@ -249,4 +250,5 @@ static qlite_status tconv_eval(qlite_node *node) {
 const qlite_kernel qlite_kernel_transpose_conv_2d = {
     .prepare = tconv_prepare,
     .eval = tconv_eval,
+    .raw_dense_inputs = 1u << 1, /* float16 weights read in place */
 };
