@@ -24,10 +24,13 @@
 
 #include "kernels.h"
 #include "nn_common.h"
+#include "nn_variants.h"
+#include "quant_params.h"
 
 QLITE_NN_OPTIMIZE_LOOPS
 
 typedef struct pool_state {
+    qlite_eval_fn eval; /* pool_eval_f32 (first: qlite_eval_dispatch) */
     bool is_max;
     bool include_pad;
     int64_t N, H, W, C, KH, KW, OH, OW;
@@ -156,7 +159,7 @@ static void pool_rows(void *arg, size_t begin, size_t end) {
     }
 }
 
-static qlite_status pool_eval(qlite_node *node) {
+static qlite_status pool_eval_f32(qlite_node *node) {
     const pool_state *s = node->state;
     pool_job j = {.s = s, .x = node->inputs[0]->data, .y = node->outputs[0]->data};
     if (qlite_node_reference_only(node)) {
@@ -174,13 +177,11 @@ static qlite_status pool_prepare(qlite_node *node) {
     if (node->opts->type != QLITE_OPTIONS_POOL_2D)
         return qlite_node_error(node, QLITE_ERR_INVALID_ARGUMENT, "options are not Pool2D");
     const qlite_pool2d_options *o = &node->opts->u.pool2d;
-    /* Variants by dtype: float32 now; int8/uint8 (same scale in and out) in issue #4. */
+    /* Variants by dtype: int8/uint8 (same parameters in and out) in pool_2d_q8.c */
     switch (x->dtype) {
     case QLITE_DTYPE_FLOAT32: break;
     case QLITE_DTYPE_INT8:
-    case QLITE_DTYPE_UINT8:
-        return qlite_node_error(node, QLITE_ERR_UNSUPPORTED_OP,
-                                "no %s kernel yet (float32 only)", qlite_dtype_name(x->dtype));
+    case QLITE_DTYPE_UINT8: return qlite_pool_q8_prepare(node); /* pool_2d_q8.c */
     default:
         return qlite_node_error(node, QLITE_ERR_DTYPE, "input '%s' is %s", x->info->name,
                                 qlite_dtype_name(x->dtype));
@@ -190,6 +191,7 @@ static qlite_status pool_prepare(qlite_node *node) {
         return st;
     pool_state *s = qlite_node_alloc(node, sizeof *s);
     if (!s) return qlite_node_error(node, QLITE_ERR_NO_MEMORY, "out of memory");
+    s->eval = pool_eval_f32;
     s->is_max = node->op->code == QLITE_OP_MAX_POOL_2D;
     s->include_pad = o->count_include_pad;
     s->N = x->dims[0], s->H = x->dims[1], s->W = x->dims[2], s->C = x->dims[3];
@@ -219,10 +221,10 @@ static qlite_status pool_prepare(qlite_node *node) {
 
 const qlite_kernel qlite_kernel_max_pool_2d = {
     .prepare = pool_prepare,
-    .eval = pool_eval,
+    .eval = qlite_eval_dispatch,
 };
 
 const qlite_kernel qlite_kernel_average_pool_2d = {
     .prepare = pool_prepare,
-    .eval = pool_eval,
+    .eval = qlite_eval_dispatch,
 };
