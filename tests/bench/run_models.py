@@ -27,10 +27,11 @@ batch size:
 
 Every latency is the median (and p90, nearest rank) of N timed runs after W
 warm-up runs, each engine in its own process; with --repeat R the whole model
-group is measured R times, interleaved, and the repetition with the lowest
-median is kept for each row (the machine is shared; the other repetitions are in
-the JSON). The ratio column is the row's median over ONNX Runtime float32's at
-the same thread count and batch (each the best of the repetitions).
+group is measured R times, interleaved (default 3; the machine is shared), each
+row shows its typical repetition (the one whose median is the median of the R),
+and the ratio column is the median over the repetitions of the row's median over
+ONNX Runtime float32's in the same repetition, same threads and batch. Every
+repetition is in the --json file.
 Prints the markdown report and writes it to --out (default
 bench_models.md in the work directory).
 """
@@ -381,15 +382,27 @@ def fmt_bytes(v):
     return f"{v} B"
 
 
-def best(row, cfg):
-    """The repetition with the lowest median for this configuration (or its error)."""
-    rs = row["runs"].get(cfg) or []
-    ok = [r for r in rs if "median_ms" in r]
+def typical(row, cfg):
+    """The repetition whose median is the median over the repetitions (the lower middle
+    one for an even count), or the first error; None when nothing ran."""
+    rs = (row or {}).get("runs", {}).get(cfg) or []
+    ok = sorted((r for r in rs if "median_ms" in r), key=lambda r: r["median_ms"])
     if ok:
-        return min(ok, key=lambda r: r["median_ms"]), rs.index(min(ok, key=lambda r: r["median_ms"]))
-    if rs:
-        return rs[0], None
-    return None, None
+        return ok[(len(ok) - 1) // 2]
+    return rs[0] if rs else None
+
+
+def ratio(row, ort, cfg):
+    """Median over the repetitions of row median / ORT float32 median in the same
+    repetition (pairs measured minutes apart share the machine's load)."""
+    rs = (row or {}).get("runs", {}).get(cfg) or []
+    os_ = (ort or {}).get("runs", {}).get(cfg) or []
+    q = sorted(r["median_ms"] / o["median_ms"] for r, o in zip(rs, os_)
+               if r.get("median_ms") and o.get("median_ms"))
+    if not q:
+        return None
+    n = len(q)
+    return q[n // 2] if n % 2 else 0.5 * (q[n // 2 - 1] + q[n // 2])
 
 
 def accuracy_of(row):
@@ -425,7 +438,7 @@ def report(a, results, meta):
              f"ONNX Runtime {meta.get('ort_version', '?')} (onnxruntime-node), PyTorch {meta.get('torch_version', '?')}"
              f"{' + OpenBLAS (LD_PRELOAD)' if os.path.exists(OPENBLAS) else ''}  ")
     L.append(f"Command: `{meta['command']}`  ")
-    L.append(f"Runs: {a.runs} timed after {a.warmup} warm-up per configuration, best of {a.repeat} "
+    L.append(f"Runs: {a.runs} timed after {a.warmup} warm-up per configuration, {a.repeat} "
              f"interleaved repetition(s); inputs: the first B rows of models/data/fmnist_test_x.npy; "
              f"accuracy: top-1 on all 1000 rows (models/data/fmnist_test_y.npy).")
     if meta.get("ort_floor"):
@@ -469,18 +482,15 @@ def report(a, results, meta):
                 rss_cell = delta_cell = "—"
                 for t in a.threads:
                     cfg = f"{t}x{b}"
-                    r = best(row, cfg)[0]
+                    r = typical(row, cfg)
                     if r is None:
                         cells += ["—", "—", "—"]
                         continue
                     if "median_ms" not in r:
                         cells += [na(r.get("error", "?")), "", ""]
                         continue
-                    ratio = "—"
-                    o = best(ort, cfg)[0] if ort else None
-                    if o and o.get("median_ms"):
-                        ratio = f"{r['median_ms'] / o['median_ms']:.2f}"
-                    cells += [fmt_ms(r["median_ms"]), fmt_ms(r["p90_ms"]), ratio]
+                    x = ratio(row, ort, cfg)
+                    cells += [fmt_ms(r["median_ms"]), fmt_ms(r["p90_ms"]), f"{x:.2f}" if x else "—"]
                     if t == a.threads[0]:
                         rss_cell = fmt_bytes(r.get("rss_peak_bytes"))
                         delta_cell = fmt_bytes(r.get("rss_delta_bytes"))
@@ -493,8 +503,9 @@ def report(a, results, meta):
     L.append("Columns: **size** the model file (qlite: .qlite; ORT: .onnx; PyTorch: `torch.save` of the "
              "state dict); **weights** how the .qlite file stores its constants, by bytes (`qlite-dump --json`); **conv s** conversion / quantization time (qlite-convert; make_ort_quant.py incl. "
              "calibration through ORT; PyTorch: build from the ONNX weights + quantize incl. calibration); "
-             "**×ORT** the row's median / ORT float32's median at the same threads and batch (each the best "
-             "of the repetitions); "
+             "**median / p90** of the typical repetition (the one whose median is the median of the "
+             "repetitions); **×ORT** the median over the repetitions of the row's median / ORT float32's "
+             "median at the same threads and batch in the same repetition; "
              f"**peak RSS** the process's high-water mark ({a.threads[0]} thread), **ΔRSS** its growth over the "
              "process before the model was loaded (runtime libraries and the 3 MiB test set already resident; "
              "PyTorch: calibration excluded).")
@@ -523,12 +534,8 @@ def report(a, results, meta):
         for name, g in prof:
             q = g["rows"].get(row_key("qlite", "float32"))
             o = g["rows"].get(row_key("ort", "float32"))
-            ratio = "—"
-            if q and o:
-                rq, ro = best(q, f"1x{a.batch[0]}")[0], best(o, f"1x{a.batch[0]}")[0]
-                if rq and ro and rq.get("median_ms") and ro.get("median_ms"):
-                    ratio = f"{rq['median_ms'] / ro['median_ms']:.2f}"
-            L.append(f"| {name} | {ratio} | {op_summary(g['profile']['ops'])} | "
+            x = ratio(q, o, f"1x{a.batch[0]}")
+            L.append(f"| {name} | {f'{x:.2f}' if x else '—'} | {op_summary(g['profile']['ops'])} | "
                      f"{op_summary(g['ort_profile']['ops']) if g.get('ort_profile') else '—'} |")
     return "\n".join(L) + "\n"
 
@@ -537,17 +544,19 @@ def issue3_summary(a, results):
     """Issue #3's target: qlite float32 within 1.5x of ORT float32, 1 thread, batch 1."""
     if 1 not in a.threads or 1 not in a.batch:
         return []
-    L = ["Issue #3 target, qlite float32 ≤ 1.5 × ONNX Runtime float32 (1 thread, batch 1):", "",
-         "| model | qlite ms | ORT ms | ratio | target |", "|---|---:|---:|---:|---|"]
+    L = ["Issue #3 target, qlite float32 ≤ 1.5 × ONNX Runtime float32 (1 thread, batch 1); the ratios "
+         "of the single repetitions show the spread:", "",
+         "| model | qlite ms | ORT ms | ratio | per repetition | target |", "|---|---:|---:|---:|---|---|"]
     any_row = False
     for name, g in results.items():
         q, o = g["rows"].get(row_key("qlite", "float32")), g["rows"].get(row_key("ort", "float32"))
-        rq, ro = (best(q, "1x1")[0] if q else None), (best(o, "1x1")[0] if o else None)
-        if not (rq and ro and rq.get("median_ms") and ro.get("median_ms")):
+        rq, ro, x = typical(q, "1x1"), typical(o, "1x1"), ratio(q, o, "1x1")
+        if not (rq and ro and x and rq.get("median_ms") and ro.get("median_ms")):
             continue
-        ratio = rq["median_ms"] / ro["median_ms"]
-        L.append(f"| {name} | {fmt_ms(rq['median_ms'])} | {fmt_ms(ro['median_ms'])} | {ratio:.2f} | "
-                 f"{'met' if ratio <= 1.5 else '**missed**'} |")
+        reps = sorted(r["median_ms"] / s["median_ms"] for r, s in zip(q["runs"]["1x1"], o["runs"]["1x1"])
+                      if r.get("median_ms") and s.get("median_ms"))
+        L.append(f"| {name} | {fmt_ms(rq['median_ms'])} | {fmt_ms(ro['median_ms'])} | {x:.2f} | "
+                 f"{' '.join(f'{v:.2f}' for v in reps)} | {'met' if x <= 1.5 else '**missed**'} |")
         any_row = True
     return L if any_row else []
 
