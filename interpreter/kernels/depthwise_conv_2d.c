@@ -80,11 +80,15 @@ static inline void dw_block16(const dw_state *s, const float *x, const float *w,
 
 /* One output pixel, output channels [oc0, oc0 + cnt), cnt <= 16 (tails and
  * multipliers > 1): one independent chain per channel, taps outermost. */
-static inline void dw_tail(const dw_state *s, const float *x, const float *w, const float *b,
+__attribute__((noinline)) static void dw_tail(const dw_state *s, const float *x, const float *w, const float *b,
                            int64_t n, int64_t oy, int64_t ox, size_t oc0, size_t cnt,
                            float *out) {
     float acc[16];
-    for (size_t c = 0; c < cnt; c++) acc[c] = b ? b[oc0 + c] : 0.0f;
+    size_t xi[16]; /* input channel of each output channel (oc / M), once */
+    for (size_t c = 0; c < cnt; c++) {
+        acc[c] = b ? b[oc0 + c] : 0.0f;
+        xi[c] = s->M == 1 ? oc0 + c : (oc0 + c) / (size_t)s->M;
+    }
     for (int64_t ky = 0; ky < s->KH; ky++) {
         const int64_t iy = oy * s->sh - s->pt + ky * s->dh;
         if (iy < 0 || iy >= s->H) continue;
@@ -93,13 +97,17 @@ static inline void dw_tail(const dw_state *s, const float *x, const float *w, co
             if (ix < 0 || ix >= s->W) continue;
             const float *xr = x + ((n * s->H + iy) * s->W + ix) * s->C;
             const float *wr = w + (ky * s->KW + kx) * s->OC + (int64_t)oc0;
-            for (size_t c = 0; c < cnt; c++) acc[c] += xr[(oc0 + c) / (size_t)s->M] * wr[c];
+            if (s->M == 1) {
+                for (size_t c = 0; c < cnt; c++) acc[c] += xr[oc0 + c] * wr[c];
+            } else {
+                for (size_t c = 0; c < cnt; c++) acc[c] += xr[xi[c]] * wr[c];
+            }
         }
     }
     for (size_t c = 0; c < cnt; c++) out[oc0 + c] = qlite_clampf(acc[c], s->lo, s->hi);
 }
 
-static void dw_rows(void *arg, size_t begin, size_t end) {
+QLITE_NN_ISA_CLONES static void dw_rows(void *arg, size_t begin, size_t end) {
     const dw_job *j = arg;
     const dw_state *s = j->s;
     const size_t OC = (size_t)s->OC;
