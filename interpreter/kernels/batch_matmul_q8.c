@@ -388,7 +388,9 @@ static qlite_status bmmq_prepare(qlite_node *node, bool hybrid) {
     qlite_q8_weights bflip = bq; /* the bound of |b - zb| uses the flipped zero points */
     bflip.per_channel = true;
     bflip.zp = zbp;
-    if ((st = qlite_q8_check_acc(node, s->K, &bflip, 0))) return st;
+    if ((st = hybrid ? qlite_hybrid_check_acc(node, s->K, &bflip)
+                     : qlite_q8_check_acc(node, s->K, &bflip, 0)))
+        return st;
 
     const size_t len = qlite_q8_cols_len(s->N);
     if (hybrid) {

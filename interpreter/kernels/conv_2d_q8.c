@@ -429,7 +429,7 @@ static qlite_status convq_prepare(qlite_node *node, bool transposed, bool hybrid
     if (hybrid) {
         if ((st = qlite_nn_check_dtype(node, y, "output", QLITE_DTYPE_FLOAT32)) ||
             (b && (st = qlite_nn_check_dtype(node, b, "bias", QLITE_DTYPE_FLOAT32))) ||
-            (st = qlite_q8_check_acc(node, K, &s->wq, 0)) ||
+            (st = qlite_hybrid_check_acc(node, K, &s->wq)) ||
             (st = qlite_hybrid_cols_build(node, O, &s->wq, w->data, K, K, 1, b ? b->data : NULL,
                                           g->act, &s->hc)))
             return st;

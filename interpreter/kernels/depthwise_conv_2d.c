@@ -15,6 +15,7 @@
  */
 #include "kernels.h"
 #include "nn_common.h"
+#include "nn_variants.h"
 
 QLITE_NN_OPTIMIZE_LOOPS
 
@@ -148,7 +149,7 @@ static qlite_status dw_prepare(qlite_node *node) {
     qlite_status (*eval)(qlite_node *) = NULL;
     switch (QLITE_NN_PAIR(x->dtype, w->dtype)) {
     case QLITE_NN_F32_F32: eval = dw_eval_f32; break;
-    default: return qlite_nn_unsupported_pair(node, x, w);
+    default: return qlite_dw_variants_prepare(node); /* int8, hybrid, float16 weights */
     }
     if ((st = qlite_nn_check_dtype(node, node->outputs[0], "output", QLITE_DTYPE_FLOAT32)) ||
         (b && (st = qlite_nn_check_dtype(node, b, "bias", QLITE_DTYPE_FLOAT32))) ||
@@ -200,4 +201,5 @@ static qlite_status dw_eval(qlite_node *node) {
 const qlite_kernel qlite_kernel_depthwise_conv_2d = {
     .prepare = dw_prepare,
     .eval = dw_eval,
+    .raw_dense_inputs = 1u << 1, /* float16 weights read in place */
 };

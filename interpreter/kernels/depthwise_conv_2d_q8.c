@@ -350,7 +350,7 @@ static qlite_status dwq_prepare(qlite_node *node, bool hybrid) {
     if (hybrid) {
         if ((st = qlite_nn_check_dtype(node, y, "output", QLITE_DTYPE_FLOAT32)) ||
             (b && (st = qlite_nn_check_dtype(node, b, "bias", QLITE_DTYPE_FLOAT32))) ||
-            (st = qlite_q8_check_acc(node, taps, &s->wq, 0)) ||
+            (st = qlite_hybrid_check_acc(node, taps, &s->wq)) ||
             (st = qlite_hybrid_cols_build(node, O, &s->wq, w->data, taps, 1, O,
                                           b ? b->data : NULL, g->act, &s->hc)))
             return st;

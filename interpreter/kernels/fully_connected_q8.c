@@ -180,7 +180,7 @@ static qlite_status fcq_prepare(qlite_node *node, bool hybrid) {
         if (b && (b->rank != 1 || b->dims[0] != N))
             return qlite_node_error(node, QLITE_ERR_SHAPE, "bias '%s' must be [%lld]",
                                     b->info->name, (long long)N);
-        if ((st = qlite_q8_check_acc(node, s->K, &s->wq, 0)) ||
+        if ((st = qlite_hybrid_check_acc(node, s->K, &s->wq)) ||
             (st = qlite_hybrid_cols_build(node, s->N, &s->wq, w->data, s->K, s->K, 1,
                                           b ? b->data : NULL, o.activation, &s->hc)))
             return st;

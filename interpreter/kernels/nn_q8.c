@@ -8,6 +8,11 @@
 #include <math.h>
 #include <string.h>
 
+/* float selects (clamps, NaN tests) vectorize; qlite never relies on FP exceptions */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-trapping-math")
+#endif
+
 qlite_status qlite_q8_weights_init(qlite_node *node, const qlite_tensor *w, const char *what,
                                    uint32_t axis, size_t channels, qlite_q8_weights *out) {
     if (w->dtype != QLITE_DTYPE_INT8)
@@ -51,6 +56,10 @@ qlite_status qlite_q8_check_acc(qlite_node *node, size_t K, const qlite_q8_weigh
                                 "int32 accumulator",
                                 K, (long long)max_abs_bias);
     return QLITE_OK;
+}
+
+qlite_status qlite_hybrid_check_acc(qlite_node *node, size_t K, const qlite_q8_weights *w) {
+    return qlite_q8_check_acc(node, K, w, (int64_t)K * 255 * 128);
 }
 
 qlite_status qlite_q8_cols_build(qlite_node *node, size_t N, const qlite_q8_weights *w, float sx,
@@ -239,11 +248,28 @@ float qlite_hybrid_quantize(const float *x, size_t n, uint8_t *out, int32_t *zu,
 
 void qlite_hybrid_finish(const qlite_hybrid_cols *hc, size_t n0, size_t n1, float su, int32_t zu,
                          const int32_t *acc, float *y) {
-    for (size_t n = n0; n < n1; n++) {
-        const int64_t d = (int64_t)acc[n] - (int64_t)zu * hc->wsum[n];
-        float v = (float)d * (su * hc->wscale[n]);
-        if (hc->bias) v += hc->bias[n];
-        y[n] = qlite_clampf(v, hc->lo, hc->hi);
+    /* d fits int32 (qlite_hybrid_check_acc). acc usually is y's own memory: chunks of it
+     * are copied to a local array first so the loops below vectorize (qlite_clampf
+     * written out: this file's optimize pragma keeps header functions defined before it
+     * from being inlined). */
+    const int32_t *ws = hc->wsum;
+    const float *sc = hc->wscale, *b = hc->bias, lo = hc->lo, hi = hc->hi;
+    int32_t a[64];
+    for (size_t c0 = n0; c0 < n1; c0 += 64) {
+        const size_t cnt = n1 - c0 < 64 ? n1 - c0 : 64;
+        memcpy(a, acc + c0, cnt * sizeof(int32_t));
+        float *yc = y + c0;
+        if (b) {
+            for (size_t i = 0; i < cnt; i++) {
+                const float v = (float)(a[i] - zu * ws[c0 + i]) * (su * sc[c0 + i]) + b[c0 + i];
+                yc[i] = v < lo ? lo : (v > hi ? hi : v);
+            }
+        } else {
+            for (size_t i = 0; i < cnt; i++) {
+                const float v = (float)(a[i] - zu * ws[c0 + i]) * (su * sc[c0 + i]);
+                yc[i] = v < lo ? lo : (v > hi ? hi : v);
+            }
+        }
     }
 }
 

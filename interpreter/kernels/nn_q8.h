@@ -60,6 +60,13 @@ qlite_status qlite_q8_weights_init(qlite_node *node, const qlite_tensor *w, cons
 qlite_status qlite_q8_check_acc(qlite_node *node, size_t K, const qlite_q8_weights *w,
                                 int64_t max_abs_bias);
 
+/*
+ * The hybrid kernels' bound: acc = sum u w and zu * sum w each reach
+ * K * 255 * 128, so their difference (the output stage's int32) needs
+ * 2 * K * 255 * 128 <= INT32_MAX (K <= 32896).
+ */
+qlite_status qlite_hybrid_check_acc(qlite_node *node, size_t K, const qlite_q8_weights *w);
+
 /* Padded length of a column array (gemm_q8.h: readable to round_up(N, 64)). */
 static inline size_t qlite_q8_cols_len(size_t N) { return (N + 63) / 64 * 64 + 64; }
 

@@ -17,16 +17,17 @@
  *            out = su sw[r] (acc - zu sum_k M[r][k]) + bias[r].
  * As in the float kernels, the input projection of all T*B rows is one
  * GEMM before the recurrence (threaded) and R is packed once per direction
- * for the per-step products (float panels, or O16I4 for int8; batch < 4
- * reads int8 / float16 R in place instead). The reference path
- * (QLITE_INTERP_REFERENCE_ONLY) computes each mat with plain loops.
+ * for the per-step products (float panels, or O16I4 for int8). The optimized path applies the
+ * gates over whole vectors with rnn_common.h's fast exp, as lstm.c / gru.c
+ * do; the reference path (QLITE_INTERP_REFERENCE_ONLY) computes each mat
+ * with plain loops and the gates with libm.
  */
 #include <math.h>
 
 #include "kernels/gemm_f16.h"
 #include "kernels/nn_q8.h"
 #include "kernels/nn_variants.h"
-#include "kernels/rnn_common.h"
+#include "kernels/rnn_common.h" /* (applies QLITE_NN_OPTIMIZE_LOOPS) */
 
 /* One weight input (W or R). */
 typedef struct rnn_mat {
@@ -286,6 +287,31 @@ static void lstm_cell(const rnn_dims *d, const float *pre, const float *p, float
     }
 }
 
+/* The same gate math over whole vectors with rnn_common.h's fast exp (the
+ * optimized path, as lstm.c's): pre[4H] is overwritten, tmp holds H floats. */
+static void lstm_cell_fast(const rnn_dims *d, float *restrict pre, const float *restrict p,
+                           float *restrict h, float *restrict c, float *restrict tmp) {
+    const size_t H = (size_t)d->H;
+    float *gi = pre, *go = pre + H, *gf = pre + 2 * H, *gg = pre + 3 * H;
+    if (p)
+        for (size_t j = 0; j < H; j++) {
+            gi[j] += p[j] * c[j];
+            gf[j] += p[2 * H + j] * c[j];
+        }
+    rnn_clip_vec(d, pre, 4 * H);
+    rnn_sigmoid_vec(gi, H);
+    rnn_sigmoid_vec(gf, H);
+    rnn_tanh_vec(gg, gg, H);
+    for (size_t j = 0; j < H; j++) c[j] = gf[j] * c[j] + gi[j] * gg[j];
+    if (p) {
+        for (size_t j = 0; j < H; j++) go[j] += p[H + j] * c[j];
+        rnn_clip_vec(d, go, H);
+    }
+    rnn_sigmoid_vec(go, H);
+    rnn_tanh_vec(tmp, c, H);
+    for (size_t j = 0; j < H; j++) h[j] = go[j] * tmp[j];
+}
+
 static qlite_status rnnv_eval(qlite_node *node) {
     const rnnv_state *s = node->state;
     const rnn_dims *d = &s->d;
@@ -295,7 +321,7 @@ static qlite_status rnnv_eval(qlite_node *node) {
     const size_t H = (size_t)d->H, G = (size_t)s->gates, GH = G * H, B = (size_t)d->B;
     const size_t TB = (size_t)(d->T * d->B), I = (size_t)d->I;
     float *pre = mem.work, *hs = pre + B * GH, *cs = hs + B * H, *rh = cs + B * H;
-    float *nh = rh + B * H, *bias = nh + B * H;
+    float *nh = rh + B * H, *bias = nh + B * H, *tmp = bias + GH;
     for (int64_t dir = 0; dir < d->D; dir++) {
         const bool rev = d->reverse_only || dir == 1;
         const float *Wb = io.b ? io.b + (size_t)dir * 2 * GH : NULL, *Rb = Wb ? Wb + GH : NULL;
@@ -343,7 +369,10 @@ static qlite_status rnnv_eval(qlite_node *node) {
                     float *pb = pre + (size_t)b * GH;
                     const float *xb = mem.gx + rnn_xrow(d, t, b) * GH;
                     for (size_t g = 0; g < GH; g++) pb[g] += xb[g];
-                    lstm_cell(d, pb, P, hs + (size_t)b * H, cs + (size_t)b * H);
+                    if (ref)
+                        lstm_cell(d, pb, P, hs + (size_t)b * H, cs + (size_t)b * H);
+                    else
+                        lstm_cell_fast(d, pb, P, hs + (size_t)b * H, cs + (size_t)b * H, tmp);
                     if (io.y) memcpy(io.y + rnn_yoff(d, t, dir, b), hs + (size_t)b * H, H * sizeof(float));
                 }
                 continue;
@@ -358,10 +387,18 @@ static qlite_status rnnv_eval(qlite_node *node) {
                 }
                 const int64_t t = rev ? len - 1 - st : st;
                 const float *xb = mem.gx + rnn_xrow(d, t, b) * GH;
-                for (size_t j = 0; j < H; j++) {
-                    const float r = rnn_sigmoid(rnn_clip(d, xb[H + j] + pb[H + j]));
-                    pb[H + j] = r;
-                    rh[(size_t)b * H + j] = r * hb[j];
+                if (ref) {
+                    for (size_t j = 0; j < H; j++) {
+                        const float r = rnn_sigmoid(rnn_clip(d, xb[H + j] + pb[H + j]));
+                        pb[H + j] = r;
+                        rh[(size_t)b * H + j] = r * hb[j];
+                    }
+                } else {
+                    float *r = pb + H;
+                    for (size_t j = 0; j < H; j++) r[j] += xb[H + j];
+                    rnn_clip_vec(d, r, H);
+                    rnn_sigmoid_vec(r, H);
+                    for (size_t j = 0; j < H; j++) rh[(size_t)b * H + j] = r[j] * hb[j];
                 }
             }
             if (!s->lbr) { /* (r * h) R_h^T + Rb_h */
@@ -377,12 +414,26 @@ static qlite_status rnnv_eval(qlite_node *node) {
                 if (st >= len) continue;
                 const int64_t t = rev ? len - 1 - st : st;
                 float *hb = hs + (size_t)b * H;
-                const float *pb = pre + (size_t)b * GH, *xb = mem.gx + rnn_xrow(d, t, b) * GH;
-                for (size_t j = 0; j < H; j++) {
-                    const float z = rnn_sigmoid(rnn_clip(d, xb[j] + pb[j]));
-                    const float hh = s->lbr ? pb[H + j] * pb[2 * H + j] : nh[(size_t)b * H + j];
-                    const float n = tanhf(rnn_clip(d, xb[2 * H + j] + hh));
-                    hb[j] = (1.0f - z) * n + z * hb[j];
+                float *pb = pre + (size_t)b * GH;
+                const float *xb = mem.gx + rnn_xrow(d, t, b) * GH;
+                if (ref) {
+                    for (size_t j = 0; j < H; j++) {
+                        const float z = rnn_sigmoid(rnn_clip(d, xb[j] + pb[j]));
+                        const float hh = s->lbr ? pb[H + j] * pb[2 * H + j] : nh[(size_t)b * H + j];
+                        const float n = tanhf(rnn_clip(d, xb[2 * H + j] + hh));
+                        hb[j] = (1.0f - z) * n + z * hb[j];
+                    }
+                } else { /* z and the candidate n over whole vectors (pb's z and h parts reused) */
+                    float *z = pb, *n = pb + 2 * H;
+                    const float *r = pb + H, *nhb = nh + (size_t)b * H;
+                    for (size_t j = 0; j < H; j++) z[j] += xb[j];
+                    rnn_clip_vec(d, z, H);
+                    rnn_sigmoid_vec(z, H);
+                    for (size_t j = 0; j < H; j++)
+                        n[j] = xb[2 * H + j] + (s->lbr ? r[j] * n[j] : nhb[j]);
+                    rnn_clip_vec(d, n, H);
+                    rnn_tanh_vec(n, n, H);
+                    for (size_t j = 0; j < H; j++) hb[j] = (1.0f - z[j]) * n[j] + z[j] * hb[j];
                 }
                 if (io.y) memcpy(io.y + rnn_yoff(d, t, dir, b), hb, H * sizeof(float));
             }
@@ -487,7 +538,7 @@ static qlite_status mat_init(qlite_node *node, const qlite_tensor *t, const char
                                 "hybrid kernels take symmetric int8 weights (%s '%s' has a zero "
                                 "point)",
                                 what, t->info->name);
-    if ((st = qlite_q8_check_acc(node, m->cols, &wq, 0))) return st;
+    if ((st = qlite_hybrid_check_acc(node, m->cols, &wq))) return st;
     float *scale = qlite_node_alloc(node, m->rows * sizeof(float));
     int32_t *sum = qlite_node_alloc(node, D * m->rows * sizeof(int32_t));
     if (!scale || !sum) return qlite_node_error(node, QLITE_ERR_NO_MEMORY, "out of memory");
@@ -532,10 +583,11 @@ static qlite_status rnnv_prepare(qlite_node *node, int gates) {
         gemm = qlite_q8_gemm_dot(TB, true, 0) ? 0 : qlite_gemm_q8_packed_size(I, GH);
     else
         gemm = qlite_gemm_f32_scratch_bytes(s->uk, TB, GH, I);
-    /* R packed per direction: float32 always (as lstm.c), int8 / float16 for batches >= 4 */
+    /* R packed once per direction and invoke, whatever its dtype (float panels, or O16I4
+     * for int8): T steps use it, and tiles beat dot products even for one row */
     const size_t n1 = gates == 3 && !s->lbr ? 2 * H : GH;
     size_t pk1 = 0, pk2 = 0;
-    if (s->r.dtype == QLITE_DTYPE_FLOAT32 || B >= QLITE_GEMM_Q8_DOT_M) {
+    {
         if (r8) {
             pk1 = qlite_gemm_q8_packed_size(H, n1);
             pk2 = n1 < GH ? qlite_gemm_q8_packed_size(H, H) : 0;
@@ -549,8 +601,8 @@ static qlite_status rnnv_prepare(qlite_node *node, int gates) {
     s->gemm_b = align64(gemm);
     s->pack_b = s->r.packed_bytes + align64(pk2);
     s->u_b = align64(s->urows * s->lda);
-    /* pre [B, GH], h, c, rh, nh [B, H], bias [GH] */
-    s->work_b = align64((B * GH + 4 * B * H + GH) * sizeof(float));
+    /* pre [B, GH], h, c, rh, nh [B, H], bias [GH], tmp [H] */
+    s->work_b = align64((B * GH + 4 * B * H + GH + H) * sizeof(float));
     node->scratch_bytes = s->gx_b + s->gemm_b + s->pack_b + s->u_b +
                           align64(2 * s->urows * sizeof(int32_t)) + s->work_b;
     memset(&s->cols8, 0, sizeof s->cols8);

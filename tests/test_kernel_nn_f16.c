@@ -1,0 +1,489 @@
+/*
+ * test_kernel_nn_f16.c — the float16-weight forms of FULLY_CONNECTED,
+ * CONV_2D, DEPTHWISE_CONV_2D, TRANSPOSE_CONV_2D, BATCH_MATMUL, LSTM and GRU
+ * (docs/quantization.md §7: halves read in place, widened as loaded).
+ *
+ * (a) Every op against the float32 kernel run on the widened weights (the
+ *     same math): |y16 - y32| <= 1e-5 * (sum |x w| + |b|) per output (the
+ *     two may add in different orders), optimized with 1 and 2 threads and
+ *     the reference path;
+ * (b) every ISA variant of the row kernels (gemm_f16.h) against the
+ *     portable one: conversion bit-exact, dot / axpy within the same bound;
+ *     a variant for an ISA this CPU lacks is skipped;
+ * (c) through the interpreter: a float16 FC weight stays float16 and inside
+ *     the mapped model (no float32 copy in the prepared memory), and a
+ *     sparse float16 weight is still densified (widened) for the kernel.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels/gemm_f16.h"
+#include "qlite_writer.h"
+#include "support.h"
+#include "support/op_check.h"
+
+#define N_COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+static float frand(qlite_test_rng *r) { return qlite_test_rng_float(r, -1.0f, 1.0f); }
+
+/* Random halves and their widened floats. */
+static void half_weights(qlite_test_rng *r, uint16_t *h, float *f, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        h[i] = qlite_fp32_to_fp16(frand(r));
+        f[i] = qlite_fp16_to_fp32(h[i]);
+    }
+}
+
+/* |a - b| <= tol_rel * scale[i] + 1e-6 for every element. */
+static void expect_close(const char *what, const float *a, const float *b, const float *scale,
+                         size_t n, double tol_rel) {
+    for (size_t i = 0; i < n; i++) {
+        const double tol = tol_rel * (double)scale[i] + 1e-6;
+        if (!(fabs((double)a[i] - (double)b[i]) <= tol))
+            fail_msg("%s: element %zu is %.9g, the float32 kernel gives %.9g (tolerance %g)", what,
+                     i, (double)a[i], (double)b[i], tol);
+    }
+}
+
+/* Runs op twice (float16 weights at input wi, then the widened float32 copy) and compares. */
+typedef struct f16_run {
+    qlite_op_code code;
+    qlite_op_options opts;
+    uint32_t nin, nout;
+    qlite_op_test_tensor in[8], out[3];
+    uint32_t wi[2];      /* weight inputs (up to 2: W and R) */
+    uint32_t nw;
+    const float *w32[2]; /* the widened copies */
+    const float *mag;    /* per output 0 element: sum |x w| + |b| (or NULL: see below) */
+    float mag_const;     /* > 0: a bound of sum |x w| + |b| for every element (|x|, |w|, |b|
+                            <= 1: the number of terms + 1); 0: |y32| + 1 (recurrent cells) */
+} f16_run;
+
+static void run_and_compare(f16_run *r, const char *what) {
+    qlite_op_test_tensor in32[8], out32[3];
+    memcpy(in32, r->in, sizeof in32);
+    for (uint32_t k = 0; k < r->nw; k++) {
+        in32[r->wi[k]].dtype = QLITE_DTYPE_FLOAT32;
+        in32[r->wi[k]].data = r->w32[k];
+    }
+    memcpy(out32, r->out, sizeof out32);
+    assert_qlite_ok(qlite_op_test_run(r->code, &r->opts, r->nin, in32, r->nout, out32, 1, 0));
+    const struct {
+        int threads;
+        uint32_t flags;
+        const char *name;
+    } runs[] = {{1, 0, "optimized"}, {2, 0, "2 threads"},
+                {1, QLITE_INTERP_REFERENCE_ONLY, "reference"}};
+    for (size_t i = 0; i < N_COUNT(runs); i++) {
+        qlite_op_test_tensor out16[3];
+        memcpy(out16, r->out, sizeof out16);
+        assert_qlite_ok(qlite_op_test_run(r->code, &r->opts, r->nin, r->in, r->nout, out16,
+                                          runs[i].threads, runs[i].flags));
+        char label[160];
+        for (uint32_t o = 0; o < r->nout; o++) {
+            if (r->out[o].absent || !out16[o].out) continue;
+            assert_int_equal(out16[o].out_bytes, out32[o].out_bytes);
+            const size_t n = out32[o].out_bytes / sizeof(float);
+            float *mag = malloc(n * sizeof(float));
+            assert_non_null(mag);
+            for (size_t e = 0; e < n; e++)
+                mag[e] = o == 0 && r->mag         ? r->mag[e]
+                         : r->mag_const > 0.0f ? r->mag_const
+                                               : fabsf(((float *)out32[o].out)[e]) + 1.0f;
+            snprintf(label, sizeof label, "%s %s output %u", what, runs[i].name, o);
+            expect_close(label, out16[o].out, out32[o].out, mag, n, 1e-5);
+            free(mag);
+        }
+        qlite_op_test_free(r->nout, out16);
+    }
+    qlite_op_test_free(r->nout, out32);
+}
+
+/* ---- FULLY_CONNECTED ---- */
+
+static void check_fc(size_t M, size_t K, size_t N, qlite_activation act, uint64_t seed) {
+    qlite_test_rng r;
+    qlite_test_rng_seed(&r, seed);
+    float *x = malloc(M * K * 4), *w32 = malloc(N * K * 4), *b = malloc(N * 4);
+    uint16_t *w16 = malloc(N * K * 2);
+    float *mag = malloc(M * N * 4);
+    assert_true(x && w32 && b && w16 && mag);
+    for (size_t i = 0; i < M * K; i++) x[i] = frand(&r);
+    for (size_t i = 0; i < N; i++) b[i] = frand(&r);
+    half_weights(&r, w16, w32, N * K);
+    for (size_t m = 0; m < M; m++)
+        for (size_t n = 0; n < N; n++) {
+            double s = fabs(b[n]);
+            for (size_t k = 0; k < K; k++) s += fabs((double)x[m * K + k] * w32[n * K + k]);
+            mag[m * N + n] = (float)s;
+        }
+    f16_run run;
+    memset(&run, 0, sizeof run);
+    run.code = QLITE_OP_FULLY_CONNECTED;
+    run.opts = qopts(QLITE_OPTIONS_FULLY_CONNECTED);
+    run.opts.u.fully_connected.activation = act;
+    run.opts.u.fully_connected.keep_num_dims = true;
+    run.nin = 3;
+    run.nout = 1;
+    run.in[0] = qt_f32(2, (int64_t[]){(int64_t)M, (int64_t)K}, x);
+    run.in[1] = qt_const(QLITE_DTYPE_FLOAT16, 2, (int64_t[]){(int64_t)N, (int64_t)K}, w16);
+    run.in[2] = qt_const(QLITE_DTYPE_FLOAT32, 1, (int64_t[]){(int64_t)N}, b);
+    run.out[0] = qt_f32(2, (int64_t[]){(int64_t)M, (int64_t)N}, NULL);
+    run.wi[0] = 1;
+    run.nw = 1;
+    run.w32[0] = w32;
+    run.mag = mag;
+    char what[64];
+    snprintf(what, sizeof what, "FC M=%zu K=%zu N=%zu", M, K, N);
+    run_and_compare(&run, what);
+    free(x);
+    free(w32);
+    free(b);
+    free(w16);
+    free(mag);
+}
+
+static void test_fc_f16(void **state) {
+    (void)state;
+    const size_t shapes[][3] = {{1, 784, 256}, {1, 5, 3}, {2, 33, 17}, {3, 64, 40},
+                                {4, 100, 70}, {7, 31, 130}, {33, 128, 10}};
+    for (size_t i = 0; i < N_COUNT(shapes); i++)
+        check_fc(shapes[i][0], shapes[i][1], shapes[i][2],
+                 (qlite_activation)(i % QLITE_ACT_COUNT), 10 + i);
+}
+
+/* ---- CONV_2D / TRANSPOSE_CONV_2D / DEPTHWISE_CONV_2D ---- */
+
+typedef struct conv16_case {
+    qlite_op_code code;
+    int64_t N, H, W, C, O, KH, KW, sh, sw, dh, dw, pt, pl, pb, pr, g, oph, opw;
+} conv16_case;
+
+static void check_conv(const conv16_case *c, uint64_t seed) {
+    qlite_test_rng r;
+    qlite_test_rng_seed(&r, seed);
+    const bool dw = c->code == QLITE_OP_DEPTHWISE_CONV_2D, tc = c->code == QLITE_OP_TRANSPOSE_CONV_2D;
+    int64_t OH, OW;
+    if (tc) {
+        OH = c->sh * (c->H - 1) + c->oph + (c->KH - 1) * c->dh + 1 - c->pt - c->pb;
+        OW = c->sw * (c->W - 1) + c->opw + (c->KW - 1) * c->dw + 1 - c->pl - c->pr;
+    } else {
+        OH = (c->H + c->pt + c->pb - ((c->KH - 1) * c->dh + 1)) / c->sh + 1;
+        OW = (c->W + c->pl + c->pr - ((c->KW - 1) * c->dw + 1)) / c->sw + 1;
+    }
+    const size_t nx = (size_t)(c->N * c->H * c->W * c->C);
+    const size_t nw = dw ? (size_t)(c->KH * c->KW * c->O) : (size_t)(c->O * c->KH * c->KW * (c->C / c->g));
+    float *x = malloc(nx * 4), *w32 = malloc(nw * 4), *b = malloc((size_t)c->O * 4);
+    uint16_t *w16 = malloc(nw * 2);
+    assert_true(x && w32 && b && w16);
+    for (size_t i = 0; i < nx; i++) x[i] = frand(&r);
+    for (int64_t i = 0; i < c->O; i++) b[i] = frand(&r);
+    half_weights(&r, w16, w32, nw);
+    f16_run run;
+    memset(&run, 0, sizeof run);
+    run.code = c->code;
+    run.opts = qopts(QLITE_OPTIONS_CONV_2D);
+    qlite_conv2d_options *o = &run.opts.u.conv2d;
+    o->stride_h = (int32_t)c->sh, o->stride_w = (int32_t)c->sw;
+    o->dilation_h = (int32_t)c->dh, o->dilation_w = (int32_t)c->dw;
+    o->pad_top = (int32_t)c->pt, o->pad_left = (int32_t)c->pl;
+    o->pad_bottom = (int32_t)c->pb, o->pad_right = (int32_t)c->pr;
+    o->groups = (int32_t)c->g, o->output_pad_h = (int32_t)c->oph, o->output_pad_w = (int32_t)c->opw;
+    o->activation = QLITE_ACT_RELU6;
+    run.nin = 3;
+    run.nout = 1;
+    run.in[0] = qt_f32(4, (int64_t[]){c->N, c->H, c->W, c->C}, x);
+    run.in[1] = dw ? qt_const(QLITE_DTYPE_FLOAT16, 4, (int64_t[]){1, c->KH, c->KW, c->O}, w16)
+                   : qt_const(QLITE_DTYPE_FLOAT16, 4,
+                              (int64_t[]){c->O, c->KH, c->KW, c->C / c->g}, w16);
+    run.in[2] = qt_const(QLITE_DTYPE_FLOAT32, 1, (int64_t[]){c->O}, b);
+    run.out[0] = qt_f32(4, (int64_t[]){c->N, OH, OW, c->O}, NULL);
+    run.wi[0] = 1;
+    run.nw = 1;
+    run.w32[0] = w32;
+    run.mag_const = (float)(c->KH * c->KW * (dw ? 1 : c->C / c->g) + 1);
+    run_and_compare(&run, qlite_op_name(c->code));
+    free(x);
+    free(w32);
+    free(b);
+    free(w16);
+}
+
+static void test_conv_f16(void **state) {
+    (void)state;
+    const qlite_op_code CV = QLITE_OP_CONV_2D, DW = QLITE_OP_DEPTHWISE_CONV_2D,
+                        TC = QLITE_OP_TRANSPOSE_CONV_2D;
+    const conv16_case cases[] = {
+        {CV, 1, 28, 28, 1, 6, 5, 5, 1, 1, 1, 1, 2, 2, 2, 2, 1, 0, 0},
+        {CV, 2, 9, 7, 8, 24, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 0, 0},
+        {CV, 1, 7, 7, 32, 64, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 0, 0},  /* 1x1: in place */
+        {CV, 1, 6, 5, 12, 18, 3, 2, 1, 2, 2, 1, 2, 0, 1, 3, 3, 0, 0},
+        {DW, 1, 14, 14, 16, 16, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 0, 0},
+        {DW, 1, 5, 5, 3, 6, 3, 3, 1, 1, 1, 1, 0, 1, 0, 1, 2, 0, 0},    /* multiplier 2 */
+        {DW, 2, 6, 5, 19, 19, 3, 2, 1, 2, 2, 1, 2, 0, 1, 1, 1, 0, 0},
+        {TC, 1, 4, 4, 8, 6, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, 0},
+        {TC, 2, 3, 5, 4, 4, 2, 2, 2, 2, 1, 1, 0, 0, 0, 0, 2, 0, 1},
+    };
+    for (size_t i = 0; i < N_COUNT(cases); i++) check_conv(&cases[i], 30 + i);
+}
+
+/* ---- BATCH_MATMUL (float16 B) ---- */
+
+static void test_bmm_f16(void **state) {
+    (void)state;
+    const struct {
+        int64_t ad[3], bd[3];
+        bool tb;
+    } cases[] = {{{2, 7, 16}, {1, 16, 9}, false},  /* shared B: folded */
+                 {{3, 5, 33}, {3, 40, 33}, true},  /* batched B^T */
+                 {{1, 2, 64}, {1, 64, 70}, false}, /* small M */
+                 {{4, 28, 64}, {1, 64, 192}, false}};
+    for (size_t i = 0; i < N_COUNT(cases); i++) {
+        qlite_test_rng r;
+        qlite_test_rng_seed(&r, 50 + i);
+        const size_t na = (size_t)(cases[i].ad[0] * cases[i].ad[1] * cases[i].ad[2]);
+        const size_t nb = (size_t)(cases[i].bd[0] * cases[i].bd[1] * cases[i].bd[2]);
+        float *a = malloc(na * 4), *b32 = malloc(nb * 4);
+        uint16_t *b16 = malloc(nb * 2);
+        assert_true(a && b32 && b16);
+        for (size_t k = 0; k < na; k++) a[k] = frand(&r);
+        half_weights(&r, b16, b32, nb);
+        const int64_t M = cases[i].ad[1];
+        const int64_t N = cases[i].tb ? cases[i].bd[1] : cases[i].bd[2];
+        const int64_t batches = cases[i].ad[0] > cases[i].bd[0] ? cases[i].ad[0] : cases[i].bd[0];
+        f16_run run;
+        memset(&run, 0, sizeof run);
+        run.code = QLITE_OP_BATCH_MATMUL;
+        run.opts = qopts(QLITE_OPTIONS_BATCH_MATMUL);
+        run.opts.u.batch_matmul.transpose_b = cases[i].tb;
+        run.nin = 2;
+        run.nout = 1;
+        run.in[0] = qt_f32(3, cases[i].ad, a);
+        run.in[1] = qt_const(QLITE_DTYPE_FLOAT16, 3, cases[i].bd, b16);
+        run.out[0] = qt_f32(3, (int64_t[]){batches, M, N}, NULL);
+        run.wi[0] = 1;
+        run.nw = 1;
+        run.w32[0] = b32;
+        run.mag_const = (float)(cases[i].ad[2] + 1);
+        run_and_compare(&run, "BATCH_MATMUL");
+        free(a);
+        free(b32);
+        free(b16);
+    }
+}
+
+/* ---- LSTM / GRU (float16 W and R, or one of them) ---- */
+
+static void check_rnn(qlite_op_code code, int64_t T, int64_t B, int64_t I, int64_t H,
+                      qlite_rnn_direction dir, bool lbr, int halves, uint64_t seed) {
+    qlite_test_rng r;
+    qlite_test_rng_seed(&r, seed);
+    const int64_t G = code == QLITE_OP_LSTM ? 4 : 3, D = dir == QLITE_RNN_BIDIRECTIONAL ? 2 : 1;
+    const size_t nx = (size_t)(T * B * I), nw = (size_t)(D * G * H * I), nr = (size_t)(D * G * H * H);
+    const size_t nb = (size_t)(D * 2 * G * H);
+    float *x = malloc(nx * 4), *w32 = malloc(nw * 4), *r32 = malloc(nr * 4), *bias = malloc(nb * 4);
+    uint16_t *w16 = malloc(nw * 2), *r16 = malloc(nr * 2);
+    assert_true(x && w32 && r32 && bias && w16 && r16);
+    for (size_t i = 0; i < nx; i++) x[i] = frand(&r);
+    for (size_t i = 0; i < nb; i++) bias[i] = 0.5f * frand(&r);
+    half_weights(&r, w16, w32, nw);
+    half_weights(&r, r16, r32, nr);
+    for (size_t i = 0; i < nw; i++) w32[i] *= 0.5f, w16[i] = qlite_fp32_to_fp16(w32[i]);
+    f16_run run;
+    memset(&run, 0, sizeof run);
+    run.code = code;
+    run.opts = qopts(QLITE_OPTIONS_RNN);
+    run.opts.u.rnn.hidden_size = (int32_t)H;
+    run.opts.u.rnn.direction = dir;
+    run.opts.u.rnn.linear_before_reset = lbr;
+    run.nin = 4;
+    run.in[0] = qt_f32(3, (int64_t[]){T, B, I}, x);
+    run.in[1] = qt_const(halves & 1 ? QLITE_DTYPE_FLOAT16 : QLITE_DTYPE_FLOAT32, 3,
+                         (int64_t[]){D, G * H, I}, halves & 1 ? (const void *)w16 : w32);
+    run.in[2] = qt_const(halves & 2 ? QLITE_DTYPE_FLOAT16 : QLITE_DTYPE_FLOAT32, 3,
+                         (int64_t[]){D, G * H, H}, halves & 2 ? (const void *)r16 : r32);
+    run.in[3] = qt_const(QLITE_DTYPE_FLOAT32, 2, (int64_t[]){D, 2 * G * H}, bias);
+    run.nout = 2;
+    run.out[0] = qt_f32(4, (int64_t[]){T, D, B, H}, NULL);
+    run.out[1] = qt_f32(3, (int64_t[]){D, B, H}, NULL);
+    if (halves & 1) run.wi[run.nw] = 1, run.w32[run.nw++] = w32;
+    if (halves & 2) run.wi[run.nw] = 2, run.w32[run.nw++] = r32;
+    char what[80];
+    snprintf(what, sizeof what, "%s T=%lld B=%lld halves=%d", qlite_op_name(code), (long long)T,
+             (long long)B, halves);
+    run_and_compare(&run, what);
+    free(x);
+    free(w32);
+    free(r32);
+    free(bias);
+    free(w16);
+    free(r16);
+}
+
+static void test_rnn_f16(void **state) {
+    (void)state;
+    check_rnn(QLITE_OP_LSTM, 6, 1, 28, 32, QLITE_RNN_FORWARD, false, 3, 60);
+    check_rnn(QLITE_OP_LSTM, 4, 5, 9, 16, QLITE_RNN_BIDIRECTIONAL, false, 3, 61);
+    check_rnn(QLITE_OP_LSTM, 3, 2, 7, 8, QLITE_RNN_REVERSE, false, 2, 62); /* R only */
+    check_rnn(QLITE_OP_GRU, 6, 1, 28, 32, QLITE_RNN_FORWARD, true, 3, 63);
+    check_rnn(QLITE_OP_GRU, 4, 4, 9, 16, QLITE_RNN_BIDIRECTIONAL, false, 3, 64);
+    check_rnn(QLITE_OP_GRU, 3, 3, 5, 8, QLITE_RNN_FORWARD, false, 1, 65); /* W only */
+}
+
+/* ---- (b) row kernels by ISA ---- */
+
+static void test_row_variants(void **state) {
+    (void)state;
+    size_t n;
+    const qlite_gemm_f16_rowk *const *all = qlite_gemm_f16_rowks(&n);
+    const qlite_gemm_f16_rowk *ref = all[0];
+    qlite_test_rng r;
+    qlite_test_rng_seed(&r, 70);
+    const size_t Ks[] = {1, 7, 8, 15, 16, 17, 31, 32, 33, 64, 100};
+    const size_t Ns[] = {1, 3, 4, 5, 31, 32, 33, 64, 65, 100};
+    float a[100], w32[100 * 100], bias[100], c0[100], c1[100], mag[100];
+    uint16_t w16[100 * 100];
+    half_weights(&r, w16, w32, 100 * 100);
+    for (size_t i = 0; i < 100; i++) a[i] = frand(&r), bias[i] = frand(&r);
+    for (size_t v = 1; v < n; v++) {
+        if (!qlite_gemm_f16_runnable(all[v])) {
+            print_message("%s: this CPU lacks its ISA (skipped)\n", all[v]->name);
+            continue;
+        }
+        float cv[100 * 100], cr[100 * 100];
+        ref->convert(w16, cr, 100 * 100);
+        all[v]->convert(w16, cv, 100 * 100);
+        assert_memory_equal(cv, cr, sizeof cv);
+        for (size_t ik = 0; ik < N_COUNT(Ks); ik++)
+            for (size_t in = 0; in < N_COUNT(Ns); in++) {
+                const size_t K = Ks[ik], N = Ns[in];
+                for (size_t j = 0; j < N; j++) {
+                    double s = fabs(bias[j]);
+                    for (size_t k = 0; k < K; k++) s += fabs((double)a[k] * w32[j * K + k]);
+                    mag[j] = (float)s;
+                }
+                ref->dot(K, a, 1, w16, K, 0, N, bias, c0, -INFINITY, INFINITY);
+                all[v]->dot(K, a, 1, w16, K, 0, N, bias, c1, -INFINITY, INFINITY);
+                expect_close(all[v]->name, c1, c0, mag, N, 1e-5);
+                for (size_t j = 0; j < N; j++) {
+                    double s = fabs(bias[j]);
+                    for (size_t k = 0; k < K; k++) s += fabs((double)a[k] * w32[k * N + j]);
+                    mag[j] = (float)s;
+                }
+                ref->axpy(K, a, 1, w16, N, 0, N, bias, c0, -0.5f, 0.5f);
+                all[v]->axpy(K, a, 1, w16, N, 0, N, bias, c1, -0.5f, 0.5f);
+                expect_close(all[v]->name, c1, c0, mag, N, 1e-5);
+            }
+    }
+    /* a skipped variant is reported by cmocka as skipped, not passed */
+    for (size_t v = 1; v < n; v++)
+        if (!qlite_gemm_f16_runnable(all[v])) skip();
+}
+
+/* ---- (c) through the interpreter ---- */
+
+/* y [1, 2] = x [1, 3] W^T with W as described by tw (bytes at wdata); returns the model. */
+static qlite_model *fc_model(qlite_tensor_info *tw, const void *wdata, size_t wbytes,
+                             const void *ptr, size_t ptr_bytes, const void *idx, size_t idx_bytes,
+                             void **bytes) {
+    qlite_writer *W = NULL;
+    assert_qlite_ok(qlite_writer_create(&W));
+    if (tw->sparsity) {
+        qlite_sparsity *sp = (qlite_sparsity *)tw->sparsity;
+        sp->row_ptr_buffer = (uint32_t)qlite_writer_add_buffer(W, ptr, ptr_bytes);
+        sp->col_index_buffer = (uint32_t)qlite_writer_add_buffer(W, idx, idx_bytes);
+    }
+    qlite_tensor_info tx = {.name = "x", .dtype = QLITE_DTYPE_FLOAT32, .rank = 2,
+                            .shape = (int64_t[]){1, 3}};
+    qlite_tensor_info ty = {.name = "y", .dtype = QLITE_DTYPE_FLOAT32, .rank = 2,
+                            .shape = (int64_t[]){1, 2}};
+    const int64_t buf = qlite_writer_add_buffer(W, wdata, wbytes);
+    assert_true(buf > 0);
+    tw->buffer = (uint32_t)buf;
+    const int32_t x = qlite_writer_add_tensor(W, &tx), y = qlite_writer_add_tensor(W, &ty);
+    const int32_t wt = qlite_writer_add_tensor(W, tw);
+    assert_int_equal(wt, 2);
+    qlite_op_options o;
+    qlite_op_options_default(QLITE_OPTIONS_FULLY_CONNECTED, &o);
+    qlite_op_info op = {.code = QLITE_OP_FULLY_CONNECTED, .name = "fc", .num_inputs = 3,
+                        .num_outputs = 1, .inputs = (int32_t[]){x, wt, -1},
+                        .outputs = (int32_t[]){y}, .options = o};
+    assert_true(qlite_writer_add_op(W, &op) >= 0);
+    assert_qlite_ok(qlite_writer_set_inputs(W, 1, &x));
+    assert_qlite_ok(qlite_writer_set_outputs(W, 1, &y));
+    size_t size;
+    assert_qlite_ok(qlite_writer_write_memory(W, bytes, &size));
+    qlite_writer_destroy(W);
+    qlite_model *m;
+    assert_qlite_ok(qlite_model_open_memory(*bytes, size, 0, &m));
+    return m;
+}
+
+static void run_fc_model(qlite_model *m, const float want[2], qlite_dtype weight_view,
+                         bool in_model) {
+    qlite_interpreter *it;
+    assert_qlite_ok(qlite_interpreter_create(m, NULL, &it));
+    assert_qlite_ok(qlite_interpreter_prepare(it));
+    qlite_tensor_view v;
+    assert_qlite_ok(qlite_interpreter_tensor(it, 2, &v));
+    assert_int_equal(v.dtype, weight_view);
+    size_t msize;
+    const uint8_t *mb = qlite_model_bytes(m, &msize);
+    const bool inside = (const uint8_t *)v.data >= mb && (const uint8_t *)v.data < mb + msize;
+    assert_int_equal(inside, in_model);
+    const float xin[3] = {1.0f, 1.0f, 2.0f};
+    assert_qlite_ok(qlite_interpreter_set_input(it, 0, xin, sizeof xin));
+    assert_qlite_ok(qlite_interpreter_invoke(it));
+    assert_qlite_ok(qlite_interpreter_output(it, 0, &v));
+    const float *yo = v.data;
+    assert_true(yo[0] == want[0]);
+    assert_true(yo[1] == want[1]);
+    qlite_interpreter_destroy(it);
+}
+
+static void test_interpreter_weights(void **state) {
+    (void)state;
+    void *bytes;
+    /* dense float16 W [2, 3] = {{1, 2, 3}, {-0.5, 0.25, 65504}}: read in place */
+    const uint16_t w[6] = {0x3C00, 0x4000, 0x4200, 0xB800, 0x3400, 0x7BFF};
+    qlite_tensor_info tw = {.name = "w", .dtype = QLITE_DTYPE_FLOAT16, .rank = 2,
+                            .shape = (int64_t[]){2, 3}};
+    qlite_model *m = fc_model(&tw, w, sizeof w, NULL, 0, NULL, 0, &bytes);
+    run_fc_model(m, (float[]){9.0f, -0.5f + 0.25f + 2.0f * 65504.0f}, QLITE_DTYPE_FLOAT16, true);
+    qlite_interpreter *it;
+    assert_qlite_ok(qlite_interpreter_create(m, NULL, &it));
+    assert_qlite_ok(qlite_interpreter_prepare(it));
+    /* nothing of the weight's size was converted at prepare */
+    assert_true(qlite_interpreter_prepared_size(it) < 1024);
+    qlite_interpreter_destroy(it);
+    qlite_model_close(m);
+    qlite_writer_free_bytes(bytes);
+
+    /* sparse float16 (1x1 CSR): row 0 = {col 2: 0.5}, row 1 = {col 0: -2, col 1: 1024}:
+     * densified and widened to float32 for the kernel */
+    const uint8_t row_ptr[3] = {0, 1, 3}, col_index[3] = {2, 0, 1};
+    const uint16_t values[3] = {0x3800, 0xC000, 0x6400};
+    qlite_sparsity sp = {.block_rows = 1, .block_cols = 1, .row_ptr_type = QLITE_INDEX_UINT8,
+                         .col_index_type = QLITE_INDEX_UINT8, .nnz_blocks = 3};
+    qlite_tensor_info ts = {.name = "w", .dtype = QLITE_DTYPE_FLOAT16, .rank = 2,
+                            .shape = (int64_t[]){2, 3}, .sparsity = &sp};
+    m = fc_model(&ts, values, sizeof values, row_ptr, sizeof row_ptr, col_index,
+                 sizeof col_index, &bytes);
+    run_fc_model(m, (float[]){1.0f, -2.0f + 1024.0f}, QLITE_DTYPE_FLOAT32, false);
+    qlite_model_close(m);
+    qlite_writer_free_bytes(bytes);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_fc_f16),
+        cmocka_unit_test(test_conv_f16),
+        cmocka_unit_test(test_bmm_f16),
+        cmocka_unit_test(test_rnn_f16),
+        cmocka_unit_test(test_row_variants),
+        cmocka_unit_test(test_interpreter_weights),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
