@@ -139,6 +139,7 @@ qlite_status qlc_lower_dequantize_linear(qlc_graph *g, qlc_node *n);
  * are rewritten into standard ops before shape inference
  * (passes/expand_quant.c); reaching inference unexpanded is an error. */
 qlite_status qlc_infer_expanded(qlc_graph *g, qlc_node *n);
+qlite_status qlc_lower_expanded(qlc_graph *g, qlc_node *n);
 
 /* folds (ops_fold.c) */
 qlite_status qlc_fold_shape(qlc_graph *g, qlc_node *n);

@@ -282,6 +282,30 @@ static bool assign_params(const qlc_graph *g, aparams *p, char *missing, size_t 
             }
         }
     }
+    /* backwards through the parameter-keeping ops: a tensor with none whose
+     * only reader keeps parameters (the NHWC -> NCHW transpose or reshape in
+     * front of a QDQ model's QuantizeLinear) takes its reader's output's */
+    bool more = true;
+    while (more) {
+        more = false;
+        for (uint32_t i = g->num_nodes; i-- > 0;) {
+            const qlc_node *n = g->nodes[i];
+            if (n->dead || !same_params_op(n->code) || n->num_outputs != 1) continue;
+            int32_t x = qlc_in(n, 0), o = n->outputs[0];
+            if (x < 0 || o < 0 || !act_tensor(g, x) || !act_tensor(g, o) || p[x].has || !p[o].has ||
+                g->tensors[x]->is_input)
+                continue;
+            uint32_t uses = g->tensors[x]->is_output ? 1 : 0;
+            for (uint32_t j = 0; j < g->num_nodes && uses < 2; j++) {
+                const qlc_node *m = g->nodes[j];
+                for (uint32_t k = 0; !m->dead && k < m->num_inputs; k++) uses += m->inputs[k] == x;
+            }
+            if (uses != 1) continue;
+            p[x] = p[o];
+            snprintf(p[x].source, sizeof p[x].source, "same as output (%s)", qlite_op_name(n->code));
+            more = true;
+        }
+    }
     /* every float activation an op reads or writes needs parameters */
     for (uint32_t i = 0; i < g->num_nodes; i++) {
         const qlc_node *n = g->nodes[i];
