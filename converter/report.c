@@ -294,6 +294,12 @@ static void human(char *out, size_t n, uint64_t bytes) {
     else snprintf(out, n, "%llu B", (unsigned long long)bytes);
 }
 
+/* Column width for a name: the widest so far, capped at 48. */
+static int width(int w, const char *s) {
+    int l = (int)strlen(s);
+    return l > w ? (l > 48 ? 48 : l) : w;
+}
+
 static void db(char *out, size_t n, double v) {
     if (isnan(v)) snprintf(out, n, "-");
     else if (isinf(v)) snprintf(out, n, "exact");
@@ -343,6 +349,11 @@ size_t qlite_convert_report_format(const qlite_convert_report *r, char *buf, siz
     }
     char d[32];
     if (r->num_weights) {
+        int wop = 4, wt = 6;
+        for (uint32_t i = 0; i < r->num_weights; i++) {
+            wop = width(wop, r->weights[i].op);
+            wt = width(wt, r->weights[i].tensor);
+        }
         put(&b, "weights (SQNR dB):\n");
         for (uint32_t i = 0; i < r->num_weights; i++) {
             const qlite_convert_weight_info *w = &r->weights[i];
@@ -351,32 +362,38 @@ size_t qlite_convert_report_format(const qlite_convert_report *r, char *buf, siz
             else if (w->channels == 1) snprintf(q, sizeof q, "per tensor");
             else snprintf(q, sizeof q, "-");
             db(d, sizeof d, w->sqnr_db);
-            put(&b, "  %-28s %-18s %-32s %-7s %-10s %9llu  %6s\n", w->op, qlite_op_name(w->code),
-                w->tensor, qlite_dtype_name(w->dtype), q, (unsigned long long)w->elements, d);
+            put(&b, "  %-*s %-17s %-*s %-7s %-10s %9llu  %6s\n", wop, w->op, qlite_op_name(w->code),
+                wt, w->tensor, qlite_dtype_name(w->dtype), q, (unsigned long long)w->elements, d);
         }
     }
     if (r->num_acts) {
         bool measured = false;
-        for (uint32_t i = 0; i < r->num_acts && !measured; i++)
-            measured = !isnan(r->acts[i].sqnr_db);
+        int wa = 6, ws = 6;
+        for (uint32_t i = 0; i < r->num_acts; i++) {
+            measured |= !isnan(r->acts[i].sqnr_db);
+            wa = width(wa, r->acts[i].tensor);
+            ws = width(ws, r->acts[i].source);
+        }
         put(&b, "activations (%s):\n",
             measured ? "SQNR dB on the calibration data" : "not measured");
         for (uint32_t i = 0; i < r->num_acts; i++) {
             const qlite_convert_activation_info *a = &r->acts[i];
+            char q[96] = "";
+            if (a->dtype != QLITE_DTYPE_FLOAT32)
+                snprintf(q, sizeof q, "scale %-9.4g zp %-4d [%.4g, %.4g]", (double)a->scale,
+                         a->zero_point, (double)a->min, (double)a->max);
             db(d, sizeof d, a->sqnr_db);
-            if (a->dtype == QLITE_DTYPE_FLOAT32)
-                put(&b, "  %-40s float32  %-30s %-24s %6s\n", a->tensor, "", a->source, d);
-            else
-                put(&b, "  %-40s %-7s  scale %-10.4g zp %-4d [%.4g, %.4g]  %-24s %6s\n", a->tensor,
-                    qlite_dtype_name(a->dtype), (double)a->scale, a->zero_point, (double)a->min,
-                    (double)a->max, a->source, d);
+            put(&b, "  %-*s %-7s  %-42s %-*s %6s\n", wa, a->tensor, qlite_dtype_name(a->dtype), q,
+                ws, a->source, d);
         }
     }
     if (r->mode == QLITE_CONVERT_INT8 || r->mode == QLITE_CONVERT_DYNAMIC) {
+        int wf = 4;
+        for (uint32_t i = 0; i < r->num_float_ops; i++) wf = width(wf, r->float_ops[i].op);
         put(&b, "ops left in float:%s\n", r->num_float_ops ? "" : " none");
         for (uint32_t i = 0; i < r->num_float_ops; i++)
-            put(&b, "  %-28s %-18s %s\n", r->float_ops[i].op, qlite_op_name(r->float_ops[i].code),
-                r->float_ops[i].reason);
+            put(&b, "  %-*s %-17s %s\n", wf, r->float_ops[i].op,
+                qlite_op_name(r->float_ops[i].code), r->float_ops[i].reason);
     }
     if (r->num_kept) {
         put(&b, "tensors kept float32:\n");
