@@ -114,7 +114,9 @@ int32_t qlc_quantize_weight(qlc_graph *g, int32_t wi, int32_t axis, bool per_ten
                 uint64_t k = (o * ch + c) * inner + i;
                 int32_t v = qlite_quantize_value(wf[k], scale[c], zp[c], qmin, qmax);
                 q[k] = (int8_t)v;
-                double d = (double)scale[c] * (v - zp[c]) - wf[k];
+                /* dequantized as the kernels do: (q - zp) * scale in float32 (a QDQ
+                 * weight's float values were made the same way: then exact) */
+                double d = (double)((float)(v - zp[c]) * scale[c]) - wf[k];
                 sig += (double)wf[k] * wf[k];
                 noise += d * d;
             }
