@@ -228,6 +228,9 @@ static void test_conv_exact(void **state) {
         CASE(K_CONV, I8, 1, 5, 5, 3, 17, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1),
         CASE(K_CONV, U8, 1, 12, 11, 16, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 16),
         CASE(K_CONV, I8, 1, 4, 4, 64, 130, 2, 2, 2, 2, 1, 1, 0, 0, 0, 0, 1),
+        /* thin inputs (window rows of <= 8 bytes: one move each): MobileNet's first layer */
+        CASE(K_CONV, I8, 1, 28, 28, 1, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1),
+        CASE(K_CONV, U8, 2, 7, 9, 2, 5, 3, 3, 2, 1, 1, 1, 0, 1, 1, 0, 1),
     };
     run_cases(cases, Q8_COUNT(cases), 10);
 }

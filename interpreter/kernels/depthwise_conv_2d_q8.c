@@ -136,9 +136,14 @@ Q8_AVX512 static void dw_row_avx512(const dwq_state *s, const dwq_job *j, size_t
         const size_t cnt = C - c0 < 16 ? (size_t)(C - c0) : 16;
         const __mmask16 cm = (__mmask16)((1u << cnt) - 1);
         __m512i wsum = _mm512_setzero_si512();
+        /* weights as int16 in the low half of each lane, 0 above: VPMADDWD of a lane then
+         * gives x * w exactly (x in the low half; whatever is above meets the 0) and costs
+         * less than VPMULLD */
+        const __m512i lo16 = _mm512_set1_epi32(0xFFFF);
         for (int64_t t = ky0 * KW; t < ky1 * KW; t++) {
-            wv[t] = _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(cm, j->w + t * C + c0));
-            wsum = _mm512_add_epi32(wsum, wv[t]);
+            const __m512i w32 = _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(cm, j->w + t * C + c0));
+            wsum = _mm512_add_epi32(wsum, w32);
+            wv[t] = _mm512_and_si512(w32, lo16);
         }
         const __m512i bias = hybrid ? _mm512_setzero_si512() : _mm512_loadu_si512(s->cols.bias + c0);
         const __m512i bias_in = _mm512_sub_epi32(bias, _mm512_mullo_epi32(vzx, wsum));
@@ -152,17 +157,43 @@ Q8_AVX512 static void dw_row_avx512(const dwq_state *s, const dwq_job *j, size_t
             p = rq16_load(&s->cols, (size_t)c0);
         }
         const __m512 flo = _mm512_set1_ps(s->hc.lo), fhi = _mm512_set1_ps(s->hc.hi);
+        /* 3x3, dilation 1, all three rows inside: the nine taps unrolled, weights in registers */
+        const bool k33 = KH == 3 && KW == 3 && dw == 1 && dh == 1 && ky0 == 0 && ky1 == 3;
+        __m512i w0 = wv[0], w1 = wv[1], w2 = wv[2], w3 = wv[3], w4 = wv[4], w5 = wv[5];
+        __m512i w6 = wv[6], w7 = wv[7], w8 = wv[8];
+        if (!k33) w0 = w1 = w2 = w3 = w4 = w5 = w6 = w7 = w8 = _mm512_setzero_si512();
         for (int64_t ox = 0; ox < OW; ox++) {
             const int64_t ix0 = ox * sw - pl;
             __m512i acc;
-            if (ox >= oxa && ox < oxb) {
+            if (k33 && ox >= oxa && ox < oxb) {
+                const uint8_t *r0 = img + ((oy * sh - pt) * W + ix0) * C + c0;
+                const uint8_t *r1 = r0 + W * C, *r2 = r1 + W * C;
+#define DW_TAP(ptr, w)                                                                         \
+    do {                                                                                       \
+        const __m128i xb_ = _mm_maskz_loadu_epi8(cm, (ptr));                                   \
+        acc = _mm512_add_epi32(                                                                \
+            acc, _mm512_madd_epi16(sgn ? _mm512_cvtepi8_epi32(xb_) : _mm512_cvtepu8_epi32(xb_), \
+                                   (w)));                                                      \
+    } while (0)
+                acc = bias_in;
+                DW_TAP(r0, w0);
+                DW_TAP(r0 + C, w1);
+                DW_TAP(r0 + 2 * C, w2);
+                DW_TAP(r1, w3);
+                DW_TAP(r1 + C, w4);
+                DW_TAP(r1 + 2 * C, w5);
+                DW_TAP(r2, w6);
+                DW_TAP(r2 + C, w7);
+                DW_TAP(r2 + 2 * C, w8);
+#undef DW_TAP
+            } else if (ox >= oxa && ox < oxb) {
                 acc = bias_in;
                 for (int64_t ky = ky0; ky < ky1; ky++) {
                     const uint8_t *xp = img + ((oy * sh - pt + ky * dh) * W + ix0) * C + c0;
                     for (int64_t kx = 0; kx < KW; kx++, xp += dw * C) {
                         const __m128i xb = _mm_maskz_loadu_epi8(cm, xp);
                         const __m512i xv = sgn ? _mm512_cvtepi8_epi32(xb) : _mm512_cvtepu8_epi32(xb);
-                        acc = _mm512_add_epi32(acc, _mm512_mullo_epi32(xv, wv[ky * KW + kx]));
+                        acc = _mm512_add_epi32(acc, _mm512_madd_epi16(xv, wv[ky * KW + kx]));
                     }
                 }
             } else {
@@ -175,7 +206,7 @@ Q8_AVX512 static void dw_row_avx512(const dwq_state *s, const dwq_job *j, size_t
                         const __m128i xb = _mm_maskz_loadu_epi8(cm, xr + ix * C);
                         const __m512i xv = sgn ? _mm512_cvtepi8_epi32(xb) : _mm512_cvtepu8_epi32(xb);
                         acc = _mm512_add_epi32(
-                            acc, _mm512_mullo_epi32(_mm512_sub_epi32(xv, vzx), wv[ky * KW + kx]));
+                            acc, _mm512_madd_epi16(_mm512_sub_epi32(xv, vzx), wv[ky * KW + kx]));
                     }
                 }
             }
@@ -212,9 +243,11 @@ Q8_AVX2 static void dw_block_avx2(const dwq_state *s, const dwq_job *j, int64_t 
             const __m128i xb =
                 _mm_xor_si128(_mm_loadl_epi64((const __m128i *)(xrow + ix * g->C)), flip);
             const __m256i xv = _mm256_sub_epi32(_mm256_cvtepu8_epi32(xb), vzu);
-            const __m256i wv =
-                _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(wrow + kx * g->O)));
-            acc = _mm256_add_epi32(acc, _mm256_mullo_epi32(xv, wv));
+            /* int16 weights in the low halves, 0 above: VPMADDWD = the exact product */
+            const __m256i wv = _mm256_and_si256(
+                _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(wrow + kx * g->O))),
+                _mm256_set1_epi32(0xFFFF));
+            acc = _mm256_add_epi32(acc, _mm256_madd_epi16(xv, wv));
         }
     }
     if (s->hybrid) {
