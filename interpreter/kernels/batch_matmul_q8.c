@@ -154,6 +154,10 @@ static void fill_a(const bmmq_state *s, const bmmq_job *j, size_t ao, size_t m0,
                 src = tmp;
             }
             su[r] = qlite_hybrid_quantize(src, s->K, dst, &zu[r], NULL);
+        } else if (!s->ta) { /* rows in place: a plain copy with the flip (vectorized) */
+            const uint8_t *A = (const uint8_t *)j->a + ao * s->M * s->K;
+            qlite_gemm_q8_copy_a(1, s->K, A + m * s->K, s->K, s->flip_a, dst, s->lda, rowsum + r);
+            continue;
         } else {
             const uint8_t *A = (const uint8_t *)j->a + ao * s->M * s->K;
             int32_t sum = 0;

@@ -76,13 +76,21 @@ void qlite_gemm_q8_pack(size_t K, size_t N, const void *bv, size_t ldb, bool b_t
         else
 #endif
             pack_block_portable(K, b, ldb, b_trans, flip, c0, cols, dst);
-        if (colsum)
+        if (colsum && b_trans) {
             for (size_t c = 0; c < cols; c++) {
+                const uint8_t *src = b + (c0 + c) * ldb;
                 int32_t sum = 0;
-                for (size_t k = 0; k < K; k++)
-                    sum += (int8_t)(b[b_trans ? (c0 + c) * ldb + k : k * ldb + c0 + c] ^ flip);
+                for (size_t k = 0; k < K; k++) sum += (int8_t)(src[k] ^ flip);
                 colsum[c0 + c] = sum;
             }
+        } else if (colsum) {
+            int32_t sum[16] = {0};
+            for (size_t k = 0; k < K; k++) {
+                const uint8_t *src = b + k * ldb + c0;
+                for (size_t c = 0; c < cols; c++) sum[c] += (int8_t)(src[c] ^ flip);
+            }
+            for (size_t c = 0; c < cols; c++) colsum[c0 + c] = sum[c];
+        }
     }
     /* the blocks a 32- or 64-column tile reads past the last one: zero */
     if (j1 == nblocks && nblocks > 0) {
