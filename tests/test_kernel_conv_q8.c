@@ -92,7 +92,8 @@ static int64_t *reference_acc(const convq_case *c, const convq_data *d) {
     int64_t *acc = calloc(ny, sizeof *acc);
     assert_non_null(acc);
     const int64_t Cg = c->C / c->groups, Og = c->O / c->groups;
-#define X(n_, y_, x_, ch_) (q8_get(d->x, (size_t)((((n_) * c->H + (y_)) * c->W + (x_)) * c->C + (ch_)), c->dt) - d->px.zp)
+#define X(n_, y_, x_, ch_)                                                                         \
+    (q8_get(d->x, (size_t)((((n_)*c->H + (y_)) * c->W + (x_)) * c->C + (ch_)), c->dt) - d->px.zp)
     if (c->kind == K_TCONV) {
         for (int64_t n = 0; n < c->N; n++)
             for (int64_t iy = 0; iy < c->H; iy++)

@@ -202,7 +202,8 @@ static void test_fc_errors(void **state) {
     /* the happy path first, so the failures below are about what they change */
     assert_qlite_ok(run_raw(I8, I8, I8, I32, &pw.q, true, 8));
     assert_qlite_ok(run_raw(U8, I8, U8, I32, &pw.q, true, 8));
-    expect_error(run_raw(I8, U8, I8, I32, &pw.q, true, 8), QLITE_ERR_UNSUPPORTED_OP, "uint8 weights");
+    expect_error(run_raw(I8, U8, I8, I32, &pw.q, true, 8), QLITE_ERR_UNSUPPORTED_OP,
+                 "uint8 weights");
     expect_error(run_raw(QLITE_DTYPE_INT16, I8, I8, I32, &pw.q, true, 8), QLITE_ERR_DTYPE, "int16");
     expect_error(run_raw(I8, I8, U8, I32, &pw.q, true, 8), QLITE_ERR_DTYPE, "uint8");
     expect_error(run_raw(I8, I8, I8, QLITE_DTYPE_FLOAT32, &pw.q, true, 8), QLITE_ERR_DTYPE,

@@ -32,7 +32,8 @@ static void make_cols(qlite_test_rng *r, cols_buf *cb, size_t N, bool bias, bool
     memset(cb, 0, sizeof *cb);
     for (size_t n = 0; n < N; n++) {
         cb->bias[n] = (int32_t)(qlite_test_rng_u32(r) % (1u << 21)) - (1 << 20);
-        if (qlite_test_rng_u32(r) % 8 == 0) cb->bias[n] = (int32_t)(qlite_test_rng_u32(r) >> 2) - (1 << 29);
+        if (qlite_test_rng_u32(r) % 8 == 0)
+            cb->bias[n] = (int32_t)(qlite_test_rng_u32(r) >> 2) - (1 << 29);
         cb->zw[n] = (int32_t)(qlite_test_rng_u32(r) % 256) - 128;
         /* multipliers from 2^-40 (M0 = 0 or shift -31) to 2^6 (left shifts) */
         double m = exp2((double)qlite_test_rng_float(r, -24.0f, left ? 6.0f : -1.0f));

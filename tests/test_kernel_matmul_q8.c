@@ -129,7 +129,8 @@ static void check_case(const bmmq_case *c, uint64_t seed) {
                     acc += (int64_t)(q8_get(d.a, ai, c->adt) - d.pa.zp) *
                            (q8_get(d.b, bi, c->bdt) - d.pb.zp[ch]);
                 }
-                const double mult = (double)d.pa.scale * (double)d.pb.scale[ch] / (double)d.py.scale;
+                const double mult =
+                    (double)d.pa.scale * (double)d.pb.scale[ch] / (double)d.py.scale;
                 int32_t lo, hi;
                 q8_ref_act(c->act, d.py.scale, d.py.zp, c->adt, &lo, &hi);
                 want[(t * (size_t)s.M + (size_t)m) * (size_t)s.N + (size_t)n] =
@@ -168,8 +169,9 @@ static void test_bmm_exact(void **state) {
         {U8, U8, 3, 3, {3, 5, 33}, {3, 40, 33}, false, true, false, false, QLITE_ACT_RELU},
         {U8, I8, 3, 2, {4, 6, 20}, {20, 17}, false, false, true, true, QLITE_ACT_NONE}, /* fold */
         {I8, I8, 2, 2, {3, 64}, {40, 64}, false, true, true, true, QLITE_ACT_RELU6},
-        {I8, U8, 2, 3, {9, 10}, {3, 10, 12}, false, false, false, false, QLITE_ACT_NONE}, /* A bcast */
-        {I8, I8, 1, 2, {31}, {31, 18}, false, false, true, true, QLITE_ACT_NONE},   /* vector A */
+        {I8, U8, 2, 3, {9, 10}, {3, 10, 12}, false, false, false, false, QLITE_ACT_NONE}, /* A bcast
+                                                                                           */
+        {I8, I8, 1, 2, {31}, {31, 18}, false, false, true, true, QLITE_ACT_NONE},     /* vector A */
         {U8, I8, 3, 1, {2, 5, 19}, {19}, false, false, false, false, QLITE_ACT_NONE}, /* vector B */
         {I8, I8, 2, 2, {1, 130}, {130, 70}, false, false, true, false, QLITE_ACT_NONE},
         {I8, I8, 3, 3, {2, 37, 8}, {1, 8, 50}, false, false, false, false, QLITE_ACT_NONE},

@@ -164,7 +164,8 @@ typedef struct conv16_case {
 static void check_conv(const conv16_case *c, uint64_t seed) {
     qlite_test_rng r;
     qlite_test_rng_seed(&r, seed);
-    const bool dw = c->code == QLITE_OP_DEPTHWISE_CONV_2D, tc = c->code == QLITE_OP_TRANSPOSE_CONV_2D;
+    const bool dw = c->code == QLITE_OP_DEPTHWISE_CONV_2D,
+               tc = c->code == QLITE_OP_TRANSPOSE_CONV_2D;
     int64_t OH, OW;
     if (tc) {
         OH = c->sh * (c->H - 1) + c->oph + (c->KH - 1) * c->dh + 1 - c->pt - c->pb;
@@ -174,7 +175,8 @@ static void check_conv(const conv16_case *c, uint64_t seed) {
         OW = (c->W + c->pl + c->pr - ((c->KW - 1) * c->dw + 1)) / c->sw + 1;
     }
     const size_t nx = (size_t)(c->N * c->H * c->W * c->C);
-    const size_t nw = dw ? (size_t)(c->KH * c->KW * c->O) : (size_t)(c->O * c->KH * c->KW * (c->C / c->g));
+    const size_t nw =
+        dw ? (size_t)(c->KH * c->KW * c->O) : (size_t)(c->O * c->KH * c->KW * (c->C / c->g));
     float *x = malloc(nx * 4), *w32 = malloc(nw * 4), *b = malloc((size_t)c->O * 4);
     uint16_t *w16 = malloc(nw * 2);
     assert_true(x && w32 && b && w16);
@@ -281,7 +283,8 @@ static void check_rnn(qlite_op_code code, int64_t T, int64_t B, int64_t I, int64
     qlite_test_rng r;
     qlite_test_rng_seed(&r, seed);
     const int64_t G = code == QLITE_OP_LSTM ? 4 : 3, D = dir == QLITE_RNN_BIDIRECTIONAL ? 2 : 1;
-    const size_t nx = (size_t)(T * B * I), nw = (size_t)(D * G * H * I), nr = (size_t)(D * G * H * H);
+    const size_t nx = (size_t)(T * B * I), nw = (size_t)(D * G * H * I),
+                 nr = (size_t)(D * G * H * H);
     const size_t nb = (size_t)(D * 2 * G * H);
     float *x = malloc(nx * 4), *w32 = malloc(nw * 4), *r32 = malloc(nr * 4), *bias = malloc(nb * 4);
     uint16_t *w16 = malloc(nw * 2), *r16 = malloc(nr * 2);

@@ -200,7 +200,8 @@ typedef struct hconv_case {
 static void check_conv(const hconv_case *c, uint64_t seed) {
     qlite_test_rng r;
     qlite_test_rng_seed(&r, seed);
-    const bool dw = c->code == QLITE_OP_DEPTHWISE_CONV_2D, tc = c->code == QLITE_OP_TRANSPOSE_CONV_2D;
+    const bool dw = c->code == QLITE_OP_DEPTHWISE_CONV_2D,
+               tc = c->code == QLITE_OP_TRANSPOSE_CONV_2D;
     const int64_t Cg = dw ? 1 : c->C / c->g, Og = dw ? 1 : c->O / c->g;
     int64_t OH, OW;
     if (tc) {
@@ -248,7 +249,8 @@ static void check_conv(const hconv_case *c, uint64_t seed) {
                         for (int64_t kx = 0; kx < c->KW; kx++) {
                             int64_t iy, ix;
                             if (tc) { /* the input pixel this tap of the output comes from */
-                                const int64_t vy = oy + c->pt - ky * c->dh, vx = ox + c->pl - kx * c->dw;
+                                const int64_t vy = oy + c->pt - ky * c->dh,
+                                              vx = ox + c->pl - kx * c->dw;
                                 if (vy < 0 || vx < 0 || vy % c->sh || vx % c->sw) continue;
                                 iy = vy / c->sh, ix = vx / c->sw;
                             } else {
@@ -258,10 +260,13 @@ static void check_conv(const hconv_case *c, uint64_t seed) {
                             if (iy < 0 || iy >= c->H || ix < 0 || ix >= c->W) continue;
                             for (int64_t ch = 0; ch < Cg; ch++) {
                                 const int64_t xc = dw ? o2 / (c->O / c->C) : (o2 / Og) * Cg + ch;
-                                const size_t wi = dw ? (size_t)((ky * c->KW + kx) * c->O + o2)
-                                                     : (size_t)(((o2 * c->KH + ky) * c->KW + kx) * Cg + ch);
+                                const size_t wi =
+                                    dw ? (size_t)((ky * c->KW + kx) * c->O + o2)
+                                       : (size_t)(((o2 * c->KH + ky) * c->KW + kx) * Cg + ch);
                                 const double wd = (double)pw.scale[o2] * w[wi];
-                                real += (double)x[(size_t)im * hwc + (size_t)((iy * c->W + ix) * c->C + xc)] * wd;
+                                real += (double)x[(size_t)im * hwc +
+                                                  (size_t)((iy * c->W + ix) * c->C + xc)] *
+                                        wd;
                                 wabs += fabs(wd);
                             }
                         }
@@ -301,7 +306,9 @@ static void test_bmm_hybrid(void **state) {
     const struct {
         int64_t bt, M, K, N;
         bool tb, per_col;
-    } cases[] = {{2, 7, 16, 9, false, true}, {1, 3, 64, 70, true, true}, {3, 5, 33, 8, false, false},
+    } cases[] = {{2, 7, 16, 9, false, true},
+                 {1, 3, 64, 70, true, true},
+                 {3, 5, 33, 8, false, false},
                  {1, 28, 64, 192, false, true}};
     for (size_t i = 0; i < H_COUNT(cases); i++) {
         qlite_test_rng r;
@@ -358,7 +365,8 @@ static void check_rnn(qlite_op_code code, int64_t T, int64_t B, int64_t I, int64
     qlite_test_rng r;
     qlite_test_rng_seed(&r, seed);
     const int64_t G = code == QLITE_OP_LSTM ? 4 : 3, D = dir == QLITE_RNN_BIDIRECTIONAL ? 2 : 1;
-    const size_t nx = (size_t)(T * B * I), nw = (size_t)(D * G * H * I), nr = (size_t)(D * G * H * H);
+    const size_t nx = (size_t)(T * B * I), nw = (size_t)(D * G * H * I),
+                 nr = (size_t)(D * G * H * H);
     const size_t nb = (size_t)(D * 2 * G * H);
     float *x = malloc(nx * 4), *wf = malloc(nw * 4), *rf = malloc(nr * 4), *bias = malloc(nb * 4);
     int8_t *w8 = malloc(nw), *r8 = malloc(nr);

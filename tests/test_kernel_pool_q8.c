@@ -78,18 +78,21 @@ static void check_pool(const pool_case *c, uint64_t seed) {
                     double real = 0.0;
                     for (int64_t ky = 0; ky < c->KH; ky++) {
                         const int64_t iy = oy * c->sh - c->pt + ky * c->dh;
-                        cy += c->incl ? (iy >= -c->pt && iy < c->H + c->pb) : (iy >= 0 && iy < c->H);
+                        cy +=
+                            c->incl ? (iy >= -c->pt && iy < c->H + c->pb) : (iy >= 0 && iy < c->H);
                     }
                     for (int64_t kx = 0; kx < c->KW; kx++) {
                         const int64_t ix = ox * c->sw - c->pl + kx * c->dw;
-                        cx += c->incl ? (ix >= -c->pl && ix < c->W + c->pr) : (ix >= 0 && ix < c->W);
+                        cx +=
+                            c->incl ? (ix >= -c->pl && ix < c->W + c->pr) : (ix >= 0 && ix < c->W);
                     }
                     for (int64_t ky = 0; ky < c->KH; ky++)
                         for (int64_t kx = 0; kx < c->KW; kx++) {
                             const int64_t iy = oy * c->sh - c->pt + ky * c->dh;
                             const int64_t ix = ox * c->sw - c->pl + kx * c->dw;
                             if (iy < 0 || iy >= c->H || ix < 0 || ix >= c->W) continue;
-                            const int32_t v = q8_get(x, (size_t)(((n * c->H + iy) * c->W + ix) * c->C + ch), c->dt);
+                            const int32_t v = q8_get(
+                                x, (size_t)(((n * c->H + iy) * c->W + ix) * c->C + ch), c->dt);
                             mx = v > mx ? v : mx;
                             sum += v;
                             real += (double)p.scale * (v - p.zp);

@@ -54,7 +54,8 @@ static void conv16_ref(const conv16_state *s, const float *x, const uint16_t *w,
                                 ix = ox * g->sw - g->pl + kx * g->dw;
                                 if (iy < 0 || iy >= g->H || ix < 0 || ix >= g->W) continue;
                             }
-                            const float *xp = x + ((n * g->H + iy) * g->W + ix) * g->C + grp * g->Cg;
+                            const float *xp =
+                                x + ((n * g->H + iy) * g->W + ix) * g->C + grp * g->Cg;
                             const uint16_t *wp = w + ((o * g->KH + ky) * g->KW + kx) * g->Cg;
                             for (int64_t c = 0; c < g->Cg; c++)
                                 acc += xp[c] * qlite_fp16_to_fp32(wp[c]);

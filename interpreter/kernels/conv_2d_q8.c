@@ -383,7 +383,8 @@ static qlite_status convq_eval(qlite_node *node) {
                    .y = node->outputs[0]->data, .packed = node->scratch};
     uint8_t *scratch = node->scratch;
     /* [packed weights] [tiles] [image: padded (CONV_2D) or quantized (hybrid tconv)] [su, zu] */
-    uint8_t *img = scratch + (size_t)g->groups * s->packed_bytes + (size_t)s->threads * s->tile_bytes;
+    uint8_t *img =
+        scratch + (size_t)g->groups * s->packed_bytes + (size_t)s->threads * s->tile_bytes;
     float *su = (float *)(void *)(img + s->img_bytes);
     int32_t *zu = (int32_t *)(void *)(su + g->N);
     const bool ref = qlite_node_reference_only(node);
@@ -513,7 +514,8 @@ qlite_status qlite_conv_variants_prepare(qlite_node *node) {
     qlite_status st = qlite_nn_check_io(node, 2, 3, 1, 1);
     if (st != QLITE_OK) return st;
     const qlite_tensor *x = node->inputs[0], *w = node->inputs[1];
-    if (w->dtype == QLITE_DTYPE_INT8 && qlite_is_q8(x->dtype)) return convq_prepare(node, false, false);
+    if (w->dtype == QLITE_DTYPE_INT8 && qlite_is_q8(x->dtype))
+        return convq_prepare(node, false, false);
     if (w->dtype == QLITE_DTYPE_INT8 && x->dtype == QLITE_DTYPE_FLOAT32)
         return convq_prepare(node, false, true);
     if (w->dtype == QLITE_DTYPE_FLOAT16 && x->dtype == QLITE_DTYPE_FLOAT32)
@@ -525,7 +527,8 @@ qlite_status qlite_tconv_variants_prepare(qlite_node *node) {
     qlite_status st = qlite_nn_check_io(node, 2, 3, 1, 1);
     if (st != QLITE_OK) return st;
     const qlite_tensor *x = node->inputs[0], *w = node->inputs[1];
-    if (w->dtype == QLITE_DTYPE_INT8 && qlite_is_q8(x->dtype)) return convq_prepare(node, true, false);
+    if (w->dtype == QLITE_DTYPE_INT8 && qlite_is_q8(x->dtype))
+        return convq_prepare(node, true, false);
     if (w->dtype == QLITE_DTYPE_INT8 && x->dtype == QLITE_DTYPE_FLOAT32)
         return convq_prepare(node, true, true);
     if (w->dtype == QLITE_DTYPE_FLOAT16 && x->dtype == QLITE_DTYPE_FLOAT32)

@@ -48,7 +48,8 @@ static void dw16_ref(const dw16_state *s, const float *x, const uint16_t *w, con
                                    qlite_fp16_to_fp32(w[(ky * g->KW + kx) * g->O + oc]);
                         }
                     }
-                    y[((n * g->OH + oy) * g->OW + ox) * g->O + oc] = qlite_clampf(acc, s->lo, s->hi);
+                    y[((n * g->OH + oy) * g->OW + ox) * g->O + oc] =
+                        qlite_clampf(acc, s->lo, s->hi);
                 }
 }
 
@@ -71,7 +72,8 @@ static void dw16_rows(void *arg, size_t begin, size_t end) {
                     for (int64_t kx = 0; kx < g->KW; kx++) {
                         const int64_t ix = ox * g->sw - g->pl + kx * g->dw;
                         if (ix < 0 || ix >= g->W) continue;
-                        QLITE_V16F_LOAD(xv, j->x + ((n * g->H + iy) * g->W + ix) * g->C + (int64_t)c0);
+                        QLITE_V16F_LOAD(xv,
+                                        j->x + ((n * g->H + iy) * g->W + ix) * g->C + (int64_t)c0);
                         QLITE_V16F_LOAD(wv, j->w + (ky * g->KW + kx) * g->O + (int64_t)c0);
                         acc += xv * wv;
                     }

@@ -145,13 +145,15 @@ Q8_AVX512 static void dw_row_avx512(const dwq_state *s, const dwq_job *j, size_t
             wsum = _mm512_add_epi32(wsum, w32);
             wv[t] = _mm512_and_si512(w32, lo16);
         }
-        const __m512i bias = hybrid ? _mm512_setzero_si512() : _mm512_loadu_si512(s->cols.bias + c0);
+        const __m512i bias =
+            hybrid ? _mm512_setzero_si512() : _mm512_loadu_si512(s->cols.bias + c0);
         const __m512i bias_in = _mm512_sub_epi32(bias, _mm512_mullo_epi32(vzx, wsum));
         rq16 p;
         __m512 sc = _mm512_setzero_ps(), fb = _mm512_setzero_ps();
         if (hybrid) {
             memset(&p, 0, sizeof p);
-            sc = _mm512_mul_ps(_mm512_set1_ps(j->su[n]), _mm512_maskz_loadu_ps(cm, s->hc.wscale + c0));
+            sc = _mm512_mul_ps(_mm512_set1_ps(j->su[n]),
+                               _mm512_maskz_loadu_ps(cm, s->hc.wscale + c0));
             if (s->hc.bias) fb = _mm512_maskz_loadu_ps(cm, s->hc.bias + c0);
         } else {
             p = rq16_load(&s->cols, (size_t)c0);
@@ -192,7 +194,8 @@ Q8_AVX512 static void dw_row_avx512(const dwq_state *s, const dwq_job *j, size_t
                     const uint8_t *xp = img + ((oy * sh - pt + ky * dh) * W + ix0) * C + c0;
                     for (int64_t kx = 0; kx < KW; kx++, xp += dw * C) {
                         const __m128i xb = _mm_maskz_loadu_epi8(cm, xp);
-                        const __m512i xv = sgn ? _mm512_cvtepi8_epi32(xb) : _mm512_cvtepu8_epi32(xb);
+                        const __m512i xv =
+                            sgn ? _mm512_cvtepi8_epi32(xb) : _mm512_cvtepu8_epi32(xb);
                         acc = _mm512_add_epi32(acc, _mm512_madd_epi16(xv, wv[ky * KW + kx]));
                     }
                 }
@@ -204,7 +207,8 @@ Q8_AVX512 static void dw_row_avx512(const dwq_state *s, const dwq_job *j, size_t
                         const int64_t ix = ix0 + kx * dw;
                         if (ix < 0 || ix >= W) continue;
                         const __m128i xb = _mm_maskz_loadu_epi8(cm, xr + ix * C);
-                        const __m512i xv = sgn ? _mm512_cvtepi8_epi32(xb) : _mm512_cvtepu8_epi32(xb);
+                        const __m512i xv =
+                            sgn ? _mm512_cvtepi8_epi32(xb) : _mm512_cvtepu8_epi32(xb);
                         acc = _mm512_add_epi32(
                             acc, _mm512_madd_epi16(_mm512_sub_epi32(xv, vzx), wv[ky * KW + kx]));
                     }
@@ -251,7 +255,8 @@ Q8_AVX2 static void dw_block_avx2(const dwq_state *s, const dwq_job *j, int64_t 
         }
     }
     if (s->hybrid) {
-        const __m256 sc = _mm256_mul_ps(_mm256_set1_ps(j->su[n]), _mm256_loadu_ps(s->hc.wscale + c0));
+        const __m256 sc =
+            _mm256_mul_ps(_mm256_set1_ps(j->su[n]), _mm256_loadu_ps(s->hc.wscale + c0));
         __m256 v = _mm256_mul_ps(_mm256_cvtepi32_ps(acc), sc);
         if (s->hc.bias) v = _mm256_add_ps(v, _mm256_loadu_ps(s->hc.bias + c0));
         v = _mm256_min_ps(_mm256_set1_ps(s->hc.hi), _mm256_max_ps(_mm256_set1_ps(s->hc.lo), v));

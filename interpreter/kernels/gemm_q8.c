@@ -36,7 +36,8 @@ static void pack_block_portable(size_t K, const uint8_t *b, size_t ldb, bool b_t
                 memcpy(dst + q * 64 + c * 4, &v, 4);
             }
             for (size_t t = 0; t < 4 && full < K4 / 4; t++)
-                dst[full * 64 + c * 4 + t] = 4 * full + t < K ? (uint8_t)(src[4 * full + t] ^ flip) : 0;
+                dst[full * 64 + c * 4 + t] =
+                    4 * full + t < K ? (uint8_t)(src[4 * full + t] ^ flip) : 0;
         }
     } else {
         for (size_t k = 0; k < K; k++) {
@@ -48,7 +49,8 @@ static void pack_block_portable(size_t K, const uint8_t *b, size_t ldb, bool b_t
             for (size_t c = 0; c < cols; c++) dst[(k / 4) * 64 + c * 4 + k % 4] = 0;
     }
     /* columns past N */
-    for (size_t q = 0; q < K4 / 4 && cols < 16; q++) memset(dst + q * 64 + cols * 4, 0, 64 - cols * 4);
+    for (size_t q = 0; q < K4 / 4 && cols < 16; q++)
+        memset(dst + q * 64 + cols * 4, 0, 64 - cols * 4);
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -95,7 +97,8 @@ void qlite_gemm_q8_pack(size_t K, size_t N, const void *bv, size_t ldb, bool b_t
     /* the blocks a 32- or 64-column tile reads past the last one: zero */
     if (j1 == nblocks && nblocks > 0) {
         const size_t padded = (N + 63) / 64 * 4;
-        for (size_t j = nblocks; j < padded; j++) memset((uint8_t *)packed + j * K4 * 16, 0, K4 * 16);
+        for (size_t j = nblocks; j < padded; j++)
+            memset((uint8_t *)packed + j * K4 * 16, 0, K4 * 16);
     }
 }
 

@@ -70,8 +70,9 @@ Q8_AVX2 static inline int32_t hsum256(__m256i v) {
 }
 
 /* Dot output: 16 sums (cnt valid) of one row -> C[n0 .. n0 + cnt). */
-Q8_AVX2 static inline void dot_out16_256(const int32_t *sums, int32_t rowsum, const qlite_q8_cols *cols,
-                                    size_t n, size_t cnt, unsigned mode, void *c) {
+Q8_AVX2 static inline void dot_out16_256(const int32_t *sums, int32_t rowsum,
+                                         const qlite_q8_cols *cols, size_t n, size_t cnt,
+                                         unsigned mode, void *c) {
     __m256i lo8 = _mm256_loadu_si256((const __m256i *)sums);
     __m256i hi8 = _mm256_loadu_si256((const __m256i *)(sums + 8));
     init_terms8(cols, n, rowsum, &lo8, &hi8);
@@ -138,8 +139,9 @@ Q8_AVX2 static void tile_avx2(size_t K4, const uint8_t *a, size_t lda, size_t mr
 }
 
 /* 4 weight rows at a time, 16 k per step; the tail of K scalar. */
-Q8_AVX2 static void dot_avx2(size_t K, const uint8_t *a, int32_t rowsum, const int8_t *w, size_t ldw,
-                        size_t n0, size_t n1, const qlite_q8_cols *cols, void *c, unsigned mode) {
+Q8_AVX2 static void dot_avx2(size_t K, const uint8_t *a, int32_t rowsum, const int8_t *w,
+                             size_t ldw, size_t n0, size_t n1, const qlite_q8_cols *cols, void *c,
+                             unsigned mode) {
     const size_t K16 = K / 16 * 16;
     for (size_t c0 = n0; c0 < n1; c0 += 16) {
         const size_t cnt = q8_min(16, n1 - c0);

@@ -113,8 +113,8 @@ qlite_status qlite_q8_bias_init(qlite_node *node, const qlite_tensor *b, size_t 
     if (!b) return QLITE_OK;
     if (b->dtype != QLITE_DTYPE_INT32)
         return qlite_node_error(node, QLITE_ERR_DTYPE,
-                                "bias '%s' is %s; the integer kernels take int32 bias", b->info->name,
-                                qlite_dtype_name(b->dtype));
+                                "bias '%s' is %s; the integer kernels take int32 bias",
+                                b->info->name, qlite_dtype_name(b->dtype));
     if (b->rank != 1 || (size_t)b->dims[0] != N)
         return qlite_node_error(node, QLITE_ERR_SHAPE, "bias '%s' must be [%zu]", b->info->name, N);
     if (!b->is_const)

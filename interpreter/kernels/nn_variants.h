@@ -1,7 +1,7 @@
 /*
  * nn_variants.h — the int8, hybrid (dynamic-range) and float16-weight forms
  * of the compute-heavy kernels (docs/quantization.md §4.1, §4.2, §4.5, §5,
- * §7). LSTM and GRU take any mix of float32 / float16 / int8 W and R. The float kernel's prepare (fully_connected.c, conv_2d.c, ...)
+ * §7). The float kernel's prepare (fully_connected.c, conv_2d.c, ...)
  * handles float32 x float32 itself and hands every other (input dtype,
  * weight dtype) pair to the op's *_variants_prepare here, which validates
  * the node for that form, sets node->state to a struct whose first member
@@ -13,6 +13,9 @@
  *   int8/uint8 x int8           integer   *_q8.c
  *   float32 x int8              hybrid    *_q8.c (quantizes its input per row)
  *   float32 x float16           half      *_f16.c (reads the halves in place)
+ *
+ * LSTM and GRU (rnn_variants.c) take any mix of float32 / float16 / int8 W
+ * and R.
  */
 #ifndef QLITE_NN_VARIANTS_H
 #define QLITE_NN_VARIANTS_H

@@ -103,7 +103,8 @@ static void pool_rows(void *arg, size_t begin, size_t end) {
                     for (int64_t kx = 0; kx < s->KW; kx++) {
                         const int64_t ix = ox * s->sw - s->pl + kx * s->dw;
                         if (ix < 0 || ix >= s->W) continue;
-                        const uint8_t *xp = j->x + ((n * s->H + iy) * s->W + ix) * s->C + (int64_t)c0;
+                        const uint8_t *xp =
+                            j->x + ((n * s->H + iy) * s->W + ix) * s->C + (int64_t)c0;
                         if (s->is_max) {
                             for (size_t c = 0; c < cnt; c++) {
                                 const uint8_t u = (uint8_t)(xp[c] ^ flip);
@@ -223,7 +224,8 @@ static qlite_status poolq_eval(qlite_node *node) {
     poolq_job j = {.s = s, .x = node->inputs[0]->data, .y = node->outputs[0]->data,
                    .scratch = node->scratch, .ref = qlite_node_reference_only(node)};
     qlite_kernel_parallel(node, (size_t)s->threads,
-                          (size_t)(s->N * s->OH * s->OW * s->C * s->KH * s->KW) / (size_t)s->threads,
+                          (size_t)(s->N * s->OH * s->OW * s->C * s->KH * s->KW) /
+                              (size_t)s->threads,
                           pool_threads, &j);
     return QLITE_OK;
 }

@@ -373,7 +373,9 @@ static qlite_status rnnv_eval(qlite_node *node) {
                         lstm_cell(d, pb, P, hs + (size_t)b * H, cs + (size_t)b * H);
                     else
                         lstm_cell_fast(d, pb, P, hs + (size_t)b * H, cs + (size_t)b * H, tmp);
-                    if (io.y) memcpy(io.y + rnn_yoff(d, t, dir, b), hs + (size_t)b * H, H * sizeof(float));
+                    if (io.y)
+                        memcpy(io.y + rnn_yoff(d, t, dir, b), hs + (size_t)b * H,
+                               H * sizeof(float));
                 }
                 continue;
             }
@@ -456,7 +458,8 @@ static qlite_status dims_init(qlite_node *node, int64_t G, rnn_dims *d) {
     if (node->opts->type != QLITE_OPTIONS_RNN)
         return qlite_node_error(node, QLITE_ERR_INVALID_ARGUMENT, "options are not Rnn");
     const qlite_rnn_options *o = &node->opts->u.rnn;
-    if ((st = qlite_nn_check_rank(node, x, "X", 3)) || (st = qlite_nn_check_rank(node, w, "W", 3)) ||
+    if ((st = qlite_nn_check_rank(node, x, "X", 3)) ||
+        (st = qlite_nn_check_rank(node, w, "W", 3)) ||
         (st = qlite_nn_check_rank(node, r, "R", 3)) ||
         (st = qlite_nn_check_dtype(node, x, "X", QLITE_DTYPE_FLOAT32)))
         return st;
