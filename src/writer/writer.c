@@ -513,7 +513,13 @@ static fbb_ref build_tensor(fbb *b, const qlite_tensor_info *t) {
         const qlite_quant *q = t->quant;
         fbb_ref scale = q->count ? fbb_vector(b, q->scale, q->count, 4) : 0;
         fbb_ref zp = 0;
-        if (q->count && q->zero_point) {
+        /* A per-channel zero-point vector of all zeros (symmetric weights)
+         * is left out: readers take an absent vector as zeros, and it would
+         * cost 8 bytes a channel. */
+        bool all_zero = q->count > 1;
+        for (uint32_t i = 0; all_zero && q->zero_point && i < q->count; i++)
+            all_zero = q->zero_point[i] == 0;
+        if (q->count && q->zero_point && !all_zero) {
             int64_t *z = malloc((size_t)q->count * sizeof *z);
             if (!z) {
                 b->failed = true;

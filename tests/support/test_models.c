@@ -1042,7 +1042,11 @@ void qlite_test_model_expect_json(const qlite_test_model *s, FILE *f) {
             const qlite_quant *q = t->quant;
             fputs(",\"quantization\":{\"scale\":", f);
             json_f32s(f, q->scale, q->count);
-            if (q->zero_point) {
+            /* format.md: the writer leaves out a per-channel all-zero vector */
+            bool zp_all_zero = q->count > 1;
+            for (uint32_t c = 0; zp_all_zero && q->zero_point && c < q->count; c++)
+                zp_all_zero = q->zero_point[c] == 0;
+            if (q->zero_point && !zp_all_zero) {
                 fputs(",\"zero_point\":", f);
                 fputc('[', f);
                 for (uint32_t c = 0; c < q->count; c++) fprintf(f, "%s%d", c ? "," : "", q->zero_point[c]);
