@@ -689,6 +689,61 @@ static void test_qdq(void **state) {
     qlite_convert_free_bytes(b);
 }
 
+/* ---- embeddings ------------------------------------------------------------------------------ */
+
+/* GATHER of a constant table (64 x 32): dynamic mode stores it int8 with
+ * one scale per row (axis 0) and gathers float rows; int8 mode stores it
+ * int8 per tensor and the gathered values keep the table's parameters. */
+static void test_embeddings(void **state) {
+    (void)state;
+    for (int mode = QLITE_CONVERT_DYNAMIC; mode <= QLITE_CONVERT_INT8; mode++) {
+        qlite_convert_options o = int8_opts("q_emb_calib.npz");
+        o.mode = (qlite_convert_mode)mode;
+        size_t size;
+        void *b = ct_convert("q_emb", &o, &size, NULL);
+        qlite_model *m;
+        assert_qlite_ok(qlite_model_open_memory(b, size, 0, &m));
+        const qlite_op_info *g = op_of(m, QLITE_OP_GATHER);
+        const qlite_tensor_info *t = in_of(m, g, 0), *e = out_of(m, g, 0);
+        assert_int_equal(t->dtype, QLITE_DTYPE_INT8);
+        float tol;
+        if (mode == QLITE_CONVERT_DYNAMIC) {
+            assert_int_equal(t->quant->count, 64);
+            assert_int_equal(t->quant->axis, 0);
+            assert_int_equal(e->dtype, QLITE_DTYPE_FLOAT32);
+            /* each value within half a step of its row (max |row| / 127 <= 4 / 127) */
+            tol = 0.5f * 4.0f / 127;
+        } else {
+            assert_int_equal(t->quant->count, 1);
+            assert_same_params(t, e);
+            const qlite_tensor_info *y = tensor(m, "y_int8");
+            /* the table's step plus the mean's output rounding (1 LSB) */
+            tol = 0.5f * t->quant->scale[0] + y->quant->scale[0];
+        }
+        qlite_model_close(m);
+        size_t n;
+        qlite_npy_array x;
+        assert_qlite_ok(qlite_npy_read_file(ct_fixture("q_emb_x", ".npy"), &x));
+        qlite_model_open_memory(b, size, 0, &m);
+        qlite_interpreter *it;
+        assert_qlite_ok(qlite_interpreter_create(m, NULL, &it));
+        assert_qlite_ok(qlite_interpreter_resize_input(it, 0, x.rank, x.dims));
+        assert_qlite_ok(qlite_interpreter_prepare(it));
+        assert_qlite_ok(qlite_interpreter_set_input(it, 0, x.data, x.bytes));
+        assert_qlite_ok(qlite_interpreter_invoke(it));
+        qlite_tensor_view v;
+        assert_qlite_ok(qlite_interpreter_output(it, 0, &v));
+        n = v.bytes / 4;
+        float d = max_abs_diff(v.data, "q_emb_y", n);
+        if (!(d <= tol)) fail_msg("%s: off by %g (tolerance %g)", qlite_convert_mode_name(o.mode),
+                                  (double)d, (double)tol);
+        qlite_interpreter_destroy(it);
+        qlite_model_close(m);
+        qlite_npy_free(&x);
+        qlite_convert_free_bytes(b);
+    }
+}
+
 /* ---- report ------------------------------------------------------------------------------- */
 
 static void test_report_text_json(void **state) {
@@ -752,6 +807,7 @@ int main(void) {
         cmocka_unit_test(test_float16),
         cmocka_unit_test(test_dynamic_small_tensors),
         cmocka_unit_test(test_qdq),
+        cmocka_unit_test(test_embeddings),
         cmocka_unit_test(test_report_text_json),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

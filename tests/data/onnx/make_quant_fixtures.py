@@ -181,3 +181,15 @@ tb = rng.normal(0, 2, (12, 5)).astype(np.float32)
 np.savez(os.path.join(HERE, "q_two_calib.npz"), b=tb, a=ta, extra=np.zeros(3, np.float32))
 np.savez(os.path.join(HERE, "q_two_bad_count.npz"), a=ta, b=tb[:7])
 npy("q_two_a_range", np.array([ta.min(), ta.max(), tb.min(), tb.max()], np.float32))
+
+# ---- 6. q_emb: an embedding table (2048 elements) read by Gather ------------------------------
+table = rng.normal(0, 1, (64, 32)).astype(np.float32)
+g = helper.make_graph(
+    [helper.make_node("Gather", ["table", "ids"], ["e"], name="embed", axis=0),
+     helper.make_node("ReduceMean", ["e"], ["y"], name="mean", axes=[1], keepdims=0)],
+    "q_emb", [vi("ids", ["N", 5], TensorProto.INT64)], [vi("y", ["N", 32])], [init("table", table)])
+save(helper.make_model(g), "q_emb")
+ids = rng.integers(0, 64, (20, 5)).astype(np.int64)
+npy("q_emb_x", ids)
+npy("q_emb_y", table.astype(np.float64)[ids].mean(axis=1).astype(np.float32))
+np.savez(os.path.join(HERE, "q_emb_calib.npz"), ids=ids)
