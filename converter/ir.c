@@ -177,6 +177,7 @@ static int32_t add_tensor_named(qlc_graph *g, char *name, qlite_dtype dtype, int
     t->dtype = dtype;
     t->rank = rank;
     t->decl_rank = -1;
+    t->origin = -1;
     if (rank > 0 && shape) memcpy(t->shape, shape, (size_t)rank * sizeof *shape);
     int32_t idx = (int32_t)g->num_tensors;
     g->tensors[g->num_tensors++] = t;
@@ -624,6 +625,7 @@ void qlc_carry_qdq(qlc_graph *g, int32_t dst, int32_t src, int32_t new_axis) {
     d->quant = (qlc_quant){.count = s->quant.count, .axis = s->quant.count > 1 ? new_axis : 0,
                            .scale = sc, .zero_point = zp};
     d->qdq = true;
+    d->origin = s->origin;
 }
 
 static void rebuild_hash(qlc_graph *g) {

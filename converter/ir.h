@@ -96,6 +96,8 @@ typedef struct qlc_tensor {
     qlc_quant quant;
     bool qdq;                   /* quant holds int8 parameters a QDQ model fixed while the
                                    tensor is still float (quant/quantize.h) */
+    int32_t origin;             /* a folded QDQ weight: the float initializer it was made
+                                   from (its name is restored when that one is gone); -1 */
     qlc_range range;
     qlc_sparse *sparse;         /* owned, NULL = dense */
     qlc_cluster *cluster;       /* owned, NULL = not clustered */

@@ -163,6 +163,7 @@ qlite_status qlc_fold_quantize_linear(qlc_graph *g, qlc_node *n) {
     }
     free(xf);
     qlc_tensor_set_data(y, d, (size_t)c);
+    y->origin = x->origin >= 0 ? x->origin : n->inputs[0];
     st = set_int_quant(y, &p);
     free_qparams(&p);
     if (st != QLITE_OK) return st;
@@ -235,6 +236,7 @@ qlite_status qlc_fold_dequantize_linear(qlc_graph *g, qlc_node *n) {
         for (uint32_t i = 0; i < p.count; i++)
             if (x->dtype == QLITE_DTYPE_UINT8) p.zp[i] -= 128;
         if ((st = set_int_quant(y, &p)) == QLITE_OK) y->qdq = true;
+        y->origin = x->origin;
     }
     free_qparams(&p);
     if (st != QLITE_OK) return st;

@@ -63,6 +63,16 @@ qlite_status qlc_pass_cleanup(qlc_ctx *c) {
         if (b < 0 || tensor_live(g, b)) continue;
         qlc_swap_names(g, (int32_t)t, b);
     }
+    /* a QDQ weight folded from QuantizeLinear -> DequantizeLinear takes back
+     * the name of the float initializer it was made from, once that one is
+     * gone ("conv1.weight" rather than ".../DequantizeLinear_output_0") */
+    for (uint32_t t = 0; t < g->num_tensors; t++) {
+        qlc_tensor *tt = g->tensors[t];
+        int32_t o = tt->origin;
+        if (o < 0 || !tt->data || !tensor_live(g, (int32_t)t) || tensor_live(g, o)) continue;
+        qlc_swap_names(g, (int32_t)t, o);
+        tt->origin = -1;
+    }
     /* constants rewritten by the passes were named "<name>_<k>" because the
      * original still existed; when that original is no longer used, the
      * rewritten one takes its name back (repeatedly: "w_1_12" -> "w_1" -> "w") */
