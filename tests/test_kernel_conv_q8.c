@@ -8,11 +8,13 @@
  *     depth multipliers, 1x1, first-layer (1 channel) and output-pixel
  *     counts below the dot limit, per-tensor / per-channel weights, weight
  *     zero points, bias or none, every fused activation; optimized with 1
- *     and 2 threads and the reference path all equal to it;
+ *     and 2 threads and the reference path all equal to it, on every ISA
+ *     level of the kernels up to this CPU's (qlite_q8_set_feature_cap);
  * (b) the NumPy golden cases of make_golden_nn_q8.py (sets conv, dw, tconv);
  * (c) error paths.
  */
 #include "kernel_nn_golden.h"
+#include "kernels/gemm_q8.h"
 
 typedef enum { K_CONV, K_DW, K_TCONV } conv_kind;
 
@@ -203,7 +205,14 @@ static void check_case(const convq_case *c, uint64_t seed) {
             true, QLITE_ACT_NONE                                                           \
     }
 
+/* Every case on every ISA level the kernels have (AVX-512 VNNI, AVX-VNNI, AVX2, portable),
+ * capped below what this CPU has: the depthwise blocks and the GEMM variant chosen differ. */
+static const unsigned ISA_CAPS[4] = {~0u, QLITE_Q8_F_AVX2 | QLITE_Q8_F_AVXVNNI, QLITE_Q8_F_AVX2,
+                                     0u};
+
 static void run_cases(convq_case *cases, size_t n, uint64_t seed) {
+    for (size_t level = 0; level < 4; level++) {
+        qlite_q8_set_feature_cap(ISA_CAPS[level]);
     for (size_t i = 0; i < n; i++) {
         convq_case c = cases[i];
         /* vary the rest deterministically */
@@ -213,6 +222,8 @@ static void run_cases(convq_case *cases, size_t n, uint64_t seed) {
         c.act = (qlite_activation)(i % QLITE_ACT_COUNT);
         check_case(&c, seed + i);
     }
+    }
+    qlite_q8_set_feature_cap(~0u);
 }
 
 static void test_conv_exact(void **state) {

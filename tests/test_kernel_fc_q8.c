@@ -15,6 +15,7 @@
  *     weights, an accumulator that could overflow.
  */
 #include "kernel_nn_q8_check.h"
+#include "kernels/gemm_q8.h"
 
 typedef struct fcq_case {
     qlite_dtype dt;
@@ -100,6 +101,10 @@ static void check_case(const fcq_case *c, uint64_t seed) {
 
 static void test_fc_exact(void **state) {
     (void)state;
+    /* on every ISA level up to this CPU's: AVX-512 VNNI, AVX-VNNI, AVX2, portable */
+    const unsigned caps[4] = {~0u, QLITE_Q8_F_AVX2 | QLITE_Q8_F_AVXVNNI, QLITE_Q8_F_AVX2, 0u};
+    for (size_t level = 0; level < 4; level++) {
+    qlite_q8_set_feature_cap(caps[level]);
     const size_t Ms[] = {1, 2, 3, 4, 5, 13, 24, 37};
     const size_t Ks[] = {1, 3, 4, 7, 16, 63, 64, 65, 130, 784};
     const size_t Ns[] = {1, 6, 15, 16, 17, 32, 33, 70, 130};
@@ -113,6 +118,8 @@ static void test_fc_exact(void **state) {
                           .act = (qlite_activation)((i + 2 * j) % QLITE_ACT_COUNT)};
             check_case(&c, seed++);
         }
+    }
+    qlite_q8_set_feature_cap(~0u);
 }
 
 /* The bundled MLP's shapes at batch 1 and 4 (784-256-128-10). */

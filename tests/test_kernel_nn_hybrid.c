@@ -28,6 +28,7 @@
 #include <float.h>
 
 #include "kernel_nn_q8_check.h"
+#include "kernels/gemm_q8.h"
 
 #define H_COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -296,7 +297,13 @@ static void test_conv_hybrid(void **state) {
         {TC, 1, 4, 4, 8, 6, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1},
         {TC, 2, 3, 5, 4, 4, 2, 2, 2, 2, 1, 1, 0, 0, 0, 0, 2},
     };
-    for (size_t i = 0; i < H_COUNT(cases); i++) check_conv(&cases[i], 30 + i);
+    /* on every ISA level up to this CPU's (the depthwise blocks differ by ISA) */
+    const unsigned caps[3] = {~0u, QLITE_Q8_F_AVX2, 0u};
+    for (size_t level = 0; level < 3; level++) {
+        qlite_q8_set_feature_cap(caps[level]);
+        for (size_t i = 0; i < H_COUNT(cases); i++) check_conv(&cases[i], 30 + i);
+    }
+    qlite_q8_set_feature_cap(~0u);
 }
 
 /* ---- BATCH_MATMUL with a constant int8 B ---- */

@@ -59,7 +59,7 @@ void qlite_gemm_q8_pack_block_avx512(size_t K, const uint8_t *b, size_t ldb, uin
                                      size_t c0, size_t cols, uint8_t *dst);
 #endif
 
-static unsigned cpu_features(void);
+unsigned qlite_q8_cpu_features(void);
 
 void qlite_gemm_q8_pack(size_t K, size_t N, const void *bv, size_t ldb, bool b_trans,
                         uint8_t flip, size_t j0, size_t j1, int8_t *packed, int32_t *colsum) {
@@ -67,7 +67,8 @@ void qlite_gemm_q8_pack(size_t K, size_t N, const void *bv, size_t ldb, bool b_t
     const size_t K4 = qlite_gemm_q8_k4(K), nblocks = (N + 15) / 16;
 #if defined(__x86_64__) && defined(__GNUC__)
     /* gathers of 16 rows need the row offsets in int32 */
-    const bool gather = b_trans && (cpu_features() & QLITE_Q8_F_AVX512) && ldb < (1u << 26);
+    const bool gather = b_trans && (qlite_q8_cpu_features() & QLITE_Q8_F_AVX512) &&
+                        ldb < (1u << 26);
 #endif
     for (size_t j = j0; j < j1; j++) {
         uint8_t *dst = (uint8_t *)packed + j * K4 * 16;
@@ -293,7 +294,15 @@ const qlite_gemm_q8_ukernel *const *qlite_gemm_q8_all_ukernels(size_t *count) {
     return all_ukernels;
 }
 
-unsigned qlite_q8_cpu_features(void) { return cpu_features(); }
+static _Atomic unsigned feature_cap = ~0u;
+
+void qlite_q8_set_feature_cap(unsigned cap) {
+    atomic_store_explicit(&feature_cap, cap, memory_order_relaxed);
+}
+
+unsigned qlite_q8_cpu_features(void) {
+    return cpu_features() & atomic_load_explicit(&feature_cap, memory_order_relaxed);
+}
 
 bool qlite_gemm_q8_runnable(const qlite_gemm_q8_ukernel *uk) {
     const unsigned f = cpu_features();
@@ -303,7 +312,7 @@ bool qlite_gemm_q8_runnable(const qlite_gemm_q8_ukernel *uk) {
 }
 
 const qlite_gemm_q8_ukernel *qlite_gemm_q8_select_for(size_t N) {
-    const unsigned f = cpu_features();
+    const unsigned f = qlite_q8_cpu_features();
     const qlite_gemm_q8_ukernel *best = &ukernel_scalar;
     int best_rank = -1;
     double best_eff = 0.0;

@@ -107,6 +107,14 @@ bool qlite_gemm_q8_runnable(const qlite_gemm_q8_ukernel *uk);
 #define QLITE_Q8_F_AVX512 4u    /* AVX-512 F, BW, VL and VNNI */
 unsigned qlite_q8_cpu_features(void);
 
+/*
+ * Tests and benchmarks: make the int8 kernels prepared from now on use only
+ * the detected features within `cap` (e.g. QLITE_Q8_F_AVX2 to run the AVX2
+ * paths on an AVX-512 machine; 0 = portable only; ~0u = everything, the
+ * default). Process-wide; not for use while other threads prepare.
+ */
+void qlite_q8_set_feature_cap(unsigned cap);
+
 /* The best variant for this CPU and a GEMM with N columns. */
 const qlite_gemm_q8_ukernel *qlite_gemm_q8_select_for(size_t N);
 
