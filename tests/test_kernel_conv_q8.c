@@ -210,9 +210,7 @@ static void check_case(const convq_case *c, uint64_t seed) {
 static const unsigned ISA_CAPS[4] = {~0u, QLITE_Q8_F_AVX2 | QLITE_Q8_F_AVXVNNI, QLITE_Q8_F_AVX2,
                                      0u};
 
-static void run_cases(convq_case *cases, size_t n, uint64_t seed) {
-    for (size_t level = 0; level < 4; level++) {
-        qlite_q8_set_feature_cap(ISA_CAPS[level]);
+static void run_level(const convq_case *cases, size_t n, uint64_t seed) {
     for (size_t i = 0; i < n; i++) {
         convq_case c = cases[i];
         /* vary the rest deterministically */
@@ -222,6 +220,12 @@ static void run_cases(convq_case *cases, size_t n, uint64_t seed) {
         c.act = (qlite_activation)(i % QLITE_ACT_COUNT);
         check_case(&c, seed + i);
     }
+}
+
+static void run_cases(const convq_case *cases, size_t n, uint64_t seed) {
+    for (size_t level = 0; level < 4; level++) {
+        qlite_q8_set_feature_cap(ISA_CAPS[level]);
+        run_level(cases, n, seed);
     }
     qlite_q8_set_feature_cap(~0u);
 }

@@ -99,12 +99,7 @@ static void check_case(const fcq_case *c, uint64_t seed) {
     free(d.b);
 }
 
-static void test_fc_exact(void **state) {
-    (void)state;
-    /* on every ISA level up to this CPU's: AVX-512 VNNI, AVX-VNNI, AVX2, portable */
-    const unsigned caps[4] = {~0u, QLITE_Q8_F_AVX2 | QLITE_Q8_F_AVXVNNI, QLITE_Q8_F_AVX2, 0u};
-    for (size_t level = 0; level < 4; level++) {
-    qlite_q8_set_feature_cap(caps[level]);
+static void fc_level(void) {
     const size_t Ms[] = {1, 2, 3, 4, 5, 13, 24, 37};
     const size_t Ks[] = {1, 3, 4, 7, 16, 63, 64, 65, 130, 784};
     const size_t Ns[] = {1, 6, 15, 16, 17, 32, 33, 70, 130};
@@ -118,6 +113,15 @@ static void test_fc_exact(void **state) {
                           .act = (qlite_activation)((i + 2 * j) % QLITE_ACT_COUNT)};
             check_case(&c, seed++);
         }
+}
+
+static void test_fc_exact(void **state) {
+    (void)state;
+    /* on every ISA level up to this CPU's: AVX-512 VNNI, AVX-VNNI, AVX2, portable */
+    const unsigned caps[4] = {~0u, QLITE_Q8_F_AVX2 | QLITE_Q8_F_AVXVNNI, QLITE_Q8_F_AVX2, 0u};
+    for (size_t level = 0; level < 4; level++) {
+        qlite_q8_set_feature_cap(caps[level]);
+        fc_level();
     }
     qlite_q8_set_feature_cap(~0u);
 }
