@@ -19,7 +19,7 @@ typedef struct resize_case {
     float scale_h, scale_w;
 } resize_case;
 
-static double coord(const resize_case *c, int64_t o, int64_t in, int64_t out, double s) {
+static double coord(const resize_case *c, int64_t o, int64_t in, double out, double s) {
     switch (c->ct) {
     case QLITE_COORD_HALF_PIXEL: return (o + 0.5) / s - 0.5;
     case QLITE_COORD_PYTORCH_HALF_PIXEL: return out > 1 ? (o + 0.5) / s - 0.5 : 0.0;
@@ -54,7 +54,10 @@ static void check_case(const resize_case *c, uint64_t seed) {
         for (int64_t oy = 0; oy < OH; oy++)
             for (int64_t ox = 0; ox < OW; ox++)
                 for (int64_t ch = 0; ch < c->C; ch++) {
-                    const double cy = coord(c, oy, c->H, OH, sh), cx = coord(c, ox, c->W, OW, sw);
+                    /* ONNX: the resized length is in * scale when scales are given */
+                    const double ly0 = c->scale_h > 0 ? c->H * sh : (double)OH;
+                    const double lx0 = c->scale_w > 0 ? c->W * sw : (double)OW;
+                    const double cy = coord(c, oy, c->H, ly0, sh), cx = coord(c, ox, c->W, lx0, sw);
 #define AT(yy, xx) ((double)x[((n * c->H + (yy)) * c->W + (xx)) * c->C + ch])
                     double v;
                     if (c->mode == QLITE_RESIZE_NEAREST) {
@@ -126,6 +129,21 @@ static void test_resize_scales(void **state) {
     check_case(&a, 501);
     check_case(&b, 502);
     check_case(&c, 503);
+    resize_case d = {QLITE_RESIZE_LINEAR, QLITE_COORD_ALIGN_CORNERS, 0, 1, 2, 4, 1, 0, 0, 0.6f, 0.6f};
+    check_case(&d, 504);
+    /* ONNX test_resize_downsample_scales_linear_align_corners: 2x4 by 0.6 ->
+     * 1x2, the transform divides by 4 * 0.6 - 1 = 1.4, not by 2 - 1 */
+    const float x[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    qlite_op_options o = kc_options(QLITE_OPTIONS_RESIZE);
+    o.u.resize.mode = QLITE_RESIZE_LINEAR;
+    o.u.resize.coordinate_transform = QLITE_COORD_ALIGN_CORNERS;
+    o.u.resize.scale_h = o.u.resize.scale_w = 0.6f;
+    qlite_op_test_tensor in = kc_tensor(4, (int64_t[]){1, 2, 4, 1}, x, false);
+    qlite_op_test_tensor out = kc_tensor(4, (int64_t[]){1, 1, 2, 1}, NULL, false);
+    assert_qlite_ok(qlite_op_test_run(QLITE_OP_RESIZE, &o, 1, &in, 1, &out, 1, 0));
+    const float want[2] = {1.0f, 3.142857f}; /* the ONNX suite's expected output */
+    kc_check_close("onnx align_corners scales", out.out, want, 2, 1e-5, 0.0);
+    qlite_op_test_free(1, &out);
 }
 
 static void test_resize_errors(void **state) {

@@ -10,6 +10,8 @@
  *   half_pixel           (o + 0.5) / s - 0.5
  *   pytorch_half_pixel   out > 1 ? (o + 0.5) / s - 0.5 : 0
  *   align_corners        out > 1 ? o * (in - 1) / (out - 1) : 0
+ *   (out is the resized length: in * scale when the scale is given, as
+ *   ONNX defines it, else the output size)
  *   asymmetric           o / s
  *   tf_half_pixel_for_nn (o + 0.5) / s
  * nearest: the coordinate rounded by nearest_mode (round_prefer_floor/ceil
@@ -37,17 +39,18 @@ typedef struct resize_state {
     qlite_resize_options o;
     int64_t N, H, W, C, OH, OW;
     double sh, sw;
+    double lh, lw;      /* resized lengths the transforms use (in * scale or out) */
     axis_map ym, xm;
 } resize_state;
 
 /* Input coordinate of output index o on one axis (the table above). */
-static double src_coord(qlite_coord_transform ct, int64_t o, int64_t in, int64_t out,
+static double src_coord(qlite_coord_transform ct, int64_t o, int64_t in, double out,
                         double scale) {
     switch (ct) {
     case QLITE_COORD_HALF_PIXEL: return ((double)o + 0.5) / scale - 0.5;
     case QLITE_COORD_PYTORCH_HALF_PIXEL: return out > 1 ? ((double)o + 0.5) / scale - 0.5 : 0.0;
     case QLITE_COORD_ALIGN_CORNERS:
-        return out > 1 ? (double)o * (double)(in - 1) / (double)(out - 1) : 0.0;
+        return out > 1 ? (double)o * (double)(in - 1) / (out - 1.0) : 0.0;
     case QLITE_COORD_ASYMMETRIC: return (double)o / scale;
     case QLITE_COORD_TF_HALF_PIXEL_FOR_NN: return ((double)o + 0.5) / scale;
     default: return 0.0;
@@ -72,7 +75,7 @@ static int64_t nearest_index(qlite_nearest_mode m, double c, int64_t in) {
 }
 
 /* Source indices and weight of output index o on one axis. */
-static void axis_point(const qlite_resize_options *o, int64_t i, int64_t in, int64_t out,
+static void axis_point(const qlite_resize_options *o, int64_t i, int64_t in, double out,
                        double scale, int64_t *i0, int64_t *i1, float *w1) {
     const double c = src_coord(o->coordinate_transform, i, in, out, scale);
     if (o->mode == QLITE_RESIZE_NEAREST) {
@@ -93,8 +96,8 @@ static void resize_f32_ref(const resize_state *s, const float *x, float *y) {
             for (int64_t ox = 0; ox < s->OW; ox++) {
                 int64_t y0, y1, x0, x1;
                 float wy, wx;
-                axis_point(&s->o, oy, s->H, s->OH, s->sh, &y0, &y1, &wy);
-                axis_point(&s->o, ox, s->W, s->OW, s->sw, &x0, &x1, &wx);
+                axis_point(&s->o, oy, s->H, s->lh, s->sh, &y0, &y1, &wy);
+                axis_point(&s->o, ox, s->W, s->lw, s->sw, &x0, &x1, &wx);
                 for (int64_t c = 0; c < s->C; c++) {
                     const float *p = x + n * s->H * s->W * s->C + c;
                     const float v00 = p[(y0 * s->W + x0) * s->C], v01 = p[(y0 * s->W + x1) * s->C];
@@ -153,13 +156,13 @@ static qlite_status resize_eval_f32(qlite_node *node) {
 }
 
 static qlite_status build_axis(qlite_node *node, const resize_state *s, axis_map *m, int64_t in,
-                               int64_t out, double scale) {
+                               int64_t out, double len, double scale) {
     m->i0 = qlite_node_alloc(node, (size_t)out * sizeof(int64_t));
     m->i1 = qlite_node_alloc(node, (size_t)out * sizeof(int64_t));
     m->w1 = qlite_node_alloc(node, (size_t)out * sizeof(float));
     if (!m->i0 || !m->i1 || !m->w1)
         return qlite_node_error(node, QLITE_ERR_NO_MEMORY, "out of memory");
-    for (int64_t i = 0; i < out; i++) axis_point(&s->o, i, in, out, scale, &m->i0[i], &m->i1[i], &m->w1[i]);
+    for (int64_t i = 0; i < out; i++) axis_point(&s->o, i, in, len, scale, &m->i0[i], &m->i1[i], &m->w1[i]);
     return QLITE_OK;
 }
 
@@ -205,10 +208,14 @@ static qlite_status resize_prepare(qlite_node *node) {
                                 (long long)s->OW);
     s->sh = o->scale_h > 0.0f ? (double)o->scale_h : (double)s->OH / (double)s->H;
     s->sw = o->scale_w > 0.0f ? (double)o->scale_w : (double)s->OW / (double)s->W;
+    /* ONNX: with scales given, the "resized length" in the transforms is
+     * in * scale, not its floor (align_corners divides by it minus 1) */
+    s->lh = o->scale_h > 0.0f ? (double)s->H * s->sh : (double)s->OH;
+    s->lw = o->scale_w > 0.0f ? (double)s->W * s->sw : (double)s->OW;
     if ((st = qlite_node_set_output_shape(node, 0, 4, (int64_t[]){s->N, s->OH, s->OW, s->C})))
         return st;
-    if ((st = build_axis(node, s, &s->ym, s->H, s->OH, s->sh)) ||
-        (st = build_axis(node, s, &s->xm, s->W, s->OW, s->sw)))
+    if ((st = build_axis(node, s, &s->ym, s->H, s->OH, s->lh, s->sh)) ||
+        (st = build_axis(node, s, &s->xm, s->W, s->OW, s->lw, s->sw)))
         return st;
     node->state = s;
     return QLITE_OK;
