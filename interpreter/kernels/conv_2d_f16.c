@@ -18,7 +18,6 @@
 
 /* short copy / fill loops stay loops (gcc would call memcpy / memset) */
 #if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("no-tree-loop-distribute-patterns")
 #endif
 
 typedef struct conv16_state {

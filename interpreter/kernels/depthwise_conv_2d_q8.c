@@ -25,7 +25,6 @@
 
 /* short copy / fill loops stay loops (gcc would call memcpy / memset) */
 #if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("no-tree-loop-distribute-patterns")
 #endif
 
 enum { DW_PORTABLE, DW_AVX2, DW_AVX512 };

@@ -14,7 +14,6 @@ _Static_assert(sizeof(float) == 4, "float32");
 /* Multiply-adds contract into FMA where the target has it (clang does by
  * default; gcc's ISO C mode needs asking). */
 #if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("fp-contract=fast")
 #endif
 QLITE_NN_OPTIMIZE_LOOPS
 

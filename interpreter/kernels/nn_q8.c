@@ -10,7 +10,6 @@
 
 /* float selects (clamps, NaN tests) vectorize; qlite never relies on FP exceptions */
 #if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("no-trapping-math")
 #endif
 
 qlite_status qlite_q8_weights_init(qlite_node *node, const qlite_tensor *w, const char *what,

@@ -19,7 +19,6 @@
  * stays scalar) unless it may assume FP compares do not trap; qlite never
  * reads FP exception flags. Clang assumes this by default. */
 #if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("no-trapping-math")
 #endif
 
 #include <string.h>

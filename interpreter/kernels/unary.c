@@ -32,7 +32,6 @@
  */
 /* Lets GCC turn the selects in the vectorizable exp into blends (see softmax.c). */
 #if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("no-trapping-math")
 #endif
 
 #include <string.h>
