@@ -5,7 +5,8 @@
  * at dense index d, and which row of the 2-D view is it in?":
  *   - plain / clustered:  k = d;
  *   - sparse:             the CSR walk gives k for each non-zero block element;
- *   - O16I4:              k = ((o/16)*ceil(I/4) + i/4)*64 + (o%16)*4 + i%4.
+ *   - O16I4 / O16:        k = qlite_packed_index() over the packed view
+ *                         (packed_layout.h: rank 3 = one matrix per dim-0 entry).
  * emit() then fetches value k (from the stored bytes, or through its codebook
  * index and the row's codebook) and writes it at d, widening float16.
  */
@@ -13,6 +14,7 @@
 
 #include <string.h>
 
+#include "packed_layout.h"
 #include "qlite_internal.h"
 
 #define TF "tensor %u '%s'"
@@ -164,7 +166,8 @@ qlite_status qlite_constant_densify(const qlite_model *model, uint32_t ti, void 
                            (int)info->layout);
 
     /* how many values are stored */
-    uint64_t stored = n, blocks_r = 0, blocks_c = 0, ib = 0;
+    uint64_t stored = n, blocks_r = 0, blocks_c = 0;
+    qlite_packed_view pv = {0};
     if (sp) {
         if (sp->block_rows == 0 || sp->block_cols == 0 || rows % sp->block_rows ||
             cols % sp->block_cols)
@@ -178,10 +181,10 @@ qlite_status qlite_constant_densify(const qlite_model *model, uint32_t ti, void 
                                    &stored))
             return qlite_error(QLITE_ERR_CORRUPT, TF ": %llu non-zero blocks is too many", ti,
                                info->name, (unsigned long long)sp->nnz_blocks);
-    } else if (info->layout == QLITE_LAYOUT_O16I4) {
-        ib = (cols + 3) / 4;
-        if (qlite_mul_overflow_u64((rows + 15) / 16 * 16, ib * 4, &stored))
+    } else if (qlite_layout_is_packed(info->layout)) {
+        if (!qlite_packed_view_of(info->layout, info->rank, info->shape, &pv))
             return qlite_error(QLITE_ERR_CORRUPT, TF ": packed size overflows", ti, info->name);
+        stored = qlite_packed_elems(&pv);
     }
 
     /* the stored bytes: values, or a bitstream of codebook indices */
@@ -252,10 +255,14 @@ qlite_status qlite_constant_densify(const qlite_model *model, uint32_t ti, void 
         if (blocks_r && read_index(rp, sp->row_ptr_type, blocks_r) != sp->nnz_blocks)
             return qlite_error(QLITE_ERR_CORRUPT, TF ": row_ptr does not end at nnz_blocks", ti,
                                info->name);
-    } else if (info->layout == QLITE_LAYOUT_O16I4) {
-        for (uint64_t o = 0; o < rows; o++)
-            for (uint64_t i = 0; i < cols; i++)
-                emit(&s, ((o / 16) * ib + i / 4) * 64 + (o % 16) * 4 + i % 4, o, o * cols + i);
+    } else if (qlite_layout_is_packed(info->layout)) {
+        /* matrix b, element (o, i) of the packed view is dense index
+         * (b * O + o) * I + i (row-major either way) */
+        for (uint64_t b = 0, d = 0; b < pv.nmat; b++)
+            for (uint64_t o = 0; o < pv.O; o++)
+                for (uint64_t i = 0; i < pv.I; i++, d++)
+                    emit(&s, qlite_packed_index(info->layout, &pv, b, o, i), d / (cols ? cols : 1),
+                         d);
     } else {
         for (uint64_t d = 0; d < n; d++) emit(&s, d, cols ? d / cols : 0, d);
     }

@@ -12,8 +12,9 @@
  *     over the stored values (the non-zero block values when also sparse), into
  *     a codebook of 2^index_bits entries in the tensor dtype (per row of the
  *     2-D view when per_row);
- *   - layout O16I4: [ceil(O/16)][ceil(I/4)][16][4] over the 2-D view [O, I],
- *     padding dropped.
+ *   - layout O16I4 ([ceil(O/16)][ceil(I/4)][16][4]) or O16 ([ceil(O/16)][I][16])
+ *     per matrix [O, I] of the packed view (src/packed_layout.h), padding
+ *     dropped.
  * Steps, each only when it applies: decode the codebook -> scatter the sparse
  * blocks -> undo the packed layout -> widen float16.
  *

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "model_internal.h"
+#include "packed_layout.h"
 
 /* ------------------------------------------------------------------------ */
 /* Op code -> options table                                                  */
@@ -382,17 +383,24 @@ static qlite_status validate_tensor(qlite_model *m, uint32_t ti) {
         return QLITE_OK;
     }
     uint64_t rows = t->rank ? (uint64_t)t->shape[0] : 1;
-    if (t->layout == QLITE_LAYOUT_O16I4) {
+    if (qlite_layout_is_packed(t->layout)) {
+        const char *lname = t->layout == QLITE_LAYOUT_O16I4 ? "O16I4" : "O16";
         if (t->sparsity || t->clustering)
             return qlite_error(QLITE_ERR_CORRUPT,
-                               TF ": the O16I4 layout cannot be combined with %s", ti, t->name,
-                               t->sparsity ? "sparsity" : "clustering");
-        /* [ceil(O/16)][ceil(I/4)][16][4], O = rows, I = cols */
-        uint64_t o_pad = (rows + 15) / 16 * 16, i_pad = (cols + 3) / 4 * 4, padded;
-        if (qlite_mul_overflow_u64(o_pad, i_pad, &padded) ||
-            !qlite_dtype_bytes(t->dtype, padded, &bytes))
-            return qlite_error(QLITE_ERR_CORRUPT, TF ": O16I4 size overflows", ti, t->name);
-        return expect_size(m, ti, "O16I4 data", t->buffer, bytes);
+                               TF ": the %s layout cannot be combined with %s", ti, t->name,
+                               lname, t->sparsity ? "sparsity" : "clustering");
+        if (t->layout == QLITE_LAYOUT_O16 && t->dtype != QLITE_DTYPE_FLOAT32 &&
+            t->dtype != QLITE_DTYPE_FLOAT16)
+            return qlite_error(QLITE_ERR_CORRUPT,
+                               TF ": the O16 layout holds float32 or float16, not %s", ti,
+                               t->name, qlite_dtype_name(t->dtype));
+        /* every matrix of the packed view, padded (packed_layout.h) */
+        qlite_packed_view v;
+        if (!qlite_packed_view_of(t->layout, t->rank, t->shape, &v) ||
+            !qlite_dtype_bytes(t->dtype, qlite_packed_elems(&v), &bytes))
+            return qlite_error(QLITE_ERR_CORRUPT, TF ": %s size overflows", ti, t->name, lname);
+        return expect_size(m, ti, t->layout == QLITE_LAYOUT_O16I4 ? "O16I4 data" : "O16 data",
+                           t->buffer, bytes);
     }
     if (t->sparsity) return validate_sparsity(m, ti, rows, cols);
     if (t->clustering) return validate_clustering(m, ti, elements, rows);

@@ -122,7 +122,8 @@ QLITE_API uint32_t qlite_dtype_bits(qlite_dtype dtype);
 
 typedef enum qlite_layout {
     QLITE_LAYOUT_DEFAULT = 0,  /* row-major in the op's canonical layout */
-    QLITE_LAYOUT_O16I4 = 1,    /* [ceil(O/16)][ceil(I/4)][16][4] over the 2-D view */
+    QLITE_LAYOUT_O16I4 = 1,    /* [ceil(O/16)][ceil(I/4)][16][4] per matrix of the packed view */
+    QLITE_LAYOUT_O16 = 2,      /* [ceil(O/16)][I][16] per matrix of the packed view (float) */
     QLITE_LAYOUT_COUNT
 } qlite_layout;
 

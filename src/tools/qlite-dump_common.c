@@ -50,6 +50,7 @@ const char *dump_layout_name(qlite_layout l) {
     switch (l) {
     case QLITE_LAYOUT_DEFAULT: return "DEFAULT";
     case QLITE_LAYOUT_O16I4: return "O16I4";
+    case QLITE_LAYOUT_O16: return "O16";
     default: return "?";
     }
 }

@@ -4,7 +4,10 @@
  * Storage forms handled (docs/format.md):
  *   dense          row-major elements of the dtype (int4: two per byte, the
  *                  even element in the low nibble, signed);
- *   O16I4 layout   the 2-D view [O, I] stored as [ceil(O/16)][ceil(I/4)][16][4];
+ *   O16I4 / O16    packed layouts: each matrix [O, I] of the packed view (the
+ *                  2-D view, or one per dim-0 entry of a rank-3 tensor,
+ *                  src/packed_layout.h) stored as [ceil(O/16)][ceil(I/4)][16][4]
+ *                  (O16I4) or [ceil(O/16)][I][16] (O16), zero padded;
  *   sparse         block CSR over the 2-D view [rows, cols]: row_ptr per block
  *                  row, a block column index per non-zero block, the blocks'
  *                  values row-major inside each block;
@@ -20,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "packed_layout.h"
 #include "qlite-dump.h"
 
 typedef struct decoder {
@@ -188,14 +192,17 @@ static int decode_dense(const decoder *d, dump_value_fn fn, void *user, char *er
     return 0;
 }
 
-static int decode_o16i4(const decoder *d, dump_value_fn fn, void *user, char *err,
-                        size_t errlen) {
-    uint64_t ob = (d->rows + 15) / 16, ib = (d->cols + 3) / 4;
-    if (check_stored(d, ob * ib * 64, err, errlen)) return -1;
+static int decode_packed(const decoder *d, dump_value_fn fn, void *user, char *err,
+                         size_t errlen) {
+    qlite_packed_view v;
+    if (!qlite_packed_view_of(d->t->layout, d->t->rank, d->t->shape, &v))
+        return fail(err, errlen, "tensor '%s': packed size overflows", d->t->name);
+    if (check_stored(d, qlite_packed_elems(&v), err, errlen)) return -1;
+    /* dense index i = (b * O + o) * I + i (row-major) */
     for (uint64_t i = 0; i < d->elements; i++) {
-        uint64_t o = i / d->cols, c = i % d->cols;
-        uint64_t pos = ((o / 16) * ib + c / 4) * 64 + (o % 16) * 4 + (c % 4);
-        double s = stored_at(d, pos, o);
+        const uint64_t b = v.O && v.I ? i / (v.O * v.I) : 0, r = v.I ? i % (v.O * v.I) : 0;
+        const uint64_t o = v.I ? r / v.I : 0, c = v.I ? r % v.I : 0;
+        double s = stored_at(d, qlite_packed_index(d->t->layout, &v, b, o, c), o);
         if (!fn(user, i, s, real_of(d, i, s))) break;
     }
     return 0;
@@ -282,7 +289,7 @@ int dump_decode_tensor(const qlite_model *m, const qlite_tensor_info *t, dump_va
                         dump_layout_name(t->layout));
         return decode_sparse(m, &d, fn, user, err, errlen);
     }
-    if (t->layout == QLITE_LAYOUT_O16I4) return decode_o16i4(&d, fn, user, err, errlen);
+    if (qlite_layout_is_packed(t->layout)) return decode_packed(&d, fn, user, err, errlen);
     if (t->layout != QLITE_LAYOUT_DEFAULT)
         return fail(err, errlen, "tensor '%s': unknown layout %d", t->name, t->layout);
     return decode_dense(&d, fn, user, err, errlen);

@@ -848,7 +848,7 @@ void qlite_test_model_check(const qlite_test_model *s, const qlite_model *m) {
 /* Enum names as schema/qlite.fbs spells them. */
 static const char *const DTYPE[] = {"FLOAT32", "FLOAT16", "INT8", "UINT8", "INT16",
                                     "INT32",   "INT64",   "BOOL", "INT4"};
-static const char *const LAYOUT[] = {"DEFAULT", "O16I4"};
+static const char *const LAYOUT[] = {"DEFAULT", "O16I4", "O16"};
 static const char *const INDEX[] = {"UINT8", "UINT16", "UINT32"};
 static const char *const ACT[] = {"NONE", "RELU", "RELU6", "RELU_N1_TO_1"};
 static const char *const PADMODE[] = {"CONSTANT", "REFLECT", "EDGE"};
