@@ -8,8 +8,16 @@
  *   -> BatchNorm folding -> pattern fusion (+ shape inference of the new nodes)
  *   -> lowering -> --nhwc-io -> layout (NCHW -> NHWC) -> FC bias fusion
  *   -> activation fusion -> cleanup -> kernel constant folding
+ *   -> [pruning] -> clustering (or finding clustered weights)
  *   -> [FLOAT16 | DYNAMIC | INT8: QDQ absorption, calibration, quantizer]
- *   -> cleanup -> emit -> [quantized modes: prepare check, SQNR, accuracy].
+ *   -> cleanup -> storage (sparse / palettized) -> emit
+ *   -> [quantized or compressed: prepare check; SQNR, accuracy].
+ *
+ * Float references: `ref` is the float32 model as the passes left it, before
+ * pruning and clustering (the baseline of sizes and of --eval accuracy);
+ * `work` is the float32 model after pruning / clustering (what calibration
+ * and the activation SQNR run), the same bytes as ref when the weights did
+ * not change.
  */
 #include <math.h>
 #include <stdarg.h>
@@ -18,6 +26,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "compress/compress.h"
 #include "emit.h"
 #include "ir.h"
 #include "onnx/onnx_import.h"
@@ -119,6 +128,32 @@ static qlite_status check_options(const qlite_convert_options *o) {
         return qlite_error(QLITE_ERR_INVALID_ARGUMENT,
                            "accuracy needs both the evaluation inputs and their labels "
                            "(--eval DATA --labels LABELS)");
+    if (!(o->prune >= 0 && o->prune < 1))
+        return qlite_error(QLITE_ERR_INVALID_ARGUMENT,
+                           "prune sparsity %g is outside [0, 1) (0.9 = 90%% of the weights zero)",
+                           (double)o->prune);
+    if (o->cluster == 1 || o->cluster > 256)
+        return qlite_error(QLITE_ERR_INVALID_ARGUMENT,
+                           "cluster count %u is outside 2..256 (0 = no clustering)", o->cluster);
+    if ((unsigned)o->prune_scope >= QLITE_PRUNE_SCOPE_COUNT)
+        return qlite_error(QLITE_ERR_INVALID_ARGUMENT, "invalid prune scope %d",
+                           (int)o->prune_scope);
+    if ((unsigned)o->prune_norm >= QLITE_PRUNE_NORM_COUNT)
+        return qlite_error(QLITE_ERR_INVALID_ARGUMENT, "invalid prune norm %d",
+                           (int)o->prune_norm);
+    if (o->prune_block_rows > 65536 || o->prune_block_cols > 65536)
+        return qlite_error(QLITE_ERR_INVALID_ARGUMENT, "pruning block %ux%u is too large",
+                           o->prune_block_rows, o->prune_block_cols);
+    if (o->num_prune_skip && !o->prune_skip)
+        return qlite_error(QLITE_ERR_INVALID_ARGUMENT,
+                           "prune_skip is NULL but num_prune_skip is %u", o->num_prune_skip);
+    for (uint32_t i = 0; i < o->num_prune_skip; i++)
+        if (!o->prune_skip[i])
+            return qlite_error(QLITE_ERR_INVALID_ARGUMENT, "prune_skip[%u] is NULL", i);
+    if (!(o->sparse_min <= 1) || isnan(o->sparse_min))
+        return qlite_error(QLITE_ERR_INVALID_ARGUMENT,
+                           "sparse_min %g is above 1 (a sparsity is a fraction)",
+                           (double)o->sparse_min);
     if (o->io != QLITE_CONVERT_IO_FLOAT && o->mode != QLITE_CONVERT_INT8)
         return qlite_error(QLITE_ERR_INVALID_ARGUMENT, "--io %s needs --mode int8",
                            qlite_convert_io_name(o->io));
@@ -179,15 +214,18 @@ static qlite_status check_prepares(const void *bytes, size_t size) {
 typedef struct conv_state {
     qlc_graph *g;
     qlite_convert_report *r;
-    void *float_bytes;
-    size_t float_size;
+    void *ref_bytes;             /* float32 before pruning / clustering (NULL: not made) */
+    size_t ref_size;
+    void *work_bytes;            /* float32 after them; == ref_bytes when unchanged */
+    size_t work_size;
     qlc_dataset calib, eval;
     int64_t *labels;
 } conv_state;
 
 static void conv_state_free(conv_state *s) {
     qlc_graph_destroy(s->g);
-    qlite_writer_free_bytes(s->float_bytes);
+    if (s->work_bytes != s->ref_bytes) qlite_writer_free_bytes(s->work_bytes);
+    qlite_writer_free_bytes(s->ref_bytes);
     qlc_dataset_free(&s->calib);
     qlc_dataset_free(&s->eval);
     free(s->labels);
@@ -210,7 +248,7 @@ static qlite_status quantize(qlc_ctx *ctx, conv_state *s, const qlite_convert_op
         char missing[256];
         bool need = qlc_int8_needs_calibration(ctx->g, missing, sizeof missing);
         if (s->calib.samples) {
-            if ((st = qlc_calibrate(ctx, s->float_bytes, s->float_size, &s->calib, r)) != QLITE_OK)
+            if ((st = qlc_calibrate(ctx, s->work_bytes, s->work_size, &s->calib, r)) != QLITE_OK)
                 return st;
         } else if (need) {
             return qlite_error(QLITE_ERR_INVALID_ARGUMENT,
@@ -257,11 +295,28 @@ static qlite_status convert(const char *onnx_path, const qlite_convert_options *
     qlc_log(&ctx, 1, "imported %s: opset %lld, %u nodes, %u tensors", onnx_path,
             (long long)g->opset, r->onnx_nodes, g->num_tensors);
     if (st == QLITE_OK) st = run_passes(&ctx);
-    /* the float model: reference for sizes, calibration, SQNR and accuracy */
     bool quantized = o->mode != QLITE_CONVERT_FLOAT32;
-    if (st == QLITE_OK && (quantized || o->eval_file))
-        st = emit_graph(g, o, onnx_path, &info, QLITE_CONVERT_FLOAT32, false, &s.float_bytes,
-                        &s.float_size, NULL, NULL);
+    bool reshape = o->prune > 0 || o->cluster > 0; /* pruning / clustering change weights */
+    r->prune = o->prune;
+    r->prune_scope = o->prune_scope;
+    r->prune_norm = o->prune_norm;
+    r->prune_block_rows = o->prune_block_rows ? o->prune_block_rows : 1;
+    r->prune_block_cols = o->prune_block_cols ? o->prune_block_cols : 1;
+    r->cluster = o->cluster;
+    /* the float reference: baseline for sizes, calibration, SQNR and accuracy */
+    if (st == QLITE_OK && (quantized || o->eval_file || reshape))
+        st = emit_graph(g, o, onnx_path, &info, QLITE_CONVERT_FLOAT32, false, &s.ref_bytes,
+                        &s.ref_size, NULL, NULL);
+    s.work_bytes = s.ref_bytes;
+    s.work_size = s.ref_size;
+    if (st == QLITE_OK && o->prune > 0) st = qlc_prune_weights(&ctx, r);
+    else if (st == QLITE_OK && o->num_prune_skip)
+        st = qlc_report_add_warning(r, "--prune-skip has no effect without --prune");
+    if (st == QLITE_OK) st = qlc_cluster_weights(&ctx, r);
+    /* calibration and activation SQNR run the float model that gets quantized */
+    if (st == QLITE_OK && reshape && o->mode == QLITE_CONVERT_INT8)
+        st = emit_graph(g, o, onnx_path, &info, QLITE_CONVERT_FLOAT32, false, &s.work_bytes,
+                        &s.work_size, NULL, NULL);
     if (st == QLITE_OK && o->num_calib_files) {
         qlc_log(&ctx, 1, "calibration data: %u file%s", o->num_calib_files,
                 o->num_calib_files == 1 ? "" : "s");
@@ -273,15 +328,24 @@ static qlite_status convert(const char *onnx_path, const qlite_convert_options *
         if (st == QLITE_OK) st = qlc_labels_load(o->eval_labels, s.eval.samples, &s.labels);
     }
     if (st == QLITE_OK && quantized) st = quantize(&ctx, &s, o);
+    /* a float32 model whose weights only change form: the dense file is the baseline */
+    if (st == QLITE_OK && !s.ref_bytes && qlc_store_candidates(&ctx)) {
+        st = emit_graph(g, o, onnx_path, &info, QLITE_CONVERT_FLOAT32, false, &s.ref_bytes,
+                        &s.ref_size, NULL, NULL);
+        s.work_bytes = s.ref_bytes;
+        s.work_size = s.ref_size;
+    }
+    uint32_t compressed = 0;
+    if (st == QLITE_OK) st = qlc_store_weights(&ctx, r, &compressed);
     uint64_t wbytes = 0;
     uint32_t ntensors = 0;
     if (st == QLITE_OK)
         st = emit_graph(g, o, onnx_path, &info, o->mode, r->qdq, out, size, &wbytes, &ntensors);
-    if (st == QLITE_OK && quantized) st = check_prepares(*out, *size);
+    if (st == QLITE_OK && (quantized || compressed)) st = check_prepares(*out, *size);
     if (st == QLITE_OK && quantized && s.calib.samples)
-        st = qlc_measure_activations(&ctx, s.float_bytes, s.float_size, *out, *size, &s.calib, r);
+        st = qlc_measure_activations(&ctx, s.work_bytes, s.work_size, *out, *size, &s.calib, r);
     if (st == QLITE_OK && o->eval_file)
-        st = qlc_measure_accuracy(&ctx, s.float_bytes, s.float_size, *out, *size, &s.eval,
+        st = qlc_measure_accuracy(&ctx, s.ref_bytes, s.ref_size, *out, *size, &s.eval,
                                   s.labels, r);
     if (st == QLITE_OK) {
         for (uint32_t i = 0; i < g->num_nodes; i++) {
@@ -295,7 +359,7 @@ static qlite_status convert(const char *onnx_path, const qlite_convert_options *
         r->sizes.onnx_gzip_bytes = info.gzip_bytes;
         r->sizes.output_bytes = *size;
         r->sizes.output_gzip_bytes = qlc_gzip_size(*out, *size);
-        r->sizes.float_bytes = quantized ? s.float_size : 0;
+        r->sizes.float_bytes = s.ref_bytes && (quantized || reshape || compressed) ? s.ref_size : 0;
         r->sizes.weight_bytes = wbytes;
         r->sizes.tensors = ntensors;
         r->sizes.seconds = now_seconds() - t0;

@@ -83,7 +83,11 @@ qlite_status qlc_emit(const qlc_graph *g, const qlc_emit_meta *meta, void **byte
     do {                                                                         \
         if ((t) >= 0 && map[t] < 0 && st == QLITE_OK) {                          \
             st = qlc_emit_tensor(w, g->tensors[t], &map[t]);                          \
-            if (g->tensors[t]->data) wbytes += g->tensors[t]->data_size;         \
+            const qlc_tensor *tt_ = g->tensors[t];                                \
+            if (tt_->data) wbytes += tt_->data_size;                             \
+            if (tt_->sparse)                                                     \
+                wbytes += tt_->sparse->row_ptr_bytes + tt_->sparse->col_index_bytes; \
+            if (tt_->cluster) wbytes += tt_->cluster->codebook_bytes;            \
         }                                                                        \
     } while (0)
     for (uint32_t i = 0; i < g->num_inputs; i++) MAP(g->inputs[i]);

@@ -178,6 +178,7 @@ static int32_t add_tensor_named(qlc_graph *g, char *name, qlite_dtype dtype, int
     t->rank = rank;
     t->decl_rank = -1;
     t->origin = -1;
+    t->float_src = -1;
     if (rank > 0 && shape) memcpy(t->shape, shape, (size_t)rank * sizeof *shape);
     int32_t idx = (int32_t)g->num_tensors;
     g->tensors[g->num_tensors++] = t;

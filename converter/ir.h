@@ -101,6 +101,9 @@ typedef struct qlc_tensor {
     qlc_range range;
     qlc_sparse *sparse;         /* owned, NULL = dense */
     qlc_cluster *cluster;       /* owned, NULL = not clustered */
+    uint32_t cluster_k;         /* a weight --cluster K made (or found) with at most K distinct
+                                   values; 0 = not clustered (compress/compress.h) */
+    int32_t float_src;          /* a quantized copy: the float constant it was made from; -1 */
     bool is_input, is_output;   /* a graph input / output */
     int32_t decl_rank;          /* shape the ONNX file declares (value_info, graph I/O); */
     int64_t decl_shape[QLITE_MAX_RANK]; /* -1 rank = none, -1 dim = unknown */

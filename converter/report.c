@@ -15,6 +15,16 @@ const char *qlite_calibration_method_name(qlite_calibration_method m) {
     return (unsigned)m < QLITE_ARRAY_SIZE(names) ? names[m] : "?";
 }
 
+const char *qlite_prune_scope_name(qlite_prune_scope scope) {
+    static const char *const names[] = {"layer", "global"};
+    return (unsigned)scope < QLITE_ARRAY_SIZE(names) ? names[scope] : "?";
+}
+
+const char *qlite_prune_norm_name(qlite_prune_norm norm) {
+    static const char *const names[] = {"l2", "l1"};
+    return (unsigned)norm < QLITE_ARRAY_SIZE(names) ? names[norm] : "?";
+}
+
 const char *qlite_convert_io_name(qlite_convert_io io) {
     static const char *const names[] = {"float", "int8", "uint8"};
     return (unsigned)io < QLITE_ARRAY_SIZE(names) ? names[io] : "?";
@@ -64,6 +74,11 @@ void qlite_convert_report_free(qlite_convert_report *r) {
     free(r->kept);
     for (uint32_t i = 0; i < r->num_warnings; i++) free(r->warnings[i]);
     free(r->warnings);
+    for (uint32_t i = 0; i < r->num_comp; i++) {
+        free((char *)r->comp[i].info.op);
+        free((char *)r->comp[i].info.tensor);
+    }
+    free(r->comp);
     free(r);
 }
 
@@ -165,6 +180,33 @@ qlite_status qlc_report_add_warning(qlite_convert_report *r, const char *fmt, ..
     return QLITE_OK;
 }
 
+qlc_comp_entry *qlc_report_find_compress(qlite_convert_report *r, const char *tensor) {
+    for (uint32_t i = 0; i < r->num_comp; i++)
+        if (!strcmp(r->comp[i].info.tensor, tensor)) return &r->comp[i];
+    return NULL;
+}
+
+qlc_comp_entry *qlc_report_compress(qlite_convert_report *r, const char *tensor, const char *op,
+                                    qlite_op_code code, uint64_t rows, uint64_t cols) {
+    qlc_comp_entry *e = qlc_report_find_compress(r, tensor);
+    if (e) return e;
+    if (!GROW(r, comp, num_comp, cap_comp)) {
+        oom();
+        return NULL;
+    }
+    e = &r->comp[r->num_comp];
+    *e = (qlc_comp_entry){.info = {.op = dup_str(op), .code = code, .tensor = dup_str(tensor),
+                                   .rows = rows, .cols = cols, .sqnr_db = INFINITY}};
+    if (!e->info.op || !e->info.tensor) {
+        free((char *)e->info.op);
+        free((char *)e->info.tensor);
+        oom();
+        return NULL;
+    }
+    r->num_comp++;
+    return e;
+}
+
 qlite_status qlc_report_set_activation_model_name(qlite_convert_report *r, uint32_t index,
                                                   const char *name) {
     if (index >= r->num_acts) return qlite_error(QLITE_ERR_INVALID_ARGUMENT, "activation index");
@@ -253,6 +295,18 @@ ACCESSOR(qlite_convert_report_kept_count, qlite_convert_report_kept, qlite_conve
          kept, num_kept, "kept tensor")
 #undef ACCESSOR
 
+uint32_t qlite_convert_report_compression_count(const qlite_convert_report *r) {
+    return r ? r->num_comp : 0;
+}
+qlite_status qlite_convert_report_compression(const qlite_convert_report *r, uint32_t index,
+                                              qlite_convert_compression_info *out) {
+    if (!r || !out || index >= r->num_comp)
+        return qlite_error(QLITE_ERR_INVALID_ARGUMENT, "report: compression index %u out of range",
+                           index);
+    *out = r->comp[index].info;
+    return QLITE_OK;
+}
+
 uint32_t qlite_convert_report_warning_count(const qlite_convert_report *r) {
     return r ? r->num_warnings : 0;
 }
@@ -304,6 +358,49 @@ static void db(char *out, size_t n, double v) {
     if (isnan(v)) snprintf(out, n, "-");
     else if (isinf(v)) snprintf(out, n, "exact");
     else snprintf(out, n, "%.1f", v);
+}
+
+/* "1x4", "dense"; "pal4/row" etc. for the storage column. */
+static void storage_str(char *out, size_t n, const qlite_convert_compression_info *c) {
+    char sp[24] = "dense", pal[32] = "";
+    if (c->block_rows) snprintf(sp, sizeof sp, "sparse %ux%u", c->block_rows, c->block_cols);
+    if (c->palette)
+        snprintf(pal, sizeof pal, " + %u-bit palette%s", c->index_bits,
+                 c->per_row ? " per row" : "");
+    snprintf(out, n, "%s%s", sp, pal);
+}
+
+/* The pruning / clustering / storage table. */
+static void format_compression(sbuf *b, const qlite_convert_report *r) {
+    if (r->prune > 0)
+        put(b, "pruning: %.4g%% per %s, blocks %ux%u scored by %s\n", 100.0 * (double)r->prune,
+            r->prune_scope == QLITE_PRUNE_GLOBAL ? "model (global, RMS-normalized)" : "layer",
+            r->prune_block_rows, r->prune_block_cols,
+            r->prune_norm == QLITE_PRUNE_L1 ? "L1" : "L2");
+    if (r->cluster) put(b, "clustering: k-means to %u values per weight\n", r->cluster);
+    int wt = 6, wo = 2;
+    for (uint32_t i = 0; i < r->num_comp; i++) {
+        wt = width(wt, r->comp[i].info.tensor);
+        wo = width(wo, r->comp[i].info.op);
+    }
+    put(b, "weights stored (sparsity, clusters, storage, bytes dense -> stored, SQNR dB of the "
+           "pruned/clustered weight):\n");
+    for (uint32_t i = 0; i < r->num_comp; i++) {
+        const qlite_convert_compression_info *c = &r->comp[i].info;
+        char st[64], d[32], sh[48], cl[16] = "-", dn[32], sd[32];
+        storage_str(st, sizeof st, c);
+        db(d, sizeof d, c->sqnr_db);
+        snprintf(sh, sizeof sh, "[%llu,%llu]", (unsigned long long)c->rows,
+                 (unsigned long long)c->cols);
+        if (c->clusters) snprintf(cl, sizeof cl, "%u", c->clusters);
+        human(dn, sizeof dn, c->dense_bytes);
+        human(sd, sizeof sd, c->stored_bytes);
+        uint64_t n = c->rows * c->cols;
+        double sparsity = n ? (double)c->zeros / (double)n : 0;
+        put(b, "  %-*s %-*s %-11s %-7s %6.2f%% %4s  %-34s %10s -> %-10s %6s%s\n", wt, c->tensor,
+            wo, c->op, sh, c->dense_bytes ? qlite_dtype_name(c->dtype) : "-", 100 * sparsity, cl,
+            st, dn, sd, d, c->skipped ? "  (--prune-skip)" : "");
+    }
 }
 
 static const char *mode_label(const qlite_convert_report *r) {
@@ -401,6 +498,7 @@ size_t qlite_convert_report_format(const qlite_convert_report *r, char *buf, siz
             put(&b, "  %-40s %9llu  %s\n", r->kept[i].tensor,
                 (unsigned long long)r->kept[i].elements, r->kept[i].reason);
     }
+    if (r->num_comp) format_compression(&b, r);
     for (uint32_t i = 0; i < r->num_warnings; i++) put(&b, "warning: %s\n", r->warnings[i]);
     if (r->accuracy.samples) {
         const qlite_convert_accuracy *a = &r->accuracy;
@@ -549,7 +647,35 @@ size_t qlite_convert_report_json(const qlite_convert_report *r, char *buf, size_
         put(&b, "%s", i ? ", " : "");
         jstr(&b, r->warnings[i]);
     }
-    put(&b, "],\n  \"accuracy\": ");
+    put(&b, "],\n  \"compression\": {\"prune\": ");
+    jnum(&b, r->prune);
+    put(&b, ", \"prune_scope\": ");
+    jstr(&b, qlite_prune_scope_name(r->prune_scope));
+    put(&b, ", \"prune_norm\": ");
+    jstr(&b, qlite_prune_norm_name(r->prune_norm));
+    put(&b, ", \"prune_block\": [%u, %u], \"cluster\": %u, \"weights\": [",
+        r->prune_block_rows, r->prune_block_cols, r->cluster);
+    for (uint32_t i = 0; i < r->num_comp; i++) {
+        const qlite_convert_compression_info *c = &r->comp[i].info;
+        put(&b, "%s\n    {\"tensor\": ", i ? "," : "");
+        jstr(&b, c->tensor);
+        put(&b, ", \"op\": ");
+        jstr(&b, c->op);
+        put(&b, ", \"code\": \"%s\", \"rows\": %llu, \"cols\": %llu, \"dtype\": \"%s\", "
+                "\"zeros\": %llu, \"pruned\": %s, \"skipped\": %s, \"clusters\": %u, "
+                "\"block\": [%u, %u], \"palette\": %u, \"index_bits\": %u, \"per_row\": %s, "
+                "\"dense_bytes\": %llu, \"stored_bytes\": %llu, \"sqnr_db\": ",
+            qlite_op_name(c->code), (unsigned long long)c->rows, (unsigned long long)c->cols,
+            qlite_dtype_name(c->dtype), (unsigned long long)c->zeros,
+            c->pruned ? "true" : "false", c->skipped ? "true" : "false", c->clusters,
+            c->block_rows, c->block_cols, c->palette, c->index_bits,
+            c->per_row ? "true" : "false", (unsigned long long)c->dense_bytes,
+            (unsigned long long)c->stored_bytes);
+        jnum(&b, c->sqnr_db);
+        put(&b, "}");
+    }
+    put(&b, "%s]}", r->num_comp ? "\n  " : "");
+    put(&b, ",\n  \"accuracy\": ");
     if (r->accuracy.samples) {
         put(&b, "{\"samples\": %llu, \"float_top1\": ", (unsigned long long)r->accuracy.samples);
         jnum(&b, r->accuracy.float_top1);

@@ -18,6 +18,14 @@ typedef struct qlc_type_count {
     uint32_t count;
 } qlc_type_count;
 
+/* A compression entry and the sums behind its SQNR: pruning and clustering
+ * change disjoint elements (clustering keeps zeros), so their errors add. */
+typedef struct qlc_comp_entry {
+    qlite_convert_compression_info info;
+    double signal;                       /* Σ w² of the original weight */
+    double noise;                        /* Σ (w − w')² so far */
+} qlc_comp_entry;
+
 struct qlite_convert_report {
     /* source and what came out */
     char *source;                        /* path of the .onnx file */
@@ -49,6 +57,14 @@ struct qlite_convert_report {
     uint32_t num_warnings, cap_warnings;
     qlite_convert_calibration calib;
     qlite_convert_accuracy accuracy;
+    /* pruning / clustering / compressed storage (issue #5) */
+    struct qlc_comp_entry *comp;
+    uint32_t num_comp, cap_comp;
+    float prune;                         /* options as applied */
+    qlite_prune_scope prune_scope;
+    qlite_prune_norm prune_norm;
+    uint32_t prune_block_rows, prune_block_cols;
+    uint32_t cluster;
 };
 
 qlite_status qlc_report_create(qlite_convert_report **out);
@@ -66,6 +82,14 @@ qlite_status qlc_report_add_kept(qlite_convert_report *r, const char *tensor, ui
                                  const char *reason);
 qlite_status qlc_report_add_warning(qlite_convert_report *r, const char *fmt, ...)
     QLITE_PRINTF(2, 3);
+
+/* The compression entry of weight `tensor` (its source name), created with
+ * the other arguments when new (sqnr_db INFINITY, everything else 0); NULL
+ * when out of memory (error set). The pointer is valid until the next call. */
+qlc_comp_entry *qlc_report_compress(qlite_convert_report *r, const char *tensor, const char *op,
+                                    qlite_op_code code, uint64_t rows, uint64_t cols);
+/* The entry of `tensor` or NULL. */
+qlc_comp_entry *qlc_report_find_compress(qlite_convert_report *r, const char *tensor);
 
 /* Name of the tensor that holds activation `index` in the converted model
  * (when it is not the activation's own name, e.g. a float input's QUANTIZE). */

@@ -42,13 +42,20 @@ static void split_axis(const qlc_tensor *t, int32_t axis, uint64_t *outer, uint6
     }
 }
 
-static int32_t new_const_like(qlc_graph *g, const qlc_tensor *t, const char *suffix,
-                              qlite_dtype dt, void *data, size_t bytes) {
+static int32_t new_const_like(qlc_graph *g, int32_t ti, const char *suffix, qlite_dtype dt,
+                              void *data, size_t bytes) {
+    const qlc_tensor *t = g->tensors[ti];
     char name[640];
     qlc_unique_name(g, t->name, suffix, name, sizeof name);
     int64_t shape[QLITE_MAX_RANK];
     memcpy(shape, t->shape, sizeof shape);
-    return qlc_add_const_owned(g, name, dt, t->rank, shape, data, bytes);
+    uint32_t cluster_k = t->cluster_k;
+    int32_t id = qlc_add_const_owned(g, name, dt, t->rank, shape, data, bytes);
+    if (id >= 0) {
+        g->tensors[id]->cluster_k = cluster_k;
+        g->tensors[id]->float_src = ti;
+    }
+    return id;
 }
 
 int32_t qlc_quantize_weight(qlc_graph *g, int32_t wi, int32_t axis, bool per_tensor,
@@ -66,6 +73,12 @@ int32_t qlc_quantize_weight(qlc_graph *g, int32_t wi, int32_t axis, bool per_ten
         if (w->quant.count == 1) axis = -1;
         else axis = w->quant.axis;
     } else if (per_tensor || axis < 0 || axis >= w->rank) {
+        axis = -1;
+    } else if (w->cluster_k && axis != 0) {
+        /* a clustered weight keeps one codebook per row of its 2-D view
+         * (docs/quantization.md §8): per-channel scales along another axis
+         * would give every row up to K x channels values, so it is quantized
+         * per tensor */
         axis = -1;
     }
     if (axis >= 0) split_axis(w, axis, &outer, &ch, &inner);
@@ -122,7 +135,7 @@ int32_t qlc_quantize_weight(qlc_graph *g, int32_t wi, int32_t axis, bool per_ten
             }
     if (sqnr) *sqnr = qlc_sqnr_db(sig, noise);
     free(wf);
-    int32_t id = new_const_like(g, g->tensors[wi], suffix ? suffix : "_int8", QLITE_DTYPE_INT8, q,
+    int32_t id = new_const_like(g, wi, suffix ? suffix : "_int8", QLITE_DTYPE_INT8, q,
                                 (size_t)n);
     if (id >= 0 && qlc_quant_set(&g->tensors[id]->quant, (uint32_t)ch, axis < 0 ? 0 : axis, scale,
                                  zp) != QLITE_OK)
@@ -171,7 +184,7 @@ int32_t qlc_quantize_bias(qlc_graph *g, int32_t bi, float input_scale, const qlc
     }
     free(bf);
     /* no Quantization on the bias: its scale is implied (docs/quantization.md §2.3) */
-    int32_t id = new_const_like(g, g->tensors[bi], "_int32", QLITE_DTYPE_INT32, q, (size_t)n * 4);
+    int32_t id = new_const_like(g, bi, "_int32", QLITE_DTYPE_INT32, q, (size_t)n * 4);
     free(scale);
     return id;
 }
@@ -193,7 +206,7 @@ int32_t qlc_quantize_const_with(qlc_graph *g, int32_t ti, float scale, int32_t z
     for (uint64_t i = 0; i < n; i++)
         q[i] = (int8_t)qlite_quantize_value(f[i], scale, zp, -128, 127);
     free(f);
-    int32_t id = new_const_like(g, t, "_int8", QLITE_DTYPE_INT8, q, (size_t)n);
+    int32_t id = new_const_like(g, ti, "_int8", QLITE_DTYPE_INT8, q, (size_t)n);
     if (id >= 0 && qlc_quant_set(&g->tensors[id]->quant, 1, 0, &scale, &zp) != QLITE_OK) id = -1;
     return id;
 }

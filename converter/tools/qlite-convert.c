@@ -5,6 +5,9 @@
  *                 [--calib data.npz ...] [--calibration minmax|percentile[:P]|mse]
  *                 [--io float|int8|uint8] [--per-tensor] [--strict]
  *                 [--calib-samples N] [--eval x.npz --labels y.npy]
+ *                 [--prune S [--prune-scope layer|global] [--prune-block RxC]
+ *                  [--prune-norm l2|l1] [--prune-skip PATTERN ...]] [--cluster K]
+ *                 [--dense] [--sparse-min S]
  *                 [--report report.json] [--nhwc-io] [-v] [-q]
  *
  * Prints the conversion report (ops, rewrites, quantization, SQNR, ops left
@@ -40,6 +43,20 @@ static void usage(FILE *f) {
             "  --per-tensor           one weight scale per tensor instead of per output channel\n"
             "  --strict               int8 mode: fail if an op has no integer kernel instead of\n"
             "                         running it in float\n"
+            "  --prune S              magnitude pruning of the weights to sparsity S (0 <= S < 1)\n"
+            "  --prune-scope SCOPE    layer (default: each weight to S) or global (one threshold\n"
+            "                         over all weights, scores relative to each layer's RMS)\n"
+            "  --prune-block RxC      prune blocks of R rows x C columns of the weight's 2-D view\n"
+            "                         (default 1x1; e.g. 1x4, 4x1, 1x16)\n"
+            "  --prune-norm NORM      block score: l2 (default) or l1\n"
+            "  --prune-skip PATTERN   leave weights unpruned whose tensor or op name matches the\n"
+            "                         glob PATTERN (repeat, or separate with commas)\n"
+            "  --cluster K            k-means clustering of each weight to K values (2..256),\n"
+            "                         stored as ceil(log2 K)-bit indices and a codebook\n"
+            "  --dense                store every weight dense (no automatic sparse or palette\n"
+            "                         storage)\n"
+            "  --sparse-min S         store a weight sparse only from sparsity S (default 0.5;\n"
+            "                         0: whenever the sparse form is smaller)\n"
             "  --eval FILE            evaluation inputs (.npy/.npz): print top-1 accuracy of the\n"
             "  --labels FILE          float and the converted model (labels: integer .npy)\n"
             "  --report FILE.json     also write the report as JSON\n"
@@ -87,6 +104,21 @@ static void progress(void *user, const char *stage, uint64_t done, uint64_t tota
     fflush(stderr);
 }
 
+/* A fraction in [lo, hi) (hi_incl: [lo, hi]). */
+static int parse_frac(const char *opt, const char *s, double lo, double hi, bool hi_incl,
+                      float *out) {
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || *end || end == s || !(v >= lo && (hi_incl ? v <= hi : v < hi))) {
+        fprintf(stderr, "qlite-convert: %s needs a number in [%g, %g%c, got '%s'\n", opt, lo, hi,
+                hi_incl ? ']' : ')', s);
+        return -1;
+    }
+    *out = (float)v;
+    return 0;
+}
+
 static int parse_u32(const char *opt, const char *s, uint32_t *out) {
     char *end;
     errno = 0;
@@ -104,7 +136,17 @@ int main(int argc, char **argv) {
     qlite_convert_options o = {0};
     bool quiet = false;
     const char **calib = calloc((size_t)argc, sizeof *calib);
-    if (!calib) return 1;
+    /* --prune-skip patterns: copies of the comma-separated parts */
+    size_t max_skip = (size_t)argc;
+    for (int i = 1; i < argc; i++)
+        for (const char *p = argv[i]; *p; p++) max_skip += *p == ',';
+    char **skip = calloc(max_skip, sizeof *skip);
+    uint32_t nskip = 0;
+    if (!calib || !skip) {
+        free(calib);
+        free(skip);
+        return 1;
+    }
     uint32_t ncalib = 0;
     int rc = 2;
 #define NEED_VALUE()                                                                \
@@ -185,6 +227,64 @@ int main(int argc, char **argv) {
                 goto done;
             }
             o.io = (qlite_convert_io)k;
+        } else if (!strcmp(opt, "--prune")) {
+            NEED_VALUE();
+            if (parse_frac(opt, val, 0, 1, false, &o.prune)) goto done;
+        } else if (!strcmp(opt, "--prune-scope")) {
+            NEED_VALUE();
+            if (!strcmp(val, "layer")) o.prune_scope = QLITE_PRUNE_LAYER;
+            else if (!strcmp(val, "global")) o.prune_scope = QLITE_PRUNE_GLOBAL;
+            else {
+                fprintf(stderr, "qlite-convert: unknown --prune-scope '%s' (layer, global)\n", val);
+                goto done;
+            }
+        } else if (!strcmp(opt, "--prune-norm")) {
+            NEED_VALUE();
+            if (!strcmp(val, "l2")) o.prune_norm = QLITE_PRUNE_L2;
+            else if (!strcmp(val, "l1")) o.prune_norm = QLITE_PRUNE_L1;
+            else {
+                fprintf(stderr, "qlite-convert: unknown --prune-norm '%s' (l2, l1)\n", val);
+                goto done;
+            }
+        } else if (!strcmp(opt, "--prune-block")) {
+            NEED_VALUE();
+            unsigned br = 0, bc = 0;
+            char x = 0, extra = 0;
+            if (sscanf(val, "%u%c%u%c", &br, &x, &bc, &extra) != 3 || (x != 'x' && x != 'X') ||
+                !br || !bc || br > 65536 || bc > 65536 || val[0] == '-' || strchr(val, '-')) {
+                fprintf(stderr, "qlite-convert: --prune-block needs ROWSxCOLS (e.g. 1x4, 4x1, "
+                                "1x16), got '%s'\n", val);
+                goto done;
+            }
+            o.prune_block_rows = br;
+            o.prune_block_cols = bc;
+        } else if (!strcmp(opt, "--prune-skip")) {
+            NEED_VALUE();
+            for (const char *p = val; *p;) {
+                const char *comma = strchr(p, ',');
+                size_t l = comma ? (size_t)(comma - p) : strlen(p);
+                if (l && nskip < max_skip) {
+                    char *c = malloc(l + 1);
+                    if (!c) goto done;
+                    memcpy(c, p, l);
+                    c[l] = 0;
+                    skip[nskip++] = c;
+                }
+                p += l + (comma ? 1 : 0);
+            }
+        } else if (!strcmp(opt, "--cluster")) {
+            NEED_VALUE();
+            if (parse_u32(opt, val, &o.cluster)) goto done;
+            if (o.cluster < 2 || o.cluster > 256) {
+                fprintf(stderr, "qlite-convert: --cluster needs K in 2..256, got '%s'\n", val);
+                goto done;
+            }
+        } else if (!strcmp(a, "--dense")) {
+            o.dense = true;
+        } else if (!strcmp(opt, "--sparse-min")) {
+            NEED_VALUE();
+            if (parse_frac(opt, val, 0, 1, true, &o.sparse_min)) goto done;
+            if (o.sparse_min == 0) o.sparse_min = -1; /* API: negative = no threshold */
         } else if (!strcmp(a, "--per-tensor")) {
             o.per_tensor = true;
         } else if (!strcmp(a, "--strict")) {
@@ -233,6 +333,8 @@ int main(int argc, char **argv) {
     }
     o.calib_files = calib;
     o.num_calib_files = ncalib;
+    o.prune_skip = (const char *const *)skip;
+    o.num_prune_skip = nskip;
     if (o.verbosity) {
         o.log = log_line;
         fprintf(stderr, "qlite-convert: %s -> %s\n", in, out);
@@ -277,5 +379,7 @@ int main(int argc, char **argv) {
     qlite_convert_report_free(r);
 done:
     free(calib);
+    for (uint32_t k = 0; k < nskip; k++) free(skip[k]);
+    free(skip);
     return rc;
 }

@@ -91,6 +91,25 @@ typedef enum qlite_convert_io {
 /* "float", "int8", "uint8"; "?" for an invalid value. */
 QLITE_API const char *qlite_convert_io_name(qlite_convert_io io);
 
+/* Pruning: one ranking per weight, or one over all weights (docs/converter.md). */
+typedef enum qlite_prune_scope {
+    QLITE_PRUNE_LAYER = 0,       /* each weight pruned to the target sparsity */
+    QLITE_PRUNE_GLOBAL,          /* one threshold over every prunable weight, block scores
+                                    divided by their layer's RMS block score */
+    QLITE_PRUNE_SCOPE_COUNT
+} qlite_prune_scope;
+
+/* Block score of pruning (1x1 blocks: both are |w|). */
+typedef enum qlite_prune_norm {
+    QLITE_PRUNE_L2 = 0,          /* sqrt(sum w^2) over the block */
+    QLITE_PRUNE_L1,              /* sum |w| over the block */
+    QLITE_PRUNE_NORM_COUNT
+} qlite_prune_norm;
+
+/* "layer", "global" / "l2", "l1"; "?" for an invalid value. */
+QLITE_API const char *qlite_prune_scope_name(qlite_prune_scope scope);
+QLITE_API const char *qlite_prune_norm_name(qlite_prune_norm norm);
+
 /* Progress of long stages ("calibrating", "measuring", "evaluating"): `done`
  * of `total` samples. Called from the converting thread. */
 typedef void (*qlite_convert_progress_fn)(void *user, const char *stage, uint64_t done,
@@ -131,6 +150,28 @@ typedef struct qlite_convert_options {
     int32_t num_threads;         /* interpreter threads for calibration / evaluation; <= 1: one */
     qlite_convert_progress_fn progress; /* or NULL */
     void *progress_user;
+
+    /* ---- pruning, clustering, compressed storage (docs/converter.md, issue #5) ----
+     * They apply to the weights of FULLY_CONNECTED, CONV_2D, DEPTHWISE_CONV_2D,
+     * TRANSPOSE_CONV_2D, BATCH_MATMUL (constant operand), LSTM / GRU (W, R) and
+     * GATHER (constant table), in their float form before any quantization.
+     * Blocks are taken over the weight's 2-D view [shape[0], product of the
+     * other dims]. */
+    float prune;                 /* target sparsity S, 0 <= S < 1; 0 = no pruning */
+    qlite_prune_scope prune_scope; /* default LAYER */
+    uint32_t prune_block_rows;   /* pruning block height; 0 = 1 */
+    uint32_t prune_block_cols;   /* pruning block width; 0 = 1 */
+    qlite_prune_norm prune_norm; /* block score; default L2 */
+    const char *const *prune_skip; /* glob patterns (fnmatch) of weight tensor or op names
+                                      left unpruned; one that names nothing is a warning */
+    uint32_t num_prune_skip;
+    uint32_t cluster;            /* K in 2..256: k-means per weight (zero kept exact);
+                                    0 = no clustering */
+    bool dense;                  /* store every weight dense: no automatic sparse storage
+                                    and no detected palette (an explicit cluster still
+                                    stores a palette) */
+    float sparse_min;            /* minimum sparsity (fraction of zero elements) for sparse
+                                    storage; 0 = 0.5; negative = none (size alone decides) */
 } qlite_convert_options;
 
 /* What a conversion did (opaque; read with the accessors below). */
@@ -147,9 +188,11 @@ typedef struct qlite_convert_report qlite_convert_report;
  * (malformed ONNX: truncated protobuf, missing initializer or input, cyclic
  * graph, rank or shape mismatch), QLITE_ERR_UNSUPPORTED_OP (an op or attribute
  * qlite cannot express; with options.strict, an op with no integer kernel),
- * QLITE_ERR_INVALID_ARGUMENT (bad options; calibration or evaluation data
- * whose arrays, shapes, dtypes or sample counts do not fit the model, NaN or
- * Inf in it, an empty dataset), QLITE_ERR_NO_MEMORY.
+ * QLITE_ERR_INVALID_ARGUMENT (bad options, e.g. prune outside [0, 1) or
+ * cluster outside 2..256; a pruning block that does not divide a weight's
+ * 2-D view, naming the weight; calibration or evaluation data whose arrays,
+ * shapes, dtypes or sample counts do not fit the model, NaN or Inf in it, an
+ * empty dataset), QLITE_ERR_NO_MEMORY.
  */
 QLITE_API qlite_status qlite_convert_file(const char *onnx_path, const char *out_path,
                                           const qlite_convert_options *options,
@@ -199,7 +242,9 @@ typedef struct qlite_convert_sizes {
     double seconds;              /* wall time of the conversion */
     uint64_t onnx_gzip_bytes;    /* the .onnx file (with external data) compressed, gzip -6 */
     uint64_t output_gzip_bytes;  /* the .qlite file compressed, gzip -6 */
-    uint64_t float_bytes;        /* the same model as float32 .qlite (0 in FLOAT32 mode) */
+    uint64_t float_bytes;        /* the same model as a dense float32 .qlite, before pruning
+                                    and clustering (0 in FLOAT32 mode when no weight was
+                                    pruned, clustered or stored compressed) */
 } qlite_convert_sizes;
 
 QLITE_API void qlite_convert_report_sizes(const qlite_convert_report *report,
@@ -279,6 +324,40 @@ QLITE_API qlite_status qlite_convert_report_kept(const qlite_convert_report *rep
 QLITE_API uint32_t qlite_convert_report_warning_count(const qlite_convert_report *report);
 QLITE_API const char *qlite_convert_report_warning(const qlite_convert_report *report,
                                                    uint32_t index);
+
+/*
+ * One weight seen by pruning, clustering or the storage decision: every
+ * weight (as for options.prune) when prune or cluster was asked for, else
+ * every weight stored sparse or palettized. In execution order.
+ */
+typedef struct qlite_convert_compression_info {
+    const char *op;              /* first op reading it (its ONNX node) */
+    qlite_op_code code;
+    const char *tensor;          /* the weight as the source model names it */
+    uint64_t rows, cols;         /* its 2-D view */
+    qlite_dtype dtype;           /* as stored */
+    uint64_t zeros;              /* elements equal to real zero in the stored tensor */
+    bool pruned;                 /* options.prune was applied to it */
+    bool skipped;                /* matched a prune_skip pattern */
+    uint32_t clusters;           /* distinct values k-means left (options.cluster) or found
+                                    (already clustered); 0 = not clustered */
+    uint32_t block_rows, block_cols; /* sparse storage block; 0 = stored dense */
+    uint32_t palette;            /* codebook entries in use (Clustering.num_clusters);
+                                    0 = no palette */
+    uint32_t index_bits;         /* bits per palette index */
+    bool per_row;                /* one codebook per row of the 2-D view */
+    uint64_t dense_bytes;        /* bytes of the dense form in the stored dtype */
+    uint64_t stored_bytes;       /* bytes as stored: values or indices, row pointers,
+                                    column indices, codebook */
+    double sqnr_db;              /* float weight after pruning / clustering against the
+                                    original: 10·log10(Σw² / Σ(w − w')²); INFINITY when
+                                    unchanged, NAN when the original is all zeros */
+} qlite_convert_compression_info;
+
+QLITE_API uint32_t qlite_convert_report_compression_count(const qlite_convert_report *report);
+QLITE_API qlite_status qlite_convert_report_compression(const qlite_convert_report *report,
+                                                        uint32_t index,
+                                                        qlite_convert_compression_info *out);
 
 /* Calibration: samples run, estimator, wall time (samples 0: none ran). */
 typedef struct qlite_convert_calibration {
