@@ -42,3 +42,32 @@ endif()
 #                H,W, LOGISTIC, ns per element and the ratio (issue #4).
 add_executable(bench_q8 ${CMAKE_CURRENT_SOURCE_DIR}/bench/bench_q8.c)
 target_link_libraries(bench_q8 PRIVATE qlite_internal)
+
+#   bench_kernels  qlite's FULLY_CONNECTED / CONV_2D / DEPTHWISE_CONV_2D vs
+#                XNNPACK's operators in one process (f32, f16, int8, dynamic),
+#                GOPS and % of this core's measured VNNI / FMA peak (issue #6).
+#                Built only on x86-64 when libxnnpack-dev + libpthreadpool-dev
+#                are installed. Its ctest (--check) runs every case once and
+#                demands that qlite's outputs match XNNPACK's (int8: within
+#                1 LSB of qc8; float: relative 1e-4): no timing.
+if(CMAKE_SYSTEM_PROCESSOR MATCHES "^(x86_64|AMD64|amd64)$" AND TARGET qlite_writer)
+  find_path(XNNPACK_INCLUDE_DIR xnnpack.h)
+  find_path(PTHREADPOOL_INCLUDE_DIR pthreadpool.h)
+  find_library(XNNPACK_LIBRARY XNNPACK)
+  find_library(PTHREADPOOL_LIBRARY pthreadpool)
+  if(XNNPACK_INCLUDE_DIR AND PTHREADPOOL_INCLUDE_DIR AND XNNPACK_LIBRARY AND PTHREADPOOL_LIBRARY)
+    add_executable(bench_kernels ${CMAKE_CURRENT_SOURCE_DIR}/bench/bench_kernels.c)
+    target_include_directories(bench_kernels SYSTEM PRIVATE ${XNNPACK_INCLUDE_DIR}
+                               ${PTHREADPOOL_INCLUDE_DIR})
+    target_link_libraries(bench_kernels PRIVATE qlite_writer ${XNNPACK_LIBRARY}
+                          ${PTHREADPOOL_LIBRARY})
+    if(MATH_LIBRARY)
+      target_link_libraries(bench_kernels PRIVATE ${MATH_LIBRARY})
+    endif()
+    add_test(NAME bench_kernels_check COMMAND bench_kernels --check)
+    set_tests_properties(bench_kernels_check PROPERTIES LABELS bench
+                         PASS_REGULAR_EXPRESSION "all outputs agree")
+  else()
+    message(STATUS "bench_kernels: libxnnpack-dev / libpthreadpool-dev not found, not built")
+  endif()
+endif()
