@@ -82,12 +82,15 @@ static void *xcalloc(size_t n, size_t size) { return calloc(n ? n : 1, size); }
 /* ------------------------------------------------------------------------ */
 
 /* Whether kernel k gets constant input `input` (described by info) densified
- * (kernel.h: raw_inputs, raw_dense_inputs). */
+ * (kernel.h: raw_inputs, raw_dense_inputs, raw_packed_inputs). */
 static bool reads_dense(const qlite_kernel *k, uint32_t input, const qlite_tensor_info *info) {
     if (input >= 32) return true;
     if (k->raw_inputs & (1u << input)) return false;
     if ((k->raw_dense_inputs & (1u << input)) && !info->sparsity && !info->clustering &&
         info->layout == QLITE_LAYOUT_DEFAULT)
+        return false;
+    if ((k->raw_packed_inputs & (1u << input)) && !info->sparsity && !info->clustering &&
+        info->layout != QLITE_LAYOUT_DEFAULT)
         return false;
     return true;
 }

@@ -28,6 +28,11 @@
  * such an input is handed over as stored when it is dense in the default
  * layout, and densified (float16 widened) when it is sparse, clustered or
  * packed.
+ * `raw_packed_inputs` (bit i = input i) is the promise of a kernel that reads
+ * the packed weight layouts (O16, O16I4; docs/format.md §6.2) in place: such
+ * an input stored dense in a packed layout is handed over as stored (same
+ * dtype, `data == info->data`); the kernel's prepare checks the layout is the
+ * one it reads for that dtype and refuses any other with an error.
  */
 #ifndef QLITE_KERNEL_H
 #define QLITE_KERNEL_H
@@ -90,6 +95,8 @@ typedef struct qlite_kernel {
     uint32_t raw_inputs;           /* bit i: input i is read in stored form */
     bool output_aliases_input;     /* output 0 is input 0's bytes (reshape-like, no copy) */
     uint32_t raw_dense_inputs;     /* bit i: input i is read as stored when stored dense */
+    uint32_t raw_packed_inputs;    /* bit i: input i is read as stored when stored in a packed
+                                      layout (and not sparse / clustered) */
 } qlite_kernel;
 
 /* The registry, indexed by op code; NULL = no kernel (interpreter/registry.c). */

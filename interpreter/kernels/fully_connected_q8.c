@@ -10,12 +10,14 @@
  *            y = su sw[n] (sum_k u W[n][k] - zu sum_k W[n][k]) + bias[n]
  *
  * Both run the int8 GEMM (gemm_q8.h): the rows of x copied (int8 XOR 0x80)
- * or quantized into scratch; batch rows below QLITE_GEMM_Q8_DOT_M read W in
- * place (dot algorithm), more rows pack W into O16I4 per call. The
- * reference path (QLITE_INTERP_REFERENCE_ONLY) is the formula in loops.
+ * or quantized into scratch; W in O16I4 (packed_weights.h: the model's
+ * bytes when the converter stored that layout, else packed once at
+ * prepare), tiles for every batch size. The reference path
+ * (QLITE_INTERP_REFERENCE_ONLY) is the formula in loops over the packed W.
  */
 #include "kernels/nn_q8.h"
 #include "kernels/nn_variants.h"
+#include "kernels/packed_weights.h"
 
 typedef struct fcq_state {
     qlite_eval_fn eval;               /* must stay first (qlite_eval_dispatch) */
@@ -26,6 +28,7 @@ typedef struct fcq_state {
     bool is_signed;
     const int32_t *bias32;            /* integer: the model's bias (reference) */
     qlite_q8_weights wq;
+    qlite_o16i4_weights wp;           /* W in O16I4 */
     qlite_q8_cols cols;               /* integer output stage (folded bias) */
     qlite_hybrid_cols hc;             /* hybrid output stage */
     size_t packed_bytes, a_bytes;     /* scratch parts */
@@ -53,14 +56,15 @@ static fcq_scratch scratch_parts(const fcq_state *s, void *scratch) {
 
 /* ---- integer ---- */
 
-static void fcq_ref(const fcq_state *s, const uint8_t *x, const int8_t *w, uint8_t *y) {
+static void fcq_ref(const fcq_state *s, const uint8_t *x, uint8_t *y) {
+    const int8_t *w = s->wp.data;
     for (size_t m = 0; m < s->M; m++)
         for (size_t n = 0; n < s->N; n++) {
             int32_t acc = s->bias32 ? s->bias32[n] : 0;
             const int32_t zw = qlite_q8_wzp(&s->wq, n);
             for (size_t k = 0; k < s->K; k++)
                 acc += (qlite_q8_decode(x[m * s->K + k], s->is_signed) - s->zx) *
-                       (w[n * s->K + k] - zw);
+                       (qlite_o16i4_at(w, s->K, n, k) - zw);
             y[m * s->N + n] = qlite_q8_cols_out(&s->cols, n, acc);
         }
 }
@@ -68,18 +72,18 @@ static void fcq_ref(const fcq_state *s, const uint8_t *x, const int8_t *w, uint8
 static qlite_status fcq_eval(qlite_node *node) {
     const fcq_state *s = node->state;
     const uint8_t *x = node->inputs[0]->data;
-    const int8_t *w = node->inputs[1]->data;
     uint8_t *y = node->outputs[0]->data;
     if (qlite_node_reference_only(node)) {
-        fcq_ref(s, x, w, y);
+        fcq_ref(s, x, y);
         return QLITE_OK;
     }
     const fcq_scratch p = scratch_parts(s, node->scratch);
     qlite_gemm_q8_copy_a(s->M, s->K, x, s->K, s->flip, p.a, s->lda,
                          s->cols.zw ? p.rowsum : NULL);
     const qlite_q8_gemm g = {.uk = s->uk, .M = s->M, .N = s->N, .K = s->K, .a = p.a,
-                             .lda = s->lda, .rowsum = p.rowsum, .w = w, .ldw = s->K,
-                             .w_trans = true, .packed = p.packed, .cols = &s->cols, .c = y,
+                             .lda = s->lda, .rowsum = p.rowsum, .w = NULL, .ldw = s->K,
+                             .w_trans = true, .packed = (int8_t *)(uintptr_t)s->wp.data,
+                             .prepacked = true, .cols = &s->cols, .c = y,
                              .ldc = s->N, .mode = QLITE_GEMM_Q8_BYTES};
     qlite_q8_gemm_run(node, &g);
     return QLITE_OK;
@@ -87,13 +91,14 @@ static qlite_status fcq_eval(qlite_node *node) {
 
 /* ---- hybrid ---- */
 
-static void fch_ref(const fcq_state *s, const float *x, const int8_t *w, float *y, uint8_t *u) {
+static void fch_ref(const fcq_state *s, const float *x, float *y, uint8_t *u) {
+    const int8_t *w = s->wp.data;
     for (size_t m = 0; m < s->M; m++) {
         int32_t zu;
         const float su = qlite_hybrid_quantize(x + m * s->K, s->K, u, &zu, NULL);
         for (size_t n = 0; n < s->N; n++) {
             int32_t acc = 0;
-            for (size_t k = 0; k < s->K; k++) acc += (u[k] - zu) * w[n * s->K + k];
+            for (size_t k = 0; k < s->K; k++) acc += (u[k] - zu) * qlite_o16i4_at(w, s->K, n, k);
             float v = (float)acc * (su * s->hc.wscale[n]);
             if (s->hc.bias) v += s->hc.bias[n];
             y[m * s->N + n] = qlite_clampf(v, s->hc.lo, s->hc.hi);
@@ -118,11 +123,10 @@ static void fch_finish(void *arg, size_t m0, size_t m1, size_t n0, size_t n1) {
 static qlite_status fch_eval(qlite_node *node) {
     const fcq_state *s = node->state;
     const float *x = node->inputs[0]->data;
-    const int8_t *w = node->inputs[1]->data;
     float *y = node->outputs[0]->data;
     const fcq_scratch p = scratch_parts(s, node->scratch);
     if (qlite_node_reference_only(node)) {
-        fch_ref(s, x, w, y, p.a);
+        fch_ref(s, x, y, p.a);
         return QLITE_OK;
     }
     for (size_t m = 0; m < s->M; m++) {
@@ -132,8 +136,9 @@ static qlite_status fch_eval(qlite_node *node) {
     }
     fch_finish_ctx f = {.s = s, .p = &p, .y = y};
     const qlite_q8_gemm g = {.uk = s->uk, .M = s->M, .N = s->N, .K = s->K, .a = p.a,
-                             .lda = s->lda, .w = w, .ldw = s->K, .w_trans = true,
-                             .packed = p.packed, .cols = &s->cols, .c = y, .ldc = s->N,
+                             .lda = s->lda, .w = NULL, .ldw = s->K, .w_trans = true,
+                             .packed = (int8_t *)(uintptr_t)s->wp.data, .prepacked = true,
+                             .cols = &s->cols, .c = y, .ldc = s->N,
                              .mode = QLITE_GEMM_Q8_INT32, .finish = fch_finish, .finish_ctx = &f};
     qlite_q8_gemm_run(node, &g);
     return QLITE_OK;
@@ -173,6 +178,10 @@ static qlite_status fcq_prepare(qlite_node *node, bool hybrid) {
     s->M = 1;
     for (uint32_t i = 0; i + 1 < x->rank; i++) s->M *= (size_t)x->dims[i];
     if ((st = qlite_q8_weights_init(node, w, "weights", 0, s->N, &s->wq))) return st;
+    int64_t *wsum = qlite_node_alloc(node, (s->N ? s->N : 1) * sizeof(int64_t));
+    if (!wsum) return qlite_node_error(node, QLITE_ERR_NO_MEMORY, "out of memory");
+    if ((st = qlite_o16i4_weights_get(node, w, "weights", 1, s->N, s->K, &s->wp, wsum)))
+        return st;
     if (hybrid) {
         if ((st = qlite_nn_check_dtype(node, y, "output", QLITE_DTYPE_FLOAT32)) ||
             (b && (st = qlite_nn_check_dtype(node, b, "bias", QLITE_DTYPE_FLOAT32))))
@@ -181,8 +190,8 @@ static qlite_status fcq_prepare(qlite_node *node, bool hybrid) {
             return qlite_node_error(node, QLITE_ERR_SHAPE, "bias '%s' must be [%lld]",
                                     b->info->name, (long long)N);
         if ((st = qlite_hybrid_check_acc(node, s->K, &s->wq)) ||
-            (st = qlite_hybrid_cols_build(node, s->N, &s->wq, w->data, s->K, s->K, 1,
-                                          b ? b->data : NULL, o.activation, &s->hc)))
+            (st = qlite_hybrid_cols_build_sums(node, s->N, &s->wq, wsum, b ? b->data : NULL,
+                                               o.activation, &s->hc)))
             return st;
         s->eval = fch_eval;
     } else {
@@ -197,11 +206,6 @@ static qlite_status fcq_prepare(qlite_node *node, bool hybrid) {
         if ((unsigned)o.activation >= QLITE_ACT_COUNT)
             return qlite_node_error(node, QLITE_ERR_INVALID_ARGUMENT, "bad activation %d",
                                     (int)o.activation);
-        int64_t *wsum = qlite_node_alloc(node, s->N * sizeof(int64_t));
-        if (!wsum) return qlite_node_error(node, QLITE_ERR_NO_MEMORY, "out of memory");
-        const int8_t *wd = w->data;
-        for (size_t n = 0; n < s->N; n++)
-            for (size_t k = 0; k < s->K; k++) wsum[n] += wd[n * s->K + k];
         s->is_signed = qx.is_signed;
         s->zx = qx.zero_point;
         s->flip = qx.is_signed ? 0x80 : 0;
@@ -223,10 +227,9 @@ static qlite_status fcq_prepare(qlite_node *node, bool hybrid) {
         dims[1] = N;
     }
     if ((st = qlite_node_set_output_shape(node, 0, rank, dims))) return st;
-    s->uk = qlite_gemm_q8_select_for(s->N);
-    const bool dot = qlite_q8_gemm_dot(s->M, true, 0);
-    s->lda = dot ? qlite_gemm_q8_dot_lda(s->K) : qlite_gemm_q8_k4(s->K);
-    s->packed_bytes = dot ? 0 : (qlite_gemm_q8_packed_size(s->K, s->N) + 63) / 64 * 64;
+    s->uk = qlite_gemm_q8_select_packed(s->N, s->wp.in_place);
+    s->lda = qlite_gemm_q8_k4(s->K);
+    s->packed_bytes = 0;
     s->a_bytes = (s->M * s->lda + 63) / 64 * 64;
     if (hybrid && s->a_bytes < s->lda) s->a_bytes = s->lda; /* the reference's one row */
     node->scratch_bytes = s->packed_bytes + s->a_bytes + 3 * s->M * sizeof(int32_t);

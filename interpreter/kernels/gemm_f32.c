@@ -26,44 +26,61 @@ QLITE_NN_OPTIMIZE_LOOPS
 #define UK_NV 2
 #include "gemm_f32_ukernel.inc"
 
+/* Portable with 16-column panels: reads O16 weights (docs/format.md §6.2). */
+#define UK_ATTR
+#define UK_SUFFIX generic_4x16
+#define UK_NAME_STR "generic_4x16"
+#define UK_MR 4
+#define UK_VL 4
+#define UK_NV 4
+#include "gemm_f32_ukernel.inc"
+
 #if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
 #define QLITE_GEMM_X86 1
-#define UK_ATTR __attribute__((target("avx2,fma")))
+/* F16C is part of every AVX2 CPU qlite targets (x86-64-v3); the AVX2
+ * variants require it, so their float16 panels convert with VCVTPH2PS. */
+#define UK_ATTR __attribute__((target("avx2,fma,f16c")))
 #define UK_SUFFIX avx2_8x8
 #define UK_NAME_STR "avx2_8x8"
 #define UK_MR 8
 #define UK_VL 8
 #define UK_NV 1
+#define UK_LOADH _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)p))
 #include "gemm_f32_ukernel.inc"
 
-#define UK_ATTR __attribute__((target("avx2,fma")))
+#define UK_ATTR __attribute__((target("avx2,fma,f16c")))
 #define UK_SUFFIX avx2_6x16
 #define UK_NAME_STR "avx2_6x16"
 #define UK_MR 6
 #define UK_VL 8
 #define UK_NV 2
+#define UK_LOADH _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)p))
 #include "gemm_f32_ukernel.inc"
 
-#define UK_ATTR __attribute__((target("avx512f,avx2,fma")))
+#define UK_ATTR __attribute__((target("avx512f,avx2,fma,f16c")))
 #define UK_SUFFIX avx512f_12x16
 #define UK_NAME_STR "avx512f_12x16"
 #define UK_MR 12
 #define UK_VL 16
 #define UK_NV 1
+#define UK_LOADH _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)p))
 #include "gemm_f32_ukernel.inc"
 
-#define UK_ATTR __attribute__((target("avx512f,avx2,fma")))
+#define UK_ATTR __attribute__((target("avx512f,avx2,fma,f16c")))
 #define UK_SUFFIX avx512f_8x32
 #define UK_NAME_STR "avx512f_8x32"
 #define UK_MR 8
 #define UK_VL 16
 #define UK_NV 2
+#define UK_LOADH _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)p))
 #include "gemm_f32_ukernel.inc"
 #endif
 
-/* Every variant, by ISA level: 0 portable, 1 AVX2+FMA, 2 AVX-512F. */
+/* Every variant, by ISA level: 0 portable, 1 AVX2+FMA+F16C, 2 AVX-512F. */
 static const qlite_gemm_f32_ukernel *const all_ukernels[] = {
     &ukernel_generic_6x8,
+    &ukernel_generic_4x16,
 #ifdef QLITE_GEMM_X86
     &ukernel_avx2_8x8,
     &ukernel_avx2_6x16,
@@ -71,13 +88,14 @@ static const qlite_gemm_f32_ukernel *const all_ukernels[] = {
     &ukernel_avx512f_8x32,
 #endif
 };
-static const int ukernel_level[] = {0, 1, 1, 2, 2};
+static const int ukernel_level[] = {0, 0, 1, 1, 2, 2};
 
 const qlite_gemm_f32_ukernel *const *qlite_gemm_f32_ukernels(size_t *count) {
     int level = 0;
 #ifdef QLITE_GEMM_X86
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+        __builtin_cpu_supports("f16c")) {
         level = 1;
         if (__builtin_cpu_supports("avx512f")) level = 2;
     }
@@ -92,6 +110,14 @@ const qlite_gemm_f32_ukernel *qlite_gemm_f32_select(void) {
     size_t n;
     const qlite_gemm_f32_ukernel *const *all = qlite_gemm_f32_ukernels(&n);
     return all[n - 1];
+}
+
+const qlite_gemm_f32_ukernel *qlite_gemm_f32_select_o16(void) {
+    size_t n;
+    const qlite_gemm_f32_ukernel *const *all = qlite_gemm_f32_ukernels(&n);
+    for (size_t i = n; i-- > 0;)
+        if (all[i]->nr == 16) return all[i];
+    return &ukernel_generic_4x16;
 }
 
 const qlite_gemm_f32_ukernel *qlite_gemm_f32_select_for(size_t N) {
@@ -158,10 +184,11 @@ float *qlite_gemm_f32_prepack(qlite_node *node, const qlite_gemm_f32_ukernel *uk
     return packed;
 }
 
-void qlite_gemm_f32_packed(const qlite_gemm_f32_ukernel *uk, size_t M, size_t N, size_t K,
-                           const float *a, size_t rsa, size_t csa, const float *packed,
-                           const float *bias, float *c, size_t ldc, float lo, float hi) {
-    const size_t mr = uk->mr, nr = uk->nr, mc = mr * GEMM_MC_TILES;
+/* qlite_gemm_f32_packed on float (half = false) or float16 panels. */
+static void packed_any(const qlite_gemm_f32_ukernel *uk, size_t M, size_t N, size_t K,
+                       const float *a, size_t rsa, size_t csa, const void *packed, bool half,
+                       const float *bias, float *c, size_t ldc, float lo, float hi) {
+    const size_t mr = uk->mr, nr = uk->nr, mc = mr * GEMM_MC_TILES, es = half ? 2 : 4;
     float bias_pad[64]; /* nr <= 64 */
     for (size_t k0 = 0;; k0 += GEMM_KC) {
         const size_t kc = K - k0 < GEMM_KC ? K - k0 : GEMM_KC;
@@ -171,7 +198,7 @@ void qlite_gemm_f32_packed(const qlite_gemm_f32_ukernel *uk, size_t M, size_t N,
             const size_t m1 = M - m0 < mc ? M : m0 + mc;
             for (size_t n0 = 0; n0 < N; n0 += nr) {
                 const size_t cols = N - n0 < nr ? N - n0 : nr;
-                const float *panel = packed + n0 * K + k0 * nr;
+                const void *panel = (const char *)packed + (n0 * K + k0 * nr) * es;
                 const float *pb = NULL;
                 if (bias && cols == nr) {
                     pb = bias + n0;
@@ -183,18 +210,33 @@ void qlite_gemm_f32_packed(const qlite_gemm_f32_ukernel *uk, size_t M, size_t N,
                 for (size_t m = m0; m < m1; m += mr) {
                     const size_t rows = m1 - m < mr ? m1 - m : mr;
                     if (rows * 4 <= mr) { /* a few rows: no duplicate rows of a tile */
-                        for (size_t r = 0; r < rows; r++)
-                            uk->row(kc, a + (m + r) * rsa + k0 * csa, csa, panel,
-                                    c + (m + r) * ldc + n0, cols, pb, mode, lo, hi);
+                        for (size_t r = 0; r < rows; r++) {
+                            if (half)
+                                uk->row_h(kc, a + (m + r) * rsa + k0 * csa, csa, panel,
+                                          c + (m + r) * ldc + n0, cols, pb, mode, lo, hi);
+                            else
+                                uk->row(kc, a + (m + r) * rsa + k0 * csa, csa, panel,
+                                        c + (m + r) * ldc + n0, cols, pb, mode, lo, hi);
+                        }
                         continue;
                     }
-                    uk->tile(kc, a + m * rsa + k0 * csa, rsa, csa, rows, panel, c + m * ldc + n0,
-                             ldc, cols, pb, mode, lo, hi);
+                    if (half)
+                        uk->tile_h(kc, a + m * rsa + k0 * csa, rsa, csa, rows, panel,
+                                   c + m * ldc + n0, ldc, cols, pb, mode, lo, hi);
+                    else
+                        uk->tile(kc, a + m * rsa + k0 * csa, rsa, csa, rows, panel,
+                                 c + m * ldc + n0, ldc, cols, pb, mode, lo, hi);
                 }
             }
         }
         if (k0 + kc >= K) break;
     }
+}
+
+void qlite_gemm_f32_packed(const qlite_gemm_f32_ukernel *uk, size_t M, size_t N, size_t K,
+                           const float *a, size_t rsa, size_t csa, const float *packed,
+                           const float *bias, float *c, size_t ldc, float lo, float hi) {
+    packed_any(uk, M, N, K, a, rsa, csa, packed, false, bias, c, ldc, lo, hi);
 }
 
 size_t qlite_gemm_f32_scratch_bytes(const qlite_gemm_f32_ukernel *uk, size_t M, size_t N,
@@ -211,7 +253,8 @@ typedef struct gemm_job {
     const qlite_gemm_f32_ukernel *uk;
     const qlite_gemm_f32_args *g;
     float *packed; /* written by pack_range */
-    const float *pb; /* read by compute_range */
+    const void *pb; /* read by compute_range */
+    bool half;      /* pb holds float16 panels */
     size_t panels, row_tiles;
     bool split_rows;
 } gemm_job;
@@ -242,13 +285,13 @@ static void compute_range(void *arg, size_t begin, size_t end) {
     const size_t mr = j->uk->mr, nr = j->uk->nr;
     if (j->split_rows) {
         const size_t m0 = begin * mr, m1 = end * mr < g->M ? end * mr : g->M;
-        qlite_gemm_f32_packed(j->uk, m1 - m0, g->N, g->K, g->a + m0 * g->rsa, g->rsa, g->csa,
-                              j->pb, g->bias, g->c + m0 * g->ldc, g->ldc, g->lo, g->hi);
+        packed_any(j->uk, m1 - m0, g->N, g->K, g->a + m0 * g->rsa, g->rsa, g->csa, j->pb,
+                   j->half, g->bias, g->c + m0 * g->ldc, g->ldc, g->lo, g->hi);
     } else {
         const size_t n0 = begin * nr, n1 = end * nr < g->N ? end * nr : g->N;
-        qlite_gemm_f32_packed(j->uk, g->M, n1 - n0, g->K, g->a, g->rsa, g->csa,
-                              j->pb + n0 * g->K, g->bias ? g->bias + n0 : NULL, g->c + n0,
-                              g->ldc, g->lo, g->hi);
+        packed_any(j->uk, g->M, n1 - n0, g->K, g->a, g->rsa, g->csa,
+                   (const char *)j->pb + n0 * g->K * (j->half ? 2 : 4), j->half,
+                   g->bias ? g->bias + n0 : NULL, g->c + n0, g->ldc, g->lo, g->hi);
     }
 }
 
@@ -279,6 +322,36 @@ void qlite_gemm_f32_run_packed(const qlite_node *node, const qlite_gemm_f32_uker
     if (g->M == 0 || g->N == 0) return;
     gemm_job j = {.uk = uk, .g = g, .pb = packed};
     run_compute(node, &j);
+}
+
+void qlite_gemm_f32_run_o16(const qlite_node *node, const qlite_gemm_f32_ukernel *uk,
+                            const qlite_gemm_f32_args *g, const void *packed, bool half) {
+    if (g->M == 0 || g->N == 0) return;
+    gemm_job j = {.uk = uk, .g = g, .pb = packed, .half = half};
+    run_compute(node, &j);
+}
+
+void qlite_gemm_f32_o16_serial(const qlite_gemm_f32_ukernel *uk, const qlite_gemm_f32_args *g,
+                               const void *packed, bool half) {
+    if (g->M == 0 || g->N == 0) return;
+    packed_any(uk, g->M, g->N, g->K, g->a, g->rsa, g->csa, packed, half, g->bias, g->c, g->ldc,
+               g->lo, g->hi);
+}
+
+void qlite_gemm_o16_pack_f32(size_t K, size_t N, const float *b, size_t ldb, bool b_trans,
+                             float *out) {
+    qlite_gemm_f32_pack_b(&ukernel_generic_4x16, K, N, b, ldb, b_trans, 0, (N + 15) / 16, out);
+}
+
+void qlite_gemm_o16_pack_f16(size_t K, size_t N, const uint16_t *b, size_t ldb, bool b_trans,
+                             uint16_t *out) {
+    for (size_t p = 0; p < (N + 15) / 16; p++)
+        for (size_t k = 0; k < K; k++)
+            for (size_t j = 0; j < 16; j++) {
+                const size_t n = p * 16 + j;
+                out[(p * K + k) * 16 + j] =
+                    n >= N ? 0 : b_trans ? b[n * ldb + k] : b[k * ldb + n];
+            }
 }
 
 void qlite_gemm_f32_serial(const qlite_gemm_f32_ukernel *uk, const qlite_gemm_f32_args *g,

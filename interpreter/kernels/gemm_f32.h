@@ -31,6 +31,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "kernel.h"
 
@@ -55,6 +56,13 @@ typedef struct qlite_gemm_f32_ukernel {
                  const float *bias /* [NR] padded, or NULL */, unsigned mode, float lo, float hi);
     void (*row)(size_t kc, const float *a, size_t csa, const float *panel, float *c, size_t nr,
                 const float *bias /* [NR] padded, or NULL */, unsigned mode, float lo, float hi);
+    /* tile and row on a panel of float16 weights, widened in registers as
+     * loaded (the same arithmetic as tile/row on the widened panel) */
+    void (*tile_h)(size_t kc, const float *a, size_t rsa, size_t csa, size_t mr,
+                   const uint16_t *panel, float *c, size_t ldc, size_t nr, const float *bias,
+                   unsigned mode, float lo, float hi);
+    void (*row_h)(size_t kc, const float *a, size_t csa, const uint16_t *panel, float *c,
+                  size_t nr, const float *bias, unsigned mode, float lo, float hi);
     void (*dot)(size_t K, const float *a, size_t csa, const float *w, size_t ldw, size_t n0,
                 size_t n1, const float *bias, float *c, float lo, float hi);
     void (*axpy)(size_t K, const float *a, size_t csa, const float *b, size_t ldb, size_t n0,
@@ -126,6 +134,36 @@ void qlite_gemm_f32_run_packed(const qlite_node *node, const qlite_gemm_f32_uker
 /* The same on the calling thread only (for callers that split work themselves). */
 void qlite_gemm_f32_serial(const qlite_gemm_f32_ukernel *uk, const qlite_gemm_f32_args *g,
                            float *scratch);
+
+/*
+ * Weights in the O16 layout (docs/format.md §6.2): [ceil(N/16)][K][16] over
+ * W [N, K], zero padded in N, float32 or float16 — exactly the panels of a
+ * variant with NR = 16, so the tile/row kernels read a mapped model's
+ * weights in place (no packing at prepare or per call). Written by the
+ * converter; qlite_gemm_o16_pack*() make the same bytes from a DEFAULT
+ * weight (the prepare-time fallback for hand-written or --no-pack files).
+ */
+
+/* The best variant with 16-column panels for this CPU. */
+const qlite_gemm_f32_ukernel *qlite_gemm_f32_select_o16(void);
+
+/* Elements of one O16 matrix for N columns and K steps. */
+static inline size_t qlite_gemm_o16_elems(size_t K, size_t N) { return (N + 15) / 16 * 16 * K; }
+
+/* B (W [N, K] when b_trans, else [K, N], row stride ldb) into O16: floats
+ * to floats, halves to halves (bit copies, no rounding). */
+void qlite_gemm_o16_pack_f32(size_t K, size_t N, const float *b, size_t ldb, bool b_trans,
+                             float *out);
+void qlite_gemm_o16_pack_f16(size_t K, size_t N, const uint16_t *b, size_t ldb, bool b_trans,
+                             uint16_t *out);
+
+/* C = clamp(A * B + bias) with B in O16 (float32, or float16 when `half`);
+ * uk must have nr == 16. g->b is ignored. On the node's threads / the
+ * calling thread only. */
+void qlite_gemm_f32_run_o16(const qlite_node *node, const qlite_gemm_f32_ukernel *uk,
+                            const qlite_gemm_f32_args *g, const void *packed, bool half);
+void qlite_gemm_f32_o16_serial(const qlite_gemm_f32_ukernel *uk, const qlite_gemm_f32_args *g,
+                               const void *packed, bool half);
 
 /* The readable definition: plain loops, double accumulation. */
 void qlite_gemm_f32_ref(const qlite_gemm_f32_args *g);

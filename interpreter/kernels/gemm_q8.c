@@ -311,13 +311,19 @@ bool qlite_gemm_q8_runnable(const qlite_gemm_q8_ukernel *uk) {
 }
 
 const qlite_gemm_q8_ukernel *qlite_gemm_q8_select_for(size_t N) {
+    return qlite_gemm_q8_select_packed(N, false);
+}
+
+const qlite_gemm_q8_ukernel *qlite_gemm_q8_select_packed(size_t N, bool exact_blocks) {
     const unsigned f = qlite_q8_cpu_features();
+    const size_t n16 = (N + 15) / 16 * 16;
     const qlite_gemm_q8_ukernel *best = &ukernel_scalar;
     int best_rank = -1;
     double best_eff = 0.0;
     for (size_t i = 0; i < QLITE_ARRAY_SIZE(all_ukernels); i++) {
         if ((ukernel_needs[i] & f) != ukernel_needs[i]) continue;
         const size_t nr = all_ukernels[i]->nr, padded = (N + nr - 1) / nr * nr;
+        if (exact_blocks && n16 % nr != 0) continue; /* would read a block past the end */
         const double eff = N == 0 ? 1.0 : (double)N / (double)padded;
         /* the best ISA; within it, the tile that wastes least of N (ties: wider) */
         if (ukernel_rank[i] > best_rank || (ukernel_rank[i] == best_rank && eff >= best_eff)) {

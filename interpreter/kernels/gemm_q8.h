@@ -117,6 +117,10 @@ void qlite_q8_set_feature_cap(unsigned cap);
 
 /* The best variant for this CPU and a GEMM with N columns. */
 const qlite_gemm_q8_ukernel *qlite_gemm_q8_select_for(size_t N);
+/* The same; exact_blocks: weights of exactly ceil(N/16) blocks (a model's
+ * O16I4 bytes read in place), so only tiles whose width divides
+ * round_up(N, 16) qualify (a wider tile would read past the buffer). */
+const qlite_gemm_q8_ukernel *qlite_gemm_q8_select_packed(size_t N, bool exact_blocks);
 
 /* K rounded up to a multiple of 4, and the packed size of B [N, K] in bytes */
 static inline size_t qlite_gemm_q8_k4(size_t K) { return (K + 3) / 4 * 4; }

@@ -272,10 +272,11 @@ void qlite_hybrid_finish(const qlite_hybrid_cols *hc, size_t n0, size_t n1, floa
     }
 }
 
-qlite_status qlite_hybrid_cols_build(qlite_node *node, size_t N, const qlite_q8_weights *wq,
-                                     const int8_t *w, size_t K, size_t cstride, size_t kstride,
-                                     const float *bias, qlite_activation act,
-                                     qlite_hybrid_cols *hc) {
+/* Both builders: sums from w with strides, or given (wsum64). */
+static qlite_status hybrid_cols(qlite_node *node, size_t N, const qlite_q8_weights *wq,
+                                const int8_t *w, size_t K, size_t cstride, size_t kstride,
+                                const int64_t *wsum64, const float *bias, qlite_activation act,
+                                qlite_hybrid_cols *hc) {
     if (wq->any_zp)
         return qlite_node_error(node, QLITE_ERR_UNSUPPORTED_OP,
                                 "hybrid kernels take symmetric int8 weights (zero point 0)");
@@ -285,7 +286,9 @@ qlite_status qlite_hybrid_cols_build(qlite_node *node, size_t N, const qlite_q8_
     for (size_t c = 0; c < N; c++) {
         ws[c] = qlite_q8_wscale(wq, c);
         int32_t s = 0;
-        for (size_t k = 0; k < K; k++) s += w[c * cstride + k * kstride];
+        if (wsum64) s = (int32_t)wsum64[c]; /* |sum| <= K * 128, K bounded by the caller */
+        else
+            for (size_t k = 0; k < K; k++) s += w[c * cstride + k * kstride];
         sum[c] = s;
     }
     hc->wscale = ws;
@@ -294,6 +297,20 @@ qlite_status qlite_hybrid_cols_build(qlite_node *node, size_t N, const qlite_q8_
     if (!qlite_nn_activation(act, &hc->lo, &hc->hi))
         return qlite_node_error(node, QLITE_ERR_INVALID_ARGUMENT, "bad activation %d", (int)act);
     return QLITE_OK;
+}
+
+qlite_status qlite_hybrid_cols_build(qlite_node *node, size_t N, const qlite_q8_weights *wq,
+                                     const int8_t *w, size_t K, size_t cstride, size_t kstride,
+                                     const float *bias, qlite_activation act,
+                                     qlite_hybrid_cols *hc) {
+    return hybrid_cols(node, N, wq, w, K, cstride, kstride, NULL, bias, act, hc);
+}
+
+qlite_status qlite_hybrid_cols_build_sums(qlite_node *node, size_t N,
+                                          const qlite_q8_weights *wq, const int64_t *wsum,
+                                          const float *bias, qlite_activation act,
+                                          qlite_hybrid_cols *hc) {
+    return hybrid_cols(node, N, wq, NULL, 0, 0, 0, wsum, bias, act, hc);
 }
 
 /* ---------------------------------------------------------------- */

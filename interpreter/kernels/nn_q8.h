@@ -179,6 +179,13 @@ qlite_status qlite_hybrid_cols_build(qlite_node *node, size_t N, const qlite_q8_
                                      const float *bias, qlite_activation act,
                                      qlite_hybrid_cols *hc);
 
+/* The same with the channel sums given (wsum [N], e.g. taken from packed
+ * weights at prepare, packed_weights.h). */
+qlite_status qlite_hybrid_cols_build_sums(qlite_node *node, size_t N,
+                                          const qlite_q8_weights *wq, const int64_t *wsum,
+                                          const float *bias, qlite_activation act,
+                                          qlite_hybrid_cols *hc);
+
 /* ---------------------------------------------------------------- */
 /* Convolution geometry (every variant of the three conv ops)        */
 /* ---------------------------------------------------------------- */
