@@ -15,10 +15,6 @@
 /* Pools                                                                     */
 /* ------------------------------------------------------------------------ */
 
-#define POOL_PUT(s, pool, count, n, v)                                        \
-    do {                                                                      \
-        if ((s)->count + (n) > QLITE_ARRAY_SIZE_T((s)->pool)) abort();         \
-    } while (0)
 #define QLITE_ARRAY_SIZE_T(a) (sizeof(a) / sizeof((a)[0]))
 
 qlite_test_model *qlite_test_model_new(void) {
@@ -32,50 +28,47 @@ qlite_test_model *qlite_test_model_new(void) {
 
 void qlite_test_model_free(qlite_test_model *s) { free(s); }
 
+/* Reserves `n` elements of `elem_size` bytes at the end of a pool of
+ * `capacity` elements whose fill count is *used, copies `v` there when given,
+ * and returns the copy. A spec that outgrows a pool is a test bug: abort. */
+static void *pool_put(void *pool, uint32_t *used, size_t capacity, size_t elem_size, size_t n,
+                      const void *v) {
+    if (*used + n > capacity) abort();
+    uint8_t *d = (uint8_t *)pool + (size_t)*used * elem_size;
+    if (v) memcpy(d, v, n * elem_size);
+    *used += (uint32_t)n;
+    return d;
+}
+
+#define POOL_PUT(s, pool, count, n, v)                                                     \
+    pool_put((s)->pool, &(s)->count, QLITE_ARRAY_SIZE_T((s)->pool), sizeof((s)->pool[0]), \
+             (n), (v))
+
 const int64_t *qt_i64(qlite_test_model *s, uint32_t n, const int64_t *v) {
     if (!n || !v) return NULL;
-    POOL_PUT(s, i64_pool, n_i64, n, v);
-    int64_t *d = s->i64_pool + s->n_i64;
-    memcpy(d, v, n * sizeof *d);
-    s->n_i64 += n;
-    return d;
+    return POOL_PUT(s, i64_pool, n_i64, n, v);
 }
 
 const int32_t *qt_i32(qlite_test_model *s, uint32_t n, const int32_t *v) {
     if (!n || !v) return NULL;
-    POOL_PUT(s, i32_pool, n_i32, n, v);
-    int32_t *d = s->i32_pool + s->n_i32;
-    memcpy(d, v, n * sizeof *d);
-    s->n_i32 += n;
-    return d;
+    return POOL_PUT(s, i32_pool, n_i32, n, v);
 }
 
 const float *qt_f32(qlite_test_model *s, uint32_t n, const float *v) {
     if (!n || !v) return NULL;
-    POOL_PUT(s, f32_pool, n_f32, n, v);
-    float *d = s->f32_pool + s->n_f32;
-    memcpy(d, v, n * sizeof *d);
-    s->n_f32 += n;
-    return d;
+    return POOL_PUT(s, f32_pool, n_f32, n, v);
 }
 
 static const char *qt_name(qlite_test_model *s, const char *name) {
     if (!name) return NULL;
-    size_t n = strlen(name) + 1;
-    POOL_PUT(s, name_pool, n_name, n, name);
-    char *d = s->name_pool + s->n_name;
-    memcpy(d, name, n);
-    s->n_name += (uint32_t)n;
-    return d;
+    return POOL_PUT(s, name_pool, n_name, strlen(name) + 1, name);
 }
 
 uint32_t qt_buffer(qlite_test_model *s, const void *data, size_t size) {
     if (s->num_buffers >= QT_MAX_BUFFERS) abort();
     size_t rounded = (size + 15) / 16 * 16;
-    POOL_PUT(s, byte_pool, n_byte, rounded, data);
-    uint8_t *d = s->byte_pool + s->n_byte;
+    uint8_t *d = POOL_PUT(s, byte_pool, n_byte, rounded, NULL);
     if (size) memcpy(d, data, size);
-    s->n_byte += (uint32_t)rounded;
     s->buffer_data[s->num_buffers] = size ? d : NULL;
     s->buffer_size[s->num_buffers] = size;
     return s->num_buffers++;
@@ -115,16 +108,14 @@ qlite_quant *qt_quant(qlite_test_model *s, int32_t tensor, uint32_t count, int32
 }
 
 static qlite_sparsity *qt_sparsity(qlite_test_model *s, int32_t tensor) {
-    if (s->n_sparsity >= QLITE_ARRAY_SIZE_T(s->sparsity_pool)) abort();
-    qlite_sparsity *p = &s->sparsity_pool[s->n_sparsity++];
+    qlite_sparsity *p = POOL_PUT(s, sparsity_pool, n_sparsity, 1, NULL);
     memset(p, 0, sizeof *p);
     s->tensors[tensor].sparsity = p;
     return p;
 }
 
 static qlite_clustering *qt_clustering(qlite_test_model *s, int32_t tensor) {
-    if (s->n_clustering >= QLITE_ARRAY_SIZE_T(s->clustering_pool)) abort();
-    qlite_clustering *p = &s->clustering_pool[s->n_clustering++];
+    qlite_clustering *p = POOL_PUT(s, clustering_pool, n_clustering, 1, NULL);
     memset(p, 0, sizeof *p);
     s->tensors[tensor].clustering = p;
     return p;
