@@ -33,11 +33,27 @@ static qlite_model *open_spec_memory(const qlite_test_model *s, void **bytes, si
     return m;
 }
 
-static void write_spec_file(const qlite_test_model *s, const char *path) {
+/* Writes the spec to `name` in the test tmp dir; the full path goes to p. */
+static void write_spec_tmp_file(const qlite_test_model *s, const char *name, char *p, size_t cap) {
+    snprintf(p, cap, "%s", qlite_test_tmp_path(name));
     qlite_writer *w;
     assert_qlite_ok(qlite_test_model_writer(s, &w));
-    assert_qlite_ok(qlite_writer_write_file(w, path));
+    assert_qlite_ok(qlite_writer_write_file(w, p));
     qlite_writer_destroy(w);
+}
+
+/* Serializes the spec without the writer's checks and expects opening it
+ * from memory to fail with `want` and an error message holding `fragment`. */
+static void expect_open_memory_fails(const qlite_test_model *s, qlite_status want,
+                                     const char *fragment) {
+    void *bytes;
+    size_t size;
+    qlite_model *m = NULL;
+    assert_qlite_ok(qlite_test_model_bytes(s, false, &bytes, &size));
+    assert_int_equal(qlite_model_open_memory(bytes, size, 0, &m), want);
+    assert_null(m);
+    assert_non_null(strstr(qlite_last_error(), fragment));
+    qlite_writer_free_bytes(bytes);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -69,10 +85,8 @@ static void test_everything_round_trip_file_variants(void **state) {
     (void)state;
     qlite_test_model *s = qlite_test_model_new();
     qlite_test_model_everything(s);
-    const char *path = qlite_test_tmp_path("fmt_everything.qlite");
     char p[4096];
-    snprintf(p, sizeof p, "%s", path);
-    write_spec_file(s, p);
+    write_spec_tmp_file(s, "fmt_everything.qlite", p, sizeof p);
     const uint32_t flags[] = {0, QLITE_OPEN_READ, QLITE_OPEN_POPULATE, QLITE_OPEN_VERIFY_CRC,
                               QLITE_OPEN_READ | QLITE_OPEN_VERIFY_CRC};
     for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++) {
@@ -98,10 +112,8 @@ static void test_small_round_trip(void **state) {
     (void)state;
     qlite_test_model *s = qlite_test_model_new();
     qlite_test_model_small(s);
-    const char *path = qlite_test_tmp_path("fmt_small.qlite");
     char p[4096];
-    snprintf(p, sizeof p, "%s", path);
-    write_spec_file(s, p);
+    write_spec_tmp_file(s, "fmt_small.qlite", p, sizeof p);
     qlite_model *m = NULL;
     assert_qlite_ok(qlite_model_open(p, QLITE_OPEN_VERIFY_CRC, &m));
     qlite_test_model_check(s, m);
@@ -259,11 +271,10 @@ static void test_versions(void **state) {
     qlite_test_model_small(s);
     void *bytes;
     size_t size;
-    qlite_model *m = NULL;
 
     /* a newer minor version opens */
     s->version_minor = QLITE_FORMAT_VERSION_MINOR + 7;
-    m = open_spec_memory(s, &bytes, &size);
+    qlite_model *m = open_spec_memory(s, &bytes, &size);
     qlite_test_model_check(s, m);
     qlite_model_close(m);
     qlite_writer_free_bytes(bytes);
@@ -271,21 +282,15 @@ static void test_versions(void **state) {
     /* a newer major version is refused before anything else is looked at */
     s->version_major = QLITE_FORMAT_VERSION_MAJOR + 1;
     s->version_minor = 3;
-    assert_qlite_ok(qlite_test_model_bytes(s, false, &bytes, &size));
-    assert_int_equal(qlite_model_open_memory(bytes, size, 0, &m), QLITE_ERR_UNSUPPORTED_VERSION);
     char want[64];
     snprintf(want, sizeof want, "%u.3", QLITE_FORMAT_VERSION_MAJOR + 1);
-    assert_non_null(strstr(qlite_last_error(), want));
-    qlite_writer_free_bytes(bytes);
+    expect_open_memory_fails(s, QLITE_ERR_UNSUPPORTED_VERSION, want);
     /* ... and the checked writer refuses to write it */
     assert_int_equal(qlite_test_model_bytes(s, true, &bytes, &size), QLITE_ERR_UNSUPPORTED_VERSION);
 
     /* major version 0 (missing) */
     s->version_major = 0;
-    assert_qlite_ok(qlite_test_model_bytes(s, false, &bytes, &size));
-    assert_int_equal(qlite_model_open_memory(bytes, size, 0, &m), QLITE_ERR_CORRUPT);
-    assert_non_null(strstr(qlite_last_error(), "version_major"));
-    qlite_writer_free_bytes(bytes);
+    expect_open_memory_fails(s, QLITE_ERR_CORRUPT, "version_major");
     qlite_test_model_free(s);
 }
 
@@ -296,19 +301,10 @@ static void test_unknown_values_vs_minor_version(void **state) {
     qlite_test_model *s = qlite_test_model_new();
     qlite_test_model_small(s);
     s->ops[1].code = (qlite_op_code)(QLITE_OP_COUNT + 3);
-    void *bytes;
-    size_t size;
-    qlite_model *m = NULL;
-    assert_qlite_ok(qlite_test_model_bytes(s, false, &bytes, &size));
-    assert_int_equal(qlite_model_open_memory(bytes, size, 0, &m), QLITE_ERR_CORRUPT);
-    assert_non_null(strstr(qlite_last_error(), "unknown op code"));
-    qlite_writer_free_bytes(bytes);
+    expect_open_memory_fails(s, QLITE_ERR_CORRUPT, "unknown op code");
     s->version_minor = QLITE_FORMAT_VERSION_MINOR + 1;
-    assert_qlite_ok(qlite_test_model_bytes(s, false, &bytes, &size));
-    assert_int_equal(qlite_model_open_memory(bytes, size, 0, &m), QLITE_ERR_UNSUPPORTED);
-    assert_non_null(strstr(qlite_last_error(), "unknown op code"));
+    expect_open_memory_fails(s, QLITE_ERR_UNSUPPORTED, "unknown op code");
     assert_non_null(strstr(qlite_last_error(), "upgrade"));
-    qlite_writer_free_bytes(bytes);
     qlite_test_model_free(s);
 }
 
