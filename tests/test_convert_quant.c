@@ -88,7 +88,8 @@ static qlite_convert_options int8_opts(const char *calib) {
     return o;
 }
 
-/* Runs the model on <name>_x.npy; output `index` as float (dequantized). */
+/* Runs the model on <name>_x.npy (quantized when the input is int8/uint8,
+ * as given otherwise); output `index` as float (dequantized). */
 static float *run_output(const void *bytes, size_t size, const char *xname, uint32_t index,
                          size_t *count) {
     qlite_npy_array x;
@@ -103,8 +104,8 @@ static float *run_output(const void *bytes, size_t size, const char *xname, uint
     assert_qlite_ok(qlite_interpreter_input(it, 0, &in));
     size_t n = x.bytes / 4;
     const float *xf = x.data;
-    if (in.dtype == QLITE_DTYPE_FLOAT32) {
-        memcpy(in.data, x.data, x.bytes);
+    if (in.dtype != QLITE_DTYPE_INT8 && in.dtype != QLITE_DTYPE_UINT8) {
+        assert_qlite_ok(qlite_interpreter_set_input(it, 0, x.data, x.bytes));
     } else {
         int32_t lo = in.dtype == QLITE_DTYPE_INT8 ? -128 : 0, hi = lo + 255;
         for (size_t i = 0; i < n; i++) {
@@ -141,6 +142,18 @@ static float max_abs_diff(const float *a, const char *golden, size_t count) {
     for (size_t i = 0; i < count; i++) m = fmaxf(m, fabsf(a[i] - ((const float *)y.data)[i]));
     qlite_npy_free(&y);
     return m;
+}
+
+/* Converts fixture `model` with `o` and expects it to fail with `want`, an
+ * error message holding `fragment`, and no bytes. */
+static void expect_convert_fails(const char *model, const qlite_convert_options *o,
+                                 qlite_status want, const char *fragment) {
+    void *bytes = NULL;
+    size_t size;
+    assert_int_equal(qlite_convert_to_memory(ct_fixture(model, ".onnx"), o, &bytes, &size, NULL),
+                     want);
+    assert_null(bytes);
+    assert_non_null(strstr(qlite_last_error(), fragment));
 }
 
 /* ---- estimators ------------------------------------------------------------------------- */
@@ -332,14 +345,8 @@ static void test_int8_strict(void **state) {
     (void)state;
     qlite_convert_options o = int8_opts("q_mix_calib.npz");
     o.strict = true;
-    void *bytes = NULL;
-    size_t size;
-    assert_int_equal(qlite_convert_to_memory(ct_fixture("q_mix", ".onnx"), &o, &bytes, &size, NULL),
-                     QLITE_ERR_UNSUPPORTED_OP);
-    assert_null(bytes);
-    const char *e = qlite_last_error();
-    assert_non_null(strstr(e, "'logsoftmax'"));
-    assert_non_null(strstr(e, "--strict"));
+    expect_convert_fails("q_mix", &o, QLITE_ERR_UNSUPPORTED_OP, "'logsoftmax'");
+    assert_non_null(strstr(qlite_last_error(), "--strict"));
 }
 
 static void test_int8_io(void **state) {
@@ -468,16 +475,12 @@ static void test_calibration_two_inputs(void **state) {
     qlite_model_close(m);
     qlite_npy_free(&rg);
     qlite_convert_free_bytes(b);
-    void *bytes = NULL;
     o = int8_opts("q_mix_calib_part.npy");
-    assert_int_equal(qlite_convert_to_memory(ct_fixture("q_two", ".onnx"), &o, &bytes, &size, NULL),
-                     QLITE_ERR_INVALID_ARGUMENT);
-    assert_non_null(strstr(qlite_last_error(), "is a .npy (one array) but the model has 2 inputs"));
+    expect_convert_fails("q_two", &o, QLITE_ERR_INVALID_ARGUMENT,
+                         "is a .npy (one array) but the model has 2 inputs");
     o = int8_opts("q_two_bad_count.npz");
-    assert_int_equal(qlite_convert_to_memory(ct_fixture("q_two", ".onnx"), &o, &bytes, &size, NULL),
-                     QLITE_ERR_INVALID_ARGUMENT);
-    assert_non_null(strstr(qlite_last_error(), "input 'b' has 7 samples but input 'a' has 12"));
-    assert_null(bytes);
+    expect_convert_fails("q_two", &o, QLITE_ERR_INVALID_ARGUMENT,
+                         "input 'b' has 7 samples but input 'a' has 12");
 }
 
 /* ---- bad calibration data -------------------------------------------------------------- */
@@ -722,24 +725,11 @@ static void test_embeddings(void **state) {
         }
         qlite_model_close(m);
         size_t n;
-        qlite_npy_array x;
-        assert_qlite_ok(qlite_npy_read_file(ct_fixture("q_emb_x", ".npy"), &x));
-        qlite_model_open_memory(b, size, 0, &m);
-        qlite_interpreter *it;
-        assert_qlite_ok(qlite_interpreter_create(m, NULL, &it));
-        assert_qlite_ok(qlite_interpreter_resize_input(it, 0, x.rank, x.dims));
-        assert_qlite_ok(qlite_interpreter_prepare(it));
-        assert_qlite_ok(qlite_interpreter_set_input(it, 0, x.data, x.bytes));
-        assert_qlite_ok(qlite_interpreter_invoke(it));
-        qlite_tensor_view v;
-        assert_qlite_ok(qlite_interpreter_output(it, 0, &v));
-        n = v.bytes / 4;
-        float d = max_abs_diff(v.data, "q_emb_y", n);
+        float *y = run_output(b, size, "q_emb_x", 0, &n);
+        float d = max_abs_diff(y, "q_emb_y", n);
         if (!(d <= tol)) fail_msg("%s: off by %g (tolerance %g)", qlite_convert_mode_name(o.mode),
                                   (double)d, (double)tol);
-        qlite_interpreter_destroy(it);
-        qlite_model_close(m);
-        qlite_npy_free(&x);
+        free(y);
         qlite_convert_free_bytes(b);
     }
 }
@@ -751,15 +741,12 @@ static void test_report_text_json(void **state) {
     qlite_convert_options o = int8_opts("q_mix_calib.npz");
     o.eval_file = keep(2, ct_fixture("q_dyn_calib.npz", "")); /* wrong model input: refused */
     o.eval_labels = keep(3, ct_fixture("q_dyn_labels", ".npy"));
-    void *bytes = NULL;
-    size_t size;
-    assert_int_equal(qlite_convert_to_memory(ct_fixture("q_mix", ".onnx"), &o, &bytes, &size, NULL),
-                     QLITE_ERR_INVALID_ARGUMENT);
-    assert_non_null(strstr(qlite_last_error(), "evaluation data"));
+    expect_convert_fails("q_mix", &o, QLITE_ERR_INVALID_ARGUMENT, "evaluation data");
     o.eval_file = NULL;
     o.eval_labels = NULL;
+    size_t size;
     qlite_convert_report *r = NULL;
-    bytes = ct_convert("q_mix", &o, &size, &r);
+    void *bytes = ct_convert("q_mix", &o, &size, &r);
     size_t n = qlite_convert_report_format(r, NULL, 0);
     char *text = malloc(n + 1);
     assert_non_null(text);
