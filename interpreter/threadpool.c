@@ -1,78 +1,163 @@
 /*
- * threadpool.c — fixed worker pool with a generation counter.
+ * threadpool.c — fixed worker pool; each parallel_for's ranges are claimed,
+ * not assigned.
  *
- * 1. run() publishes (fn, arg, count), bumps `generation` and wakes workers.
- * 2. Worker k (1..n-1) computes its own range [k*count/n, (k+1)*count/n),
- *    runs it and decrements `pending`; the caller runs range 0.
- * 3. The caller waits until pending reaches 0.
- * Workers spin briefly before sleeping so back-to-back ops (the common case in
- * one invoke) do not pay a futex round trip each.
+ * One 64-bit atomic `ticket` carries the job: generation in the high 32 bits,
+ * the number of chunks in bits 16..31, the next unclaimed chunk in 0..15
+ * (threads <= 1024, chunks <= 4 per thread).
+ *
+ * 1. run() writes (fn, arg, count, chunks), resets `finished`, and publishes
+ *    ticket = (generation + 1) << 32 with a release store. Only when a worker
+ *    is asleep (`sleepers` > 0) does it take the mutex and broadcast: while
+ *    the workers spin, starting a job costs one store.
+ * 2. Every thread, the caller included (it starts at once), claims chunks by
+ *    a CAS on the ticket that also checks the generation, runs
+ *    fn(arg, begin, end) on each, and counts it in `finished`. A worker that
+ *    wakes late finds nothing left and goes back to waiting; a claim can
+ *    never land in a later job (the generation would not match), and a
+ *    worker reads the job's fields only after a successful claim, when the
+ *    caller cannot have moved on.
+ * 3. The caller waits until `finished` == chunks: spinning, then (if a
+ *    worker was descheduled in the middle of a chunk) on a condition
+ *    variable, with the same `sleepers`-style flag so that workers signal
+ *    only a caller that is really asleep.
+ *
+ * Why (issue #6, two threads were bimodal with one static range per thread):
+ * workers spun 20000 loads (~20 us) and then slept; any gap between
+ * parallel ops longer than that (a serial op, a small op below the parallel
+ * threshold) put them to sleep, every following op paid a futex wake
+ * (tens of us, far more on a loaded VM) and the caller, having finished its
+ * fixed half, waited for the sleeper's. Now the workers spin for
+ * SPIN_NS (time-based, with PAUSE) before sleeping, and no thread ever
+ * waits for work it could do itself.
+ *
+ * Chunks: count <= threads*CHUNKS_PER_THREAD gives one item per chunk (the
+ * kernels that split their own work pass count == threads and use the index
+ * as a slot); larger counts are cut into threads*CHUNKS_PER_THREAD
+ * contiguous chunks of nearly equal size, so a slower thread takes fewer.
+ *
+ * Memory ordering: job fields are written before the release store of the
+ * ticket and read after an acquire CAS that saw it; `finished` is released
+ * by each chunk and acquired by the caller; sleepers/ticket and
+ * caller_asleep/finished are Dekker pairs (seq_cst on both sides) so no
+ * wake-up is lost.
  */
 #include "threadpool.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "qlite_internal.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define CPU_RELAX() _mm_pause()
+#elif defined(__aarch64__)
+#define CPU_RELAX() __asm__ __volatile__("yield" ::: "memory")
+#else
+#define CPU_RELAX() ((void)0)
+#endif
+
+#define SPIN_NS 300000L          /* workers: 0.3 ms of spinning before sleeping */
+#define WAIT_SPIN_NS 2000000L    /* caller: 2 ms before sleeping on `done` */
+#define CHUNKS_PER_THREAD 4
 
 struct qlite_threadpool {
     int threads;                       /* total, caller included */
     pthread_t *workers;                /* [threads - 1] */
     pthread_mutex_t mu;
     pthread_cond_t wake;               /* workers wait for a new generation */
-    pthread_cond_t done;               /* caller waits for pending == 0 */
-    atomic_uint generation;
-    atomic_int pending;
+    pthread_cond_t done;               /* caller waits for finished == chunks */
+    _Atomic uint64_t ticket;           /* generation << 32 | chunks << 16 | next */
+    atomic_uint finished;              /* chunks completed in this generation */
+    atomic_int sleepers;               /* workers inside the wait on `wake` */
+    atomic_bool caller_asleep;         /* caller inside the wait on `done` */
     atomic_bool stop;
+    /* the job, written by run() before publishing the ticket */
     void (*fn)(void *, size_t, size_t);
     void *arg;
     size_t count;
 };
 
-typedef struct worker_arg {
-    qlite_threadpool *pool;
-    int index;
-} worker_arg;
-
-static void run_share(qlite_threadpool *p, int k) {
-    size_t n = (size_t)p->threads;
-    size_t begin = p->count * (size_t)k / n, end = p->count * (size_t)(k + 1) / n;
-    if (begin < end) p->fn(p->arg, begin, end);
+static int64_t now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static void *worker_main(void *v) {
-    worker_arg wa = *(worker_arg *)v;
-    free(v);
-    qlite_threadpool *p = wa.pool;
-    unsigned seen = 0;
+/* Chunk c of `chunks` over [0, count): the first count % chunks chunks hold
+ * one item more. No overflow for any size_t count. */
+static void chunk_range(size_t count, size_t chunks, size_t c, size_t *begin, size_t *end) {
+    const size_t base = count / chunks, rem = count % chunks;
+    *begin = c * base + (c < rem ? c : rem);
+    *end = *begin + base + (c < rem ? 1 : 0);
+}
+
+/* ticket layout: generation << 32 | chunks << 16 | next chunk */
+#define TICKET_GEN(t) ((uint32_t)((t) >> 32))
+#define TICKET_CHUNKS(t) ((uint32_t)((t) >> 16) & 0xffffu)
+#define TICKET_NEXT(t) ((uint32_t)(t) & 0xffffu)
+
+/* Claims and runs chunks of generation `gen` until none is left. A claim is
+ * a CAS that only succeeds while the generation matches and a chunk is
+ * left, so the job's fields are stable from a successful claim until this
+ * thread counts the chunk in `finished`. */
+static void work(qlite_threadpool *p, uint32_t gen) {
+    uint64_t t = atomic_load_explicit(&p->ticket, memory_order_acquire);
     for (;;) {
-        unsigned gen;
-        int spins = 0;
-        while ((gen = atomic_load_explicit(&p->generation, memory_order_acquire)) == seen &&
-               !atomic_load(&p->stop) && spins < 20000)
-            spins++;
-        if (gen == seen && !atomic_load(&p->stop)) {
-            pthread_mutex_lock(&p->mu);
-            while ((gen = atomic_load(&p->generation)) == seen && !atomic_load(&p->stop))
-                pthread_cond_wait(&p->wake, &p->mu);
-            pthread_mutex_unlock(&p->mu);
-        }
-        if (atomic_load(&p->stop)) return NULL;
-        seen = gen;
-        run_share(p, wa.index);
-        if (atomic_fetch_sub_explicit(&p->pending, 1, memory_order_acq_rel) == 1) {
+        if (TICKET_GEN(t) != gen || TICKET_NEXT(t) >= TICKET_CHUNKS(t)) return;
+        if (!atomic_compare_exchange_weak_explicit(&p->ticket, &t, t + 1, memory_order_acquire,
+                                                   memory_order_acquire))
+            continue;
+        const uint32_t chunks = TICKET_CHUNKS(t);
+        size_t begin, end;
+        chunk_range(p->count, chunks, TICKET_NEXT(t), &begin, &end);
+        p->fn(p->arg, begin, end);
+        /* seq_cst: pairs with the caller's store of caller_asleep */
+        if (atomic_fetch_add(&p->finished, 1) + 1 == chunks && atomic_load(&p->caller_asleep)) {
             pthread_mutex_lock(&p->mu);
             pthread_cond_signal(&p->done);
             pthread_mutex_unlock(&p->mu);
         }
+        t = atomic_load_explicit(&p->ticket, memory_order_acquire);
+    }
+}
+
+static void *worker_main(void *v) {
+    qlite_threadpool *p = v;
+    uint32_t seen = 0;
+    for (;;) {
+        uint32_t gen = TICKET_GEN(atomic_load_explicit(&p->ticket, memory_order_acquire));
+        if (gen == seen && !atomic_load_explicit(&p->stop, memory_order_relaxed)) {
+            const int64_t until = now_ns() + SPIN_NS;
+            for (unsigned i = 1;; i++) {
+                CPU_RELAX();
+                gen = TICKET_GEN(atomic_load_explicit(&p->ticket, memory_order_acquire));
+                if (gen != seen || atomic_load_explicit(&p->stop, memory_order_relaxed)) break;
+                if ((i & 63) == 0 && now_ns() > until) break;
+            }
+        }
+        if (gen == seen && !atomic_load(&p->stop)) {
+            pthread_mutex_lock(&p->mu);
+            atomic_fetch_add(&p->sleepers, 1);
+            while ((gen = TICKET_GEN(atomic_load(&p->ticket))) == seen && !atomic_load(&p->stop))
+                pthread_cond_wait(&p->wake, &p->mu);
+            atomic_fetch_sub(&p->sleepers, 1);
+            pthread_mutex_unlock(&p->mu);
+        }
+        if (atomic_load(&p->stop)) return NULL;
+        seen = gen;
+        work(p, gen);
     }
 }
 
 qlite_status qlite_threadpool_create(int threads, qlite_threadpool **out) {
+    if (out) *out = NULL;
     if (!out || threads < 2 || threads > 1024)
         return qlite_error(QLITE_ERR_INVALID_ARGUMENT, "thread pool: bad thread count %d", threads);
-    *out = NULL;
     qlite_threadpool *p = calloc(1, sizeof *p);
     if (!p) return qlite_error(QLITE_ERR_NO_MEMORY, "thread pool: out of memory");
     p->threads = threads;
@@ -81,17 +166,16 @@ qlite_status qlite_threadpool_create(int threads, qlite_threadpool **out) {
         free(p);
         return qlite_error(QLITE_ERR_NO_MEMORY, "thread pool: out of memory");
     }
+    atomic_init(&p->ticket, 0);
+    atomic_init(&p->finished, 0);
+    atomic_init(&p->sleepers, 0);
+    atomic_init(&p->caller_asleep, false);
+    atomic_init(&p->stop, false);
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->wake, NULL);
     pthread_cond_init(&p->done, NULL);
     for (int i = 0; i < threads - 1; i++) {
-        worker_arg *wa = malloc(sizeof *wa);
-        if (wa) {
-            wa->pool = p;
-            wa->index = i + 1;
-        }
-        if (!wa || pthread_create(&p->workers[i], NULL, worker_main, wa) != 0) {
-            free(wa);
+        if (pthread_create(&p->workers[i], NULL, worker_main, p) != 0) {
             p->threads = i + 1; /* only i workers exist */
             qlite_threadpool_destroy(p);
             return qlite_error(QLITE_ERR_NO_MEMORY, "thread pool: cannot start thread %d", i + 1);
@@ -124,20 +208,32 @@ void qlite_threadpool_run(qlite_threadpool *p, size_t count,
         fn(arg, 0, count);
         return;
     }
+    const size_t most = (size_t)p->threads * CHUNKS_PER_THREAD;
+    const uint32_t chunks = (uint32_t)(count < most ? count : most);
     p->fn = fn;
     p->arg = arg;
     p->count = count;
-    atomic_store_explicit(&p->pending, p->threads - 1, memory_order_relaxed);
-    pthread_mutex_lock(&p->mu);
-    atomic_fetch_add_explicit(&p->generation, 1, memory_order_release);
-    pthread_cond_broadcast(&p->wake);
-    pthread_mutex_unlock(&p->mu);
-    run_share(p, 0);
-    int spins = 0;
-    while (atomic_load_explicit(&p->pending, memory_order_acquire) > 0 && spins < 200000) spins++;
-    if (atomic_load_explicit(&p->pending, memory_order_acquire) > 0) {
+    atomic_store_explicit(&p->finished, 0, memory_order_relaxed);
+    const uint32_t gen = TICKET_GEN(atomic_load_explicit(&p->ticket, memory_order_relaxed)) + 1;
+    /* seq_cst (release for the job's fields): pairs with `sleepers` */
+    atomic_store(&p->ticket, (uint64_t)gen << 32 | (uint64_t)chunks << 16);
+    if (atomic_load(&p->sleepers) > 0) {
         pthread_mutex_lock(&p->mu);
-        while (atomic_load(&p->pending) > 0) pthread_cond_wait(&p->done, &p->mu);
+        pthread_cond_broadcast(&p->wake);
         pthread_mutex_unlock(&p->mu);
+    }
+    work(p, gen);
+    if (atomic_load_explicit(&p->finished, memory_order_acquire) == chunks) return;
+    const int64_t until = now_ns() + WAIT_SPIN_NS;
+    for (unsigned i = 1; atomic_load_explicit(&p->finished, memory_order_acquire) != chunks; i++) {
+        CPU_RELAX();
+        if ((i & 63) == 0 && now_ns() > until) {
+            pthread_mutex_lock(&p->mu);
+            atomic_store(&p->caller_asleep, true); /* seq_cst: pairs with `finished` */
+            while (atomic_load(&p->finished) != chunks) pthread_cond_wait(&p->done, &p->mu);
+            atomic_store(&p->caller_asleep, false);
+            pthread_mutex_unlock(&p->mu);
+            break;
+        }
     }
 }

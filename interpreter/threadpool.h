@@ -19,8 +19,12 @@ qlite_status qlite_threadpool_create(int threads, qlite_threadpool **out);
 void qlite_threadpool_destroy(qlite_threadpool *pool); /* NULL is a no-op */
 int qlite_threadpool_threads(const qlite_threadpool *pool); /* 1 for NULL */
 
-/* Runs fn(arg, begin, end) over [0, count) split into one contiguous range per
- * thread; the caller runs the first range. Returns when all are done. Not
+/* Runs fn(arg, begin, end) over [0, count) split into contiguous ranges:
+ * one item each when count <= 4 * threads, else 4 * threads ranges of
+ * nearly equal size. Ranges are claimed by whichever thread is free (the
+ * caller starts at once and may run them all if the workers are late), so a
+ * range index is a slot, never a thread id. Returns when all are done. With
+ * a NULL pool or count 1: a plain call fn(arg, 0, count), no atomics. Not
  * reentrant: one parallel_for at a time per pool. */
 void qlite_threadpool_run(qlite_threadpool *pool, size_t count,
                           void (*fn)(void *arg, size_t begin, size_t end), void *arg);

@@ -1,0 +1,326 @@
+/*
+ * test_threadpool.c — interpreter/threadpool.c: every index of [0, count)
+ * runs exactly once in contiguous ranges, for counts around the chunking
+ * limits and many back-to-back jobs; all threads really run at the same time;
+ * sleeping workers are woken; the caller runs the whole job itself when the
+ * workers never come; one thread creates nothing; bad arguments are refused.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "support.h"
+#include "threadpool.h"
+
+/* Threads of this process, from /proc/self/status ("Threads: N"). */
+static int process_threads(void) {
+    FILE *f = fopen("/proc/self/status", "r");
+    if (!f) return -1;
+    char line[256];
+    int n = -1;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "Threads: %d", &n) == 1) break;
+    fclose(f);
+    return n;
+}
+
+static void sleep_ms(long ms) {
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* ---- coverage: each index once, ranges contiguous and within bounds ---- */
+
+typedef struct cover_job {
+    atomic_uint *hits;        /* [count] */
+    size_t count;
+    atomic_uint calls;
+    atomic_size_t bad;        /* ranges out of bounds or empty */
+} cover_job;
+
+static void cover_fn(void *arg, size_t begin, size_t end) {
+    cover_job *j = arg;
+    atomic_fetch_add(&j->calls, 1);
+    if (begin >= end || end > j->count) {
+        atomic_fetch_add(&j->bad, 1);
+        return;
+    }
+    for (size_t i = begin; i < end; i++) atomic_fetch_add(&j->hits[i], 1);
+}
+
+static void check_cover(qlite_threadpool *pool, size_t count, int threads) {
+    cover_job j = {calloc(count ? count : 1, sizeof(atomic_uint)), count, 0, 0};
+    assert_non_null(j.hits);
+    qlite_threadpool_run(pool, count, cover_fn, &j);
+    assert_int_equal(atomic_load(&j.bad), 0);
+    for (size_t i = 0; i < count; i++) assert_int_equal(atomic_load(&j.hits[i]), 1);
+    /* count <= 4 * threads: one item per range; above, exactly 4 * threads
+     * ranges; count 0: no call; NULL pool or count 1: one call */
+    size_t most = (size_t)threads * 4, want;
+    if (count == 0) want = 0;
+    else if (!pool || count == 1) want = 1;
+    else want = count <= most ? count : most;
+    assert_int_equal(atomic_load(&j.calls), want);
+    free(j.hits);
+}
+
+static void test_cover_counts(void **state) {
+    (void)state;
+    const int thread_counts[] = {2, 3, 4, 8};
+    for (size_t t = 0; t < sizeof thread_counts / sizeof *thread_counts; t++) {
+        const int n = thread_counts[t];
+        qlite_threadpool *pool;
+        assert_qlite_ok(qlite_threadpool_create(n, &pool));
+        assert_int_equal(qlite_threadpool_threads(pool), n);
+        const size_t counts[] = {0, 1, 2, 3, (size_t)n - 1, (size_t)n, (size_t)n + 1,
+                                 4 * (size_t)n - 1, 4 * (size_t)n, 4 * (size_t)n + 1,
+                                 4 * (size_t)n * 7 + 3, 1000, 4099};
+        for (size_t c = 0; c < sizeof counts / sizeof *counts; c++) check_cover(pool, counts[c], n);
+        qlite_threadpool_destroy(pool);
+    }
+}
+
+/* ---- no pool: a plain call on the calling thread, no thread created ---- */
+
+typedef struct self_job {
+    pthread_t caller;
+    int calls, other_thread;
+    size_t begin, end;
+} self_job;
+
+static void self_fn(void *arg, size_t begin, size_t end) {
+    self_job *j = arg;
+    j->calls++;
+    j->other_thread += !pthread_equal(pthread_self(), j->caller);
+    j->begin = begin;
+    j->end = end;
+}
+
+static void test_no_pool_inline(void **state) {
+    (void)state;
+    const int before = process_threads();
+    assert_true(before >= 1);
+    self_job j = {pthread_self(), 0, 0, 9, 9};
+    qlite_threadpool_run(NULL, 12345, self_fn, &j);
+    assert_int_equal(j.calls, 1);
+    assert_int_equal(j.other_thread, 0);
+    assert_int_equal(j.begin, 0);
+    assert_int_equal(j.end, 12345);
+    assert_int_equal(qlite_threadpool_threads(NULL), 1);
+    qlite_threadpool_destroy(NULL);
+    assert_int_equal(process_threads(), before);
+    /* a pool of N adds exactly N - 1 threads, and destroy removes them */
+    qlite_threadpool *pool;
+    assert_qlite_ok(qlite_threadpool_create(3, &pool));
+    assert_int_equal(process_threads(), before + 2);
+    /* count 1 on a pool: also a plain call on the caller */
+    j = (self_job){pthread_self(), 0, 0, 9, 9};
+    qlite_threadpool_run(pool, 1, self_fn, &j);
+    assert_int_equal(j.calls, 1);
+    assert_int_equal(j.other_thread, 0);
+    qlite_threadpool_destroy(pool);
+    assert_int_equal(process_threads(), before);
+}
+
+/* ---- all threads at once: range i waits until range i+1 has started ----
+ * With count == threads every range is one item. Item i (i < n-1) returns
+ * only after item i+1 has started, so the job finishes only if n threads run
+ * items at the same time (a thread that runs an item cannot claim another
+ * before it returns). A 10 s limit turns a hang into a failure. */
+
+typedef struct chain_job {
+    atomic_int started[16];
+    atomic_int timeouts;
+    size_t n;
+} chain_job;
+
+static void chain_fn(void *arg, size_t begin, size_t end) {
+    chain_job *j = arg;
+    for (size_t i = begin; i < end; i++) {
+        atomic_store(&j->started[i], 1);
+        if (i + 1 == j->n) continue;
+        struct timespec t0, t;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        while (!atomic_load(&j->started[i + 1])) {
+            clock_gettime(CLOCK_MONOTONIC, &t);
+            if (t.tv_sec - t0.tv_sec > 10) {
+                atomic_fetch_add(&j->timeouts, 1);
+                break;
+            }
+        }
+    }
+}
+
+static void test_all_threads_concurrent(void **state) {
+    (void)state;
+    for (int n = 2; n <= 4; n++) {
+        qlite_threadpool *pool;
+        assert_qlite_ok(qlite_threadpool_create(n, &pool));
+        for (int rep = 0; rep < 50; rep++) {
+            chain_job j;
+            memset(&j, 0, sizeof j);
+            j.n = (size_t)n;
+            if (rep % 10 == 9) sleep_ms(5); /* now and then, workers asleep */
+            qlite_threadpool_run(pool, (size_t)n, chain_fn, &j);
+            assert_int_equal(atomic_load(&j.timeouts), 0);
+        }
+        qlite_threadpool_destroy(pool);
+    }
+}
+
+/* ---- the caller does not wait for work it can do itself ----
+ * Range 0 (whoever runs it) blocks until the caller has finished the other
+ * ranges... which it only can if it runs ranges it was never "assigned".
+ * Put differently: with 2 threads and 2 ranges, if a worker holds range 0
+ * hostage until range 1 is done, the caller must take range 1; if the
+ * caller took range 0, the worker takes range 1. Either way it finishes.
+ * The stronger case: many ranges while the one worker is stuck in the first
+ * it claimed: the caller must run all the others. */
+
+typedef struct hostage_job {
+    atomic_int done_others;   /* ranges other than the hostage finished */
+    atomic_int hostage;       /* 1 once some thread holds the hostage range */
+    atomic_int timeouts;
+    atomic_int caller_ran;    /* ranges the caller ran */
+    pthread_t caller;
+    size_t count;
+} hostage_job;
+
+static void hostage_fn(void *arg, size_t begin, size_t end) {
+    hostage_job *j = arg;
+    if (pthread_equal(pthread_self(), j->caller)) atomic_fetch_add(&j->caller_ran, 1);
+    (void)end;
+    if (!pthread_equal(pthread_self(), j->caller) && atomic_exchange(&j->hostage, 1) == 0) {
+        /* the worker's first range: hold it until every other range is done */
+        struct timespec t0, t;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        while (atomic_load(&j->done_others) < (int)j->count - 1) {
+            clock_gettime(CLOCK_MONOTONIC, &t);
+            if (t.tv_sec - t0.tv_sec > 10) {
+                atomic_fetch_add(&j->timeouts, 1);
+                break;
+            }
+        }
+        return;
+    }
+    (void)begin;
+    atomic_fetch_add(&j->done_others, 1);
+}
+
+static void test_caller_takes_the_rest(void **state) {
+    (void)state;
+    qlite_threadpool *pool;
+    assert_qlite_ok(qlite_threadpool_create(2, &pool));
+    for (int rep = 0; rep < 20; rep++) {
+        hostage_job j;
+        memset(&j, 0, sizeof j);
+        j.caller = pthread_self();
+        j.count = 8; /* 8 ranges of one item */
+        qlite_threadpool_run(pool, j.count, hostage_fn, &j);
+        assert_int_equal(atomic_load(&j.timeouts), 0);
+        /* the worker, if it came, ran exactly one range; the caller the rest */
+        const int worker_ran = atomic_load(&j.hostage);
+        assert_int_equal(atomic_load(&j.caller_ran), (int)j.count - worker_ran);
+    }
+    qlite_threadpool_destroy(pool);
+}
+
+/* ---- many small jobs back to back, and after the workers fell asleep ---- */
+
+typedef struct sum_job {
+    const uint32_t *v;
+    atomic_ullong sum;
+} sum_job;
+
+static void sum_fn(void *arg, size_t begin, size_t end) {
+    sum_job *j = arg;
+    unsigned long long s = 0;
+    for (size_t i = begin; i < end; i++) s += j->v[i];
+    atomic_fetch_add(&j->sum, s);
+}
+
+static void test_back_to_back_and_sleeping(void **state) {
+    (void)state;
+    enum { N = 257 };
+    uint32_t v[N];
+    unsigned long long want = 0;
+    qlite_test_rng rng;
+    qlite_test_rng_seed(&rng, 6);
+    for (int i = 0; i < N; i++) want += v[i] = qlite_test_rng_u32(&rng);
+    for (int n = 2; n <= 3; n++) {
+        qlite_threadpool *pool;
+        assert_qlite_ok(qlite_threadpool_create(n, &pool));
+        for (int rep = 0; rep < 20000; rep++) {
+            sum_job j = {v, 0};
+            const size_t count = (size_t)(rep % N) + 1;
+            unsigned long long w = 0;
+            for (size_t i = 0; i < count; i++) w += v[i];
+            qlite_threadpool_run(pool, count, sum_fn, &j);
+            assert_int_equal(atomic_load(&j.sum), w);
+        }
+        /* workers spin for well under 100 ms, then sleep: wake them */
+        for (int rep = 0; rep < 5; rep++) {
+            sleep_ms(100);
+            sum_job j = {v, 0};
+            qlite_threadpool_run(pool, N, sum_fn, &j);
+            assert_int_equal(atomic_load(&j.sum), want);
+        }
+        qlite_threadpool_destroy(pool);
+    }
+    /* destroy right after create (workers never saw a job) and while asleep */
+    qlite_threadpool *pool;
+    assert_qlite_ok(qlite_threadpool_create(4, &pool));
+    qlite_threadpool_destroy(pool);
+    assert_qlite_ok(qlite_threadpool_create(2, &pool));
+    sleep_ms(50);
+    qlite_threadpool_destroy(pool);
+}
+
+/* ---- a descheduled worker: the caller sleeps instead of spinning forever,
+ * and is woken by the worker's last range (caller's wait > its spin budget) */
+
+static void slow_fn(void *arg, size_t begin, size_t end) {
+    (void)end;
+    atomic_int *n = arg;
+    if (begin == 1) sleep_ms(30);
+    atomic_fetch_add(n, 1);
+}
+
+static void test_long_range_caller_sleeps(void **state) {
+    (void)state;
+    qlite_threadpool *pool;
+    assert_qlite_ok(qlite_threadpool_create(2, &pool));
+    for (int rep = 0; rep < 5; rep++) {
+        atomic_int n = 0;
+        qlite_threadpool_run(pool, 2, slow_fn, &n);
+        assert_int_equal(atomic_load(&n), 2);
+    }
+    qlite_threadpool_destroy(pool);
+}
+
+static void test_bad_arguments(void **state) {
+    (void)state;
+    qlite_threadpool *pool = (qlite_threadpool *)&pool;
+    assert_int_equal(qlite_threadpool_create(1, &pool), QLITE_ERR_INVALID_ARGUMENT);
+    assert_null(pool);
+    assert_int_equal(qlite_threadpool_create(0, &pool), QLITE_ERR_INVALID_ARGUMENT);
+    assert_int_equal(qlite_threadpool_create(1025, &pool), QLITE_ERR_INVALID_ARGUMENT);
+    assert_int_equal(qlite_threadpool_create(2, NULL), QLITE_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(qlite_last_error(), "thread count"));
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_cover_counts),
+        cmocka_unit_test(test_no_pool_inline),
+        cmocka_unit_test(test_all_threads_concurrent),
+        cmocka_unit_test(test_caller_takes_the_rest),
+        cmocka_unit_test(test_back_to_back_and_sleeping),
+        cmocka_unit_test(test_long_range_caller_sleeps),
+        cmocka_unit_test(test_bad_arguments),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
