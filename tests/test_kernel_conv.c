@@ -9,6 +9,7 @@
  * each input pixel (the ONNX ConvTranspose definition).
  */
 #include "kernel_f32_check.h"
+#include "kernels/gemm_q8.h"
 
 typedef struct conv_case {
     int64_t N, H, W, C, O, KH, KW;
@@ -223,6 +224,55 @@ static void test_depthwise_cases(void **state) {
         DW(3, 6, 4, 33, 1, 5, 3, 1, 2, 1, 1, 2, 1, 2, 1, true, QLITE_ACT_RELU),
     };
     for (size_t i = 0; i < KC_COUNT(cases); i++) check_case(&cases[i], 700 + i);
+}
+
+/*
+ * The float depthwise row kernels (AVX-512: 16 channels a vector, AVX2: 8,
+ * masked tails; 3x3 interior windows four pixels at a time): channels
+ * around the vector width, widths around the 4-pixel group, strides,
+ * padding, dilation, other window sizes; one ISA level per test (the CPU
+ * features capped as for the int8 kernels), skipped where the CPU lacks it.
+ */
+static void dw_sweep(unsigned cap) {
+    static const int64_t Cs[] = {1, 7, 8, 9, 15, 16, 17, 32, 33, 48};
+    static const int64_t Ws[] = {1, 3, 4, 5, 7, 8, 9, 13};
+    qlite_q8_set_feature_cap(cap);
+    uint64_t seed = 900;
+    for (size_t i = 0; i < KC_COUNT(Cs); i++)
+        for (size_t j = 0; j < KC_COUNT(Ws); j++) {
+            const int64_t C = Cs[i], W = Ws[j];
+            conv_case a = DW(1, 5, W, C, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, true, QLITE_ACT_RELU6);
+            check_case(&a, seed++);
+            conv_case b = DW(1, 6, W + 2, C, 1, 3, 3, 2, 2, 1, 1, 0, 0, 1, 1, false,
+                             QLITE_ACT_NONE);
+            check_case(&b, seed++);
+        }
+    static const conv_case more[] = {
+        DW(2, 9, 11, 24, 1, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, true, QLITE_ACT_NONE), /* dilation */
+        DW(1, 8, 12, 40, 1, 3, 3, 1, 2, 1, 1, 0, 3, 0, 0, true, QLITE_ACT_RELU),  /* asymmetric */
+        DW(1, 7, 9, 20, 1, 5, 5, 1, 1, 1, 1, 2, 2, 2, 2, true, QLITE_ACT_NONE),  /* 5x5 */
+        DW(1, 3, 3, 16, 1, 3, 3, 1, 1, 1, 1, 0, 0, 0, 0, true, QLITE_ACT_NONE),  /* no border */
+        DW(1, 6, 6, 17, 2, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, true, QLITE_ACT_NONE),  /* multiplier */
+    };
+    for (size_t i = 0; i < KC_COUNT(more); i++) check_case(&more[i], seed++);
+    qlite_q8_set_feature_cap(~0u);
+}
+
+static void test_dw_f32_avx512(void **state) {
+    (void)state;
+    if (!(qlite_q8_cpu_features() & QLITE_Q8_F_AVX512)) skip();
+    dw_sweep(QLITE_Q8_F_AVX512 | QLITE_Q8_F_AVXVNNI | QLITE_Q8_F_AVX2);
+}
+
+static void test_dw_f32_avx2(void **state) {
+    (void)state;
+    if (!(qlite_q8_cpu_features() & QLITE_Q8_F_AVX2)) skip();
+    dw_sweep(QLITE_Q8_F_AVX2);
+}
+
+static void test_dw_f32_portable(void **state) {
+    (void)state;
+    dw_sweep(0);
 }
 
 static void test_conv_errors(void **state) {
@@ -440,6 +490,9 @@ int main(void) {
         cmocka_unit_test(test_conv_channels_around_tiles),
         cmocka_unit_test(test_conv_random),
         cmocka_unit_test(test_depthwise_cases),
+        cmocka_unit_test(test_dw_f32_avx512),
+        cmocka_unit_test(test_dw_f32_avx2),
+        cmocka_unit_test(test_dw_f32_portable),
         cmocka_unit_test(test_conv_errors),
         cmocka_unit_test(test_transpose_conv),
         cmocka_unit_test(test_transpose_conv_errors),

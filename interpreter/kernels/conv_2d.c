@@ -11,13 +11,16 @@
  * (taps outside the input read zero).
  *
  * Optimized float32 path, as a GEMM per group with M = output pixels,
- * N = Og, K = KH*KW*Cg:
+ * N = Og, K = KH*KW*Cg. The weights [O][KH][KW][Cg] are `groups` matrices
+ * W [Og, K]; they are read in the O16 layout of packed_weights.h (made once
+ * at prepare), so nothing is packed per invoke:
  *   1x1, stride 1, no padding, one group: the NHWC input IS the A operand.
- *   otherwise: weights packed once per invoke, then threads take tiles of
- *   output pixels, gather each tile's patches into their scratch (im2col,
- *   rows laid out [ky][kx][c] like the weights) and multiply.
+ *   otherwise: threads take tiles of output pixels, gather each tile's
+ *   patches into their scratch (im2col, rows laid out [ky][kx][c] like the
+ *   weights) and multiply.
  */
 #include "gemm_f32.h"
+#include "packed_weights.h"
 #include "kernels.h"
 #include "nn_common.h"
 #include "nn_variants.h"
@@ -33,10 +36,9 @@ typedef struct conv_state {
     float lo, hi;
     bool direct;               /* 1x1 stride 1 unpadded single group */
     size_t tile_rows;          /* output pixels per im2col tile */
-    size_t packed_floats;      /* per group */
     size_t tile_floats;        /* per thread */
     int threads;
-    const float *prepacked;    /* every group's packed weights (constant), or NULL */
+    qlite_o16_weights w16;     /* `groups` O16 matrices [Og, K] */
 } conv_state;
 
 /* Reference: the definition above, one output at a time. */
@@ -123,22 +125,9 @@ static void im2col(const conv_state *s, const float *x, int64_t g, size_t p0, si
 
 typedef struct conv_job {
     const conv_state *s;
-    const float *x, *w, *b;
-    float *y, *packed, *tiles;
+    const float *x, *w, *b; /* w: O16 weights */
+    float *y, *tiles;
 } conv_job;
-
-static void pack_range(void *arg, size_t begin, size_t end) {
-    const conv_job *j = arg;
-    const conv_state *s = j->s;
-    const size_t nr = s->uk->nr, panels = (size_t)(s->Og + (int64_t)nr - 1) / nr;
-    /* work item i = (group, panel) */
-    for (size_t i = begin; i < end; i++) {
-        const size_t g = i / panels, p = i % panels;
-        qlite_gemm_f32_pack_b(s->uk, (size_t)s->K, (size_t)s->Og,
-                              j->w + g * (size_t)(s->Og * s->K), (size_t)s->K, true, p, p + 1,
-                              j->packed + g * s->packed_floats);
-    }
-}
 
 /* Thread t: its share of the im2col tiles, every group. */
 static void tiles_range(void *arg, size_t begin, size_t end) {
@@ -155,11 +144,13 @@ static void tiles_range(void *arg, size_t begin, size_t end) {
             const size_t rows = P - p0 < s->tile_rows ? P - p0 : s->tile_rows;
             for (int64_t g = 0; g < s->groups; g++) {
                 im2col(s, j->x, g, p0, rows, col);
-                qlite_gemm_f32_packed(s->uk, rows, (size_t)s->Og, (size_t)s->K, col,
-                                      (size_t)s->K, 1, j->packed + (size_t)g * s->packed_floats,
-                                      j->b ? j->b + g * s->Og : NULL,
-                                      j->y + p0 * (size_t)s->O + (size_t)(g * s->Og),
-                                      (size_t)s->O, s->lo, s->hi);
+                const qlite_gemm_f32_args ga = {
+                    .M = rows, .N = (size_t)s->Og, .K = (size_t)s->K, .a = col,
+                    .rsa = (size_t)s->K, .csa = 1, .bias = j->b ? j->b + g * s->Og : NULL,
+                    .c = j->y + p0 * (size_t)s->O + (size_t)(g * s->Og), .ldc = (size_t)s->O,
+                    .lo = s->lo, .hi = s->hi};
+                qlite_gemm_f32_o16_serial(s->uk, &ga, j->w + (size_t)g * s->w16.mat_elems,
+                                          false);
             }
         }
     }
@@ -175,42 +166,26 @@ static qlite_status conv_eval_f32(qlite_node *node) {
         conv_f32_ref(s, x, w, b, y);
         return QLITE_OK;
     }
-    const size_t P = (size_t)(s->N * s->OH * s->OW);
+    float *scratch = node->scratch;
+    const void *w16 = s->w16.data;
+    if (!w16) { /* weights computed by the graph: packed here, each invoke */
+        for (int64_t g = 0; g < s->groups; g++)
+            qlite_gemm_o16_pack_f32((size_t)s->K, (size_t)s->Og, w + (size_t)(g * s->Og * s->K),
+                                    (size_t)s->K, true, scratch + (size_t)g * s->w16.mat_elems);
+        w16 = scratch;
+        scratch += ((size_t)s->groups * s->w16.mat_elems + 15) / 16 * 16;
+    }
     if (s->direct) {
-        qlite_gemm_f32_args g = {.M = P, .N = (size_t)s->O, .K = (size_t)s->C, .a = x,
-                                 .rsa = (size_t)s->C, .csa = 1, .b = w, .ldb = (size_t)s->C,
-                                 .b_trans = true, .bias = b, .c = y, .ldc = (size_t)s->O,
-                                 .lo = s->lo, .hi = s->hi};
-        if (s->prepacked)
-            qlite_gemm_f32_run_packed(node, s->uk, &g, s->prepacked);
-        else
-            qlite_gemm_f32_run(node, s->uk, &g, node->scratch);
+        const qlite_gemm_f32_args g = {
+            .M = (size_t)(s->N * s->OH * s->OW), .N = (size_t)s->O, .K = (size_t)s->C, .a = x,
+            .rsa = (size_t)s->C, .csa = 1, .bias = b, .c = y, .ldc = (size_t)s->O, .lo = s->lo,
+            .hi = s->hi};
+        qlite_gemm_f32_run_o16(node, s->uk, &g, w16, false);
         return QLITE_OK;
     }
-    conv_job j = {.s = s, .x = x, .w = w, .b = b, .y = y, .packed = node->scratch};
-    j.tiles = j.packed + (size_t)s->groups * s->packed_floats;
-    if (s->prepacked) {
-        j.tiles = j.packed;
-        j.packed = (float *)s->prepacked;
-    } else {
-        const size_t panels = (size_t)(s->Og + (int64_t)s->uk->nr - 1) / s->uk->nr;
-        qlite_parallel_for(node, (size_t)s->groups * panels, pack_range, &j);
-    }
+    conv_job j = {.s = s, .x = x, .w = w16, .b = b, .y = y, .tiles = scratch};
     qlite_parallel_for(node, (size_t)s->threads, tiles_range, &j);
     return QLITE_OK;
-}
-
-/* Every group's weights packed at prepare, when small enough (gemm_f32.h). */
-static const float *prepack_groups(qlite_node *node, const conv_state *s, const float *w) {
-    const size_t total = (size_t)s->groups * s->packed_floats;
-    if (total == 0 || total > QLITE_GEMM_F32_PREPACK_MAX / sizeof(float)) return NULL;
-    float *p = qlite_node_alloc(node, total * sizeof(float));
-    if (!p) return NULL;
-    const size_t panels = (size_t)(s->Og + (int64_t)s->uk->nr - 1) / s->uk->nr;
-    for (int64_t g = 0; g < s->groups; g++)
-        qlite_gemm_f32_pack_b(s->uk, (size_t)s->K, (size_t)s->Og, w + (size_t)(g * s->Og * s->K),
-                              (size_t)s->K, true, 0, panels, p + (size_t)g * s->packed_floats);
-    return p;
 }
 
 static qlite_status conv_prepare(qlite_node *node) {
@@ -271,31 +246,33 @@ static qlite_status conv_prepare(qlite_node *node) {
     if ((st = qlite_node_set_output_shape(node, 0, 4, (int64_t[]){s->N, s->OH, s->OW, s->O})))
         return st;
 
-    s->uk = qlite_gemm_f32_select_for((size_t)(s->groups == 1 ? s->O : s->Og));
+    s->uk = qlite_gemm_f32_select_o16();
     s->threads = qlite_node_threads(node);
-    const size_t P = (size_t)(s->N * s->OH * s->OW);
     s->direct = s->groups == 1 && s->KH == 1 && s->KW == 1 && s->sh == 1 && s->sw == 1 &&
                 s->pt == 0 && s->pl == 0 && o->pad_bottom == 0 && o->pad_right == 0;
-    const bool wconst = w->is_const && w->data;
-    if (s->direct) {
-        if (wconst && P >= QLITE_GEMM_F32_SMALL_M)
-            s->prepacked = qlite_gemm_f32_prepack(node, s->uk, (size_t)s->C, (size_t)s->O, w->data,
-                                                  (size_t)s->C, true);
-        node->scratch_bytes =
-            s->prepacked ? 0 : qlite_gemm_f32_scratch_bytes(s->uk, P, (size_t)s->O, (size_t)s->C);
+    size_t wfloats = 0; /* weights packed into scratch at eval (not constant) */
+    if (w->is_const && w->data) {
+        if ((st = qlite_o16_weights_get(node, w, "weights", (size_t)s->groups, (size_t)s->Og,
+                                        (size_t)s->K, &s->w16)))
+            return st;
     } else {
-        /* ~64 KiB of patches per tile keeps a tile in L2 beside the panels */
-        size_t rows = 16384 / (size_t)(s->K > 0 ? s->K : 1);
-        rows = rows / s->uk->mr * s->uk->mr;
-        if (rows < s->uk->mr) rows = s->uk->mr;
-        if (rows > 240) rows = 240;
+        s->w16.mat_elems = qlite_gemm_o16_elems((size_t)s->K, (size_t)s->Og);
+        wfloats = ((size_t)s->groups * s->w16.mat_elems + 15) / 16 * 16;
+    }
+    node->scratch_bytes = wfloats * sizeof(float);
+    if (!s->direct) {
+        /* Each tile streams all the weights through the cache once, so
+         * tiles are as large as ~512 KiB of patches allows (the GEMM blocks
+         * them for L1/L2 itself): a late ResNet layer (49 pixels, 9 MiB of
+         * weights) is then one tile, not five. Threads get a tile each. */
+        const size_t P = (size_t)(s->N * s->OH * s->OW), mr = s->uk->mr;
+        size_t rows = (size_t)131072 / (size_t)(s->K > 0 ? s->K : 1);
+        const size_t share = (P + (size_t)s->threads - 1) / (size_t)s->threads;
+        if (rows > share) rows = share;
+        rows = (rows + mr - 1) / mr * mr;
         s->tile_rows = rows;
-        s->packed_floats = qlite_gemm_f32_packed_size(s->uk, (size_t)s->K, (size_t)s->Og);
-        s->packed_floats = (s->packed_floats + 15) / 16 * 16; /* keep 64-byte alignment */
         s->tile_floats = (rows * (size_t)s->K + 15) / 16 * 16;
-        s->prepacked = wconst ? prepack_groups(node, s, w->data) : NULL;
-        node->scratch_bytes = ((s->prepacked ? 0 : (size_t)s->groups * s->packed_floats) +
-                               (size_t)s->threads * s->tile_floats) * sizeof(float);
+        node->scratch_bytes += (size_t)s->threads * s->tile_floats * sizeof(float);
     }
     node->state = s;
     return QLITE_OK;

@@ -9,10 +9,15 @@
  * y[n,oy,ox,c*M+m] = act(b[c*M+m] + sum_{ky,kx} x[n, oy*sh-pt+ky*dh, ox*sw-pl+kx*dw, c]
  *                                               * w[0, ky, kx, c*M+m])
  *
- * Optimized float32 path: for each output pixel, blocks of 16 channels keep
- * their accumulators in registers (a generic 16-float vector) over all valid
- * taps, then clamp and store once. Threads split output rows.
+ * Optimized float32 paths, threads splitting output rows:
+ *   x86 AVX-512 / AVX2+FMA, multiplier 1 (depthwise_conv_2d_f32_x86.inc):
+ *     channel-vectorized rows, 3x3 interior windows as nine FMAs on weights
+ *     in registers, four pixels at a time; chosen at prepare from the CPU
+ *     features (within qlite_q8_set_feature_cap, so tests reach each one);
+ *   portable: for each output pixel, blocks of 16 channels keep their
+ *     accumulators in a generic 16-float vector over all valid taps.
  */
+#include "gemm_q8.h"
 #include "kernels.h"
 #include "nn_common.h"
 #include "nn_variants.h"
@@ -24,7 +29,81 @@ typedef struct dw_state {
     int64_t N, H, W, C, M, KH, KW, OH, OW, OC;
     int64_t sh, sw, dh, dw, pt, pl;
     float lo, hi;
+    int isa; /* DW_ISA_*: the optimized row kernel chosen at prepare */
 } dw_state;
+
+enum { DW_ISA_PORTABLE, DW_ISA_AVX2, DW_ISA_AVX512 };
+
+/* What the x86 row kernels read (one image). */
+typedef struct dw_f32_args {
+    const float *w, *b; /* [KH*KW][C], [C] or NULL */
+    int64_t H, W, C, KH, KW, OW, sh, sw, dh, dw, pt, pl;
+    float lo, hi;
+} dw_f32_args;
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define DW_X86 1
+
+#define DW_ATTR __attribute__((target("avx512f")))
+#define DW_FN(name) name##__avx512
+#define DW_VL 16
+#define V __m512
+#define M __mmask16
+#define DW_MASK(n) ((__mmask16)((1u << (n)) - 1u))
+#define DW_LOADM(p, m) _mm512_maskz_loadu_ps((m), (p))
+#define DW_STOREM(p, v, m) _mm512_mask_storeu_ps((p), (m), (v))
+#define DW_FMA(a, b, c) _mm512_fmadd_ps((a), (b), (c))
+#define DW_SET1(f) _mm512_set1_ps(f)
+#define DW_MIN(a, b) _mm512_min_ps((a), (b))
+#define DW_MAX(a, b) _mm512_max_ps((a), (b))
+#define DW_ZERO() _mm512_setzero_ps()
+#include "depthwise_conv_2d_f32_x86.inc"
+#undef DW_ATTR
+#undef DW_FN
+#undef DW_VL
+#undef V
+#undef M
+#undef DW_MASK
+#undef DW_LOADM
+#undef DW_STOREM
+#undef DW_FMA
+#undef DW_SET1
+#undef DW_MIN
+#undef DW_MAX
+#undef DW_ZERO
+
+#define DW_ATTR __attribute__((target("avx2,fma")))
+#define DW_FN(name) name##__avx2
+#define DW_VL 8
+#define V __m256
+#define M __m256i
+DW_ATTR static inline __m256i dw_mask8(int64_t n) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+#define DW_MASK(n) dw_mask8(n)
+#define DW_LOADM(p, m) _mm256_maskload_ps((p), (m))
+#define DW_STOREM(p, v, m) _mm256_maskstore_ps((p), (m), (v))
+#define DW_FMA(a, b, c) _mm256_fmadd_ps((a), (b), (c))
+#define DW_SET1(f) _mm256_set1_ps(f)
+#define DW_MIN(a, b) _mm256_min_ps((a), (b))
+#define DW_MAX(a, b) _mm256_max_ps((a), (b))
+#define DW_ZERO() _mm256_setzero_ps()
+#include "depthwise_conv_2d_f32_x86.inc"
+#undef DW_ATTR
+#undef DW_FN
+#undef DW_VL
+#undef V
+#undef M
+#undef DW_MASK
+#undef DW_LOADM
+#undef DW_STOREM
+#undef DW_FMA
+#undef DW_SET1
+#undef DW_MIN
+#undef DW_MAX
+#undef DW_ZERO
+#endif
 
 static void dw_f32_ref(const dw_state *s, const float *x, const float *w, const float *b,
                        float *y) {
@@ -125,6 +204,38 @@ QLITE_NN_ISA_CLONES static void dw_rows(void *arg, size_t begin, size_t end) {
     }
 }
 
+#ifdef DW_X86
+static void dw_rows_x86(void *arg, size_t begin, size_t end) {
+    const dw_job *j = arg;
+    const dw_state *s = j->s;
+    const dw_f32_args a = {.w = j->w, .b = j->b, .H = s->H, .W = s->W, .C = s->C, .KH = s->KH,
+                           .KW = s->KW, .OW = s->OW, .sh = s->sh, .sw = s->sw, .dh = s->dh,
+                           .dw = s->dw, .pt = s->pt, .pl = s->pl, .lo = s->lo, .hi = s->hi};
+    for (size_t row = begin; row < end; row++) {
+        const int64_t n = (int64_t)row / s->OH, oy = (int64_t)row % s->OH;
+        const float *x = j->x + n * s->H * s->W * s->C;
+        float *y = j->y + row * (size_t)(s->OW * s->OC);
+        if (s->isa == DW_ISA_AVX512)
+            dw_row__avx512(&a, x, oy, y);
+        else
+            dw_row__avx2(&a, x, oy, y);
+    }
+}
+#endif
+
+/* The row kernel this CPU runs for s (features capped as the int8 kernels'). */
+static int dw_select_isa(const dw_state *s) {
+#ifdef DW_X86
+    if (s->M != 1) return DW_ISA_PORTABLE;
+    const unsigned f = qlite_q8_cpu_features();
+    if (f & QLITE_Q8_F_AVX512) return DW_ISA_AVX512;
+    if ((f & QLITE_Q8_F_AVX2) && __builtin_cpu_supports("fma")) return DW_ISA_AVX2;
+#else
+    (void)s;
+#endif
+    return DW_ISA_PORTABLE;
+}
+
 static qlite_status dw_eval_f32(qlite_node *node) {
     const dw_state *s = node->state;
     const qlite_tensor *bt = qlite_node_input(node, 2);
@@ -134,6 +245,12 @@ static qlite_status dw_eval_f32(qlite_node *node) {
         dw_f32_ref(s, j.x, j.w, j.b, j.y);
         return QLITE_OK;
     }
+#ifdef DW_X86
+    if (s->isa != DW_ISA_PORTABLE) {
+        qlite_parallel_for(node, (size_t)(s->N * s->OH), dw_rows_x86, &j);
+        return QLITE_OK;
+    }
+#endif
     qlite_parallel_for(node, (size_t)(s->N * s->OH), dw_rows, &j);
     return QLITE_OK;
 }
@@ -190,6 +307,7 @@ static qlite_status dw_prepare(qlite_node *node) {
                                 (int)o->activation);
     if ((st = qlite_node_set_output_shape(node, 0, 4, (int64_t[]){s->N, s->OH, s->OW, s->OC})))
         return st;
+    s->isa = dw_select_isa(s);
     node->state = s;
     return QLITE_OK;
 }
