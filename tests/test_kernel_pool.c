@@ -7,6 +7,7 @@
  * dilation, padding, strides > filter, batch > 1, error paths.
  */
 #include "kernel_f32_check.h"
+#include "kernels/gemm_q8.h"
 
 typedef struct pool_case {
     bool is_max;
@@ -167,6 +168,42 @@ static void test_pool_random(void **state) {
     }
 }
 
+/* The x86 row kernels (AVX-512: 16 channels a vector, AVX2: 8, masked
+ * tails) at each ISA level, skipped where the CPU lacks it: channels around
+ * the vector widths, both pools, padding, strides, ceil mode. */
+static void pool_sweep(unsigned cap) {
+    static const int64_t Cs[] = {1, 7, 8, 9, 15, 16, 17, 31, 32, 33, 64};
+    qlite_q8_set_feature_cap(cap);
+    for (size_t i = 0; i < KC_COUNT(Cs); i++) {
+        const int64_t C = Cs[i];
+        const pool_case cases[] = {
+            P(true, 1, 9, 9, C, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, false, false, QLITE_ACT_NONE),
+            P(false, 2, 6, 7, C, 2, 2, 2, 2, 1, 1, 0, 0, 0, 0, true, false, QLITE_ACT_RELU6),
+            P(false, 1, 7, 5, C, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, false, true, QLITE_ACT_NONE),
+            P(true, 1, 5, 6, C, 2, 3, 1, 2, 2, 1, 0, 1, 1, 0, true, false, QLITE_ACT_RELU),
+        };
+        for (size_t k = 0; k < KC_COUNT(cases); k++) check_case(&cases[k], 600 + i * 8 + k);
+    }
+    qlite_q8_set_feature_cap(~0u);
+}
+
+static void test_pool_avx512(void **state) {
+    (void)state;
+    if (!(qlite_q8_cpu_features() & QLITE_Q8_F_AVX512)) skip();
+    pool_sweep(QLITE_Q8_F_AVX512 | QLITE_Q8_F_AVXVNNI | QLITE_Q8_F_AVX2);
+}
+
+static void test_pool_avx2(void **state) {
+    (void)state;
+    if (!(qlite_q8_cpu_features() & QLITE_Q8_F_AVX2)) skip();
+    pool_sweep(QLITE_Q8_F_AVX2);
+}
+
+static void test_pool_portable(void **state) {
+    (void)state;
+    pool_sweep(0);
+}
+
 static void test_pool_errors(void **state) {
     (void)state;
     float x[16] = {0};
@@ -199,6 +236,9 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pool_cases),
         cmocka_unit_test(test_pool_random),
+        cmocka_unit_test(test_pool_avx512),
+        cmocka_unit_test(test_pool_avx2),
+        cmocka_unit_test(test_pool_portable),
         cmocka_unit_test(test_pool_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

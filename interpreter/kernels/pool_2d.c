@@ -19,9 +19,14 @@
  * Optimized float32 path: per output pixel, blocks of 16 channels keep
  * their running max / sum in registers (a generic 16-float vector) over all
  * taps; the average multiplies by 1/count. Threads split output rows.
+ * On x86 the same per pixel with AVX-512 (16 channels, masked tail) or AVX2
+ * (8 channels), chosen at prepare from the CPU features (capped as the int8
+ * kernels', so tests reach each level); VMAXPS(v, acc) is exactly the
+ * reference's `v > acc ? v : acc` (a NaN tap never wins).
  */
 #include <math.h>
 
+#include "gemm_q8.h"
 #include "kernels.h"
 #include "nn_common.h"
 #include "nn_variants.h"
@@ -36,7 +41,10 @@ typedef struct pool_state {
     int64_t N, H, W, C, KH, KW, OH, OW;
     int64_t sh, sw, dh, dw, pt, pl, pb, pr;
     float lo, hi;
+    int isa; /* POOL_ISA_* */
 } pool_state;
+
+enum { POOL_ISA_PORTABLE, POOL_ISA_AVX2, POOL_ISA_AVX512 };
 
 /* Divisor of an average window (see above). */
 static float avg_count(const pool_state *s, int64_t oy, int64_t ox) {
@@ -159,6 +167,85 @@ static void pool_rows(void *arg, size_t begin, size_t end) {
     }
 }
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define POOL_X86 1
+
+/* One output row of the x86 variants: per pixel, channel blocks of VL with
+ * the running max / sum in a register over the taps inside the input. */
+#define POOL_ROW(NAME, ATTR, VL, V, MT, MASK, LOADM, STOREM, SET1, MAXF, MINF, ADDF, MULF)  \
+    ATTR static void NAME(const pool_state *s, const float *x, int64_t oy, float *y) {      \
+        const int64_t C = s->C;                                                              \
+        const V lo = SET1(s->lo), hi = SET1(s->hi);                                          \
+        const int64_t iy0 = oy * s->sh - s->pt;                                              \
+        for (int64_t ox = 0; ox < s->OW; ox++) {                                             \
+            float scale = 1.0f;                                                              \
+            if (!s->is_max) {                                                                \
+                const float cnt = avg_count(s, oy, ox);                                      \
+                scale = cnt > 0.0f ? 1.0f / cnt : 0.0f;                                      \
+            }                                                                                \
+            const V vs = SET1(scale);                                                        \
+            const int64_t ix0 = ox * s->sw - s->pl;                                          \
+            for (int64_t c0 = 0; c0 < C; c0 += VL) {                                         \
+                const MT m = MASK(C - c0 < VL ? C - c0 : VL);                                \
+                V acc = SET1(s->is_max ? -INFINITY : 0.0f);                                  \
+                for (int64_t ky = 0; ky < s->KH; ky++) {                                     \
+                    const int64_t iy = iy0 + ky * s->dh;                                     \
+                    if (iy < 0 || iy >= s->H) continue;                                      \
+                    const float *xr = x + iy * s->W * C + c0;                                \
+                    for (int64_t kx = 0; kx < s->KW; kx++) {                                 \
+                        const int64_t ix = ix0 + kx * s->dw;                                 \
+                        if (ix < 0 || ix >= s->W) continue;                                  \
+                        const V v = LOADM(xr + ix * C, m);                                   \
+                        acc = s->is_max ? MAXF(v, acc) : ADDF(acc, v);                       \
+                    }                                                                        \
+                }                                                                            \
+                if (!s->is_max) acc = MULF(acc, vs);                                         \
+                STOREM(y + ox * C + c0, MINF(MAXF(acc, lo), hi), m);                         \
+            }                                                                                \
+        }                                                                                    \
+    }
+
+#define P512_MASK(n) ((__mmask16)((1u << (n)) - 1u))
+#define P512_LOADM(p, m) _mm512_maskz_loadu_ps((m), (p))
+#define P512_STOREM(p, v, m) _mm512_mask_storeu_ps((p), (m), (v))
+POOL_ROW(pool_row__avx512, __attribute__((target("avx512f"))), 16, __m512, __mmask16, P512_MASK,
+         P512_LOADM, P512_STOREM, _mm512_set1_ps, _mm512_max_ps, _mm512_min_ps, _mm512_add_ps,
+         _mm512_mul_ps)
+
+__attribute__((target("avx2"))) static inline __m256i pool_mask8(int64_t n) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+#define P256_LOADM(p, m) _mm256_maskload_ps((p), (m))
+#define P256_STOREM(p, v, m) _mm256_maskstore_ps((p), (m), (v))
+POOL_ROW(pool_row__avx2, __attribute__((target("avx2"))), 8, __m256, __m256i, pool_mask8,
+         P256_LOADM, P256_STOREM, _mm256_set1_ps, _mm256_max_ps, _mm256_min_ps, _mm256_add_ps,
+         _mm256_mul_ps)
+
+static void pool_rows_x86(void *arg, size_t begin, size_t end) {
+    const pool_job *j = arg;
+    const pool_state *s = j->s;
+    for (size_t row = begin; row < end; row++) {
+        const int64_t n = (int64_t)row / s->OH, oy = (int64_t)row % s->OH;
+        const float *x = j->x + n * s->H * s->W * s->C;
+        float *y = j->y + row * (size_t)(s->OW * s->C);
+        if (s->isa == POOL_ISA_AVX512)
+            pool_row__avx512(s, x, oy, y);
+        else
+            pool_row__avx2(s, x, oy, y);
+    }
+}
+#endif
+
+static int pool_select_isa(void) {
+#ifdef POOL_X86
+    const unsigned f = qlite_q8_cpu_features();
+    if (f & QLITE_Q8_F_AVX512) return POOL_ISA_AVX512;
+    if (f & QLITE_Q8_F_AVX2) return POOL_ISA_AVX2;
+#endif
+    return POOL_ISA_PORTABLE;
+}
+
 static qlite_status pool_eval_f32(qlite_node *node) {
     const pool_state *s = node->state;
     pool_job j = {.s = s, .x = node->inputs[0]->data, .y = node->outputs[0]->data};
@@ -166,6 +253,12 @@ static qlite_status pool_eval_f32(qlite_node *node) {
         pool_f32_ref(s, j.x, j.y);
         return QLITE_OK;
     }
+#ifdef POOL_X86
+    if (s->isa != POOL_ISA_PORTABLE) {
+        qlite_parallel_for(node, (size_t)(s->N * s->OH), pool_rows_x86, &j);
+        return QLITE_OK;
+    }
+#endif
     qlite_parallel_for(node, (size_t)(s->N * s->OH), pool_rows, &j);
     return QLITE_OK;
 }
@@ -215,6 +308,7 @@ static qlite_status pool_prepare(qlite_node *node) {
                                 (int)o->activation);
     if ((st = qlite_node_set_output_shape(node, 0, 4, (int64_t[]){s->N, s->OH, s->OW, s->C})))
         return st;
+    s->isa = pool_select_isa();
     node->state = s;
     return QLITE_OK;
 }
