@@ -27,6 +27,7 @@
  */
 #include <string.h>
 
+#include "kernels/elementwise_q8.h"
 #include "kernels/kernels_q8.h"
 #include "kernels/quant_params.h"
 
@@ -43,6 +44,9 @@ typedef struct binary_q8_state {
     int32_t out_m, out_shift;        /* ADD: t / (2^20 sy); MUL: sa sb / sy */
     qlite_rq_fast out_fast;          /* the same, branch-free (valid when `fast`) */
     bool fast;                       /* no accumulator can saturate the left shift */
+    int32_t in_m[2], in_shift[2];    /* ADD: the input stages' multipliers */
+    qlite_q8_binary_fn vec;          /* fused variant (elementwise_q8.h), NULL: rows below */
+    qlite_q8_binary_params vp;       /* its parameters */
     int32_t ta[256], tb[256];        /* per-input tables (see the top comment) */
     uint8_t pos[256];                /* PRELU: output code for x >= zx */
     int32_t *alpha_zp;               /* PRELU, per alpha element: zero point of its channel */
@@ -149,6 +153,9 @@ static void binary_q8_range(void *arg, size_t begin, size_t end) {
     const int kind = s->fast ? (s->kind == Q_ADD ? Q_ADD_FAST : Q_MUL_FAST) : s->kind;
     const q8_row_fns *f = &q8_fns[kind];
     q8_row_fn row = bc->stride_a[last] == 0 ? f->sv : bc->stride_b[last] == 0 ? f->vs : f->vv;
+    const qlite_q8_bshape shape = bc->stride_a[last] == 0   ? QLITE_Q8_SV
+                                  : bc->stride_b[last] == 0 ? QLITE_Q8_VS
+                                                            : QLITE_Q8_VV;
     qlite_bcast_iter it;
     qlite_bcast_iter_seek(bc, &it, begin);
     size_t pos = begin;
@@ -156,7 +163,10 @@ static void binary_q8_range(void *arg, size_t begin, size_t end) {
         size_t c = (size_t)it.coord[last];
         size_t n = inner - c;
         if (n > end - pos) n = end - pos;
-        row(s, j->a + it.off_a, j->b + it.off_b, j->out + pos, n, it.off_b);
+        if (s->vec)
+            s->vec(&s->vp, j->a + it.off_a, j->b + it.off_b, j->out + pos, n, shape);
+        else
+            row(s, j->a + it.off_a, j->b + it.off_b, j->out + pos, n, it.off_b);
         pos += n;
         if (pos < end) qlite_bcast_iter_next_row(bc, &it);
     }
@@ -184,6 +194,7 @@ static qlite_status add_tables(const qlite_node *node, binary_q8_state *s, const
                                     "2 max scale / (2^20 output scale)", &s->out_m,
                                     &s->out_shift)) != QLITE_OK)
         return st;
+    s->in_m[0] = ma, s->in_shift[0] = sha, s->in_m[1] = mb, s->in_shift[1] = shb;
     for (int b = 0; b < 256; b++) {
         const int32_t va = qlite_q8_decode((uint8_t)b, qa->is_signed) - qa->zero_point;
         const int32_t vb = qlite_q8_decode((uint8_t)b, qb->is_signed) - qb->zero_point;
@@ -333,6 +344,21 @@ qlite_status qlite_binary_q8_prepare(qlite_node *node, qlite_activation act) {
         }
         s->fast = qlite_rq_fast_ok(kind == Q_ADD ? ma + mb : ma * mb, s->out_shift);
         s->out_fast = qlite_rq_fast_init(s->out_m, s->out_shift);
+        /* the fused variants: fast form, input stages that shift right only */
+        const bool rshift_in = kind == Q_MUL || (s->in_shift[0] <= 0 && s->in_shift[1] <= 0);
+        const qlite_q8_ew_ukernels *v = qlite_node_reference_only(node) || !s->fast || !rshift_in
+                                            ? NULL
+                                            : qlite_q8_ew_select(QLITE_Q8_EW_BINARY);
+        if (v) {
+            s->vec = v->binary;
+            s->vp = (qlite_q8_binary_params){
+                .is_signed = qa.is_signed, .mul = kind == Q_MUL, .sub = code == QLITE_OP_SUB,
+                .za = qa.zero_point, .zb = qb.zero_point,
+                .ma = s->in_m[0], .ra = -s->in_shift[0], .mb = s->in_m[1], .rb = -s->in_shift[1],
+                .om = s->out_m, .ol = s->out_shift > 0 ? s->out_shift : 0,
+                .orr = s->out_shift > 0 ? 0 : -s->out_shift,
+                .zy = s->zy, .lo = s->lo, .hi = s->hi};
+        }
     }
     node->state = s;
     return QLITE_OK;

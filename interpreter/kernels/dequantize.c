@@ -7,12 +7,14 @@
  */
 #include <string.h>
 
+#include "kernels/elementwise_q8.h"
 #include "kernels/kernels.h"
 #include "kernels/quant_params.h"
 
 typedef struct dequantize_state {
     qlite_qparams qp;
     qlite_dtype in;
+    qlite_q8_dequantize_fn run;  /* int8/uint8 variant (elementwise_q8.h), NULL: the loops */
 } dequantize_state;
 
 static qlite_status dequantize_prepare(qlite_node *node) {
@@ -38,6 +40,10 @@ static qlite_status dequantize_prepare(qlite_node *node) {
     }
     if (st != QLITE_OK) return st;
     if ((st = qlite_node_set_output_shape(node, 0, x->rank, x->dims)) != QLITE_OK) return st;
+    const qlite_q8_ew_ukernels *v = qlite_node_reference_only(node) || !qlite_is_q8(x->dtype)
+                                        ? NULL
+                                        : qlite_q8_ew_select(QLITE_Q8_EW_DEQUANTIZE);
+    s->run = v ? v->dequantize : NULL;
     node->state = s;
     return QLITE_OK;
 }
@@ -63,7 +69,10 @@ static qlite_status dequantize_eval(qlite_node *node) {
             const float scale = p->scale[c];
             const int32_t zp = p->zero_point[c];
             float *yo = y + off;
-            if (s->in == QLITE_DTYPE_INT8) {
+            if (s->run) {
+                s->run((const uint8_t *)x->data + off, yo, p->inner, scale, zp,
+                       s->in == QLITE_DTYPE_INT8);
+            } else if (s->in == QLITE_DTYPE_INT8) {
                 const int8_t *q = (const int8_t *)x->data + off;
                 for (size_t i = 0; i < p->inner; i++) yo[i] = (float)(q[i] - zp) * scale;
             } else if (s->in == QLITE_DTYPE_UINT8) {

@@ -20,6 +20,7 @@
  */
 #include <string.h>
 
+#include "kernels/elementwise_q8.h"
 #include "kernels/kernels.h"
 #include "kernels/quant_params.h"
 
@@ -29,6 +30,8 @@ typedef struct quantize_state {
     qlite_eval_fn eval;      /* first: qlite_eval_dispatch */
     qlite_qparams qp;
     bool is_unsigned;
+    qlite_q8_lut_fn lut;           /* variants (elementwise_q8.h), NULL: the reference loops */
+    qlite_q8_quantize_fn quantize;
     uint8_t table[256];      /* requantization: output byte for each input byte */
 } quantize_state;
 
@@ -39,6 +42,10 @@ static qlite_status requantize_eval(qlite_node *node) {
     const uint8_t *x = node->inputs[0]->data;
     uint8_t *y = node->outputs[0]->data;
     const size_t n = qlite_tensor_elements(node->inputs[0]);
+    if (s->lut) {
+        s->lut(s->table, x, y, n);
+        return QLITE_OK;
+    }
     for (size_t i = 0; i < n; i++) y[i] = s->table[x[i]];
     return QLITE_OK;
 }
@@ -55,6 +62,9 @@ static qlite_status requantize_prepare(qlite_node *node) {
     quantize_state *s = qlite_node_alloc(node, sizeof *s);
     if (!s) return qlite_node_error(node, QLITE_ERR_NO_MEMORY, "out of memory");
     s->eval = requantize_eval;
+    const qlite_q8_ew_ukernels *v =
+        qlite_node_reference_only(node) ? NULL : qlite_q8_ew_select(QLITE_Q8_EW_LUT);
+    s->lut = v ? v->lut : NULL;
     if ((st = qlite_q8_rescale_table(node, s->table, &qx, &qy, qy.qmin, qy.qmax,
                                      "input / output")) != QLITE_OK)
         return st;
@@ -77,6 +87,9 @@ static qlite_status quantize_prepare(qlite_node *node) {
     quantize_state *s = qlite_node_alloc(node, sizeof *s);
     if (!s) return qlite_node_error(node, QLITE_ERR_NO_MEMORY, "out of memory");
     s->eval = quantize_eval_f32;
+    const qlite_q8_ew_ukernels *v =
+        qlite_node_reference_only(node) ? NULL : qlite_q8_ew_select(QLITE_Q8_EW_QUANTIZE);
+    s->quantize = v ? v->quantize : NULL;
     s->is_unsigned = y->dtype == QLITE_DTYPE_UINT8;
     if ((st = qlite_qparams_init(node, y, "output", s->is_unsigned ? 0 : -128,
                                  s->is_unsigned ? 255 : 127, &s->qp)) != QLITE_OK)
@@ -117,7 +130,11 @@ static qlite_status quantize_eval_f32(qlite_node *node) {
     for (size_t o = 0; o < p->outer; o++)
         for (size_t c = 0; c < p->channels; c++) {
             size_t off = (o * p->channels + c) * p->inner;
-            quantize_run(x + off, y + off, p->inner, p->scale[c], p->zero_point[c], s->is_unsigned);
+            if (s->quantize)
+                s->quantize(x + off, y + off, p->inner, p->scale[c], p->zero_point[c],
+                            s->is_unsigned);
+            else
+                quantize_run(x + off, y + off, p->inner, p->scale[c], p->zero_point[c], s->is_unsigned);
         }
     return QLITE_OK;
 }

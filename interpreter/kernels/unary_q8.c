@@ -23,11 +23,13 @@
 #include <math.h>
 #include <string.h>
 
+#include "kernels/elementwise_q8.h"
 #include "kernels/kernels_q8.h"
 #include "kernels/quant_params.h"
 
 typedef struct unary_q8_state {
     qlite_eval_fn eval;  /* must stay first (qlite_eval_dispatch) */
+    qlite_q8_lut_fn lut; /* a variant of elementwise_q8.h, or NULL: the loop below */
     uint8_t table[256];
 } unary_q8_state;
 
@@ -93,17 +95,22 @@ static qlite_real_fn real_fn(qlite_op_code code, bool gelu_tanh) {
 typedef struct lut_job {
     const uint8_t *table, *x;
     uint8_t *y;
+    qlite_q8_lut_fn lut;
 } lut_job;
 
 static void lut_range(void *arg, size_t begin, size_t end) {
     const lut_job *j = arg;
     const uint8_t *t = j->table;
+    if (j->lut) {
+        j->lut(t, j->x + begin, j->y + begin, end - begin);
+        return;
+    }
     for (size_t i = begin; i < end; i++) j->y[i] = t[j->x[i]];
 }
 
 static qlite_status unary_q8_eval(qlite_node *node) {
     const unary_q8_state *s = node->state;
-    lut_job j = {s->table, node->inputs[0]->data, node->outputs[0]->data};
+    lut_job j = {s->table, node->inputs[0]->data, node->outputs[0]->data, s->lut};
     qlite_kernel_parallel(node, qlite_tensor_elements(node->inputs[0]), 1, lut_range, &j);
     return QLITE_OK;
 }
@@ -123,6 +130,9 @@ qlite_status qlite_unary_q8_prepare(qlite_node *node, const qlite_unary_q8_param
     unary_q8_state *s = qlite_node_alloc(node, sizeof *s);
     if (!s) return qlite_node_error(node, QLITE_ERR_NO_MEMORY, "out of memory");
     s->eval = unary_q8_eval;
+    const qlite_q8_ew_ukernels *v =
+        qlite_node_reference_only(node) ? NULL : qlite_q8_ew_select(QLITE_Q8_EW_LUT);
+    s->lut = v ? v->lut : NULL;
     const fn_ctx c = {p->alpha, p->beta, p->lo, p->hi};
     qlite_q8_table(s->table, &qx, &qy, qy.qmin, qy.qmax, f, &c);
     node->state = s;

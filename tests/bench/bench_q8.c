@@ -1,13 +1,17 @@
 /*
- * bench_q8.c — throughput of the int8 reference kernels against the float32
- * ones on the same shapes: ADD (same shape and per-channel broadcast),
- * SOFTMAX over rows of 1000, REDUCE_MEAN over H, W of NHWC (global average
- * pooling), LOGISTIC (a table op).
+ * bench_q8.c — throughput of the int8 element-wise kernels against the
+ * float32 ones on the same shapes: ADD / SUB / MUL (same shape, per-channel
+ * and per-row broadcast), the table ops (LOGISTIC, TANH, HARD_SWISH, GELU),
+ * QUANTIZE and DEQUANTIZE, SOFTMAX over rows of 1000 and of 28 (attention),
+ * REDUCE_MEAN over H, W of NHWC (global average pooling).
  *
  * Each kernel is prepared once and its eval timed alone (no allocation in
  * the loop), single thread; the median of --runs repetitions is printed as
- * ns per element, with the int8 / float32 time ratio (< 1: int8 is faster).
- * This is a program that prints numbers, not a test.
+ * ns per element: float32, the int8 reference (QLITE_INTERP_REFERENCE_ONLY),
+ * the int8 kernel this CPU selects (elementwise_q8.h's variants), and the
+ * ratios int8 / float32 (< 1: int8 is faster) for both. QUANTIZE and
+ * DEQUANTIZE have no float32 counterpart (their f32 column is a float copy
+ * of the same elements). This is a program that prints numbers, not a test.
  *
  * usage: bench_q8 [--runs N]
  */
@@ -23,7 +27,7 @@
 
 static double now_ns(void) {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts); /* CPU time: the machine is shared */
     return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
 }
 
@@ -40,10 +44,13 @@ typedef struct btensor {
 
 /* Prepares op once on random data and returns the median eval time in ns. */
 static double time_op(qlite_op_code code, const qlite_op_options *opts, uint32_t nin,
-                      const btensor *ins, const btensor *outb, int runs, int reps) {
+                      const btensor *ins, const btensor *outb, int runs, int reps,
+                      uint32_t flags) {
     static float scale_in = 0.05f, scale_out = 0.04f, scale_sm = 1.0f / 256;
     static int32_t zp_in = -3, zp_out = 5, zp_sm = -128;
     const bool sm = code == QLITE_OP_SOFTMAX || code == QLITE_OP_LOGISTIC;
+    if (code == QLITE_OP_TANH) scale_sm = 1.0f / 128, zp_sm = 0;
+    else scale_sm = 1.0f / 256, zp_sm = -128;
     qlite_quant qin = {.count = 1, .scale = &scale_in, .zero_point = &zp_in};
     qlite_quant qout = {.count = 1, .scale = sm ? &scale_sm : &scale_out,
                         .zero_point = sm ? &zp_sm : &zp_out};
@@ -90,6 +97,7 @@ static double time_op(qlite_op_code code, const qlite_op_options *opts, uint32_t
     if (opts) op.options = *opts;
     qlite_exec_ctx ctx;
     memset(&ctx, 0, sizeof ctx);
+    ctx.flags = flags;
     qlite_node node = {.op = &op, .opts = &op.options, .num_inputs = nin, .num_outputs = 1,
                        .inputs = in_ptrs, .outputs = &out_ptr, .ctx = &ctx};
     const qlite_kernel *k = qlite_kernel_registry[code];
@@ -117,20 +125,23 @@ out:
     return median;
 }
 
-typedef struct bcase {
-    const char *name;
-    qlite_op_code code;
-    qlite_op_options opts;
-    uint32_t nin;
-    btensor in[MAX_IO];
-    btensor out;
-} bcase;
-
 static btensor shape_of(qlite_dtype dt, uint32_t rank, const int64_t *s) {
     btensor b = {.dtype = dt, .rank = rank};
     memcpy(b.shape, s, rank * sizeof *s);
     return b;
 }
+
+enum { IO_SAME, IO_QUANTIZE, IO_DEQUANTIZE }; /* dtypes: both int8 / f32 -> int8 / int8 -> f32 */
+
+typedef struct bcase {
+    const char *name;
+    qlite_op_code code;
+    const qlite_op_options *opts;
+    uint32_t nin;
+    uint32_t r0, r1, ro;
+    const int64_t *s0, *s1, *so;
+    int io;
+} bcase;
 
 int main(int argc, char **argv) {
     int runs = 21;
@@ -142,13 +153,12 @@ int main(int argc, char **argv) {
         }
     }
     if (runs < 1) runs = 1;
-    const int64_t act[4] = {1, 56, 56, 64}, ch[1] = {64}, rows[2] = {64, 1000};
-    const int64_t gap_in[4] = {8, 7, 7, 1024}, gap_out[4] = {8, 1, 1, 1024};
+    static const int64_t act[4] = {1, 56, 56, 64}, ch[1] = {64}, rows[2] = {64, 1000};
+    static const int64_t tok[3] = {28, 64, 1}, tokd[3] = {28, 64, 64};
+    static const int64_t att[4] = {4, 4, 28, 28};
+    static const int64_t gap_in[4] = {8, 7, 7, 1024}, gap_out[4] = {8, 1, 1, 1024};
     static const int32_t hw[2] = {1, 2};
-    qlite_op_options none, smo, red;
-    memset(&none, 0, sizeof none);
-    memset(&smo, 0, sizeof smo);
-    memset(&red, 0, sizeof red);
+    static qlite_op_options none, smo, red;
     smo.type = QLITE_OPTIONS_SOFTMAX;
     smo.u.softmax.axis = -1;
     smo.u.softmax.beta = 1.0f;
@@ -156,38 +166,56 @@ int main(int argc, char **argv) {
     red.u.reduce.count = 2;
     red.u.reduce.axes = hw;
     red.u.reduce.keep_dims = true;
-    printf("%-34s %12s %12s %8s\n", "kernel (single thread)", "f32 ns/elem", "int8 ns/elem",
-           "int8/f32");
-    for (int c = 0; c < 5; c++) {
-        const char *name = NULL;
-        qlite_op_code code = QLITE_OP_ADD;
-        const qlite_op_options *o = &none;
-        uint32_t nin = 1;
-        const int64_t *s0 = act, *s1 = act, *so = act;
-        uint32_t r0 = 4, r1 = 4, ro = 4;
-        switch (c) {
-        case 0: name = "ADD [1,56,56,64] + same"; nin = 2; break;
-        case 1: name = "ADD [1,56,56,64] + [64]"; nin = 2; s1 = ch; r1 = 1; break;
-        case 2:
-            name = "SOFTMAX [64,1000] last axis";
-            code = QLITE_OP_SOFTMAX, o = &smo, s0 = so = rows, r0 = ro = 2;
-            break;
-        case 3:
-            name = "MEAN over H,W [8,7,7,1024]";
-            code = QLITE_OP_REDUCE_MEAN, o = &red, s0 = gap_in, so = gap_out;
-            break;
-        default: name = "LOGISTIC [1,56,56,64]"; code = QLITE_OP_LOGISTIC; break;
-        }
-        double ns[2];
-        for (int q = 0; q < 2; q++) {
+#define ELEMWISE(nm, op, n) {nm, op, &none, n, 4, 4, 4, act, act, act, IO_SAME}
+    static const bcase cases[] = {
+        ELEMWISE("ADD [1,56,56,64] + same", QLITE_OP_ADD, 2),
+        {"ADD [1,56,56,64] + [64]", QLITE_OP_ADD, &none, 2, 4, 1, 4, act, ch, act, IO_SAME},
+        {"ADD [28,64,64] + [28,64,1]", QLITE_OP_ADD, &none, 2, 3, 3, 3, tokd, tok, tokd,
+         IO_SAME},
+        ELEMWISE("SUB [1,56,56,64] + same", QLITE_OP_SUB, 2),
+        ELEMWISE("MUL [1,56,56,64] + same", QLITE_OP_MUL, 2),
+        {"MUL [1,56,56,64] * [64]", QLITE_OP_MUL, &none, 2, 4, 1, 4, act, ch, act, IO_SAME},
+        ELEMWISE("LOGISTIC [1,56,56,64]", QLITE_OP_LOGISTIC, 1),
+        ELEMWISE("TANH [1,56,56,64]", QLITE_OP_TANH, 1),
+        ELEMWISE("HARD_SWISH [1,56,56,64]", QLITE_OP_HARD_SWISH, 1),
+        ELEMWISE("GELU [1,56,56,64]", QLITE_OP_GELU, 1),
+        {"QUANTIZE f32->int8 [1,56,56,64]", QLITE_OP_QUANTIZE, &none, 1, 4, 4, 4, act, act, act,
+         IO_QUANTIZE},
+        {"DEQUANTIZE int8->f32 [1,56,56,64]", QLITE_OP_DEQUANTIZE, &none, 1, 4, 4, 4, act, act,
+         act, IO_DEQUANTIZE},
+        {"SOFTMAX [64,1000] last axis", QLITE_OP_SOFTMAX, &smo, 1, 2, 2, 2, rows, rows, rows,
+         IO_SAME},
+        {"SOFTMAX [4,4,28,28] (attention)", QLITE_OP_SOFTMAX, &smo, 1, 4, 4, 4, att, att, att,
+         IO_SAME},
+        {"MEAN over H,W [8,7,7,1024]", QLITE_OP_REDUCE_MEAN, &red, 1, 4, 4, 4, gap_in, gap_in,
+         gap_out, IO_SAME},
+    };
+    printf("%-36s %9s %9s %9s %9s %9s\n", "kernel (single thread, ns/element)", "f32",
+           "int8 ref", "int8", "ref/f32", "int8/f32");
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        const bcase *k = &cases[c];
+        double ns[3];
+        const size_t n = qlite_shape_elements(k->r0, k->s0);
+        const int reps = (int)(2000000 / n) + 1;
+        for (int q = 0; q < 3; q++) {
             const qlite_dtype dt = q ? QLITE_DTYPE_INT8 : QLITE_DTYPE_FLOAT32;
-            btensor in[2] = {shape_of(dt, r0, s0), shape_of(dt, r1, s1)};
-            btensor out = shape_of(dt, ro, so);
-            const size_t n = qlite_shape_elements(r0, s0);
-            const int reps = (int)(2000000 / n) + 1;
-            ns[q] = time_op(code, o, nin, in, &out, runs, reps) / (double)n;
+            qlite_dtype di = dt, dout = dt;
+            qlite_op_code code = k->code;
+            if (k->io != IO_SAME && q == 0) { /* the float "counterpart": a copy */
+                code = QLITE_OP_DEQUANTIZE;
+            } else if (k->io == IO_QUANTIZE) {
+                di = QLITE_DTYPE_FLOAT32;
+            } else if (k->io == IO_DEQUANTIZE) {
+                dout = QLITE_DTYPE_FLOAT32;
+            }
+            btensor in[2] = {shape_of(di, k->r0, k->s0), shape_of(di, k->r1, k->s1)};
+            btensor out = shape_of(dout, k->ro, k->so);
+            ns[q] = time_op(code, k->opts, k->nin, in, &out, runs, reps,
+                            q == 1 ? QLITE_INTERP_REFERENCE_ONLY : 0) /
+                    (double)n;
         }
-        printf("%-34s %12.3f %12.3f %8.2f\n", name, ns[0], ns[1], ns[1] / ns[0]);
+        printf("%-36s %9.3f %9.3f %9.3f %9.2f %9.2f\n", k->name, ns[0], ns[1], ns[2],
+               ns[1] / ns[0], ns[2] / ns[0]);
     }
     return 0;
 }

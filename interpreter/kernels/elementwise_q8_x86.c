@@ -1,0 +1,396 @@
+/*
+ * elementwise_q8_x86.c — AVX2 and AVX-512 variants of the int8 element-wise
+ * kernels (elementwise_q8.h), bit-identical to the references:
+ *
+ *   lut        AVX-512 VBMI: two VPERMI2B (128 table bytes each) and a blend
+ *              on the index's top bit: 64 bytes in four instructions.
+ *   binary     the fused ADD/SUB/MUL row, 16 (8) int32 lanes: the input stage
+ *              rq((q - z) << 20) of each operand, the sum (or the product of
+ *              the centred values), the output requantization, clamp, bytes.
+ *              A broadcast operand's stage is computed once per row.
+ *   quantize   VDIVPS (as the reference divides), NaN -> 0, clamp, VCVTPS2DQ
+ *              (round half to even in the default MXCSR mode, as the
+ *              reference's 1.5*2^23 trick), + zero point, bytes.
+ *   dequantize widen, - zero point, to float, * scale.
+ *
+ * The requantization is src/quant.h's: h = (x M0 + 2^30) >> 31 from the
+ * 64-bit products of even and odd lanes (ties toward +inf, like srdhm),
+ * then rdbpot's rounding shift: (h >> r) + ((h & (2^r - 1)) > ((2^r - 1) >> 1) + (h < 0)).
+ * Left shifts are plain (binary_q8.c's prepare proved they cannot saturate).
+ * Tails go through the same vector code: masked loads/stores (AVX-512) or a
+ * small stack buffer (AVX2).
+ */
+#include "kernels/elementwise_q8.h"
+
+#if defined(__x86_64__) && defined(__GNUC__)
+
+#include <immintrin.h>
+#include <string.h>
+
+#define EW_AVX2 __attribute__((target("avx2")))
+#define EW_AVX512 __attribute__((target("avx2,avx512f,avx512bw,avx512vl")))
+#define EW_VBMI __attribute__((target("avx2,avx512f,avx512bw,avx512vl,avx512vbmi")))
+
+/* ------------------------------------------------------------------ */
+/* AVX2                                                                */
+/* ------------------------------------------------------------------ */
+
+/* One multiplier for every lane: M0, right shift r and its mask / threshold. */
+typedef struct rq8b {
+    __m256i m0, m0_odd, mask, thr;
+    __m128i r, l;
+} rq8b;
+
+EW_AVX2 static inline rq8b rq8b_init(int32_t m0, int32_t left, int32_t right) {
+    rq8b p;
+    p.m0 = _mm256_set1_epi32(m0);
+    p.m0_odd = _mm256_srli_epi64(p.m0, 32);
+    const int32_t mask = (int32_t)((1ll << right) - 1);
+    p.mask = _mm256_set1_epi32(mask);
+    p.thr = _mm256_set1_epi32(mask >> 1);
+    p.r = _mm_cvtsi32_si128(right);
+    p.l = _mm_cvtsi32_si128(left);
+    return p;
+}
+
+/* rdbpot(srdhm(x << l, M0), r) */
+EW_AVX2 static inline __m256i rq8b_apply(__m256i x, const rq8b *p) {
+    x = _mm256_sll_epi32(x, p->l);
+    const __m256i nudge = _mm256_set1_epi64x(1ll << 30);
+    __m256i pe = _mm256_add_epi64(_mm256_mul_epi32(x, p->m0), nudge);
+    __m256i po = _mm256_add_epi64(_mm256_mul_epi32(_mm256_srli_epi64(x, 32), p->m0_odd), nudge);
+    pe = _mm256_srli_epi64(pe, 31);
+    po = _mm256_slli_epi64(po, 1);
+    const __m256i h = _mm256_blend_epi32(pe, po, 0xAA);
+    const __m256i q = _mm256_sra_epi32(h, p->r);
+    const __m256i rem = _mm256_and_si256(h, p->mask);
+    const __m256i t = _mm256_sub_epi32(p->thr, _mm256_srai_epi32(h, 31)); /* thr + (h < 0) */
+    return _mm256_sub_epi32(q, _mm256_cmpgt_epi32(rem, t));
+}
+
+/* 8 bytes -> 8 int32 (sign- or zero-extended). */
+EW_AVX2 static inline __m256i widen8(const uint8_t *p, bool sg) {
+    const __m128i v = _mm_loadl_epi64((const __m128i *)p);
+    return sg ? _mm256_cvtepi8_epi32(v) : _mm256_cvtepu8_epi32(v);
+}
+
+/* The low byte of each of 8 int32 lanes, stored as 8 bytes. */
+EW_AVX2 static inline void narrow8(uint8_t *p, __m256i y) {
+    const __m256i pick = _mm256_setr_epi8(0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+                                          -1, -1, 0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1,
+                                          -1, -1, -1, -1);
+    const __m256i b = _mm256_shuffle_epi8(y, pick);
+    const __m256i d = _mm256_permutevar8x32_epi32(b, _mm256_setr_epi32(0, 4, 1, 1, 1, 1, 1, 1));
+    _mm_storel_epi64((__m128i *)p, _mm256_castsi256_si128(d));
+}
+
+typedef struct bin8 {
+    rq8b sa, sb, out;
+    __m256i za, zb, zy, lo, hi; /* lo, hi: minus zy */
+} bin8;
+
+/* The per-operand stage of 8 values: ADD rq((q - z) << 20), MUL q - z. */
+EW_AVX2 static inline __m256i stage8(const qlite_q8_binary_params *p, __m256i v, __m256i z,
+                                     const rq8b *r) {
+    v = _mm256_sub_epi32(v, z);
+    if (p->mul) return v;
+    return rq8b_apply(_mm256_slli_epi32(v, 20), r);
+}
+
+EW_AVX2 static inline __m256i combine8(const qlite_q8_binary_params *p, const bin8 *k, __m256i ta,
+                                       __m256i tb) {
+    const __m256i acc = p->mul ? _mm256_mullo_epi32(ta, tb)
+                               : (p->sub ? _mm256_sub_epi32(ta, tb) : _mm256_add_epi32(ta, tb));
+    __m256i q = rq8b_apply(acc, &k->out);
+    q = _mm256_min_epi32(_mm256_max_epi32(q, k->lo), k->hi);
+    return _mm256_add_epi32(q, k->zy);
+}
+
+EW_AVX2 static void binary_block8(const qlite_q8_binary_params *p, const bin8 *k,
+                                  const uint8_t *a, const uint8_t *b, uint8_t *y, size_t n,
+                                  qlite_q8_bshape shape) {
+    const bool sg = p->is_signed;
+    __m256i ca = _mm256_setzero_si256(), cb = _mm256_setzero_si256();
+    if (shape == QLITE_Q8_SV) {
+        const int32_t v = sg ? (int8_t)a[0] : a[0];
+        ca = stage8(p, _mm256_set1_epi32(v), k->za, &k->sa);
+    } else if (shape == QLITE_Q8_VS) {
+        const int32_t v = sg ? (int8_t)b[0] : b[0];
+        cb = stage8(p, _mm256_set1_epi32(v), k->zb, &k->sb);
+    }
+    size_t i = 0;
+    for (; i < n; i += 8) {
+        uint8_t ba[8], bb[8], by[8];
+        const uint8_t *pa = a + i, *pb = b + i;
+        const size_t m = n - i < 8 ? n - i : 8;
+        if (m < 8) { /* the tail through a buffer: no read past the end */
+            if (shape != QLITE_Q8_SV) {
+                memset(ba, 0, 8);
+                memcpy(ba, pa, m);
+                pa = ba;
+            }
+            if (shape != QLITE_Q8_VS) {
+                memset(bb, 0, 8);
+                memcpy(bb, pb, m);
+                pb = bb;
+            }
+        }
+        const __m256i ta = shape == QLITE_Q8_SV ? ca : stage8(p, widen8(pa, sg), k->za, &k->sa);
+        const __m256i tb = shape == QLITE_Q8_VS ? cb : stage8(p, widen8(pb, sg), k->zb, &k->sb);
+        const __m256i out = combine8(p, k, ta, tb);
+        if (m < 8) {
+            narrow8(by, out);
+            memcpy(y + i, by, m);
+        } else {
+            narrow8(y + i, out);
+        }
+    }
+}
+
+EW_AVX2 void qlite_q8_binary__avx2(const qlite_q8_binary_params *p, const uint8_t *a,
+                                   const uint8_t *b, uint8_t *y, size_t n,
+                                   qlite_q8_bshape shape) {
+    bin8 k;
+    k.sa = rq8b_init(p->ma, 0, p->ra);
+    k.sb = rq8b_init(p->mb, 0, p->rb);
+    k.out = rq8b_init(p->om, p->ol, p->orr);
+    k.za = _mm256_set1_epi32(p->za);
+    k.zb = _mm256_set1_epi32(p->zb);
+    k.zy = _mm256_set1_epi32(p->zy);
+    k.lo = _mm256_set1_epi32(p->lo - p->zy);
+    k.hi = _mm256_set1_epi32(p->hi - p->zy);
+    binary_block8(p, &k, a, b, y, n, shape);
+}
+
+EW_AVX2 void qlite_q8_quantize__avx2(const float *x, uint8_t *y, size_t n, float scale,
+                                     int32_t zp, bool is_unsigned) {
+    const __m256 vs = _mm256_set1_ps(scale);
+    const __m256 lo = _mm256_set1_ps((float)((is_unsigned ? 0 : -128) - zp));
+    const __m256 hi = _mm256_set1_ps((float)((is_unsigned ? 255 : 127) - zp));
+    const __m256i vz = _mm256_set1_epi32(zp);
+    for (size_t i = 0; i < n; i += 8) {
+        const size_t m = n - i < 8 ? n - i : 8;
+        float bx[8] = {0};
+        uint8_t by[8];
+        const float *px = x + i;
+        if (m < 8) {
+            memcpy(bx, px, m * sizeof *bx);
+            px = bx;
+        }
+        __m256 v = _mm256_div_ps(_mm256_loadu_ps(px), vs);
+        v = _mm256_and_ps(v, _mm256_cmp_ps(v, v, _CMP_ORD_Q)); /* NaN -> +0 */
+        v = _mm256_min_ps(_mm256_max_ps(v, lo), hi);
+        const __m256i q = _mm256_add_epi32(_mm256_cvtps_epi32(v), vz);
+        if (m < 8) {
+            narrow8(by, q);
+            memcpy(y + i, by, m);
+        } else {
+            narrow8(y + i, q);
+        }
+    }
+}
+
+EW_AVX2 void qlite_q8_dequantize__avx2(const uint8_t *x, float *y, size_t n, float scale,
+                                       int32_t zp, bool is_signed) {
+    const __m256 vs = _mm256_set1_ps(scale);
+    const __m256i vz = _mm256_set1_epi32(zp);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256i q = _mm256_sub_epi32(widen8(x + i, is_signed), vz);
+        _mm256_storeu_ps(y + i, _mm256_mul_ps(_mm256_cvtepi32_ps(q), vs));
+    }
+    if (i < n) {
+        uint8_t bx[8] = {0};
+        float by[8];
+        memcpy(bx, x + i, n - i);
+        const __m256i q = _mm256_sub_epi32(widen8(bx, is_signed), vz);
+        _mm256_storeu_ps(by, _mm256_mul_ps(_mm256_cvtepi32_ps(q), vs));
+        memcpy(y + i, by, (n - i) * sizeof *y);
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* AVX-512                                                             */
+/* ------------------------------------------------------------------ */
+
+typedef struct rq16b {
+    __m512i m0, m0_odd, mask, thr;
+    __m128i r, l;
+} rq16b;
+
+EW_AVX512 static inline rq16b rq16b_init(int32_t m0, int32_t left, int32_t right) {
+    rq16b p;
+    p.m0 = _mm512_set1_epi32(m0);
+    p.m0_odd = _mm512_srli_epi64(p.m0, 32);
+    const int32_t mask = (int32_t)((1ll << right) - 1);
+    p.mask = _mm512_set1_epi32(mask);
+    p.thr = _mm512_set1_epi32(mask >> 1);
+    p.r = _mm_cvtsi32_si128(right);
+    p.l = _mm_cvtsi32_si128(left);
+    return p;
+}
+
+EW_AVX512 static inline __m512i rq16b_apply(__m512i x, const rq16b *p) {
+    x = _mm512_sll_epi32(x, p->l);
+    const __m512i nudge = _mm512_set1_epi64(1ll << 30);
+    __m512i pe = _mm512_add_epi64(_mm512_mul_epi32(x, p->m0), nudge);
+    __m512i po = _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(x, 32), p->m0_odd), nudge);
+    pe = _mm512_srli_epi64(pe, 31);
+    po = _mm512_slli_epi64(po, 1);
+    const __m512i h = _mm512_mask_blend_epi32(0xAAAA, pe, po);
+    const __m512i q = _mm512_sra_epi32(h, p->r);
+    const __m512i rem = _mm512_and_si512(h, p->mask);
+    const __m512i t = _mm512_sub_epi32(p->thr, _mm512_srai_epi32(h, 31));
+    return _mm512_mask_add_epi32(q, _mm512_cmpgt_epi32_mask(rem, t), q, _mm512_set1_epi32(1));
+}
+
+typedef struct bin16 {
+    rq16b sa, sb, out;
+    __m512i za, zb, zy, lo, hi; /* lo, hi: minus zy */
+} bin16;
+
+EW_AVX512 static inline __m512i widen16(const uint8_t *p, __mmask16 m, bool sg) {
+    const __m128i v = _mm_maskz_loadu_epi8(m, p);
+    return sg ? _mm512_cvtepi8_epi32(v) : _mm512_cvtepu8_epi32(v);
+}
+
+#define EW_INLINE __attribute__((always_inline)) static inline
+
+/* The per-operand stage of 16 values: ADD rq((q - z) << 20), MUL q - z. */
+EW_AVX512 EW_INLINE __m512i stage16(bool mul, __m512i v, __m512i z, const rq16b *r) {
+    v = _mm512_sub_epi32(v, z);
+    if (mul) return v;
+    return rq16b_apply(_mm512_slli_epi32(v, 20), r);
+}
+
+EW_AVX512 EW_INLINE __m512i combine16(bool mul, bool sub, const bin16 *k, __m512i ta,
+                                      __m512i tb) {
+    const __m512i acc = mul ? _mm512_mullo_epi32(ta, tb)
+                            : (sub ? _mm512_sub_epi32(ta, tb) : _mm512_add_epi32(ta, tb));
+    __m512i q = rq16b_apply(acc, &k->out);
+    q = _mm512_min_epi32(_mm512_max_epi32(q, k->lo), k->hi);
+    return _mm512_add_epi32(q, k->zy);
+}
+
+/* One row; mul, sub, sg and shape are constants in each instantiation below. */
+EW_AVX512 EW_INLINE void binary_row16(const bin16 *k, bool mul, bool sub, bool sg,
+                                      qlite_q8_bshape shape, const uint8_t *a, const uint8_t *b,
+                                      uint8_t *y, size_t n) {
+    __m512i ca = _mm512_setzero_si512(), cb = _mm512_setzero_si512();
+    if (shape == QLITE_Q8_SV)
+        ca = stage16(mul, _mm512_set1_epi32(sg ? (int8_t)a[0] : a[0]), k->za, &k->sa);
+    else if (shape == QLITE_Q8_VS)
+        cb = stage16(mul, _mm512_set1_epi32(sg ? (int8_t)b[0] : b[0]), k->zb, &k->sb);
+    size_t i = 0;
+    for (; i + 32 <= n; i += 32) { /* two independent chains per step */
+        const __mmask16 m = 0xFFFF;
+        const __m512i ta0 =
+            shape == QLITE_Q8_SV ? ca : stage16(mul, widen16(a + i, m, sg), k->za, &k->sa);
+        const __m512i ta1 =
+            shape == QLITE_Q8_SV ? ca : stage16(mul, widen16(a + i + 16, m, sg), k->za, &k->sa);
+        const __m512i tb0 =
+            shape == QLITE_Q8_VS ? cb : stage16(mul, widen16(b + i, m, sg), k->zb, &k->sb);
+        const __m512i tb1 =
+            shape == QLITE_Q8_VS ? cb : stage16(mul, widen16(b + i + 16, m, sg), k->zb, &k->sb);
+        const __m128i y0 = _mm512_cvtepi32_epi8(combine16(mul, sub, k, ta0, tb0));
+        const __m128i y1 = _mm512_cvtepi32_epi8(combine16(mul, sub, k, ta1, tb1));
+        _mm256_storeu_si256((__m256i *)(y + i), _mm256_set_m128i(y1, y0));
+    }
+    for (; i < n; i += 16) {
+        const __mmask16 m = n - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - i)) - 1);
+        const __m512i ta =
+            shape == QLITE_Q8_SV ? ca : stage16(mul, widen16(a + i, m, sg), k->za, &k->sa);
+        const __m512i tb =
+            shape == QLITE_Q8_VS ? cb : stage16(mul, widen16(b + i, m, sg), k->zb, &k->sb);
+        _mm512_mask_cvtepi32_storeu_epi8(y + i, m, combine16(mul, sub, k, ta, tb));
+    }
+}
+
+#define ROW16_SHAPES(fn, MUL, SUB, SG)                                            \
+    EW_AVX512 static void fn(const bin16 *k, const uint8_t *a, const uint8_t *b,  \
+                             uint8_t *y, size_t n, qlite_q8_bshape shape) {       \
+        switch (shape) {                                                          \
+        case QLITE_Q8_VS: binary_row16(k, MUL, SUB, SG, QLITE_Q8_VS, a, b, y, n); break; \
+        case QLITE_Q8_SV: binary_row16(k, MUL, SUB, SG, QLITE_Q8_SV, a, b, y, n); break; \
+        default: binary_row16(k, MUL, SUB, SG, QLITE_Q8_VV, a, b, y, n); break;   \
+        }                                                                         \
+    }
+ROW16_SHAPES(add16_s8, false, false, true)
+ROW16_SHAPES(add16_u8, false, false, false)
+ROW16_SHAPES(sub16_s8, false, true, true)
+ROW16_SHAPES(sub16_u8, false, true, false)
+ROW16_SHAPES(mul16_s8, true, false, true)
+ROW16_SHAPES(mul16_u8, true, false, false)
+
+EW_AVX512 void qlite_q8_binary__avx512(const qlite_q8_binary_params *p, const uint8_t *a,
+                                       const uint8_t *b, uint8_t *y, size_t n,
+                                       qlite_q8_bshape shape) {
+    bin16 k;
+    k.sa = rq16b_init(p->ma, 0, p->ra);
+    k.sb = rq16b_init(p->mb, 0, p->rb);
+    k.out = rq16b_init(p->om, p->ol, p->orr);
+    k.za = _mm512_set1_epi32(p->za);
+    k.zb = _mm512_set1_epi32(p->zb);
+    k.zy = _mm512_set1_epi32(p->zy);
+    k.lo = _mm512_set1_epi32(p->lo - p->zy);
+    k.hi = _mm512_set1_epi32(p->hi - p->zy);
+    if (p->mul) (p->is_signed ? mul16_s8 : mul16_u8)(&k, a, b, y, n, shape);
+    else if (p->sub) (p->is_signed ? sub16_s8 : sub16_u8)(&k, a, b, y, n, shape);
+    else (p->is_signed ? add16_s8 : add16_u8)(&k, a, b, y, n, shape);
+}
+
+EW_AVX512 void qlite_q8_quantize__avx512(const float *x, uint8_t *y, size_t n, float scale,
+                                         int32_t zp, bool is_unsigned) {
+    const __m512 vs = _mm512_set1_ps(scale);
+    const __m512 lo = _mm512_set1_ps((float)((is_unsigned ? 0 : -128) - zp));
+    const __m512 hi = _mm512_set1_ps((float)((is_unsigned ? 255 : 127) - zp));
+    const __m512i vz = _mm512_set1_epi32(zp);
+    for (size_t i = 0; i < n; i += 16) {
+        const __mmask16 m = n - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - i)) - 1);
+        __m512 v = _mm512_div_ps(_mm512_maskz_loadu_ps(m, x + i), vs);
+        v = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v, v, _CMP_ORD_Q), v); /* NaN -> +0 */
+        v = _mm512_min_ps(_mm512_max_ps(v, lo), hi);
+        const __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(v), vz);
+        _mm512_mask_cvtepi32_storeu_epi8(y + i, m, q);
+    }
+}
+
+EW_AVX512 void qlite_q8_dequantize__avx512(const uint8_t *x, float *y, size_t n, float scale,
+                                           int32_t zp, bool is_signed) {
+    const __m512 vs = _mm512_set1_ps(scale);
+    const __m512i vz = _mm512_set1_epi32(zp);
+    for (size_t i = 0; i < n; i += 16) {
+        const __mmask16 m = n - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - i)) - 1);
+        const __m512i q = _mm512_sub_epi32(widen16(x + i, m, is_signed), vz);
+        _mm512_mask_storeu_ps(y + i, m, _mm512_mul_ps(_mm512_cvtepi32_ps(q), vs));
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* AVX-512 VBMI: table lookup                                          */
+/* ------------------------------------------------------------------ */
+
+EW_VBMI void qlite_q8_lut__avx512vbmi(const uint8_t table[256], const uint8_t *x, uint8_t *y,
+                                      size_t n) {
+    const __m512i t0 = _mm512_loadu_si512(table), t1 = _mm512_loadu_si512(table + 64);
+    const __m512i t2 = _mm512_loadu_si512(table + 128), t3 = _mm512_loadu_si512(table + 192);
+    size_t i = 0;
+    for (; i + 64 <= n; i += 64) {
+        const __m512i v = _mm512_loadu_si512(x + i);
+        const __m512i lo = _mm512_permutex2var_epi8(t0, v, t1); /* index bits 0..6 */
+        const __m512i hi = _mm512_permutex2var_epi8(t2, v, t3);
+        _mm512_storeu_si512(y + i, _mm512_mask_blend_epi8(_mm512_movepi8_mask(v), lo, hi));
+    }
+    if (i < n) {
+        const __mmask64 m = ((__mmask64)1 << (n - i)) - 1;
+        const __m512i v = _mm512_maskz_loadu_epi8(m, x + i);
+        const __m512i lo = _mm512_permutex2var_epi8(t0, v, t1);
+        const __m512i hi = _mm512_permutex2var_epi8(t2, v, t3);
+        _mm512_mask_storeu_epi8(y + i, m, _mm512_mask_blend_epi8(_mm512_movepi8_mask(v), lo, hi));
+    }
+}
+
+#else
+/* ISO C forbids an empty translation unit. */
+typedef int qlite_elementwise_q8_x86_unused;
+#endif
