@@ -14,7 +14,8 @@
  *            y = su sw[o] acc + bias[o], fused activation.
  *
  * Both are one int8 GEMM per group over output pixels (gemm_q8.h): the
- * weights packed into O16I4 scratch once per invoke; threads take tiles of
+ * weights read in O16I4 (packed_weights.h: the file's bytes, or packed once
+ * at prepare; never per invoke); threads take tiles of
  * output pixels, gather each tile's patches as unsigned bytes (im2col: for
  * CONV_2D the input under the window, for TRANSPOSE_CONV_2D the input pixel
  * each tap comes from — the gather form of the scatter) and multiply, the
@@ -24,6 +25,7 @@
  */
 #include "kernels/nn_q8.h"
 #include "kernels/nn_variants.h"
+#include "kernels/packed_weights.h"
 
 /* short copy / fill loops stay loops (gcc would call memcpy / memset) */
 #if defined(__GNUC__) && !defined(__clang__)
@@ -37,7 +39,8 @@ typedef struct convq_state {
     const qlite_gemm_q8_ukernel *uk;
     size_t lda;                       /* patch row length in the tiles */
     size_t tile_rows;                 /* output pixels per tile */
-    size_t packed_bytes;              /* per group (64-byte multiple) */
+    size_t packed_bytes;              /* per group: one O16I4 matrix */
+    qlite_o16i4_weights wp;           /* `groups` matrices W [Og, K] in O16I4 (GEMM path) */
     size_t tile_bytes;                /* per thread: rows x lda + rowsum */
     size_t img_bytes;                 /* the padded / quantized input */
     int64_t Hp, Wp;                   /* CONV_2D: the padded input's height and width */
@@ -53,13 +56,13 @@ typedef struct convq_state {
     qlite_hybrid_cols hc;
 } convq_state;
 
-/* Scratch: [packed weights, per group] [per-thread tiles] [hybrid: image, su N, zu N]. */
+/* Scratch: [per-thread tiles] [image: padded or quantized] [hybrid: su N, zu N]. */
 typedef struct convq_job {
     const convq_state *s;
     const uint8_t *x;                 /* unsigned source: the input (integer) or its quantization */
     const int8_t *w;
     void *y;
-    int8_t *packed;
+    const int8_t *packed;
     uint8_t *tiles;
     const float *su;
     const int32_t *zu;                /* per image (hybrid) */
@@ -307,19 +310,6 @@ static void pad_images(const convq_state *s, const void *x, bool hybrid, uint8_t
     memset(pimg + (size_t)g->N * Hp * rowb, 0, 64); /* the slack copy8 may read */
 }
 
-static void pack_range(void *arg, size_t begin, size_t end) {
-    const convq_job *j = arg;
-    const convq_state *s = j->s;
-    const qlite_conv_geom *g = &s->g;
-    const size_t blocks = (size_t)(g->Og + 15) / 16;
-    for (size_t i = begin; i < end; i++) { /* item = (group, block) */
-        const size_t grp = i / blocks, blk = i % blocks;
-        qlite_gemm_q8_pack((size_t)g->K, (size_t)g->Og, j->w + grp * (size_t)(g->Og * g->K),
-                           (size_t)g->K, true, 0, blk, blk + 1, j->packed + grp * s->packed_bytes,
-                           NULL);
-    }
-}
-
 /* Hybrid: rows [p0, p0 + rows) x channels of group grp from int32 to float. */
 static void hybrid_rows(const convq_state *s, const convq_job *j, int64_t grp, size_t p0,
                         size_t rows) {
@@ -379,11 +369,10 @@ static qlite_status convq_eval(qlite_node *node) {
     const convq_state *s = node->state;
     const qlite_conv_geom *g = &s->g;
     convq_job j = {.s = s, .x = node->inputs[0]->data, .w = node->inputs[1]->data,
-                   .y = node->outputs[0]->data, .packed = node->scratch};
+                   .y = node->outputs[0]->data};
     uint8_t *scratch = node->scratch;
-    /* [packed weights] [tiles] [image: padded (CONV_2D) or quantized (hybrid tconv)] [su, zu] */
-    uint8_t *img =
-        scratch + (size_t)g->groups * s->packed_bytes + (size_t)s->threads * s->tile_bytes;
+    /* [tiles] [image: padded (CONV_2D) or quantized (hybrid tconv)] [su, zu] */
+    uint8_t *img = scratch + (size_t)s->threads * s->tile_bytes;
     float *su = (float *)(void *)(img + s->img_bytes);
     int32_t *zu = (int32_t *)(void *)(su + g->N);
     const bool ref = qlite_node_reference_only(node);
@@ -414,12 +403,8 @@ static qlite_status convq_eval(qlite_node *node) {
         j.x = img;
         j.flip = 0;
     }
-    j.tiles = scratch + (size_t)g->groups * s->packed_bytes;
-    if (!s->dot) {
-        const size_t blocks = (size_t)(g->Og + 15) / 16;
-        qlite_kernel_parallel(node, (size_t)g->groups * blocks, (size_t)(16 * g->K), pack_range,
-                              &j);
-    }
+    j.tiles = scratch;
+    if (!s->dot) j.packed = s->wp.data; /* O16I4, from the file or made at prepare */
     qlite_parallel_for(node, (size_t)s->threads, tiles_range, &j);
     return QLITE_OK;
 }
@@ -488,7 +473,12 @@ static qlite_status convq_prepare(qlite_node *node, bool transposed, bool hybrid
     if (rows > 256) rows = 256;
     if (s->dot) rows = QLITE_GEMM_Q8_DOT_M;
     s->tile_rows = rows;
-    s->packed_bytes = s->dot ? 0 : (qlite_gemm_q8_packed_size(K, (size_t)g->Og) + 63) / 64 * 64;
+    if (!s->dot) { /* the GEMM reads O16I4 weights: made once here unless the file has them */
+        if ((st = qlite_o16i4_weights_get(node, w, "weights", (size_t)g->groups, (size_t)g->Og,
+                                          K, &s->wp, NULL)))
+            return st;
+        s->packed_bytes = s->wp.mat_bytes;
+    }
     /* (64 bytes of slack after the patch rows: copy8 may write 7 past a run) */
     s->tile_bytes = (rows * s->lda + 64 + rows * sizeof(int32_t) + 63) / 64 * 64;
     s->direct = !transposed && g->groups == 1 && g->KH == 1 && g->KW == 1 && g->sh == 1 &&
@@ -502,8 +492,7 @@ static qlite_status convq_prepare(qlite_node *node, bool transposed, bool hybrid
     const size_t padded = transposed ? 0 : (size_t)(g->N * s->Hp * s->Wp * g->C) + 64;
     const size_t unpadded = hybrid ? (size_t)(g->N * g->H * g->W * g->C) : 0;
     s->img_bytes = ((padded > unpadded ? padded : unpadded) + 63) / 64 * 64;
-    node->scratch_bytes = (size_t)g->groups * s->packed_bytes +
-                          (size_t)s->threads * s->tile_bytes + s->img_bytes +
+    node->scratch_bytes = (size_t)s->threads * s->tile_bytes + s->img_bytes +
                           2 * (size_t)g->N * sizeof(int32_t);
     node->state = s;
     return QLITE_OK;
