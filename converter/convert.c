@@ -337,11 +337,14 @@ static qlite_status convert(const char *onnx_path, const qlite_convert_options *
     }
     uint32_t compressed = 0;
     if (st == QLITE_OK) st = qlc_store_weights(&ctx, r, &compressed);
+    uint32_t packed = 0;
+    uint64_t packed_bytes = 0;
+    if (st == QLITE_OK) st = qlc_pass_pack_weights(&ctx, &packed, &packed_bytes);
     uint64_t wbytes = 0;
     uint32_t ntensors = 0;
     if (st == QLITE_OK)
         st = emit_graph(g, o, onnx_path, &info, o->mode, r->qdq, out, size, &wbytes, &ntensors);
-    if (st == QLITE_OK && (quantized || compressed)) st = check_prepares(*out, *size);
+    if (st == QLITE_OK && (quantized || compressed || packed)) st = check_prepares(*out, *size);
     if (st == QLITE_OK && quantized && s.calib.samples)
         st = qlc_measure_activations(&ctx, s.work_bytes, s.work_size, *out, *size, &s.calib, r);
     if (st == QLITE_OK && o->eval_file)
@@ -362,6 +365,8 @@ static qlite_status convert(const char *onnx_path, const qlite_convert_options *
         r->sizes.float_bytes = s.ref_bytes && (quantized || reshape || compressed) ? s.ref_size : 0;
         r->sizes.weight_bytes = wbytes;
         r->sizes.tensors = ntensors;
+        r->sizes.packed_weights = packed;
+        r->sizes.packed_bytes = packed_bytes;
         r->sizes.seconds = now_seconds() - t0;
     }
     if (st != QLITE_OK && *out) {

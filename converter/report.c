@@ -520,6 +520,11 @@ size_t qlite_convert_report_format(const qlite_convert_report *r, char *buf, siz
         put(&b, ", %.1f%% of float32 (%s)",
             100.0 * (double)r->sizes.output_bytes / (double)r->sizes.float_bytes, f);
     }
+    if (r->sizes.packed_weights) {
+        human(w, sizeof w, r->sizes.packed_bytes);
+        put(&b, "\npacked: %u weight%s in the kernels' layouts (O16 / O16I4, %s), read in place",
+            r->sizes.packed_weights, r->sizes.packed_weights == 1 ? "" : "s", w);
+    }
     put(&b, "\ntime: %.3f s\n", r->sizes.seconds);
     return b.len;
 }
@@ -558,10 +563,11 @@ size_t qlite_convert_report_json(const qlite_convert_report *r, char *buf, size_
     put(&b,
         "  \"sizes\": {\"onnx_bytes\": %llu, \"onnx_gzip_bytes\": %llu, \"output_bytes\": %llu, "
         "\"output_gzip_bytes\": %llu, \"float32_bytes\": %llu, \"weight_bytes\": %llu, "
-        "\"tensors\": %u},\n",
+        "\"tensors\": %u, \"packed_weights\": %u, \"packed_bytes\": %llu},\n",
         (unsigned long long)s->onnx_bytes, (unsigned long long)s->onnx_gzip_bytes,
         (unsigned long long)s->output_bytes, (unsigned long long)s->output_gzip_bytes,
-        (unsigned long long)s->float_bytes, (unsigned long long)s->weight_bytes, s->tensors);
+        (unsigned long long)s->float_bytes, (unsigned long long)s->weight_bytes, s->tensors,
+        s->packed_weights, (unsigned long long)s->packed_bytes);
     put(&b, "  \"seconds\": ");
     jnum(&b, s->seconds);
     put(&b, ",\n  \"onnx\": {\"opset\": %lld, \"nodes\": %u, \"types\": {", (long long)r->opset,

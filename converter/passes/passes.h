@@ -44,5 +44,8 @@ qlite_status qlc_pass_layout(qlc_ctx *c);         /* NCHW -> NHWC: move and canc
 qlite_status qlc_pass_fuse_fc(qlc_ctx *c);        /* FULLY_CONNECTED + ADD(bias) */
 qlite_status qlc_pass_fuse_activation(qlc_ctx *c);
 qlite_status qlc_pass_cleanup(qlc_ctx *c);        /* dead nodes, names, order */
+/* last, before emit: weights whose kernel reads a packed layout stored in it
+ * (docs/format.md §6.2); *packed weights, *bytes of them as stored */
+qlite_status qlc_pass_pack_weights(qlc_ctx *c, uint32_t *packed, uint64_t *bytes);
 
 #endif /* QLITE_CONVERTER_PASSES_H */

@@ -7,7 +7,7 @@
  *                 [--calib-samples N] [--eval x.npz --labels y.npy]
  *                 [--prune S [--prune-scope layer|global] [--prune-block RxC]
  *                  [--prune-norm l2|l1] [--prune-skip PATTERN ...]] [--cluster K]
- *                 [--dense] [--sparse-min S]
+ *                 [--dense] [--sparse-min S] [--no-pack]
  *                 [--report report.json] [--nhwc-io] [-v] [-q]
  *
  * Prints the conversion report (ops, rewrites, quantization, SQNR, ops left
@@ -57,6 +57,8 @@ static void usage(FILE *f) {
             "                         storage)\n"
             "  --sparse-min S         store a weight sparse only from sparsity S (default 0.5;\n"
             "                         0: whenever the sparse form is smaller)\n"
+            "  --no-pack              keep weights in the default layout (else the FullyConnected\n"
+            "                         weights are stored in the layout its kernels read in place)\n"
             "  --eval FILE            evaluation inputs (.npy/.npz): print top-1 accuracy of the\n"
             "  --labels FILE          float and the converted model (labels: integer .npy)\n"
             "  --report FILE.json     also write the report as JSON\n"
@@ -281,6 +283,8 @@ int main(int argc, char **argv) {
             }
         } else if (!strcmp(a, "--dense")) {
             o.dense = true;
+        } else if (!strcmp(a, "--no-pack")) {
+            o.no_pack = true;
         } else if (!strcmp(opt, "--sparse-min")) {
             NEED_VALUE();
             if (parse_frac(opt, val, 0, 1, true, &o.sparse_min)) goto done;

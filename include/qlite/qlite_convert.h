@@ -172,6 +172,10 @@ typedef struct qlite_convert_options {
                                     stores a palette) */
     float sparse_min;            /* minimum sparsity (fraction of zero elements) for sparse
                                     storage; 0 = 0.5; negative = none (size alone decides) */
+    bool no_pack;                /* keep every weight in the DEFAULT layout; else the weights
+                                    whose kernel reads a packed layout (FULLY_CONNECTED:
+                                    float O16, int8 O16I4; docs/format.md §6.2) are stored
+                                    in it, read in place at run time */
 } qlite_convert_options;
 
 /* What a conversion did (opaque; read with the accessors below). */
@@ -245,6 +249,8 @@ typedef struct qlite_convert_sizes {
     uint64_t float_bytes;        /* the same model as a dense float32 .qlite, before pruning
                                     and clustering (0 in FLOAT32 mode when no weight was
                                     pruned, clustered or stored compressed) */
+    uint32_t packed_weights;     /* weights stored in a packed layout (O16 / O16I4) */
+    uint64_t packed_bytes;       /* their bytes as stored, padding included */
 } qlite_convert_sizes;
 
 QLITE_API void qlite_convert_report_sizes(const qlite_convert_report *report,

@@ -1,0 +1,177 @@
+/*
+ * test_convert_pack.c — the converter's packed weight layouts (docs/format.md
+ * §6.2, converter/passes/pack_weights.c) on the bundled models:
+ *
+ * (a) every mode (float32, float16, dynamic, int8 calibrated): the model
+ *     converted with packing and with --no-pack give the same outputs on
+ *     four Fashion-MNIST test images, bit for bit (the kernels run the same
+ *     micro-kernel on the file's packed bytes and on the bytes packed at
+ *     prepare, so even float results are equal); the packed file records
+ *     O16 (float) / O16I4 (int8) on exactly the FULLY_CONNECTED weights and
+ *     the report counts them;
+ * (b) prepared memory: with packed weights the interpreter's prepared bytes
+ *     do not include the weights (they are read from the mapping); with
+ *     --no-pack they include at least the packed bytes.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "npy.h"
+#include "qlite/qlite_convert.h"
+#include "support.h"
+
+static const char *model_path(const char *name, char *buf, size_t n) {
+    snprintf(buf, n, "%s/models/%s/%s.onnx", QLITE_SOURCE_DIR, name, name);
+    return buf;
+}
+
+typedef struct run_result {
+    void *out;
+    size_t bytes;
+    size_t prepared;
+} run_result;
+
+/* Runs a converted model on the first 4 test images. */
+static void run_model(const void *bytes, size_t size, const qlite_npy_array *x,
+                      run_result *res) {
+    qlite_model *m = NULL;
+    qlite_interpreter *it = NULL;
+    assert_qlite_ok(qlite_model_open_memory(bytes, size, 0, &m));
+    assert_qlite_ok(qlite_interpreter_create(m, NULL, &it));
+    const int64_t dims[4] = {4, 1, 28, 28};
+    assert_qlite_ok(qlite_interpreter_resize_input(it, 0, 4, dims));
+    assert_qlite_ok(qlite_interpreter_prepare(it));
+    assert_qlite_ok(qlite_interpreter_set_input(it, 0, x->data, 4 * 28 * 28 * sizeof(float)));
+    assert_qlite_ok(qlite_interpreter_invoke(it));
+    qlite_tensor_view v;
+    assert_qlite_ok(qlite_interpreter_output(it, 0, &v));
+    res->out = malloc(v.bytes);
+    assert_non_null(res->out);
+    memcpy(res->out, v.data, v.bytes);
+    res->bytes = v.bytes;
+    res->prepared = qlite_interpreter_prepared_size(it);
+    qlite_interpreter_destroy(it);
+    qlite_model_close(m);
+}
+
+/* Packed layout of every constant FULLY_CONNECTED weight, checked. */
+static uint32_t count_packed(const void *bytes, size_t size, bool expect_packed) {
+    qlite_model *m = NULL;
+    assert_qlite_ok(qlite_model_open_memory(bytes, size, 0, &m));
+    uint32_t packed = 0;
+    for (uint32_t i = 0; i < qlite_model_tensor_count(m); i++) {
+        const qlite_tensor_info *t = qlite_model_tensor(m, i);
+        if (t->layout == QLITE_LAYOUT_DEFAULT) continue;
+        assert_true(expect_packed);
+        assert_int_equal(t->layout, t->dtype == QLITE_DTYPE_INT8 ? QLITE_LAYOUT_O16I4
+                                                                : QLITE_LAYOUT_O16);
+        packed++;
+    }
+    for (uint32_t i = 0; i < qlite_model_op_count(m); i++) {
+        const qlite_op_info *op = qlite_model_op(m, i);
+        if (op->code != QLITE_OP_FULLY_CONNECTED || op->num_inputs < 2) continue;
+        const qlite_tensor_info *w = qlite_model_tensor(m, (uint32_t)op->inputs[1]);
+        if (w->buffer && !w->sparsity && !w->clustering && expect_packed)
+            assert_int_not_equal(w->layout, QLITE_LAYOUT_DEFAULT);
+    }
+    qlite_model_close(m);
+    return packed;
+}
+
+static void check_model(const char *name, qlite_convert_mode mode, const qlite_npy_array *x,
+                        bool check_memory) {
+    char path[1024], calib[1024];
+    snprintf(calib, sizeof calib, "%s/models/data/fmnist_calib.npz", QLITE_SOURCE_DIR);
+    const char *calib_files[1] = {calib};
+    qlite_convert_options o = {.mode = mode};
+    if (mode == QLITE_CONVERT_INT8) {
+        o.calib_files = calib_files;
+        o.num_calib_files = 1;
+        o.calib_samples = 64;
+    }
+    void *pb = NULL, *db = NULL;
+    size_t ps = 0, ds = 0;
+    qlite_convert_report *rp = NULL;
+    assert_qlite_ok(qlite_convert_to_memory(model_path(name, path, sizeof path), &o, &pb, &ps,
+                                            &rp));
+    o.no_pack = true;
+    assert_qlite_ok(qlite_convert_to_memory(path, &o, &db, &ds, NULL));
+    qlite_convert_sizes sz;
+    qlite_convert_report_sizes(rp, &sz);
+    const uint32_t packed = count_packed(pb, ps, true);
+    assert_int_equal(count_packed(db, ds, false), 0);
+    assert_int_equal(sz.packed_weights, packed);
+    assert_true(packed > 0); /* every bundled model checked here has an FC layer */
+    run_result a, b;
+    run_model(pb, ps, x, &a);
+    run_model(db, ds, x, &b);
+    assert_int_equal(a.bytes, b.bytes);
+    if (memcmp(a.out, b.out, a.bytes) != 0) {
+        print_error("%s mode %s: packed and --no-pack outputs differ\n", name,
+                    qlite_convert_mode_name(mode));
+        fail();
+    }
+    if (check_memory) {
+        print_message("%s %s: %u packed weights, %llu bytes; prepared %zu (packed) vs %zu "
+                      "(--no-pack)\n",
+                      name, qlite_convert_mode_name(mode), packed,
+                      (unsigned long long)sz.packed_bytes, a.prepared, b.prepared);
+        assert_true(a.prepared < sz.packed_bytes / 4);
+        assert_true(b.prepared >= a.prepared + sz.packed_bytes);
+    }
+    free(a.out);
+    free(b.out);
+    qlite_convert_report_free(rp);
+    qlite_convert_free_bytes(pb);
+    qlite_convert_free_bytes(db);
+}
+
+static qlite_npy_array g_x;
+
+static int setup(void **state) {
+    (void)state;
+    char p[1024];
+    snprintf(p, sizeof p, "%s/models/data/fmnist_test_x.npy", QLITE_SOURCE_DIR);
+    return qlite_npy_read_file(p, &g_x) == QLITE_OK && g_x.bytes >= 4 * 28 * 28 * 4 ? 0 : -1;
+}
+
+static int teardown(void **state) {
+    (void)state;
+    qlite_npy_free(&g_x);
+    return 0;
+}
+
+static void test_mlp(void **state) {
+    (void)state;
+    for (int mode = 0; mode < QLITE_CONVERT_MODE_COUNT; mode++)
+        check_model("mlp", (qlite_convert_mode)mode, &g_x, true);
+}
+
+static void test_lenet(void **state) {
+    (void)state;
+    for (int mode = 0; mode < QLITE_CONVERT_MODE_COUNT; mode++)
+        check_model("lenet", (qlite_convert_mode)mode, &g_x, false);
+}
+
+static void test_transformer(void **state) {
+    (void)state;
+    for (int mode = 0; mode < QLITE_CONVERT_MODE_COUNT; mode++)
+        check_model("transformer", (qlite_convert_mode)mode, &g_x, false);
+}
+
+static void test_lstm(void **state) {
+    (void)state;
+    for (int mode = 0; mode < QLITE_CONVERT_MODE_COUNT; mode++)
+        check_model("lstm", (qlite_convert_mode)mode, &g_x, false);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_mlp),
+        cmocka_unit_test(test_lenet),
+        cmocka_unit_test(test_transformer),
+        cmocka_unit_test(test_lstm),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
