@@ -15,10 +15,12 @@ qlite_status qlc_need_input(const qlc_graph *g, const qlc_node *n, uint32_t i) {
     return QLITE_OK;
 }
 
-qlite_status qlc_const_ints(const qlc_graph *g, const qlc_node *n, uint32_t i, bool optional,
-                            int64_t **vals, size_t *count) {
-    *vals = NULL;
-    *count = 0;
+/* Input i as a constant: *out is the tensor, or NULL when an optional
+ * input is absent. A missing required input or one without a value at
+ * conversion time is an error. */
+static qlite_status const_input(const qlc_graph *g, const qlc_node *n, uint32_t i, bool optional,
+                                qlc_tensor **out) {
+    *out = NULL;
     qlc_tensor *t = qlc_in_t(g, n, i);
     if (!t) {
         if (optional) return QLITE_OK;
@@ -28,6 +30,17 @@ qlite_status qlc_const_ints(const qlc_graph *g, const qlc_node *n, uint32_t i, b
         return qlc_node_error(n, QLITE_ERR_UNSUPPORTED_OP,
                               "input %u ('%s') must be a constant: qlite needs its value at "
                               "conversion time", i, t->name);
+    *out = t;
+    return QLITE_OK;
+}
+
+qlite_status qlc_const_ints(const qlc_graph *g, const qlc_node *n, uint32_t i, bool optional,
+                            int64_t **vals, size_t *count) {
+    *vals = NULL;
+    *count = 0;
+    qlc_tensor *t;
+    qlite_status st = const_input(g, n, i, optional, &t);
+    if (st || !t) return st;
     int64_t *v = qlc_const_as_i64(t);
     if (!v) return qlc_node_error(n, QLITE_ERR_CORRUPT, "input %u ('%s') is not an integer tensor",
                                   i, t->name);
@@ -40,15 +53,9 @@ qlite_status qlc_const_floats(const qlc_graph *g, const qlc_node *n, uint32_t i,
                               float **vals, size_t *count) {
     *vals = NULL;
     *count = 0;
-    qlc_tensor *t = qlc_in_t(g, n, i);
-    if (!t) {
-        if (optional) return QLITE_OK;
-        return qlc_node_error(n, QLITE_ERR_CORRUPT, "required input %u is missing", i);
-    }
-    if (!t->data)
-        return qlc_node_error(n, QLITE_ERR_UNSUPPORTED_OP,
-                              "input %u ('%s') must be a constant: qlite needs its value at "
-                              "conversion time", i, t->name);
+    qlc_tensor *t;
+    qlite_status st = const_input(g, n, i, optional, &t);
+    if (st || !t) return st;
     float *v = qlc_const_as_f32(t);
     if (!v) return qlc_node_error(n, QLITE_ERR_CORRUPT, "input %u ('%s') is not numeric", i,
                                   t->name);
