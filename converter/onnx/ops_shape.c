@@ -159,18 +159,26 @@ qlite_status qlc_lower_flatten(qlc_graph *g, qlc_node *n) { return lower_as_resh
 
 /* ---- Squeeze / Unsqueeze ---------------------------------------------------------- */
 
-static qlite_status read_axes(qlc_graph *g, qlc_node *n, int64_t **axes, size_t *count) {
-    if (g->opset >= 13) return qlc_const_ints(g, n, 1, true, axes, count);
+/* A malloc'd copy of int-list attribute `name` (what later opsets pass as a
+ * constant input, read with qlc_const_ints): *vals is NULL when the
+ * attribute is absent, and non-NULL (with *count 0) when it is empty. */
+static qlite_status attr_ints_copy(const qlc_node *n, const char *name, int64_t **vals,
+                                   size_t *count) {
     size_t c;
-    const int64_t *a = qlc_attr_ints(n, "axes", &c);
-    *axes = NULL;
+    const int64_t *a = qlc_attr_ints(n, name, &c);
+    *vals = NULL;
     *count = 0;
     if (!a) return QLITE_OK;
-    *axes = malloc((c ? c : 1) * sizeof **axes);
-    if (!*axes) return qlite_error(QLITE_ERR_NO_MEMORY, "out of memory");
-    memcpy(*axes, a, c * sizeof *a);
+    *vals = malloc((c ? c : 1) * sizeof **vals);
+    if (!*vals) return qlite_error(QLITE_ERR_NO_MEMORY, "out of memory");
+    memcpy(*vals, a, c * sizeof *a);
     *count = c;
     return QLITE_OK;
+}
+
+static qlite_status read_axes(qlc_graph *g, qlc_node *n, int64_t **axes, size_t *count) {
+    if (g->opset >= 13) return qlc_const_ints(g, n, 1, true, axes, count);
+    return attr_ints_copy(n, "axes", axes, count);
 }
 
 qlite_status qlc_infer_squeeze(qlc_graph *g, qlc_node *n) {
@@ -353,11 +361,10 @@ static qlite_status split_sizes(qlc_graph *g, qlc_node *n, int32_t *axis, int64_
     if (g->opset >= 13) {
         if ((st = qlc_const_ints(g, n, 1, true, &v, &c)) != QLITE_OK) return st;
     } else {
-        const int64_t *a = qlc_attr_ints(n, "split", &c);
-        if (a && c) {
-            v = malloc(c * sizeof *v);
-            if (!v) return qlite_error(QLITE_ERR_NO_MEMORY, "out of memory");
-            memcpy(v, a, c * sizeof *v);
+        if ((st = attr_ints_copy(n, "split", &v, &c)) != QLITE_OK) return st;
+        if (!c) { /* an empty attribute: equal parts, as when absent */
+            free(v);
+            v = NULL;
         }
     }
     uint32_t no = n->num_outputs;
@@ -452,19 +459,9 @@ static qlite_status slice_read(qlc_graph *g, qlc_node *n, slice_spec *sp, int64_
     size_t cs = 0, ce = 0, ca = 0, cp = 0;
     qlite_status st = QLITE_OK;
     if (g->opset < 10) {
-        const int64_t *a;
-        size_t c;
-        int64_t **dst[3] = {&st_, &en, &ax};
-        size_t *cnt[3] = {&cs, &ce, &ca};
-        const char *names[3] = {"starts", "ends", "axes"};
-        for (int k = 0; k < 3; k++) {
-            if ((a = qlc_attr_ints(n, names[k], &c)) != NULL) {
-                *dst[k] = malloc((c ? c : 1) * sizeof(int64_t));
-                if (!*dst[k]) { st = qlite_error(QLITE_ERR_NO_MEMORY, "out of memory"); break; }
-                memcpy(*dst[k], a, c * sizeof(int64_t));
-                *cnt[k] = c;
-            }
-        }
+        if (st == QLITE_OK) st = attr_ints_copy(n, "starts", &st_, &cs);
+        if (st == QLITE_OK) st = attr_ints_copy(n, "ends", &en, &ce);
+        if (st == QLITE_OK) st = attr_ints_copy(n, "axes", &ax, &ca);
     } else {
         if (st == QLITE_OK) st = qlc_const_ints(g, n, 1, false, &st_, &cs);
         if (st == QLITE_OK) st = qlc_const_ints(g, n, 2, false, &en, &ce);
