@@ -81,9 +81,26 @@ static void *xcalloc(size_t n, size_t size) { return calloc(n ? n : 1, size); }
 /* create                                                                    */
 /* ------------------------------------------------------------------------ */
 
+/* Whether op `op` (kernel k) reads its sparse / clustered constant input
+ * `input` as stored (kernel.h: reads_stored). */
+static bool reads_stored(const qlite_interpreter *it, const qlite_kernel *k,
+                         const qlite_op_info *op, uint32_t input, const qlite_tensor_info *info) {
+    enum { MAX_ASKED = 16 };
+    if (!k->reads_stored || (!info->sparsity && !info->clustering) ||
+        info->layout != QLITE_LAYOUT_DEFAULT || op->num_inputs > MAX_ASKED)
+        return false;
+    const qlite_tensor_info *infos[MAX_ASKED];
+    for (uint32_t j = 0; j < op->num_inputs; j++)
+        infos[j] = op->inputs[j] < 0 || (uint32_t)op->inputs[j] >= it->num_tensors
+                       ? NULL
+                       : it->tensors[op->inputs[j]].info;
+    return k->reads_stored(op, infos, input);
+}
+
 /* Whether kernel k gets constant input `input` (described by info) densified
- * (kernel.h: raw_inputs, raw_dense_inputs, raw_packed_inputs). */
-static bool reads_dense(const qlite_kernel *k, uint32_t input, const qlite_tensor_info *info) {
+ * (kernel.h: raw_inputs, raw_dense_inputs, raw_packed_inputs, reads_stored). */
+static bool reads_dense(const qlite_interpreter *it, const qlite_kernel *k,
+                        const qlite_op_info *op, uint32_t input, const qlite_tensor_info *info) {
     if (input >= 32) return true;
     if (k->raw_inputs & (1u << input)) return false;
     if ((k->raw_dense_inputs & (1u << input)) && !info->sparsity && !info->clustering &&
@@ -92,7 +109,7 @@ static bool reads_dense(const qlite_kernel *k, uint32_t input, const qlite_tenso
     if ((k->raw_packed_inputs & (1u << input)) && !info->sparsity && !info->clustering &&
         info->layout != QLITE_LAYOUT_DEFAULT)
         return false;
-    return true;
+    return !reads_stored(it, k, op, input, info);
 }
 
 static qlite_status build_tensors(qlite_interpreter *it) {
@@ -262,7 +279,7 @@ static qlite_status build_dense(qlite_interpreter *it) {
         for (uint32_t j = 0; j < op->num_inputs; j++) {
             int32_t t = op->inputs[j];
             if (t < 0 || !it->tensors[t].is_const || it->dense_of[t] >= 0) continue;
-            if (!reads_dense(it->kernels[i], j, it->tensors[t].info) ||
+            if (!reads_dense(it, it->kernels[i], op, j, it->tensors[t].info) ||
                 !qlite_constant_needs_dense(it->tensors[t].info))
                 continue;
             it->dense_of[t] = (int32_t)it->num_dense++;
@@ -300,7 +317,8 @@ static void build_nodes(qlite_interpreter *it) {
         for (uint32_t j = 0; j < op->num_inputs; j++) {
             int32_t t = op->inputs[j];
             if (t < 0) n->inputs[j] = NULL;
-            else if (it->dense_of[t] >= 0 && reads_dense(it->kernels[i], j, it->tensors[t].info))
+            else if (it->dense_of[t] >= 0 &&
+                     reads_dense(it, it->kernels[i], op, j, it->tensors[t].info))
                 n->inputs[j] = &it->dense[it->dense_of[t]];
             else n->inputs[j] = &it->tensors[t];
         }

@@ -28,6 +28,15 @@
  * such an input is handed over as stored when it is dense in the default
  * layout, and densified (float16 widened) when it is sparse, clustered or
  * packed.
+ * `reads_stored` (optional) is the per-node form of raw_inputs for the
+ * compressed forms: asked once at interpreter creation for each constant
+ * input stored sparse or clustered (layout DEFAULT), with the op and the
+ * descriptions of its inputs; true = the node reads that input as stored
+ * (its prepare/eval see the model's bytes, `data == info->data`), false =
+ * densified as above. A kernel that reads only some layouts (e.g. CONV_2D:
+ * 1x1 convolutions) says so here; its prepare must accept exactly what this
+ * answers true for, and refuse a compressed layout it does not read with a
+ * clear error (the one-op test runner hands every constant over as stored).
  * `raw_packed_inputs` (bit i = input i) is the promise of a kernel that reads
  * the packed weight layouts (O16, O16I4; docs/format.md §6.2) in place: such
  * an input stored dense in a packed layout is handed over as stored (same
@@ -95,6 +104,9 @@ typedef struct qlite_kernel {
     uint32_t raw_inputs;           /* bit i: input i is read in stored form */
     bool output_aliases_input;     /* output 0 is input 0's bytes (reshape-like, no copy) */
     uint32_t raw_dense_inputs;     /* bit i: input i is read as stored when stored dense */
+    /* NULL = never; inputs[j] = input j's description (NULL when absent) */
+    bool (*reads_stored)(const qlite_op_info *op, const qlite_tensor_info *const *inputs,
+                         uint32_t input);
     uint32_t raw_packed_inputs;    /* bit i: input i is read as stored when stored in a packed
                                       layout (and not sparse / clustered) */
 } qlite_kernel;

@@ -2,22 +2,26 @@
  * registry.c — op code -> kernel. One line per op; an op without a line has
  * no kernel and fails at interpreter creation with its name.
  * Kernels are named qlite_kernel_<op code in lower case>, defined in
- * kernels/<file>.c and declared in kernels/kernels.h.
+ * kernels/<file>.c and declared in kernels/kernels.h. FULLY_CONNECTED,
+ * CONV_2D and BATCH_MATMUL go through kernels/nn_sparse.h, which adds the
+ * kernels that read sparse / clustered weights in place and hands every
+ * other node to the dense kernel.
  */
 #include "kernel.h"
 #include "kernels/kernels.h"
+#include "kernels/nn_sparse.h"
 
 const qlite_kernel *const qlite_kernel_registry[QLITE_OP_COUNT] = {
     [QLITE_OP_TRANSPOSE_CONV_2D] = &qlite_kernel_transpose_conv_2d,
     [QLITE_OP_RESIZE] = &qlite_kernel_resize,
     [QLITE_OP_LSTM] = &qlite_kernel_lstm,
     [QLITE_OP_GRU] = &qlite_kernel_gru,
-    [QLITE_OP_BATCH_MATMUL] = &qlite_kernel_batch_matmul,
+    [QLITE_OP_BATCH_MATMUL] = &qlite_kernel_batch_matmul_or_sparse,
     [QLITE_OP_MAX_POOL_2D] = &qlite_kernel_max_pool_2d,
     [QLITE_OP_AVERAGE_POOL_2D] = &qlite_kernel_average_pool_2d,
-    [QLITE_OP_CONV_2D] = &qlite_kernel_conv_2d,
+    [QLITE_OP_CONV_2D] = &qlite_kernel_conv_2d_or_sparse,
     [QLITE_OP_DEPTHWISE_CONV_2D] = &qlite_kernel_depthwise_conv_2d,
-    [QLITE_OP_FULLY_CONNECTED] = &qlite_kernel_fully_connected,
+    [QLITE_OP_FULLY_CONNECTED] = &qlite_kernel_fully_connected_or_sparse,
     [QLITE_OP_ADD] = &qlite_kernel_add,
     [QLITE_OP_SUB] = &qlite_kernel_sub,
     [QLITE_OP_MUL] = &qlite_kernel_mul,
