@@ -35,7 +35,8 @@ preceding Conv (what ORT's quantization pre-processing does).
       DynamicQuantizeLSTM, which is not reproduced here).
 
 Usage: /usr/bin/python3 tests/bench/make_ort_quant.py MODEL.onnx CALIB.npz OUTDIR
-       (CALIB.npz: one float32 array of model inputs, samples on axis 0)
+       (CALIB.npz: one array of model inputs, samples on axis 0: float32, or int64
+       token ids, which are not quantized)
 Prints one line per file written, with the number of ops quantized.
 """
 import json
@@ -148,11 +149,12 @@ def ranges_by_ort(model, calib_x):
     with tempfile.TemporaryDirectory() as d:
         mp, xp = os.path.join(d, "calib.onnx"), os.path.join(d, "x.npy")
         onnx.save(m, mp)
-        np.save(xp, calib_x.astype(np.float32))
+        np.save(xp, calib_x if calib_x.dtype == np.int64 else calib_x.astype(np.float32))
         out = subprocess.run(["node", os.path.join(HERE, "ort_ranges.js"), mp, xp],
                              check=True, capture_output=True, text=True).stdout
     r = json.loads(out)
-    r[model.graph.input[0].name] = [float(calib_x.min()), float(calib_x.max())]
+    if calib_x.dtype.kind == "f":
+        r[model.graph.input[0].name] = [float(calib_x.min()), float(calib_x.max())]
     return r
 
 

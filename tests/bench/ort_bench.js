@@ -8,7 +8,7 @@
 //        [--opt all|extended|basic|disabled] [--internal]
 //
 // Steps:
-//   1. read X (float32 [rows, ...]) and the labels before anything is measured;
+//   1. read X (float32 or int64 [rows, ...]) and the labels before anything is measured;
 //   2. note the resident memory and reset the high-water mark
 //      (/proc/self/clear_refs "5"), so "peak" covers only what follows;
 //   3. create a session: intraOpNumThreads T, interOpNumThreads 1, sequential,
@@ -89,12 +89,13 @@ function stats(ms) {
            min_ms: s[0], max_ms: s[s.length - 1] };
 }
 
+// B rows of X (cycled) as a tensor of X's own dtype (float32; int64 token ids).
 function rowsTensor(ort, x, rows) {
   const rowElems = x.data.length / x.dims[0];
-  const out = new Float32Array(rows * rowElems);
+  const out = new x.data.constructor(rows * rowElems);
   for (let r = 0; r < rows; r++)
     out.set(x.data.subarray((r % x.dims[0]) * rowElems, (r % x.dims[0] + 1) * rowElems), r * rowElems);
-  return new ort.Tensor('float32', out, [rows, ...x.dims.slice(1)]);
+  return new ort.Tensor(x.type, out, [rows, ...x.dims.slice(1)]);
 }
 
 function parseArgs(argv) {
@@ -191,7 +192,8 @@ async function main() {
   const ort = loadOrt();
   const x = readNpy(a.input);
   const y = a.labels ? readNpy(a.labels) : null;
-  if (x.type !== 'float32') throw new Error(`${a.input}: float32 input expected`);
+  if (x.type !== 'float32' && x.type !== 'int64')
+    throw new Error(`${a.input}: float32 (or int64 ids) input expected`);
   const base = procStatus().rss;
   resetPeak();
   let t0 = process.hrtime.bigint();

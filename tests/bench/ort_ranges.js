@@ -7,7 +7,7 @@
 //   node tests/bench/ort_ranges.js MODEL.onnx X.npy [--batch 100]
 //
 // Prints one JSON object {tensor name: [min, max], ...} over all rows of X
-// (float32 [rows, ...]), run in batches.
+// (float32, or int64 token ids, [rows, ...]), run in batches.
 'use strict';
 const fs = require('fs');
 
@@ -19,20 +19,24 @@ function loadOrt() {
   }
 }
 
-function readNpyF32(file) {
+// float32 or int64 (token ids), C order
+function readNpy(file) {
   const buf = fs.readFileSync(file);
   if (buf.toString('latin1', 0, 6) !== '\x93NUMPY') throw new Error(`${file}: not a .npy file`);
   const hlen = buf[6] === 1 ? buf.readUInt16LE(8) : buf.readUInt32LE(8);
   const hstart = buf[6] === 1 ? 10 : 12;
   const header = buf.toString('latin1', hstart, hstart + hlen);
-  if (!/'descr':\s*'<f4'/.test(header) || /'fortran_order':\s*True/.test(header))
-    throw new Error(`${file}: float32 C-order array expected`);
+  const descr = /'descr':\s*'([^']+)'/.exec(header);
+  const kinds = { '<f4': ['float32', Float32Array], '<i8': ['int64', BigInt64Array] };
+  if (!descr || !kinds[descr[1]] || /'fortran_order':\s*True/.test(header))
+    throw new Error(`${file}: float32 or int64 C-order array expected`);
+  const [type, Arr] = kinds[descr[1]];
   const dims = /'shape':\s*\(([^)]*)\)/.exec(header)[1].split(',').map(s => s.trim())
     .filter(s => s.length).map(Number);
   const n = dims.reduce((a, b) => a * b, 1);
-  const copy = new Uint8Array(n * 4);
-  copy.set(buf.subarray(hstart + hlen, hstart + hlen + n * 4));
-  return { dims, data: new Float32Array(copy.buffer) };
+  const copy = new Uint8Array(n * Arr.BYTES_PER_ELEMENT);
+  copy.set(buf.subarray(hstart + hlen, hstart + hlen + n * Arr.BYTES_PER_ELEMENT));
+  return { type, dims, data: new Arr(copy.buffer) };
 }
 
 async function main() {
@@ -45,14 +49,14 @@ async function main() {
   }
   if (pos.length !== 2 || !(batch >= 1)) throw new Error('usage: ort_ranges.js MODEL.onnx X.npy [--batch N]');
   const ort = loadOrt();
-  const x = readNpyF32(pos[1]);
+  const x = readNpy(pos[1]);
   const session = await ort.InferenceSession.create(pos[0], {
     intraOpNumThreads: 1, graphOptimizationLevel: 'disabled' });
   const rowElems = x.data.length / x.dims[0];
   const ranges = {};
   for (let r = 0; r < x.dims[0]; r += batch) {
     const rows = Math.min(batch, x.dims[0] - r);
-    const t = new ort.Tensor('float32', x.data.slice(r * rowElems, (r + rows) * rowElems),
+    const t = new ort.Tensor(x.type, x.data.slice(r * rowElems, (r + rows) * rowElems),
                              [rows, ...x.dims.slice(1)]);
     const out = await session.run({ [session.inputNames[0]]: t });
     for (const [name, v] of Object.entries(out)) {

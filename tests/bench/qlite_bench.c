@@ -8,7 +8,8 @@
  *                    [--json]
  *
  * Steps:
- *   1. read X (float32 [rows, ...]) and, if given, the labels Y ([rows]
+ *   1. read X (float32 [rows, ...], or int64/int32 token ids for an integer
+ *      input) and, if given, the labels Y ([rows]
  *      int64/int32) — before anything is measured, as the peer scripts do;
  *   2. note the resident memory (VmRSS) and reset the high-water mark
  *      (/proc/self/clear_refs "5"), so "peak" covers only what follows;
@@ -184,8 +185,10 @@ static int bind_rows(qlite_interpreter *it, const qlite_model *m, const qlite_np
     if (qlite_interpreter_input_count(it) != 1)
         return fail("the benchmark drives models with exactly one input", NULL);
     const qlite_tensor_info *info = qlite_model_tensor(m, (uint32_t)qlite_model_input(m, 0));
-    if (x->dtype != QLITE_DTYPE_FLOAT32 || x->rank < 1 || x->dims[0] < 1)
-        return fail("--input must be a float32 array [rows, ...] with at least one row", NULL);
+    const bool ids = x->dtype == QLITE_DTYPE_INT64 || x->dtype == QLITE_DTYPE_INT32;
+    if ((x->dtype != QLITE_DTYPE_FLOAT32 && !ids) || x->rank < 1 || x->dims[0] < 1)
+        return fail("--input must be a float32 (or int64/int32 ids) array [rows, ...] with at "
+                    "least one row", NULL);
     if (info->rank != x->rank) return fail("--input rank differs from the model input's", info->name);
     int64_t dims[QLITE_MAX_RANK];
     memcpy(dims, x->dims, sizeof dims);
@@ -196,11 +199,23 @@ static int bind_rows(qlite_interpreter *it, const qlite_model *m, const qlite_np
     if (qlite_interpreter_prepare(it) != QLITE_OK) return fail("prepare", qlite_last_error());
     qlite_tensor_view in;
     if (qlite_interpreter_input(it, 0, &in) != QLITE_OK) return fail("input", qlite_last_error());
-    size_t row_elems = (size_t)(x->bytes / sizeof(float) / (size_t)x->dims[0]);
+    const size_t esize = x->dtype == QLITE_DTYPE_INT64 ? 8 : 4;
+    size_t row_elems = (size_t)(x->bytes / esize / (size_t)x->dims[0]);
     size_t n = (size_t)rows * row_elems;
     const float *src = x->data;
     size_t have = (size_t)x->dims[0] * row_elems;
-    if (in.dtype == QLITE_DTYPE_FLOAT32 && in.bytes == n * sizeof(float)) {
+    if (ids) { /* token ids: int64 or int32 on both sides, converted element-wise */
+        if ((in.dtype != QLITE_DTYPE_INT64 && in.dtype != QLITE_DTYPE_INT32) ||
+            in.bytes != n * (in.dtype == QLITE_DTYPE_INT64 ? 8 : 4))
+            return fail("integer --input needs an int64/int32 model input of X's size", in.name);
+        for (size_t i = 0; i < n; i++) {
+            const size_t k = i % have;
+            const int64_t v = x->dtype == QLITE_DTYPE_INT64 ? ((const int64_t *)x->data)[k]
+                                                            : ((const int32_t *)x->data)[k];
+            if (in.dtype == QLITE_DTYPE_INT64) ((int64_t *)in.data)[i] = v;
+            else ((int32_t *)in.data)[i] = (int32_t)v;
+        }
+    } else if (in.dtype == QLITE_DTYPE_FLOAT32 && in.bytes == n * sizeof(float)) {
         float *dst = in.data;
         for (size_t i = 0; i < n; i += row_elems)
             memcpy(dst + i, src + i % have, row_elems * sizeof(float));

@@ -57,6 +57,7 @@ PY = "/usr/bin/python3"
 OPENBLAS = "/usr/lib/x86_64-linux-gnu/libopenblas.so.0"
 QLITE_MODES = ["float32", "float16", "dynamic", "int8"]
 TORCH_VARIANTS = ["float", "dynamic_qnnpack", "dynamic_onednn", "static_qnnpack", "static_onednn"]
+LARGE = ["mobilenet_v2", "resnet18", "transformer_s128"]   # export_bench.py, in --large DIR
 ORDER = ["mlp", "mlp_pruned", "mlp_clustered", "lenet", "mobilenet", "transformer", "lstm", "gru"]
 TIMEOUT = 1800
 
@@ -131,10 +132,10 @@ def git_rev(src):
 
 # ---------------------------------------------------------------- qlite
 
-def convert(a, src, mode, out_path):
+def convert(a, src, mode, out_path, calib=CALIB):
     cmd = [a.convert, src, "-o", out_path, "--mode", mode, "-q"]
     if mode == "int8" and not src.endswith("_qat.onnx"):
-        cmd[-1:-1] = ["--calib", CALIB]
+        cmd[-1:-1] = ["--calib", calib]
     if os.path.exists(out_path):
         os.unlink(out_path)
     rc, out, err, secs = run(cmd)
@@ -161,11 +162,12 @@ def weight_dtypes(a, path):
     return " ".join(f"{short.get(k, k)} {100 * v / total:.0f}%" for k, v in items if 100 * v / total >= 0.5)
 
 
-def qlite_config(a, path, threads, batch, accuracy, profile):
-    cmd = [a.qlite_bench, path, "--input", DATA_X, "--batch", str(batch), "--threads", str(threads),
+def qlite_config(a, path, threads, batch, accuracy, profile, spec=None):
+    spec = spec or {"input": DATA_X, "labels": DATA_Y}
+    cmd = [a.qlite_bench, path, "--input", spec["input"], "--batch", str(batch), "--threads", str(threads),
            "--runs", str(a.runs), "--warmup", str(a.warmup), "--json"]
-    if accuracy:
-        cmd += ["--labels", DATA_Y]
+    if accuracy and spec.get("labels"):
+        cmd += ["--labels", spec["labels"]]
     if profile:
         cmd += ["--profile", str(max(20, a.runs // 2))]
     rc, out, err, _ = run(cmd)
@@ -177,12 +179,13 @@ def qlite_config(a, path, threads, batch, accuracy, profile):
 
 # ---------------------------------------------------------------- ORT
 
-def ort_config(a, path, threads, batch, accuracy, internal):
-    cmd = ["node", os.path.join(HERE, "ort_bench.js"), "--model", path, "--input", DATA_X,
+def ort_config(a, path, threads, batch, accuracy, internal, spec=None):
+    spec = spec or {"input": DATA_X, "labels": DATA_Y}
+    cmd = ["node", os.path.join(HERE, "ort_bench.js"), "--model", path, "--input", spec["input"],
            "--batch", str(batch), "--threads", str(threads), "--runs", str(a.runs),
            "--warmup", str(a.warmup)]
-    if accuracy:
-        cmd += ["--labels", DATA_Y]
+    if accuracy and spec.get("labels"):
+        cmd += ["--labels", spec["labels"]]
     if internal:
         cmd += ["--internal"]
     rc, out, err, _ = run(cmd)
@@ -209,14 +212,14 @@ def ort_floor_model(work):
     return path if rc == 0 else None
 
 
-def ort_quant_models(name, work):
+def ort_quant_models(name, work, src=None, calib=CALIB):
     """Builds NAME.ort_qdq.onnx and NAME.ort_dynamic.onnx (once); {variant: path or error}."""
-    src = os.path.join(MODELS, name, f"{name}.onnx")
+    src = src or os.path.join(MODELS, name, f"{name}.onnx")
     qdq, dyn = (os.path.join(work, f"{name}.ort_{k}.onnx") for k in ("qdq", "dynamic"))
     stamp = os.path.join(work, f"{name}.ort_quant.json")
     newest = max(os.path.getmtime(src), os.path.getmtime(os.path.join(HERE, "make_ort_quant.py")))
     if not (os.path.exists(stamp) and os.path.getmtime(stamp) >= newest):
-        rc, out, err, secs = run([PY, os.path.join(HERE, "make_ort_quant.py"), src, CALIB, work])
+        rc, out, err, secs = run([PY, os.path.join(HERE, "make_ort_quant.py"), src, calib, work])
         counts = [int(n) for n in re.findall(r": (\d+) ops", out)]
         info = {"secs": secs, "counts": counts,
                 "error": None if rc == 0 else first_line(err.strip().splitlines()[-1] if err.strip() else out)}
@@ -255,10 +258,24 @@ def torch_group(a, name, accuracy):
 
 # ---------------------------------------------------------------- one model group
 
+def spec_of(a, name):
+    """Where a model group's files are: bundled (models/NAME, Fashion-MNIST rows, labels) or
+    one of the larger models models/scripts/export_bench.py wrote to --large DIR (its own
+    seeded input and calibration set, no labels)."""
+    if name in LARGE and a.large:
+        d = a.large
+        return {"src": os.path.join(d, f"{name}.onnx"), "input": os.path.join(d, f"{name}_input.npy"),
+                "calib": os.path.join(d, f"{name}_calib.npz"), "labels": None, "large": True}
+    return {"src": os.path.join(MODELS, name, f"{name}.onnx"), "input": DATA_X, "labels": DATA_Y,
+            "calib": CALIB, "large": False}
+
+
 def discover(a):
     names = [d for d in os.listdir(MODELS)
              if os.path.isfile(os.path.join(MODELS, d, f"{d}.onnx")) and not d.endswith("_qat")]
     names.sort(key=lambda n: (ORDER.index(n) if n in ORDER else len(ORDER), n))
+    if a.large:
+        names += [n for n in LARGE if os.path.isfile(os.path.join(a.large, f"{n}.onnx"))]
     if a.models:
         want = a.models.split(",")
         missing = [m for m in want if m not in names]
@@ -276,14 +293,16 @@ def bench_group(a, name, results):
     """Measures every row of one model group; fills results[name]."""
     g = results.setdefault(name, {"rows": {}, "profile": None, "ort_profile": None})
     rows = g["rows"]
-    src = os.path.join(MODELS, name, f"{name}.onnx")
+    spec = spec_of(a, name)
+    g["large"] = spec["large"]
+    src = spec["src"]
     qat = os.path.join(MODELS, f"{name}_qat", f"{name}_qat.onnx")
     # --- conversions (once)
     qlite_files = {}
     if "qlite" in a.engines:
         for mode in QLITE_MODES:
             out = os.path.join(a.work, f"{name}.{mode}.qlite")
-            c = convert(a, src, mode, out)
+            c = convert(a, src, mode, out, spec["calib"])
             log(f"  convert {name} {mode}: " + (c.get("error") or f"{c['size']} B in {c['convert_s']:.2f} s"))
             rows[row_key("qlite", mode)] = {"engine": "qlite", "mode": mode, "size": c.get("size"),
                                            "convert_s": c.get("convert_s"), "error": c.get("error"),
@@ -302,14 +321,14 @@ def bench_group(a, name, results):
     ort_files = {}
     if "ort" in a.engines:
         ort_files["float32"] = {"path": src}
-        ort_files.update(ort_quant_models(name, a.work))
+        ort_files.update(ort_quant_models(name, a.work, src, spec["calib"]))
         if os.path.exists(qat):
             ort_files["QAT int8 (QDQ file)"] = {"path": qat}
         for mode, f in ort_files.items():
             rows[row_key("ort", mode)] = {"engine": "ort", "mode": mode, "runs": {}, "ops": f.get("ops"),
                                          "size": os.path.getsize(f["path"]) if "path" in f else None,
                                          "convert_s": f.get("convert_s"), "error": f.get("error")}
-    if "torch" in a.engines:
+    if "torch" in a.engines and not spec["large"]:   # torch_bench.py knows the bundled nets only
         for v in TORCH_VARIANTS:
             rows.setdefault(row_key("torch", v), {"engine": "torch", "mode": v, "runs": {}, "size": None,
                                                   "convert_s": None, "error": None})
@@ -322,21 +341,21 @@ def bench_group(a, name, results):
                 acc = first and t == a.threads[0] and b == a.batch[0]
                 prof = acc and t == 1 and b == 1
                 for mode, path in qlite_files.items():
-                    r = qlite_config(a, path, t, b, acc, prof and mode == "float32")
+                    r = qlite_config(a, path, t, b, acc, prof and mode == "float32", spec)
                     rows[row_key("qlite", mode)]["runs"].setdefault(cfg, []).append(r)
                     if prof and mode == "float32" and "profile" in r:
                         g["profile"] = r["profile"]
                 for mode, f in ort_files.items():
                     if "path" not in f:
                         continue
-                    r = ort_config(a, f["path"], t, b, acc, prof and mode == "float32")
+                    r = ort_config(a, f["path"], t, b, acc, prof and mode == "float32", spec)
                     rows[row_key("ort", mode)]["runs"].setdefault(cfg, []).append(r)
                     if "internal" in r:
                         g["ort_profile"] = r.pop("internal")
                 log(f"  {name} rep {rep + 1}/{a.repeat} {t} thread(s) batch {b}: "
                     + ", ".join(f"{k.split('|')[0]} {k.split('|')[1]} {fmt_ms(last_median(v, cfg))}"
                                 for k, v in rows.items() if v["engine"] != "torch"))
-        if "torch" in a.engines:
+        if "torch" in a.engines and not spec["large"]:
             by = torch_group(a, name, first)
             for v in TORCH_VARIANTS:
                 row = rows[row_key("torch", v)]
@@ -440,7 +459,11 @@ def report(a, results, meta):
     L.append(f"Command: `{meta['command']}`  ")
     L.append(f"Runs: {a.runs} timed after {a.warmup} warm-up per configuration, {a.repeat} "
              f"interleaved repetition(s); inputs: the first B rows of models/data/fmnist_test_x.npy; "
-             f"accuracy: top-1 on all 1000 rows (models/data/fmnist_test_y.npy).")
+             f"accuracy: top-1 on all 1000 rows (models/data/fmnist_test_y.npy)."
+             + (" The larger models (MobileNetV2 224x224, ResNet-18, a 4-layer transformer encoder at "
+                "sequence length 128; torchvision architectures / models/scripts/export_bench.py, seeded "
+                "random weights, no accuracy) use their own seeded input and 16-sample random "
+                "calibration set (NAME_input.npy, NAME_calib.npz)." if a.large else ""))
     if meta.get("ort_floor"):
         L.append("")
         L.append("ONNX Runtime is timed from Node.js around `await session.run()`; a one-Relu model of the "
@@ -458,6 +481,10 @@ def report(a, results, meta):
     if target:
         L.append("")
         L += target
+    target6 = issue6_summary(a, results)
+    if target6:
+        L.append("")
+        L += target6
     for b in a.batch:
         L.append("")
         L.append(f"### Batch {b}")
@@ -561,6 +588,83 @@ def issue3_summary(a, results):
     return L if any_row else []
 
 
+def pair_ratio(num, den, cfg_num, cfg_den, key="median_ms"):
+    """Median over the repetitions of num[key] / den[key], each pair from the same repetition."""
+    rn = (num or {}).get("runs", {}).get(cfg_num) or []
+    rd = (den or {}).get("runs", {}).get(cfg_den) or []
+    q = sorted(x[key] / y[key] for x, y in zip(rn, rd) if x.get(key) and y.get(key))
+    if not q:
+        return None
+    n = len(q)
+    return q[n // 2] if n % 2 else 0.5 * (q[n // 2 - 1] + q[n // 2])
+
+
+def startup_ms(r):
+    """qlite: open + interpreter create + resize/prepare/input copy; ORT: session creation."""
+    if r is None:
+        return None
+    if "load_ms" in r and "prepare_ms" in r:
+        return r["load_ms"] + r.get("create_ms", 0.0) + r["prepare_ms"]
+    return r.get("create_ms")
+
+
+def issue6_summary(a, results):
+    """Issue #6's model-level targets, each a ratio measured within one repetition."""
+    if 1 not in a.threads:
+        return []
+    b = a.batch[0]
+    c1, c2 = f"1x{b}", f"2x{b}"
+    L = [f"Issue #6 targets (batch {b}; each ratio is the median over the repetitions of the ratio "
+         "within one repetition):", "",
+         "| model | qlite int8 ÷ ORT int8 QDQ (1T, ≤ 0.8) | qlite float32 ÷ ORT float32 (1T, ≤ 1.0) | "
+         "2T speedup qlite int8 / float32 (≥ 1.6 on the larger models) | 2T speedup ORT QDQ / float32 |",
+         "|---|---:|---:|---:|---:|"]
+
+    def verdict(x, ok):
+        return "—" if x is None else f"{x:.2f} {'met' if ok(x) else '**missed**'}"
+
+    for name, g in results.items():
+        rows = g["rows"]
+        qi, qf = rows.get(row_key("qlite", "int8")), rows.get(row_key("qlite", "float32"))
+        oi, of = rows.get(row_key("ort", "int8 QDQ")), rows.get(row_key("ort", "float32"))
+        ri = pair_ratio(qi, oi, c1, c1)
+        rf = pair_ratio(qf, of, c1, c1)
+        large = g.get("large")
+        sp = []
+        for row in (qi, qf):
+            x = pair_ratio(row, row, c1, c2) if 2 in a.threads else None
+            sp.append("—" if x is None else (verdict(x, lambda v: v >= 1.6) if large else f"{x:.2f}"))
+        so = []
+        for row in (oi, of):
+            x = pair_ratio(row, row, c1, c2) if 2 in a.threads else None
+            so.append("—" if x is None else f"{x:.2f}")
+        L.append(f"| {name}{' (larger)' if large else ''} | {verdict(ri, lambda v: v <= 0.8)} | "
+                 f"{verdict(rf, lambda v: v <= 1.0)} | {' / '.join(sp)} | {' / '.join(so)} |")
+    # startup: open + prepare of the int8 model vs ORT session creation
+    st = []
+    for name, g in results.items():
+        rows = g["rows"]
+        q = typical(rows.get(row_key("qlite", "int8")), c1)
+        oq = typical(rows.get(row_key("ort", "int8 QDQ")), c1)
+        of = typical(rows.get(row_key("ort", "float32")), c1)
+        qs = startup_ms(q)
+        if not qs or not g.get("large"):
+            continue
+        cells = [name, f"{qs:.2f}"]
+        for o in (oq, of):
+            os_ = startup_ms(o)
+            cells += [f"{os_:.1f}" if os_ else "—",
+                      f"1/{os_ / qs:.0f} {'met' if qs * 20 <= os_ else '**missed**'}" if os_ else "—"]
+        st.append("| " + " | ".join(cells) + " |")
+    if st:
+        L += ["", "Startup (1 thread): qlite open + interpreter create + prepare of the int8 file "
+              "(`qlite_bench` load_ms + create_ms + prepare_ms) vs ONNX Runtime's "
+              "`InferenceSession.create` (graph optimizations 'all'), target ≤ 1/20 of ORT's:", "",
+              "| model | qlite int8 ms | ORT QDQ create ms | qlite ÷ ORT QDQ | ORT float32 create ms | "
+              "qlite ÷ ORT float32 |", "|---|---:|---:|---:|---:|---:|"] + st
+    return L
+
+
 def short_reason(text, limit=110):
     text = re.sub(r"^(NotImplementedError|LookupError|ValueError|RuntimeError): ", "", text)
     text = text.replace("|", "/")
@@ -593,6 +697,7 @@ def main():
     p.add_argument("--out", help="markdown report (default WORK/bench_models.md)")
     p.add_argument("--json", help="also write every measurement as JSON here")
     p.add_argument("--from-json", help="only re-render the report of an earlier --json file")
+    p.add_argument("--large", help="also the larger models export_bench.py wrote to this directory")
     p.add_argument("--command", help=argparse.SUPPRESS)
     a = p.parse_args()
     a.threads = [int(t) for t in a.threads.split(",")]
@@ -602,6 +707,7 @@ def main():
     a.warmup = a.warmup if a.warmup is not None else (5 if a.quick else 30)
     a.repeat = a.repeat or (1 if a.quick else 3)
     a.build = os.path.abspath(a.build)
+    a.large = os.path.abspath(a.large) if a.large else None
     a.work = os.path.abspath(a.work or os.path.join(a.build, "bench_models"))
     out_given = a.out is not None
     a.out = a.out or os.path.join(a.work, "bench_models.md")
@@ -637,7 +743,7 @@ def main():
                 load_start=loadavg(), build=os.path.relpath(a.build, ROOT),
                 command=a.command or " ".join(shlex.quote(x) for x in sys.argv),
                 args={"threads": a.threads, "batch": a.batch, "runs": a.runs, "warmup": a.warmup,
-                      "repeat": a.repeat})
+                      "repeat": a.repeat, "large": a.large})
     meta["build_type"], src = "?", ROOT
     try:
         with open(os.path.join(a.build, "CMakeCache.txt")) as f:
