@@ -5,7 +5,8 @@
  * AVX2, portable. A level the CPU lacks is skipped (cmocka skip), not passed.
  *
  * For each op (ADD, SUB, MUL; the table ops LOGISTIC, TANH, HARD_SWISH,
- * GELU and the int8 -> uint8 requantization; QUANTIZE; DEQUANTIZE) the same
+ * GELU and the int8 -> uint8 requantization; QUANTIZE; DEQUANTIZE; SOFTMAX
+ * rows) the same
  * inputs run once with QLITE_INTERP_REFERENCE_ONLY (the readable reference)
  * and once with the level's variants, and the outputs must be equal:
  *   - sizes 0 (where allowed) 1..70 and around 64, 128, 256 (tile edges of
@@ -299,6 +300,50 @@ static void test_quantize(void **state) {
 }
 
 /* ---------------------------------------------------------------- */
+/* SOFTMAX rows                                                       */
+/* ---------------------------------------------------------------- */
+
+static void test_softmax(void **state) {
+    enter_level(state);
+    const qlite_dtype dts[] = {QLITE_DTYPE_INT8, QLITE_DTYPE_UINT8};
+    qlite_test_rng rng;
+    qlite_test_rng_seed(&rng, 0x50F7);
+    int variant = 0;
+    for (size_t di = 0; di < 2; di++)
+        for (size_t si = 0; si < Q8_COUNT(SIZES); si++) {
+            const qlite_dtype dt = dts[di];
+            const int64_t shape[2] = {3, SIZES[si]};
+            const size_t n = 3 * (size_t)SIZES[si];
+            uint8_t *x = malloc(n);
+            assert_non_null(x);
+            q8_fill(&rng, x, n, dt);
+            if (variant % 5 == 4) memset(x, 0x7f, n); /* a constant row */
+            q8_params px, py;
+            /* input scales from a fine grid (many distinct e[d]) to coarse
+             * (e[d] = 0 beyond a few steps); standard and random outputs */
+            q8_params_set(&px, q8_rand_scale(&rng, -8, 1), q8_rand_zp(&rng, dt));
+            if (variant % 7 == 6) /* 2^16 / sy = 2^32: the largest multiplier */
+                q8_params_set(&py, 0x1p-16f, dt == QLITE_DTYPE_INT8 ? -128 : 0);
+            else if (variant % 3 == 0)
+                q8_params_set(&py, q8_rand_scale(&rng, -12, -6), q8_rand_zp(&rng, dt));
+            else
+                q8_params_set(&py, 1.0f / 256, dt == QLITE_DTYPE_INT8 ? -128 : 0);
+            qlite_op_options o = qopts(QLITE_OPTIONS_SOFTMAX);
+            o.u.softmax.axis = -1;
+            o.u.softmax.beta = variant % 4 == 1 ? -0.7f : (variant % 4 == 2 ? 3.0f : 1.0f);
+            qlite_op_test_tensor in = q8_tensor(dt, 2, shape, x, &px);
+            qlite_op_test_tensor out = q8_tensor(dt, 2, shape, NULL, &py);
+            char what[96];
+            snprintf(what, sizeof what, "%s rows of %lld, sx=%g beta=%g sy=%g zy=%d",
+                     qlite_dtype_name(dt), (long long)SIZES[si], (double)px.scale,
+                     (double)o.u.softmax.beta, (double)py.scale, py.zp);
+            run_both(QLITE_OP_SOFTMAX, &o, 1, &in, &out, what);
+            free(x);
+            variant++;
+        }
+}
+
+/* ---------------------------------------------------------------- */
 
 /* The variant table: names unique, needs consistent with what runs. */
 static void test_table(void **state) {
@@ -333,6 +378,7 @@ int main(void) {
         LEVEL_TESTS(test_binary_extremes),
         LEVEL_TESTS(test_lut),
         LEVEL_TESTS(test_quantize),
+        LEVEL_TESTS(test_softmax),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,7 +2,7 @@
  * elementwise_q8.h — optimized variants of the int8 / uint8 element-wise
  * kernels: byte table lookup (every unary op, requantization), the fused
  * ADD / SUB / MUL rows, QUANTIZE float32 -> int8/uint8, DEQUANTIZE
- * int8/uint8 -> float32.
+ * int8/uint8 -> float32, SOFTMAX rows.
  *
  * The references stay in the op files (unary_q8.c, binary_q8.c,
  * quantize.c, dequantize.c, softmax_q8.c) and are what every variant must
@@ -28,7 +28,7 @@
 
 /* Features the element-wise variants need (beyond gemm_q8.h's bits). */
 #define QLITE_Q8_EW_F_AVX2 1u     /* AVX2 */
-#define QLITE_Q8_EW_F_AVX512 2u   /* AVX-512 F + BW (+ VL; gemm_q8.h's AVX-512 level) */
+#define QLITE_Q8_EW_F_AVX512 2u   /* AVX-512 F, BW, VL, DQ (gemm_q8.h's level + DQ) */
 #define QLITE_Q8_EW_F_VBMI 4u     /* AVX-512 VBMI (VPERMB / VPERMI2B) */
 
 /*
@@ -68,6 +68,20 @@ typedef void (*qlite_q8_quantize_fn)(const float *x, uint8_t *y, size_t n, float
 /* DEQUANTIZE one run: y = (float)(q - zp) * scale. */
 typedef void (*qlite_q8_dequantize_fn)(const uint8_t *x, float *y, size_t n, float scale,
                                        int32_t zp, bool is_signed);
+/*
+ * SOFTMAX of one contiguous row (softmax_q8.c's scheme, docs/quantization.md
+ * §4.7): m = max (min when use_min) of the decoded row, d = |m - x|,
+ * S = sum e[d], y = clamp(zy + floor((e[d] * r + S * 2^15) / (S * 2^16))).
+ */
+typedef struct qlite_q8_softmax_params {
+    const uint32_t *e;     /* [256] round(2^23 exp(-sb d)) */
+    uint64_t r;            /* round(2^16 / sy), 1..2^32 */
+    int32_t zy, qmin, qmax;
+    bool is_signed, use_min;
+} qlite_q8_softmax_params;
+typedef void (*qlite_q8_softmax_fn)(const qlite_q8_softmax_params *p, const uint8_t *x,
+                                    uint8_t *y, size_t n);
+
 typedef struct qlite_q8_ew_ukernels {
     const char *name;                 /* ISA, e.g. "avx512" */
     unsigned needs;                   /* QLITE_Q8_EW_F_* bits, all required */
@@ -75,6 +89,7 @@ typedef struct qlite_q8_ew_ukernels {
     qlite_q8_binary_fn binary;
     qlite_q8_quantize_fn quantize;
     qlite_q8_dequantize_fn dequantize;
+    qlite_q8_softmax_fn softmax;      /* rows of n <= 2^24 */
 } qlite_q8_ew_ukernels;
 
 typedef enum qlite_q8_ew_kind {
@@ -82,6 +97,7 @@ typedef enum qlite_q8_ew_kind {
     QLITE_Q8_EW_BINARY,
     QLITE_Q8_EW_QUANTIZE,
     QLITE_Q8_EW_DEQUANTIZE,
+    QLITE_Q8_EW_SOFTMAX,
     QLITE_Q8_EW_KIND_COUNT
 } qlite_q8_ew_kind;
 

@@ -366,6 +366,81 @@ EW_AVX512 void qlite_q8_dequantize__avx512(const uint8_t *x, float *y, size_t n,
     }
 }
 
+/* ---- SOFTMAX rows (also needs AVX-512 DQ: 64-bit multiply, conversions) ---- */
+
+#define EW_AVX512DQ __attribute__((target("avx2,avx512f,avx512bw,avx512vl,avx512dq")))
+
+void qlite_q8_softmax__avx512(const qlite_q8_softmax_params *p, const uint8_t *x, uint8_t *y,
+                              size_t n);
+
+/* 16 decoded values of the row (masked lanes: the byte `fill`). */
+EW_AVX512DQ static inline __m512i sm_load16(const uint8_t *x, __mmask16 m, bool sg,
+                                            uint8_t fill) {
+    const __m128i v = _mm_mask_loadu_epi8(_mm_set1_epi8((char)fill), m, x);
+    return sg ? _mm512_cvtepi8_epi32(v) : _mm512_cvtepu8_epi32(v);
+}
+
+/* q = floor(num / den) from q0 = trunc(num * inv), corrected by one step
+ * (elementwise_q8.c's scalar row explains why one step is enough). */
+EW_AVX512DQ static inline __m512i sm_div8(__m512i num, __m512i den, __m512d inv) {
+    __m512i q = _mm512_cvttpd_epi64(_mm512_mul_pd(_mm512_cvtepi64_pd(num), inv));
+    const __m512i prod = _mm512_mullo_epi64(q, den);
+    const __mmask8 over = _mm512_cmpgt_epu64_mask(prod, num);
+    const __mmask8 under = _mm512_mask_cmpge_epu64_mask((__mmask8)~over,
+                                                        _mm512_sub_epi64(num, prod), den);
+    q = _mm512_mask_sub_epi64(q, over, q, _mm512_set1_epi64(1));
+    return _mm512_mask_add_epi64(q, under, q, _mm512_set1_epi64(1));
+}
+
+EW_AVX512DQ void qlite_q8_softmax__avx512(const qlite_q8_softmax_params *p, const uint8_t *x,
+                                          uint8_t *y, size_t n) {
+    const bool sg = p->is_signed, use_min = p->use_min;
+    /* the neutral byte for the masked lanes of the extreme */
+    const uint8_t fill = use_min ? (sg ? 0x7f : 0xff) : (sg ? 0x80 : 0x00);
+    __m512i ext = _mm512_set1_epi32(sg ? (int8_t)fill : fill);
+    for (size_t i = 0; i < n; i += 16) {
+        const __mmask16 m = n - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - i)) - 1);
+        const __m512i v = sm_load16(x + i, m, sg, fill);
+        ext = use_min ? _mm512_min_epi32(ext, v) : _mm512_max_epi32(ext, v);
+    }
+    const int32_t mx = use_min ? _mm512_reduce_min_epi32(ext) : _mm512_reduce_max_epi32(ext);
+    const __m512i vm = _mm512_set1_epi32(mx);
+    /* d = |m - v|; S = sum e[d] in 64-bit lanes */
+    __m512i s0 = _mm512_setzero_si512(), s1 = _mm512_setzero_si512();
+    for (size_t i = 0; i < n; i += 16) {
+        const __mmask16 m = n - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - i)) - 1);
+        const __m512i d = _mm512_abs_epi32(_mm512_sub_epi32(vm, sm_load16(x + i, m, sg, fill)));
+        const __m512i e = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), m, d,
+                                                      (const int *)p->e, 4);
+        s0 = _mm512_add_epi64(s0, _mm512_cvtepu32_epi64(_mm512_castsi512_si256(e)));
+        s1 = _mm512_add_epi64(s1, _mm512_cvtepu32_epi64(_mm512_extracti64x4_epi64(e, 1)));
+    }
+    const uint64_t sum = (uint64_t)_mm512_reduce_add_epi64(_mm512_add_epi64(s0, s1));
+    const __m512i den = _mm512_set1_epi64((long long)(sum << 16));
+    const __m512i half = _mm512_set1_epi64((long long)(sum << 15));
+    const __m512i r = _mm512_set1_epi64((long long)p->r); /* < 2^32: VPMULUDQ */
+    const bool r32 = p->r >> 32 != 0;                      /* r = 2^32: a shift */
+    const __m512d inv = _mm512_set1_pd(1.0 / (double)(int64_t)(sum << 16));
+    const __m512i zy = _mm512_set1_epi64(p->zy), lo = _mm512_set1_epi64(p->qmin),
+                  hi = _mm512_set1_epi64(p->qmax);
+    for (size_t i = 0; i < n; i += 16) {
+        const __mmask16 m = n - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - i)) - 1);
+        const __m512i d = _mm512_abs_epi32(_mm512_sub_epi32(vm, sm_load16(x + i, m, sg, fill)));
+        const __m512i e = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), m, d,
+                                                      (const int *)p->e, 4);
+        for (int h = 0; h < 2; h++) {
+            const __m256i eh = h ? _mm512_extracti64x4_epi64(e, 1) : _mm512_castsi512_si256(e);
+            const __m512i e64 = _mm512_cvtepu32_epi64(eh);
+            const __m512i num = _mm512_add_epi64(
+                r32 ? _mm512_slli_epi64(e64, 32) : _mm512_mul_epu32(e64, r), half);
+            __m512i q = _mm512_add_epi64(sm_div8(num, den, inv), zy);
+            q = _mm512_min_epi64(_mm512_max_epi64(q, lo), hi);
+            const __mmask8 mh = (__mmask8)(m >> (8 * h));
+            _mm512_mask_cvtepi64_storeu_epi8(y + i + 8 * h, mh, q);
+        }
+    }
+}
+
 /* ------------------------------------------------------------------ */
 /* AVX-512 VBMI: table lookup                                          */
 /* ------------------------------------------------------------------ */

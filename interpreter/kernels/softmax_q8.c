@@ -20,6 +20,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "kernels/elementwise_q8.h"
 #include "kernels/kernels_q8.h"
 #include "kernels/quant_params.h"
 
@@ -32,6 +33,8 @@ typedef struct softmax_q8_state {
     int32_t zy, qmin, qmax;
     uint64_t r;           /* round(2^16 / sy) */
     uint32_t e[256];      /* round(2^23 exp(-sb d)) */
+    qlite_q8_softmax_fn row;      /* contiguous-row variant (elementwise_q8.h), or NULL */
+    qlite_q8_softmax_params rp;   /* its parameters */
 } softmax_q8_state;
 
 typedef struct softmax_q8_job {
@@ -67,6 +70,10 @@ static void softmax_q8_row(const softmax_q8_state *s, const uint8_t *x, uint8_t 
 static void softmax_q8_rows(void *arg, size_t begin, size_t end) {
     const softmax_q8_job *j = arg;
     const softmax_q8_state *s = j->s;
+    if (s->row) { /* inner == 1: rows are contiguous */
+        for (size_t r = begin; r < end; r++) s->row(&s->rp, j->x + r * s->n, j->y + r * s->n, s->n);
+        return;
+    }
     for (size_t r = begin; r < end; r++) {
         const size_t o = r / s->inner, k = r % s->inner;
         const size_t off = o * s->n * s->inner + k;
@@ -122,6 +129,15 @@ qlite_status qlite_softmax_q8_prepare(qlite_node *node, size_t outer, size_t n, 
     const double sb = (double)qx.scale * fabs((double)beta);
     for (int d = 0; d < 256; d++)
         s->e[d] = (uint32_t)qlite_round_half_even_f64(8388608.0 * exp(-sb * (double)d));
+    const qlite_q8_ew_ukernels *v = qlite_node_reference_only(node) || inner != 1
+                                        ? NULL
+                                        : qlite_q8_ew_select(QLITE_Q8_EW_SOFTMAX);
+    if (v) {
+        s->row = v->softmax;
+        s->rp = (qlite_q8_softmax_params){.e = s->e, .r = s->r, .zy = s->zy, .qmin = s->qmin,
+                                          .qmax = s->qmax, .is_signed = s->is_signed,
+                                          .use_min = s->use_min};
+    }
     node->state = s;
     return QLITE_OK;
 }
