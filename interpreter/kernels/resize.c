@@ -28,6 +28,7 @@
 #include "kernels/quant_params.h"
 #include "nn_common.h"
 #include "nn_variants.h"
+#include "resize_common.h"
 
 typedef struct axis_map {
     int64_t *i0, *i1; /* [out] */
@@ -37,9 +38,7 @@ typedef struct axis_map {
 typedef struct resize_state {
     qlite_eval_fn eval; /* resize_eval_f32 (first: qlite_eval_dispatch) */
     qlite_resize_options o;
-    int64_t N, H, W, C, OH, OW;
-    double sh, sw;
-    double lh, lw;      /* resized lengths the transforms use (in * scale or out) */
+    qlite_resize_geometry g;
     axis_map ym, xm;
 } resize_state;
 
@@ -74,9 +73,9 @@ static int64_t nearest_index(qlite_nearest_mode m, double c, int64_t in) {
     return clamp_index(r, in);
 }
 
-/* Source indices and weight of output index o on one axis. */
-static void axis_point(const qlite_resize_options *o, int64_t i, int64_t in, double out,
-                       double scale, int64_t *i0, int64_t *i1, float *w1) {
+/* Source indices and weight of output index i on one axis (resize_common.h). */
+void qlite_resize_axis_point(const qlite_resize_options *o, int64_t i, int64_t in, double out,
+                             double scale, int64_t *i0, int64_t *i1, float *w1) {
     const double c = src_coord(o->coordinate_transform, i, in, out, scale);
     if (o->mode == QLITE_RESIZE_NEAREST) {
         *i0 = *i1 = nearest_index(o->nearest_mode, c, in);
@@ -91,19 +90,20 @@ static void axis_point(const qlite_resize_options *o, int64_t i, int64_t in, dou
 
 /* Reference: every output element from the definition, one at a time. */
 static void resize_f32_ref(const resize_state *s, const float *x, float *y) {
-    for (int64_t n = 0; n < s->N; n++)
-        for (int64_t oy = 0; oy < s->OH; oy++)
-            for (int64_t ox = 0; ox < s->OW; ox++) {
+    const qlite_resize_geometry *g = &s->g;
+    for (int64_t n = 0; n < g->N; n++)
+        for (int64_t oy = 0; oy < g->OH; oy++)
+            for (int64_t ox = 0; ox < g->OW; ox++) {
                 int64_t y0, y1, x0, x1;
                 float wy, wx;
-                axis_point(&s->o, oy, s->H, s->lh, s->sh, &y0, &y1, &wy);
-                axis_point(&s->o, ox, s->W, s->lw, s->sw, &x0, &x1, &wx);
-                for (int64_t c = 0; c < s->C; c++) {
-                    const float *p = x + n * s->H * s->W * s->C + c;
-                    const float v00 = p[(y0 * s->W + x0) * s->C], v01 = p[(y0 * s->W + x1) * s->C];
-                    const float v10 = p[(y1 * s->W + x0) * s->C], v11 = p[(y1 * s->W + x1) * s->C];
+                qlite_resize_axis_point(&s->o, oy, g->H, g->lh, g->sh, &y0, &y1, &wy);
+                qlite_resize_axis_point(&s->o, ox, g->W, g->lw, g->sw, &x0, &x1, &wx);
+                for (int64_t c = 0; c < g->C; c++) {
+                    const float *p = x + n * g->H * g->W * g->C + c;
+                    const float v00 = p[(y0 * g->W + x0) * g->C], v01 = p[(y0 * g->W + x1) * g->C];
+                    const float v10 = p[(y1 * g->W + x0) * g->C], v11 = p[(y1 * g->W + x1) * g->C];
                     const float top = v00 + (v01 - v00) * wx, bot = v10 + (v11 - v10) * wx;
-                    y[((n * s->OH + oy) * s->OW + ox) * s->C + c] = top + (bot - top) * wy;
+                    y[((n * g->OH + oy) * g->OW + ox) * g->C + c] = top + (bot - top) * wy;
                 }
             }
 }
@@ -117,16 +117,17 @@ typedef struct resize_job {
 static void resize_rows(void *arg, size_t begin, size_t end) {
     const resize_job *j = arg;
     const resize_state *s = j->s;
-    const size_t C = (size_t)s->C;
+    const qlite_resize_geometry *g = &s->g;
+    const size_t C = (size_t)g->C;
     const bool nearest = s->o.mode == QLITE_RESIZE_NEAREST;
     for (size_t row = begin; row < end; row++) {
-        const int64_t n = (int64_t)row / s->OH, oy = (int64_t)row % s->OH;
-        const float *img = j->x + (size_t)(n * s->H * s->W) * C;
-        const float *r0 = img + (size_t)(s->ym.i0[oy] * s->W) * C;
-        const float *r1 = img + (size_t)(s->ym.i1[oy] * s->W) * C;
+        const int64_t n = (int64_t)row / g->OH, oy = (int64_t)row % g->OH;
+        const float *img = j->x + (size_t)(n * g->H * g->W) * C;
+        const float *r0 = img + (size_t)(s->ym.i0[oy] * g->W) * C;
+        const float *r1 = img + (size_t)(s->ym.i1[oy] * g->W) * C;
         const float wy = s->ym.w1[oy];
-        float *out = j->y + row * (size_t)s->OW * C;
-        for (int64_t ox = 0; ox < s->OW; ox++, out += C) {
+        float *out = j->y + row * (size_t)g->OW * C;
+        for (int64_t ox = 0; ox < g->OW; ox++, out += C) {
             const size_t a = (size_t)s->xm.i0[ox] * C, b = (size_t)s->xm.i1[ox] * C;
             if (nearest) {
                 memcpy(out, r0 + a, C * sizeof(float));
@@ -151,7 +152,7 @@ static qlite_status resize_eval_f32(qlite_node *node) {
         resize_f32_ref(s, j.x, j.y);
         return QLITE_OK;
     }
-    qlite_parallel_for(node, (size_t)(s->N * s->OH), resize_rows, &j);
+    qlite_parallel_for(node, (size_t)(s->g.N * s->g.OH), resize_rows, &j);
     return QLITE_OK;
 }
 
@@ -162,8 +163,37 @@ static qlite_status build_axis(qlite_node *node, const resize_state *s, axis_map
     m->w1 = qlite_node_alloc(node, (size_t)out * sizeof(float));
     if (!m->i0 || !m->i1 || !m->w1)
         return qlite_node_error(node, QLITE_ERR_NO_MEMORY, "out of memory");
-    for (int64_t i = 0; i < out; i++) axis_point(&s->o, i, in, len, scale, &m->i0[i], &m->i1[i], &m->w1[i]);
+    for (int64_t i = 0; i < out; i++)
+        qlite_resize_axis_point(&s->o, i, in, len, scale, &m->i0[i], &m->i1[i], &m->w1[i]);
     return QLITE_OK;
+}
+
+qlite_status qlite_resize_geometry_init(qlite_node *node, const qlite_resize_options *o,
+                                        const qlite_tensor *x, qlite_resize_geometry *g) {
+    if ((unsigned)o->mode >= QLITE_RESIZE_MODE_COUNT ||
+        (unsigned)o->coordinate_transform >= QLITE_COORD_COUNT ||
+        (unsigned)o->nearest_mode >= QLITE_NEAREST_COUNT)
+        return qlite_node_error(node, QLITE_ERR_INVALID_ARGUMENT,
+                                "bad mode %d / coordinate transform %d / nearest mode %d",
+                                (int)o->mode, (int)o->coordinate_transform, (int)o->nearest_mode);
+    g->N = x->dims[0], g->H = x->dims[1], g->W = x->dims[2], g->C = x->dims[3];
+    if (!(o->scale_h >= 0.0f) || !(o->scale_w >= 0.0f) || !isfinite(o->scale_h) ||
+        !isfinite(o->scale_w) || o->out_h < 0 || o->out_w < 0)
+        return qlite_node_error(node, QLITE_ERR_INVALID_ARGUMENT, "bad sizes or scales");
+    g->OH = o->out_h > 0 ? o->out_h : (int64_t)floor((double)g->H * o->scale_h);
+    g->OW = o->out_w > 0 ? o->out_w : (int64_t)floor((double)g->W * o->scale_w);
+    if (g->OH < 1 || g->OW < 1 || g->H < 1 || g->W < 1)
+        return qlite_node_error(node, QLITE_ERR_SHAPE,
+                                "resizing %lldx%lld to %lldx%lld: every size must be >= 1",
+                                (long long)g->H, (long long)g->W, (long long)g->OH,
+                                (long long)g->OW);
+    g->sh = o->scale_h > 0.0f ? (double)o->scale_h : (double)g->OH / (double)g->H;
+    g->sw = o->scale_w > 0.0f ? (double)o->scale_w : (double)g->OW / (double)g->W;
+    /* ONNX: with scales given, the "resized length" in the transforms is
+     * in * scale, not its floor (align_corners divides by it minus 1) */
+    g->lh = o->scale_h > 0.0f ? (double)g->H * g->sh : (double)g->OH;
+    g->lw = o->scale_w > 0.0f ? (double)g->W * g->sw : (double)g->OW;
+    return qlite_node_set_output_shape(node, 0, 4, (int64_t[]){g->N, g->OH, g->OW, g->C});
 }
 
 static qlite_status resize_prepare(qlite_node *node) {
@@ -188,34 +218,10 @@ static qlite_status resize_prepare(qlite_node *node) {
     if (!s) return qlite_node_error(node, QLITE_ERR_NO_MEMORY, "out of memory");
     s->eval = resize_eval_f32;
     s->o = node->opts->u.resize;
-    const qlite_resize_options *o = &s->o;
-    if ((unsigned)o->mode >= QLITE_RESIZE_MODE_COUNT ||
-        (unsigned)o->coordinate_transform >= QLITE_COORD_COUNT ||
-        (unsigned)o->nearest_mode >= QLITE_NEAREST_COUNT)
-        return qlite_node_error(node, QLITE_ERR_INVALID_ARGUMENT,
-                                "bad mode %d / coordinate transform %d / nearest mode %d",
-                                (int)o->mode, (int)o->coordinate_transform, (int)o->nearest_mode);
-    s->N = x->dims[0], s->H = x->dims[1], s->W = x->dims[2], s->C = x->dims[3];
-    if (!(o->scale_h >= 0.0f) || !(o->scale_w >= 0.0f) || !isfinite(o->scale_h) ||
-        !isfinite(o->scale_w) || o->out_h < 0 || o->out_w < 0)
-        return qlite_node_error(node, QLITE_ERR_INVALID_ARGUMENT, "bad sizes or scales");
-    s->OH = o->out_h > 0 ? o->out_h : (int64_t)floor((double)s->H * o->scale_h);
-    s->OW = o->out_w > 0 ? o->out_w : (int64_t)floor((double)s->W * o->scale_w);
-    if (s->OH < 1 || s->OW < 1 || s->H < 1 || s->W < 1)
-        return qlite_node_error(node, QLITE_ERR_SHAPE,
-                                "resizing %lldx%lld to %lldx%lld: every size must be >= 1",
-                                (long long)s->H, (long long)s->W, (long long)s->OH,
-                                (long long)s->OW);
-    s->sh = o->scale_h > 0.0f ? (double)o->scale_h : (double)s->OH / (double)s->H;
-    s->sw = o->scale_w > 0.0f ? (double)o->scale_w : (double)s->OW / (double)s->W;
-    /* ONNX: with scales given, the "resized length" in the transforms is
-     * in * scale, not its floor (align_corners divides by it minus 1) */
-    s->lh = o->scale_h > 0.0f ? (double)s->H * s->sh : (double)s->OH;
-    s->lw = o->scale_w > 0.0f ? (double)s->W * s->sw : (double)s->OW;
-    if ((st = qlite_node_set_output_shape(node, 0, 4, (int64_t[]){s->N, s->OH, s->OW, s->C})))
-        return st;
-    if ((st = build_axis(node, s, &s->ym, s->H, s->OH, s->lh, s->sh)) ||
-        (st = build_axis(node, s, &s->xm, s->W, s->OW, s->lw, s->sw)))
+    const qlite_resize_geometry *g = &s->g;
+    if ((st = qlite_resize_geometry_init(node, &s->o, x, &s->g)) ||
+        (st = build_axis(node, s, &s->ym, g->H, g->OH, g->lh, g->sh)) ||
+        (st = build_axis(node, s, &s->xm, g->W, g->OW, g->lw, g->sw)))
         return st;
     node->state = s;
     return QLITE_OK;
