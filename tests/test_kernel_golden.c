@@ -121,25 +121,38 @@ static void run_and_check(const char *what, qlite_op_code code, const qlite_op_o
     }
 }
 
+/* conv_<i> / tconv_<i>: p = stride h, w, dilation h, w, pads top, left,
+ * bottom, right, groups, then depthwise (conv) or output pads h, w (tconv). */
+static void run_conv_case(const char *name, bool transpose) {
+    gcase g;
+    load_case(name, &g);
+    float *x = floats(&g, "x"), *w = floats(&g, "w"), *b = floats(&g, "b");
+    qlite_op_options o = kc_options(QLITE_OPTIONS_CONV_2D);
+    o.u.conv2d = (qlite_conv2d_options){
+        .stride_h = param(&g, 0), .stride_w = param(&g, 1), .dilation_h = param(&g, 2),
+        .dilation_w = param(&g, 3), .pad_top = param(&g, 4), .pad_left = param(&g, 5),
+        .pad_bottom = param(&g, 6), .pad_right = param(&g, 7), .groups = param(&g, 8)};
+    qlite_op_code code;
+    if (transpose) {
+        o.u.conv2d.output_pad_h = param(&g, 9);
+        o.u.conv2d.output_pad_w = param(&g, 10);
+        code = QLITE_OP_TRANSPOSE_CONV_2D;
+    } else {
+        code = param(&g, 9) ? QLITE_OP_DEPTHWISE_CONV_2D : QLITE_OP_CONV_2D;
+    }
+    qlite_op_test_tensor in[3] = {tensor_of(&g, "x", x, false), tensor_of(&g, "w", w, true),
+                                  tensor_of(&g, "b", b, true)};
+    static const char *const outs[] = {"y"};
+    run_and_check(name, code, &o, 3, in, &g, outs, 1);
+    free(x), free(w), free(b), free(g.blob);
+}
+
 static void test_golden_conv(void **state) {
     (void)state;
     for (int i = 0; i < 5; i++) {
         char name[32];
         snprintf(name, sizeof name, "conv_%d", i);
-        gcase g;
-        load_case(name, &g);
-        float *x = floats(&g, "x"), *w = floats(&g, "w"), *b = floats(&g, "b");
-        qlite_op_options o = kc_options(QLITE_OPTIONS_CONV_2D);
-        o.u.conv2d = (qlite_conv2d_options){
-            .stride_h = param(&g, 0), .stride_w = param(&g, 1), .dilation_h = param(&g, 2),
-            .dilation_w = param(&g, 3), .pad_top = param(&g, 4), .pad_left = param(&g, 5),
-            .pad_bottom = param(&g, 6), .pad_right = param(&g, 7), .groups = param(&g, 8)};
-        qlite_op_test_tensor in[3] = {tensor_of(&g, "x", x, false), tensor_of(&g, "w", w, true),
-                                      tensor_of(&g, "b", b, true)};
-        static const char *const outs[] = {"y"};
-        run_and_check(name, param(&g, 9) ? QLITE_OP_DEPTHWISE_CONV_2D : QLITE_OP_CONV_2D, &o, 3,
-                      in, &g, outs, 1);
-        free(x), free(w), free(b), free(g.blob);
+        run_conv_case(name, false);
     }
 }
 
@@ -148,20 +161,7 @@ static void test_golden_transpose_conv(void **state) {
     for (int i = 0; i < 3; i++) {
         char name[32];
         snprintf(name, sizeof name, "tconv_%d", i);
-        gcase g;
-        load_case(name, &g);
-        float *x = floats(&g, "x"), *w = floats(&g, "w"), *b = floats(&g, "b");
-        qlite_op_options o = kc_options(QLITE_OPTIONS_CONV_2D);
-        o.u.conv2d = (qlite_conv2d_options){
-            .stride_h = param(&g, 0), .stride_w = param(&g, 1), .dilation_h = param(&g, 2),
-            .dilation_w = param(&g, 3), .pad_top = param(&g, 4), .pad_left = param(&g, 5),
-            .pad_bottom = param(&g, 6), .pad_right = param(&g, 7), .groups = param(&g, 8),
-            .output_pad_h = param(&g, 9), .output_pad_w = param(&g, 10)};
-        qlite_op_test_tensor in[3] = {tensor_of(&g, "x", x, false), tensor_of(&g, "w", w, true),
-                                      tensor_of(&g, "b", b, true)};
-        static const char *const outs[] = {"y"};
-        run_and_check(name, QLITE_OP_TRANSPOSE_CONV_2D, &o, 3, in, &g, outs, 1);
-        free(x), free(w), free(b), free(g.blob);
+        run_conv_case(name, true);
     }
 }
 
