@@ -275,6 +275,46 @@ static void test_dw_f32_portable(void **state) {
     dw_sweep(0);
 }
 
+/*
+ * The float conv GEMM at each ISA level (AVX-512: the local 12x32 tile over
+ * two O16 panels; below it gemm_f32's O16 kernels), skipped where the CPU
+ * lacks it: output pixels around the 12-row tile (1x1 direct path), output
+ * channels around the 16 / 32 columns, K across the 256-step blocks, im2col
+ * tiles split between pixels, groups.
+ */
+static void conv_sweep(unsigned cap) {
+    static const int64_t Ps[] = {1, 11, 12, 13, 24, 25, 37};
+    static const int64_t Os[] = {1, 15, 16, 17, 31, 32, 33, 48, 65};
+    qlite_q8_set_feature_cap(cap);
+    uint64_t seed = 1300;
+    for (size_t i = 0; i < KC_COUNT(Ps); i++)
+        for (size_t j = 0; j < KC_COUNT(Os); j++) {
+            conv_case a = CONV(1, 1, Ps[i], 20, Os[j], 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, true,
+                               QLITE_ACT_RELU6);
+            check_case(&a, seed++);
+        }
+    static const conv_case more[] = {
+        CONV(1, 5, 5, 300, 40, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, true, QLITE_ACT_NONE), /* K>256 */
+        CONV(1, 16, 16, 64, 33, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true, QLITE_ACT_RELU), /* 2 tiles */
+        CONV(1, 9, 9, 3, 64, 7, 7, 2, 2, 1, 1, 3, 3, 3, 3, 1, true, QLITE_ACT_NONE),  /* thin */
+        CONV(2, 6, 7, 12, 36, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 3, false, QLITE_ACT_NONE), /* groups */
+        CONV(1, 4, 4, 520, 20, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, false, QLITE_ACT_NONE), /* 3 blocks */
+    };
+    for (size_t i = 0; i < KC_COUNT(more); i++) check_case(&more[i], seed++);
+    qlite_q8_set_feature_cap(~0u);
+}
+
+static void test_conv_f32_avx512(void **state) {
+    (void)state;
+    if (!(qlite_q8_cpu_features() & QLITE_Q8_F_AVX512)) skip();
+    conv_sweep(QLITE_Q8_F_AVX512 | QLITE_Q8_F_AVXVNNI | QLITE_Q8_F_AVX2);
+}
+
+static void test_conv_f32_below_avx512(void **state) {
+    (void)state;
+    conv_sweep(QLITE_Q8_F_AVX2);
+}
+
 static void test_conv_errors(void **state) {
     (void)state;
     float x[4 * 4 * 4] = {0}, w[8 * 9 * 4] = {0};
@@ -491,6 +531,8 @@ int main(void) {
         cmocka_unit_test(test_conv_random),
         cmocka_unit_test(test_depthwise_cases),
         cmocka_unit_test(test_dw_f32_avx512),
+        cmocka_unit_test(test_conv_f32_avx512),
+        cmocka_unit_test(test_conv_f32_below_avx512),
         cmocka_unit_test(test_dw_f32_avx2),
         cmocka_unit_test(test_dw_f32_portable),
         cmocka_unit_test(test_conv_errors),
