@@ -29,6 +29,8 @@
 #include "qlite/qlite.h"
 #include "qlite/qlite_convert.h"
 
+#include "e2e_util.h"
+
 #define REL_TOL 1e-4
 
 /* Finds "key": "value" in a small JSON text. */
@@ -46,22 +48,6 @@ static bool json_str(const char *json, const char *key, char *out, size_t size) 
     memcpy(out, p + 1, (size_t)(e - p - 1));
     out[e - p - 1] = 0;
     return true;
-}
-
-static char *slurp(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = n >= 0 ? malloc((size_t)n + 1) : NULL;
-    if (b && fread(b, 1, (size_t)n, f) != (size_t)n) {
-        free(b);
-        b = NULL;
-    }
-    if (b) b[n] = 0;
-    fclose(f);
-    return b;
 }
 
 static int64_t label_at(const qlite_npy_array *y, size_t i) {

@@ -50,45 +50,7 @@
 #include "qlite/qlite.h"
 #include "qlite/qlite_convert.h"
 
-static int g_pass, g_fail;
-
-static void result(bool ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void result(bool ok, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    printf("%s ", ok ? "PASS" : "FAIL");
-    vprintf(fmt, ap);
-    printf("\n");
-    va_end(ap);
-    fflush(stdout);
-    if (ok) g_pass++;
-    else g_fail++;
-}
-
-static char *slurp(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = n >= 0 ? malloc((size_t)n + 1) : NULL;
-    if (b && fread(b, 1, (size_t)n, f) != (size_t)n) {
-        free(b);
-        b = NULL;
-    }
-    if (b) b[n] = 0;
-    fclose(f);
-    return b;
-}
-
-/* The number after "key": in a small JSON text (NAN when absent). */
-static double json_num(const char *json, const char *key) {
-    char pat[128];
-    snprintf(pat, sizeof pat, "\"%s\"", key);
-    const char *p = json ? strstr(json, pat) : NULL;
-    if (!p || !(p = strchr(p + strlen(pat), ':'))) return NAN;
-    return strtod(p + 1, NULL);
-}
+#include "e2e_util.h"
 
 static bool exists(const char *path) {
     struct stat sb;

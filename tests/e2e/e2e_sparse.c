@@ -32,34 +32,17 @@
 #include "qlite/qlite.h"
 #include "qlite/qlite_convert.h"
 
-static int g_pass, g_fail;
-static const char *g_dir;
+#include "e2e_util.h"
 
-static void result(bool ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void result(bool ok, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    printf("%s ", ok ? "PASS" : "FAIL");
-    vprintf(fmt, ap);
-    printf("\n");
-    va_end(ap);
-    fflush(stdout);
-    if (ok) g_pass++;
-    else g_fail++;
-}
+static const char *g_dir;
 
 static double meta_accuracy_ort(const char *name) {
     char path[2048];
     snprintf(path, sizeof path, "%s/%s/meta.json", g_dir, name);
-    FILE *f = fopen(path, "rb");
-    if (!f) return NAN;
-    static char buf[1 << 16];
-    const size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = 0;
-    const char *p = strstr(buf, "\"accuracy_ort\"");
-    if (!p || !(p = strchr(p, ':'))) return NAN;
-    return strtod(p + 1, NULL);
+    char *meta = slurp(path);
+    const double v = json_num(meta, "accuracy_ort");
+    free(meta);
+    return v;
 }
 
 static bool convert(const char *onnx, qlite_convert_mode mode, bool dense, bool eval,
