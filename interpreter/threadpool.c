@@ -22,6 +22,12 @@
  *    variable, with the same `sleepers`-style flag so that workers signal
  *    only a caller that is really asleep.
  *
+ * Spinning (workers waiting for a job, the caller waiting for the last
+ * chunk) is PAUSE for the first PURE_SPIN_NS, then sched_yield between
+ * checks: on a machine with more runnable threads than cores a spinner
+ * gives its core to whoever is queued there (often our own descheduled
+ * worker) instead of burning it.
+ *
  * Why (issue #6, two threads were bimodal with one static range per thread):
  * workers spun 20000 loads (~20 us) and then slept; any gap between
  * parallel ops longer than that (a serial op, a small op below the parallel
@@ -48,6 +54,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <sched.h>
 #include <time.h>
 
 #include "qlite_internal.h"
@@ -63,6 +70,7 @@
 
 #define SPIN_NS 300000L          /* workers: 0.3 ms of spinning before sleeping */
 #define WAIT_SPIN_NS 2000000L    /* caller: 2 ms before sleeping on `done` */
+#define PURE_SPIN_NS 50000L      /* the first 50 us of either: PAUSE only; then sched_yield */
 #define CHUNKS_PER_THREAD 4
 
 struct qlite_threadpool {
@@ -132,12 +140,18 @@ static void *worker_main(void *v) {
     for (;;) {
         uint32_t gen = TICKET_GEN(atomic_load_explicit(&p->ticket, memory_order_acquire));
         if (gen == seen && !atomic_load_explicit(&p->stop, memory_order_relaxed)) {
-            const int64_t until = now_ns() + SPIN_NS;
+            const int64_t start = now_ns();
+            bool polite = false;
             for (unsigned i = 1;; i++) {
-                CPU_RELAX();
+                if (polite) sched_yield();
+                else CPU_RELAX();
                 gen = TICKET_GEN(atomic_load_explicit(&p->ticket, memory_order_acquire));
                 if (gen != seen || atomic_load_explicit(&p->stop, memory_order_relaxed)) break;
-                if ((i & 63) == 0 && now_ns() > until) break;
+                if (polite || (i & 63) == 0) {
+                    const int64_t spent = now_ns() - start;
+                    if (spent > SPIN_NS) break;
+                    polite = spent > PURE_SPIN_NS;
+                }
             }
         }
         if (gen == seen && !atomic_load(&p->stop)) {
@@ -224,10 +238,15 @@ void qlite_threadpool_run(qlite_threadpool *p, size_t count,
     }
     work(p, gen);
     if (atomic_load_explicit(&p->finished, memory_order_acquire) == chunks) return;
-    const int64_t until = now_ns() + WAIT_SPIN_NS;
+    const int64_t start = now_ns();
+    bool polite = false;
     for (unsigned i = 1; atomic_load_explicit(&p->finished, memory_order_acquire) != chunks; i++) {
-        CPU_RELAX();
-        if ((i & 63) == 0 && now_ns() > until) {
+        if (polite) sched_yield();
+        else CPU_RELAX();
+        if (!polite && (i & 63) != 0) continue;
+        const int64_t spent = now_ns() - start;
+        polite = spent > PURE_SPIN_NS;
+        if (spent > WAIT_SPIN_NS) {
             pthread_mutex_lock(&p->mu);
             atomic_store(&p->caller_asleep, true); /* seq_cst: pairs with `finished` */
             while (atomic_load(&p->finished) != chunks) pthread_cond_wait(&p->done, &p->mu);
