@@ -47,6 +47,7 @@ typedef struct binary_q8_state {
     int32_t in_m[2], in_shift[2];    /* ADD: the input stages' multipliers */
     qlite_q8_binary_fn vec;          /* fused variant (elementwise_q8.h), NULL: rows below */
     qlite_q8_binary_params vp;       /* its parameters */
+    uint8_t planes[8][256];          /* ADD: bytes of ta and tb (qlite_q8_binary_params) */
     int32_t ta[256], tb[256];        /* per-input tables (see the top comment) */
     uint8_t pos[256];                /* PRELU: output code for x >= zx */
     int32_t *alpha_zp;               /* PRELU, per alpha element: zero point of its channel */
@@ -358,6 +359,14 @@ qlite_status qlite_binary_q8_prepare(qlite_node *node, qlite_activation act) {
                 .om = s->out_m, .ol = s->out_shift > 0 ? s->out_shift : 0,
                 .orr = s->out_shift > 0 ? 0 : -s->out_shift,
                 .zy = s->zy, .lo = s->lo, .hi = s->hi};
+            if (kind == Q_ADD) {
+                for (int k = 0; k < 4; k++)
+                    for (int q = 0; q < 256; q++) {
+                        s->planes[k][q] = (uint8_t)((uint32_t)s->ta[q] >> (8 * k));
+                        s->planes[4 + k][q] = (uint8_t)((uint32_t)s->tb[q] >> (8 * k));
+                    }
+                s->vp.planes = (const uint8_t(*)[256])s->planes;
+            }
         }
     }
     node->state = s;

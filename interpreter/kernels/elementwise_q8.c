@@ -14,6 +14,8 @@
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #define EW_X86 1
+void qlite_q8_binary__avx512vbmi(const qlite_q8_binary_params *p, const uint8_t *a,
+                                 const uint8_t *b, uint8_t *y, size_t n, qlite_q8_bshape shape);
 void qlite_q8_lut__avx512vbmi(const uint8_t table[256], const uint8_t *x, uint8_t *y, size_t n);
 void qlite_q8_binary__avx2(const qlite_q8_binary_params *p, const uint8_t *a, const uint8_t *b,
                            uint8_t *y, size_t n, qlite_q8_bshape shape);
@@ -104,7 +106,8 @@ static const qlite_q8_ew_ukernels rows[] = {
      .softmax = qlite_q8_softmax__avx512},
     {.name = "avx512vbmi",
      .needs = QLITE_Q8_EW_F_AVX2 | QLITE_Q8_EW_F_AVX512 | QLITE_Q8_EW_F_VBMI,
-     .lut = qlite_q8_lut__avx512vbmi},
+     .lut = qlite_q8_lut__avx512vbmi,
+     .binary = qlite_q8_binary__avx512vbmi},
 #endif
 };
 

@@ -49,6 +49,9 @@ typedef struct qlite_q8_binary_params {
     int32_t mb, rb;        /* ... of b */
     int32_t om, ol, orr;   /* output multiplier: M0, left shift, right shift */
     int32_t zy, lo, hi;    /* output zero point and clamp (dtype range ∩ activation) */
+    /* ADD/SUB: the input stages as tables, byte plane k of ta[q] (rows 0..3)
+     * and of +-tb[q] (rows 4..7), indexed by the raw byte q; NULL if absent */
+    const uint8_t (*planes)[256];
 } qlite_q8_binary_params;
 
 /* Row shapes of a broadcast binary op (qlite_bcast rows). */

@@ -442,6 +442,98 @@ EW_AVX512DQ void qlite_q8_softmax__avx512(const qlite_q8_softmax_params *p, cons
 }
 
 /* ------------------------------------------------------------------ */
+/* AVX-512 VBMI: ADD/SUB through the input-stage tables                */
+/* ------------------------------------------------------------------ */
+
+void qlite_q8_binary__avx512vbmi(const qlite_q8_binary_params *p, const uint8_t *a,
+                                 const uint8_t *b, uint8_t *y, size_t n, qlite_q8_bshape shape);
+
+/* 256-byte table as four registers; lookup of 64 bytes: VPERMI2B on each
+ * half and a blend on the index's top bit. */
+typedef struct tab64 {
+    __m512i t0, t1, t2, t3;
+} tab64;
+
+EW_VBMI static inline tab64 tab_load(const uint8_t *t) {
+    tab64 r = {_mm512_loadu_si512(t), _mm512_loadu_si512(t + 64), _mm512_loadu_si512(t + 128),
+               _mm512_loadu_si512(t + 192)};
+    return r;
+}
+
+EW_VBMI static inline __m512i tab_look(const tab64 *t, __m512i v, __mmask64 top) {
+    return _mm512_mask_blend_epi8(top, _mm512_permutex2var_epi8(t->t0, v, t->t1),
+                                  _mm512_permutex2var_epi8(t->t2, v, t->t3));
+}
+
+/* The int32 table value of each of 64 bytes, as 4 x 16 dwords in the
+ * unpack order: register j, 128-bit lane L holds elements 16L + 4j .. +3. */
+EW_VBMI static inline void tab_dwords(const tab64 pl[4], __m512i v, __m512i out[4]) {
+    const __mmask64 top = _mm512_movepi8_mask(v);
+    const __m512i b0 = tab_look(&pl[0], v, top), b1 = tab_look(&pl[1], v, top);
+    const __m512i b2 = tab_look(&pl[2], v, top), b3 = tab_look(&pl[3], v, top);
+    const __m512i w01l = _mm512_unpacklo_epi8(b0, b1), w01h = _mm512_unpackhi_epi8(b0, b1);
+    const __m512i w23l = _mm512_unpacklo_epi8(b2, b3), w23h = _mm512_unpackhi_epi8(b2, b3);
+    out[0] = _mm512_unpacklo_epi16(w01l, w23l);
+    out[1] = _mm512_unpackhi_epi16(w01l, w23l);
+    out[2] = _mm512_unpacklo_epi16(w01h, w23h);
+    out[3] = _mm512_unpackhi_epi16(w01h, w23h);
+}
+
+EW_VBMI void qlite_q8_binary__avx512vbmi(const qlite_q8_binary_params *p, const uint8_t *a,
+                                         const uint8_t *b, uint8_t *y, size_t n,
+                                         qlite_q8_bshape shape) {
+    if (p->mul || !p->planes || n < 64) { /* MUL has no tables; short rows: 16 lanes */
+        qlite_q8_binary__avx512(p, a, b, y, n, shape);
+        return;
+    }
+    tab64 pa[4], pb[4];
+    for (int k = 0; k < 4; k++) {
+        pa[k] = tab_load(p->planes[k]);
+        pb[k] = tab_load(p->planes[4 + k]);
+    }
+    const rq16b out = rq16b_init(p->om, p->ol, p->orr);
+    const __m512i zy = _mm512_set1_epi32(p->zy);
+    const __m512i lo = _mm512_set1_epi32(p->lo - p->zy), hi = _mm512_set1_epi32(p->hi - p->zy);
+    /* bytes of the four registers (after VPMOVDB, j at 16j) back in element order */
+    __m512i order;
+    {
+        uint8_t idx[64];
+        for (int L = 0; L < 4; L++)
+            for (int j = 0; j < 4; j++)
+                for (int t = 0; t < 4; t++) idx[16 * L + 4 * j + t] = (uint8_t)(16 * j + 4 * L + t);
+        order = _mm512_loadu_si512(idx);
+    }
+    /* a broadcast operand: its table value in every lane */
+    int32_t cst = 0;
+    if (shape != QLITE_Q8_VV) {
+        const uint8_t q = shape == QLITE_Q8_SV ? a[0] : b[0];
+        const int base = shape == QLITE_Q8_SV ? 0 : 4;
+        cst = (int32_t)((uint32_t)p->planes[base][q] | (uint32_t)p->planes[base + 1][q] << 8 |
+                        (uint32_t)p->planes[base + 2][q] << 16 |
+                        (uint32_t)p->planes[base + 3][q] << 24);
+    }
+    const __m512i vc = _mm512_set1_epi32(cst);
+    size_t i = 0;
+    for (; i + 64 <= n; i += 64) {
+        __m512i ta[4], tb[4];
+        if (shape == QLITE_Q8_SV) ta[0] = ta[1] = ta[2] = ta[3] = vc;
+        else tab_dwords(pa, _mm512_loadu_si512(a + i), ta);
+        if (shape == QLITE_Q8_VS) tb[0] = tb[1] = tb[2] = tb[3] = vc;
+        else tab_dwords(pb, _mm512_loadu_si512(b + i), tb);
+        __m512i packed = _mm512_setzero_si512();
+        for (int j = 0; j < 4; j++) {
+            __m512i q = rq16b_apply(_mm512_add_epi32(ta[j], tb[j]), &out);
+            q = _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(q, lo), hi), zy);
+            packed = _mm512_inserti32x4(packed, _mm512_cvtepi32_epi8(q), 0);
+            packed = _mm512_alignr_epi32(packed, packed, 4); /* rotate: j lands at 16j */
+        }
+        _mm512_storeu_si512(y + i, _mm512_permutexvar_epi8(order, packed));
+    }
+    if (i < n) qlite_q8_binary__avx512(p, a + (shape == QLITE_Q8_SV ? 0 : i),
+                                       b + (shape == QLITE_Q8_VS ? 0 : i), y + i, n - i, shape);
+}
+
+/* ------------------------------------------------------------------ */
 /* AVX-512 VBMI: table lookup                                          */
 /* ------------------------------------------------------------------ */
 
