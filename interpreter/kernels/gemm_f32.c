@@ -36,6 +36,7 @@ QLITE_NN_OPTIMIZE_LOOPS
 #include "gemm_f32_ukernel.inc"
 
 #if defined(__x86_64__) && defined(__GNUC__)
+#include <cpuid.h>
 #include <immintrin.h>
 #define QLITE_GEMM_X86 1
 /* F16C is part of every AVX2 CPU qlite targets (x86-64-v3); the AVX2
@@ -90,12 +91,19 @@ static const qlite_gemm_f32_ukernel *const all_ukernels[] = {
 };
 static const int ukernel_level[] = {0, 0, 1, 1, 2, 2};
 
+#ifdef QLITE_GEMM_X86
+/* CPUID.1:ECX bit 29 (clang's __builtin_cpu_supports does not know "f16c"). */
+static bool cpu_has_f16c(void) {
+    unsigned a, b, c, d;
+    return __get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 29));
+}
+#endif
+
 const qlite_gemm_f32_ukernel *const *qlite_gemm_f32_ukernels(size_t *count) {
     int level = 0;
 #ifdef QLITE_GEMM_X86
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-        __builtin_cpu_supports("f16c")) {
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && cpu_has_f16c()) {
         level = 1;
         if (__builtin_cpu_supports("avx512f")) level = 2;
     }
@@ -184,14 +192,25 @@ float *qlite_gemm_f32_prepack(qlite_node *node, const qlite_gemm_f32_ukernel *uk
     return packed;
 }
 
-/* qlite_gemm_f32_packed on float (half = false) or float16 panels. */
+/*
+ * Reduction steps per pass over the panels for a GEMM of M rows (all of
+ * them, not one thread's share, so every split gives the same sums): a few
+ * rows (each on the row kernel) stream each panel once over the whole K;
+ * tiles keep GEMM_KC steps of the panel in L1/L2 across the row tiles.
+ */
+static size_t k_block(const qlite_gemm_f32_ukernel *uk, size_t M, size_t K) {
+    return M * 4 <= uk->mr && K > 0 ? K : GEMM_KC;
+}
+
+/* qlite_gemm_f32_packed on float (half = false) or float16 panels, kb
+ * reduction steps per pass (k_block). */
 static void packed_any(const qlite_gemm_f32_ukernel *uk, size_t M, size_t N, size_t K,
                        const float *a, size_t rsa, size_t csa, const void *packed, bool half,
-                       const float *bias, float *c, size_t ldc, float lo, float hi) {
+                       const float *bias, float *c, size_t ldc, float lo, float hi, size_t kb) {
     const size_t mr = uk->mr, nr = uk->nr, mc = mr * GEMM_MC_TILES, es = half ? 2 : 4;
     float bias_pad[64]; /* nr <= 64 */
-    for (size_t k0 = 0;; k0 += GEMM_KC) {
-        const size_t kc = K - k0 < GEMM_KC ? K - k0 : GEMM_KC;
+    for (size_t k0 = 0;; k0 += kb) {
+        const size_t kc = K - k0 < kb ? K - k0 : kb;
         const unsigned mode = (k0 > 0 ? QLITE_GEMM_LOAD_C : 0u) |
                               (k0 + kc >= K ? QLITE_GEMM_CLAMP : 0u);
         for (size_t m0 = 0; m0 < M; m0 += mc) {
@@ -236,7 +255,7 @@ static void packed_any(const qlite_gemm_f32_ukernel *uk, size_t M, size_t N, siz
 void qlite_gemm_f32_packed(const qlite_gemm_f32_ukernel *uk, size_t M, size_t N, size_t K,
                            const float *a, size_t rsa, size_t csa, const float *packed,
                            const float *bias, float *c, size_t ldc, float lo, float hi) {
-    packed_any(uk, M, N, K, a, rsa, csa, packed, false, bias, c, ldc, lo, hi);
+    packed_any(uk, M, N, K, a, rsa, csa, packed, false, bias, c, ldc, lo, hi, GEMM_KC);
 }
 
 size_t qlite_gemm_f32_scratch_bytes(const qlite_gemm_f32_ukernel *uk, size_t M, size_t N,
@@ -254,6 +273,7 @@ typedef struct gemm_job {
     const qlite_gemm_f32_args *g;
     float *packed; /* written by pack_range */
     const void *pb; /* read by compute_range */
+    size_t kb;      /* reduction steps per pass (k_block; 0 = GEMM_KC) */
     bool half;      /* pb holds float16 panels */
     size_t panels, row_tiles;
     bool split_rows;
@@ -282,16 +302,16 @@ static void pack_range(void *arg, size_t begin, size_t end) {
 static void compute_range(void *arg, size_t begin, size_t end) {
     const gemm_job *j = arg;
     const qlite_gemm_f32_args *g = j->g;
-    const size_t mr = j->uk->mr, nr = j->uk->nr;
+    const size_t mr = j->uk->mr, nr = j->uk->nr, kb = j->kb ? j->kb : GEMM_KC;
     if (j->split_rows) {
         const size_t m0 = begin * mr, m1 = end * mr < g->M ? end * mr : g->M;
         packed_any(j->uk, m1 - m0, g->N, g->K, g->a + m0 * g->rsa, g->rsa, g->csa, j->pb,
-                   j->half, g->bias, g->c + m0 * g->ldc, g->ldc, g->lo, g->hi);
+                   j->half, g->bias, g->c + m0 * g->ldc, g->ldc, g->lo, g->hi, kb);
     } else {
         const size_t n0 = begin * nr, n1 = end * nr < g->N ? end * nr : g->N;
         packed_any(j->uk, g->M, n1 - n0, g->K, g->a, g->rsa, g->csa,
                    (const char *)j->pb + n0 * g->K * (j->half ? 2 : 4), j->half,
-                   g->bias ? g->bias + n0 : NULL, g->c + n0, g->ldc, g->lo, g->hi);
+                   g->bias ? g->bias + n0 : NULL, g->c + n0, g->ldc, g->lo, g->hi, kb);
     }
 }
 
@@ -327,7 +347,7 @@ void qlite_gemm_f32_run_packed(const qlite_node *node, const qlite_gemm_f32_uker
 void qlite_gemm_f32_run_o16(const qlite_node *node, const qlite_gemm_f32_ukernel *uk,
                             const qlite_gemm_f32_args *g, const void *packed, bool half) {
     if (g->M == 0 || g->N == 0) return;
-    gemm_job j = {.uk = uk, .g = g, .pb = packed, .half = half};
+    gemm_job j = {.uk = uk, .g = g, .pb = packed, .half = half, .kb = k_block(uk, g->M, g->K)};
     run_compute(node, &j);
 }
 
@@ -335,7 +355,7 @@ void qlite_gemm_f32_o16_serial(const qlite_gemm_f32_ukernel *uk, const qlite_gem
                                const void *packed, bool half) {
     if (g->M == 0 || g->N == 0) return;
     packed_any(uk, g->M, g->N, g->K, g->a, g->rsa, g->csa, packed, half, g->bias, g->c, g->ldc,
-               g->lo, g->hi);
+               g->lo, g->hi, k_block(uk, g->M, g->K));
 }
 
 void qlite_gemm_o16_pack_f32(size_t K, size_t N, const float *b, size_t ldb, bool b_trans,
