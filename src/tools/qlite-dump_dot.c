@@ -48,6 +48,34 @@ static void source_node(FILE *f, const int32_t *producer, const int32_t *input_p
     else fprintf(f, "t%d", ti);
 }
 
+/* The ellipse of graph input or output i ("in"/"out" + i), labelled with its tensor. */
+static void io_node(FILE *f, const qlite_model *m, const char *id, const char *what,
+                    const char *fill, uint32_t i, int32_t ti) {
+    const qlite_tensor_info *t = ti >= 0 ? qlite_model_tensor(m, (uint32_t)ti) : NULL;
+    fprintf(f, "  %s%u [shape=ellipse, style=filled, fillcolor=\"%s\", label=\"%s %u\\n", id, i,
+            fill, what, i);
+    if (t) tensor_label(f, t);
+    fputs("\"];\n", f);
+}
+
+/* The edge carrying activation t (index ti) to node <to><to_index>; an
+ * activation nobody produces gets its dashed ellipse the first time. */
+static void activation_edge(FILE *f, const qlite_tensor_info *t, int32_t ti,
+                            const int32_t *producer, const int32_t *input_pos, bool *orphan_drawn,
+                            const char *to, uint32_t to_index) {
+    if (producer[ti] < 0 && input_pos[ti] < 0 && !orphan_drawn[ti]) {
+        fprintf(f, "  t%d [shape=ellipse, style=dashed, label=\"", ti);
+        tensor_label(f, t);
+        fputs("\"];\n", f);
+        orphan_drawn[ti] = true;
+    }
+    fputs("  ", f);
+    source_node(f, producer, input_pos, ti);
+    fprintf(f, " -> %s%u [label=\"", to, to_index);
+    tensor_label(f, t);
+    fputs("\"];\n", f);
+}
+
 int dump_dot(const dump_ctx *c, FILE *f) {
     const qlite_model *m = c->model;
     uint32_t nt = qlite_model_tensor_count(m), nops = qlite_model_op_count(m);
@@ -79,14 +107,8 @@ int dump_dot(const dump_ctx *c, FILE *f) {
           "  edge [fontname=\"Helvetica\", fontsize=9];\n", f);
 
     /* graph inputs */
-    for (uint32_t i = 0; i < nin; i++) {
-        int32_t ti = qlite_model_input(m, i);
-        const qlite_tensor_info *t = ti >= 0 ? qlite_model_tensor(m, (uint32_t)ti) : NULL;
-        fprintf(f, "  in%u [shape=ellipse, style=filled, fillcolor=\"#d8e8ff\", label=\"input %u\\n",
-                i, i);
-        if (t) tensor_label(f, t);
-        fputs("\"];\n", f);
-    }
+    for (uint32_t i = 0; i < nin; i++)
+        io_node(f, m, "in", "input", "#d8e8ff", i, qlite_model_input(m, i));
 
     /* ops */
     for (uint32_t i = 0; i < nops; i++) {
@@ -122,14 +144,8 @@ int dump_dot(const dump_ctx *c, FILE *f) {
     }
 
     /* graph outputs */
-    for (uint32_t i = 0; i < nout; i++) {
-        int32_t ti = qlite_model_output(m, i);
-        const qlite_tensor_info *t = ti >= 0 ? qlite_model_tensor(m, (uint32_t)ti) : NULL;
-        fprintf(f, "  out%u [shape=ellipse, style=filled, fillcolor=\"#ffe8c8\", label=\"output %u\\n",
-                i, i);
-        if (t) tensor_label(f, t);
-        fputs("\"];\n", f);
-    }
+    for (uint32_t i = 0; i < nout; i++)
+        io_node(f, m, "out", "output", "#ffe8c8", i, qlite_model_output(m, i));
 
     /* edges: op inputs */
     for (uint32_t i = 0; i < nops; i++) {
@@ -138,17 +154,7 @@ int dump_dot(const dump_ctx *c, FILE *f) {
             int32_t ti = op->inputs[k];
             const qlite_tensor_info *t = ti >= 0 ? qlite_model_tensor(m, (uint32_t)ti) : NULL;
             if (!t || t->buffer) continue;
-            if (producer[ti] < 0 && input_pos[ti] < 0 && !orphan_drawn[ti]) {
-                fprintf(f, "  t%d [shape=ellipse, style=dashed, label=\"", ti);
-                tensor_label(f, t);
-                fputs("\"];\n", f);
-                orphan_drawn[ti] = true;
-            }
-            fputs("  ", f);
-            source_node(f, producer, input_pos, ti);
-            fprintf(f, " -> op%u [label=\"", i);
-            tensor_label(f, t);
-            fputs("\"];\n", f);
+            activation_edge(f, t, ti, producer, input_pos, orphan_drawn, "op", i);
         }
     }
     /* edges: graph outputs */
@@ -156,17 +162,7 @@ int dump_dot(const dump_ctx *c, FILE *f) {
         int32_t ti = qlite_model_output(m, i);
         const qlite_tensor_info *t = ti >= 0 ? qlite_model_tensor(m, (uint32_t)ti) : NULL;
         if (!t) continue;
-        if (producer[ti] < 0 && input_pos[ti] < 0 && !orphan_drawn[ti]) {
-            fprintf(f, "  t%d [shape=ellipse, style=dashed, label=\"", ti);
-            tensor_label(f, t);
-            fputs("\"];\n", f);
-            orphan_drawn[ti] = true;
-        }
-        fputs("  ", f);
-        source_node(f, producer, input_pos, ti);
-        fprintf(f, " -> out%u [label=\"", i);
-        tensor_label(f, t);
-        fputs("\"];\n", f);
+        activation_edge(f, t, ti, producer, input_pos, orphan_drawn, "out", i);
     }
     fputs("}\n", f);
     free(producer);
