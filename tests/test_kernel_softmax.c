@@ -56,7 +56,12 @@ static void ref_softmax(bool log_out, uint32_t rank, const int64_t *dims, uint32
     for (size_t o = 0; o < outer; o++)
         for (size_t k = 0; k < inner; k++) {
             double m = -INFINITY, s = 0;
-            for (size_t a = 0; a < n; a++) m = fmax(m, beta * (double)x[(o * n + a) * inner + k]);
+            /* a compare, not fmax(): aarch64 gcc 12 -O3 crashes vectorizing an fmax
+             * reduction (x has no NaN) */
+            for (size_t a = 0; a < n; a++) {
+                const double v = beta * (double)x[(o * n + a) * inner + k];
+                m = v > m ? v : m;
+            }
             for (size_t a = 0; a < n; a++) s += exp(beta * (double)x[(o * n + a) * inner + k] - m);
             for (size_t a = 0; a < n; a++) {
                 size_t i = (o * n + a) * inner + k;
