@@ -205,10 +205,16 @@ static void check_case(const convq_case *c, uint64_t seed) {
             true, QLITE_ACT_NONE                                                           \
     }
 
-/* Every case on every ISA level the kernels have (AVX-512 VNNI, AVX-VNNI, AVX2, portable),
- * capped below what this CPU has: the depthwise blocks and the GEMM variant chosen differ. */
+/* Every case on every ISA level the kernels have (AVX-512 VNNI, AVX-VNNI, AVX2, portable;
+ * ARM64: i8mm, dot product, NEON, portable), capped below what this CPU has: the depthwise
+ * blocks and the GEMM variant chosen differ. */
+#if defined(__aarch64__)
+static const unsigned ISA_CAPS[4] = {~0u, QLITE_Q8_F_NEON | QLITE_Q8_F_DOTPROD, QLITE_Q8_F_NEON,
+                                     0u};
+#else
 static const unsigned ISA_CAPS[4] = {~0u, QLITE_Q8_F_AVX2 | QLITE_Q8_F_AVXVNNI, QLITE_Q8_F_AVX2,
                                      0u};
+#endif
 
 static void run_level(const convq_case *cases, size_t n, uint64_t seed) {
     for (size_t i = 0; i < n; i++) {

@@ -117,8 +117,13 @@ static void fc_level(void) {
 
 static void test_fc_exact(void **state) {
     (void)state;
-    /* on every ISA level up to this CPU's: AVX-512 VNNI, AVX-VNNI, AVX2, portable */
+    /* on every ISA level up to this CPU's: AVX-512 VNNI, AVX-VNNI, AVX2, portable
+     * (ARM64: i8mm, dot product, NEON, portable) */
+#if defined(__aarch64__)
+    const unsigned caps[4] = {~0u, QLITE_Q8_F_NEON | QLITE_Q8_F_DOTPROD, QLITE_Q8_F_NEON, 0u};
+#else
     const unsigned caps[4] = {~0u, QLITE_Q8_F_AVX2 | QLITE_Q8_F_AVXVNNI, QLITE_Q8_F_AVX2, 0u};
+#endif
     for (size_t level = 0; level < 4; level++) {
         qlite_q8_set_feature_cap(caps[level]);
         fc_level();

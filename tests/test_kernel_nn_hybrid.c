@@ -298,7 +298,11 @@ static void test_conv_hybrid(void **state) {
         {TC, 2, 3, 5, 4, 4, 2, 2, 2, 2, 1, 1, 0, 0, 0, 0, 2},
     };
     /* on every ISA level up to this CPU's (the depthwise blocks differ by ISA) */
+#if defined(__aarch64__)
+    const unsigned caps[3] = {~0u, QLITE_Q8_F_NEON, 0u}; /* best (dot product), NEON, portable */
+#else
     const unsigned caps[3] = {~0u, QLITE_Q8_F_AVX2, 0u};
+#endif
     for (size_t level = 0; level < 3; level++) {
         qlite_q8_set_feature_cap(caps[level]);
         for (size_t i = 0; i < H_COUNT(cases); i++) check_conv(&cases[i], 30 + i);

@@ -249,6 +249,9 @@ extern const qlite_gemm_q8_ukernel qlite_q8_gemm__avxvnni_6x16;
 extern const qlite_gemm_q8_ukernel qlite_q8_gemm__avx512vnni_12x16;
 extern const qlite_gemm_q8_ukernel qlite_q8_gemm__avx512vnni_8x32;
 #endif
+#if defined(__aarch64__) && defined(__GNUC__)
+#include "gemm_q8_neon.h" /* Q8_ARM: NEON, SDOT, i8mm variants (gemm_q8_neon.c) */
+#endif
 
 enum { F_AVX2 = QLITE_Q8_F_AVX2, F_AVXVNNI = QLITE_Q8_F_AVXVNNI, F_AVX512VNNI = QLITE_Q8_F_AVX512 };
 
@@ -260,11 +263,31 @@ static const qlite_gemm_q8_ukernel *const all_ukernels[] = {
     &qlite_q8_gemm__avx512vnni_12x16,
     &qlite_q8_gemm__avx512vnni_8x32,
 #endif
+#ifdef Q8_ARM
+    Q8_ARM_UKERNELS
+#endif
 };
 /* features each needs, and a preference rank (higher wins) */
-static const unsigned ukernel_needs[] = {0, F_AVX2, F_AVX2 | F_AVXVNNI, F_AVX512VNNI,
-                                         F_AVX512VNNI};
-static const int ukernel_rank[] = {0, 1, 2, 3, 3};
+static const unsigned ukernel_needs[] = {0,
+#ifdef Q8_X86
+                                         F_AVX2, F_AVX2 | F_AVXVNNI, F_AVX512VNNI,
+                                         F_AVX512VNNI,
+#endif
+#ifdef Q8_ARM
+                                         Q8_ARM_NEEDS
+#endif
+};
+static const int ukernel_rank[] = {0,
+#ifdef Q8_X86
+                                   1, 2, 3, 3,
+#endif
+#ifdef Q8_ARM
+                                   Q8_ARM_RANKS
+#endif
+};
+_Static_assert(sizeof ukernel_needs / sizeof ukernel_needs[0] == QLITE_ARRAY_SIZE(all_ukernels) &&
+                   sizeof ukernel_rank / sizeof ukernel_rank[0] == QLITE_ARRAY_SIZE(all_ukernels),
+               "one needs / rank entry per variant");
 
 /* Detected once (cpuid can trap to a hypervisor); bit 31 marks "known". */
 static unsigned cpu_features(void) {
@@ -283,6 +306,9 @@ static unsigned cpu_features(void) {
             __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni"))
             f |= F_AVX512VNNI;
     }
+#endif
+#ifdef Q8_ARM
+    f |= qlite_q8_arm_features();
 #endif
     atomic_store_explicit(&cached, f | 1u << 31, memory_order_relaxed);
     return f;

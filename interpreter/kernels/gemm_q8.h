@@ -48,6 +48,9 @@
  *   qlite_q8_gemm__avxvnni_6x16      AVX-VNNI: 256-bit VPDPBUSD
  *   qlite_q8_gemm__avx512vnni_12x16  AVX-512 VNNI: 512-bit VPDPBUSD, one block
  *   qlite_q8_gemm__avx512vnni_8x32   the same, two blocks per tile
+ *   qlite_q8_gemm__neon_3x16         ARM64 NEON: widened to int16, SADALP (gemm_q8_neon.c)
+ *   qlite_q8_gemm__neondot_4x16      ARM64 dot product: SDOT by element
+ *   qlite_q8_gemm__i8mm_6x16         ARM64 i8mm: SUDOT (u8 x s8) by element
  */
 #ifndef QLITE_GEMM_Q8_H
 #define QLITE_GEMM_Q8_H
@@ -105,6 +108,9 @@ bool qlite_gemm_q8_runnable(const qlite_gemm_q8_ukernel *uk);
 #define QLITE_Q8_F_AVX2 1u      /* AVX2 */
 #define QLITE_Q8_F_AVXVNNI 2u   /* AVX-VNNI (256-bit VPDPBUSD) */
 #define QLITE_Q8_F_AVX512 4u    /* AVX-512 F, BW, VL and VNNI */
+#define QLITE_Q8_F_NEON 8u      /* AArch64 Advanced SIMD (always there on ARM64) */
+#define QLITE_Q8_F_DOTPROD 16u  /* ARM dot product SDOT/UDOT (HWCAP_ASIMDDP) */
+#define QLITE_Q8_F_I8MM 32u     /* ARM int8 matrix multiply: USDOT/SUDOT (HWCAP2_I8MM) */
 unsigned qlite_q8_cpu_features(void);
 
 /*
