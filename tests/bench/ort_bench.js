@@ -5,7 +5,7 @@
 //
 //   node tests/bench/ort_bench.js --model M.onnx --input X.npy [--batch B]
 //        [--threads T] [--runs N] [--warmup W] [--labels Y.npy]
-//        [--opt all|extended|basic|disabled] [--internal]
+//        [--opt all|extended|basic|disabled] [--internal] [--startup S]
 //
 // Steps:
 //   1. read X (float32 or int64 [rows, ...]) and the labels before anything is measured;
@@ -20,7 +20,9 @@
 //   6. --internal: a second session with enableProfiling runs N more times;
 //      ORT's own "model_run" events (microseconds, measured in C++ inside
 //      InferenceSession::Run) give the latency without the Node binding;
-//   7. --labels: all rows of X as one batch, top-1 accuracy of output 0.
+//   7. --labels: all rows of X as one batch, top-1 accuracy of output 0;
+//   8. --startup S: S more InferenceSession.create calls: median and min
+//      (step 3's create_ms is the first, cold one).
 // Prints one JSON object (keys as qlite_bench --json where they mean the same).
 // onnxruntime-node is required normally, else from $ORT_NODE_DIR (default
 // /tmp/ortnode/node_modules/onnxruntime-node; see shared/PEERS.md).
@@ -112,6 +114,7 @@ function parseArgs(argv) {
     else if (k === '--warmup') a.warmup = Number(need());
     else if (k === '--opt') a.opt = need();
     else if (k === '--internal') a.internal = true;
+    else if (k === '--startup') a.startup = Number(need());
     else throw new Error(`unknown argument ${k}`);
   }
   if (!a.model || !a.input) throw new Error('need --model M.onnx --input X.npy');
@@ -125,6 +128,19 @@ function sessionOptions(a, extra) {
     intraOpNumThreads: a.threads, interOpNumThreads: 1, executionMode: 'sequential',
     graphOptimizationLevel: a.opt,
   }, extra || {});
+}
+
+// --startup S: S more session creations (released after each), median and min.
+async function startupRuns(ort, a) {
+  const ms = [];
+  for (let i = 0; i < a.startup; i++) {
+    const t0 = process.hrtime.bigint();
+    const s = await ort.InferenceSession.create(a.model, sessionOptions(a));
+    ms.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    if (s.release) await s.release();
+  }
+  const st = stats(ms);
+  return { startup_runs: a.startup, startup_ms: st.median_ms, startup_min_ms: st.min_ms };
 }
 
 async function timeRuns(session, feeds, warmup, runs) {
@@ -216,6 +232,7 @@ async function main() {
   });
   if (a.internal) res.internal = await internalRuns(ort, a, feeds);
   if (y) Object.assign(res, await accuracy(ort, a, x, y));
+  if (a.startup >= 1) Object.assign(res, await startupRuns(ort, a));
   process.stdout.write(JSON.stringify(res) + '\n');
 }
 

@@ -4,7 +4,7 @@
  * PyTorch: same input rows, same statistics, same memory accounting.
  *
  * usage: qlite_bench MODEL.qlite --input X.npy [--batch B] [--threads T]
- *                    [--runs N] [--warmup W] [--labels Y.npy] [--profile K]
+ *                    [--runs N] [--warmup W] [--labels Y.npy] [--profile K] [--startup S]
  *                    [--json]
  *
  * Steps:
@@ -24,7 +24,10 @@
  *   6. --profile K: a second interpreter with an observer runs K more
  *      invokes; each op's time is the clock between the observer calls
  *      around it; per-op medians over the K runs, summed per op type;
- *   7. --labels: the whole X as one batch, top-1 accuracy of output 0.
+ *   7. --labels: the whole X as one batch, top-1 accuracy of output 0;
+ *   8. --startup S: S more times open + create + resize/prepare/input copy
+ *      (then destroy + close, untimed); median and min (the first, cold
+ *      one is step 3's load/create/prepare).
  * Output: a readable report, or one JSON object with --json (the suite's
  * format; keys documented in print_json).
  * This is a benchmark program (it prints numbers); tests/bench.cmake runs it
@@ -44,7 +47,7 @@
 
 typedef struct bench_args {
     const char *model, *input, *labels;
-    long batch, threads, runs, warmup, profile;
+    long batch, threads, runs, warmup, profile, startup;
     int json;
 } bench_args;
 
@@ -62,6 +65,7 @@ typedef struct bench_result {
     size_t arena, prepared, model_bytes;
     long correct, total;             /* accuracy; total 0 = not measured */
     double *op_median;               /* [ops] with --profile */
+    double startup_median_ms, startup_min_ms; /* --startup */
     double profiled_median_ms;       /* invoke with the observer */
     uint32_t ops;
 } bench_result;
@@ -128,11 +132,13 @@ static int parse_long(const char *opt, const char *s, long lo, long hi, long *ou
 
 static const char usage[] =
     "usage: qlite_bench MODEL.qlite --input X.npy [--batch B] [--threads T] [--runs N]\n"
-    "                   [--warmup W] [--labels Y.npy] [--profile K] [--json]\n"
+    "                   [--warmup W] [--labels Y.npy] [--profile K] [--startup S]\n"
+    "                   [--json]\n"
     "Times qlite_interpreter_invoke on the first B rows of X (float32 [rows, ...]):\n"
     "median / p90 over N runs after W warm-up runs (defaults B=1, T=1, N=200, W=20),\n"
     "peak RSS; --profile K: per-op median times over K observed runs; --labels:\n"
-    "top-1 accuracy of output 0 on all rows of X as one batch.\n";
+    "top-1 accuracy of output 0 on all rows of X as one batch; --startup S: median of S\n"
+    "more open + create + prepare.\n";
 
 static int parse_args(int argc, char **argv, bench_args *a) {
     memset(a, 0, sizeof *a);
@@ -156,7 +162,8 @@ static int parse_args(int argc, char **argv, bench_args *a) {
             continue;
         }
         static const char *const with_value[] = {"--input", "--labels", "--batch", "--threads",
-                                                 "--runs", "--warmup", "--profile"};
+                                                 "--runs", "--warmup", "--profile",
+                                                 "--startup"};
         int known = 0;
         for (size_t k = 0; k < sizeof with_value / sizeof *with_value; k++)
             known |= !strcmp(s, with_value[k]);
@@ -169,6 +176,7 @@ static int parse_args(int argc, char **argv, bench_args *a) {
         else if (!strcmp(s, "--threads")) { if (parse_long(s, v, 1, 256, &a->threads)) return 1; }
         else if (!strcmp(s, "--runs")) { if (parse_long(s, v, 1, 100000000L, &a->runs)) return 1; }
         else if (!strcmp(s, "--warmup")) { if (parse_long(s, v, 0, 100000000L, &a->warmup)) return 1; }
+        else if (!strcmp(s, "--startup")) { if (parse_long(s, v, 1, 10000, &a->startup)) return 1; }
         else if (parse_long(s, v, 1, MAX_PROFILE_RUNS, &a->profile)) return 1; /* --profile */
     }
     if (!a->model || !a->input) return fail("need MODEL.qlite and --input X.npy (see --help)", NULL);
@@ -417,6 +425,34 @@ done:
     return rc;
 }
 
+/* --startup: S x (open + create + resize/prepare/input copy), median and min. */
+static int run_startup(const qlite_npy_array *x, const bench_args *a, bench_result *r) {
+    double *t = malloc((size_t)a->startup * sizeof *t);
+    if (!t) return fail("out of memory for the startup timings", NULL);
+    qlite_interpreter_options o = {0};
+    o.num_threads = (int32_t)a->threads;
+    int rc = 0;
+    for (long k = 0; k < a->startup && !rc; k++) {
+        qlite_model *m = NULL;
+        qlite_interpreter *it = NULL;
+        const double t0 = now_ms();
+        if (qlite_model_open(a->model, 0, &m) != QLITE_OK) rc = fail("open", qlite_last_error());
+        else if (qlite_interpreter_create(m, &o, &it) != QLITE_OK)
+            rc = fail("create", qlite_last_error());
+        else rc = bind_rows(it, m, x, a->batch);
+        t[k] = now_ms() - t0;
+        qlite_interpreter_destroy(it);
+        qlite_model_close(m);
+    }
+    if (!rc) {
+        qsort(t, (size_t)a->startup, sizeof *t, cmp_double);
+        r->startup_median_ms = percentile(t, a->startup, 50);
+        r->startup_min_ms = t[0];
+    }
+    free(t);
+    return rc;
+}
+
 static void json_string(const char *s) {
     putchar('"');
     for (; *s; s++) {
@@ -456,6 +492,9 @@ static void print_json(const qlite_model *m, const bench_args *a, const bench_re
     if (r->total)
         printf(", \"accuracy\": %.6f, \"correct\": %ld, \"total\": %ld",
                (double)r->correct / (double)r->total, r->correct, r->total);
+    if (a->startup)
+        printf(", \"startup_runs\": %ld, \"startup_ms\": %.6f, \"startup_min_ms\": %.6f", a->startup,
+               r->startup_median_ms, r->startup_min_ms);
     if (r->op_median) {
         printf(", \"profile\": {\"runs\": %ld, \"median_ms\": %.6f, \"ops\": [", a->profile,
                r->profiled_median_ms);
@@ -481,6 +520,9 @@ static void print_text(const qlite_model *m, const bench_args *a, const bench_re
     printf("  arena %zu B, prepared %zu B, model %zu B\n", r->arena, r->prepared, r->model_bytes);
     printf("  peak RSS %.1f MiB (+%.1f MiB over %.1f MiB before open)\n", r->rss_peak / 1048576.0,
            (r->rss_peak - r->rss_base) / 1048576.0, r->rss_base / 1048576.0);
+    if (a->startup)
+        printf("  startup (open + create + prepare) x %ld: median %.4f ms, min %.4f ms\n", a->startup,
+               r->startup_median_ms, r->startup_min_ms);
     if (r->total)
         printf("  accuracy %.4f (%ld/%ld)\n", (double)r->correct / (double)r->total, r->correct,
                r->total);
@@ -527,6 +569,7 @@ int main(int argc, char **argv) {
     if (run_latency(m, &x, &a, &r, t_open)) goto done;
     if (a.profile && run_profile(m, &x, &a, &r)) goto done;
     if (a.labels && run_accuracy(m, &x, &y, &a, &r)) goto done;
+    if (a.startup && run_startup(&x, &a, &r)) goto done;
     if (a.json) print_json(m, &a, &r);
     else print_text(m, &a, &r);
     rc = 0;
