@@ -79,6 +79,9 @@ QLITE_NN_OPTIMIZE_LOOPS
 #endif
 
 /* Every variant, by ISA level: 0 portable, 1 AVX2+FMA+F16C, 2 AVX-512F. */
+#if defined(__aarch64__) && defined(__GNUC__)
+extern const qlite_gemm_f32_ukernel qlite_f32_gemm__neon_8x8, qlite_f32_gemm__neon_6x16;
+#endif
 static const qlite_gemm_f32_ukernel *const all_ukernels[] = {
     &ukernel_generic_6x8,
     &ukernel_generic_4x16,
@@ -87,6 +90,12 @@ static const qlite_gemm_f32_ukernel *const all_ukernels[] = {
     &ukernel_avx2_6x16,
     &ukernel_avx512f_12x16,
     &ukernel_avx512f_8x32,
+#endif
+#if defined(__aarch64__) && defined(__GNUC__)
+/* gemm_f32_neon.c; level 1 (the entries above are x86-only): NEON is baseline */
+#define QLITE_GEMM_ARM64 1
+    &qlite_f32_gemm__neon_8x8,
+    &qlite_f32_gemm__neon_6x16,
 #endif
 };
 static const int ukernel_level[] = {0, 0, 1, 1, 2, 2};
@@ -107,6 +116,9 @@ const qlite_gemm_f32_ukernel *const *qlite_gemm_f32_ukernels(size_t *count) {
         level = 1;
         if (__builtin_cpu_supports("avx512f")) level = 2;
     }
+#endif
+#ifdef QLITE_GEMM_ARM64
+    level = 1;
 #endif
     size_t n = 0;
     while (n < QLITE_ARRAY_SIZE(all_ukernels) && ukernel_level[n] <= level) n++;

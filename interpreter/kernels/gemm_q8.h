@@ -48,9 +48,9 @@
  *   qlite_q8_gemm__avxvnni_6x16      AVX-VNNI: 256-bit VPDPBUSD
  *   qlite_q8_gemm__avx512vnni_12x16  AVX-512 VNNI: 512-bit VPDPBUSD, one block
  *   qlite_q8_gemm__avx512vnni_8x32   the same, two blocks per tile
- *   qlite_q8_gemm__neon_3x16         ARM64 NEON: widened to int16, SADALP (gemm_q8_neon.c)
+ *   qlite_q8_gemm__neon_2x16         ARM64 NEON: widened to int16, SADALP (gemm_q8_neon.c)
  *   qlite_q8_gemm__neondot_4x16      ARM64 dot product: SDOT by element
- *   qlite_q8_gemm__i8mm_6x16         ARM64 i8mm: SUDOT (u8 x s8) by element
+ *   qlite_q8_gemm__i8mm_5x16         ARM64 i8mm: SUDOT (u8 x s8) by element
  */
 #ifndef QLITE_GEMM_Q8_H
 #define QLITE_GEMM_Q8_H

@@ -1,13 +1,13 @@
 /*
  * gemm_q8_neon.c — ARM64 variants of the int8 GEMM (gemm_q8.h):
  *
- *   qlite_q8_gemm__neon_3x16     baseline AArch64 Advanced SIMD: u8 and s8
+ *   qlite_q8_gemm__neon_2x16     baseline AArch64 Advanced SIMD: u8 and s8
  *                                widened to int16, products (|p| <= 255 * 128,
  *                                exact in int16) added in pairs into int32
  *                                lanes with SADALP;
  *   qlite_q8_gemm__neondot_4x16  the dot-product extension (FEAT_DotProd,
  *                                HWCAP_ASIMDDP): SDOT by element;
- *   qlite_q8_gemm__i8mm_6x16     FEAT_I8MM (HWCAP2_I8MM): SUDOT by element,
+ *   qlite_q8_gemm__i8mm_5x16     FEAT_I8MM (HWCAP2_I8MM): SUDOT by element,
  *                                the mixed-sign dot product (x86 VPDPBUSD's
  *                                u8 x s8).
  *
@@ -49,8 +49,13 @@
 #endif
 
 #define Q8_UNROLL _Pragma("GCC unroll 16")
+#ifdef __clang__ /* the features are on the command line (gemm_q8_neon.h) */
+#define Q8_DOT_ATTR
+#define Q8_I8MM_ATTR
+#else
 #define Q8_DOT_ATTR __attribute__((target("arch=armv8.2-a+dotprod")))
 #define Q8_I8MM_ATTR __attribute__((target("arch=armv8.2-a+i8mm")))
+#endif
 
 /* Features as gemm_q8.c's table uses them (Advanced SIMD is baseline here). */
 unsigned qlite_q8_arm_features(void) {
@@ -153,7 +158,7 @@ static inline uint32_t tail_dot(const uint8_t *a, const int8_t *w, size_t k0, si
 /* Baseline NEON: widen to int16, multiply, pairwise add into int32  */
 /* ================================================================ */
 
-#define NEON_MR 3
+#define NEON_MR 2
 
 /*
  * acc[i][2g + h]: row i, columns 4g + 2h and 4g + 2h + 1, lanes [c:k01,
@@ -223,8 +228,8 @@ static void dot_neon(size_t K, const uint8_t *a, int32_t rowsum, const int8_t *w
     }
 }
 
-const qlite_gemm_q8_ukernel qlite_q8_gemm__neon_3x16 = {
-    .name = "qlite_q8_gemm__neon_3x16", .mr = NEON_MR, .nr = 16, .tile = tile_neon,
+const qlite_gemm_q8_ukernel qlite_q8_gemm__neon_2x16 = {
+    .name = "qlite_q8_gemm__neon_2x16", .mr = NEON_MR, .nr = 16, .tile = tile_neon,
     .dot = dot_neon};
 
 /* ================================================================ */
@@ -249,7 +254,6 @@ Q8_DOT_ATTR static void tile_sdot(size_t K4, const uint8_t *a, size_t lda, size_
     const uint8_t *ar[SDOT_MR];
     const int8x16_t ones = vdupq_n_s8(1);
     const uint8x16_t flip = vdupq_n_u8(0x80);
-    Q8_UNROLL for (size_t g = 0; g < 4; g++) cs[g] = vdupq_n_s32(0);
     Q8_UNROLL for (size_t i = 0; i < SDOT_MR; i++) {
         ar[i] = a + (i < mr ? i : mr - 1) * lda;
         Q8_UNROLL for (size_t g = 0; g < 4; g++) acc[i][g] = vdupq_n_s32(0);
@@ -263,7 +267,6 @@ Q8_DOT_ATTR static void tile_sdot(size_t K4, const uint8_t *a, size_t lda, size_
 #define SDOT_STEP(lane)                                                                   \
     Q8_UNROLL for (size_t g = 0; g < 4; g++) {                                            \
         const int8x16_t wv = vld1q_s8(bp + (lane) * 64 + 16 * g);                         \
-        cs[g] = vdotq_s32(cs[g], wv, ones);                                               \
         Q8_UNROLL for (size_t i = 0; i < SDOT_MR; i++)                                    \
             acc[i][g] = vdotq_laneq_s32(acc[i][g], wv, av[i], lane);                      \
     }
@@ -280,11 +283,16 @@ Q8_DOT_ATTR static void tile_sdot(size_t K4, const uint8_t *a, size_t lda, size_
         const int8_t *bp = b + k * 16;
         Q8_UNROLL for (size_t g = 0; g < 4; g++) {
             const int8x16_t wv = vld1q_s8(bp + 16 * g);
-            cs[g] = vdotq_s32(cs[g], wv, ones);
             Q8_UNROLL for (size_t i = 0; i < SDOT_MR; i++)
                 acc[i][g] = vdotq_s32(acc[i][g], wv, av[i]);
         }
     }
+    /* the panel's column sums in a loop of their own (the main loop keeps its
+     * registers for the tile) */
+    Q8_UNROLL for (size_t g = 0; g < 4; g++) cs[g] = vdupq_n_s32(0);
+    for (k = 0; k < K4; k += 4)
+        Q8_UNROLL for (size_t g = 0; g < 4; g++)
+            cs[g] = vdotq_s32(cs[g], vld1q_s8(b + k * 16 + 16 * g), ones);
     Q8_UNROLL for (size_t g = 0; g < 4; g++) cs[g] = vshlq_n_s32(cs[g], 7);
     const size_t es = mode == QLITE_GEMM_Q8_INT32 ? 4 : 1;
     Q8_UNROLL for (size_t i = 0; i < SDOT_MR; i++) {
@@ -342,7 +350,7 @@ const qlite_gemm_q8_ukernel qlite_q8_gemm__neondot_4x16 = {
 
 #ifdef Q8_HAVE_I8MM
 
-#define SU_MR 6
+#define SU_MR 5
 
 Q8_I8MM_ATTR static void tile_sudot(size_t K4, const uint8_t *a, size_t lda, size_t mr,
                                     const int8_t *b, size_t bstride, size_t nr,
@@ -414,8 +422,8 @@ Q8_I8MM_ATTR static void dot_usdot(size_t K, const uint8_t *a, int32_t rowsum, c
     }
 }
 
-const qlite_gemm_q8_ukernel qlite_q8_gemm__i8mm_6x16 = {
-    .name = "qlite_q8_gemm__i8mm_6x16", .mr = SU_MR, .nr = 16, .tile = tile_sudot,
+const qlite_gemm_q8_ukernel qlite_q8_gemm__i8mm_5x16 = {
+    .name = "qlite_q8_gemm__i8mm_5x16", .mr = SU_MR, .nr = 16, .tile = tile_sudot,
     .dot = dot_usdot};
 
 #endif /* Q8_HAVE_I8MM */

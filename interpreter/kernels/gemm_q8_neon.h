@@ -26,8 +26,8 @@
 /* QLITE_Q8_F_NEON, plus DOTPROD / I8MM from getauxval(AT_HWCAP / AT_HWCAP2). */
 unsigned qlite_q8_arm_features(void);
 
-extern const qlite_gemm_q8_ukernel qlite_q8_gemm__neon_3x16;
-#define Q8_ARM_NEON_ENTRY &qlite_q8_gemm__neon_3x16,
+extern const qlite_gemm_q8_ukernel qlite_q8_gemm__neon_2x16;
+#define Q8_ARM_NEON_ENTRY &qlite_q8_gemm__neon_2x16,
 #define Q8_ARM_NEON_NEEDS QLITE_Q8_F_NEON,
 #define Q8_ARM_NEON_RANK 1,
 
@@ -43,8 +43,8 @@ extern const qlite_gemm_q8_ukernel qlite_q8_gemm__neondot_4x16;
 #endif
 
 #ifdef Q8_HAVE_I8MM
-extern const qlite_gemm_q8_ukernel qlite_q8_gemm__i8mm_6x16;
-#define Q8_ARM_I8MM_ENTRY &qlite_q8_gemm__i8mm_6x16,
+extern const qlite_gemm_q8_ukernel qlite_q8_gemm__i8mm_5x16;
+#define Q8_ARM_I8MM_ENTRY &qlite_q8_gemm__i8mm_5x16,
 #define Q8_ARM_I8MM_NEEDS QLITE_Q8_F_NEON | QLITE_Q8_F_DOTPROD | QLITE_Q8_F_I8MM,
 #define Q8_ARM_I8MM_RANK 3,
 #else
