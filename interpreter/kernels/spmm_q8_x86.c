@@ -185,6 +185,27 @@ VNNI_INL void rows_panel_t(const qlite_spw *w, const uint8_t *pan, size_t r0, si
             continue;
         }
         const int8_t *v = qlite_spw_row_i8(w, r, vbuf);
+        if (br == 1 && bc == 1) {
+            /* one weight per block: four accumulators in turn, so consecutive
+             * VPDPBUSDs do not wait on each other (integer sums: same result) */
+            __m256i s[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(),
+                            _mm256_setzero_si256(), _mm256_setzero_si256()};
+            size_t b = 0;
+            for (; b + 4 <= nb; b += 4)
+                for (unsigned t = 0; t < 4; t++) {
+                    const size_t k = cb ? col_at(w->col, b0 + b + t, cb) : b + t;
+                    const int32_t d = (int32_t)((uint32_t)(uint8_t)v[b + t] << (8 * (k & 3)));
+                    s[t] = _mm256_dpbusd_epi32(s[t], group_at(pan, k), _mm256_set1_epi32(d));
+                }
+            for (; b < nb; b++) {
+                const size_t k = cb ? col_at(w->col, b0 + b, cb) : b;
+                const int32_t d = (int32_t)((uint32_t)(uint8_t)v[b] << (8 * (k & 3)));
+                s[0] = _mm256_dpbusd_epi32(s[0], group_at(pan, k), _mm256_set1_epi32(d));
+            }
+            _mm256_storeu_si256((__m256i *)a, _mm256_add_epi32(_mm256_add_epi32(s[0], s[1]),
+                                                               _mm256_add_epi32(s[2], s[3])));
+            continue;
+        }
         if (br == 1) {
             __m256i s0 = _mm256_setzero_si256(), s1 = _mm256_setzero_si256();
             for (size_t b = 0; b < nb; b++) {
