@@ -222,7 +222,10 @@ static void im2col(const conv_state *s, const float *x, int64_t g, size_t p0, si
         if (iy0 >= 0 && iy0 + span_h < H && ix0 >= 0 && ix0 + span_w < W) {
             for (int64_t ky = 0; ky < KH; ky++) {
                 const float *src = img + ((iy0 + ky * dh) * W + ix0) * C;
-                if (Cg == 1) {
+                if (dw == 1 && (int64_t)Cg == C) { /* the window row is contiguous */
+                    copy_floats(dst, src, (size_t)KW * Cg);
+                    dst += (size_t)KW * Cg;
+                } else if (Cg == 1) {
                     for (int64_t kx = 0; kx < KW; kx++) dst[kx] = src[kx * dw * C];
                     dst += KW;
                 } else {
@@ -232,6 +235,24 @@ static void im2col(const conv_state *s, const float *x, int64_t g, size_t p0, si
         } else {
             for (int64_t ky = 0; ky < KH; ky++) {
                 const int64_t iy = iy0 + ky * dh;
+                if (iy < 0 || iy >= H) { /* a window row in the padding */
+                    for (size_t c = 0; c < (size_t)KW * Cg; c++) dst[c] = 0.0f;
+                    dst += (size_t)KW * Cg;
+                    continue;
+                }
+                if (dw == 1 && (int64_t)Cg == C) { /* zeros, one contiguous run, zeros */
+                    const int64_t a = ix0 < 0 ? -ix0 : 0;
+                    const int64_t e = ix0 + KW > W ? W - ix0 : KW;
+                    for (int64_t kx = 0; kx < a && kx < KW; kx++, dst += Cg)
+                        for (size_t c = 0; c < Cg; c++) dst[c] = 0.0f;
+                    if (e > a) {
+                        copy_floats(dst, img + (iy * W + ix0 + a) * C, (size_t)(e - a) * Cg);
+                        dst += (size_t)(e - a) * Cg;
+                    }
+                    for (int64_t kx = e > a ? e : a; kx < KW; kx++, dst += Cg)
+                        for (size_t c = 0; c < Cg; c++) dst[c] = 0.0f;
+                    continue;
+                }
                 for (int64_t kx = 0; kx < KW; kx++, dst += Cg) {
                     const int64_t ix = ix0 + kx * dw;
                     if (iy < 0 || iy >= H || ix < 0 || ix >= W) {
