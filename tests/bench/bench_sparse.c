@@ -324,8 +324,8 @@ static bool model_bench(const char *dense, const char *sparse, const char *input
             size_t bd = 0, bs = 0;
             qlite_model_bytes(rd.m, &bd);
             qlite_model_bytes(rs.m, &bs);
-            printf("| model   | %5d | file     | %zu / %zu B | %10.1f | %11.1f | %6.2fx |\n",
-                   batch, bd, bs, td / 1e3, ts / 1e3, td / ts);
+            printf("| model   | %5d |  file | %zu/%zu B | %10.1f | %11.1f | %6.2fx |\n", batch,
+                   bd, bs, td / 1e3, ts / 1e3, td / ts);
         } else if (ok) {
             printf("ok model batch %d: sparse file's outputs equal the dense file's\n", batch);
         }
