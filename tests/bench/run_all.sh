@@ -103,7 +103,7 @@ fi
 echo "### Models: qlite vs ONNX Runtime" >>"$tmp/all.md"
 echo >>"$tmp/all.md"
 extra=()
-[ $quick = 1 ] || extra+=(--runs 50 --warmup 5 --repeat 3)
+[ $quick = 1 ] && extra+=(--large-runs 5) || extra+=(--runs 50 --warmup 5 --large-runs 15 --repeat 3)
 /usr/bin/python3 "$root/tests/bench/run_models.py" --build "$build" --large "$cache" \
     --threads "$threads" --work "$cache/work" --out "$tmp/models.md" --json "$cache/models.json" \
     --command "$cmd" ${extra[@]+"${extra[@]}"} ${pass[@]+"${pass[@]}"} >/dev/null

@@ -163,16 +163,24 @@ def weight_dtypes(a, path):
     return " ".join(f"{short.get(k, k)} {100 * v / total:.0f}%" for k, v in items if 100 * v / total >= 0.5)
 
 
+def runs_of(a, spec):
+    return a.large_runs if spec.get("large") and a.large_runs else a.runs
+
+
+def warmup_of(a, spec):
+    return min(a.warmup, 3) if spec.get("large") and a.large_runs else a.warmup
+
+
 def qlite_config(a, path, threads, batch, accuracy, profile, spec=None):
     spec = spec or {"input": DATA_X, "labels": DATA_Y}
     cmd = [a.qlite_bench, path, "--input", spec["input"], "--batch", str(batch), "--threads", str(threads),
-           "--runs", str(a.runs), "--warmup", str(a.warmup), "--json"]
+           "--runs", str(runs_of(a, spec)), "--warmup", str(warmup_of(a, spec)), "--json"]
     if accuracy and spec.get("large"):
         cmd += ["--startup", str(STARTUP_RUNS)]
     if accuracy and spec.get("labels"):
         cmd += ["--labels", spec["labels"]]
     if profile:
-        cmd += ["--profile", str(max(20, a.runs // 2))]
+        cmd += ["--profile", str(max(20, runs_of(a, spec) // 2))]
     rc, out, err, _ = run(cmd)
     res = json_lines(out)
     if rc != 0 or not res:
@@ -185,8 +193,8 @@ def qlite_config(a, path, threads, batch, accuracy, profile, spec=None):
 def ort_config(a, path, threads, batch, accuracy, internal, spec=None):
     spec = spec or {"input": DATA_X, "labels": DATA_Y}
     cmd = ["node", os.path.join(HERE, "ort_bench.js"), "--model", path, "--input", spec["input"],
-           "--batch", str(batch), "--threads", str(threads), "--runs", str(a.runs),
-           "--warmup", str(a.warmup)]
+           "--batch", str(batch), "--threads", str(threads), "--runs", str(runs_of(a, spec)),
+           "--warmup", str(warmup_of(a, spec))]
     if accuracy and spec.get("labels"):
         cmd += ["--labels", spec["labels"]]
     if accuracy and spec.get("large"):
@@ -462,7 +470,9 @@ def report(a, results, meta):
              f"ONNX Runtime {meta.get('ort_version', '?')} (onnxruntime-node), PyTorch {meta.get('torch_version', '?')}"
              f"{' + OpenBLAS (LD_PRELOAD)' if os.path.exists(OPENBLAS) else ''}  ")
     L.append(f"Command: `{meta['command']}`  ")
-    L.append(f"Runs: {a.runs} timed after {a.warmup} warm-up per configuration, {a.repeat} "
+    big = (f" ({a.large_runs} after {min(a.warmup, 3)} for the larger models)"
+           if getattr(a, "large", None) and getattr(a, "large_runs", None) else "")
+    L.append(f"Runs: {a.runs} timed after {a.warmup} warm-up per configuration{big}, {a.repeat} "
              f"interleaved repetition(s); inputs: the first B rows of models/data/fmnist_test_x.npy; "
              f"accuracy: top-1 on all 1000 rows (models/data/fmnist_test_y.npy)."
              + (" The larger models (MobileNetV2 224x224, ResNet-18, a 4-layer transformer encoder at "
@@ -711,6 +721,7 @@ def main():
     p.add_argument("--json", help="also write every measurement as JSON here")
     p.add_argument("--from-json", help="only re-render the report of an earlier --json file")
     p.add_argument("--large", help="also the larger models export_bench.py wrote to this directory")
+    p.add_argument("--large-runs", type=int, help="timed runs for the larger models (warm-up then at most 3)")
     p.add_argument("--command", help=argparse.SUPPRESS)
     a = p.parse_args()
     a.threads = [int(t) for t in a.threads.split(",")]
@@ -756,7 +767,7 @@ def main():
                 load_start=loadavg(), build=os.path.relpath(a.build, ROOT),
                 command=a.command or " ".join(shlex.quote(x) for x in sys.argv),
                 args={"threads": a.threads, "batch": a.batch, "runs": a.runs, "warmup": a.warmup,
-                      "repeat": a.repeat, "large": a.large})
+                      "repeat": a.repeat, "large": a.large, "large_runs": a.large_runs})
     meta["build_type"], src = "?", ROOT
     try:
         with open(os.path.join(a.build, "CMakeCache.txt")) as f:
