@@ -118,6 +118,18 @@ QLC_OP_FUNCS(resize)
 QLC_OP_FUNCS(rnn)
 QLC_OP_FUNCS(identity)
 
+/* Slice's starts / ends / axes / steps (attributes before opset 10, inputs
+ * after), normalized against the input shape by ONNX's clamping rules; axes
+ * that keep the whole dim are left out. oshape gets the output shape
+ * (QLITE_MAX_RANK entries). Shared by Slice's inference, lowering and
+ * folding (ops_shape.c, ops_fold.c). */
+typedef struct qlc_slice_spec {
+    uint32_t count;
+    int32_t axes[QLITE_MAX_RANK];
+    int64_t starts[QLITE_MAX_RANK], ends[QLITE_MAX_RANK], steps[QLITE_MAX_RANK];
+} qlc_slice_spec;
+qlite_status qlc_slice_read(qlc_graph *g, qlc_node *n, qlc_slice_spec *sp, int64_t *oshape);
+
 qlite_status qlc_infer_shape_op(qlc_graph *g, qlc_node *n);
 qlite_status qlc_infer_size(qlc_graph *g, qlc_node *n);
 qlite_status qlc_infer_constant_of_shape(qlc_graph *g, qlc_node *n);

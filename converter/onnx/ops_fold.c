@@ -333,33 +333,13 @@ static qlite_status fold_index_map(qlc_graph *g, qlc_node *n) {
     int64_t start[QLITE_MAX_RANK] = {0}, step[QLITE_MAX_RANK];
     for (int32_t i = 0; i < QLITE_MAX_RANK; i++) step[i] = 1;
     if (!strcmp(op, "Slice")) {
-        /* re-derive normalized starts/steps: same rules as infer */
-        int64_t *st_ = NULL, *ax = NULL, *sp = NULL, *en = NULL;
-        size_t cs = 0, ca = 0, cp = 0, ce = 0;
-        if (g->opset < 10) {
-            st_ = (int64_t *)qlc_attr_ints(n, "starts", &cs);
-            ax = (int64_t *)qlc_attr_ints(n, "axes", &ca);
-        } else {
-            if (qlc_const_ints(g, n, 1, false, &st_, &cs) != QLITE_OK ||
-                qlc_const_ints(g, n, 2, false, &en, &ce) != QLITE_OK ||
-                qlc_const_ints(g, n, 3, true, &ax, &ca) != QLITE_OK ||
-                qlc_const_ints(g, n, 4, true, &sp, &cp) != QLITE_OK) {
-                free(st_); free(en); free(ax); free(sp);
-                return QLITE_ERR_UNSUPPORTED;
-            }
-        }
-        for (size_t i = 0; i < cs; i++) {
-            int64_t a = ax ? ax[i] : (int64_t)i;
-            if (a < 0) a += x->rank;
-            int64_t d = x->shape[a], s = st_[i], stp = sp ? sp[i] : 1;
-            if (s < 0) s += d;
-            if (stp > 0) s = s < 0 ? 0 : (s > d ? d : s);
-            else s = s < 0 ? -1 : (s > d - 1 ? d - 1 : s);
-            start[a] = s;
-            step[a] = stp;
-        }
-        if (g->opset >= 10) {
-            free(st_); free(en); free(ax); free(sp);
+        /* normalized starts/steps, as inference derived them; other axes 0 / 1 */
+        qlc_slice_spec sp;
+        int64_t os[QLITE_MAX_RANK];
+        if (qlc_slice_read(g, n, &sp, os) != QLITE_OK) return QLITE_ERR_UNSUPPORTED;
+        for (uint32_t i = 0; i < sp.count; i++) {
+            start[sp.axes[i]] = sp.starts[i];
+            step[sp.axes[i]] = sp.steps[i];
         }
     }
     uint8_t *d = malloc(total ? (size_t)total * es : 1);

@@ -444,16 +444,10 @@ qlite_status qlc_lower_split(qlc_graph *g, qlc_node *n) {
 
 /* ---- Slice ---------------------------------------------------------------------- */
 
-typedef struct slice_spec {
-    uint32_t count;
-    int32_t axes[QLITE_MAX_RANK];
-    int64_t starts[QLITE_MAX_RANK], ends[QLITE_MAX_RANK], steps[QLITE_MAX_RANK];
-} slice_spec;
-
 /* Reads starts/ends/axes/steps (attributes before opset 10, inputs after),
  * normalizes them against the input shape (ONNX clamping rules) and computes
- * the output shape. Axes that keep the whole dim are dropped. */
-static qlite_status slice_read(qlc_graph *g, qlc_node *n, slice_spec *sp, int64_t *oshape) {
+ * the output shape. Axes that keep the whole dim are dropped (ops.h). */
+qlite_status qlc_slice_read(qlc_graph *g, qlc_node *n, qlc_slice_spec *sp, int64_t *oshape) {
     qlc_tensor *x = qlc_in_t(g, n, 0);
     int64_t *st_ = NULL, *en = NULL, *ax = NULL, *sp_ = NULL;
     size_t cs = 0, ce = 0, ca = 0, cp = 0;
@@ -515,17 +509,17 @@ qlite_status qlc_infer_slice(qlc_graph *g, qlc_node *n) {
     qlite_status st = qlc_need_input(g, n, 0);
     if (st != QLITE_OK) return st;
     qlc_tensor *x = qlc_in_t(g, n, 0);
-    slice_spec sp;
+    qlc_slice_spec sp;
     int64_t s[QLITE_MAX_RANK];
-    if ((st = slice_read(g, n, &sp, s)) != QLITE_OK) return st;
+    if ((st = qlc_slice_read(g, n, &sp, s)) != QLITE_OK) return st;
     qlc_set_out(g, n, 0, x->dtype, x->rank, s);
     return QLITE_OK;
 }
 
 qlite_status qlc_lower_slice(qlc_graph *g, qlc_node *n) {
-    slice_spec sp;
+    qlc_slice_spec sp;
     int64_t s[QLITE_MAX_RANK];
-    qlite_status st = slice_read(g, n, &sp, s);
+    qlite_status st = qlc_slice_read(g, n, &sp, s);
     if (st != QLITE_OK) return st;
     if (sp.count == 0) return qlc_lower_identity(g, n);
     qlite_op_options o;
