@@ -6,7 +6,7 @@
  *
  * For each op (ADD, SUB, MUL; the table ops LOGISTIC, TANH, HARD_SWISH,
  * GELU and the int8 -> uint8 requantization; QUANTIZE; DEQUANTIZE; SOFTMAX
- * rows) the same
+ * and LAYER_NORM rows) the same
  * inputs run once with QLITE_INTERP_REFERENCE_ONLY (the readable reference)
  * and once with the level's variants, and the outputs must be equal:
  *   - sizes 0 (where allowed) 1..70 and around 64, 128, 256 (tile edges of
@@ -344,6 +344,64 @@ static void test_softmax(void **state) {
 }
 
 /* ---------------------------------------------------------------- */
+/* LAYER_NORM rows                                                    */
+/* ---------------------------------------------------------------- */
+
+static void test_layer_norm(void **state) {
+    enter_level(state);
+    const qlite_dtype dts[] = {QLITE_DTYPE_INT8, QLITE_DTYPE_UINT8};
+    qlite_test_rng rng;
+    qlite_test_rng_seed(&rng, 0x1A7E);
+    int variant = 0;
+    for (size_t di = 0; di < 2; di++)
+        for (size_t si = 0; si < Q8_COUNT(SIZES); si++) {
+            const qlite_dtype dt = dts[di];
+            const int64_t n = SIZES[si], shape[2] = {3, n};
+            uint8_t *x = malloc((size_t)(3 * n)), *g = malloc((size_t)n), *b = malloc((size_t)n);
+            assert_non_null(x);
+            assert_non_null(g);
+            assert_non_null(b);
+            q8_fill(&rng, x, (size_t)(3 * n), dt);
+            q8_fill(&rng, g, (size_t)n, dt);
+            q8_fill(&rng, b, (size_t)n, dt);
+            if (variant % 4 == 3) memset(x + n, x[0], (size_t)n); /* a constant row */
+            if (variant % 5 == 2) /* codes one step apart: eps dominates */
+                for (int64_t i = 0; i < 3 * n; i++) x[i] = (uint8_t)(x[i] & 1);
+            q8_params px, pg, pb, py;
+            q8_params_set(&px, q8_rand_scale(&rng, -10, -2), q8_rand_zp(&rng, dt));
+            q8_params_set(&pg, q8_rand_scale(&rng, -9, -5), q8_rand_zp(&rng, dt));
+            q8_params_set(&pb, q8_rand_scale(&rng, -10, -6), q8_rand_zp(&rng, dt));
+            /* ordinary output scales, and tiny ones that saturate */
+            q8_params_set(&py, q8_rand_scale(&rng, variant % 3 ? -6 : -12, variant % 3 ? -3 : -9),
+                          q8_rand_zp(&rng, dt));
+            qlite_op_test_tensor in[3] = {q8_tensor(dt, 2, shape, x, &px),
+                                          q8_tensor(dt, 1, &n, g, &pg),
+                                          q8_tensor(dt, 1, &n, b, &pb)};
+            in[1].is_const = in[2].is_const = true;
+            qlite_op_test_tensor out = q8_tensor(dt, 2, shape, NULL, &py);
+            qlite_op_options o = qopts(QLITE_OPTIONS_NORM);
+            o.u.norm.axis = -1;
+            o.u.norm.epsilon = variant % 6 == 5 ? 0.0f : (variant % 2 ? 1e-5f : 1e-2f);
+            char what[96];
+            snprintf(what, sizeof what, "%s rows of %lld, eps=%g", qlite_dtype_name(dt),
+                     (long long)n, (double)o.u.norm.epsilon);
+            qlite_op_test_tensor ref = out, got = out;
+            const uint32_t nin = variant % 7 == 6 ? 2 : 3; /* without beta */
+            assert_qlite_ok(qlite_op_test_run(QLITE_OP_LAYER_NORM, &o, nin, in, 1, &ref, 1,
+                                              QLITE_INTERP_REFERENCE_ONLY));
+            assert_qlite_ok(qlite_op_test_run(QLITE_OP_LAYER_NORM, &o, nin, in, 1, &got, 1, 0));
+            if (memcmp(ref.out, got.out, ref.out_bytes) != 0)
+                fail_msg("LAYER_NORM %s: the variant differs from the reference", what);
+            qlite_op_test_free(1, &ref);
+            qlite_op_test_free(1, &got);
+            free(x);
+            free(g);
+            free(b);
+            variant++;
+        }
+}
+
+/* ---------------------------------------------------------------- */
 
 /* The variant table: names unique, needs consistent with what runs. */
 static void test_table(void **state) {
@@ -379,6 +437,7 @@ int main(void) {
         LEVEL_TESTS(test_lut),
         LEVEL_TESTS(test_quantize),
         LEVEL_TESTS(test_softmax),
+        LEVEL_TESTS(test_layer_norm),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -27,6 +27,7 @@ void qlite_q8_quantize__avx512(const float *x, uint8_t *y, size_t n, float scale
                                bool is_unsigned);
 void qlite_q8_dequantize__avx2(const uint8_t *x, float *y, size_t n, float scale, int32_t zp,
                                bool is_signed);
+void qlite_q8_layer_norm__avx512(const qlite_q8_ln_params *p, const uint8_t *x, uint8_t *y);
 void qlite_q8_softmax__avx512(const qlite_q8_softmax_params *p, const uint8_t *x, uint8_t *y,
                               size_t n);
 void qlite_q8_dequantize__avx512(const uint8_t *x, float *y, size_t n, float scale, int32_t zp,
@@ -103,7 +104,8 @@ static const qlite_q8_ew_ukernels rows[] = {
      .binary = qlite_q8_binary__avx512,
      .quantize = qlite_q8_quantize__avx512,
      .dequantize = qlite_q8_dequantize__avx512,
-     .softmax = qlite_q8_softmax__avx512},
+     .softmax = qlite_q8_softmax__avx512,
+     .layer_norm = qlite_q8_layer_norm__avx512},
     {.name = "avx512vbmi",
      .needs = QLITE_Q8_EW_F_AVX2 | QLITE_Q8_EW_F_AVX512 | QLITE_Q8_EW_F_VBMI,
      .lut = qlite_q8_lut__avx512vbmi,
@@ -154,6 +156,7 @@ static bool has_kind(const qlite_q8_ew_ukernels *r, qlite_q8_ew_kind kind) {
     case QLITE_Q8_EW_QUANTIZE: return r->quantize != NULL;
     case QLITE_Q8_EW_DEQUANTIZE: return r->dequantize != NULL;
     case QLITE_Q8_EW_SOFTMAX: return r->softmax != NULL;
+    case QLITE_Q8_EW_LAYER_NORM: return r->layer_norm != NULL;
     default: return false;
     }
 }

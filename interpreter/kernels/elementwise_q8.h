@@ -2,7 +2,7 @@
  * elementwise_q8.h — optimized variants of the int8 / uint8 element-wise
  * kernels: byte table lookup (every unary op, requantization), the fused
  * ADD / SUB / MUL rows, QUANTIZE float32 -> int8/uint8, DEQUANTIZE
- * int8/uint8 -> float32, SOFTMAX rows.
+ * int8/uint8 -> float32, SOFTMAX and LAYER_NORM rows.
  *
  * The references stay in the op files (unary_q8.c, binary_q8.c,
  * quantize.c, dequantize.c, softmax_q8.c) and are what every variant must
@@ -85,6 +85,25 @@ typedef struct qlite_q8_softmax_params {
 typedef void (*qlite_q8_softmax_fn)(const qlite_q8_softmax_params *p, const uint8_t *x,
                                     uint8_t *y, size_t n);
 
+/*
+ * LAYER_NORM of one row (layer_norm_q8.c's scheme, docs/quantization.md
+ * §4.14): the integer row statistics, the row multiplier from
+ * qlite_q8_ln_row_multiplier() (one function, so every variant gets the
+ * same double arithmetic), then the integer output step per element.
+ */
+typedef struct qlite_q8_ln_params {
+    size_t n;              /* row length, 1..4096 */
+    bool is_signed;
+    int32_t zy, qmin, qmax;
+    const int32_t *g;      /* [n] q(gamma) - zg */
+    const int64_t *b;      /* [n] round(beta / sy * 2^16) */
+    double c, sx2, eps;    /* sx sg / (n sy), sx^2, epsilon */
+} qlite_q8_ln_params;
+typedef void (*qlite_q8_ln_fn)(const qlite_q8_ln_params *p, const uint8_t *x, uint8_t *y);
+/* layer_norm_q8.c: Ma in [2^30, 2^31) and sh = Ea - 16 >= 0 for a row with
+ * V = sum d^2 > 0 (step 3). */
+void qlite_q8_ln_row_multiplier(const qlite_q8_ln_params *p, uint64_t v, int64_t *ma, int *sh);
+
 typedef struct qlite_q8_ew_ukernels {
     const char *name;                 /* ISA, e.g. "avx512" */
     unsigned needs;                   /* QLITE_Q8_EW_F_* bits, all required */
@@ -93,6 +112,7 @@ typedef struct qlite_q8_ew_ukernels {
     qlite_q8_quantize_fn quantize;
     qlite_q8_dequantize_fn dequantize;
     qlite_q8_softmax_fn softmax;      /* rows of n <= 2^24 */
+    qlite_q8_ln_fn layer_norm;
 } qlite_q8_ew_ukernels;
 
 typedef enum qlite_q8_ew_kind {
@@ -101,6 +121,7 @@ typedef enum qlite_q8_ew_kind {
     QLITE_Q8_EW_QUANTIZE,
     QLITE_Q8_EW_DEQUANTIZE,
     QLITE_Q8_EW_SOFTMAX,
+    QLITE_Q8_EW_LAYER_NORM,
     QLITE_Q8_EW_KIND_COUNT
 } qlite_q8_ew_kind;
 

@@ -366,6 +366,65 @@ EW_AVX512 void qlite_q8_dequantize__avx512(const uint8_t *x, float *y, size_t n,
     }
 }
 
+/* ---- LAYER_NORM rows: layer_norm_q8.c's steps, 16 elements at a time ---- */
+
+void qlite_q8_layer_norm__avx512(const qlite_q8_ln_params *p, const uint8_t *x, uint8_t *y);
+
+/* rdbpot on 8 int64 lanes (e in 0..62): (x >> e) + ((x & m) > (m >> 1) + (x < 0)) */
+EW_AVX512 static inline __m512i rdbpot64x8(__m512i x, int e) {
+    const __m512i mask = _mm512_set1_epi64((long long)((1ull << e) - 1));
+    const __m512i rem = _mm512_and_si512(x, mask);
+    const __m512i thr = _mm512_sub_epi64(_mm512_srli_epi64(mask, 1), _mm512_srai_epi64(x, 63));
+    const __m512i q = _mm512_sra_epi64(x, _mm_cvtsi32_si128(e));
+    return _mm512_mask_add_epi64(q, _mm512_cmpgt_epi64_mask(rem, thr), q, _mm512_set1_epi64(1));
+}
+
+EW_AVX512 void qlite_q8_layer_norm__avx512(const qlite_q8_ln_params *p, const uint8_t *x,
+                                           uint8_t *y) {
+    const size_t n = p->n;
+    const bool sg = p->is_signed;
+    __m512i acc = _mm512_setzero_si512();
+    for (size_t i = 0; i < n; i += 16) { /* masked lanes load 0 */
+        const __mmask16 m = n - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - i)) - 1);
+        acc = _mm512_add_epi32(acc, widen16(x + i, m, sg));
+    }
+    const int32_t sum = _mm512_reduce_add_epi32(acc); /* |sum| <= 4096 * 255 */
+    const __m512i vn = _mm512_set1_epi32((int32_t)n), vs = _mm512_set1_epi32(sum);
+    __m512i v0 = _mm512_setzero_si512(), v1 = _mm512_setzero_si512();
+    for (size_t i = 0; i < n; i += 16) {
+        const __mmask16 m = n - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - i)) - 1);
+        const __m512i d = _mm512_maskz_sub_epi32(
+            m, _mm512_mullo_epi32(vn, widen16(x + i, m, sg)), vs); /* |d| < 2^21 */
+        v0 = _mm512_add_epi64(v0, _mm512_mul_epi32(d, d));
+        const __m512i dodd = _mm512_srli_epi64(d, 32);
+        v1 = _mm512_add_epi64(v1, _mm512_mul_epi32(dodd, dodd));
+    }
+    const uint64_t v = (uint64_t)_mm512_reduce_add_epi64(_mm512_add_epi64(v0, v1));
+    const __m512i zy = _mm512_set1_epi64(p->zy), lo = _mm512_set1_epi64(p->qmin),
+                  hi = _mm512_set1_epi64(p->qmax);
+    int64_t ma = 0;
+    int sh = 0;
+    if (v) qlite_q8_ln_row_multiplier(p, v, &ma, &sh);
+    const __m512i vma = _mm512_set1_epi64(ma);
+    for (size_t i = 0; i < n; i += 16) {
+        const __mmask16 m = n - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - i)) - 1);
+        const __m512i d = _mm512_maskz_sub_epi32(
+            m, _mm512_mullo_epi32(vn, widen16(x + i, m, sg)), vs);
+        const __m512i dg = _mm512_mullo_epi32(d, _mm512_maskz_loadu_epi32(m, p->g + i));
+        for (int h = 0; h < 2; h++) {
+            const __mmask8 mh = (__mmask8)(m >> (8 * h));
+            const __m256i dgh = h ? _mm512_extracti64x4_epi64(dg, 1) : _mm512_castsi512_si256(dg);
+            /* v = 0: d = 0 everywhere and u = 0 (y = beta), as in the reference */
+            const __m512i t = _mm512_mul_epi32(_mm512_cvtepi32_epi64(dgh), vma);
+            const __m512i u = sh >= 62 ? _mm512_setzero_si512() : rdbpot64x8(t, sh);
+            const __m512i w = _mm512_add_epi64(u, _mm512_maskz_loadu_epi64(mh, p->b + i + 8 * h));
+            __m512i q = _mm512_add_epi64(rdbpot64x8(w, 16), zy);
+            q = _mm512_min_epi64(_mm512_max_epi64(q, lo), hi);
+            _mm512_mask_cvtepi64_storeu_epi8(y + i + 8 * h, mh, q);
+        }
+    }
+}
+
 /* ---- SOFTMAX rows (also needs AVX-512 DQ: 64-bit multiply, conversions) ---- */
 
 #define EW_AVX512DQ __attribute__((target("avx2,avx512f,avx512bw,avx512vl,avx512dq")))

@@ -24,4 +24,7 @@ qlite_status qlite_unary_q8_prepare(qlite_node *node, const qlite_unary_q8_param
 qlite_status qlite_softmax_q8_prepare(qlite_node *node, size_t outer, size_t n, size_t inner,
                                       float beta);
 
+/* layer_norm_q8.c: LAYER_NORM over rows of n values (x viewed as [rows, n]). */
+qlite_status qlite_layer_norm_q8_prepare(qlite_node *node, size_t rows, size_t n, float epsilon);
+
 #endif /* QLITE_KERNELS_Q8_H */

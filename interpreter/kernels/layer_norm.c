@@ -10,14 +10,20 @@
  *   1. mean = sum(x) / n
  *   2. var  = sum((x - mean)^2) / n
  *   3. y    = (x - mean) * (1 / sqrt(var + eps)) * gamma + beta
- * Rows are independent and split over threads.
+ * Rows are independent and split over threads. An int8 / uint8 input goes to
+ * layer_norm_q8.c (kernels_q8.h) once the shared options and shapes are read.
  */
 #include <string.h>
 
 #include "kernels/kernel_util.h"
 #include "kernels/kernels.h"
+#include "kernels/kernels_q8.h"
+#include "kernels/quant_params.h"
+
+static qlite_status ln_eval(qlite_node *node);
 
 typedef struct ln_state {
+    qlite_eval_fn eval; /* first: qlite_eval_dispatch */
     size_t rows, n;
     float eps;
 } ln_state;
@@ -27,7 +33,10 @@ static qlite_status ln_prepare(qlite_node *node) {
     if (st != QLITE_OK) return st;
     const qlite_tensor *x = node->inputs[0], *g = node->inputs[1];
     const qlite_tensor *b = qlite_node_input(node, 2);
-    if ((st = qlite_node_check_dtype(node, x, "input", QLITE_DTYPE_FLOAT32)) != QLITE_OK ||
+    const bool q8 = qlite_is_q8(x->dtype);
+    if (q8) {
+        /* layer_norm_q8.c checks the dtypes and parameters */
+    } else if ((st = qlite_node_check_dtype(node, x, "input", QLITE_DTYPE_FLOAT32)) != QLITE_OK ||
         (st = qlite_node_check_dtype(node, g, "gamma", QLITE_DTYPE_FLOAT32)) != QLITE_OK ||
         (b && (st = qlite_node_check_dtype(node, b, "beta", QLITE_DTYPE_FLOAT32)) != QLITE_OK) ||
         (st = qlite_node_check_dtype(node, node->outputs[0], "output", QLITE_DTYPE_FLOAT32)) !=
@@ -58,9 +67,11 @@ static qlite_status ln_prepare(qlite_node *node) {
                                 qlite_shape_str(x->rank - ax, x->dims + ax, sh, sizeof sh),
                                 qlite_tensor_elements(g));
     }
+    if (q8) return qlite_layer_norm_q8_prepare(node, rows, n, o->epsilon);
     if ((st = qlite_node_set_output_shape(node, 0, x->rank, x->dims)) != QLITE_OK) return st;
     ln_state *s = qlite_node_alloc(node, sizeof *s);
     if (!s) return qlite_node_error(node, QLITE_ERR_NO_MEMORY, "out of memory");
+    s->eval = ln_eval;
     s->rows = rows;
     s->n = n;
     s->eps = o->epsilon;
@@ -107,4 +118,5 @@ static qlite_status ln_eval(qlite_node *node) {
     return QLITE_OK;
 }
 
-const qlite_kernel qlite_kernel_layer_norm = {.prepare = ln_prepare, .eval = ln_eval};
+const qlite_kernel qlite_kernel_layer_norm = {.prepare = ln_prepare,
+                                              .eval = qlite_eval_dispatch};

@@ -1,0 +1,172 @@
+/*
+ * layer_norm_q8.c — int8 / uint8 LAYER_NORM (docs/quantization.md §4.14).
+ * layer_norm.c's prepare reads the options and shapes and hands an int8 or
+ * uint8 input here. x, y: per-tensor parameters, same dtype; gamma and beta
+ * (beta optional): int8 or uint8 constants with per-tensor parameters, one
+ * value per normalized element (what the converter's int8 mode emits).
+ *
+ * Prepare (per element i of a row of n, and once):
+ *   G[i]  = q(gamma[i]) - zg                                   (int32, |G| <= 255)
+ *   B[i]  = round_half_even(sb (q(beta[i]) - zb) / sy * 2^16)  (int64, |B| < 2^29)
+ *   c     = sx sg / (n sy)                                     (double)
+ * Eval, per row of codes q[0..n):
+ *   1. s = sum q;  d[i] = n q[i] - s                (int32: x - mean = sx d / n)
+ *   2. V = sum d[i]^2                               (uint64: var = sx^2 V / n^3)
+ *   3. the row's statistics in double, then one fixed-point multiplier:
+ *        a = min(c / sqrt(sx^2 V / n^3 + eps), 2^14)
+ *        a = Ma 2^-Ea with Ma in [2^30, 2^31) (Ea >= 16 since a <= 2^14)
+ *      (V = 0: every d[i] = 0 and y = beta; eps = 0 allowed)
+ *   4. per element, integers only:
+ *        T = d[i] G[i] Ma                           (int64, |T| < 2^60)
+ *        U = rdbpot(T, Ea - 16)                     (in 2^-16 output LSBs)
+ *        y = clamp(zy + rdbpot(U + B[i], 16), qmin, qmax)
+ *      rdbpot = src/quant.h's rounding shift (ties away from zero), in 64 bits.
+ * Error against the real layer norm of the dequantized x with the
+ * dequantized gamma, beta: <= 0.5 + 2^-15 output LSB before clamping (the
+ * final rounding, 2^-17 each for U and B, 2^-30 relative for Ma), so the
+ * result is the correctly rounded one or its neighbour (within 1 LSB).
+ * The 2^14 cap on a changes no output that is not saturated (|y| would be
+ * >= 2^14 - 2^13 LSB from the zero point). Rows are limited to n <= 4096
+ * (|d| < 2^21) and |beta / sy| < 2^13; other models keep LayerNorm in float.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "kernels/elementwise_q8.h"
+#include "kernels/kernels_q8.h"
+#include "kernels/quant_params.h"
+
+#define LN_Q8_MAX_N 4096
+
+typedef struct ln_q8_state {
+    qlite_eval_fn eval;      /* must stay first (qlite_eval_dispatch) */
+    size_t rows;
+    qlite_q8_ln_params p;
+    qlite_q8_ln_fn row;      /* a variant (elementwise_q8.h), or NULL: ln_q8_row */
+} ln_q8_state;
+
+/* round(x / 2^e), ties away from zero, e in 0..62 (src/quant.h's rdbpot in int64) */
+static inline int64_t rdbpot64(int64_t x, int e) {
+    const int64_t mask = (int64_t)((1ull << e) - 1);
+    const int64_t rem = x & mask, thr = (mask >> 1) + (x < 0);
+    return (x >> e) + (rem > thr);
+}
+
+void qlite_q8_ln_row_multiplier(const qlite_q8_ln_params *p, uint64_t v, int64_t *ma, int *sh) {
+    const double dn = (double)p->n;
+    double a = p->c / sqrt(p->sx2 * (double)v / (dn * dn * dn) + p->eps);
+    if (!(a <= 16384.0)) a = 16384.0;
+    int e;
+    const double f = frexp(a, &e); /* a = f 2^e, f in [0.5, 1) */
+    int64_t m = (int64_t)llround(ldexp(f, 31));
+    if (m == (int64_t)1 << 31) m >>= 1, e++;
+    *ma = m;
+    *sh = 31 - e - 16; /* Ea - 16 >= 0 since a <= 2^14 */
+}
+
+/* The reference row: steps 1-4 of the top comment, element by element. */
+static void ln_q8_row(const qlite_q8_ln_params *p, const uint8_t *x, uint8_t *y) {
+    const size_t n = p->n;
+    const bool sg = p->is_signed;
+    int64_t sum = 0;
+    for (size_t i = 0; i < n; i++) sum += qlite_q8_decode(x[i], sg);
+    const int64_t nn = (int64_t)n;
+    uint64_t v = 0;
+    for (size_t i = 0; i < n; i++) {
+        const int64_t d = nn * qlite_q8_decode(x[i], sg) - sum;
+        v += (uint64_t)(d * d);
+    }
+    if (v == 0) { /* a constant row: x - mean = 0, y = beta */
+        for (size_t i = 0; i < n; i++)
+            y[i] = (uint8_t)qlite_clamp_i64((int64_t)p->zy + rdbpot64(p->b[i], 16), p->qmin,
+                                            p->qmax);
+        return;
+    }
+    int64_t ma;
+    int sh;
+    qlite_q8_ln_row_multiplier(p, v, &ma, &sh);
+    for (size_t i = 0; i < n; i++) {
+        const int64_t d = nn * qlite_q8_decode(x[i], sg) - sum;
+        const int64_t t = d * p->g[i] * ma;
+        const int64_t u = sh >= 62 ? 0 : rdbpot64(t, sh);
+        y[i] = (uint8_t)qlite_clamp_i64((int64_t)p->zy + rdbpot64(u + p->b[i], 16), p->qmin,
+                                        p->qmax);
+    }
+}
+
+typedef struct ln_q8_job {
+    const ln_q8_state *s;
+    const uint8_t *x;
+    uint8_t *y;
+} ln_q8_job;
+
+static void ln_q8_rows(void *arg, size_t begin, size_t end) {
+    const ln_q8_job *j = arg;
+    const ln_q8_state *s = j->s;
+    const size_t n = s->p.n;
+    for (size_t r = begin; r < end; r++) {
+        if (s->row) s->row(&s->p, j->x + r * n, j->y + r * n);
+        else ln_q8_row(&s->p, j->x + r * n, j->y + r * n);
+    }
+}
+
+static qlite_status ln_q8_eval(qlite_node *node) {
+    const ln_q8_state *s = node->state;
+    if (s->p.n == 0) return QLITE_OK;
+    ln_q8_job j = {s, node->inputs[0]->data, node->outputs[0]->data};
+    qlite_kernel_parallel(node, s->rows, s->p.n * 6, ln_q8_rows, &j);
+    return QLITE_OK;
+}
+
+qlite_status qlite_layer_norm_q8_prepare(qlite_node *node, size_t rows, size_t n,
+                                         float epsilon) {
+    const qlite_tensor *x = node->inputs[0], *gt = node->inputs[1];
+    const qlite_tensor *bt = qlite_node_input(node, 2);
+    qlite_tensor *y = node->outputs[0];
+    qlite_status st;
+    qlite_q8 qx, qy, qg, qb;
+    if ((st = qlite_node_check_same_dtype(node, x, "input", y, "output")) != QLITE_OK ||
+        (st = qlite_q8_params(node, x, "input", &qx)) != QLITE_OK ||
+        (st = qlite_q8_params(node, y, "output", &qy)) != QLITE_OK ||
+        (st = qlite_q8_params(node, gt, "gamma", &qg)) != QLITE_OK ||
+        (bt && (st = qlite_q8_params(node, bt, "beta", &qb)) != QLITE_OK))
+        return st;
+    if (!gt->is_const || !gt->data || (bt && (!bt->is_const || !bt->data)))
+        return qlite_node_error(node, QLITE_ERR_UNSUPPORTED_OP,
+                                "int8 LAYER_NORM needs constant gamma and beta");
+    if (n > LN_Q8_MAX_N)
+        return qlite_node_error(node, QLITE_ERR_UNSUPPORTED_OP,
+                                "rows of %zu values exceed the int8 kernel's %d", n,
+                                LN_Q8_MAX_N);
+    if ((st = qlite_node_set_output_shape(node, 0, x->rank, x->dims)) != QLITE_OK) return st;
+    ln_q8_state *s = qlite_node_alloc(node, sizeof *s);
+    int32_t *g = qlite_node_alloc(node, (n ? n : 1) * sizeof *g);
+    int64_t *b = qlite_node_alloc(node, (n ? n : 1) * sizeof *b);
+    if (!s || !g || !b) return qlite_node_error(node, QLITE_ERR_NO_MEMORY, "out of memory");
+    const uint8_t *gq = gt->data, *bq = bt ? bt->data : NULL;
+    for (size_t i = 0; i < n; i++) {
+        g[i] = qlite_q8_decode(gq[i], qg.is_signed) - qg.zero_point;
+        if (!bq) continue;
+        const double beta = (double)qb.scale *
+                            (double)(qlite_q8_decode(bq[i], qb.is_signed) - qb.zero_point) /
+                            (double)qy.scale;
+        if (!(fabs(beta) < 8192.0))
+            return qlite_node_error(node, QLITE_ERR_UNSUPPORTED_OP,
+                                    "beta[%zu] is %g output steps: beyond the int8 kernel's "
+                                    "2^13",
+                                    i, beta);
+        b[i] = (int64_t)qlite_round_half_even_f64(beta * 65536.0);
+    }
+    s->eval = ln_q8_eval;
+    s->rows = rows;
+    s->p = (qlite_q8_ln_params){
+        .n = n, .is_signed = qx.is_signed, .zy = qy.zero_point, .qmin = qy.qmin,
+        .qmax = qy.qmax, .g = g, .b = b,
+        .c = (double)qx.scale * (double)qg.scale / ((double)n * (double)qy.scale),
+        .sx2 = (double)qx.scale * (double)qx.scale, .eps = (double)epsilon};
+    const qlite_q8_ew_ukernels *v =
+        qlite_node_reference_only(node) ? NULL : qlite_q8_ew_select(QLITE_Q8_EW_LAYER_NORM);
+    s->row = v ? v->layer_norm : NULL;
+    node->state = s;
+    return QLITE_OK;
+}

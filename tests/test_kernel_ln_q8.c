@@ -1,0 +1,166 @@
+/*
+ * test_kernel_ln_q8.c — int8 / uint8 LAYER_NORM (layer_norm_q8.c,
+ * docs/quantization.md §4.14) against float64 NumPy golden codes
+ * (tests/data/kernels/make_golden_ln_q8.py: the layer norm of the
+ * dequantized input with the dequantized gamma and beta, rounded half to
+ * even): every element within 1 LSB, and at least 99% equal (the kernel's
+ * error before rounding is 0.5 + 2^-15 LSB, so only values within 2^-15 of a
+ * rounding tie may land on the neighbour). Cases: the transformer's 28 x 64,
+ * uint8, rows of one value, constant rows, 300 wide without beta,
+ * saturating outputs, codes one step apart (eps dominates); 1 and 2 threads;
+ * the reference and the variant this CPU selects (test_kernel_ew_q8.c pins
+ * every ISA level's variant to the reference).
+ * Hostile: per-channel gamma, rows beyond 4096, beta beyond 2^13 output
+ * steps, a non-constant gamma, dtype mismatches.
+ */
+#include "kernel_q8_check.h"
+
+typedef struct ln_case {
+    qlite_golden x, g, b, y, p;
+} ln_case;
+
+static void load_case(const char *name, ln_case *c) {
+    char f[64];
+    const char *sfx[5] = {"x", "g", "b", "y", "p"};
+    qlite_golden *dst[5] = {&c->x, &c->g, &c->b, &c->y, &c->p};
+    for (int i = 0; i < 5; i++) {
+        snprintf(f, sizeof f, "q8_ln_%s_%s", name, sfx[i]);
+        assert_true(qlite_golden_load(f, dst[i]));
+    }
+}
+
+static void free_case(ln_case *c) {
+    qlite_golden_free(&c->x);
+    qlite_golden_free(&c->g);
+    qlite_golden_free(&c->b);
+    qlite_golden_free(&c->y);
+    qlite_golden_free(&c->p);
+}
+
+/* Runs the golden case; returns the number of elements that differ by 1. */
+static size_t run_case(const char *name, int threads, uint32_t flags) {
+    ln_case c;
+    load_case(name, &c);
+    const float *p = c.p.data; /* sx zx sg zg sb zb sy zy eps signed has_beta (f64 -> f32) */
+    const qlite_dtype dt = p[9] != 0.0f ? QLITE_DTYPE_INT8 : QLITE_DTYPE_UINT8;
+    const bool has_beta = p[10] != 0.0f;
+    q8_params px, pg, pb, py;
+    q8_params_set(&px, p[0], (int32_t)p[1]);
+    q8_params_set(&pg, p[2], (int32_t)p[3]);
+    q8_params_set(&pb, p[4], (int32_t)p[5]);
+    q8_params_set(&py, p[6], (int32_t)p[7]);
+    const int64_t n = c.x.dims[1];
+    qlite_op_test_tensor in[3] = {q8_tensor(dt, 2, c.x.dims, c.x.data, &px),
+                                  q8_tensor(dt, 1, &n, c.g.data, &pg),
+                                  q8_tensor(dt, 1, &n, c.b.data, &pb)};
+    in[1].is_const = in[2].is_const = true;
+    qlite_op_test_tensor out = q8_tensor(dt, 2, c.x.dims, NULL, &py);
+    qlite_op_options o = qopts(QLITE_OPTIONS_NORM);
+    o.u.norm.axis = -1;
+    o.u.norm.epsilon = p[8];
+    assert_qlite_ok(qlite_op_test_run(QLITE_OP_LAYER_NORM, &o, has_beta ? 3 : 2, in, 1, &out,
+                                      threads, flags));
+    assert_int_equal(out.out_bytes, c.y.count);
+    const int32_t *want = c.y.data;
+    size_t off = 0;
+    for (size_t i = 0; i < c.y.count; i++) {
+        const int32_t got = q8_get(out.out, i, dt);
+        const int32_t d = got > want[i] ? got - want[i] : want[i] - got;
+        if (d > 1)
+            fail_msg("%s: element %zu (row %zu) is %d, NumPy says %d", name, i,
+                     i / (size_t)n, got, want[i]);
+        off += d != 0;
+    }
+    if (off * 100 > c.y.count)
+        fail_msg("%s: %zu of %zu elements off by one (more than 1%%)", name, off, c.y.count);
+    qlite_op_test_free(1, &out);
+    free_case(&c);
+    return off;
+}
+
+static void test_golden(void **state) {
+    (void)state;
+    const char *cases[] = {"t64", "u7", "n1", "const", "wide", "sat", "tinyvar"};
+    size_t off = 0;
+    for (size_t i = 0; i < Q8_COUNT(cases); i++)
+        for (int t = 1; t <= 2; t++) {
+            off += run_case(cases[i], t, 0); /* the variant this CPU selects */
+            off += run_case(cases[i], t, QLITE_INTERP_REFERENCE_ONLY);
+        }
+    print_message("int8 LAYER_NORM: %zu elements one LSB from NumPy's\n", off);
+}
+
+/* A valid small case, each test breaks one thing. */
+typedef struct hostile {
+    int64_t n;
+    bool per_channel_gamma, gamma_not_const, big_beta, uint8_out;
+} hostile;
+
+static qlite_status run_hostile(const hostile *h) {
+    const int64_t dims[2] = {2, h->n};
+    const size_t ne = (size_t)(2 * h->n);
+    int8_t *x = calloc(ne, 1), *g = calloc((size_t)h->n, 1), *b = calloc((size_t)h->n, 1);
+    assert_non_null(x);
+    assert_non_null(g);
+    assert_non_null(b);
+    for (size_t i = 0; i < ne; i++) x[i] = (int8_t)(i * 7);
+    b[0] = 127;
+    q8_params px, pg, pb, py;
+    q8_params_set(&px, 0.05f, 0);
+    q8_params_set(&pg, 0.01f, 0);
+    q8_params_set(&pb, h->big_beta ? 100.0f : 0.01f, 0);
+    q8_params_set(&py, 0.05f, 0);
+    float gs[2] = {0.01f, 0.02f};
+    int32_t gz[2] = {0, 0};
+    qlite_quant pcq = {.count = 2, .axis = 0, .scale = gs, .zero_point = gz};
+    const int64_t gdims[2] = {2, h->n / 2};
+    qlite_op_test_tensor in[3] = {q8_tensor(QLITE_DTYPE_INT8, 2, dims, x, &px),
+                                  q8_tensor(QLITE_DTYPE_INT8, 1, &h->n, g, &pg),
+                                  q8_tensor(QLITE_DTYPE_INT8, 1, &h->n, b, &pb)};
+    if (h->per_channel_gamma) {
+        in[1] = q8_tensor(QLITE_DTYPE_INT8, 2, gdims, g, NULL);
+        in[1].quant = &pcq;
+    }
+    in[1].is_const = !h->gamma_not_const;
+    in[2].is_const = true;
+    qlite_op_test_tensor out =
+        q8_tensor(h->uint8_out ? QLITE_DTYPE_UINT8 : QLITE_DTYPE_INT8, 2, dims, NULL, &py);
+    qlite_op_options o = qopts(QLITE_OPTIONS_NORM);
+    o.u.norm.axis = -1;
+    o.u.norm.epsilon = 1e-5f;
+    const qlite_status st = qlite_op_test_run(QLITE_OP_LAYER_NORM, &o, 3, in, 1, &out, 1, 0);
+    qlite_op_test_free(1, &out);
+    free(x);
+    free(g);
+    free(b);
+    return st;
+}
+
+static void test_hostile(void **state) {
+    (void)state;
+    const hostile ok = {.n = 8};
+    assert_qlite_ok(run_hostile(&ok));
+    hostile h = ok;
+    h.per_channel_gamma = true;
+    assert_int_not_equal(run_hostile(&h), QLITE_OK);
+    h = ok;
+    h.n = 4098;
+    assert_int_equal(run_hostile(&h), QLITE_ERR_UNSUPPORTED_OP);
+    h = ok;
+    h.big_beta = true;
+    assert_int_equal(run_hostile(&h), QLITE_ERR_UNSUPPORTED_OP);
+    h = ok;
+    h.gamma_not_const = true;
+    assert_int_equal(run_hostile(&h), QLITE_ERR_UNSUPPORTED_OP);
+    h = ok;
+    h.uint8_out = true;
+    assert_int_not_equal(run_hostile(&h), QLITE_OK);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_golden),
+        cmocka_unit_test(test_hostile),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
