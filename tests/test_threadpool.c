@@ -3,8 +3,12 @@
  * runs exactly once in contiguous ranges, for counts around the chunking
  * limits and many back-to-back jobs; all threads really run at the same time;
  * sleeping workers are woken; the caller runs the whole job itself when the
- * workers never come; one thread creates nothing; bad arguments are refused.
+ * workers never come; one thread creates nothing; bad arguments are refused;
+ * through the interpreter: num_threads 1 starts no thread, 2 starts one, and
+ * a FULLY_CONNECTED large enough to be split gives a naive loop's results
+ * either way.
  */
+#include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -12,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "qlite_writer.h"
 #include "support.h"
 #include "threadpool.h"
 
@@ -312,6 +317,81 @@ static void test_bad_arguments(void **state) {
     assert_non_null(strstr(qlite_last_error(), "thread count"));
 }
 
+/* ---- through the interpreter ---- */
+
+enum { FC_M = 64, FC_K = 256, FC_N = 96 };
+
+static qlite_model *fc_model(const float *w, void **bytes) {
+    qlite_writer *W = NULL;
+    assert_qlite_ok(qlite_writer_create(&W));
+    qlite_tensor_info tx = {.name = "x", .dtype = QLITE_DTYPE_FLOAT32, .rank = 2,
+                            .shape = (int64_t[]){FC_M, FC_K}};
+    qlite_tensor_info ty = {.name = "y", .dtype = QLITE_DTYPE_FLOAT32, .rank = 2,
+                            .shape = (int64_t[]){FC_M, FC_N}};
+    qlite_tensor_info tw = {.name = "w", .dtype = QLITE_DTYPE_FLOAT32, .rank = 2,
+                            .shape = (int64_t[]){FC_N, FC_K}};
+    const int64_t buf = qlite_writer_add_buffer(W, w, sizeof(float) * FC_N * FC_K);
+    assert_true(buf > 0);
+    tw.buffer = (uint32_t)buf;
+    const int32_t x = qlite_writer_add_tensor(W, &tx), y = qlite_writer_add_tensor(W, &ty);
+    const int32_t wt = qlite_writer_add_tensor(W, &tw);
+    qlite_op_options o;
+    qlite_op_options_default(QLITE_OPTIONS_FULLY_CONNECTED, &o);
+    qlite_op_info op = {.code = QLITE_OP_FULLY_CONNECTED, .name = "fc", .num_inputs = 3,
+                        .num_outputs = 1, .inputs = (int32_t[]){x, wt, -1},
+                        .outputs = (int32_t[]){y}, .options = o};
+    assert_true(qlite_writer_add_op(W, &op) >= 0);
+    assert_qlite_ok(qlite_writer_set_inputs(W, 1, &x));
+    assert_qlite_ok(qlite_writer_set_outputs(W, 1, &y));
+    size_t size;
+    assert_qlite_ok(qlite_writer_write_memory(W, bytes, &size));
+    qlite_writer_destroy(W);
+    qlite_model *m;
+    assert_qlite_ok(qlite_model_open_memory(*bytes, size, 0, &m));
+    return m;
+}
+
+static void test_interpreter_threads(void **state) {
+    (void)state;
+    static float w[FC_N * FC_K], x[FC_M * FC_K];
+    static double want[FC_M * FC_N];
+    qlite_test_rng rng;
+    qlite_test_rng_seed(&rng, 61);
+    for (size_t i = 0; i < FC_N * FC_K; i++) w[i] = qlite_test_rng_float(&rng, -1, 1);
+    for (size_t i = 0; i < FC_M * FC_K; i++) x[i] = qlite_test_rng_float(&rng, -1, 1);
+    for (size_t m = 0; m < FC_M; m++) /* y = x W^T, naive, in double */
+        for (size_t n = 0; n < FC_N; n++) {
+            double acc = 0;
+            for (size_t k = 0; k < FC_K; k++) acc += (double)x[m * FC_K + k] * w[n * FC_K + k];
+            want[m * FC_N + n] = acc;
+        }
+    void *bytes = NULL;
+    qlite_model *model = fc_model(w, &bytes);
+    const int base = process_threads();
+    for (int threads = 1; threads <= 3; threads++) {
+        qlite_interpreter_options o = {0};
+        o.num_threads = threads;
+        qlite_interpreter *it;
+        assert_qlite_ok(qlite_interpreter_create(model, &o, &it));
+        assert_int_equal(process_threads(), base + threads - 1); /* 1 thread: none started */
+        assert_qlite_ok(qlite_interpreter_prepare(it));
+        qlite_tensor_view in, out;
+        assert_qlite_ok(qlite_interpreter_input(it, 0, &in));
+        memcpy(in.data, x, sizeof x);
+        for (int rep = 0; rep < 3; rep++) {
+            assert_qlite_ok(qlite_interpreter_invoke(it));
+            assert_qlite_ok(qlite_interpreter_output(it, 0, &out));
+            const float *y = out.data;
+            for (size_t i = 0; i < FC_M * FC_N; i++)
+                assert_float_equal(y[i], want[i], 1e-4 * (1 + fabs(want[i])));
+        }
+        qlite_interpreter_destroy(it);
+        assert_int_equal(process_threads(), base);
+    }
+    qlite_model_close(model);
+    qlite_writer_free_bytes(bytes);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cover_counts),
@@ -321,6 +401,7 @@ int main(void) {
         cmocka_unit_test(test_back_to_back_and_sleeping),
         cmocka_unit_test(test_long_range_caller_sleeps),
         cmocka_unit_test(test_bad_arguments),
+        cmocka_unit_test(test_interpreter_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
