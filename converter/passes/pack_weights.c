@@ -5,6 +5,7 @@
  *
  *   FULLY_CONNECTED input 1, FLOAT32 / FLOAT16   O16    [ceil(O/16)][I][16]
  *   FULLY_CONNECTED input 1, INT8                O16I4  [ceil(O/16)][ceil(I/4)][16][4]
+ *   LSTM inputs 1, 2 (W, R), both FLOAT32        O16 per direction (rank 3)
  *
  * Steps:
  *   1. count, for every constant, the live ops that read it and whether each
@@ -24,8 +25,18 @@
 
 /* The layout op `n` reads its input `slot` in, or DEFAULT. */
 static qlite_layout reader_layout(const qlc_graph *g, const qlc_node *n, uint32_t slot) {
-    if (!n->lowered || n->code != QLITE_OP_FULLY_CONNECTED || slot != 1) return QLITE_LAYOUT_DEFAULT;
+    if (!n->lowered) return QLITE_LAYOUT_DEFAULT;
+    if (n->code == QLITE_OP_LSTM && (slot == 1 || slot == 2) && n->num_inputs > 2 &&
+        n->inputs[1] >= 0 && n->inputs[2] >= 0) {
+        /* lstm.c reads float32 W and R in O16; other dtypes go to rnn_variants.c */
+        const bool f32 = g->tensors[n->inputs[1]]->dtype == QLITE_DTYPE_FLOAT32 &&
+                         g->tensors[n->inputs[2]]->dtype == QLITE_DTYPE_FLOAT32 &&
+                         g->tensors[n->inputs[slot]]->rank == 3;
+        return f32 ? QLITE_LAYOUT_O16 : QLITE_LAYOUT_DEFAULT;
+    }
+    if (n->code != QLITE_OP_FULLY_CONNECTED || slot != 1) return QLITE_LAYOUT_DEFAULT;
     const qlc_tensor *t = g->tensors[n->inputs[slot]];
+    if (t->rank != 2) return QLITE_LAYOUT_DEFAULT;
     if (t->dtype == QLITE_DTYPE_INT8) return QLITE_LAYOUT_O16I4;
     if (t->dtype == QLITE_DTYPE_FLOAT32 || t->dtype == QLITE_DTYPE_FLOAT16) return QLITE_LAYOUT_O16;
     return QLITE_LAYOUT_DEFAULT;
@@ -87,7 +98,7 @@ qlite_status qlc_pass_pack_weights(qlc_ctx *c, uint32_t *packed, uint64_t *bytes
     for (uint32_t i = 0; i < g->num_tensors && st == QLITE_OK; i++) {
         qlc_tensor *t = g->tensors[i];
         if (want[i] == QLITE_LAYOUT_DEFAULT || other[i] || !t->data || t->sparse || t->cluster ||
-            t->weight_layout != QLITE_LAYOUT_DEFAULT || t->rank != 2)
+            t->weight_layout != QLITE_LAYOUT_DEFAULT)
             continue;
         if (!pack_tensor(t, want[i])) {
             st = qlite_error(QLITE_ERR_NO_MEMORY, "packing weight '%s': out of memory", t->name);

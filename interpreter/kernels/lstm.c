@@ -21,6 +21,7 @@
 #include "gemm_f32.h"
 #include "kernels.h"
 #include "nn_variants.h"
+#include "packed_weights.h"
 #include "rnn_common.h"
 
 typedef struct lstm_state {
@@ -28,11 +29,14 @@ typedef struct lstm_state {
     rnn_dims d;
     const qlite_gemm_f32_ukernel *uk;
     size_t gx_floats, gemm_floats; /* scratch parts */
-    const float *pw[2], *pr[2];    /* W, R packed at prepare (constants), or NULL */
+    const float *pw[2], *pr[2];    /* constant W, R per direction in O16, or NULL */
+    qlite_o16_weights wo, ro;      /* constant W [D][4H][I], R [D][4H][H] in O16: the model's
+                                      bytes when stored so, else packed at prepare */
 } lstm_state;
 
 typedef struct lstm_io {
     const float *x, *w, *r, *b, *p, *h0, *c0;
+    size_t w_mat, r_mat;           /* O16 elements per direction when w / r are O16, else 0 */
     const qlite_tensor *lens;
     float *y, *yh, *yc;
 } lstm_io;
@@ -109,13 +113,21 @@ static void lstm_finish(const rnn_dims *d, const lstm_io *io, int64_t dir, int64
         for (int64_t t = len; t < d->T; t++) memset(io->y + rnn_yoff(d, t, dir, b), 0, H * sizeof(float));
 }
 
+/* Element [dir][g][k] of W or R with K columns: row-major, or O16 matrices
+ * of mat elements (packed_weights.h). */
+static float lstm_wat(const float *w, size_t mat, size_t rows, size_t K, int64_t dir, int64_t g,
+                      int64_t k) {
+    if (mat) return qlite_o16_at(w + (size_t)dir * mat, false, K, (size_t)g, (size_t)k);
+    return w[((size_t)dir * rows + (size_t)g) * K + (size_t)k];
+}
+
 /* Reference: each step of each batch entry with plain dot products. */
 static void lstm_f32_ref(const rnn_dims *d, const lstm_io *io, float *scratch) {
     const int64_t H = d->H, G4 = 4 * H;
     float *pre = scratch, *h = pre + G4, *c = h + H;
     for (int64_t dir = 0; dir < d->D; dir++) {
         const bool rev = d->reverse_only || dir == 1;
-        const float *W = io->w + dir * G4 * d->I, *R = io->r + dir * G4 * H;
+        const size_t I = (size_t)d->I, Hs = (size_t)H, G = (size_t)G4;
         const float *Wb = io->b ? io->b + dir * 2 * G4 : NULL, *P = io->p ? io->p + dir * 3 * H : NULL;
         for (int64_t b = 0; b < d->B; b++) {
             const int64_t len = rnn_seq_len(d, io->lens, b);
@@ -128,8 +140,10 @@ static void lstm_f32_ref(const rnn_dims *d, const lstm_io *io, float *scratch) {
                 const float *x = io->x + rnn_xrow(d, t, b) * (size_t)d->I;
                 for (int64_t g = 0; g < G4; g++) {
                     float acc = Wb ? Wb[g] + Wb[G4 + g] : 0.0f;
-                    for (int64_t k = 0; k < d->I; k++) acc += x[k] * W[g * d->I + k];
-                    for (int64_t k = 0; k < H; k++) acc += h[k] * R[g * H + k];
+                    for (int64_t k = 0; k < d->I; k++)
+                        acc += x[k] * lstm_wat(io->w, io->w_mat, G, I, dir, g, k);
+                    for (int64_t k = 0; k < H; k++)
+                        acc += h[k] * lstm_wat(io->r, io->r_mat, G, Hs, dir, g, k);
                     pre[g] = acc;
                 }
                 lstm_cell(d, pre, P, h, c);
@@ -143,7 +157,15 @@ static void lstm_f32_ref(const rnn_dims *d, const lstm_io *io, float *scratch) {
 static qlite_status lstm_eval_f32(qlite_node *node) {
     const lstm_state *st = node->state;
     const rnn_dims *d = &st->d;
-    const lstm_io io = lstm_get_io(node);
+    lstm_io io = lstm_get_io(node);
+    if (st->wo.data) { /* constant: its O16 form (the input itself when stored so) */
+        io.w = st->wo.data;
+        io.w_mat = st->wo.mat_elems;
+    }
+    if (st->ro.data) {
+        io.r = st->ro.data;
+        io.r_mat = st->ro.mat_elems;
+    }
     float *scratch = node->scratch;
     if (qlite_node_reference_only(node)) {
         lstm_f32_ref(d, &io, scratch);
@@ -160,15 +182,16 @@ static qlite_status lstm_eval_f32(qlite_node *node) {
             bias[g] = io.b ? io.b[(size_t)dir * 2 * G4 + g] + io.b[(size_t)dir * 2 * G4 + G4 + g]
                            : 0.0f;
         /* 1. input projection of every (t, b): gx = X W^T + Wb + Rb */
-        qlite_gemm_f32_args gp = {.M = TB, .N = G4, .K = (size_t)d->I, .a = io.x,
-                                  .rsa = (size_t)d->I, .csa = 1, .b = W, .ldb = (size_t)d->I,
-                                  .b_trans = true, .bias = bias, .c = gx, .ldc = G4,
-                                  .lo = -INFINITY, .hi = INFINITY};
-        if (st->pw[dir])
-            qlite_gemm_f32_packed(st->uk, TB, G4, (size_t)d->I, io.x, (size_t)d->I, 1, st->pw[dir],
-                                  bias, gx, G4, -INFINITY, INFINITY);
-        else
-            qlite_gemm_f32_run(node, st->uk, &gp, gemm);
+        /* W given at eval: the same O16 panels made here, so the same sums */
+        const float *wp = st->pw[dir];
+        if (!wp) {
+            qlite_gemm_o16_pack_f32((size_t)d->I, G4, W, (size_t)d->I, true, gemm);
+            wp = gemm;
+        }
+        const qlite_gemm_f32_args gp = {.M = TB, .N = G4, .K = (size_t)d->I, .a = io.x,
+                                        .rsa = (size_t)d->I, .csa = 1, .bias = bias, .c = gx,
+                                        .ldc = G4, .lo = -INFINITY, .hi = INFINITY};
+        qlite_gemm_f32_run_o16(node, st->uk, &gp, wp, false);
         int64_t maxlen = 0;
         for (int64_t b = 0; b < d->B; b++) {
             const int64_t len = rnn_seq_len(d, io.lens, b);
@@ -212,9 +235,18 @@ static qlite_status lstm_prepare(qlite_node *node) {
     if (st != QLITE_OK) return st;
     const qlite_tensor *x = node->inputs[0], *w = node->inputs[1];
     qlite_status (*eval)(qlite_node *) = NULL;
-    /* float16 / int8 W or R (any mix): rnn_variants.c */
-    if (w->dtype != QLITE_DTYPE_FLOAT32 || node->inputs[2]->dtype != QLITE_DTYPE_FLOAT32)
+    /* float16 / int8 W or R (any mix): rnn_variants.c, which reads DEFAULT only */
+    if (w->dtype != QLITE_DTYPE_FLOAT32 || node->inputs[2]->dtype != QLITE_DTYPE_FLOAT32) {
+        for (uint32_t i = 1; i <= 2; i++)
+            if (qlite_weights_stored_packed(node->inputs[i], node->inputs[i]->info->layout) &&
+                node->inputs[i]->info->layout != QLITE_LAYOUT_DEFAULT)
+                return qlite_node_error(node, QLITE_ERR_UNSUPPORTED,
+                                        "%s '%s': %s weights in a packed layout are read only "
+                                        "as float32",
+                                        i == 1 ? "W" : "R", node->inputs[i]->info->name,
+                                        qlite_dtype_name(node->inputs[i]->dtype));
         return qlite_lstm_variants_prepare(node);
+    }
     switch (QLITE_NN_PAIR(x->dtype, w->dtype)) {
     case QLITE_NN_F32_F32: eval = lstm_eval_f32; break;
     default: return qlite_nn_unsupported_pair(node, x, w);
@@ -223,11 +255,11 @@ static qlite_status lstm_prepare(qlite_node *node) {
     if (!s) return qlite_node_error(node, QLITE_ERR_NO_MEMORY, "out of memory");
     if ((st = rnn_prepare_common(node, 4, &s->d))) return st;
     s->eval = eval;
-    s->uk = qlite_gemm_f32_select_for((size_t)(4 * s->d.H));
+    s->uk = qlite_gemm_f32_select_o16(); /* 16-column panels: O16 */
     const rnn_dims *d = &s->d;
     const size_t H = (size_t)d->H, G4 = 4 * H, B = (size_t)d->B, TB = (size_t)(d->T * d->B);
     s->gx_floats = (TB * G4 + 15) / 16 * 16;
-    size_t g1 = qlite_gemm_f32_scratch_bytes(s->uk, TB, G4, (size_t)d->I);
+    size_t g1 = qlite_gemm_o16_elems((size_t)d->I, G4) * sizeof(float);
     size_t g2 = qlite_gemm_f32_packed_size(s->uk, H, G4) * sizeof(float);
     s->gemm_floats = ((g1 > g2 ? g1 : g2) / sizeof(float) + 15) / 16 * 16;
     /* gx, gemm, pre [B, 4H], h [B, H], c [B, H], bias [4H], tmp [H]; the
@@ -235,14 +267,15 @@ static qlite_status lstm_prepare(qlite_node *node) {
     node->scratch_bytes = (s->gx_floats + s->gemm_floats + B * G4 + 2 * B * H + G4 + 6 * H) *
                           sizeof(float);
     const qlite_tensor *r = node->inputs[2];
-    for (int64_t dir = 0; dir < d->D; dir++) {
-        if (w->is_const && w->data && TB >= QLITE_GEMM_F32_SMALL_M) /* else the no-copy path */
-            s->pw[dir] = qlite_gemm_f32_prepack(node, s->uk, (size_t)d->I, G4,
-                                                (const float *)w->data + (size_t)dir * G4 * (size_t)d->I,
-                                                (size_t)d->I, true);
-        if (r->is_const && r->data)
-            s->pr[dir] = qlite_gemm_f32_prepack(node, s->uk, H, G4,
-                                                (const float *)r->data + (size_t)dir * G4 * H, H, true);
+    const size_t D = (size_t)d->D;
+    if (w->is_const && w->data &&
+        (st = qlite_o16_weights_get(node, w, "W", D, G4, (size_t)d->I, &s->wo)))
+        return st;
+    if (r->is_const && r->data && (st = qlite_o16_weights_get(node, r, "R", D, G4, H, &s->ro)))
+        return st;
+    for (size_t dir = 0; dir < D; dir++) {
+        if (s->wo.data) s->pw[dir] = (const float *)s->wo.data + dir * s->wo.mat_elems;
+        if (s->ro.data) s->pr[dir] = (const float *)s->ro.data + dir * s->ro.mat_elems;
     }
     node->state = s;
     return QLITE_OK;
@@ -255,5 +288,6 @@ static qlite_status lstm_eval(qlite_node *node) {
 const qlite_kernel qlite_kernel_lstm = {
     .prepare = lstm_prepare,
     .eval = lstm_eval,
-    .raw_dense_inputs = 1u << 1 | 1u << 2, /* float16 W, R read in place */
+    .raw_dense_inputs = 1u << 1 | 1u << 2,  /* float16 W, R read in place */
+    .raw_packed_inputs = 1u << 1 | 1u << 2, /* float32 W, R in O16 read in place */
 };
