@@ -3,6 +3,7 @@
  * float32 ones on the same shapes: ADD / SUB / MUL (same shape, per-channel
  * and per-row broadcast), the table ops (LOGISTIC, TANH, HARD_SWISH, GELU),
  * QUANTIZE and DEQUANTIZE, SOFTMAX over rows of 1000 and of 28 (attention),
+ * LAYER_NORM over rows of 64 (the bundled transformer) and 768,
  * REDUCE_MEAN over H, W of NHWC (global average pooling).
  *
  * Each kernel is prepared once and its eval timed alone (no allocation in
@@ -23,7 +24,7 @@
 #include "kernel.h"
 #include "qlite/qlite.h"
 
-#define MAX_IO 2
+#define MAX_IO 3
 
 static double now_ns(void) {
     struct timespec ts;
@@ -89,6 +90,7 @@ static double time_op(qlite_op_code code, const qlite_op_options *opts, uint32_t
             }
             in_ptrs[i] = &t[i];
             in_idx[i] = (int32_t)i;
+            t[i].is_const = code == QLITE_OP_LAYER_NORM && i > 0; /* gamma, beta */
         }
     }
     out_ptr = &t[nin];
@@ -155,10 +157,13 @@ int main(int argc, char **argv) {
     if (runs < 1) runs = 1;
     static const int64_t act[4] = {1, 56, 56, 64}, ch[1] = {64}, rows[2] = {64, 1000};
     static const int64_t tok[3] = {28, 64, 1}, tokd[3] = {28, 64, 64};
-    static const int64_t att[4] = {4, 4, 28, 28};
+    static const int64_t att[4] = {4, 4, 28, 28}, wide[2] = {64, 768};
     static const int64_t gap_in[4] = {8, 7, 7, 1024}, gap_out[4] = {8, 1, 1, 1024};
     static const int32_t hw[2] = {1, 2};
-    static qlite_op_options none, smo, red;
+    static qlite_op_options none, smo, red, lno;
+    lno.type = QLITE_OPTIONS_NORM;
+    lno.u.norm.axis = -1;
+    lno.u.norm.epsilon = 1e-5f;
     smo.type = QLITE_OPTIONS_SOFTMAX;
     smo.u.softmax.axis = -1;
     smo.u.softmax.beta = 1.0f;
@@ -187,6 +192,10 @@ int main(int argc, char **argv) {
          IO_SAME},
         {"SOFTMAX [4,4,28,28] (attention)", QLITE_OP_SOFTMAX, &smo, 1, 4, 4, 4, att, att, att,
          IO_SAME},
+        {"LAYER_NORM [28,64] (transformer)", QLITE_OP_LAYER_NORM, &lno, 3, 2, 1, 2, tok, tok + 1,
+         tok, IO_SAME},
+        {"LAYER_NORM [64,768]", QLITE_OP_LAYER_NORM, &lno, 3, 2, 1, 2, wide, wide + 1, wide,
+         IO_SAME},
         {"MEAN over H,W [8,7,7,1024]", QLITE_OP_REDUCE_MEAN, &red, 1, 4, 4, 4, gap_in, gap_in,
          gap_out, IO_SAME},
     };
@@ -208,7 +217,8 @@ int main(int argc, char **argv) {
             } else if (k->io == IO_DEQUANTIZE) {
                 dout = QLITE_DTYPE_FLOAT32;
             }
-            btensor in[2] = {shape_of(di, k->r0, k->s0), shape_of(di, k->r1, k->s1)};
+            btensor in[3] = {shape_of(di, k->r0, k->s0), shape_of(di, k->r1, k->s1),
+                             shape_of(di, k->r1, k->s1)};
             btensor out = shape_of(dout, k->ro, k->so);
             ns[q] = time_op(code, k->opts, k->nin, in, &out, runs, reps,
                             q == 1 ? QLITE_INTERP_REFERENCE_ONLY : 0) /
