@@ -12,6 +12,28 @@
  * model's bytes; when it is stored DEFAULT (a hand-written or --no-pack
  * file), the same bytes are made once here at prepare, in qlite_node_alloc
  * memory (counted in the prepared size). Nothing is packed per invoke.
+ *
+ * How a GEMM-based kernel uses it (FULLY_CONNECTED, LSTM do; a convolution
+ * with W [O, KH*KW*I] the same way):
+ *   1. list the weight input in qlite_kernel.raw_packed_inputs (kernel.h),
+ *      so the interpreter hands an O16 / O16I4 constant over as stored;
+ *   2. prepare, float32 / float16 weights:
+ *        uk = qlite_gemm_f32_select_o16();              // nr == 16
+ *        qlite_o16_weights_get(node, w, "weights", nmat, N, K, &wo);
+ *      eval: qlite_gemm_f32_run_o16(node, uk, &args, wo.data, wo.half)
+ *      (threads) or qlite_gemm_f32_o16_serial(uk, &args, wo.data, wo.half);
+ *      matrix b of nmat starts wo.mat_elems elements further;
+ *   3. prepare, int8 weights:
+ *        qlite_o16i4_weights_get(node, w, "weights", nmat, N, K, &wp, wsum);
+ *        uk = qlite_gemm_q8_select_packed(N, wp.in_place);
+ *      eval: qlite_q8_gemm_run (nn_q8.h) with .packed = wp.data,
+ *      .prepacked = true (matrix b at wp.data + b * wp.mat_bytes);
+ *   4. the reference path reads W[n][k] with qlite_o16_at / qlite_o16i4_at.
+ * A packed layout other than the one for the dtype is refused with
+ * QLITE_ERR_UNSUPPORTED; a weight given at eval (not constant) should be
+ * packed into scratch with qlite_gemm_o16_pack_f32 / qlite_gemm_q8_pack and
+ * run through the same call, so constant and non-constant weights give the
+ * same bits.
  */
 #ifndef QLITE_PACKED_WEIGHTS_H
 #define QLITE_PACKED_WEIGHTS_H
