@@ -525,6 +525,7 @@ static void test_float16(void **state) {
     (void)state;
     qlite_convert_options o = {0};
     o.mode = QLITE_CONVERT_FLOAT16;
+    o.no_pack = true; /* the weights' values are checked row-major (packing: test_convert_pack) */
     size_t size;
     qlite_convert_report *r = NULL;
     void *b = ct_convert("q_f16", &o, &size, &r);
@@ -561,6 +562,7 @@ static void test_dynamic_small_tensors(void **state) {
     (void)state;
     qlite_convert_options o = {0};
     o.mode = QLITE_CONVERT_DYNAMIC;
+    o.no_pack = true; /* the weights' values are checked row-major (packing: test_convert_pack) */
     size_t size;
     qlite_convert_report *r = NULL;
     void *b = ct_convert("q_dyn", &o, &size, &r);
@@ -624,6 +626,7 @@ static void test_qdq(void **state) {
     (void)state;
     qlite_convert_options o = {0};
     o.mode = QLITE_CONVERT_INT8;
+    o.no_pack = true; /* the weights' values are checked row-major (packing: test_convert_pack) */
     size_t size;
     qlite_convert_report *r = NULL;
     void *b = ct_convert("q_qdq", &o, &size, &r);
