@@ -543,7 +543,7 @@ static qlite_status store_one(qlc_ctx *c, qlite_convert_report *r, const qlc_tar
     if (!view_init(t, tg->rows, tg->cols, &v)) return QLITE_OK;
     facts f = {0};
     qlite_status st = gather_facts(&v, &f, ts, rs);
-    form fm;
+    form fm = {0}; /* aarch64 gcc 12 -O3 sees a path where it is read unset */
     if (st == QLITE_OK) st = choose(c, t, &v, &f, &fm);
     bool dense = st != QLITE_OK || (!fm.br && !fm.pal);
     encoded enc = {0};
