@@ -133,7 +133,8 @@ static void make_data(const sp_case *c, sp_data *d, uint64_t seed) {
         else if (c->form == F16) d->wabs[i] = fabsf(qlite_fp16_to_fp32(((uint16_t *)d->wd)[i]));
     }
     assert_true(spb_build(&d->sw, d->wd, es, d->rows, d->cols, c->br, c->bc, d->keep,
-                          QLITE_INDEX_UINT16, c->ci, c->bits ? d->idx : NULL, c->bits, d->book,
+                          c->K * c->N > 60000 ? QLITE_INDEX_UINT32 : QLITE_INDEX_UINT16, c->ci,
+                          c->bits ? d->idx : NULL, c->bits, d->book,
                           c->per_row));
     /* x, bias, activation parameters */
     const size_t xn = c->M * c->K;
@@ -344,6 +345,38 @@ static void test_fc_indices_and_extremes(void **state) {
     }
 }
 
+/* Batch 1 over many stored blocks: the AVX-512 kernel's flat stream of
+ * block sums with prefix sums runs in chunks of 4096 blocks split at row
+ * boundaries, and a row longer than a chunk is one run of its own; every
+ * ISA level, int8 and hybrid, 1x1 / 1x4 / 1x16 blocks. */
+static void test_fc_batch1_long_streams(void **state) {
+    (void)state;
+    uint64_t seed = 900;
+    static const size_t blocks[] = {1, 4, 16};
+    for (size_t level = 0; level < S_COUNT(k_caps); level++) {
+        qlite_q8_set_feature_cap(k_caps[level]);
+        for (int f = I8; f <= HYB; f += 2)
+            for (size_t b = 0; b < S_COUNT(blocks); b++) {
+                sp_case c = {.op = QLITE_OP_FULLY_CONNECTED, .form = (enum form)f, .M = 1,
+                             .K = 1024, .N = 163, .br = 1, .bc = blocks[b],
+                             .ci = 1024 / blocks[b] > 256 ? QLITE_INDEX_UINT16
+                                                          : QLITE_INDEX_UINT8,
+                             .density = 0.45, .empty_rows = b == 1, .bias = true,
+                             .act = QLITE_ACT_RELU};
+                check_case(&c, seed++);
+                /* rows of 16384 / bc * 0.7 blocks: longer than a chunk for 1x1, 1x4 */
+                sp_case l = c;
+                l.K = 16384;
+                l.N = 5;
+                l.ci = QLITE_INDEX_UINT16;
+                l.density = 0.7;
+                l.empty_rows = false;
+                check_case(&l, seed++);
+            }
+    }
+    qlite_q8_set_feature_cap(~0u);
+}
+
 /* Clustered: bits 1..8, per tensor / per row, alone and with sparsity. */
 static void test_fc_clustered(void **state) {
     (void)state;
@@ -506,6 +539,7 @@ static void test_interpreter_in_place(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fc_blocks),
+        cmocka_unit_test(test_fc_batch1_long_streams),
         cmocka_unit_test(test_fc_indices_and_extremes),
         cmocka_unit_test(test_fc_clustered),
         cmocka_unit_test(test_conv_and_matmul),

@@ -192,12 +192,19 @@ static void cols_panel_portable(const qlite_spw *w, const int32_t *zw, const uin
 #undef CALL
 }
 
+static void out_bytes_portable(const qlite_q8_cols *c, size_t n0, size_t n1, const int32_t *acc,
+                               size_t stride, uint8_t *y) {
+    for (size_t n = n0; n < n1; n++)
+        y[n] = qlite_q8_cols_out(c, n, (int32_t)((int64_t)c->bias[n] + acc[n * stride]));
+}
+
 const qlite_spmm_q8_kernels qlite_spmm_q8__portable = {
     .rows_m1 = rows_m1_portable,
     .rows_panel = rows_panel_portable,
     .cols_m1 = cols_m1_portable,
     .cols_panel = cols_panel_portable,
     .panel_bytes_per_k = 8,
+    .out_bytes = out_bytes_portable,
 };
 
 /* ---------------------------------------------------------------- */
@@ -226,7 +233,16 @@ static q8_parts parts_of(const qlite_spmm_q8 *p) {
     q8_parts s;
     const bool panel = p->M >= 2;
     s.vbuf = 0;
-    s.panel = up64(p->w->max_row_values);
+    /* values of one block row (clustered), or for M == 1 the prefix sums of
+     * spmm_q8_x86.c's flat stream (4096 blocks or one row, + 32) */
+    size_t vb = p->w->max_row_values;
+    if (p->M == 1 && !p->transposed && p->w->bc) {
+        const size_t row_blocks = p->w->max_row_values / (p->w->br * p->w->bc);
+        vb = vb > ((row_blocks > 4096 ? row_blocks : 4096) + 32) * 4
+                 ? vb
+                 : ((row_blocks > 4096 ? row_blocks : 4096) + 32) * 4;
+    }
+    s.panel = up64(vb);
     s.acc = s.panel + (panel ? up64(qlite_gemm_q8_k4(p->K) * 8) : 0);
     s.total = s.acc + up64(p->N * (panel ? 8 : 1) * sizeof(int32_t));
     return s;
@@ -338,10 +354,7 @@ static void output_row(const q8_job *j, size_t m, size_t n0, size_t n1, const in
         for (size_t n = n0; n < n1; n++) yi[n] = acc[n * stride];
         qlite_hybrid_finish(p->hc, n0, n1, j->su[m], j->zu[m], yi, yr);
     } else {
-        uint8_t *yr = (uint8_t *)j->y + m * p->N;
-        const qlite_q8_cols *c = p->cols;
-        for (size_t n = n0; n < n1; n++)
-            yr[n] = qlite_q8_cols_out(c, n, (int32_t)((int64_t)c->bias[n] + acc[n * stride]));
+        j->k->out_bytes(p->cols, n0, n1, acc, stride, (uint8_t *)j->y + m * p->N);
     }
 }
 
@@ -430,6 +443,7 @@ void qlite_spmm_q8_run(const qlite_node *node, const qlite_spmm_q8 *p, const voi
     const size_t work = (p->w->nnz * p->w->br * p->w->bc + p->N) * p->M;
     const bool par = p->threads > 1 && work >= ((size_t)1 << 16);
     if (qlite_node_reference_only(node)) {
+        j.k = &qlite_spmm_q8__portable;
         make_u(&j, 0, groups);
         spmm_q8_ref(&j);
         return;

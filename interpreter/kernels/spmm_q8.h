@@ -92,6 +92,11 @@ typedef struct qlite_spmm_q8_kernels {
                        size_t K, size_t valid, size_t n0, size_t n1, int8_t *vbuf,
                        uint8_t *panel, int32_t *acc);
     size_t panel_bytes_per_k;  /* panel size = round_up(K, 4) * this */
+    /* integer output stage of one row: y[n] = qlite_q8_cols_out(cols, n,
+     * cols->bias[n] + acc[n * stride]) for n in [n0, n1) (cols padded as
+     * gemm_q8.h says, so 16 columns may be loaded at once) */
+    void (*out_bytes)(const qlite_q8_cols *cols, size_t n0, size_t n1, const int32_t *acc,
+                      size_t stride, uint8_t *y);
 } qlite_spmm_q8_kernels;
 
 extern const qlite_spmm_q8_kernels qlite_spmm_q8__portable;

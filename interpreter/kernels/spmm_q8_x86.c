@@ -33,6 +33,8 @@
 #include <immintrin.h>
 #include <string.h>
 
+#include "kernels/q8_x86.h"
+
 #define VNNI __attribute__((target("avx2,avx512f,avx512bw,avx512vl,avx512vnni")))
 #define VNNI_INL static inline __attribute__((always_inline)) VNNI
 
@@ -72,52 +74,223 @@ VNNI_INL int32_t dot_dense(const uint8_t *u, const int8_t *v, size_t n) {
     return _mm512_reduce_add_epi32(_mm512_add_epi32(a0, a1));
 }
 
+/* zmm -> 4 dwords with the same total. */
+VNNI_INL __m128i fold512(__m512i a) {
+    const __m256i h = _mm256_add_epi32(_mm512_castsi512_si256(a), _mm512_extracti64x4_epi64(a, 1));
+    return _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+}
+
+/* One block row (1 x bc blocks, bc 1 or 4): 16 blocks per VPGATHERDD + VPDPBUSD. */
+VNNI_INL __m128i row_gather(const uint8_t *u, const void *col, size_t b0, size_t nb,
+                            const int8_t *v, const size_t bc, const unsigned cb) {
+    __m512i a0 = _mm512_setzero_si512(), a1 = _mm512_setzero_si512();
+    size_t b = 0;
+    for (; b + 32 <= nb; b += 32) {
+        const __m512i i0 = load_idx(col, b0 + b, 0xffff, cb);
+        const __m512i i1 = load_idx(col, b0 + b + 16, 0xffff, cb);
+        if (bc == 1) {
+            a0 = _mm512_dpbusd_epi32(a0, _mm512_i32gather_epi32(i0, u, 1),
+                                     _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(v + b))));
+            a1 = _mm512_dpbusd_epi32(
+                a1, _mm512_i32gather_epi32(i1, u, 1),
+                _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(v + b + 16))));
+        } else {
+            a0 = _mm512_dpbusd_epi32(a0, _mm512_i32gather_epi32(i0, u, 4),
+                                     _mm512_loadu_si512(v + 4 * b));
+            a1 = _mm512_dpbusd_epi32(a1, _mm512_i32gather_epi32(i1, u, 4),
+                                     _mm512_loadu_si512(v + 4 * b + 64));
+        }
+    }
+    for (; b < nb; b += 16) {
+        const size_t cnt = nb - b < 16 ? nb - b : 16;
+        const __mmask16 m = (__mmask16)((1u << cnt) - 1);
+        const __m512i idx = load_idx(col, b0 + b, m, cb);
+        __m512i g, wv;
+        if (bc == 1) {
+            g = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), m, idx, u, 1);
+            wv = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(m, v + b));
+        } else {
+            g = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), m, idx, u, 4);
+            const __mmask64 m64 = cnt == 16 ? ~(__mmask64)0 : (((__mmask64)1 << (4 * cnt)) - 1);
+            wv = _mm512_maskz_loadu_epi8(m64, v + 4 * b);
+        }
+        a0 = _mm512_dpbusd_epi32(a0, g, wv);
+    }
+    return fold512(_mm512_add_epi32(a0, a1));
+}
+
+/* One block row of 1 x 16 blocks: each block's 16 bytes of u and of the
+ * values, one XMM VPDPBUSD, four independent accumulators. */
+VNNI_INL __m128i row_16(const uint8_t *u, const void *col, size_t b0, size_t nb,
+                        const int8_t *v, const unsigned cb) {
+    __m128i s0 = _mm_setzero_si128(), s1 = _mm_setzero_si128(), s2 = _mm_setzero_si128(),
+            s3 = _mm_setzero_si128();
+#define U16(b) _mm_loadu_si128((const __m128i *)(u + col_at(col, b0 + (b), cb) * 16))
+#define V16(b) _mm_loadu_si128((const __m128i *)(v + (b) * 16))
+    size_t b = 0;
+    for (; b + 4 <= nb; b += 4) {
+        s0 = _mm_dpbusd_epi32(s0, U16(b), V16(b));
+        s1 = _mm_dpbusd_epi32(s1, U16(b + 1), V16(b + 1));
+        s2 = _mm_dpbusd_epi32(s2, U16(b + 2), V16(b + 2));
+        s3 = _mm_dpbusd_epi32(s3, U16(b + 3), V16(b + 3));
+    }
+    for (; b < nb; b++) s0 = _mm_dpbusd_epi32(s0, U16(b), V16(b));
+#undef U16
+#undef V16
+    return _mm_add_epi32(_mm_add_epi32(s0, s1), _mm_add_epi32(s2, s3));
+}
+
+/* One block row of 1 x bc blocks, bc a multiple of 16. */
+VNNI_INL __m128i row_16k(const uint8_t *u, const void *col, size_t b0, size_t nb,
+                         const int8_t *v, size_t bc, const unsigned cb) {
+    __m128i s0 = _mm_setzero_si128(), s1 = _mm_setzero_si128();
+    for (size_t b = 0; b < nb; b++) {
+        const uint8_t *ub = u + col_at(col, b0 + b, cb) * bc;
+        const int8_t *vb = v + b * bc;
+        size_t j = 0;
+        for (; j + 32 <= bc; j += 32) {
+            s0 = _mm_dpbusd_epi32(s0, _mm_loadu_si128((const __m128i *)(ub + j)),
+                                  _mm_loadu_si128((const __m128i *)(vb + j)));
+            s1 = _mm_dpbusd_epi32(s1, _mm_loadu_si128((const __m128i *)(ub + j + 16)),
+                                  _mm_loadu_si128((const __m128i *)(vb + j + 16)));
+        }
+        if (j < bc)
+            s0 = _mm_dpbusd_epi32(s0, _mm_loadu_si128((const __m128i *)(ub + j)),
+                                  _mm_loadu_si128((const __m128i *)(vb + j)));
+    }
+    return _mm_add_epi32(s0, s1);
+}
+
+/* ---- M == 1, sparse values read in place: block sums and prefix sums ----
+ *
+ * Per-row loops over a handful of blocks spend their time in mispredicted
+ * loop exits. Instead the stored blocks of a run of rows are one flat
+ * stream: 16 block sums per step (VPDPBUSD), their running total stored as
+ * pre[b + 1] = sum of blocks [0, b], and each row's sum is
+ * pre[row_ptr[r + 1]] - pre[row_ptr[r]] (int32 arithmetic wraps; the true
+ * row sum fits, spmm_q8.c's accumulator bound, so the difference is exact).
+ */
+#define Q8_FLAT_CHUNK 4096 /* blocks per prefix run (the pre buffer, 16 KiB) */
+
+/* Sums of the 16 blocks b .. b + cnt - 1 (1 x bc, bc 1 / 4 / 16) of the
+ * stream starting at stored block B (values v at block B); lanes past cnt 0. */
+VNNI_INL __m512i block_sums16(const uint8_t *u, const void *col, size_t B, const int8_t *v,
+                              size_t b, size_t cnt, const size_t bc, const unsigned cb) {
+    const __mmask16 m = (__mmask16)((1u << cnt) - 1);
+    if (bc == 1 || bc == 4) {
+        const __m512i idx = load_idx(col, B + b, m, cb);
+        __m512i g, wv;
+        if (bc == 1) {
+            g = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), m, idx, u, 1);
+            wv = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(m, v + b));
+        } else {
+            g = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), m, idx, u, 4);
+            const __mmask64 m64 = cnt == 16 ? ~(__mmask64)0 : (((__mmask64)1 << (4 * cnt)) - 1);
+            wv = _mm512_maskz_loadu_epi8(m64, v + 4 * b);
+        }
+        return _mm512_dpbusd_epi32(_mm512_setzero_si512(), g, wv);
+    }
+    /* 1 x 16: z[i] lane L = block 4i + L (16 bytes of u at its column, its
+     * 16 values), one VPDPBUSD each; then the 4 partial dwords of each block
+     * added by a 4x4 transpose per lane, and the blocks put back in order */
+    __m512i z[4];
+    for (size_t i = 0; i < 4; i++) {
+        size_t c[4];
+        for (size_t L = 0; L < 4; L++)
+            c[L] = 4 * i + L < cnt ? col_at(col, B + b + 4 * i + L, cb) * 16 : 0;
+        __m512i uu = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)(u + c[0])));
+        uu = _mm512_inserti32x4(uu, _mm_loadu_si128((const __m128i *)(u + c[1])), 1);
+        uu = _mm512_inserti32x4(uu, _mm_loadu_si128((const __m128i *)(u + c[2])), 2);
+        uu = _mm512_inserti32x4(uu, _mm_loadu_si128((const __m128i *)(u + c[3])), 3);
+        const size_t have = cnt > 4 * i ? (cnt - 4 * i < 4 ? cnt - 4 * i : 4) : 0;
+        const __mmask64 mv = have == 4 ? ~(__mmask64)0 : (((__mmask64)1 << (16 * have)) - 1);
+        const __m512i vv = _mm512_maskz_loadu_epi8(mv, v + (b + 4 * i) * 16);
+        z[i] = _mm512_dpbusd_epi32(_mm512_setzero_si512(), uu, vv);
+    }
+    const __m512i t0 = _mm512_add_epi32(_mm512_unpacklo_epi32(z[0], z[1]),
+                                        _mm512_unpackhi_epi32(z[0], z[1]));
+    const __m512i t1 = _mm512_add_epi32(_mm512_unpacklo_epi32(z[2], z[3]),
+                                        _mm512_unpackhi_epi32(z[2], z[3]));
+    const __m512i s = _mm512_add_epi32(_mm512_unpacklo_epi64(t0, t1),
+                                       _mm512_unpackhi_epi64(t0, t1));
+    /* s lane L dword i = block 4i + L */
+    return _mm512_permutexvar_epi32(
+        _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15), s);
+}
+
+/* acc[r - r0] for rows [r0, r1) whose blocks are at most Q8_FLAT_CHUNK (or
+ * one row); pre: that many + 17 int32. */
+VNNI_INL void rows_flat_run(const qlite_spw *w, const uint8_t *u, size_t r0, size_t r1,
+                            int32_t *pre, int32_t *acc, const size_t bc, const unsigned cb) {
+    const size_t B = w->row_ptr[r0], n = w->row_ptr[r1] - B;
+    const int8_t *v = (const int8_t *)w->values + B * bc;
+    const __m512i zero = _mm512_setzero_si512();
+    __m512i carry = zero;
+    pre[0] = 0;
+    for (size_t b = 0; b < n; b += 16) {
+        /* full steps with a constant count (no per-lane tests) */
+        __m512i x = n - b >= 16 ? block_sums16(u, w->col, B, v, b, 16, bc, cb)
+                                : block_sums16(u, w->col, B, v, b, n - b, bc, cb);
+        x = _mm512_add_epi32(x, _mm512_alignr_epi32(x, zero, 15));
+        x = _mm512_add_epi32(x, _mm512_alignr_epi32(x, zero, 14));
+        x = _mm512_add_epi32(x, _mm512_alignr_epi32(x, zero, 12));
+        x = _mm512_add_epi32(x, _mm512_alignr_epi32(x, zero, 8));
+        x = _mm512_add_epi32(x, carry);
+        _mm512_storeu_si512(pre + b + 1, x);
+        carry = _mm512_permutexvar_epi32(_mm512_set1_epi32(15), x);
+    }
+    const uint32_t *rp = w->row_ptr;
+    const uint32_t *pu = (const uint32_t *)pre;
+    for (size_t r = r0; r < r1; r++) acc[r - r0] = (int32_t)(pu[rp[r + 1] - B] - pu[rp[r] - B]);
+}
+
+VNNI_INL void rows_m1_flat(const qlite_spw *w, const uint8_t *u, size_t r0, size_t r1,
+                           int32_t *pre, int32_t *acc, const size_t bc, const unsigned cb) {
+    const uint32_t *rp = w->row_ptr;
+    size_t r = r0;
+    while (r < r1) {
+        size_t e = r + 1;
+        while (e < r1 && rp[e + 1] - rp[r] <= Q8_FLAT_CHUNK) e++;
+        rows_flat_run(w, u, r, e, pre, acc + (r - r0), bc, cb);
+        r = e;
+    }
+}
+
+/* Block rows [r0, r1) four at a time: each row's 4 partial dwords, the four
+ * rows' totals by two rounds of VPHADDD, one store. Values are the model's
+ * bytes (not clustered) or one row decoded at a time into vbuf. */
 VNNI_INL void rows_m1_t(const qlite_spw *w, const uint8_t *u, size_t r0, size_t r1,
                         int8_t *vbuf, int32_t *acc, const unsigned cb) {
     const size_t bc = w->bc;
-    for (size_t r = r0; r < r1; r++) {
-        const size_t b0 = w->row_ptr[r], nb = w->row_ptr[r + 1] - b0;
-        if (nb == 0) {
-            acc[r - r0] = 0;
-            continue;
+    const int8_t *vals = w->values;
+    for (size_t r = r0; r < r1; r += 4) {
+        const size_t rows = r1 - r < 4 ? r1 - r : 4;
+        __m128i q[4] = {_mm_setzero_si128(), _mm_setzero_si128(), _mm_setzero_si128(),
+                        _mm_setzero_si128()};
+        for (size_t i = 0; i < rows; i++) {
+            const size_t b0 = w->row_ptr[r + i], nb = w->row_ptr[r + i + 1] - b0;
+            if (nb == 0) continue;
+            const int8_t *v = w->bits ? qlite_spw_row_i8(w, r + i, vbuf) : vals + b0 * bc;
+            if (bc == 1) q[i] = row_gather(u, w->col, b0, nb, v, 1, cb);
+            else if (bc == 4) q[i] = row_gather(u, w->col, b0, nb, v, 4, cb);
+            else if (bc == 16) q[i] = row_16(u, w->col, b0, nb, v, cb);
+            else q[i] = row_16k(u, w->col, b0, nb, v, bc, cb);
         }
-        const int8_t *v = qlite_spw_row_i8(w, r, vbuf);
-        if (bc == 1 || bc == 4) {
-            __m512i a = _mm512_setzero_si512();
-            for (size_t b = 0; b < nb; b += 16) {
-                const size_t cnt = nb - b < 16 ? nb - b : 16;
-                const __mmask16 m = (__mmask16)((1u << cnt) - 1);
-                const __m512i idx = load_idx(w->col, b0 + b, m, cb);
-                __m512i g, wv;
-                if (bc == 1) {
-                    g = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), m, idx, u, 1);
-                    wv = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(m, v + b));
-                } else {
-                    g = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), m, idx, u, 4);
-                    const __mmask64 m64 = cnt == 16 ? ~(__mmask64)0
-                                                    : (((__mmask64)1 << (4 * cnt)) - 1);
-                    wv = _mm512_maskz_loadu_epi8(m64, v + 4 * b);
-                }
-                a = _mm512_dpbusd_epi32(a, g, wv);
-            }
-            acc[r - r0] = _mm512_reduce_add_epi32(a);
-        } else { /* bc % 16 == 0 */
-            __m128i s[4] = {_mm_setzero_si128(), _mm_setzero_si128(), _mm_setzero_si128(),
-                            _mm_setzero_si128()};
-            unsigned t = 0;
-            for (size_t b = 0; b < nb; b++) {
-                const uint8_t *ub = u + col_at(w->col, b0 + b, cb) * bc;
-                const int8_t *vb = v + b * bc;
-                for (size_t j = 0; j < bc; j += 16, t = (t + 1) & 3)
-                    s[t] = _mm_dpbusd_epi32(s[t], _mm_loadu_si128((const __m128i *)(ub + j)),
-                                            _mm_loadu_si128((const __m128i *)(vb + j)));
-            }
-            __m128i q = _mm_add_epi32(_mm_add_epi32(s[0], s[1]), _mm_add_epi32(s[2], s[3]));
-            q = _mm_add_epi32(q, _mm_shuffle_epi32(q, _MM_SHUFFLE(1, 0, 3, 2)));
-            q = _mm_add_epi32(q, _mm_shuffle_epi32(q, _MM_SHUFFLE(2, 3, 0, 1)));
-            acc[r - r0] = _mm_cvtsi128_si32(q);
-        }
+        const __m128i h = _mm_hadd_epi32(_mm_hadd_epi32(q[0], q[1]), _mm_hadd_epi32(q[2], q[3]));
+        _mm_mask_storeu_epi32(acc + (r - r0), (__mmask8)((1u << rows) - 1), h);
     }
+}
+
+/* Values in place (not clustered) and 1x1 / 1x4 / 1x16 blocks: the flat
+ * stream, vbuf holding the prefix sums (spmm_q8.c sizes it so); else per row. */
+VNNI_INL void rows_m1_cb(const qlite_spw *w, const uint8_t *u, size_t r0, size_t r1,
+                         int8_t *vbuf, int32_t *acc, const unsigned cb) {
+    int32_t *pre = (int32_t *)(void *)vbuf;
+    if (w->bits) rows_m1_t(w, u, r0, r1, vbuf, acc, cb);
+    else if (w->bc == 1) rows_m1_flat(w, u, r0, r1, pre, acc, 1, cb);
+    else if (w->bc == 4) rows_m1_flat(w, u, r0, r1, pre, acc, 4, cb);
+    else if (w->bc == 16) rows_m1_flat(w, u, r0, r1, pre, acc, 16, cb);
+    else rows_m1_t(w, u, r0, r1, vbuf, acc, cb);
 }
 
 VNNI static void rows_m1_avx512(const qlite_spw *w, const int32_t *zw, const uint8_t *u,
@@ -134,9 +307,9 @@ VNNI static void rows_m1_avx512(const qlite_spw *w, const int32_t *zw, const uin
                               ? dot_dense(u, qlite_spw_row_i8(w, r, vbuf), bc)
                               : 0;
         break;
-    case 1: rows_m1_t(w, u, r0, r1, vbuf, acc, 1); break;
-    case 2: rows_m1_t(w, u, r0, r1, vbuf, acc, 2); break;
-    default: rows_m1_t(w, u, r0, r1, vbuf, acc, 4); break;
+    case 1: rows_m1_cb(w, u, r0, r1, vbuf, acc, 1); break;
+    case 2: rows_m1_cb(w, u, r0, r1, vbuf, acc, 2); break;
+    default: rows_m1_cb(w, u, r0, r1, vbuf, acc, 4); break;
     }
 }
 
@@ -286,12 +459,32 @@ static void cols_panel_fallback(const qlite_spw *w, const int32_t *zw, const uin
     qlite_spmm_q8__portable.cols_panel(w, zw, u, ldu, K, valid, n0, n1, vbuf, panel, acc);
 }
 
+/* The output stage 16 columns at a time (q8_x86.h, bit-identical to
+ * qlite_q8_cols_out); acc[n * stride] gathered when stride > 1. */
+VNNI static void out_bytes_avx512(const qlite_q8_cols *c, size_t n0, size_t n1,
+                                  const int32_t *acc, size_t stride, uint8_t *y) {
+    const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    const __m512i vidx = _mm512_mullo_epi32(lane, _mm512_set1_epi32((int)stride));
+    for (size_t n = n0; n < n1; n += 16) {
+        const size_t cnt = n1 - n < 16 ? n1 - n : 16;
+        const __mmask16 m = (__mmask16)((1u << cnt) - 1);
+        const rq16 p = rq16_load(c, n);
+        const __m512i a = stride == 1
+                              ? _mm512_maskz_loadu_epi32(m, acc + n)
+                              : _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), m, vidx,
+                                                            acc + n * stride, 4);
+        const __m512i x = _mm512_add_epi32(_mm512_loadu_si512(c->bias + n), a);
+        _mm_mask_storeu_epi8(y + n, m, _mm512_cvtepi32_epi8(rq16_apply(x, &p)));
+    }
+}
+
 const qlite_spmm_q8_kernels qlite_spmm_q8__avx512vnni = {
     .rows_m1 = rows_m1_avx512,
     .rows_panel = rows_panel_avx512,
     .cols_m1 = cols_m1_fallback,
     .cols_panel = cols_panel_fallback,
     .panel_bytes_per_k = 8,
+    .out_bytes = out_bytes_avx512,
 };
 
 #endif /* QLITE_SPMM_Q8_X86 */
