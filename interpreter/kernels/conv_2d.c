@@ -10,18 +10,23 @@
  *                                            g*Cg + c] * w[o, ky, kx, c]),  g = o / Og
  * (taps outside the input read zero).
  *
- * Optimized float32 path, as a GEMM per group with M = output pixels,
- * N = Og, K = KH*KW*Cg. The weights [O][KH][KW][Cg] are `groups` matrices
- * W [Og, K]; they are read in the O16 layout of packed_weights.h (made once
- * at prepare), so nothing is packed per invoke:
+ * Float32 input with float32 or float16 weights (the latter widened as
+ * they are loaded, docs/quantization.md §7), as a GEMM per group with
+ * M = output pixels, N = Og, K = KH*KW*Cg. The weights [O][KH][KW][Cg] are
+ * `groups` matrices W [Og, K] read in the O16 layout of packed_weights.h:
+ * the model's bytes when the converter stored them so (one matrix [O, K]
+ * in the file, the same bytes as `groups` matrices when groups == 1 or
+ * Og % 16 == 0), else packed once at prepare; nothing is packed per invoke
+ * (weights computed by the graph: packed into scratch each invoke). The
+ * reference path reads the same O16 weights (qlite_o16_at).
  *   1x1, stride 1, no padding, one group: the NHWC input IS the A operand.
  *   otherwise: threads take tiles of output pixels, gather each tile's
  *   patches into their scratch (im2col, rows laid out [ky][kx][c] like the
  *   weights) and multiply.
- * The multiply: on AVX-512 a local 12x32 register tile over two adjacent O16
- * panels (conv_gemm__avx512 below: 24 accumulators, one broadcast of A feeds
- * two FMAs, ~1.4-2x the 12x16 tile of gemm_f32 on ResNet shapes); elsewhere
- * gemm_f32's O16 kernels.
+ * The multiply: float32 weights on AVX-512, a local 12x32 register tile over
+ * two adjacent O16 panels (conv_gemm__avx512 below: 24 accumulators, one
+ * broadcast of A feeds two FMAs, ~1.4-2x the 12x16 tile of gemm_f32 on ResNet
+ * shapes); elsewhere (and float16 weights) gemm_f32's O16 kernels.
  */
 #include "gemm_f32.h"
 #include "packed_weights.h"
@@ -167,8 +172,18 @@ typedef struct conv_state {
     size_t tile_floats;        /* per thread */
     int threads;
     bool avx512;               /* the local AVX-512 GEMM (else gemm_f32's O16 kernels) */
-    qlite_o16_weights w16;     /* `groups` O16 matrices [Og, K] */
+    qlite_o16_weights w16;     /* `groups` O16 matrices [Og, K] (data NULL: not constant) */
 } conv_state;
+
+/* w[o][ky][kx][c] with k = (ky*KW + kx)*Cg + c: from the O16 matrices of a
+ * constant, else from the row-major weights w given at eval (float32). */
+static inline float conv_w(const conv_state *s, const float *w, int64_t o, int64_t k) {
+    if (!s->w16.data) return w[o * s->K + k];
+    const int64_t g = o / s->Og;
+    const size_t es = s->w16.half ? 2 : 4;
+    return qlite_o16_at((const char *)s->w16.data + (size_t)g * s->w16.mat_elems * es,
+                        s->w16.half, (size_t)s->K, (size_t)(o - g * s->Og), (size_t)k);
+}
 
 /* Reference: the definition above, one output at a time. */
 static void conv_f32_ref(const conv_state *s, const float *x, const float *w, const float *b,
@@ -186,8 +201,9 @@ static void conv_f32_ref(const conv_state *s, const float *x, const float *w, co
                             const int64_t ix = ox * s->sw - s->pl + kx * s->dw;
                             if (ix < 0 || ix >= s->W) continue;
                             const float *xp = x + ((n * s->H + iy) * s->W + ix) * s->C + g * s->Cg;
-                            const float *wp = w + ((o * s->KH + ky) * s->KW + kx) * s->Cg;
-                            for (int64_t c = 0; c < s->Cg; c++) acc += xp[c] * wp[c];
+                            const int64_t k0 = (ky * s->KW + kx) * s->Cg;
+                            for (int64_t c = 0; c < s->Cg; c++)
+                                acc += xp[c] * conv_w(s, w, o, k0 + c);
                         }
                     }
                     y[((n * s->OH + oy) * s->OW + ox) * s->O + o] = qlite_clampf(acc, s->lo, s->hi);
@@ -275,7 +291,8 @@ static void im2col(const conv_state *s, const float *x, int64_t g, size_t p0, si
 
 typedef struct conv_job {
     const conv_state *s;
-    const float *x, *w, *b; /* w: O16 weights */
+    const float *x, *b;
+    const void *w;          /* O16 weights, float32 or float16 (s->w16.half) */
     float *y, *tiles;
 } conv_job;
 
@@ -299,16 +316,16 @@ static void tiles_range(void *arg, size_t begin, size_t end) {
                     .rsa = (size_t)s->K, .csa = 1, .bias = j->b ? j->b + g * s->Og : NULL,
                     .c = j->y + p0 * (size_t)s->O + (size_t)(g * s->Og), .ldc = (size_t)s->O,
                     .lo = s->lo, .hi = s->hi};
+                const size_t es = s->w16.half ? 2 : 4;
+                const void *wg = (const char *)j->w + (size_t)g * s->w16.mat_elems * es;
 #ifdef CONV_X86
                 if (s->avx512) {
-                    conv_gemm__avx512(ga.M, ga.N, ga.K, ga.a, ga.rsa,
-                                      j->w + (size_t)g * s->w16.mat_elems, ga.bias, ga.c, ga.ldc,
+                    conv_gemm__avx512(ga.M, ga.N, ga.K, ga.a, ga.rsa, wg, ga.bias, ga.c, ga.ldc,
                                       ga.lo, ga.hi);
                     continue;
                 }
 #endif
-                qlite_gemm_f32_o16_serial(s->uk, &ga, j->w + (size_t)g * s->w16.mat_elems,
-                                          false);
+                qlite_gemm_f32_o16_serial(s->uk, &ga, wg, s->w16.half);
             }
         }
     }
@@ -338,7 +355,7 @@ static qlite_status conv_eval_f32(qlite_node *node) {
     }
     float *scratch = node->scratch;
     const void *w16 = s->w16.data;
-    if (!w16) { /* weights computed by the graph: packed here, each invoke */
+    if (!w16) { /* float32 weights computed by the graph: packed here, each invoke */
         for (int64_t g = 0; g < s->groups; g++)
             qlite_gemm_o16_pack_f32((size_t)s->K, (size_t)s->Og, w + (size_t)(g * s->Og * s->K),
                                     (size_t)s->K, true, scratch + (size_t)g * s->w16.mat_elems);
@@ -357,7 +374,7 @@ static qlite_status conv_eval_f32(qlite_node *node) {
             return QLITE_OK;
         }
 #endif
-        qlite_gemm_f32_run_o16(node, s->uk, &g, w16, false);
+        qlite_gemm_f32_run_o16(node, s->uk, &g, w16, s->w16.half);
         return QLITE_OK;
     }
     conv_job j = {.s = s, .x = x, .w = w16, .b = b, .y = y, .tiles = scratch};
@@ -377,7 +394,12 @@ static qlite_status conv_prepare(qlite_node *node) {
     qlite_status (*eval)(qlite_node *) = NULL;
     switch (QLITE_NN_PAIR(x->dtype, w->dtype)) {
     case QLITE_NN_F32_F32: eval = conv_eval_f32; break;
-    default: return qlite_conv_variants_prepare(node); /* int8, hybrid, float16 weights */
+    case QLITE_NN_PAIR(QLITE_DTYPE_FLOAT32, QLITE_DTYPE_FLOAT16):
+        if (!w->is_const || !w->data) /* computed float16 weights: the widening kernel */
+            return qlite_conv_variants_prepare(node);
+        eval = conv_eval_f32;
+        break;
+    default: return qlite_conv_variants_prepare(node); /* int8, hybrid */
     }
     if ((st = qlite_nn_check_dtype(node, node->outputs[0], "output", QLITE_DTYPE_FLOAT32)) ||
         (b && (st = qlite_nn_check_dtype(node, b, "bias", QLITE_DTYPE_FLOAT32))) ||
@@ -425,13 +447,21 @@ static qlite_status conv_prepare(qlite_node *node) {
 
     s->uk = qlite_gemm_f32_select_o16();
 #ifdef CONV_X86
-    s->avx512 = (qlite_q8_cpu_features() & QLITE_Q8_F_AVX512) != 0;
+    s->avx512 = w->dtype == QLITE_DTYPE_FLOAT32 &&
+                (qlite_q8_cpu_features() & QLITE_Q8_F_AVX512) != 0;
 #endif
     s->threads = qlite_node_threads(node);
     s->direct = s->groups == 1 && s->KH == 1 && s->KW == 1 && s->sh == 1 && s->sw == 1 &&
                 s->pt == 0 && s->pl == 0 && o->pad_bottom == 0 && o->pad_right == 0;
     size_t wfloats = 0; /* weights packed into scratch at eval (not constant) */
     if (w->is_const && w->data) {
+        if (s->groups > 1 && s->Og % 16 != 0 && w->data == w->info->data &&
+            w->info->layout != QLITE_LAYOUT_DEFAULT)
+            return qlite_node_error(node, QLITE_ERR_UNSUPPORTED,
+                                    "weights '%s' are stored in a packed layout with %lld "
+                                    "groups of %lld output channels: read in place only with "
+                                    "one group or groups of a multiple of 16 channels",
+                                    w->info->name, (long long)s->groups, (long long)s->Og);
         if ((st = qlite_o16_weights_get(node, w, "weights", (size_t)s->groups, (size_t)s->Og,
                                         (size_t)s->K, &s->w16)))
             return st;
@@ -465,5 +495,6 @@ static qlite_status conv_eval(qlite_node *node) {
 const qlite_kernel qlite_kernel_conv_2d = {
     .prepare = conv_prepare,
     .eval = conv_eval,
-    .raw_dense_inputs = 1u << 1, /* float16 weights read in place */
+    .raw_dense_inputs = 1u << 1,  /* float16 weights read in place */
+    .raw_packed_inputs = 1u << 1, /* O16 / O16I4 weights read in place */
 };

@@ -1,5 +1,7 @@
 /*
- * conv_2d_f16.c — CONV_2D and TRANSPOSE_CONV_2D with float16 weights
+ * conv_2d_f16.c — TRANSPOSE_CONV_2D with float16 weights, and CONV_2D with
+ * float16 weights computed by the graph (a constant float16 CONV_2D weight
+ * goes through conv_2d.c, which reads it in O16 like float32 ones):
  * [O, KH, KW, C / groups] read in place (docs/quantization.md §7): float32
  * input, bias and output; the definitions of conv_2d.c / transpose_conv_2d.c
  * with every weight widened as it is loaded.

@@ -14,14 +14,18 @@
  *            y = su sw[o] acc + bias[o], fused activation.
  *
  * Both are one int8 GEMM per group over output pixels (gemm_q8.h): the
- * weights read in O16I4 (packed_weights.h: the file's bytes, or packed once
- * at prepare; never per invoke); threads take tiles of
+ * weights read in O16I4 (packed_weights.h: the file's bytes when the
+ * converter stored CONV_2D weights so, else packed once at prepare; never
+ * per invoke); threads take tiles of
  * output pixels, gather each tile's patches as unsigned bytes (im2col: for
  * CONV_2D the input under the window, for TRANSPOSE_CONV_2D the input pixel
  * each tap comes from — the gather form of the scatter) and multiply, the
  * requantization (or the int32 accumulators, for hybrid) fused into the
- * tile's output stage. Fewer than QLITE_GEMM_Q8_DOT_M output pixels use the
- * dot algorithm on the weights in place.
+ * tile's output stage. Fewer than QLITE_GEMM_Q8_DOT_M output pixels with
+ * DEFAULT weights use the dot algorithm on the weights in place (weights
+ * stored in O16I4 take the tiles at every size). The weight sums of the
+ * zero-point correction and the reference paths read whichever form the
+ * kernel holds (row-major or O16I4, qlite_o16i4_at).
  */
 #include "kernels/nn_q8.h"
 #include "kernels/nn_variants.h"
@@ -71,6 +75,15 @@ typedef struct convq_job {
 
 /* ---- references ---- */
 
+/* w[o][ky][kx][c], k = (ky*KW + kx)*Cg + c: from the O16I4 matrices when the
+ * kernel holds them, else from the row-major weights w. */
+static inline int32_t convq_w(const convq_state *s, const int8_t *w, int64_t o, int64_t k) {
+    if (!s->wp.data) return w[o * s->g.K + k];
+    const int64_t grp = o / s->g.Og;
+    return qlite_o16i4_at(s->wp.data + (size_t)grp * s->wp.mat_bytes, (size_t)s->g.K,
+                          (size_t)(o - grp * s->g.Og), (size_t)k);
+}
+
 /* acc of output (n, oy, ox, o) from unsigned codes with zero point zu (int64 arithmetic is
  * not needed: prepare bounded |acc|). */
 static int32_t conv_acc(const convq_state *s, const uint8_t *u, int32_t zu, const int8_t *w,
@@ -91,8 +104,8 @@ static int32_t conv_acc(const convq_state *s, const uint8_t *u, int32_t zu, cons
                 if (iy < 0 || iy >= g->H || ix < 0 || ix >= g->W) continue;
             }
             const uint8_t *xp = u + ((n * g->H + iy) * g->W + ix) * g->C + grp * g->Cg;
-            const int8_t *wp = w + ((o * g->KH + ky) * g->KW + kx) * g->Cg;
-            for (int64_t c = 0; c < g->Cg; c++) acc += (xp[c] - zu) * (wp[c] - zw);
+            const int64_t k0 = (ky * g->KW + kx) * g->Cg;
+            for (int64_t c = 0; c < g->Cg; c++) acc += (xp[c] - zu) * (convq_w(s, w, o, k0 + c) - zw);
         }
     return acc;
 }
@@ -124,10 +137,10 @@ static void convq_ref(const convq_state *s, const uint8_t *x, const int8_t *w, u
                             }
                             const uint8_t *xp =
                                 x + ((n * gg->H + iy) * gg->W + ix) * gg->C + grp * gg->Cg;
-                            const int8_t *wp = w + ((o * gg->KH + ky) * gg->KW + kx) * gg->Cg;
+                            const int64_t k0 = (ky * gg->KW + kx) * gg->Cg;
                             for (int64_t c = 0; c < gg->Cg; c++)
                                 acc += (qlite_q8_decode(xp[c], s->is_signed) - s->zx) *
-                                       (wp[c] - zw);
+                                       (convq_w(s, w, o, k0 + c) - zw);
                         }
                     y[((n * g->OH + oy) * g->OW + ox) * g->O + o] =
                         qlite_q8_cols_out(&s->cols, (size_t)o, acc);
@@ -430,12 +443,37 @@ static qlite_status convq_prepare(qlite_node *node, bool transposed, bool hybrid
                                 "int8 weights '%s' must be a constant", w->info->name);
     if ((st = qlite_q8_weights_init(node, w, "weights", 0, (size_t)g->O, &s->wq))) return st;
     const size_t K = (size_t)g->K, O = (size_t)g->O;
+    const size_t P = (size_t)(g->N * g->OH * g->OW);
+    /* handed over in a packed layout (kernel.h raw_packed_inputs): the GEMM tiles read it */
+    const bool stored_packed = w->data == w->info->data && w->info->layout != QLITE_LAYOUT_DEFAULT;
+    s->dot = P < QLITE_GEMM_Q8_DOT_M && !stored_packed;
+    if (stored_packed && g->groups > 1 && g->Og % 16 != 0)
+        return qlite_node_error(node, QLITE_ERR_UNSUPPORTED,
+                                "weights '%s' are stored in a packed layout with %lld groups of "
+                                "%lld output channels: read in place only with one group or "
+                                "groups of a multiple of 16 channels",
+                                w->info->name, (long long)g->groups, (long long)g->Og);
+    int64_t *wsum = qlite_node_alloc(node, (O ? O : 1) * sizeof(int64_t));
+    if (!wsum) return qlite_node_error(node, QLITE_ERR_NO_MEMORY, "out of memory");
+    if (!s->dot) { /* the GEMM reads O16I4 weights: made once here unless the file has them */
+        if ((st = qlite_o16i4_weights_get(node, w, "weights", (size_t)g->groups, (size_t)g->Og,
+                                          K, &s->wp, wsum)))
+            return st;
+        s->packed_bytes = s->wp.mat_bytes;
+    } else { /* DEFAULT weights read in place by the dot algorithm */
+        const int8_t *wd = w->data;
+        for (size_t o = 0; o < O; o++) {
+            int64_t sum = 0;
+            for (size_t k = 0; k < K; k++) sum += wd[o * K + k];
+            wsum[o] = sum;
+        }
+    }
     if (hybrid) {
         if ((st = qlite_nn_check_dtype(node, y, "output", QLITE_DTYPE_FLOAT32)) ||
             (b && (st = qlite_nn_check_dtype(node, b, "bias", QLITE_DTYPE_FLOAT32))) ||
             (st = qlite_hybrid_check_acc(node, K, &s->wq)) ||
-            (st = qlite_hybrid_cols_build(node, O, &s->wq, w->data, K, K, 1, b ? b->data : NULL,
-                                          g->act, &s->hc)))
+            (st = qlite_hybrid_cols_build_sums(node, O, &s->wq, wsum, b ? b->data : NULL, g->act,
+                                               &s->hc)))
             return st;
         s->cols.bias = NULL; /* the GEMM stores raw accumulators */
     } else {
@@ -447,11 +485,6 @@ static qlite_status convq_prepare(qlite_node *node, bool transposed, bool hybrid
             (st = qlite_q8_bias_init(node, b, O, &s->bias32, &max_bias)) ||
             (st = qlite_q8_check_acc(node, K, &s->wq, max_bias)))
             return st;
-        int64_t *wsum = qlite_node_alloc(node, O * sizeof(int64_t));
-        if (!wsum) return qlite_node_error(node, QLITE_ERR_NO_MEMORY, "out of memory");
-        const int8_t *wd = w->data;
-        for (size_t o = 0; o < O; o++)
-            for (size_t k = 0; k < K; k++) wsum[o] += wd[o * K + k];
         s->is_signed = qx.is_signed;
         s->zx = qx.zero_point;
         s->flip = qx.is_signed ? 0x80 : 0;
@@ -462,9 +495,9 @@ static qlite_status convq_prepare(qlite_node *node, bool transposed, bool hybrid
     }
     s->eval = convq_eval;
     s->threads = qlite_node_threads(node);
-    s->uk = qlite_gemm_q8_select_for((size_t)g->Og);
-    const size_t P = (size_t)(g->N * g->OH * g->OW);
-    s->dot = P < QLITE_GEMM_Q8_DOT_M;
+    /* in place: only tiles whose width divides the stored 16-column blocks */
+    s->uk = s->dot ? qlite_gemm_q8_select_for((size_t)g->Og)
+                   : qlite_gemm_q8_select_packed((size_t)g->Og, s->wp.in_place);
     s->lda = s->dot ? qlite_gemm_q8_dot_lda(K) : qlite_gemm_q8_k4(K);
     /* ~16 KiB of patches per tile: a tile stays in L1/L2 beside the weight panels */
     size_t rows = 16384 / s->lda;
@@ -473,12 +506,6 @@ static qlite_status convq_prepare(qlite_node *node, bool transposed, bool hybrid
     if (rows > 256) rows = 256;
     if (s->dot) rows = QLITE_GEMM_Q8_DOT_M;
     s->tile_rows = rows;
-    if (!s->dot) { /* the GEMM reads O16I4 weights: made once here unless the file has them */
-        if ((st = qlite_o16i4_weights_get(node, w, "weights", (size_t)g->groups, (size_t)g->Og,
-                                          K, &s->wp, NULL)))
-            return st;
-        s->packed_bytes = s->wp.mat_bytes;
-    }
     /* (64 bytes of slack after the patch rows: copy8 may write 7 past a run) */
     s->tile_bytes = (rows * s->lda + 64 + rows * sizeof(int32_t) + 63) / 64 * 64;
     s->direct = !transposed && g->groups == 1 && g->KH == 1 && g->KW == 1 && g->sh == 1 &&

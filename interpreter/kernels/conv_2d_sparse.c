@@ -6,7 +6,8 @@
  * over them (2-D view of the weight [O, C]). Hybrid inputs are quantized
  * per image (H*W rows together), as the dense hybrid convolution does.
  * Other convolutions get their compressed weights densified
- * (qlite_conv_reads_stored answers false for them).
+ * (qlite_conv_reads_stored answers false for them). Weights in a packed
+ * layout (O16 / O16I4, never sparse) go to the dense kernel as stored.
  */
 #include "kernels/nn_q8.h"
 #include "kernels/nn_sparse.h"
@@ -72,6 +73,7 @@ static qlite_status conv_or_sparse_eval(qlite_node *node) {
 const qlite_kernel qlite_kernel_conv_2d_or_sparse = {
     .prepare = conv_or_sparse_prepare,
     .eval = conv_or_sparse_eval,
-    .raw_dense_inputs = 1u << 1, /* as qlite_kernel_conv_2d (test_kernel_sparse checks) */
+    .raw_dense_inputs = 1u << 1,  /* as qlite_kernel_conv_2d (test_kernel_sparse checks) */
+    .raw_packed_inputs = 1u << 1, /* as qlite_kernel_conv_2d: O16 / O16I4 (not sparse) as stored */
     .reads_stored = qlite_conv_reads_stored,
 };
