@@ -114,6 +114,12 @@ qlite_status qlc_cluster_weights(qlc_ctx *c, qlite_convert_report *r);
 /* Minimum sparsity for sparse storage when options.sparse_min is 0. */
 #define QLC_SPARSE_MIN_DEFAULT 0.5f
 
+/* INT8 weights (int8 / dynamic modes) are stored sparse automatically (no
+ * options.prune, options.sparse_min >= 0) only when the block sparsity of the
+ * br x bc form is at least this: 0.95 for 1x16, 0.98 for 1x4, 0.99 for 1x1,
+ * more than 1 (never) for shapes without a vector int8 kernel. */
+double qlc_int8_sparse_break_even(uint32_t br, uint32_t bc);
+
 /*
  * Chooses the stored form of every target in its final dtype and encodes it
  * (t->sparse, t->cluster, t->data replaced), the smallest in bytes of:

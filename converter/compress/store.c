@@ -21,6 +21,9 @@
  *                                         D = distinct stored values (per row:
  *                                         the largest row's), D <= 256; only for
  *                                         clustered weights
+ *      INT8 weights without --prune (and sparse_min >= 0): a sparse shape
+ *      only at or above its measured break-even sparsity
+ *      (qlc_int8_sparse_break_even), where the sparse kernel is faster;
  *   3. the smallest wins (ties: the earlier candidate, dense first);
  *   4. encode it: row pointers, column indices, the stored values or their
  *      palette indices as one LSB-first bitstream, the codebook sorted by
@@ -486,6 +489,23 @@ static const char *source_name(const qlc_graph *g, int32_t t) {
     return g->tensors[t]->name;
 }
 
+/*
+ * Automatic sparse storage of INT8 weights (int8 and dynamic modes) only
+ * where the sparse kernel is faster than the dense one: the break-even
+ * sparsity of each block shape, measured with tests/bench/bench_sparse
+ * (FULLY_CONNECTED 1024 x 1024, AVX-512 VNNI, batch 1 and 8; the value is the
+ * lowest sparsity where both batches were faster, docs/converter.md). Block
+ * shapes without a vector int8 kernel never qualify. An explicit prune
+ * (the user asked for size) or sparse_min < 0 (size alone decides) lifts the
+ * rule. Float weights keep the size rule alone.
+ */
+double qlc_int8_sparse_break_even(uint32_t br, uint32_t bc) {
+    if (br == 1 && bc == 16) return 0.95;
+    if (br == 1 && bc == 4) return 0.98;
+    if (br == 1 && bc == 1) return 0.99;
+    return 2.0; /* never */
+}
+
 /* Picks the form of one weight; *fm.bytes == dense bytes means dense. */
 static qlite_status choose(const qlc_ctx *c, const qlc_tensor *t, const wview *v, facts *f,
                            form *best) {
@@ -493,6 +513,7 @@ static qlite_status choose(const qlc_ctx *c, const qlc_tensor *t, const wview *v
     bool palettes = (o->cluster && t->cluster_k) || (!o->dense && t->cluster_k);
     bool sparse = !o->dense && f->zeros > 0 &&
                   (double)f->zeros >= (double)threshold(o) * (double)v->n;
+    const bool speed_rule = v->dt == QLITE_DTYPE_INT8 && !(o->prune > 0) && !(o->sparse_min < 0);
     *best = (form){.values = v->n, .bytes = v->n * v->es};
     /* dense palettes */
     if (palettes) {
@@ -524,6 +545,9 @@ static qlite_status choose(const qlc_ctx *c, const qlc_tensor *t, const wview *v
         if (v->rows % fm.br || v->cols % fm.bc) continue;
         bool stored_zero;
         if (!measure_sparse(v, &fm, f, &stored_zero)) continue;
+        if (speed_rule && 1.0 - (double)fm.values / (double)v->n <
+                              qlc_int8_sparse_break_even(fm.br, fm.bc))
+            continue;
         fm.bytes = fm.values * v->es + fm.index_bytes;
         if (fm.bytes < best->bytes) *best = fm;
         if (palettes) {

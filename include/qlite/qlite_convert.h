@@ -171,7 +171,10 @@ typedef struct qlite_convert_options {
                                     and no detected palette (an explicit cluster still
                                     stores a palette) */
     float sparse_min;            /* minimum sparsity (fraction of zero elements) for sparse
-                                    storage; 0 = 0.5; negative = none (size alone decides) */
+                                    storage; 0 = 0.5; negative = none (size alone decides).
+                                    INT8 weights without prune (and sparse_min >= 0): also
+                                    the sparse int8 kernel's break-even per block shape
+                                    (docs/converter.md) */
     bool no_pack;                /* keep every weight in the DEFAULT layout; else the weights
                                     whose kernel reads a packed layout (FULLY_CONNECTED:
                                     float O16, int8 O16I4; docs/format.md §6.2) are stored
