@@ -596,6 +596,13 @@ static void test_open_does_not_touch_weights(void **state) {
     free(w);
     qlite_test_model_free(s);
 
+    /* Under qemu-user (.ci/qemu-aarch64 sets QLITE_TEST_EMULATED) madvise is not
+     * passed to the host kernel, so MADV_RANDOM does not stop read-ahead: the
+     * residency probe says nothing about qlite there. */
+    if (getenv("QLITE_TEST_EMULATED")) {
+        unlink(p);
+        skip();
+    }
     /* Drop the file from the page cache; skip where that is impossible (tmpfs). */
     int fd = open(p, O_RDONLY);
     assert_true(fd >= 0);
