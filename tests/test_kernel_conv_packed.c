@@ -253,10 +253,12 @@ static void check_f(const cp_case *c, bool half, uint64_t seed) {
             mag[p * O + o] = a;
         }
     const int64_t OH = cp_out(c, c->H, c->KH), OW = cp_out(c, c->W, c->KW);
-    const qlite_op_test_tensor xt = qt(QLITE_DTYPE_FLOAT32, 4, (int64_t[]){c->N, c->H, c->W, c->C}, x);
+    const qlite_op_test_tensor xt =
+        qt(QLITE_DTYPE_FLOAT32, 4, (int64_t[]){c->N, c->H, c->W, c->C}, x);
     const qlite_op_test_tensor bt =
         c->bias ? qt_const(QLITE_DTYPE_FLOAT32, 1, (int64_t[]){c->O}, b) : absent();
-    const qlite_op_test_tensor yt = qt(QLITE_DTYPE_FLOAT32, 4, (int64_t[]){c->N, OH, OW, c->O}, NULL);
+    const qlite_op_test_tensor yt =
+        qt(QLITE_DTYPE_FLOAT32, 4, (int64_t[]){c->N, OH, OW, c->O}, NULL);
     const qlite_dtype wdt = half ? QLITE_DTYPE_FLOAT16 : QLITE_DTYPE_FLOAT32;
     for (size_t level = 0; level < 4; level++) {
         qlite_q8_set_feature_cap(caps[level]);
@@ -270,7 +272,8 @@ static void check_f(const cp_case *c, bool half, uint64_t seed) {
         assert_qlite_ok(cp_run(c, xt, wdt, wp, pe * es, QLITE_LAYOUT_O16, NULL, bt, &o2, 2, 0));
         assert_qlite_ok(cp_run(c, xt, wdt, wp, pe * es, QLITE_LAYOUT_O16, NULL, bt, &oref, 1,
                                QLITE_INTERP_REFERENCE_ONLY));
-        assert_qlite_ok(cp_run(c, xt, wdt, wd, O * K * es, QLITE_LAYOUT_DEFAULT, NULL, bt, &od, 1, 0));
+        assert_qlite_ok(
+            cp_run(c, xt, wdt, wd, O * K * es, QLITE_LAYOUT_DEFAULT, NULL, bt, &od, 1, 0));
         assert_qlite_ok(cp_run(c, xt, wdt, wd, O * K * es, QLITE_LAYOUT_DEFAULT, NULL, bt, &odref,
                                1, QLITE_INTERP_REFERENCE_ONLY));
         kc_check_sum(what, o1.out, want, mag, P * O, (double)K);
@@ -326,7 +329,8 @@ static void test_refused(void **state) {
     nnq_wparams_init(pw, 1, 0);
     pw->scale[0] = 0.01f;
     pw->zp[0] = 0;
-    const qlite_op_test_tensor xq8 = q8_tensor(QLITE_DTYPE_INT8, 4, (int64_t[]){1, 4, 4, 4}, xq, &px);
+    const qlite_op_test_tensor xq8 =
+        q8_tensor(QLITE_DTYPE_INT8, 4, (int64_t[]){1, 4, 4, 4}, xq, &px);
     qlite_op_test_tensor yq = q8_tensor(QLITE_DTYPE_INT8, 4, (int64_t[]){1, 4, 4, 6}, NULL, &py);
     assert_int_equal(cp_run(&g3, xq8, QLITE_DTYPE_INT8, wq, o16i4_bytes(6, 18),
                             QLITE_LAYOUT_O16I4, &pw->q, absent(), &yq, 1, 0),

@@ -105,7 +105,8 @@ static int32_t conv_acc(const convq_state *s, const uint8_t *u, int32_t zu, cons
             }
             const uint8_t *xp = u + ((n * g->H + iy) * g->W + ix) * g->C + grp * g->Cg;
             const int64_t k0 = (ky * g->KW + kx) * g->Cg;
-            for (int64_t c = 0; c < g->Cg; c++) acc += (xp[c] - zu) * (convq_w(s, w, o, k0 + c) - zw);
+            for (int64_t c = 0; c < g->Cg; c++)
+                acc += (xp[c] - zu) * (convq_w(s, w, o, k0 + c) - zw);
         }
     return acc;
 }
