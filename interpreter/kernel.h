@@ -136,9 +136,11 @@ int qlite_node_threads(const qlite_node *node);
 bool qlite_node_reference_only(const qlite_node *node);
 
 /*
- * Runs fn(arg, begin, end) over [0, count) split into contiguous ranges, one
- * per thread (the calling thread takes one). With one thread it is a plain
- * call fn(arg, 0, count). Returns after every range is done.
+ * Runs fn(arg, begin, end) over [0, count) split into contiguous ranges
+ * (threadpool.h: one item each when count <= 4 * threads, else 4 * threads
+ * ranges), claimed by whichever thread is free, the calling thread included;
+ * fn must not assume which thread runs a range. With one thread it is a
+ * plain call fn(arg, 0, count). Returns after every range is done.
  */
 typedef void (*qlite_range_fn)(void *arg, size_t begin, size_t end);
 void qlite_parallel_for(const qlite_node *node, size_t count, qlite_range_fn fn, void *arg);
