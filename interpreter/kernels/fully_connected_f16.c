@@ -46,28 +46,15 @@ static qlite_status fc16_eval(qlite_node *node) {
 }
 
 qlite_status qlite_fc_f16_prepare(qlite_node *node) {
-    const qlite_tensor *x = node->inputs[0], *w = node->inputs[1];
     const qlite_tensor *b = qlite_node_input(node, 2);
-    qlite_fully_connected_options o = {.activation = QLITE_ACT_NONE, .keep_num_dims = true};
-    if (node->opts->type == QLITE_OPTIONS_FULLY_CONNECTED)
-        o = node->opts->u.fully_connected;
-    else if (node->opts->type != QLITE_OPTIONS_NONE)
-        return qlite_node_error(node, QLITE_ERR_INVALID_ARGUMENT, "options are not FullyConnected");
     qlite_status st;
     if ((st = qlite_nn_check_dtype(node, node->outputs[0], "output", QLITE_DTYPE_FLOAT32)) ||
-        (b && (st = qlite_nn_check_dtype(node, b, "bias", QLITE_DTYPE_FLOAT32))) ||
-        (st = qlite_nn_check_rank(node, x, "input", 0)) ||
-        (st = qlite_nn_check_rank(node, w, "weights", 2)))
+        (b && (st = qlite_nn_check_dtype(node, b, "bias", QLITE_DTYPE_FLOAT32))))
         return st;
-    if (x->rank < 1)
-        return qlite_node_error(node, QLITE_ERR_SHAPE, "input '%s' must have rank >= 1",
-                                x->info->name);
-    const int64_t K = x->dims[x->rank - 1], N = w->dims[0];
-    if (w->dims[1] != K)
-        return qlite_node_error(node, QLITE_ERR_SHAPE,
-                                "weights '%s' are [%lld, %lld] but the input has %lld features",
-                                w->info->name, (long long)w->dims[0], (long long)w->dims[1],
-                                (long long)K);
+    qlite_fc_shape g = {.M = 0};
+    if ((st = qlite_fc_shape_get(node, &g))) return st;
+    const qlite_fully_connected_options o = g.o;
+    const int64_t N = (int64_t)g.N;
     if (b && (b->rank != 1 || b->dims[0] != N))
         return qlite_node_error(node, QLITE_ERR_SHAPE, "bias '%s' must be [%lld]", b->info->name,
                                 (long long)N);
@@ -76,22 +63,9 @@ qlite_status qlite_fc_f16_prepare(qlite_node *node) {
     if (!qlite_nn_activation(o.activation, &s->lo, &s->hi))
         return qlite_node_error(node, QLITE_ERR_INVALID_ARGUMENT, "bad activation %d",
                                 (int)o.activation);
-    s->K = (size_t)K;
-    s->N = (size_t)N;
-    s->M = 1;
-    for (uint32_t i = 0; i + 1 < x->rank; i++) s->M *= (size_t)x->dims[i];
-    int64_t dims[QLITE_MAX_RANK];
-    uint32_t rank;
-    if (o.keep_num_dims) {
-        rank = x->rank;
-        for (uint32_t i = 0; i + 1 < rank; i++) dims[i] = x->dims[i];
-        dims[rank - 1] = N;
-    } else {
-        rank = 2;
-        dims[0] = (int64_t)s->M;
-        dims[1] = N;
-    }
-    if ((st = qlite_node_set_output_shape(node, 0, rank, dims))) return st;
+    s->K = g.K;
+    s->N = g.N;
+    s->M = g.M;
     s->eval = fc16_eval;
     s->uk = qlite_gemm_f32_select_for(s->N);
     node->scratch_bytes = qlite_gemm_f16w_scratch_bytes(s->uk, s->M, s->N, s->K);

@@ -150,33 +150,19 @@ static qlite_status fcq_prepare(qlite_node *node, bool hybrid) {
     const qlite_tensor *x = node->inputs[0], *w = node->inputs[1];
     const qlite_tensor *b = qlite_node_input(node, 2);
     qlite_tensor *y = node->outputs[0];
-    qlite_fully_connected_options o = {.activation = QLITE_ACT_NONE, .keep_num_dims = true};
-    if (node->opts->type == QLITE_OPTIONS_FULLY_CONNECTED)
-        o = node->opts->u.fully_connected;
-    else if (node->opts->type != QLITE_OPTIONS_NONE)
-        return qlite_node_error(node, QLITE_ERR_INVALID_ARGUMENT, "options are not FullyConnected");
-    qlite_status st;
-    if ((st = qlite_nn_check_rank(node, x, "input", 0)) ||
-        (st = qlite_nn_check_rank(node, w, "weights", 2)))
-        return st;
-    if (x->rank < 1)
-        return qlite_node_error(node, QLITE_ERR_SHAPE, "input '%s' must have rank >= 1",
-                                x->info->name);
-    const int64_t K = x->dims[x->rank - 1], N = w->dims[0];
-    if (w->dims[1] != K)
-        return qlite_node_error(node, QLITE_ERR_SHAPE,
-                                "weights '%s' are [%lld, %lld] but the input has %lld features",
-                                w->info->name, (long long)w->dims[0], (long long)w->dims[1],
-                                (long long)K);
+    qlite_fc_shape g = {.M = 0};
+    qlite_status st = qlite_fc_shape_get(node, &g);
+    if (st) return st;
+    const qlite_fully_connected_options o = g.o;
+    const int64_t N = (int64_t)g.N;
     if (!w->is_const)
         return qlite_node_error(node, QLITE_ERR_UNSUPPORTED_OP,
                                 "int8 weights '%s' must be a constant", w->info->name);
     fcq_state *s = qlite_node_alloc(node, sizeof *s);
     if (!s) return qlite_node_error(node, QLITE_ERR_NO_MEMORY, "out of memory");
-    s->K = (size_t)K;
-    s->N = (size_t)N;
-    s->M = 1;
-    for (uint32_t i = 0; i + 1 < x->rank; i++) s->M *= (size_t)x->dims[i];
+    s->K = g.K;
+    s->N = g.N;
+    s->M = g.M;
     if ((st = qlite_q8_weights_init(node, w, "weights", 0, s->N, &s->wq))) return st;
     int64_t *wsum = qlite_node_alloc(node, (s->N ? s->N : 1) * sizeof(int64_t));
     if (!wsum) return qlite_node_error(node, QLITE_ERR_NO_MEMORY, "out of memory");
@@ -215,18 +201,6 @@ static qlite_status fcq_prepare(qlite_node *node, bool hybrid) {
             return st;
         s->eval = fcq_eval;
     }
-    int64_t dims[QLITE_MAX_RANK];
-    uint32_t rank;
-    if (o.keep_num_dims) {
-        rank = x->rank;
-        for (uint32_t i = 0; i + 1 < rank; i++) dims[i] = x->dims[i];
-        dims[rank - 1] = N;
-    } else {
-        rank = 2;
-        dims[0] = (int64_t)s->M;
-        dims[1] = N;
-    }
-    if ((st = qlite_node_set_output_shape(node, 0, rank, dims))) return st;
     s->uk = qlite_gemm_q8_select_packed(s->N, s->wp.in_place);
     s->lda = qlite_gemm_q8_k4(s->K);
     s->packed_bytes = 0;

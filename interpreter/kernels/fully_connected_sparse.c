@@ -172,40 +172,11 @@ bool qlite_fc_reads_stored(const qlite_op_info *op, const qlite_tensor_info *con
 qlite_status qlite_fc_sparse_prepare(qlite_node *node) {
     const qlite_tensor *x = node->inputs[0], *w = node->inputs[1];
     const qlite_tensor *b = qlite_node_input(node, 2);
-    qlite_fully_connected_options o = {.activation = QLITE_ACT_NONE, .keep_num_dims = true};
-    if (node->opts->type == QLITE_OPTIONS_FULLY_CONNECTED)
-        o = node->opts->u.fully_connected;
-    else if (node->opts->type != QLITE_OPTIONS_NONE)
-        return qlite_node_error(node, QLITE_ERR_INVALID_ARGUMENT, "options are not FullyConnected");
-    qlite_status st;
-    if ((st = qlite_nn_check_rank(node, x, "input", 0)) ||
-        (st = qlite_nn_check_rank(node, w, "weights", 2)))
-        return st;
-    if (x->rank < 1)
-        return qlite_node_error(node, QLITE_ERR_SHAPE, "input '%s' must have rank >= 1",
-                                x->info->name);
-    const int64_t K = x->dims[x->rank - 1], N = w->dims[0];
-    if (w->dims[1] != K)
-        return qlite_node_error(node, QLITE_ERR_SHAPE,
-                                "weights '%s' are [%lld, %lld] but the input has %lld features",
-                                w->info->name, (long long)w->dims[0], (long long)w->dims[1],
-                                (long long)K);
-    size_t M = 1;
-    for (uint32_t i = 0; i + 1 < x->rank; i++) M *= (size_t)x->dims[i];
-    int64_t dims[QLITE_MAX_RANK];
-    uint32_t rank;
-    if (o.keep_num_dims) {
-        rank = x->rank;
-        for (uint32_t i = 0; i + 1 < rank; i++) dims[i] = x->dims[i];
-        dims[rank - 1] = N;
-    } else {
-        rank = 2;
-        dims[0] = (int64_t)M;
-        dims[1] = N;
-    }
-    if ((st = qlite_node_set_output_shape(node, 0, rank, dims))) return st;
-    const qlite_sparse_linear l = {.x = x, .w = w, .b = b, .M = M, .N = (size_t)N,
-                                   .K = (size_t)K, .w_axis = 0, .act = o.activation,
+    qlite_fc_shape g = {.M = 0};
+    qlite_status st = qlite_fc_shape_get(node, &g);
+    if (st) return st;
+    const qlite_sparse_linear l = {.x = x, .w = w, .b = b, .M = g.M, .N = g.N,
+                                   .K = g.K, .w_axis = 0, .act = g.o.activation,
                                    .group_rows = 1, .what = "weights"};
     return qlite_sparse_linear_prepare(node, &l);
 }

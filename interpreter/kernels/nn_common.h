@@ -144,4 +144,53 @@ static inline void qlite_nn_split(size_t n, size_t parts, size_t t, size_t *b, s
     *e = n * (t + 1) / parts;
 }
 
+/*
+ * FULLY_CONNECTED's options and shapes, one reading for all its variants:
+ * input x [..., K] (rank >= 1), weights w [N, K]; M = the product of x's
+ * dims but the last; output 0 set to [..., N] (keep_num_dims) or [M, N].
+ * Options absent = no activation, keep_num_dims. Bias and dtypes are the
+ * variant's to check.
+ */
+typedef struct qlite_fc_shape {
+    qlite_fully_connected_options o;
+    size_t M, N, K;
+} qlite_fc_shape;
+
+static inline qlite_status qlite_fc_shape_get(qlite_node *node, qlite_fc_shape *g) {
+    const qlite_tensor *x = node->inputs[0], *w = node->inputs[1];
+    g->o = (qlite_fully_connected_options){.activation = QLITE_ACT_NONE, .keep_num_dims = true};
+    if (node->opts->type == QLITE_OPTIONS_FULLY_CONNECTED)
+        g->o = node->opts->u.fully_connected;
+    else if (node->opts->type != QLITE_OPTIONS_NONE)
+        return qlite_node_error(node, QLITE_ERR_INVALID_ARGUMENT, "options are not FullyConnected");
+    qlite_status st;
+    if ((st = qlite_nn_check_rank(node, x, "input", 0)) ||
+        (st = qlite_nn_check_rank(node, w, "weights", 2)))
+        return st;
+    if (x->rank < 1)
+        return qlite_node_error(node, QLITE_ERR_SHAPE, "input '%s' must have rank >= 1",
+                                x->info->name);
+    const int64_t K = x->dims[x->rank - 1], N = w->dims[0];
+    if (w->dims[1] != K)
+        return qlite_node_error(node, QLITE_ERR_SHAPE,
+                                "weights '%s' are [%lld, %lld] but the input has %lld features",
+                                w->info->name, (long long)w->dims[0], (long long)w->dims[1],
+                                (long long)K);
+    g->K = (size_t)K;
+    g->N = (size_t)N;
+    g->M = 1;
+    for (uint32_t i = 0; i + 1 < x->rank; i++) g->M *= (size_t)x->dims[i];
+    int64_t dims[QLITE_MAX_RANK];
+    uint32_t rank = 2;
+    if (g->o.keep_num_dims) {
+        rank = x->rank;
+        for (uint32_t i = 0; i + 1 < rank; i++) dims[i] = x->dims[i];
+        dims[rank - 1] = N;
+    } else {
+        dims[0] = (int64_t)g->M;
+        dims[1] = N;
+    }
+    return qlite_node_set_output_shape(node, 0, rank, dims);
+}
+
 #endif /* QLITE_NN_COMMON_H */
