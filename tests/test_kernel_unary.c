@@ -2,13 +2,16 @@
  * test_kernel_unary.c — every unary op against libm in double precision
  * (tolerance stated per op), GELU (both forms) and erf against PyTorch's
  * float64 values (tests/data/kernels/b_*.npy, make_golden_b.py), option
- * handling and hostile options.
+ * handling and hostile options; the SIMD rows (ERF, GELU both forms,
+ * LOGISTIC: portable, AVX2+FMA, AVX-512) in ulp against double precision and
+ * bit for bit against the reference-only build of the same op.
  */
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernels/gemm_q8.h"
 #include "support/golden.h"
 #include "support/op_check.h"
 #include "support.h"
@@ -178,6 +181,155 @@ static void test_special_values(void **state) {
     qlite_op_test_free(1, &out);
 }
 
+/* ------------------------------------------------------------------ */
+/* SIMD variants (unary_f32_body.inc): each ISA level the CPU has       */
+/* ------------------------------------------------------------------ */
+
+typedef struct simd_case {
+    qlite_op_code code;
+    bool approximate;   /* GELU tanh form */
+    double max_ulp;     /* stated bound (unary_f32_body.inc) for x >= -8 */
+    double max_ulp_tail; /* and for x < -8 */
+    double floor;       /* absolute error accepted anywhere (flushed tiny results) */
+    const char *name;
+} simd_case;
+
+/* Double-precision references, written without the cancellations. */
+static double ref_simd(const simd_case *c, double x) {
+    if (isnan(x)) return x;
+    switch (c->code) {
+    case QLITE_OP_ERF: return erf(x);
+    case QLITE_OP_LOGISTIC: return x >= 0 ? 1.0 / (1.0 + exp(-x)) : exp(x) / (1.0 + exp(x));
+    case QLITE_OP_GELU:
+        if (x == -INFINITY) return -0.0;
+        if (x == INFINITY) return x;
+        if (!c->approximate) return 0.5 * x * erfc(-x / sqrt(2.0));
+        {
+            const double u = 2.0 * sqrt(2.0 / M_PI) * (x + 0.044715 * x * x * x);
+            return u >= 0 ? x / (1.0 + exp(-u)) : x * exp(u) / (1.0 + exp(u));
+        }
+    default: return NAN;
+    }
+}
+
+/* |got - want| in units of the float spacing at want; results below the
+ * normal range may be flushed (the kernels' exp saturates at e^-87.3), so
+ * an absolute error up to 2^-125 counts as 0. NaN must meet NaN,
+ * infinities must be equal. */
+static double ulp_err(float got, double want, double floor) {
+    if (isnan(want)) return isnan(got) ? 0.0 : INFINITY;
+    if (isinf(want) || isinf(got)) return (double)got == want ? 0.0 : INFINITY;
+    const float w = (float)fabs(want);
+    const double d = fabs((double)got - want);
+    if (d <= floor) return 0.0;
+    if (w < FLT_MIN) return INFINITY;
+    return d / (double)(nextafterf(w, INFINITY) - w);
+}
+
+/* The sweep: specials, the polynomial / tail boundaries (erf's 0.875 and
+ * GELU's 0.875 sqrt 2) and their neighbours, tiny and large values, and a
+ * dense grid over [-12, 12]. */
+static size_t simd_inputs(float *x, size_t cap) {
+    static const float special[] = {0.0f, -0.0f, 1e-40f, -1e-40f, 1e-30f, -1e-30f, 1e-7f,
+                                    -1e-7f, 0.875f, -0.875f, 1.23743687f, -1.23743687f,
+                                    9.3f, -9.3f, 13.2f, -13.2f, 30.0f, -30.0f, -30.5f,
+                                    87.0f, -87.0f, 88.0f, -88.0f, 1e30f, -1e30f,
+                                    FLT_MAX, -FLT_MAX, INFINITY, -INFINITY, NAN};
+    size_t n = 0;
+    for (size_t i = 0; i < QLITE_ARRAY_SIZE(special); i++) {
+        x[n++] = special[i];
+        if (isfinite(special[i]) && special[i] != 0.0f) {
+            x[n++] = nextafterf(special[i], INFINITY);
+            x[n++] = nextafterf(special[i], -INFINITY);
+        }
+    }
+    while (n < cap) {
+        const float v = -12.0f + 24.0f * (float)(n % 20000) / 20000.0f;
+        x[n++] = v;
+    }
+    return n;
+}
+
+static const simd_case simd_cases[] = {
+    {QLITE_OP_ERF, false, 3, 3, 0x1p-125, "erf"},
+    {QLITE_OP_GELU, false, 80, 170, 0x1p-120, "gelu erf"},
+    {QLITE_OP_GELU, true, 80, 170, 0x1p-120, "gelu tanh"},
+    {QLITE_OP_LOGISTIC, false, 3, 3, 0x1p-125, "logistic"},
+};
+
+static float *run_simd(const simd_case *c, const float *x, size_t n, uint32_t flags) {
+    int64_t sh[1] = {(int64_t)n};
+    qlite_op_test_tensor in = qt_f32(1, sh, x), out = qt_f32(1, sh, NULL);
+    qlite_op_options o = qopts(QLITE_OPTIONS_ACTIVATION);
+    o.u.activation.approximate = c->approximate;
+    assert_qlite_ok(qlite_op_test_run(c->code, &o, 1, &in, 1, &out, 1, flags));
+    float *y = malloc(n * sizeof *y);
+    memcpy(y, out.out, n * sizeof *y);
+    qlite_op_test_free(1, &out);
+    return y;
+}
+
+static void check_simd_level(unsigned cap) {
+    qlite_q8_set_feature_cap(cap);
+    enum { N = 20200 };
+    float *x = malloc(N * sizeof *x);
+    const size_t total = simd_inputs(x, N);
+    /* the whole sweep, and lengths around the vector widths (tails) */
+    static const size_t sizes[] = {1, 3, 7, 8, 9, 15, 16, 17, 31, 33, 47, 65};
+    for (size_t k = 0; k < QLITE_ARRAY_SIZE(simd_cases); k++) {
+        const simd_case *c = &simd_cases[k];
+        float *ref = run_simd(c, x, total, QLITE_INTERP_REFERENCE_ONLY);
+        float *y = run_simd(c, x, total, 0);
+        double worst = 0, worst_x = 0, worst8 = 0, worst8_x = 0;
+        for (size_t i = 0; i < total; i++) {
+            const double e = ulp_err(y[i], ref_simd(c, x[i]), c->floor);
+            if (x[i] >= -8.0f && e > worst8) worst8 = e, worst8_x = x[i];
+            if (e > worst) worst = e, worst_x = x[i];
+            const double bound = x[i] < -8.0f ? c->max_ulp_tail : c->max_ulp;
+            if (!(e <= bound))
+                fail_msg("%s(%.9g) = %.9g, want %.17g (%.2f ulp > %.1f)", c->name,
+                         (double)x[i], (double)y[i], ref_simd(c, x[i]), e, bound);
+            if (isnan(y[i]) ? !isnan(ref[i]) : memcmp(&y[i], &ref[i], sizeof y[i]) != 0)
+                fail_msg("%s(%.9g): %a differs from the portable %a", c->name, (double)x[i],
+                         (double)y[i], (double)ref[i]);
+        }
+        print_message("  cap %#x %-9s max %.2f ulp at %.9g; x >= -8: %.2f ulp at %.9g\n", cap,
+                      c->name, worst, worst_x, worst8, worst8_x);
+        free(y);
+        for (size_t s = 0; s < QLITE_ARRAY_SIZE(sizes); s++) {
+            /* offset 5: the specials at an unaligned start */
+            y = run_simd(c, x + 5, sizes[s], 0);
+            for (size_t i = 0; i < sizes[s]; i++)
+                if (isnan(y[i]) ? !isnan(ref[i + 5]) : memcmp(&y[i], &ref[i + 5], sizeof y[i]))
+                    fail_msg("%s n=%zu [%zu]: %a != %a", c->name, sizes[s], i, (double)y[i],
+                             (double)ref[i + 5]);
+            free(y);
+        }
+        free(ref);
+    }
+    free(x);
+    qlite_q8_set_feature_cap(~0u);
+}
+
+static void test_simd_portable(void **state) {
+    (void)state;
+    check_simd_level(0);
+}
+
+static void test_simd_avx2(void **state) {
+    (void)state;
+    qlite_q8_set_feature_cap(~0u);
+    if (!(qlite_q8_cpu_features() & QLITE_Q8_F_AVX2)) skip();
+    check_simd_level(QLITE_Q8_F_AVX2);
+}
+
+static void test_simd_avx512(void **state) {
+    (void)state;
+    qlite_q8_set_feature_cap(~0u);
+    if (!(qlite_q8_cpu_features() & QLITE_Q8_F_AVX512)) skip();
+    check_simd_level(~0u);
+}
+
 static void test_errors(void **state) {
     (void)state;
     float x[4] = {0};
@@ -227,6 +379,9 @@ int main(void) {
         cmocka_unit_test(test_golden_gelu_erf),
         cmocka_unit_test(test_special_values),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_simd_portable),
+        cmocka_unit_test(test_simd_avx2),
+        cmocka_unit_test(test_simd_avx512),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
