@@ -3,7 +3,7 @@
  * (tolerance stated per op), GELU (both forms) and erf against PyTorch's
  * float64 values (tests/data/kernels/b_*.npy, make_golden_b.py), option
  * handling and hostile options; the SIMD rows (ERF, GELU both forms,
- * LOGISTIC: portable, AVX2+FMA, AVX-512) in ulp against double precision and
+ * LOGISTIC, TANH: portable, AVX2+FMA, AVX-512) in ulp against double precision and
  * bit for bit against the reference-only build of the same op.
  */
 #include <float.h>
@@ -199,6 +199,7 @@ static double ref_simd(const simd_case *c, double x) {
     if (isnan(x)) return x;
     switch (c->code) {
     case QLITE_OP_ERF: return erf(x);
+    case QLITE_OP_TANH: return tanh(x);
     case QLITE_OP_LOGISTIC: return x >= 0 ? 1.0 / (1.0 + exp(-x)) : exp(x) / (1.0 + exp(x));
     case QLITE_OP_GELU:
         if (x == -INFINITY) return -0.0;
@@ -227,11 +228,11 @@ static double ulp_err(float got, double want, double floor) {
 }
 
 /* The sweep: specials, the polynomial / tail boundaries (erf's 0.875 and
- * GELU's 0.875 sqrt 2) and their neighbours, tiny and large values, and a
- * dense grid over [-12, 12]. */
+ * GELU's 0.875 sqrt 2, TANH's 0.5) and their neighbours, tiny and large
+ * values, a log-spaced sweep of both signs and a dense grid over [-12, 12]. */
 static size_t simd_inputs(float *x, size_t cap) {
     static const float special[] = {0.0f, -0.0f, 1e-40f, -1e-40f, 1e-30f, -1e-30f, 1e-7f,
-                                    -1e-7f, 0.875f, -0.875f, 1.23743687f, -1.23743687f,
+                                    -1e-7f, 0.875f, -0.875f, 0.5f, -0.5f, 1.23743687f, -1.23743687f,
                                     9.3f, -9.3f, 13.2f, -13.2f, 30.0f, -30.0f, -30.5f,
                                     87.0f, -87.0f, 88.0f, -88.0f, 1e30f, -1e30f,
                                     FLT_MAX, -FLT_MAX, INFINITY, -INFINITY, NAN};
@@ -242,6 +243,11 @@ static size_t simd_inputs(float *x, size_t cap) {
             x[n++] = nextafterf(special[i], INFINITY);
             x[n++] = nextafterf(special[i], -INFINITY);
         }
+    }
+    for (int k = 0; k < 2000 && n + 2 <= cap; k++) { /* log-spaced 1e-6 .. 2e1, both signs */
+        const float v = (float)pow(10.0, -6.0 + 7.3 * k / 2000.0);
+        x[n++] = v;
+        x[n++] = -v;
     }
     while (n < cap) {
         const float v = -12.0f + 24.0f * (float)(n % 20000) / 20000.0f;
@@ -255,6 +261,7 @@ static const simd_case simd_cases[] = {
     {QLITE_OP_GELU, false, 80, 170, 0x1p-120, "gelu erf"},
     {QLITE_OP_GELU, true, 80, 170, 0x1p-120, "gelu tanh"},
     {QLITE_OP_LOGISTIC, false, 3, 3, 0x1p-125, "logistic"},
+    {QLITE_OP_TANH, false, 3, 3, 0x1p-125, "tanh"},
 };
 
 static float *run_simd(const simd_case *c, const float *x, size_t n, uint32_t flags) {
@@ -271,7 +278,7 @@ static float *run_simd(const simd_case *c, const float *x, size_t n, uint32_t fl
 
 static void check_simd_level(unsigned cap) {
     qlite_q8_set_feature_cap(cap);
-    enum { N = 20200 };
+    enum { N = 24200 };
     float *x = malloc(N * sizeof *x);
     const size_t total = simd_inputs(x, N);
     /* the whole sweep, and lengths around the vector widths (tails) */

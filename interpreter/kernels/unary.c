@@ -12,6 +12,8 @@
  * Formulas (x float, computed in float):
  *   LOGISTIC      1 / (1 + exp(-x)), from e = exp(-|x|) (vectorizable exp,
  *                 kernel_util.h): x >= 0 ? 1/(1+e) : e/(1+e)
+ *   TANH          x + x^3 P(x^2) for |x| < 0.5, else sign(x) (1 - e)/(1 + e),
+ *                 e = exp(-2|x|) (unary_f32_body.inc; tanhf cost ~20 ns)
  *   HARD_SIGMOID  clamp(alpha*x + beta, 0, 1)
  *   HARD_SWISH    x * clamp(x/6 + 1/2, 0, 1)            (ONNX HardSwish)
  *   ELU           x < 0 ? alpha * expm1(x) : x
@@ -24,8 +26,8 @@
  *                 == x/2 * (1 + tanh u), again without the cancellation
  *                 (both give the limit -0 for x < -30, -inf included)
  * Every row function is a plain loop over contiguous floats (the piecewise
- * linear ones vectorize); large tensors are split over threads. ERF, GELU
- * and LOGISTIC live in unary_f32_body.inc, compiled here for the baseline
+ * linear ones vectorize); large tensors are split over threads. ERF, GELU,
+ * LOGISTIC and TANH live in unary_f32_body.inc, compiled here for the baseline
  * ISA and in unary_f32_x86.c for AVX2+FMA and AVX-512 (chosen at prepare
  * from qlite_q8_cpu_features(), so qlite_q8_set_feature_cap caps it;
  * QLITE_INTERP_REFERENCE_ONLY keeps the baseline copy); all bit-identical.
@@ -72,7 +74,6 @@ UNARY_FN(relu6, qlite_clampf(x, 0.0f, 6.0f))
 UNARY_FN(leaky_relu, x < 0.0f ? alpha * x : x)
 UNARY_FN(elu, x < 0.0f ? alpha * expm1f(x) : x)
 UNARY_FN(clip, qlite_clampf(x, lo, hi))
-UNARY_FN(tanh, tanhf(x))
 UNARY_FN(hard_sigmoid, qlite_clampf(alpha * x + beta, 0.0f, 1.0f))
 UNARY_FN(hard_swish, x * qlite_clampf(x * (1.0f / 6.0f) + 0.5f, 0.0f, 1.0f))
 
@@ -99,7 +100,7 @@ static const unary_entry unary_table[QLITE_OP_COUNT] = {
     [QLITE_OP_ELU] = {elu_f32, OPT_REQUIRED, 16},
     [QLITE_OP_CLIP] = {clip_f32, OPT_OPTIONAL, 1},
     [QLITE_OP_LOGISTIC] = {sigmoid_row_ref, OPT_NONE, 16},
-    [QLITE_OP_TANH] = {tanh_f32, OPT_NONE, 20},
+    [QLITE_OP_TANH] = {tanh_row_ref, OPT_NONE, 20},
     [QLITE_OP_HARD_SIGMOID] = {hard_sigmoid_f32, OPT_REQUIRED, 1},
     [QLITE_OP_HARD_SWISH] = {hard_swish_f32, OPT_NONE, 1},
     [QLITE_OP_GELU] = {gelu_erf_row_ref, OPT_OPTIONAL, 24},
@@ -163,6 +164,7 @@ static qlite_status unary_prepare(qlite_node *node) {
                  : s.fn == gelu_erf_row_ref  ? UNARY_SIMD_GELU_ERF
                  : s.fn == gelu_tanh_row_ref ? UNARY_SIMD_GELU_TANH
                  : s.fn == sigmoid_row_ref   ? UNARY_SIMD_LOGISTIC
+                 : s.fn == tanh_row_ref      ? UNARY_SIMD_TANH
                                              : -1;
         const unary_fn f = op >= 0 ? qlite_unary_f32_simd((unary_simd_op)op) : NULL;
         if (f) s.fn = f;

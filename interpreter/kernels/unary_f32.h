@@ -19,6 +19,7 @@ typedef enum unary_simd_op {
     UNARY_SIMD_GELU_ERF,
     UNARY_SIMD_GELU_TANH,
     UNARY_SIMD_LOGISTIC,
+    UNARY_SIMD_TANH,
 } unary_simd_op;
 
 /* The fastest x86 variant of op this CPU runs within the int8 feature cap

@@ -1,6 +1,6 @@
 /*
  * unary_f32_x86.c — AVX2+FMA and AVX-512 copies of unary_f32_body.inc (ERF,
- * GELU erf / tanh, LOGISTIC), selected by unary.c at prepare time.
+ * GELU erf / tanh, LOGISTIC, TANH), selected by unary.c at prepare time.
  *
  * The same C source compiled per ISA with a target attribute: the
  * compiler vectorizes the branch-free loops 8 (16) lanes wide, with the
@@ -39,9 +39,10 @@
 
 unary_fn qlite_unary_f32_simd(unary_simd_op op) {
     static const unary_fn avx2[] = {erf_row_avx2, gelu_erf_row_avx2, gelu_tanh_row_avx2,
-                                    sigmoid_row_avx2};
+                                    sigmoid_row_avx2, tanh_row_avx2};
     static const unary_fn avx512[] = {erf_row_avx512, gelu_erf_row_avx512,
-                                      gelu_tanh_row_avx512, sigmoid_row_avx512};
+                                      gelu_tanh_row_avx512, sigmoid_row_avx512,
+                                      tanh_row_avx512};
     if ((unsigned)op >= sizeof avx2 / sizeof avx2[0]) return NULL;
     const unsigned f = qlite_q8_cpu_features();
     if ((f & QLITE_Q8_F_AVX512) && __builtin_cpu_supports("avx512dq")) return avx512[op];
