@@ -3,8 +3,8 @@
  * (tolerance stated per op), GELU (both forms) and erf against PyTorch's
  * float64 values (tests/data/kernels/b_*.npy, make_golden_b.py), option
  * handling and hostile options; the SIMD rows (ERF, GELU both forms,
- * LOGISTIC, TANH: portable, AVX2+FMA, AVX-512) in ulp against double precision and
- * bit for bit against the reference-only build of the same op.
+ * LOGISTIC, TANH: portable, AVX2+FMA, AVX-512) in ulp against double precision,
+ * vector tails bit for bit against the same level's long run.
  */
 #include <float.h>
 #include <math.h>
@@ -296,13 +296,15 @@ static void check_simd_level(unsigned cap) {
             if (!(e <= bound))
                 fail_msg("%s(%.9g) = %.9g, want %.17g (%.2f ulp > %.1f)", c->name,
                          (double)x[i], (double)y[i], ref_simd(c, x[i]), e, bound);
-            if (isnan(y[i]) ? !isnan(ref[i]) : memcmp(&y[i], &ref[i], sizeof y[i]) != 0)
-                fail_msg("%s(%.9g): %a differs from the portable %a", c->name, (double)x[i],
-                         (double)y[i], (double)ref[i]);
+            /* the portable level is the reference-only code itself */
+            if (cap == 0 && memcmp(&y[i], &ref[i], sizeof y[i]) != 0)
+                fail_msg("%s(%.9g): %a differs from the reference-only %a", c->name,
+                         (double)x[i], (double)y[i], (double)ref[i]);
         }
         print_message("  cap %#x %-9s max %.2f ulp at %.9g; x >= -8: %.2f ulp at %.9g\n", cap,
                       c->name, worst, worst_x, worst8, worst8_x);
-        free(y);
+        free(ref);
+        ref = y; /* short rows (vector tails) must match the long run's lanes */
         for (size_t s = 0; s < QLITE_ARRAY_SIZE(sizes); s++) {
             /* offset 5: the specials at an unaligned start */
             y = run_simd(c, x + 5, sizes[s], 0);
