@@ -7,11 +7,14 @@
  *     four Fashion-MNIST test images, bit for bit (the kernels run the same
  *     micro-kernel on the file's packed bytes and on the bytes packed at
  *     prepare, so even float results are equal); the packed file records
- *     O16 (float) / O16I4 (int8) on exactly the FULLY_CONNECTED weights and
- *     the report counts them;
+ *     O16 (float) / O16I4 (int8) on the FULLY_CONNECTED weights and the
+ *     CONV_2D weights (one group, or groups of multiples of 16 channels:
+ *     LeNet's, MobileNet's pointwise and full convolutions) and the report
+ *     counts them;
  * (b) prepared memory: with packed weights the interpreter's prepared bytes
  *     do not include the weights (they are read from the mapping); with
- *     --no-pack they include at least the packed bytes.
+ *     --no-pack they include at least the packed bytes (MLP: FC weights;
+ *     LeNet, MobileNet: FC and conv weights).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,8 +58,10 @@ static void run_model(const void *bytes, size_t size, const qlite_npy_array *x,
     qlite_model_close(m);
 }
 
-/* Packed layout of every constant FULLY_CONNECTED weight, checked. */
-static uint32_t count_packed(const void *bytes, size_t size, bool expect_packed) {
+/* Packed layout of every constant FULLY_CONNECTED and CONV_2D weight, checked;
+ * *conv counts the packed CONV_2D weights. */
+static uint32_t count_packed(const void *bytes, size_t size, bool expect_packed,
+                             uint32_t *conv) {
     qlite_model *m = NULL;
     assert_qlite_ok(qlite_model_open_memory(bytes, size, 0, &m));
     uint32_t packed = 0;
@@ -68,11 +73,18 @@ static uint32_t count_packed(const void *bytes, size_t size, bool expect_packed)
                                                                 : QLITE_LAYOUT_O16);
         packed++;
     }
+    *conv = 0;
     for (uint32_t i = 0; i < qlite_model_op_count(m); i++) {
         const qlite_op_info *op = qlite_model_op(m, i);
-        if (op->code != QLITE_OP_FULLY_CONNECTED || op->num_inputs < 2) continue;
+        if (op->num_inputs < 2 || op->inputs[1] < 0) continue;
         const qlite_tensor_info *w = qlite_model_tensor(m, (uint32_t)op->inputs[1]);
-        if (w->buffer && !w->sparsity && !w->clustering && expect_packed)
+        bool reads_packed = op->code == QLITE_OP_FULLY_CONNECTED;
+        if (op->code == QLITE_OP_CONV_2D) {
+            const int32_t groups = op->options.u.conv2d.groups;
+            reads_packed = groups == 1 || (w->shape[0] / groups) % 16 == 0;
+            if (w->layout != QLITE_LAYOUT_DEFAULT) (*conv)++;
+        }
+        if (reads_packed && w->buffer && !w->sparsity && !w->clustering && expect_packed)
             assert_int_not_equal(w->layout, QLITE_LAYOUT_DEFAULT);
     }
     qlite_model_close(m);
@@ -99,10 +111,13 @@ static void check_model(const char *name, qlite_convert_mode mode, const qlite_n
     assert_qlite_ok(qlite_convert_to_memory(path, &o, &db, &ds, NULL));
     qlite_convert_sizes sz;
     qlite_convert_report_sizes(rp, &sz);
-    const uint32_t packed = count_packed(pb, ps, true);
-    assert_int_equal(count_packed(db, ds, false), 0);
+    uint32_t conv = 0, conv_nopack = 0;
+    const uint32_t packed = count_packed(pb, ps, true, &conv);
+    assert_int_equal(count_packed(db, ds, false, &conv_nopack), 0);
     assert_int_equal(sz.packed_weights, packed);
     assert_true(packed > 0); /* every bundled model checked here has an FC layer */
+    if (strcmp(name, "lenet") == 0 || strcmp(name, "mobilenet") == 0)
+        assert_true(conv > 0);
     run_result a, b;
     run_model(pb, ps, x, &a);
     run_model(db, ds, x, &b);
@@ -113,11 +128,11 @@ static void check_model(const char *name, qlite_convert_mode mode, const qlite_n
         fail();
     }
     if (check_memory) {
-        print_message("%s %s: %u packed weights, %llu bytes; prepared %zu (packed) vs %zu "
-                      "(--no-pack)\n",
-                      name, qlite_convert_mode_name(mode), packed,
+        print_message("%s %s: %u packed weights (%u conv), %llu bytes; prepared %zu (packed) "
+                      "vs %zu (--no-pack)\n",
+                      name, qlite_convert_mode_name(mode), packed, conv,
                       (unsigned long long)sz.packed_bytes, a.prepared, b.prepared);
-        assert_true(a.prepared < sz.packed_bytes / 4);
+        if (strcmp(name, "mlp") == 0) assert_true(a.prepared < sz.packed_bytes / 4);
         assert_true(b.prepared >= a.prepared + sz.packed_bytes);
     }
     free(a.out);
@@ -151,7 +166,13 @@ static void test_mlp(void **state) {
 static void test_lenet(void **state) {
     (void)state;
     for (int mode = 0; mode < QLITE_CONVERT_MODE_COUNT; mode++)
-        check_model("lenet", (qlite_convert_mode)mode, &g_x, false);
+        check_model("lenet", (qlite_convert_mode)mode, &g_x, true);
+}
+
+static void test_mobilenet(void **state) {
+    (void)state;
+    for (int mode = 0; mode < QLITE_CONVERT_MODE_COUNT; mode++)
+        check_model("mobilenet", (qlite_convert_mode)mode, &g_x, true);
 }
 
 static void test_transformer(void **state) {
@@ -170,6 +191,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_mlp),
         cmocka_unit_test(test_lenet),
+        cmocka_unit_test(test_mobilenet),
         cmocka_unit_test(test_transformer),
         cmocka_unit_test(test_lstm),
     };

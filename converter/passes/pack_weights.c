@@ -6,6 +6,9 @@
  *   FULLY_CONNECTED input 1, FLOAT32 / FLOAT16   O16    [ceil(O/16)][I][16]
  *   FULLY_CONNECTED input 1, INT8                O16I4  [ceil(O/16)][ceil(I/4)][16][4]
  *   LSTM inputs 1, 2 (W, R), both FLOAT32        O16 per direction (rank 3)
+ *   CONV_2D input 1 [O, KH, KW, I/groups], FLOAT32 / FLOAT16  O16, INT8  O16I4
+ *     (one matrix [O, KH*KW*I/groups]; with groups > 1 only when O/groups is
+ *     a multiple of 16, so the blocks are the kernel's per-group matrices)
  *
  * Steps:
  *   1. count, for every constant, the live ops that read it and whether each
@@ -33,6 +36,18 @@ static qlite_layout reader_layout(const qlc_graph *g, const qlc_node *n, uint32_
                          g->tensors[n->inputs[2]]->dtype == QLITE_DTYPE_FLOAT32 &&
                          g->tensors[n->inputs[slot]]->rank == 3;
         return f32 ? QLITE_LAYOUT_O16 : QLITE_LAYOUT_DEFAULT;
+    }
+    if (n->code == QLITE_OP_CONV_2D && slot == 1) {
+        /* conv_2d.c / conv_2d_q8.c read W as `groups` matrices [O/groups, K] */
+        const qlc_tensor *t = g->tensors[n->inputs[slot]];
+        const int64_t groups = n->opts.type == QLITE_OPTIONS_CONV_2D ? n->opts.u.conv2d.groups : 0;
+        if (t->rank != 4 || groups < 1 || t->shape[0] % groups != 0 ||
+            (groups > 1 && t->shape[0] / groups % 16 != 0))
+            return QLITE_LAYOUT_DEFAULT;
+        if (t->dtype == QLITE_DTYPE_INT8) return QLITE_LAYOUT_O16I4;
+        if (t->dtype == QLITE_DTYPE_FLOAT32 || t->dtype == QLITE_DTYPE_FLOAT16)
+            return QLITE_LAYOUT_O16;
+        return QLITE_LAYOUT_DEFAULT;
     }
     if (n->code != QLITE_OP_FULLY_CONNECTED || slot != 1) return QLITE_LAYOUT_DEFAULT;
     const qlc_tensor *t = g->tensors[n->inputs[slot]];
