@@ -716,7 +716,7 @@ int main(int argc, char **argv) {
         }
         printf("Threads: %d; layout of qlite weights: %s; time per case and engine: %.2f s in %d "
                "alternating rounds; median of every run\n\n", o.threads,
-               o.packed ? "packed (O16I4 / O16)" : "default (row-major, as qlite-convert writes)",
+               o.packed ? "packed (O16I4 / O16)" : "default (row-major, as qlite-convert --no-pack writes; --layout packed: as qlite-convert writes FC and conv)",
                o.seconds, o.rounds);
         printf("| case | dtype | qlite ms | XNNPACK ms | qlite / XNNPACK | qlite GOPS | XNNPACK "
                "GOPS | qlite %% peak (best run) | XNNPACK %% peak (best run) | outputs |\n");
