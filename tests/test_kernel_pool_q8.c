@@ -215,6 +215,30 @@ static void test_resize(void **state) {
     for (size_t i = 0; i < Q8_COUNT(cases); i++) check_resize(&cases[i], 90 + i);
 }
 
+/* ONNX test_resize_downsample_scales_linear_align_corners in int8: x = 1..8
+ * as [1,2,4,1], scales 0.6 -> [1,1,2,1]; the suite expects {1, 3.142857}
+ * (the transform divides by 4 * 0.6 - 1 = 1.4, the resized length from the
+ * scale, not by 2 - 1). With scale 1/7, zero point 0 the codes are 7..56 and
+ * the expected values are codes 7 and round(3.142857 * 7) = 22. */
+static void test_resize_onnx_scales_align_corners(void **state) {
+    (void)state;
+    const int8_t x[8] = {7, 14, 21, 28, 35, 42, 49, 56};
+    q8_params p;
+    q8_params_set(&p, 1.0f / 7.0f, 0);
+    qlite_op_test_tensor in = q8_tensor(QLITE_DTYPE_INT8, 4, (int64_t[]){1, 2, 4, 1}, x, &p);
+    qlite_op_test_tensor out = q8_tensor(QLITE_DTYPE_INT8, 4, (int64_t[]){1, 1, 2, 1}, NULL, &p);
+    qlite_op_options o = qopts(QLITE_OPTIONS_RESIZE);
+    o.u.resize.mode = QLITE_RESIZE_LINEAR;
+    o.u.resize.coordinate_transform = QLITE_COORD_ALIGN_CORNERS;
+    o.u.resize.scale_h = o.u.resize.scale_w = 0.6f;
+    assert_qlite_ok(qlite_op_test_run(QLITE_OP_RESIZE, &o, 1, &in, 1, &out, 1, 0));
+    assert_int_equal(out.out_bytes, 2);
+    const int8_t *y = out.out;
+    assert_int_equal(y[0], 7);
+    assert_int_equal(y[1], 22);
+    qlite_op_test_free(1, &out);
+}
+
 /* ---- golden ---- */
 
 static void test_pool_golden(void **state) {
@@ -282,6 +306,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pool_exact),
         cmocka_unit_test(test_resize),
+        cmocka_unit_test(test_resize_onnx_scales_align_corners),
         cmocka_unit_test(test_pool_golden),
         cmocka_unit_test(test_pool_errors),
     };
