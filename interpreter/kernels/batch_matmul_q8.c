@@ -319,60 +319,18 @@ static qlite_status bmmq_prepare(qlite_node *node, bool hybrid) {
     if (st != QLITE_OK) return st;
     const qlite_tensor *a = node->inputs[0], *b = node->inputs[1];
     qlite_tensor *y = node->outputs[0];
-    qlite_batch_matmul_options o = {.transpose_a = false, .transpose_b = false,
-                                    .activation = QLITE_ACT_NONE};
-    if (node->opts->type == QLITE_OPTIONS_BATCH_MATMUL)
-        o = node->opts->u.batch_matmul;
-    else if (node->opts->type != QLITE_OPTIONS_NONE)
-        return qlite_node_error(node, QLITE_ERR_INVALID_ARGUMENT, "options are not BatchMatMul");
-    if ((st = qlite_nn_check_rank(node, a, "A", 0)) || (st = qlite_nn_check_rank(node, b, "B", 0)))
-        return st;
-    if (a->rank < 1 || b->rank < 1)
-        return qlite_node_error(node, QLITE_ERR_SHAPE, "operands must have rank >= 1");
+    qlite_bmm_shape g = {.M = 0};
+    if ((st = qlite_bmm_shape_get(node, &g))) return st;
+    const qlite_batch_matmul_options o = g.o;
     bmmq_state *s = qlite_node_alloc(node, sizeof *s);
     if (!s) return qlite_node_error(node, QLITE_ERR_NO_MEMORY, "out of memory");
     s->hybrid = hybrid;
-    const bool a_vec = a->rank == 1, b_vec = b->rank == 1;
-    s->ta = o.transpose_a && !a_vec;
-    s->tb = o.transpose_b && !b_vec;
-    const int64_t am = a_vec ? 1 : a->dims[a->rank - (s->ta ? 1 : 2)];
-    const int64_t ak = a->dims[a->rank - (a_vec || !s->ta ? 1 : 2)];
-    const int64_t bk = b_vec ? b->dims[0] : b->dims[b->rank - (s->tb ? 1 : 2)];
-    const int64_t bn = b_vec ? 1 : b->dims[b->rank - (s->tb ? 2 : 1)];
-    if (ak != bk)
-        return qlite_node_error(node, QLITE_ERR_SHAPE,
-                                "inner dims differ: A '%s' has K = %lld, B '%s' has K = %lld",
-                                a->info->name, (long long)ak, b->info->name, (long long)bk);
-    s->M = (size_t)am, s->K = (size_t)ak, s->N = (size_t)bn;
-    const uint32_t ar = a_vec ? 0 : a->rank - 2, br = b_vec ? 0 : b->rank - 2;
-    s->brank = ar > br ? ar : br;
-    int64_t as = 1, bs = 1;
-    s->batches = 1;
-    for (int i = (int)s->brank - 1; i >= 0; i--) {
-        const int ia = i - (int)(s->brank - ar), ib = i - (int)(s->brank - br);
-        const int64_t da = ia >= 0 ? a->dims[ia] : 1, db = ib >= 0 ? b->dims[ib] : 1;
-        if (da != db && da != 1 && db != 1)
-            return qlite_node_error(node, QLITE_ERR_SHAPE,
-                                    "batch dims do not broadcast: %lld vs %lld", (long long)da,
-                                    (long long)db);
-        s->bdims[i] = da > db ? da : db;
-        if (da == 0 || db == 0) s->bdims[i] = 0;
-        s->astride[i] = da == 1 ? 0 : as;
-        s->bstride[i] = db == 1 ? 0 : bs;
-        as *= da;
-        bs *= db;
-        s->batches *= (size_t)s->bdims[i];
-    }
-    s->nb = (size_t)bs;
+    const bool b_vec = g.b_vec;
+    QLITE_BMM_SHAPE_COPY(s, g);
+    s->nb = g.nb;
     if ((unsigned)o.activation >= QLITE_ACT_COUNT)
         return qlite_node_error(node, QLITE_ERR_INVALID_ARGUMENT, "bad activation %d",
                                 (int)o.activation);
-    int64_t dims[QLITE_MAX_RANK];
-    uint32_t rank = 0;
-    for (uint32_t i = 0; i < s->brank; i++) dims[rank++] = s->bdims[i];
-    if (!a_vec) dims[rank++] = am;
-    if (!b_vec) dims[rank++] = bn;
-    if ((st = qlite_node_set_output_shape(node, 0, rank, dims))) return st;
 
     /* B's parameters: per tensor, or per column along its N axis */
     const uint32_t naxis = b_vec ? 0 : b->rank - (s->tb ? 2 : 1);

@@ -59,8 +59,9 @@ static inline qlite_status qlite_nn_check_dtype(qlite_node *node, const qlite_te
     return QLITE_OK;
 }
 
-/* True for dtypes a quantized/hybrid/half variant of these ops will take
- * (issue #4): such combinations are "not implemented", not "invalid". */
+/* True for the dtypes the float, float16, int8 and hybrid variants of these
+ * ops take: a pair of them with no kernel is QLITE_ERR_UNSUPPORTED_OP
+ * (a valid model this build cannot run), any other dtype QLITE_ERR_DTYPE. */
 static inline bool qlite_nn_is_numeric(qlite_dtype d) {
     return d == QLITE_DTYPE_FLOAT32 || d == QLITE_DTYPE_FLOAT16 || d == QLITE_DTYPE_INT8 ||
            d == QLITE_DTYPE_UINT8 || d == QLITE_DTYPE_INT4;
@@ -192,5 +193,87 @@ static inline qlite_status qlite_fc_shape_get(qlite_node *node, qlite_fc_shape *
     }
     return qlite_node_set_output_shape(node, 0, rank, dims);
 }
+
+/*
+ * BATCH_MATMUL's options and shapes, one reading for all its variants:
+ * A [..., M, K] and B [..., K, N] (transposed per the options; a rank-1
+ * operand is a row (A) or column (B) vector, never transposed), batch dims
+ * broadcast NumPy-style, right-aligned (astride / bstride 0 on a broadcast
+ * dim); nb = B's own batch count; output 0 set to [batch..., M, N] without
+ * the vector dims. Dtypes and the activation are the variant's to check.
+ */
+typedef struct qlite_bmm_shape {
+    qlite_batch_matmul_options o;
+    bool a_vec, b_vec, ta, tb;
+    size_t M, K, N, batches, nb;
+    uint32_t brank;
+    int64_t bdims[QLITE_MAX_RANK], astride[QLITE_MAX_RANK], bstride[QLITE_MAX_RANK];
+} qlite_bmm_shape;
+
+static inline qlite_status qlite_bmm_shape_get(qlite_node *node, qlite_bmm_shape *g) {
+    const qlite_tensor *a = node->inputs[0], *b = node->inputs[1];
+    g->o = (qlite_batch_matmul_options){.transpose_a = false, .transpose_b = false,
+                                        .activation = QLITE_ACT_NONE};
+    if (node->opts->type == QLITE_OPTIONS_BATCH_MATMUL)
+        g->o = node->opts->u.batch_matmul;
+    else if (node->opts->type != QLITE_OPTIONS_NONE)
+        return qlite_node_error(node, QLITE_ERR_INVALID_ARGUMENT, "options are not BatchMatMul");
+    qlite_status st;
+    if ((st = qlite_nn_check_rank(node, a, "A", 0)) || (st = qlite_nn_check_rank(node, b, "B", 0)))
+        return st;
+    if (a->rank < 1 || b->rank < 1)
+        return qlite_node_error(node, QLITE_ERR_SHAPE, "operands must have rank >= 1");
+    const bool a_vec = a->rank == 1, b_vec = b->rank == 1;
+    g->a_vec = a_vec;
+    g->b_vec = b_vec;
+    g->ta = g->o.transpose_a && !a_vec;
+    g->tb = g->o.transpose_b && !b_vec;
+    const int64_t am = a_vec ? 1 : a->dims[a->rank - (g->ta ? 1 : 2)];
+    const int64_t ak = a->dims[a->rank - (a_vec || !g->ta ? 1 : 2)];
+    const int64_t bk = b_vec ? b->dims[0] : b->dims[b->rank - (g->tb ? 1 : 2)];
+    const int64_t bn = b_vec ? 1 : b->dims[b->rank - (g->tb ? 2 : 1)];
+    if (ak != bk)
+        return qlite_node_error(node, QLITE_ERR_SHAPE,
+                                "inner dims differ: A '%s' has K = %lld, B '%s' has K = %lld",
+                                a->info->name, (long long)ak, b->info->name, (long long)bk);
+    g->M = (size_t)am, g->K = (size_t)ak, g->N = (size_t)bn;
+    const uint32_t ar = a_vec ? 0 : a->rank - 2, br = b_vec ? 0 : b->rank - 2;
+    g->brank = ar > br ? ar : br;
+    int64_t as = 1, bs = 1;
+    g->batches = 1;
+    for (int i = (int)g->brank - 1; i >= 0; i--) {
+        const int ia = i - (int)(g->brank - ar), ib = i - (int)(g->brank - br);
+        const int64_t da = ia >= 0 ? a->dims[ia] : 1, db = ib >= 0 ? b->dims[ib] : 1;
+        if (da != db && da != 1 && db != 1)
+            return qlite_node_error(node, QLITE_ERR_SHAPE,
+                                    "batch dims do not broadcast: %lld vs %lld", (long long)da,
+                                    (long long)db);
+        g->bdims[i] = da > db ? da : db;
+        if (da == 0 || db == 0) g->bdims[i] = 0;
+        g->astride[i] = da == 1 ? 0 : as;
+        g->bstride[i] = db == 1 ? 0 : bs;
+        as *= da;
+        bs *= db;
+        g->batches *= (size_t)g->bdims[i];
+    }
+    g->nb = (size_t)bs;
+    int64_t dims[QLITE_MAX_RANK];
+    uint32_t rank = 0;
+    for (uint32_t i = 0; i < g->brank; i++) dims[rank++] = g->bdims[i];
+    if (!a_vec) dims[rank++] = am;
+    if (!b_vec) dims[rank++] = bn;
+    return qlite_node_set_output_shape(node, 0, rank, dims);
+}
+
+/* The shape fields every BATCH_MATMUL state carries, from g. */
+#define QLITE_BMM_SHAPE_COPY(s, g)                                                \
+    do {                                                                          \
+        (s)->ta = (g).ta, (s)->tb = (g).tb;                                       \
+        (s)->M = (g).M, (s)->K = (g).K, (s)->N = (g).N;                           \
+        (s)->brank = (g).brank, (s)->batches = (g).batches;                       \
+        memcpy((s)->bdims, (g).bdims, sizeof (g).bdims);                          \
+        memcpy((s)->astride, (g).astride, sizeof (g).astride);                    \
+        memcpy((s)->bstride, (g).bstride, sizeof (g).bstride);                    \
+    } while (0)
 
 #endif /* QLITE_NN_COMMON_H */
