@@ -28,6 +28,7 @@
 #include <math.h>
 
 #include "kernel_nn_q8_check.h"
+#include "kernels/cluster_decode.h"
 #include "kernels/gemm_q8.h"
 #include "kernels/kernels.h"
 #include "kernels/nn_sparse.h"
@@ -377,6 +378,68 @@ static void test_fc_batch1_long_streams(void **state) {
     qlite_q8_set_feature_cap(~0u);
 }
 
+/* The index-stream decoders (cluster_decode.h) against the stream written
+ * from the spec (sparse_build.h spb_put_bits): every bit width, entries of
+ * 1, 2 and 4 bytes, runs starting anywhere and of lengths around the vector
+ * steps (8, 16, 32, 64 indices), every ISA level; nothing written past n. */
+static void test_cluster_decode(void **state) {
+    (void)state;
+    enum { TOTAL = 1200 };
+    static const size_t firsts[] = {0, 1, 2, 7, 8, 9, 62, 64, 100};
+    static const size_t ns[] = {0, 1, 7, 8, 15, 16, 31, 32, 33, 63, 64, 65, 96, 127, 128, 129,
+                                255, 256, 1000};
+    qlite_test_rng r;
+    qlite_test_rng_seed(&r, 77);
+    uint8_t idx[TOTAL];
+    uint32_t book32[256];
+    uint16_t book16[256];
+    uint8_t book8[256];
+    for (size_t e = 0; e < 256; e++) {
+        book32[e] = qlite_test_rng_u32(&r);
+        book16[e] = (uint16_t)qlite_test_rng_u32(&r);
+        book8[e] = (uint8_t)qlite_test_rng_u32(&r);
+    }
+    uint32_t out32[TOTAL + 8];
+    uint16_t out16[TOTAL + 8];
+    uint8_t out8[TOTAL + 8];
+    for (size_t level = 0; level < S_COUNT(k_caps); level++) {
+        qlite_q8_set_feature_cap(k_caps[level]);
+        for (unsigned bits = 1; bits <= 8; bits++) {
+            const size_t bytes = (TOTAL * bits + 7) / 8;
+            uint8_t *stream = calloc(bytes, 1); /* exactly the stream: ASan sees over-reads */
+            assert_non_null(stream);
+            for (size_t j = 0; j < TOTAL; j++) {
+                idx[j] = (uint8_t)(qlite_test_rng_u32(&r) & ((1u << bits) - 1));
+                spb_put_bits(stream, j, bits, idx[j]);
+            }
+            assert_int_equal(qlite_cluster_stream_bytes(TOTAL, bits), bytes);
+            for (size_t fi = 0; fi < S_COUNT(firsts); fi++)
+                for (size_t ni = 0; ni < S_COUNT(ns); ni++) {
+                    const size_t f = firsts[fi], n = ns[ni];
+                    if (f + n > TOTAL) continue;
+                    memset(out32, 0xa5, sizeof out32);
+                    memset(out16, 0xa5, sizeof out16);
+                    memset(out8, 0xa5, sizeof out8);
+                    qlite_cluster_decode_32(stream, bits, f, n, book32, out32);
+                    qlite_cluster_decode_16(stream, bits, f, n, book16, out16);
+                    qlite_cluster_decode_8(stream, bits, f, n, book8, out8);
+                    for (size_t i = 0; i < n; i++) {
+                        if (out32[i] != book32[idx[f + i]] || out16[i] != book16[idx[f + i]] ||
+                            out8[i] != book8[idx[f + i]])
+                            fail_msg("cap %u bits %u first %zu n %zu: entry %zu differs",
+                                     k_caps[level], bits, f, n, i);
+                        assert_int_equal(qlite_cluster_index(stream, bits, f + i), idx[f + i]);
+                    }
+                    assert_int_equal(out32[n], 0xa5a5a5a5u);
+                    assert_int_equal(out16[n], 0xa5a5u);
+                    assert_int_equal(out8[n], 0xa5u);
+                }
+            free(stream);
+        }
+    }
+    qlite_q8_set_feature_cap(~0u);
+}
+
 /* Clustered: bits 1..8, per tensor / per row, alone and with sparsity. */
 static void test_fc_clustered(void **state) {
     (void)state;
@@ -541,6 +604,7 @@ int main(void) {
         cmocka_unit_test(test_fc_blocks),
         cmocka_unit_test(test_fc_batch1_long_streams),
         cmocka_unit_test(test_fc_indices_and_extremes),
+        cmocka_unit_test(test_cluster_decode),
         cmocka_unit_test(test_fc_clustered),
         cmocka_unit_test(test_conv_and_matmul),
         cmocka_unit_test(test_registry_and_refusals),

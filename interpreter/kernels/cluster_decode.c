@@ -4,14 +4,45 @@
  * Steps for indices [first, first + n):
  *   1. head: single indices (qlite_cluster_index) until the position is a
  *      multiple of 8 (or n runs out);
- *   2. groups: 8 indices = b bytes, assembled little-endian into a 64-bit
+ *   2. 4-bit indices on a CPU with the vector unit: a byte-table lookup per
+ *      index straight from the nibbles (below), as many whole steps as fit;
+ *   3. groups: 8 indices = b bytes, assembled little-endian into a 64-bit
  *      word, entry t = book[(word >> t*b) & mask]; one specialised loop per
  *      bit width b (1..8) so every shift is a constant;
- *   3. tail: single indices again.
+ *   4. tail: single indices again.
+ *
+ * The 4-bit vector paths (a 4-bit codebook has exactly 16 entries):
+ *   int8 entries    the 16 bytes of the book are one VPSHUFB / TBL table:
+ *                   32 stream bytes -> low and high nibbles -> interleaved
+ *                   back into index order (index 2i is byte i's low nibble)
+ *                   -> one table lookup per 32 (AVX2) or 16 (NEON) indices;
+ *   16-bit entries  the book's low bytes and high bytes as two byte tables
+ *                   (SSSE3 PSHUFB inside the AVX2 build), the two results
+ *                   interleaved back into halves;
+ *   32-bit entries  AVX-512: the book is one ZMM, index bytes widened to
+ *                   dwords, one VPERMD per 16 entries; AVX2: two YMM halves,
+ *                   VPERMD on each and a blend on the index's bit 3.
+ * They copy entries as bits, like the scalar code, so every path gives the
+ * same bytes; which one runs follows qlite_q8_cpu_features() (gemm_q8.h),
+ * so qlite_q8_set_feature_cap() selects the scalar code for tests.
  */
 #include "kernels/cluster_decode.h"
 
 #include <string.h>
+
+#include "kernels/gemm_q8.h"
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define CD_X86 1
+#define CD_AVX2 static __attribute__((target("avx2"))) __attribute__((noinline))
+#define CD_AVX2_INL static inline __attribute__((always_inline, target("avx2")))
+#define CD_AVX512 static __attribute__((target("avx2,avx512f,avx512bw,avx512vl"))) \
+    __attribute__((noinline))
+#elif defined(__aarch64__)
+#include <arm_neon.h>
+#define CD_NEON 1
+#endif
 
 /* b bytes (1..8) at s as a little-endian 64-bit word. */
 static inline uint64_t load_le(const uint8_t *s, unsigned b) {
@@ -26,7 +57,167 @@ static inline uint64_t load_le(const uint8_t *s, unsigned b) {
 #endif
 }
 
-#define DEFINE_DECODER(NAME, T)                                                              \
+
+/* ---- 4-bit vector paths: return how many indices (a multiple of 8) they
+ * decoded from the byte-aligned stream s; the caller does the rest ---- */
+
+#ifdef CD_X86
+/* 32 stream bytes (64 indices) -> index bytes 0..31 (*o0) and 32..63 (*o1). */
+CD_AVX2_INL void nibbles64(const uint8_t *s, __m256i *o0, __m256i *o1) {
+    const __m256i m = _mm256_set1_epi8(0x0f);
+    const __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)s);
+    const __m256i lo = _mm256_and_si256(v, m), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m);
+    const __m256i a = _mm256_unpacklo_epi8(lo, hi); /* lane 0: 0..15, lane 1: 32..47 */
+    const __m256i b = _mm256_unpackhi_epi8(lo, hi); /* lane 0: 16..31, lane 1: 48..63 */
+    *o0 = _mm256_permute2x128_si256(a, b, 0x20);
+    *o1 = _mm256_permute2x128_si256(a, b, 0x31);
+}
+
+/* 16 stream bytes (32 indices) -> index bytes 0..15 (*o0) and 16..31 (*o1). */
+CD_AVX2_INL void nibbles32(const uint8_t *s, __m128i *o0, __m128i *o1) {
+    const __m128i m = _mm_set1_epi8(0x0f);
+    const __m128i v = _mm_loadu_si128((const __m128i *)(const void *)s);
+    const __m128i lo = _mm_and_si128(v, m), hi = _mm_and_si128(_mm_srli_epi16(v, 4), m);
+    *o0 = _mm_unpacklo_epi8(lo, hi);
+    *o1 = _mm_unpackhi_epi8(lo, hi);
+}
+
+CD_AVX2 size_t fast4_8_avx2(const uint8_t *s, size_t n, const uint8_t *book, uint8_t *out) {
+    const __m256i bk = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)book));
+    size_t d = 0;
+    for (; d + 64 <= n; d += 64, s += 32) {
+        __m256i o0, o1;
+        nibbles64(s, &o0, &o1);
+        _mm256_storeu_si256((__m256i *)(void *)(out + d), _mm256_shuffle_epi8(bk, o0));
+        _mm256_storeu_si256((__m256i *)(void *)(out + d + 32), _mm256_shuffle_epi8(bk, o1));
+    }
+    return d;
+}
+
+CD_AVX2 size_t fast4_16_avx2(const uint8_t *s, size_t n, const uint16_t *book, uint16_t *out) {
+    /* tl = the 16 entries' low bytes, th = their high bytes */
+    const __m128i split = _mm_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15);
+    const __m128i b0 =
+        _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(const void *)book), split);
+    const __m128i b1 =
+        _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(const void *)(book + 8)), split);
+    const __m128i tl = _mm_unpacklo_epi64(b0, b1), th = _mm_unpackhi_epi64(b0, b1);
+    size_t d = 0;
+    for (; d + 32 <= n; d += 32, s += 16) {
+        __m128i i0, i1;
+        nibbles32(s, &i0, &i1);
+        const __m128i l0 = _mm_shuffle_epi8(tl, i0), h0 = _mm_shuffle_epi8(th, i0);
+        const __m128i l1 = _mm_shuffle_epi8(tl, i1), h1 = _mm_shuffle_epi8(th, i1);
+        __m128i *o = (__m128i *)(void *)(out + d);
+        _mm_storeu_si128(o, _mm_unpacklo_epi8(l0, h0));
+        _mm_storeu_si128(o + 1, _mm_unpackhi_epi8(l0, h0));
+        _mm_storeu_si128(o + 2, _mm_unpacklo_epi8(l1, h1));
+        _mm_storeu_si128(o + 3, _mm_unpackhi_epi8(l1, h1));
+    }
+    return d;
+}
+
+CD_AVX2 size_t fast4_32_avx2(const uint8_t *s, size_t n, const uint32_t *book, uint32_t *out) {
+    const __m256i lo8 = _mm256_loadu_si256((const __m256i *)(const void *)book);
+    const __m256i hi8 = _mm256_loadu_si256((const __m256i *)(const void *)(book + 8));
+    size_t d = 0;
+    for (; d + 32 <= n; d += 32, s += 16) {
+        __m128i ib[2];
+        nibbles32(s, &ib[0], &ib[1]);
+        for (unsigned h = 0; h < 4; h++) {
+            const __m128i q = (h & 1) ? _mm_srli_si128(ib[h >> 1], 8) : ib[h >> 1];
+            const __m256i z = _mm256_cvtepu8_epi32(q);
+            const __m256 a = _mm256_castsi256_ps(_mm256_permutevar8x32_epi32(lo8, z));
+            const __m256 b = _mm256_castsi256_ps(_mm256_permutevar8x32_epi32(hi8, z));
+            const __m256 sel = _mm256_castsi256_ps(_mm256_slli_epi32(z, 28)); /* bit 3 -> sign */
+            _mm256_storeu_ps((float *)(void *)(out + d + 8 * h), _mm256_blendv_ps(a, b, sel));
+        }
+    }
+    return d;
+}
+
+CD_AVX512 size_t fast4_32_avx512(const uint8_t *s, size_t n, const uint32_t *book,
+                                 uint32_t *out) {
+    const __m512i bk = _mm512_loadu_si512(book);
+    size_t d = 0;
+    for (; d + 32 <= n; d += 32, s += 16) {
+        __m128i i0, i1;
+        nibbles32(s, &i0, &i1);
+        _mm512_storeu_si512(out + d, _mm512_permutexvar_epi32(_mm512_cvtepu8_epi32(i0), bk));
+        _mm512_storeu_si512(out + d + 16, _mm512_permutexvar_epi32(_mm512_cvtepu8_epi32(i1), bk));
+    }
+    return d;
+}
+
+static size_t fast4_8(const uint8_t *s, size_t n, const uint8_t *book, uint8_t *out) {
+    return (qlite_q8_cpu_features() & QLITE_Q8_F_AVX2) ? fast4_8_avx2(s, n, book, out) : 0;
+}
+static size_t fast4_16(const uint8_t *s, size_t n, const uint16_t *book, uint16_t *out) {
+    return (qlite_q8_cpu_features() & QLITE_Q8_F_AVX2) ? fast4_16_avx2(s, n, book, out) : 0;
+}
+static size_t fast4_32(const uint8_t *s, size_t n, const uint32_t *book, uint32_t *out) {
+    const unsigned f = qlite_q8_cpu_features();
+    if (f & QLITE_Q8_F_AVX512) return fast4_32_avx512(s, n, book, out);
+    return (f & QLITE_Q8_F_AVX2) ? fast4_32_avx2(s, n, book, out) : 0;
+}
+#elif defined(CD_NEON)
+static size_t fast4_8(const uint8_t *s, size_t n, const uint8_t *book, uint8_t *out) {
+    if (!(qlite_q8_cpu_features() & QLITE_Q8_F_NEON)) return 0;
+    const uint8x16_t bk = vld1q_u8(book), m = vdupq_n_u8(0x0f);
+    size_t d = 0;
+    for (; d + 32 <= n; d += 32, s += 16) {
+        const uint8x16_t v = vld1q_u8(s);
+        const uint8x16_t lo = vandq_u8(v, m), hi = vshrq_n_u8(v, 4);
+        vst1q_u8(out + d, vqtbl1q_u8(bk, vzip1q_u8(lo, hi)));
+        vst1q_u8(out + d + 16, vqtbl1q_u8(bk, vzip2q_u8(lo, hi)));
+    }
+    return d;
+}
+static size_t fast4_16(const uint8_t *s, size_t n, const uint16_t *book, uint16_t *out) {
+    (void)s, (void)n, (void)book, (void)out;
+    return 0;
+}
+static size_t fast4_32(const uint8_t *s, size_t n, const uint32_t *book, uint32_t *out) {
+    if (!(qlite_q8_cpu_features() & QLITE_Q8_F_NEON)) return 0;
+    /* the 64 book bytes as one TBL table; entry e's bytes at 4e .. 4e + 3 */
+    const uint8x16x4_t bk = vld1q_u8_x4((const uint8_t *)(const void *)book);
+    const uint8x16_t m = vdupq_n_u8(0x0f);
+    static const uint8_t spread[4][16] = {{0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3},
+                                          {4, 4, 4, 4, 5, 5, 5, 5, 6, 6, 6, 6, 7, 7, 7, 7},
+                                          {8, 8, 8, 8, 9, 9, 9, 9, 10, 10, 10, 10, 11, 11, 11, 11},
+                                          {12, 12, 12, 12, 13, 13, 13, 13, 14, 14, 14, 14, 15, 15,
+                                           15, 15}};
+    static const uint8_t byte_of[16] = {0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3};
+    const uint8x16_t bo = vld1q_u8(byte_of);
+    size_t d = 0;
+    for (; d + 32 <= n; d += 32, s += 16) {
+        const uint8x16_t v = vld1q_u8(s);
+        const uint8x16_t lo = vandq_u8(v, m), hi = vshrq_n_u8(v, 4);
+        const uint8x16_t q[2] = {vshlq_n_u8(vzip1q_u8(lo, hi), 2),
+                                 vshlq_n_u8(vzip2q_u8(lo, hi), 2)};
+        for (unsigned h = 0; h < 8; h++) {
+            const uint8x16_t sel = vaddq_u8(vqtbl1q_u8(q[h >> 2], vld1q_u8(spread[h & 3])), bo);
+            vst1q_u8((uint8_t *)(void *)(out + d + 4 * h), vqtbl4q_u8(bk, sel));
+        }
+    }
+    return d;
+}
+#else
+static size_t fast4_8(const uint8_t *s, size_t n, const uint8_t *book, uint8_t *out) {
+    (void)s, (void)n, (void)book, (void)out;
+    return 0;
+}
+static size_t fast4_16(const uint8_t *s, size_t n, const uint16_t *book, uint16_t *out) {
+    (void)s, (void)n, (void)book, (void)out;
+    return 0;
+}
+static size_t fast4_32(const uint8_t *s, size_t n, const uint32_t *book, uint32_t *out) {
+    (void)s, (void)n, (void)book, (void)out;
+    return 0;
+}
+#endif
+
+#define DEFINE_DECODER(NAME, T, FAST4)                                                       \
     static inline __attribute__((always_inline)) void NAME##_groups(                         \
         const uint8_t *s, size_t groups, const unsigned b, const T *book, T *out) {          \
         const uint64_t mask = (1u << b) - 1;                                                 \
@@ -44,8 +235,14 @@ static inline uint64_t load_le(const uint8_t *s, unsigned b) {
         size_t i = 0;                                                                        \
         uint64_t j = first;                                                                  \
         for (; i < n && (j & 7); i++, j++) out[i] = book[qlite_cluster_index(stream, bits, j)]; \
-        const size_t groups = (n - i) / 8;                                                   \
         const uint8_t *s = stream + (j / 8) * bits;                                          \
+        if (bits == 4 && i < n) {                                                            \
+            const size_t done = FAST4(s, n - i, book, out + i);                              \
+            i += done;                                                                       \
+            j += done;                                                                       \
+            s += done / 2;                                                                   \
+        }                                                                                    \
+        const size_t groups = (n - i) / 8;                                                   \
         switch (bits) {                                                                      \
         case 1: NAME##_groups(s, groups, 1, book, out + i); break;                           \
         case 2: NAME##_groups(s, groups, 2, book, out + i); break;                           \
@@ -61,6 +258,6 @@ static inline uint64_t load_le(const uint8_t *s, unsigned b) {
         for (; i < n; i++, j++) out[i] = book[qlite_cluster_index(stream, bits, j)];         \
     }
 
-DEFINE_DECODER(qlite_cluster_decode_8, uint8_t)
-DEFINE_DECODER(qlite_cluster_decode_16, uint16_t)
-DEFINE_DECODER(qlite_cluster_decode_32, uint32_t)
+DEFINE_DECODER(qlite_cluster_decode_8, uint8_t, fast4_8)
+DEFINE_DECODER(qlite_cluster_decode_16, uint16_t, fast4_16)
+DEFINE_DECODER(qlite_cluster_decode_32, uint32_t, fast4_32)
