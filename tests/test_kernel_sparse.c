@@ -463,6 +463,31 @@ static void test_fc_clustered(void **state) {
     qlite_q8_set_feature_cap(~0u);
 }
 
+/* Clustered, not sparse, 4-bit (the palette kernels: VPSHUFB into VPDPBUSD
+ * for int8 / hybrid batch 1, table decodes elsewhere): K around the
+ * 128-index chunk (even and odd K), N around the 4-row groups, per tensor
+ * and per row, batch 1 and 8, every form and ISA level. */
+static void test_fc_palette4(void **state) {
+    (void)state;
+    uint64_t seed = 3000;
+    static const size_t Ks[] = {2, 31, 64, 126, 128, 130, 256, 784, 1000};
+    static const size_t Ns[] = {1, 3, 4, 5, 9};
+    for (size_t level = 0; level < S_COUNT(k_caps); level++) {
+        qlite_q8_set_feature_cap(k_caps[level]);
+        for (int f = F32; f <= HYB; f++)
+            for (size_t k = 0; k < S_COUNT(Ks); k++)
+                for (size_t M = 1; M <= 8; M += 7) {
+                    sp_case c = {.op = QLITE_OP_FULLY_CONNECTED, .form = (enum form)f, .M = M,
+                                 .K = Ks[k], .N = Ns[(k + M + (size_t)f) % S_COUNT(Ns)],
+                                 .bits = 4, .per_row = (k + (size_t)f) % 2 == 0,
+                                 .ci = QLITE_INDEX_UINT8, .bias = k % 3 != 0,
+                                 .act = (qlite_activation)(k % QLITE_ACT_COUNT)};
+                    check_case(&c, seed++);
+                }
+    }
+    qlite_q8_set_feature_cap(~0u);
+}
+
 /* 1x1 CONV_2D (per image hybrid quantization) and BATCH_MATMUL in both B layouts. */
 static void test_conv_and_matmul(void **state) {
     (void)state;
@@ -606,6 +631,7 @@ int main(void) {
         cmocka_unit_test(test_fc_indices_and_extremes),
         cmocka_unit_test(test_cluster_decode),
         cmocka_unit_test(test_fc_clustered),
+        cmocka_unit_test(test_fc_palette4),
         cmocka_unit_test(test_conv_and_matmul),
         cmocka_unit_test(test_registry_and_refusals),
         cmocka_unit_test(test_interpreter_in_place),

@@ -242,6 +242,8 @@ static q8_parts parts_of(const qlite_spmm_q8 *p) {
                  ? vb
                  : ((row_blocks > 4096 ? row_blocks : 4096) + 32) * 4;
     }
+    /* rows_m1 with 4-bit clustered rows: u permuted, round_up(K, 128) bytes */
+    if (p->M == 1 && p->w->bits && vb < (p->K + 127) / 128 * 128) vb = (p->K + 127) / 128 * 128;
     s.panel = up64(vb);
     s.acc = s.panel + (panel ? up64(qlite_gemm_q8_k4(p->K) * 8) : 0);
     s.total = s.acc + up64(p->N * (panel ? 8 : 1) * sizeof(int32_t));

@@ -12,7 +12,9 @@
  *            (each lane = one block's 4 products);
  *     1x16k  each block's 16-byte runs of u and of the values, VPDPBUSD on
  *            XMM, four accumulators in turn;
- *     dense  (clustered, not sparse) 64 bytes per VPDPBUSD;
+ *     dense  (clustered, not sparse) 64 bytes per VPDPBUSD; with 4-bit
+ *            indices the centroids come from VPSHUFB straight into the
+ *            VPDPBUSD operands (u permuted to the nibbles' order);
  *     other block shapes: the portable kernel.
  *   rows form, M >= 2: a panel [round_up(K,4)/4][8 rows][4] of u, so the
  *     4 bytes of group k/4 of the 8 rows are one YMM; each stored group of
@@ -293,6 +295,82 @@ VNNI_INL void rows_m1_cb(const qlite_spw *w, const uint8_t *u, size_t r0, size_t
     else rows_m1_t(w, u, r0, r1, vbuf, acc, cb);
 }
 
+/* ---- M == 1, a clustered weight that is not sparse, 4-bit indices ----
+ *
+ * The 16 int8 centroids are one VPSHUFB table, so the weights never pass
+ * through memory: 64 stream bytes hold 128 indices, index 2i in byte i's
+ * low nibble and 2i + 1 in its high nibble. Instead of interleaving the
+ * nibbles back into index order, u is permuted once per call (per thread)
+ * into the nibbles' order: for each 128-byte chunk c,
+ *   up[128c + i] = u[128c + 2i],  up[128c + 64 + i] = u[128c + 2i + 1]  (i < 64),
+ * so per chunk: one load, two masks, two VPSHUFB, two VPDPBUSD. Needs K
+ * even (every row's indices start on a byte); the tail chunk's stream
+ * bytes are a masked load (the model's bytes end there) and u's zero
+ * padding past K makes the extra lanes add nothing. Four rows share each
+ * chunk of up.
+ */
+
+/* up (round_up(K, 128) bytes) from u (zero and readable to that length). */
+VNNI_INL void pal4_permute_u(const uint8_t *u, size_t K, uint8_t *up) {
+    for (size_t c = 0; c < K; c += 128) {
+        const __m512i a = _mm512_loadu_si512(u + c), b = _mm512_loadu_si512(u + c + 64);
+        _mm256_storeu_si256((__m256i *)(void *)(up + c), _mm512_cvtepi16_epi8(a));
+        _mm256_storeu_si256((__m256i *)(void *)(up + c + 32), _mm512_cvtepi16_epi8(b));
+        _mm256_storeu_si256((__m256i *)(void *)(up + c + 64),
+                            _mm512_cvtepi16_epi8(_mm512_srli_epi16(a, 8)));
+        _mm256_storeu_si256((__m256i *)(void *)(up + c + 96),
+                            _mm512_cvtepi16_epi8(_mm512_srli_epi16(b, 8)));
+    }
+}
+
+/* acc += the products of one 128-index chunk (n indices left, 1..128 as
+ * stream bytes s) of one row with table bk. */
+VNNI_INL void pal4_chunk(__m512i *a0, __m512i *a1, const uint8_t *s, size_t n, __m512i bk,
+                         __m512i ulo, __m512i uhi) {
+    const __m512i m = _mm512_set1_epi8(0x0f);
+    const __m512i t = n >= 128 ? _mm512_loadu_si512(s)
+                               : _mm512_maskz_loadu_epi8(((__mmask64)1 << ((n + 1) / 2)) - 1, s);
+    const __m512i lo = _mm512_and_si512(t, m), hi = _mm512_and_si512(_mm512_srli_epi16(t, 4), m);
+    *a0 = _mm512_dpbusd_epi32(*a0, ulo, _mm512_shuffle_epi8(bk, lo));
+    *a1 = _mm512_dpbusd_epi32(*a1, uhi, _mm512_shuffle_epi8(bk, hi));
+}
+
+VNNI_INL __m512i pal4_book(const qlite_spw *w, size_t r) {
+    const int8_t *b = (const int8_t *)w->codebook + (w->per_row ? r * 16 : 0);
+    return _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)(const void *)b));
+}
+
+VNNI_INL void rows_m1_pal4(const qlite_spw *w, const uint8_t *u, size_t r0, size_t r1,
+                           uint8_t *up, int32_t *acc) {
+    const size_t K = w->cols, half = K / 2;
+    const uint8_t *st = w->values;
+    pal4_permute_u(u, K, up);
+    size_t r = r0;
+    for (; r + 4 <= r1; r += 4) {
+        __m512i a[8], bk[4];
+        for (unsigned i = 0; i < 8; i++) a[i] = _mm512_setzero_si512();
+        for (unsigned i = 0; i < 4; i++) bk[i] = pal4_book(w, r + i);
+        const uint8_t *s = st + r * half;
+        for (size_t c = 0; c < K; c += 128) {
+            const __m512i ulo = _mm512_loadu_si512(up + c), uhi = _mm512_loadu_si512(up + c + 64);
+            for (unsigned i = 0; i < 4; i++)
+                pal4_chunk(&a[2 * i], &a[2 * i + 1], s + i * half + c / 2, K - c, bk[i], ulo,
+                           uhi);
+        }
+        for (unsigned i = 0; i < 4; i++)
+            acc[r + i - r0] = _mm512_reduce_add_epi32(_mm512_add_epi32(a[2 * i], a[2 * i + 1]));
+    }
+    for (; r < r1; r++) {
+        __m512i a0 = _mm512_setzero_si512(), a1 = _mm512_setzero_si512();
+        const __m512i bk = pal4_book(w, r);
+        const uint8_t *s = st + r * half;
+        for (size_t c = 0; c < K; c += 128)
+            pal4_chunk(&a0, &a1, s + c / 2, K - c, bk, _mm512_loadu_si512(up + c),
+                       _mm512_loadu_si512(up + c + 64));
+        acc[r - r0] = _mm512_reduce_add_epi32(_mm512_add_epi32(a0, a1));
+    }
+}
+
 VNNI static void rows_m1_avx512(const qlite_spw *w, const int32_t *zw, const uint8_t *u,
                                 size_t r0, size_t r1, int8_t *vbuf, int32_t *acc) {
     const size_t br = w->br, bc = w->bc;
@@ -302,6 +380,10 @@ VNNI static void rows_m1_avx512(const qlite_spw *w, const int32_t *zw, const uin
     }
     switch (w->col_bytes) {
     case 0:
+        if (w->bits == 4 && w->cols % 2 == 0) {
+            rows_m1_pal4(w, u, r0, r1, (uint8_t *)vbuf, acc);
+            break;
+        }
         for (size_t r = r0; r < r1; r++)
             acc[r - r0] = w->row_ptr[r + 1] > w->row_ptr[r]
                               ? dot_dense(u, qlite_spw_row_i8(w, r, vbuf), bc)
