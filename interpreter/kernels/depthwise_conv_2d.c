@@ -9,11 +9,14 @@
  * y[n,oy,ox,c*M+m] = act(b[c*M+m] + sum_{ky,kx} x[n, oy*sh-pt+ky*dh, ox*sw-pl+kx*dw, c]
  *                                               * w[0, ky, kx, c*M+m])
  *
- * Optimized float32 paths, threads splitting output rows:
+ * Optimized float32 paths:
  *   x86 AVX-512 / AVX2+FMA, multiplier 1 (depthwise_conv_2d_f32_x86.inc):
- *     channel-vectorized rows, 3x3 interior windows as nine FMAs on weights
- *     in registers, four pixels at a time; chosen at prepare from the CPU
- *     features (within qlite_q8_set_feature_cap, so tests reach each one);
+ *     channel-vectorized rows, pixel groups outermost and all channels
+ *     inside (the order of the input in memory), 3x3 windows as nine FMAs
+ *     on weights in registers, four pixels at a time, the overlapping input
+ *     columns of stride 1 / 2 loaded once; threads split (output row,
+ *     channel group) items; chosen at prepare from the CPU features (within
+ *     qlite_q8_set_feature_cap, so tests reach each one);
  *   portable: for each output pixel, blocks of 16 channels keep their
  *     accumulators in a generic 16-float vector over all valid taps.
  */
@@ -205,20 +208,39 @@ QLITE_NN_ISA_CLONES static void dw_rows(void *arg, size_t begin, size_t end) {
 }
 
 #ifdef DW_X86
+/* Work items of the x86 path: (output row, group of channels), the group
+ * innermost. Rows alone when there are enough of them; a few rows with many
+ * channels (the 14x14 and 7x7 layers) are also split by channels, in whole
+ * vectors, so that two threads get even shares. */
+static size_t dw_x86_items(const dw_state *s, int64_t *groups, int64_t *group_c) {
+    const int64_t vl = s->isa == DW_ISA_AVX512 ? 16 : 8;
+    const int64_t rows = s->N * s->OH, vecs = (s->C + vl - 1) / vl;
+    int64_t g = (32 + rows - 1) / rows; /* aim at >= 32 items */
+    if (g > vecs) g = vecs;
+    const int64_t per = (vecs + g - 1) / g;
+    *group_c = per * vl;
+    *groups = (vecs + per - 1) / per;
+    return (size_t)(rows * *groups);
+}
+
 static void dw_rows_x86(void *arg, size_t begin, size_t end) {
     const dw_job *j = arg;
     const dw_state *s = j->s;
     const dw_f32_args a = {.w = j->w, .b = j->b, .H = s->H, .W = s->W, .C = s->C, .KH = s->KH,
                            .KW = s->KW, .OW = s->OW, .sh = s->sh, .sw = s->sw, .dh = s->dh,
                            .dw = s->dw, .pt = s->pt, .pl = s->pl, .lo = s->lo, .hi = s->hi};
-    for (size_t row = begin; row < end; row++) {
-        const int64_t n = (int64_t)row / s->OH, oy = (int64_t)row % s->OH;
+    int64_t groups, group_c;
+    dw_x86_items(s, &groups, &group_c);
+    for (size_t it = begin; it < end; it++) {
+        const int64_t row = (int64_t)it / groups, c0 = (int64_t)it % groups * group_c;
+        const int64_t c1 = c0 + group_c < s->C ? c0 + group_c : s->C;
+        const int64_t n = row / s->OH, oy = row % s->OH;
         const float *x = j->x + n * s->H * s->W * s->C;
-        float *y = j->y + row * (size_t)(s->OW * s->OC);
+        float *y = j->y + row * s->OW * s->OC;
         if (s->isa == DW_ISA_AVX512)
-            dw_row__avx512(&a, x, oy, y);
+            dw_row__avx512(&a, x, oy, y, c0, c1);
         else
-            dw_row__avx2(&a, x, oy, y);
+            dw_row__avx2(&a, x, oy, y, c0, c1);
     }
 }
 #endif
@@ -247,7 +269,8 @@ static qlite_status dw_eval_f32(qlite_node *node) {
     }
 #ifdef DW_X86
     if (s->isa != DW_ISA_PORTABLE) {
-        qlite_parallel_for(node, (size_t)(s->N * s->OH), dw_rows_x86, &j);
+        int64_t groups, group_c;
+        qlite_parallel_for(node, dw_x86_items(s, &groups, &group_c), dw_rows_x86, &j);
         return QLITE_OK;
     }
 #endif
