@@ -9,12 +9,15 @@
  *     prepare, so even float results are equal); the packed file records
  *     O16 (float) / O16I4 (int8) on the FULLY_CONNECTED weights and the
  *     CONV_2D weights (one group, or groups of multiples of 16 channels:
- *     LeNet's, MobileNet's pointwise and full convolutions) and the report
- *     counts them;
+ *     LeNet's, MobileNet's pointwise and full convolutions) and the LSTM / GRU
+ *     W and R in every mode, and the report counts them; the weights the
+ *     padding rule keeps DEFAULT (computed here from the doc's sizes: the
+ *     10-class logits layers, LeNet's 6-channel conv1) are not packed;
  * (b) prepared memory: with packed weights the interpreter's prepared bytes
  *     do not include the weights (they are read from the mapping); with
  *     --no-pack they include at least the packed bytes (MLP: FC weights;
- *     LeNet, MobileNet: FC and conv weights).
+ *     LeNet, MobileNet: FC and conv weights; LSTM, GRU: W and R in every
+ *     mode).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,10 +61,48 @@ static void run_model(const void *bytes, size_t size, const qlite_npy_array *x,
     qlite_model_close(m);
 }
 
-/* Packed layout of every constant FULLY_CONNECTED and CONV_2D weight, checked;
- * *conv counts the packed CONV_2D weights. */
+/* docs/converter.md "Packed weights": a weight whose padded form holds more
+ * than 1/8 more elements than it and is at most 64 KiB stays DEFAULT. The
+ * padded size here from docs/format.md §6.2 (nmat matrices [O, I]). */
+static bool pad_rule_skips(const qlite_tensor_info *w) {
+    uint64_t nmat = 1, O = w->rank ? (uint64_t)w->shape[0] : 1, I = 1;
+    if (w->rank == 3) {
+        nmat = (uint64_t)w->shape[0];
+        O = (uint64_t)w->shape[1];
+        I = (uint64_t)w->shape[2];
+    } else {
+        for (uint32_t d = 1; d < w->rank; d++) I *= (uint64_t)w->shape[d];
+    }
+    const bool q8 = w->dtype == QLITE_DTYPE_INT8;
+    const uint64_t es = q8 ? 1 : w->dtype == QLITE_DTYPE_FLOAT16 ? 2 : 4;
+    const uint64_t logical = nmat * O * I;
+    const uint64_t stored = nmat * ((O + 15) / 16 * 16) * (q8 ? (I + 3) / 4 * 4 : I);
+    return stored - logical > logical / 8 && stored * es <= 64 * 1024;
+}
+
+/* Whether op reads its input `slot` in a packed layout (pack_weights.c's table). */
+static bool reads_packed(const qlite_op_info *op, uint32_t slot, const qlite_tensor_info *w) {
+    const bool fdt = w->dtype == QLITE_DTYPE_FLOAT32 || w->dtype == QLITE_DTYPE_FLOAT16;
+    const bool any = fdt || w->dtype == QLITE_DTYPE_INT8;
+    switch (op->code) {
+    case QLITE_OP_FULLY_CONNECTED: return slot == 1 && w->rank == 2 && any;
+    case QLITE_OP_LSTM:
+    case QLITE_OP_GRU: return (slot == 1 || slot == 2) && w->rank == 3 && any;
+    case QLITE_OP_CONV_2D:
+    case QLITE_OP_TRANSPOSE_CONV_2D: {
+        const int32_t groups = op->options.u.conv2d.groups;
+        const bool fit = slot == 1 && (groups == 1 || (w->shape[0] / groups) % 16 == 0);
+        return fit && (op->code == QLITE_OP_CONV_2D ? any : w->dtype == QLITE_DTYPE_FLOAT32);
+    }
+    default: return false;
+    }
+}
+
+/* Packed layout of every constant weight a packed reader takes, checked (packed
+ * unless the padding rule keeps it DEFAULT); *conv counts the packed CONV_2D
+ * weights, *rnn the packed LSTM / GRU ones, *skipped the weights the rule kept. */
 static uint32_t count_packed(const void *bytes, size_t size, bool expect_packed,
-                             uint32_t *conv) {
+                             uint32_t *conv, uint32_t *rnn, uint32_t *skipped) {
     qlite_model *m = NULL;
     assert_qlite_ok(qlite_model_open_memory(bytes, size, 0, &m));
     uint32_t packed = 0;
@@ -71,21 +112,28 @@ static uint32_t count_packed(const void *bytes, size_t size, bool expect_packed,
         assert_true(expect_packed);
         assert_int_equal(t->layout, t->dtype == QLITE_DTYPE_INT8 ? QLITE_LAYOUT_O16I4
                                                                 : QLITE_LAYOUT_O16);
+        assert_false(pad_rule_skips(t));
         packed++;
     }
-    *conv = 0;
+    *conv = *rnn = *skipped = 0;
     for (uint32_t i = 0; i < qlite_model_op_count(m); i++) {
         const qlite_op_info *op = qlite_model_op(m, i);
-        if (op->num_inputs < 2 || op->inputs[1] < 0) continue;
-        const qlite_tensor_info *w = qlite_model_tensor(m, (uint32_t)op->inputs[1]);
-        bool reads_packed = op->code == QLITE_OP_FULLY_CONNECTED;
-        if (op->code == QLITE_OP_CONV_2D) {
-            const int32_t groups = op->options.u.conv2d.groups;
-            reads_packed = groups == 1 || (w->shape[0] / groups) % 16 == 0;
-            if (w->layout != QLITE_LAYOUT_DEFAULT) (*conv)++;
+        for (uint32_t s = 1; s < op->num_inputs && s <= 2; s++) {
+            if (op->inputs[s] < 0) continue;
+            const qlite_tensor_info *w = qlite_model_tensor(m, (uint32_t)op->inputs[s]);
+            const bool packed_w = w->layout != QLITE_LAYOUT_DEFAULT;
+            if (op->code == QLITE_OP_CONV_2D && packed_w) (*conv)++;
+            if ((op->code == QLITE_OP_LSTM || op->code == QLITE_OP_GRU) && packed_w) (*rnn)++;
+            if (!reads_packed(op, s, w) || !w->buffer || w->sparsity || w->clustering ||
+                !expect_packed)
+                continue;
+            if (pad_rule_skips(w)) {
+                assert_false(packed_w);
+                (*skipped)++;
+            } else {
+                assert_true(packed_w);
+            }
         }
-        if (reads_packed && w->buffer && !w->sparsity && !w->clustering && expect_packed)
-            assert_int_not_equal(w->layout, QLITE_LAYOUT_DEFAULT);
     }
     qlite_model_close(m);
     return packed;
@@ -111,13 +159,19 @@ static void check_model(const char *name, qlite_convert_mode mode, const qlite_n
     assert_qlite_ok(qlite_convert_to_memory(path, &o, &db, &ds, NULL));
     qlite_convert_sizes sz;
     qlite_convert_report_sizes(rp, &sz);
-    uint32_t conv = 0, conv_nopack = 0;
-    const uint32_t packed = count_packed(pb, ps, true, &conv);
-    assert_int_equal(count_packed(db, ds, false, &conv_nopack), 0);
+    uint32_t conv = 0, rnn = 0, skipped = 0, c2, r2, s2;
+    const uint32_t packed = count_packed(pb, ps, true, &conv, &rnn, &skipped);
+    assert_int_equal(count_packed(db, ds, false, &c2, &r2, &s2), 0);
     assert_int_equal(sz.packed_weights, packed);
     assert_true(packed > 0); /* every bundled model checked here has an FC layer */
     if (strcmp(name, "lenet") == 0 || strcmp(name, "mobilenet") == 0)
         assert_true(conv > 0);
+    if (strcmp(name, "lstm") == 0 || strcmp(name, "gru") == 0)
+        assert_int_equal(rnn, 2); /* W and R, whatever their dtype */
+    /* the 10-class logits layers (16/10 padded, small) and LeNet's 6-channel
+     * conv1 (16/6) stay DEFAULT */
+    assert_true(skipped >= 1);
+    if (strcmp(name, "lenet") == 0) assert_true(skipped >= 2);
     run_result a, b;
     run_model(pb, ps, x, &a);
     run_model(db, ds, x, &b);
@@ -128,9 +182,9 @@ static void check_model(const char *name, qlite_convert_mode mode, const qlite_n
         fail();
     }
     if (check_memory) {
-        print_message("%s %s: %u packed weights (%u conv), %llu bytes; prepared %zu (packed) "
-                      "vs %zu (--no-pack)\n",
-                      name, qlite_convert_mode_name(mode), packed, conv,
+        print_message("%s %s: %u packed weights (%u conv, %u rnn, %u kept by the padding "
+                      "rule), %llu bytes; prepared %zu (packed) vs %zu (--no-pack)\n",
+                      name, qlite_convert_mode_name(mode), packed, conv, rnn, skipped,
                       (unsigned long long)sz.packed_bytes, a.prepared, b.prepared);
         if (strcmp(name, "mlp") == 0) assert_true(a.prepared < sz.packed_bytes / 4);
         assert_true(b.prepared >= a.prepared + sz.packed_bytes);
@@ -184,7 +238,13 @@ static void test_transformer(void **state) {
 static void test_lstm(void **state) {
     (void)state;
     for (int mode = 0; mode < QLITE_CONVERT_MODE_COUNT; mode++)
-        check_model("lstm", (qlite_convert_mode)mode, &g_x, false);
+        check_model("lstm", (qlite_convert_mode)mode, &g_x, true);
+}
+
+static void test_gru(void **state) {
+    (void)state;
+    for (int mode = 0; mode < QLITE_CONVERT_MODE_COUNT; mode++)
+        check_model("gru", (qlite_convert_mode)mode, &g_x, true);
 }
 
 int main(void) {
@@ -194,6 +254,7 @@ int main(void) {
         cmocka_unit_test(test_mobilenet),
         cmocka_unit_test(test_transformer),
         cmocka_unit_test(test_lstm),
+        cmocka_unit_test(test_gru),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

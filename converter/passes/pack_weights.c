@@ -5,10 +5,13 @@
  *
  *   FULLY_CONNECTED input 1, FLOAT32 / FLOAT16   O16    [ceil(O/16)][I][16]
  *   FULLY_CONNECTED input 1, INT8                O16I4  [ceil(O/16)][ceil(I/4)][16][4]
- *   LSTM inputs 1, 2 (W, R), both FLOAT32        O16 per direction (rank 3)
+ *   LSTM, GRU inputs 1, 2 (W, R), rank 3, each on its own:
+ *     FLOAT32 / FLOAT16 O16, INT8 O16I4, one matrix [G*H, I or H] per direction
  *   CONV_2D input 1 [O, KH, KW, I/groups], FLOAT32 / FLOAT16  O16, INT8  O16I4
  *     (one matrix [O, KH*KW*I/groups]; with groups > 1 only when O/groups is
  *     a multiple of 16, so the blocks are the kernel's per-group matrices)
+ *   TRANSPOSE_CONV_2D input 1 [O, KH, KW, C/groups], FLOAT32  O16 (the same
+ *     group rule; float16 / int8 weights go to other kernels, kept DEFAULT)
  *
  * Steps:
  *   1. count, for every constant, the live ops that read it and whether each
@@ -16,7 +19,10 @@
  *   2. a dense (not sparse, not clustered) DEFAULT constant read only by such
  *      readers, never a graph output, gets its elements moved to their
  *      packed positions (src/packed_layout.h, the definition the validator,
- *      densify and qlite-dump use), padding zero, and the layout recorded.
+ *      densify and qlite-dump use), padding zero, and the layout recorded —
+ *      unless the padding would waste much of a small tensor (pad_wasteful:
+ *      the kernel then packs the DEFAULT bytes once at prepare, a small copy,
+ *      and runs the same code on it).
  * A weight another op also reads stays DEFAULT (that op would need a dense
  * copy at run time). Runs last, after quantization and the storage choice.
  */
@@ -26,35 +32,64 @@
 #include "packed_layout.h"
 #include "passes.h"
 
+/* O16 for float32 / float16, O16I4 for int8, else DEFAULT. */
+static qlite_layout dtype_layout(qlite_dtype dt) {
+    if (dt == QLITE_DTYPE_INT8) return QLITE_LAYOUT_O16I4;
+    if (dt == QLITE_DTYPE_FLOAT32 || dt == QLITE_DTYPE_FLOAT16) return QLITE_LAYOUT_O16;
+    return QLITE_LAYOUT_DEFAULT;
+}
+
+/* Whether a convolution's W [O, ...] with `groups` is stored as the kernel's
+ * per-group matrices: one group, or groups of a multiple of 16 rows. */
+static bool groups_fit(const qlc_tensor *t, int64_t groups) {
+    return t->rank == 4 && groups >= 1 && t->shape[0] % groups == 0 &&
+           (groups == 1 || t->shape[0] / groups % 16 == 0);
+}
+
 /* The layout op `n` reads its input `slot` in, or DEFAULT. */
 static qlite_layout reader_layout(const qlc_graph *g, const qlc_node *n, uint32_t slot) {
-    if (!n->lowered) return QLITE_LAYOUT_DEFAULT;
-    if (n->code == QLITE_OP_LSTM && (slot == 1 || slot == 2) && n->num_inputs > 2 &&
-        n->inputs[1] >= 0 && n->inputs[2] >= 0) {
-        /* lstm.c reads float32 W and R in O16; other dtypes go to rnn_variants.c */
-        const bool f32 = g->tensors[n->inputs[1]]->dtype == QLITE_DTYPE_FLOAT32 &&
-                         g->tensors[n->inputs[2]]->dtype == QLITE_DTYPE_FLOAT32 &&
-                         g->tensors[n->inputs[slot]]->rank == 3;
-        return f32 ? QLITE_LAYOUT_O16 : QLITE_LAYOUT_DEFAULT;
-    }
-    if (n->code == QLITE_OP_CONV_2D && slot == 1) {
-        /* conv_2d.c / conv_2d_q8.c read W as `groups` matrices [O/groups, K] */
-        const qlc_tensor *t = g->tensors[n->inputs[slot]];
-        const int64_t groups = n->opts.type == QLITE_OPTIONS_CONV_2D ? n->opts.u.conv2d.groups : 0;
-        if (t->rank != 4 || groups < 1 || t->shape[0] % groups != 0 ||
-            (groups > 1 && t->shape[0] / groups % 16 != 0))
-            return QLITE_LAYOUT_DEFAULT;
-        if (t->dtype == QLITE_DTYPE_INT8) return QLITE_LAYOUT_O16I4;
-        if (t->dtype == QLITE_DTYPE_FLOAT32 || t->dtype == QLITE_DTYPE_FLOAT16)
-            return QLITE_LAYOUT_O16;
-        return QLITE_LAYOUT_DEFAULT;
-    }
-    if (n->code != QLITE_OP_FULLY_CONNECTED || slot != 1) return QLITE_LAYOUT_DEFAULT;
+    if (!n->lowered || n->inputs[slot] < 0) return QLITE_LAYOUT_DEFAULT;
     const qlc_tensor *t = g->tensors[n->inputs[slot]];
-    if (t->rank != 2) return QLITE_LAYOUT_DEFAULT;
-    if (t->dtype == QLITE_DTYPE_INT8) return QLITE_LAYOUT_O16I4;
-    if (t->dtype == QLITE_DTYPE_FLOAT32 || t->dtype == QLITE_DTYPE_FLOAT16) return QLITE_LAYOUT_O16;
-    return QLITE_LAYOUT_DEFAULT;
+    switch (n->code) {
+    case QLITE_OP_LSTM:
+    case QLITE_OP_GRU:
+        /* lstm.c / gru.c (float32) and rnn_variants.c (float16, int8, mixes) read each of
+         * W and R per direction in the layout of its dtype */
+        return (slot == 1 || slot == 2) && t->rank == 3 ? dtype_layout(t->dtype)
+                                                        : QLITE_LAYOUT_DEFAULT;
+    case QLITE_OP_CONV_2D: /* conv_2d.c / conv_2d_q8.c: `groups` matrices [O/groups, K] */
+        return slot == 1 && n->opts.type == QLITE_OPTIONS_CONV_2D &&
+                       groups_fit(t, n->opts.u.conv2d.groups)
+                   ? dtype_layout(t->dtype)
+                   : QLITE_LAYOUT_DEFAULT;
+    case QLITE_OP_TRANSPOSE_CONV_2D: /* transpose_conv_2d.c, float32 only */
+        return slot == 1 && n->opts.type == QLITE_OPTIONS_CONV_2D &&
+                       groups_fit(t, n->opts.u.conv2d.groups) && t->dtype == QLITE_DTYPE_FLOAT32
+                   ? QLITE_LAYOUT_O16
+                   : QLITE_LAYOUT_DEFAULT;
+    case QLITE_OP_FULLY_CONNECTED:
+        return slot == 1 && t->rank == 2 ? dtype_layout(t->dtype) : QLITE_LAYOUT_DEFAULT;
+    default: return QLITE_LAYOUT_DEFAULT;
+    }
+}
+
+/*
+ * The padding rule (docs/converter.md "Packed weights"): packing is skipped
+ * when the padded form holds more than 1/8 more elements than the tensor
+ * (few output channels, e.g. LeNet's 6-channel conv1: 16/6) and is at most
+ * PAD_SMALL_BYTES — there the file would grow for nothing measurable (the
+ * kernel's prepare-time copy is as small, and eval runs the same code).
+ * Large tensors are packed whatever the waste: a prepare-time copy of them
+ * would cost what zero-copy saves.
+ */
+#define PAD_SMALL_BYTES (64u * 1024u)
+
+static bool pad_wasteful(const qlc_tensor *t, qlite_layout layout) {
+    qlite_packed_view v;
+    if (!qlite_packed_view_of(layout, (uint32_t)t->rank, t->shape, &v)) return false;
+    const uint64_t logical = v.nmat * v.O * v.I, stored = qlite_packed_elems(&v);
+    const uint64_t es = qlite_dtype_bits(t->dtype) / 8;
+    return stored - logical > logical / 8 && stored * es <= PAD_SMALL_BYTES;
 }
 
 /* t's data moved into `layout`; false when out of memory. */
@@ -115,6 +150,11 @@ qlite_status qlc_pass_pack_weights(qlc_ctx *c, uint32_t *packed, uint64_t *bytes
         if (want[i] == QLITE_LAYOUT_DEFAULT || other[i] || !t->data || t->sparse || t->cluster ||
             t->weight_layout != QLITE_LAYOUT_DEFAULT)
             continue;
+        if (pad_wasteful(t, want[i])) {
+            qlc_log(c, 2, "weight '%s' kept DEFAULT: packing would pad it by more than 1/8",
+                    t->name);
+            continue;
+        }
         if (!pack_tensor(t, want[i])) {
             st = qlite_error(QLITE_ERR_NO_MEMORY, "packing weight '%s': out of memory", t->name);
             break;

@@ -14,23 +14,32 @@
  * the reference uses libm): x W^T + Wb for every step in one GEMM; per step
  * h R^T over the batch (all three gates with linear_before_reset, else z and
  * r first, then (r * h) R_h^T).
+ *
+ * W and R are read in the O16 layout (packed_weights.h), per direction: the
+ * model's bytes when the converter stored them so, else packed once at
+ * prepare (constants) or per invoke into scratch (weights given at eval).
+ * R_h (rows [2H, 3H)) is read from R's O16 form starting at the panel that
+ * holds row 2H: the product covers rows [16 floor(2H/16), 3H) and the
+ * first 2H mod 16 of them are skipped (rnn_o16_tail).
  */
 #include "gemm_f32.h"
 #include "kernels.h"
 #include "nn_variants.h"
+#include "packed_weights.h"
 #include "rnn_common.h"
 
 typedef struct gru_state {
     qlite_status (*eval)(qlite_node *node);
     rnn_dims d;
     bool lbr;
-    const qlite_gemm_f32_ukernel *uk;
-    size_t gx_floats, gemm_floats, packed1_floats;
-    const float *pw[2], *pr1[2], *pr2[2]; /* packed at prepare (constants), or NULL */
+    const qlite_gemm_f32_ukernel *uk; /* 16-column panels: O16 */
+    size_t gx_floats, gemm_floats;
+    qlite_o16_weights wo, ro;         /* constant W [D][3H][I], R [D][3H][H] in O16, or data NULL */
 } gru_state;
 
 typedef struct gru_io {
     const float *x, *w, *r, *b, *h0;
+    size_t w_mat, r_mat;              /* O16 elements per direction when w / r are O16, else 0 */
     const qlite_tensor *lens;
     float *y, *yh;
 } gru_io;
@@ -63,7 +72,7 @@ static void gru_f32_ref(const rnn_dims *d, bool lbr, const gru_io *io, float *sc
     float *xp = scratch, *hp = xp + G3, *h = hp + G3, *rh = h + H;
     for (int64_t dir = 0; dir < d->D; dir++) {
         const bool rev = d->reverse_only || dir == 1;
-        const float *W = io->w + dir * G3 * d->I, *R = io->r + dir * G3 * H;
+        const size_t I = (size_t)d->I, Hs = (size_t)H, G = (size_t)G3;
         const float *Wb = io->b ? io->b + dir * 2 * G3 : NULL;
         for (int64_t b = 0; b < d->B; b++) {
             const int64_t len = rnn_seq_len(d, io->lens, b);
@@ -73,8 +82,10 @@ static void gru_f32_ref(const rnn_dims *d, bool lbr, const gru_io *io, float *sc
                 const float *x = io->x + rnn_xrow(d, t, b) * (size_t)d->I;
                 for (int64_t g = 0; g < G3; g++) { /* x W^T + Wb, h R^T + Rb */
                     float a = Wb ? Wb[g] : 0.0f, c = Wb ? Wb[G3 + g] : 0.0f;
-                    for (int64_t k = 0; k < d->I; k++) a += x[k] * W[g * d->I + k];
-                    for (int64_t k = 0; k < H; k++) c += h[k] * R[g * H + k];
+                    for (int64_t k = 0; k < d->I; k++)
+                        a += x[k] * rnn_wat(io->w, io->w_mat, G, I, dir, g, k);
+                    for (int64_t k = 0; k < H; k++)
+                        c += h[k] * rnn_wat(io->r, io->r_mat, G, Hs, dir, g, k);
                     xp[g] = a;
                     hp[g] = c;
                 }
@@ -90,7 +101,8 @@ static void gru_f32_ref(const rnn_dims *d, bool lbr, const gru_io *io, float *sc
                         nh = hp[H + j] * hp[2 * H + j];
                     } else {
                         nh = Wb ? Wb[G3 + 2 * H + j] : 0.0f;
-                        for (int64_t k = 0; k < H; k++) nh += rh[k] * R[(2 * H + j) * H + k];
+                        for (int64_t k = 0; k < H; k++)
+                            nh += rh[k] * rnn_wat(io->r, io->r_mat, G, Hs, dir, 2 * H + j, k);
                     }
                     const float n = tanhf(rnn_clip(d, xp[2 * H + j] + nh));
                     xp[j] = (1.0f - z) * n + z * h[j]; /* new h, stored aside */
@@ -106,29 +118,40 @@ static void gru_f32_ref(const rnn_dims *d, bool lbr, const gru_io *io, float *sc
 static qlite_status gru_eval_f32(qlite_node *node) {
     const gru_state *st = node->state;
     const rnn_dims *d = &st->d;
-    const gru_io io = gru_get_io(node);
+    gru_io io = gru_get_io(node);
+    if (st->wo.data) { /* constant: its O16 form (the input itself when stored so) */
+        io.w = st->wo.data;
+        io.w_mat = st->wo.mat_elems;
+    }
+    if (st->ro.data) {
+        io.r = st->ro.data;
+        io.r_mat = st->ro.mat_elems;
+    }
     float *scratch = node->scratch;
     if (qlite_node_reference_only(node)) {
         gru_f32_ref(d, st->lbr, &io, scratch);
         return QLITE_OK;
     }
     const size_t H = (size_t)d->H, G3 = 3 * H, B = (size_t)d->B, TB = (size_t)(d->T * d->B);
+    const size_t I = (size_t)d->I;
+    /* R_h's product starts at the O16 panel holding row 2H (rnn_o16_from) */
+    const size_t h0 = rnn_o16_from(2 * H), skip = 2 * H - h0, ldn = G3 - h0;
     float *gx = scratch, *gemm = gx + st->gx_floats, *hp = gemm + st->gemm_floats;
     float *hs = hp + B * G3, *rh = hs + B * H, *nh = rh + B * H;
     for (int64_t dir = 0; dir < d->D; dir++) {
         const bool rev = d->reverse_only || dir == 1;
-        const float *W = io.w + (size_t)dir * G3 * (size_t)d->I, *R = io.r + (size_t)dir * G3 * H;
         const float *Wb = io.b ? io.b + (size_t)dir * 2 * G3 : NULL;
         const float *Rb = Wb ? Wb + G3 : NULL;
-        qlite_gemm_f32_args gp = {.M = TB, .N = G3, .K = (size_t)d->I, .a = io.x,
-                                  .rsa = (size_t)d->I, .csa = 1, .b = W, .ldb = (size_t)d->I,
-                                  .b_trans = true, .bias = Wb, .c = gx, .ldc = G3,
-                                  .lo = -INFINITY, .hi = INFINITY};
-        if (st->pw[dir])
-            qlite_gemm_f32_packed(st->uk, TB, G3, (size_t)d->I, io.x, (size_t)d->I, 1, st->pw[dir],
-                                  Wb, gx, G3, -INFINITY, INFINITY);
-        else
-            qlite_gemm_f32_run(node, st->uk, &gp, gemm);
+        /* 1. x W^T + Wb for every (t, b); W given at eval: the same O16 panels made here */
+        const float *wp = io.w_mat ? io.w + (size_t)dir * io.w_mat : NULL;
+        if (!wp) {
+            qlite_gemm_o16_pack_f32(I, G3, io.w + (size_t)dir * G3 * I, I, true, gemm);
+            wp = gemm;
+        }
+        const qlite_gemm_f32_args gp = {.M = TB, .N = G3, .K = I, .a = io.x, .rsa = I, .csa = 1,
+                                        .bias = Wb, .c = gx, .ldc = G3, .lo = -INFINITY,
+                                        .hi = INFINITY};
+        qlite_gemm_f32_run_o16(node, st->uk, &gp, wp, false);
         int64_t maxlen = 0;
         for (int64_t b = 0; b < d->B; b++) {
             const int64_t len = rnn_seq_len(d, io.lens, b);
@@ -136,20 +159,16 @@ static qlite_status gru_eval_f32(qlite_node *node) {
             for (size_t j = 0; j < H; j++)
                 hs[(size_t)b * H + j] = io.h0 ? io.h0[rnn_soff(d, dir, b) + j] : 0.0f;
         }
-        /* gates z, r (and h with linear_before_reset) from h R^T + Rb; R packed
-         * once per direction: rows [0, n1) for those, R_h apart otherwise */
-        const size_t n1 = st->lbr ? G3 : 2 * H, nr = st->uk->nr;
-        const float *pr1 = st->pr1[dir], *pr2 = st->pr2[dir];
-        if (!pr1) {
-            float *p1 = gemm, *p2 = gemm + st->packed1_floats;
-            qlite_gemm_f32_pack_b(st->uk, H, n1, R, H, true, 0, (n1 + nr - 1) / nr, p1);
-            if (!st->lbr)
-                qlite_gemm_f32_pack_b(st->uk, H, H, R + 2 * H * H, H, true, 0, (H + nr - 1) / nr, p2);
-            pr1 = p1;
-            pr2 = p2;
+        /* 2. gates z, r (and h with linear_before_reset) from h R^T + Rb: rows [0, n1) of
+         * R's O16 form; R given at eval: packed here once per direction */
+        const size_t n1 = st->lbr ? G3 : 2 * H;
+        const float *rp = io.r_mat ? io.r + (size_t)dir * io.r_mat : NULL;
+        if (!rp) {
+            qlite_gemm_o16_pack_f32(H, G3, io.r + (size_t)dir * G3 * H, H, true, gemm);
+            rp = gemm;
         }
         for (int64_t s = 0; s < maxlen; s++) {
-            qlite_gemm_f32_packed(st->uk, B, n1, H, hs, H, 1, pr1, Rb, hp, G3, -INFINITY, INFINITY);
+            qlite_gemm_f32_packed(st->uk, B, n1, H, hs, H, 1, rp, Rb, hp, G3, -INFINITY, INFINITY);
             for (int64_t b = 0; b < d->B; b++) {
                 const int64_t len = rnn_seq_len(d, io.lens, b);
                 const int64_t t = rev ? len - 1 - s : s;
@@ -165,9 +184,9 @@ static qlite_status gru_eval_f32(qlite_node *node) {
                 rnn_sigmoid_vec(r, H);
                 for (size_t j = 0; j < H; j++) rh[(size_t)b * H + j] = r[j] * hb[j];
             }
-            if (!st->lbr) /* (r * h) R_h^T + Rb_h */
-                qlite_gemm_f32_packed(st->uk, B, H, H, rh, H, 1, pr2, Rb ? Rb + 2 * H : NULL, nh,
-                                      H, -INFINITY, INFINITY);
+            if (!st->lbr) /* (r * h) R_h^T + Rb_h: rows [h0, 3H) into nh [B, ldn] */
+                qlite_gemm_f32_packed(st->uk, B, ldn, H, rh, H, 1, rp + h0 * H,
+                                      Rb ? Rb + h0 : NULL, nh, ldn, -INFINITY, INFINITY);
             for (int64_t b = 0; b < d->B; b++) {
                 const int64_t len = rnn_seq_len(d, io.lens, b);
                 if (s >= len) continue;
@@ -176,7 +195,7 @@ static qlite_status gru_eval_f32(qlite_node *node) {
                 float *pb = hp + (size_t)b * G3;
                 const float *xb = gx + rnn_xrow(d, t, b) * G3;
                 float *z = pb, *n = pb + 2 * H;
-                const float *r = pb + H, *nhb = nh + (size_t)b * H;
+                const float *r = pb + H, *nhb = nh + (size_t)b * ldn + skip;
                 for (size_t j = 0; j < H; j++) z[j] += xb[j];
                 rnn_clip_vec(d, z, H);
                 rnn_sigmoid_vec(z, H);
@@ -211,32 +230,25 @@ static qlite_status gru_prepare(qlite_node *node) {
     if ((st = rnn_prepare_common(node, 3, &s->d))) return st;
     s->eval = eval;
     s->lbr = node->opts->u.rnn.linear_before_reset;
-    s->uk = qlite_gemm_f32_select_for((size_t)(3 * s->d.H));
+    s->uk = qlite_gemm_f32_select_o16(); /* 16-column panels: O16 */
     const rnn_dims *d = &s->d;
     const size_t H = (size_t)d->H, G3 = 3 * H, B = (size_t)d->B, TB = (size_t)(d->T * d->B);
-    s->gx_floats = (TB * G3 + 15) / 16 * 16;
-    size_t g1 = qlite_gemm_f32_scratch_bytes(s->uk, TB, G3, (size_t)d->I);
-    s->packed1_floats = (qlite_gemm_f32_packed_size(s->uk, H, G3) + 15) / 16 * 16;
-    size_t g2 = (s->packed1_floats + qlite_gemm_f32_packed_size(s->uk, H, H)) * sizeof(float);
-    s->gemm_floats = ((g1 > g2 ? g1 : g2) / sizeof(float) + 15) / 16 * 16;
-    /* gx, gemm, hp [B, 3H], h, r*h, n [B, H] each; the reference uses 8H */
-    node->scratch_bytes =
-        (s->gx_floats + s->gemm_floats + B * G3 + 3 * B * H + 8 * H) * sizeof(float);
     const qlite_tensor *r = node->inputs[2];
-    const size_t n1 = s->lbr ? G3 : 2 * H;
-    for (int64_t dir = 0; dir < d->D; dir++) {
-        const float *R = r->data ? (const float *)r->data + (size_t)dir * G3 * H : NULL;
-        if (w->is_const && w->data && TB >= QLITE_GEMM_F32_SMALL_M) /* else the no-copy path */
-            s->pw[dir] = qlite_gemm_f32_prepack(node, s->uk, (size_t)d->I, G3,
-                                                (const float *)w->data + (size_t)dir * G3 * (size_t)d->I,
-                                                (size_t)d->I, true);
-        if (r->is_const && R) {
-            s->pr1[dir] = qlite_gemm_f32_prepack(node, s->uk, H, n1, R, H, true);
-            s->pr2[dir] = s->lbr ? s->pr1[dir]
-                                 : qlite_gemm_f32_prepack(node, s->uk, H, H, R + 2 * H * H, H, true);
-            if (!s->pr1[dir] || !s->pr2[dir]) s->pr1[dir] = s->pr2[dir] = NULL; /* both or none */
-        }
-    }
+    s->gx_floats = (TB * G3 + 15) / 16 * 16;
+    /* O16 panels of a W or R given at eval */
+    const size_t g1 = w->is_const ? 0 : qlite_gemm_o16_elems((size_t)d->I, G3);
+    const size_t g2 = r->is_const ? 0 : qlite_gemm_o16_elems(H, G3);
+    s->gemm_floats = ((g1 > g2 ? g1 : g2) + 15) / 16 * 16;
+    /* gx, gemm, hp [B, 3H], h, r*h [B, H] each, nh [B, H + 15]; the reference uses 8H */
+    node->scratch_bytes =
+        (s->gx_floats + s->gemm_floats + B * G3 + 2 * B * H + B * (H + 15) + 8 * H) *
+        sizeof(float);
+    const size_t D = (size_t)d->D;
+    if (w->is_const && w->data &&
+        (st = qlite_o16_weights_get(node, w, "W", D, G3, (size_t)d->I, &s->wo)))
+        return st;
+    if (r->is_const && r->data && (st = qlite_o16_weights_get(node, r, "R", D, G3, H, &s->ro)))
+        return st;
     node->state = s;
     return QLITE_OK;
 }
@@ -248,5 +260,6 @@ static qlite_status gru_eval(qlite_node *node) {
 const qlite_kernel qlite_kernel_gru = {
     .prepare = gru_prepare,
     .eval = gru_eval,
-    .raw_dense_inputs = 1u << 1 | 1u << 2, /* float16 W, R read in place */
+    .raw_dense_inputs = 1u << 1 | 1u << 2,  /* float16 W, R read in place */
+    .raw_packed_inputs = 1u << 1 | 1u << 2, /* W, R in O16 (float) / O16I4 (int8) read in place */
 };

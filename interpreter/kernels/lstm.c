@@ -58,51 +58,6 @@ static lstm_io lstm_get_io(qlite_node *node) {
     return io;
 }
 
-/*
- * Gate math for one batch entry: pre[4H] holds the summed pre-activations
- * (order i, o, f, c); updates h[H] and c[H] in place.
- */
-static void lstm_cell(const rnn_dims *d, const float *pre, const float *p, float *h, float *c) {
-    const int64_t H = d->H;
-    for (int64_t j = 0; j < H; j++) {
-        const float cp = c[j];
-        const float gi = rnn_sigmoid(rnn_clip(d, pre[j] + (p ? p[j] * cp : 0.0f)));
-        const float gf = rnn_sigmoid(rnn_clip(d, pre[2 * H + j] + (p ? p[2 * H + j] * cp : 0.0f)));
-        const float gg = tanhf(rnn_clip(d, pre[3 * H + j]));
-        const float cn = gf * cp + gi * gg;
-        const float go = rnn_sigmoid(rnn_clip(d, pre[H + j] + (p ? p[H + j] * cn : 0.0f)));
-        c[j] = cn;
-        h[j] = go * tanhf(cn);
-    }
-}
-
-/*
- * The same gate math over whole vectors with the fast exp (optimized path):
- * pre[4H] is overwritten; tmp holds H floats.
- */
-static void lstm_cell_fast(const rnn_dims *d, float *restrict pre, const float *restrict p,
-                           float *restrict h, float *restrict c, float *restrict tmp) {
-    const size_t H = (size_t)d->H;
-    float *gi = pre, *go = pre + H, *gf = pre + 2 * H, *gg = pre + 3 * H;
-    if (p)
-        for (size_t j = 0; j < H; j++) {
-            gi[j] += p[j] * c[j];
-            gf[j] += p[2 * H + j] * c[j];
-        }
-    rnn_clip_vec(d, pre, 4 * H);
-    rnn_sigmoid_vec(gi, H);
-    rnn_sigmoid_vec(gf, H);
-    rnn_tanh_vec(gg, gg, H);
-    for (size_t j = 0; j < H; j++) c[j] = gf[j] * c[j] + gi[j] * gg[j];
-    if (p) {
-        for (size_t j = 0; j < H; j++) go[j] += p[H + j] * c[j];
-        rnn_clip_vec(d, go, H);
-    }
-    rnn_sigmoid_vec(go, H);
-    rnn_tanh_vec(tmp, c, H);
-    for (size_t j = 0; j < H; j++) h[j] = go[j] * tmp[j];
-}
-
 /* Writes the final states and zeroes Y past each sequence's length. */
 static void lstm_finish(const rnn_dims *d, const lstm_io *io, int64_t dir, int64_t b,
                         int64_t len, const float *h, const float *c) {
@@ -111,14 +66,6 @@ static void lstm_finish(const rnn_dims *d, const lstm_io *io, int64_t dir, int64
     if (io->yc) memcpy(io->yc + rnn_soff(d, dir, b), c, H * sizeof(float));
     if (io->y)
         for (int64_t t = len; t < d->T; t++) memset(io->y + rnn_yoff(d, t, dir, b), 0, H * sizeof(float));
-}
-
-/* Element [dir][g][k] of W or R with K columns: row-major, or O16 matrices
- * of mat elements (packed_weights.h). */
-static float lstm_wat(const float *w, size_t mat, size_t rows, size_t K, int64_t dir, int64_t g,
-                      int64_t k) {
-    if (mat) return qlite_o16_at(w + (size_t)dir * mat, false, K, (size_t)g, (size_t)k);
-    return w[((size_t)dir * rows + (size_t)g) * K + (size_t)k];
 }
 
 /* Reference: each step of each batch entry with plain dot products. */
@@ -141,12 +88,12 @@ static void lstm_f32_ref(const rnn_dims *d, const lstm_io *io, float *scratch) {
                 for (int64_t g = 0; g < G4; g++) {
                     float acc = Wb ? Wb[g] + Wb[G4 + g] : 0.0f;
                     for (int64_t k = 0; k < d->I; k++)
-                        acc += x[k] * lstm_wat(io->w, io->w_mat, G, I, dir, g, k);
+                        acc += x[k] * rnn_wat(io->w, io->w_mat, G, I, dir, g, k);
                     for (int64_t k = 0; k < H; k++)
-                        acc += h[k] * lstm_wat(io->r, io->r_mat, G, Hs, dir, g, k);
+                        acc += h[k] * rnn_wat(io->r, io->r_mat, G, Hs, dir, g, k);
                     pre[g] = acc;
                 }
-                lstm_cell(d, pre, P, h, c);
+                rnn_lstm_cell(d, pre, P, h, c);
                 if (io->y) memcpy(io->y + rnn_yoff(d, t, dir, b), h, (size_t)H * sizeof(float));
             }
             lstm_finish(d, io, dir, b, len, h, c);
@@ -219,7 +166,7 @@ static qlite_status lstm_eval_f32(qlite_node *node) {
                 float *pb = pre + (size_t)b * G4;
                 const float *xb = gx + rnn_xrow(d, t, b) * G4;
                 for (size_t g = 0; g < G4; g++) pb[g] += xb[g];
-                lstm_cell_fast(d, pb, P, hs + (size_t)b * H, cs + (size_t)b * H, bias + G4);
+                rnn_lstm_cell_fast(d, pb, P, hs + (size_t)b * H, cs + (size_t)b * H, bias + G4);
                 if (io.y) memcpy(io.y + rnn_yoff(d, t, dir, b), hs + (size_t)b * H, H * sizeof(float));
             }
         }
@@ -235,18 +182,9 @@ static qlite_status lstm_prepare(qlite_node *node) {
     if (st != QLITE_OK) return st;
     const qlite_tensor *x = node->inputs[0], *w = node->inputs[1];
     qlite_status (*eval)(qlite_node *) = NULL;
-    /* float16 / int8 W or R (any mix): rnn_variants.c, which reads DEFAULT only */
-    if (w->dtype != QLITE_DTYPE_FLOAT32 || node->inputs[2]->dtype != QLITE_DTYPE_FLOAT32) {
-        for (uint32_t i = 1; i <= 2; i++)
-            if (qlite_weights_stored_packed(node->inputs[i], node->inputs[i]->info->layout) &&
-                node->inputs[i]->info->layout != QLITE_LAYOUT_DEFAULT)
-                return qlite_node_error(node, QLITE_ERR_UNSUPPORTED,
-                                        "%s '%s': %s weights in a packed layout are read only "
-                                        "as float32",
-                                        i == 1 ? "W" : "R", node->inputs[i]->info->name,
-                                        qlite_dtype_name(node->inputs[i]->dtype));
+    /* float16 / int8 W or R (any mix): rnn_variants.c (O16 / O16I4 as for float32 here) */
+    if (w->dtype != QLITE_DTYPE_FLOAT32 || node->inputs[2]->dtype != QLITE_DTYPE_FLOAT32)
         return qlite_lstm_variants_prepare(node);
-    }
     switch (QLITE_NN_PAIR(x->dtype, w->dtype)) {
     case QLITE_NN_F32_F32: eval = lstm_eval_f32; break;
     default: return qlite_nn_unsupported_pair(node, x, w);
@@ -289,5 +227,5 @@ const qlite_kernel qlite_kernel_lstm = {
     .prepare = lstm_prepare,
     .eval = lstm_eval,
     .raw_dense_inputs = 1u << 1 | 1u << 2,  /* float16 W, R read in place */
-    .raw_packed_inputs = 1u << 1 | 1u << 2, /* float32 W, R in O16 read in place */
+    .raw_packed_inputs = 1u << 1 | 1u << 2, /* W, R in O16 (float) / O16I4 (int8) read in place */
 };

@@ -21,6 +21,7 @@
 #include <stdio.h>
 
 #include "nn_common.h"
+#include "packed_weights.h"
 
 /* The gate loops below must vectorize (nn_common.h); this applies to the
  * including file too (lstm.c, gru.c). */
@@ -53,6 +54,25 @@ static inline int64_t rnn_seq_len(const rnn_dims *d, const qlite_tensor *lens, i
                                                  : ((const int32_t *)lens->data)[b];
     return v < 0 ? 0 : (v > d->T ? d->T : v);
 }
+
+/*
+ * Element [dir][g][k] of a float32 W or R with K columns and `rows` rows per
+ * direction: row-major (mat == 0), or O16 matrices of mat elements each
+ * (packed_weights.h).
+ */
+static inline float rnn_wat(const float *w, size_t mat, size_t rows, size_t K, int64_t dir,
+                            int64_t g, int64_t k) {
+    if (mat) return qlite_o16_at(w + (size_t)dir * mat, false, K, (size_t)g, (size_t)k);
+    return w[((size_t)dir * rows + (size_t)g) * K + (size_t)k];
+}
+
+/*
+ * First row of the O16 / O16I4 panel that holds row r0: a product over rows
+ * [r0, r0 + n) of a packed matrix starts there (the panel's address is
+ * rnn_o16_from(r0) * K elements, or bytes * round_up(K, 4) for O16I4, from
+ * the matrix) and skips its first r0 - rnn_o16_from(r0) outputs.
+ */
+static inline size_t rnn_o16_from(size_t r0) { return r0 / 16 * 16; }
 
 static inline float rnn_sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
 static inline float rnn_clip(const rnn_dims *d, float x) {
@@ -103,6 +123,51 @@ static inline void rnn_clip_vec(const rnn_dims *d, float *v, size_t n) {
         }
 }
 
+/*
+ * LSTM gate math for one batch entry (the reference): pre[4H] holds the summed pre-activations
+ * (order i, o, f, c); updates h[H] and c[H] in place.
+ */
+static inline void rnn_lstm_cell(const rnn_dims *d, const float *pre, const float *p, float *h, float *c) {
+    const int64_t H = d->H;
+    for (int64_t j = 0; j < H; j++) {
+        const float cp = c[j];
+        const float gi = rnn_sigmoid(rnn_clip(d, pre[j] + (p ? p[j] * cp : 0.0f)));
+        const float gf = rnn_sigmoid(rnn_clip(d, pre[2 * H + j] + (p ? p[2 * H + j] * cp : 0.0f)));
+        const float gg = tanhf(rnn_clip(d, pre[3 * H + j]));
+        const float cn = gf * cp + gi * gg;
+        const float go = rnn_sigmoid(rnn_clip(d, pre[H + j] + (p ? p[H + j] * cn : 0.0f)));
+        c[j] = cn;
+        h[j] = go * tanhf(cn);
+    }
+}
+
+/*
+ * The same gate math over whole vectors with the fast exp (optimized paths):
+ * pre[4H] is overwritten; tmp holds H floats.
+ */
+static inline void rnn_lstm_cell_fast(const rnn_dims *d, float *restrict pre, const float *restrict p,
+                           float *restrict h, float *restrict c, float *restrict tmp) {
+    const size_t H = (size_t)d->H;
+    float *gi = pre, *go = pre + H, *gf = pre + 2 * H, *gg = pre + 3 * H;
+    if (p)
+        for (size_t j = 0; j < H; j++) {
+            gi[j] += p[j] * c[j];
+            gf[j] += p[2 * H + j] * c[j];
+        }
+    rnn_clip_vec(d, pre, 4 * H);
+    rnn_sigmoid_vec(gi, H);
+    rnn_sigmoid_vec(gf, H);
+    rnn_tanh_vec(gg, gg, H);
+    for (size_t j = 0; j < H; j++) c[j] = gf[j] * c[j] + gi[j] * gg[j];
+    if (p) {
+        for (size_t j = 0; j < H; j++) go[j] += p[H + j] * c[j];
+        rnn_clip_vec(d, go, H);
+    }
+    rnn_sigmoid_vec(go, H);
+    rnn_tanh_vec(tmp, c, H);
+    for (size_t j = 0; j < H; j++) h[j] = go[j] * tmp[j];
+}
+
 /* Checks an optional float input's shape. */
 static inline qlite_status rnn_check_opt(qlite_node *node, uint32_t index, const char *what,
                                          uint32_t rank, const int64_t *dims) {
@@ -126,7 +191,8 @@ static inline qlite_status rnn_check_opt(qlite_node *node, uint32_t index, const
 }
 
 /*
- * Validates X, W, R, B, sequence_lens, initial_h (inputs 0..5) and the
+ * Validates X (float32), W, R (ranks and shapes; their dtypes are the
+ * kernel's to check), B, sequence_lens, initial_h (inputs 0..5) and the
  * options, fills d, and sets the shapes of outputs Y (0) and Y_h (1) and, for
  * LSTM, Y_c (2); absent outputs are skipped.
  */
@@ -138,7 +204,7 @@ static inline qlite_status rnn_prepare_common(qlite_node *node, int64_t G, rnn_d
     const qlite_rnn_options *o = &node->opts->u.rnn;
     if ((st = qlite_nn_check_rank(node, x, "X", 3)) || (st = qlite_nn_check_rank(node, w, "W", 3)) ||
         (st = qlite_nn_check_rank(node, r, "R", 3)) ||
-        (st = qlite_nn_check_dtype(node, r, "R", QLITE_DTYPE_FLOAT32)))
+        (st = qlite_nn_check_dtype(node, x, "X", QLITE_DTYPE_FLOAT32)))
         return st;
     if ((unsigned)o->direction >= QLITE_RNN_DIRECTION_COUNT)
         return qlite_node_error(node, QLITE_ERR_INVALID_ARGUMENT, "bad direction %d",

@@ -17,13 +17,19 @@
  * Optimized float32 path: the gather form of that sum. For each output pixel
  * a patch row [ky][kx][c] holds x at the input pixel that tap reaches (or
  * zero when (oy + pt - ky*dh) is not a multiple of sh or falls outside), so
- * a tile of output pixels is one GEMM against the weights exactly as stored
- * ([O, KH*KW*Cg] per group), like conv_2d.c's im2col path; threads take tiles.
+ * a tile of output pixels is one GEMM against the weights ([O, KH*KW*Cg] per
+ * group), like conv_2d.c's im2col path; threads take tiles. The weights are
+ * read in the O16 layout (packed_weights.h), `groups` matrices [O/groups,
+ * KH*KW*Cg]: the model's bytes when the converter stored them so (one
+ * group, or groups of a multiple of 16 channels), else packed once at
+ * prepare (constants) or per invoke into scratch; the reference reads the
+ * same O16 bytes.
  */
 #include "gemm_f32.h"
 #include "kernels.h"
 #include "nn_common.h"
 #include "nn_variants.h"
+#include "packed_weights.h"
 
 QLITE_NN_OPTIMIZE_LOOPS
 
@@ -36,7 +42,7 @@ typedef struct tconv_state {
     float lo, hi;
     size_t tile_rows, packed_floats, tile_floats;
     int threads;
-    const float *prepacked;    /* every group's packed weights (constant), or NULL */
+    qlite_o16_weights w16;     /* constant: `groups` O16 matrices [Og, K], or data NULL */
 } tconv_state;
 
 /* Input index reached by output index o through tap k, or -1. */
@@ -48,6 +54,16 @@ static inline int64_t tap_source(int64_t o, int64_t k, int64_t s, int64_t d, int
 }
 
 /* Reference: scatter every input pixel's contribution, then bias and clamp. */
+/* w[o][ky][kx][c] of row-major weights, or of the O16 form when s->w16.data. */
+static float tconv_w(const tconv_state *s, const float *w, int64_t o, int64_t ky, int64_t kx,
+                     int64_t c) {
+    const int64_t k = (ky * s->KW + kx) * s->Cg + c;
+    if (!s->w16.data) return w[o * s->K + k];
+    const int64_t g = o / s->Og;
+    return qlite_o16_at((const float *)s->w16.data + (size_t)g * s->w16.mat_elems, false,
+                        (size_t)s->K, (size_t)(o - g * s->Og), (size_t)k);
+}
+
 static void tconv_f32_ref(const tconv_state *s, const float *x, const float *w, const float *b,
                           float *y) {
     const size_t ny = (size_t)(s->N * s->OH * s->OW * s->O);
@@ -65,7 +81,7 @@ static void tconv_f32_ref(const tconv_state *s, const float *x, const float *w, 
                             float acc = 0.0f;
                             for (int64_t c = 0; c < s->Cg; c++)
                                 acc += x[((n * s->H + iy) * s->W + ix) * s->C + g * s->Cg + c] *
-                                       w[((o * s->KH + ky) * s->KW + kx) * s->Cg + c];
+                                       tconv_w(s, w, o, ky, kx, c);
                             y[((n * s->OH + oy) * s->OW + ox) * s->O + o] += acc;
                         }
                     }
@@ -149,28 +165,15 @@ static qlite_status tconv_eval_f32(qlite_node *node) {
         return QLITE_OK;
     }
     j.tiles = j.packed + (size_t)s->groups * s->packed_floats;
-    if (s->prepacked) {
+    if (s->w16.data) {
         j.tiles = j.packed;
-        j.packed = (float *)s->prepacked;
-    } else {
+        j.packed = (float *)(uintptr_t)s->w16.data;
+    } else { /* weights given at eval: the same O16 panels (uk has 16 columns) */
         const size_t panels = (size_t)(s->Og + (int64_t)s->uk->nr - 1) / s->uk->nr;
         qlite_parallel_for(node, (size_t)s->groups * panels, pack_range, &j);
     }
     qlite_parallel_for(node, (size_t)s->threads, tiles_range, &j);
     return QLITE_OK;
-}
-
-/* Every group's weights packed at prepare, when small enough (gemm_f32.h). */
-static const float *prepack_groups(qlite_node *node, const tconv_state *s, const float *w) {
-    const size_t total = (size_t)s->groups * s->packed_floats;
-    if (total == 0 || total > QLITE_GEMM_F32_PREPACK_MAX / sizeof(float)) return NULL;
-    float *p = qlite_node_alloc(node, total * sizeof(float));
-    if (!p) return NULL;
-    const size_t panels = (size_t)(s->Og + (int64_t)s->uk->nr - 1) / s->uk->nr;
-    for (int64_t g = 0; g < s->groups; g++)
-        qlite_gemm_f32_pack_b(s->uk, (size_t)s->K, (size_t)s->Og, w + (size_t)(g * s->Og * s->K),
-                              (size_t)s->K, true, 0, panels, p + (size_t)g * s->packed_floats);
-    return p;
 }
 
 static qlite_status tconv_prepare(qlite_node *node) {
@@ -226,17 +229,28 @@ static qlite_status tconv_prepare(qlite_node *node) {
     s->K = s->KH * s->KW * s->Cg;
     if ((st = qlite_node_set_output_shape(node, 0, 4, (int64_t[]){s->N, s->OH, s->OW, s->O})))
         return st;
-    s->uk = qlite_gemm_f32_select_for((size_t)(s->groups == 1 ? s->O : s->Og));
+    s->uk = qlite_gemm_f32_select_o16(); /* 16-column panels: O16 */
     s->threads = qlite_node_threads(node);
     size_t rows = 16384 / (size_t)(s->K > 0 ? s->K : 1);
     rows = rows / s->uk->mr * s->uk->mr;
     if (rows < s->uk->mr) rows = s->uk->mr;
     if (rows > 240) rows = 240;
     s->tile_rows = rows;
-    s->packed_floats = (qlite_gemm_f32_packed_size(s->uk, (size_t)s->K, (size_t)s->Og) + 15) / 16 * 16;
+    s->packed_floats = qlite_gemm_o16_elems((size_t)s->K, (size_t)s->Og);
     s->tile_floats = (rows * (size_t)s->K + 15) / 16 * 16;
-    s->prepacked = w->is_const && w->data ? prepack_groups(node, s, w->data) : NULL;
-    node->scratch_bytes = ((s->prepacked ? 0 : (size_t)s->groups * s->packed_floats) +
+    if (s->groups > 1 && s->Og % 16 != 0 && qlite_weights_stored_packed(w, QLITE_LAYOUT_O16))
+        return qlite_node_error(node, QLITE_ERR_UNSUPPORTED,
+                                "weights '%s' in O16 with %lld groups of %lld channels (not a "
+                                "multiple of 16)",
+                                w->info->name, (long long)s->groups, (long long)s->Og);
+    if (w->is_const && w->data &&
+        (st = qlite_o16_weights_get(node, w, "weights", (size_t)s->groups, (size_t)s->Og,
+                                    (size_t)s->K, &s->w16)))
+        return st;
+    if (s->w16.data && s->w16.mat_elems != s->packed_floats)
+        return qlite_node_error(node, QLITE_ERR_SHAPE, "weights '%s': O16 matrices do not match",
+                                w->info->name);
+    node->scratch_bytes = ((s->w16.data ? 0 : (size_t)s->groups * s->packed_floats) +
                            (size_t)s->threads * s->tile_floats) *
                           sizeof(float);
     node->state = s;
@@ -250,5 +264,6 @@ static qlite_status tconv_eval(qlite_node *node) {
 const qlite_kernel qlite_kernel_transpose_conv_2d = {
     .prepare = tconv_prepare,
     .eval = tconv_eval,
-    .raw_dense_inputs = 1u << 1, /* float16 weights read in place */
+    .raw_dense_inputs = 1u << 1,  /* float16 weights read in place */
+    .raw_packed_inputs = 1u << 1, /* float32 weights in O16 read in place */
 };
