@@ -13,7 +13,12 @@
  * (c) float16 weights in O16: values exact in binary16, encoded here; the
  *     same bound against the double reference on the widened values;
  * (d) a packed layout the kernel does not read for the dtype (float in
- *     O16I4, int8 in O16) and packed data too short are refused.
+ *     O16I4, int8 in O16) and packed data too short are refused;
+ * (e) TRANSPOSE_CONV_2D float32 weights [O, KH, KW, C/groups] in O16 (one
+ *     matrix [O, KH*KW*C/groups]; groups of 16 channels): within the
+ *     summation bound of a double scatter reference, bit-equal to the same
+ *     weights DEFAULT on the optimized and reference paths, 1 = 2 threads;
+ *     O16 with groups of a channel count not a multiple of 16 is refused.
  * The packed bytes are made here from the doc's index formula, not by qlite.
  * Sizes sweep the 16-column block and the 4-step group: below, at, above.
  */
@@ -278,12 +283,111 @@ static void test_wrong_layout(void **state) {
     free(pw);
 }
 
+/* ---- (e) TRANSPOSE_CONV_2D in O16 ---- */
+
+typedef struct tc_case {
+    int64_t H, W, C, O, K;
+    int32_t stride, pad, groups;
+} tc_case;
+
+static qlite_status run_tc(const tc_case *c, const float *x, const float *w, size_t wbytes,
+                           qlite_layout layout, const float *b, int threads, uint32_t flags,
+                           qlite_op_test_tensor *out) {
+    const int64_t OH = c->stride * (c->H - 1) + c->K - 2 * c->pad;
+    const int64_t OW = c->stride * (c->W - 1) + c->K - 2 * c->pad;
+    qlite_op_test_tensor in[3];
+    in[0] = kc_tensor(4, (int64_t[]){1, c->H, c->W, c->C}, x, false);
+    in[1] = kc_tensor(4, (int64_t[]){c->O, c->K, c->K, c->C / c->groups}, w, true);
+    in[1].layout = layout;
+    in[1].data_size = wbytes;
+    in[2] = kc_tensor(1, &c->O, b, true);
+    *out = kc_tensor(4, (int64_t[]){1, OH, OW, c->O}, NULL, false);
+    qlite_op_options o = kc_options(QLITE_OPTIONS_CONV_2D);
+    o.u.conv2d = (qlite_conv2d_options){.stride_h = c->stride, .stride_w = c->stride,
+                                        .dilation_h = 1, .dilation_w = 1, .pad_top = c->pad,
+                                        .pad_left = c->pad, .pad_bottom = c->pad,
+                                        .pad_right = c->pad, .groups = c->groups};
+    return qlite_op_test_run(QLITE_OP_TRANSPOSE_CONV_2D, &o, 3, in, 1, out, threads, flags);
+}
+
+static void check_tc(const tc_case *c, uint64_t seed) {
+    qlite_test_rng r;
+    qlite_test_rng_seed(&r, seed);
+    const int64_t Cg = c->C / c->groups, Og = c->O / c->groups, Kg = c->K * c->K * Cg;
+    const int64_t OH = c->stride * (c->H - 1) + c->K - 2 * c->pad;
+    const int64_t OW = c->stride * (c->W - 1) + c->K - 2 * c->pad;
+    const size_t nx = (size_t)(c->H * c->W * c->C), nw = (size_t)(c->O * Kg);
+    const size_t ny = (size_t)(OH * OW * c->O), pe = o16_elems((size_t)c->O, (size_t)Kg);
+    float *x = kc_alloc(nx), *w = kc_alloc(nw), *b = kc_alloc((size_t)c->O), *wp = kc_alloc(pe);
+    kc_fill(&r, x, nx, -1.0f, 1.0f);
+    kc_fill(&r, w, nw, -1.0f, 1.0f);
+    kc_fill(&r, b, (size_t)c->O, -1.0f, 1.0f);
+    memset(wp, 0, pe * sizeof(float));
+    for (size_t o = 0; o < (size_t)c->O; o++)
+        for (size_t k = 0; k < (size_t)Kg; k++) wp[o16_index((size_t)Kg, o, k)] = w[o * (size_t)Kg + k];
+    double *want = kc_alloc_d(ny), *mag = kc_alloc_d(ny);
+    for (size_t i = 0; i < ny; i++) want[i] = b[i % (size_t)c->O], mag[i] = fabs(want[i]);
+    for (int64_t iy = 0; iy < c->H; iy++) /* scatter: input pixel, tap, channels */
+        for (int64_t ix = 0; ix < c->W; ix++)
+            for (int64_t ky = 0; ky < c->K; ky++)
+                for (int64_t kx = 0; kx < c->K; kx++) {
+                    const int64_t oy = iy * c->stride - c->pad + ky, ox = ix * c->stride - c->pad + kx;
+                    if (oy < 0 || oy >= OH || ox < 0 || ox >= OW) continue;
+                    for (int64_t o = 0; o < c->O; o++)
+                        for (int64_t ci = 0; ci < Cg; ci++) {
+                            const double v = (double)x[(iy * c->W + ix) * c->C + (o / Og) * Cg + ci] *
+                                             w[o * Kg + (ky * c->K + kx) * Cg + ci];
+                            want[(oy * OW + ox) * c->O + o] += v;
+                            mag[(oy * OW + ox) * c->O + o] += fabs(v);
+                        }
+                }
+    qlite_op_test_tensor p1, p2, pref, d1, dref;
+    assert_qlite_ok(run_tc(c, x, wp, pe * 4, QLITE_LAYOUT_O16, b, 1, 0, &p1));
+    assert_qlite_ok(run_tc(c, x, wp, pe * 4, QLITE_LAYOUT_O16, b, 2, 0, &p2));
+    assert_qlite_ok(run_tc(c, x, wp, pe * 4, QLITE_LAYOUT_O16, b, 1, QLITE_INTERP_REFERENCE_ONLY,
+                           &pref));
+    assert_qlite_ok(run_tc(c, x, w, nw * 4, QLITE_LAYOUT_DEFAULT, b, 1, 0, &d1));
+    assert_qlite_ok(run_tc(c, x, w, nw * 4, QLITE_LAYOUT_DEFAULT, b, 1,
+                           QLITE_INTERP_REFERENCE_ONLY, &dref));
+    char what[96];
+    snprintf(what, sizeof what, "tconv O16 O=%lld C=%lld K=%lld g=%d", (long long)c->O,
+             (long long)c->C, (long long)c->K, c->groups);
+    kc_check_sum(what, p1.out, want, mag, ny, (double)Kg);
+    kc_check_sum(what, pref.out, want, mag, ny, (double)Kg);
+    kc_check_equal(what, p1.out, p2.out, ny);
+    kc_check_equal(what, p1.out, d1.out, ny);
+    kc_check_equal(what, pref.out, dref.out, ny);
+    qlite_op_test_free(1, &p1);
+    qlite_op_test_free(1, &p2);
+    qlite_op_test_free(1, &pref);
+    qlite_op_test_free(1, &d1);
+    qlite_op_test_free(1, &dref);
+    free(x), free(w), free(b), free(wp), free(want), free(mag);
+}
+
+static void test_tconv_o16(void **state) {
+    (void)state;
+    static const tc_case cases[] = {
+        {3, 3, 4, 5, 3, 2, 1, 1},   {4, 3, 8, 16, 2, 2, 0, 1}, {3, 4, 3, 17, 3, 1, 1, 1},
+        {2, 2, 6, 33, 4, 2, 1, 1},  {3, 3, 4, 32, 3, 2, 1, 2}, {2, 3, 6, 48, 2, 3, 0, 3},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) check_tc(&cases[i], 400 + i);
+    /* O16 over groups of 8 channels: the stored matrix is not the per-group ones */
+    static float x[3 * 3 * 4], w[16 * 9 * 2], b[16];
+    qlite_op_test_tensor out;
+    const tc_case bad = {3, 3, 4, 16, 3, 2, 1, 2};
+    assert_int_not_equal(run_tc(&bad, x, w, o16_elems(16, 18) * 4, QLITE_LAYOUT_O16, b, 1, 0,
+                                &out),
+                         QLITE_OK);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_o16i4_exact),
         cmocka_unit_test(test_o16_f32),
         cmocka_unit_test(test_o16_f16),
         cmocka_unit_test(test_wrong_layout),
+        cmocka_unit_test(test_tconv_o16),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

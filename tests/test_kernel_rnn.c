@@ -10,8 +10,20 @@
  * bounded by (50 + 2) * FLT_EPSILON * 10 ~ 6e-5 (kernel_f32_check.h); sigmoid
  * and tanh are 1-Lipschitz and the cell update is a convex combination, so
  * the error does not grow over the few steps used here.
+ *
+ * Packed weights (test_packed): W and R float32 / float16 in O16 and int8
+ * in O16I4 (docs/format.md §6.2, bytes laid out here by the doc's index
+ * formula), handed over as stored: bit-identical to the same weights stored
+ * DEFAULT (packed at prepare), on the optimized and the reference path, 1
+ * and 2 threads; against the double equations on the values the kernel sees
+ * (halves exact in binary16; int8 dequantized): 1e-4 for float32 / float16,
+ * 0.03 for int8 (each x and h row is quantized to uint8 per step: <= 1/255
+ * absolute per element, at most 40 products with |w| <= 0.5 per gate). H
+ * and 4H / 3H around the 16-row panel (2H = 14, 16, 18, 24, 34: GRU's R_h
+ * starts inside a panel or on its edge).
  */
 #include "kernel_f32_check.h"
+#include "kernel_nn_q8_check.h"
 
 typedef struct rnn_case {
     bool gru;
@@ -109,6 +121,7 @@ static void rnn_expect(const rnn_case *c, rnn_data *d) {
 }
 
 static bool g_weights_const = true; /* false: W and R given as activations */
+static const qlite_op_test_tensor *g_wr[2]; /* set: W and R as given here (test_packed) */
 
 static qlite_status run_rnn(const rnn_case *c, const rnn_data *d, int threads, uint32_t flags,
                             qlite_op_test_tensor *out) {
@@ -118,6 +131,7 @@ static qlite_status run_rnn(const rnn_case *c, const rnn_data *d, int threads, u
                            : kc_tensor(3, (int64_t[]){c->T, c->B, c->I}, d->x, false);
     in[1] = kc_tensor(3, (int64_t[]){D, G * H, c->I}, d->w, g_weights_const);
     in[2] = kc_tensor(3, (int64_t[]){D, G * H, H}, d->r, g_weights_const);
+    if (g_wr[0]) in[1] = *g_wr[0], in[2] = *g_wr[1];
     in[3] = c->bias ? kc_tensor(2, (int64_t[]){D, 2 * G * H}, d->b, true) : kc_absent();
     in[4] = kc_absent();
     if (c->lens) {
@@ -222,6 +236,167 @@ static void test_gru(void **state) {
     for (size_t i = 0; i < KC_COUNT(cases); i++) check_case(&cases[i], 90 + i);
 }
 
+/* ---- W and R stored packed ---- */
+
+typedef enum { WK_F32, WK_F16, WK_I8 } wkind;
+
+static size_t o16_at(size_t I, size_t o, size_t i) { return ((o / 16) * I + i) * 16 + o % 16; }
+static size_t o16i4_at(size_t I, size_t o, size_t i) {
+    return ((o / 16) * ((I + 3) / 4) + i / 4) * 64 + (o % 16) * 4 + i % 4;
+}
+
+/* binary16 bits of m / 256, |m| <= 128 (exact, normal or zero). */
+static uint16_t half_of(int32_t m) {
+    if (m == 0) return 0;
+    const uint32_t a = (uint32_t)(m < 0 ? -m : m);
+    uint32_t e = 0;
+    while ((a >> e) > 1) e++;                 /* a = 2^e * (1 + f) */
+    const uint32_t mant = ((a << 10) >> e) & 0x3ffu;
+    return (uint16_t)((m < 0 ? 0x8000u : 0u) | (e - 8 + 15) << 10 | mant);
+}
+
+/* One weight of D matrices [O, I] in both storage forms. */
+typedef struct wforms {
+    void *dense, *packed;
+    size_t dense_bytes, packed_bytes;
+    nnq_wparams *q;                           /* int8: per row (axis 1) */
+    qlite_op_test_tensor td, tp;
+} wforms;
+
+/* Random weight of kind k; v receives the values the kernel computes with. */
+static void make_w(qlite_test_rng *r, wkind k, int64_t D, int64_t O, int64_t I, float *v,
+                   wforms *f) {
+    const size_t es = k == WK_I8 ? 1 : k == WK_F16 ? 2 : 4, Os = (size_t)O, Is = (size_t)I;
+    const size_t mat = (Os + 15) / 16 * 16 * (k == WK_I8 ? (Is + 3) / 4 * 4 : Is);
+    f->dense_bytes = (size_t)D * Os * Is * es;
+    f->packed_bytes = (size_t)D * mat * es;
+    f->dense = calloc(f->dense_bytes + 1, 1);
+    f->packed = calloc(f->packed_bytes + 1, 1);
+    f->q = NULL;
+    assert_true(f->dense && f->packed);
+    if (k == WK_I8) {
+        f->q = malloc(sizeof *f->q);
+        assert_non_null(f->q);
+        nnq_wparams_init(f->q, (uint32_t)O, 1);
+        for (size_t o = 0; o < Os; o++) f->q->scale[o] = (float)(1 + o % 4) / 1024.0f, f->q->zp[o] = 0;
+    }
+    for (size_t b = 0; b < (size_t)D; b++)
+        for (size_t o = 0; o < Os; o++)
+            for (size_t i = 0; i < Is; i++) {
+                const size_t di = (b * Os + o) * Is + i;
+                if (k == WK_I8) {
+                    const int8_t q = (int8_t)((int32_t)(qlite_test_rng_u32(r) % 255) - 127);
+                    ((int8_t *)f->dense)[di] = q;
+                    ((int8_t *)f->packed)[b * mat + o16i4_at(Is, o, i)] = q;
+                    v[di] = (float)q * f->q->scale[o];
+                } else if (k == WK_F16) {
+                    const int32_t m = (int32_t)(qlite_test_rng_u32(r) % 257) - 128;
+                    ((uint16_t *)f->dense)[di] = half_of(m);
+                    ((uint16_t *)f->packed)[b * mat + o16_at(Is, o, i)] = half_of(m);
+                    v[di] = (float)m / 256.0f;
+                } else {
+                    const float x = (float)((double)qlite_test_rng_u32(r) / 4294967296.0 - 0.5);
+                    ((float *)f->dense)[di] = x;
+                    ((float *)f->packed)[b * mat + o16_at(Is, o, i)] = x;
+                    v[di] = x;
+                }
+            }
+    const qlite_dtype dt = k == WK_I8 ? QLITE_DTYPE_INT8 : k == WK_F16 ? QLITE_DTYPE_FLOAT16
+                                                                      : QLITE_DTYPE_FLOAT32;
+    f->td = kc_tensor(3, (int64_t[]){D, O, I}, NULL, true);
+    f->td.dtype = dt;
+    f->td.data = f->dense;
+    f->td.quant = f->q ? &f->q->q : NULL;
+    f->tp = f->td;
+    f->tp.data = f->packed;
+    f->tp.data_size = f->packed_bytes;
+    f->tp.layout = k == WK_I8 ? QLITE_LAYOUT_O16I4 : QLITE_LAYOUT_O16;
+}
+
+static void free_w(wforms *f) {
+    free(f->dense);
+    free(f->packed);
+    free(f->q);
+}
+
+static void check_packed(const rnn_case *c, wkind kw, wkind kr, uint64_t seed) {
+    qlite_test_rng rng;
+    qlite_test_rng_seed(&rng, seed);
+    const int64_t D = ndir(c), G = c->gru ? 3 : 4, H = c->H;
+    const size_t nx = (size_t)(c->T * c->B * c->I), nw = (size_t)(D * G * H * c->I),
+                 nr = (size_t)(D * G * H * H), nb = (size_t)(D * 2 * G * H),
+                 ns = (size_t)(D * c->B * H), ny = (size_t)(c->T * D * c->B * H);
+    rnn_data d;
+    d.x = kc_alloc(nx), d.w = kc_alloc(nw), d.r = kc_alloc(nr), d.b = kc_alloc(nb);
+    d.p = kc_alloc((size_t)(D * 3 * H)), d.h0 = kc_alloc(ns), d.c0 = kc_alloc(ns);
+    d.lens = calloc((size_t)c->B, sizeof(int32_t));
+    d.y = kc_alloc_d(ny), d.yh = kc_alloc_d(ns), d.yc = kc_alloc_d(ns);
+    kc_fill(&rng, d.x, nx, -1.0f, 1.0f);
+    kc_fill(&rng, d.b, nb, -0.5f, 0.5f);
+    kc_fill(&rng, d.p, (size_t)(D * 3 * H), -0.5f, 0.5f);
+    kc_fill(&rng, d.h0, ns, -1.0f, 1.0f);
+    kc_fill(&rng, d.c0, ns, -1.0f, 1.0f);
+    for (int64_t b = 0; b < c->B; b++) d.lens[b] = (int32_t)(1 + qlite_test_rng_u32(&rng) % (uint32_t)c->T);
+    wforms fw, fr;
+    make_w(&rng, kw, D, G * H, c->I, d.w, &fw);
+    make_w(&rng, kr, D, G * H, H, d.r, &fr);
+    rnn_expect(c, &d);
+    qlite_op_test_tensor op1[3], op2[3], opref[3], od1[3], odref[3];
+    g_wr[0] = &fw.tp, g_wr[1] = &fr.tp;
+    assert_qlite_ok(run_rnn(c, &d, 1, 0, op1));
+    assert_qlite_ok(run_rnn(c, &d, 2, 0, op2));
+    assert_qlite_ok(run_rnn(c, &d, 1, KC_REF_ONLY, opref));
+    g_wr[0] = &fw.td, g_wr[1] = &fr.td;
+    assert_qlite_ok(run_rnn(c, &d, 1, 0, od1));
+    assert_qlite_ok(run_rnn(c, &d, 1, KC_REF_ONLY, odref));
+    g_wr[0] = g_wr[1] = NULL;
+    const double tol = kw == WK_I8 || kr == WK_I8 ? 0.03 : 1e-4;
+    const double *want[3] = {d.y, d.yh, d.yc};
+    const size_t count[3] = {ny, ns, ns};
+    for (uint32_t i = 0; i < c->outputs; i++) {
+        float *wf = kc_alloc(count[i]);
+        for (size_t k = 0; k < count[i]; k++) wf[k] = (float)want[i][k];
+        char what[128];
+        snprintf(what, sizeof what, "packed %s W%d R%d output %u T%lld B%lld I%lld H%lld dir%d lbr%d",
+                 c->gru ? "gru" : "lstm", (int)kw, (int)kr, i, (long long)c->T, (long long)c->B,
+                 (long long)c->I, (long long)H, (int)c->dir, c->lbr);
+        kc_check_close(what, op1[i].out, wf, count[i], tol, 0.0);
+        kc_check_close(what, opref[i].out, wf, count[i], tol, 0.0);
+        kc_check_equal(what, op1[i].out, od1[i].out, count[i]);     /* packed = DEFAULT */
+        kc_check_equal(what, opref[i].out, odref[i].out, count[i]); /* on both paths */
+        kc_check_equal(what, op1[i].out, op2[i].out, count[i]);     /* threads */
+        free(wf);
+    }
+    qlite_op_test_free(c->outputs, op1);
+    qlite_op_test_free(c->outputs, op2);
+    qlite_op_test_free(c->outputs, opref);
+    qlite_op_test_free(c->outputs, od1);
+    qlite_op_test_free(c->outputs, odref);
+    free_w(&fw);
+    free_w(&fr);
+    free(d.x), free(d.w), free(d.r), free(d.b), free(d.p), free(d.h0), free(d.c0), free(d.lens);
+    free(d.y), free(d.yh), free(d.yc);
+}
+
+static void test_packed(void **state) {
+    (void)state;
+    static const int64_t Hs[] = {7, 8, 9, 12, 17};
+    static const int64_t Is[] = {5, 16, 17};
+    static const wkind kinds[][2] = {{WK_F32, WK_F32}, {WK_F16, WK_F16}, {WK_I8, WK_I8},
+                                     {WK_F16, WK_I8}, {WK_I8, WK_F32}};
+    uint64_t seed = 300;
+    for (size_t h = 0; h < KC_COUNT(Hs); h++)
+        for (size_t k = 0; k < KC_COUNT(kinds); k++)
+            for (int g = 0; g < 3; g++) { /* LSTM, GRU, GRU with linear_before_reset */
+                rnn_case c = {.gru = g > 0, .lbr = g == 2, .T = 4, .B = 1 + (int64_t)(seed % 3),
+                              .I = Is[(h + k) % KC_COUNT(Is)], .H = Hs[h],
+                              .dir = (h + k) % 2 ? QLITE_RNN_BIDIRECTIONAL : QLITE_RNN_FORWARD,
+                              .bias = true, .h0 = true, .c0 = g == 0, .peep = g == 0 && h % 2,
+                              .lens = seed % 2 == 0, .outputs = g == 0 ? 3 : 2};
+                check_packed(&c, kinds[k][0], kinds[k][1], seed++);
+            }
+}
+
 static void test_rnn_errors(void **state) {
     (void)state;
     float x[64] = {0}, w[256] = {0};
@@ -246,6 +421,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lstm),
         cmocka_unit_test(test_gru),
+        cmocka_unit_test(test_packed),
         cmocka_unit_test(test_rnn_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
