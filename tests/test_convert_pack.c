@@ -62,7 +62,7 @@ static void run_model(const void *bytes, size_t size, const qlite_npy_array *x,
 }
 
 /* docs/converter.md "Packed weights": a weight whose padded form holds more
- * than 1/8 more elements than it and is at most 64 KiB stays DEFAULT. The
+ * than 1/8 more elements than it and is at most 16 KiB stays DEFAULT. The
  * padded size here from docs/format.md §6.2 (nmat matrices [O, I]). */
 static bool pad_rule_skips(const qlite_tensor_info *w) {
     uint64_t nmat = 1, O = w->rank ? (uint64_t)w->shape[0] : 1, I = 1;
@@ -77,7 +77,7 @@ static bool pad_rule_skips(const qlite_tensor_info *w) {
     const uint64_t es = q8 ? 1 : w->dtype == QLITE_DTYPE_FLOAT16 ? 2 : 4;
     const uint64_t logical = nmat * O * I;
     const uint64_t stored = nmat * ((O + 15) / 16 * 16) * (q8 ? (I + 3) / 4 * 4 : I);
-    return stored - logical > logical / 8 && stored * es <= 64 * 1024;
+    return stored - logical > logical / 8 && stored * es <= 16 * 1024;
 }
 
 /* Whether op reads its input `slot` in a packed layout (pack_weights.c's table). */

@@ -82,7 +82,7 @@ static qlite_layout reader_layout(const qlc_graph *g, const qlc_node *n, uint32_
  * Large tensors are packed whatever the waste: a prepare-time copy of them
  * would cost what zero-copy saves.
  */
-#define PAD_SMALL_BYTES (64u * 1024u)
+#define PAD_SMALL_BYTES (16u * 1024u)
 
 static bool pad_wasteful(const qlc_tensor *t, qlite_layout layout) {
     qlite_packed_view v;
