@@ -488,6 +488,38 @@ static void test_fc_palette4(void **state) {
     qlite_q8_set_feature_cap(~0u);
 }
 
+/* 16 x 4 blocks (the O16I4 tile: one VPDPBUSD per block, batch 1 and
+ * panels): K and N around the tile, batch around the 8-row panel, empty
+ * block rows, all index widths, clustered blocks too; every form and ISA
+ * level (float forms through the generic kernels). */
+static void test_fc_o16i4(void **state) {
+    (void)state;
+    uint64_t seed = 4000;
+    static const size_t Ks[] = {4, 8, 64, 100, 784};
+    static const size_t Ns[] = {16, 32, 48, 160};
+    static const size_t Ms[] = {1, 2, 8, 9, 16};
+    static const double dens[] = {0.1, 0.5, 1.0};
+    const qlite_index_type cis[3] = {QLITE_INDEX_UINT8, QLITE_INDEX_UINT16, QLITE_INDEX_UINT32};
+    size_t v = 0;
+    for (size_t level = 0; level < S_COUNT(k_caps); level++) {
+        qlite_q8_set_feature_cap(k_caps[level]);
+        for (int f = F32; f <= HYB; f++)
+            for (size_t k = 0; k < S_COUNT(Ks); k++)
+                for (size_t m = 0; m < S_COUNT(Ms); m++, v++) {
+                    sp_case c = {.op = QLITE_OP_FULLY_CONNECTED, .form = (enum form)f,
+                                 .M = Ms[m], .K = Ks[k], .N = Ns[(k + m) % S_COUNT(Ns)],
+                                 .br = 16, .bc = 4, .ci = cis[v % 3],
+                                 .density = dens[(v / 3) % 3], .empty_rows = v % 4 == 1,
+                                 .bias = v % 5 != 0,
+                                 .act = (qlite_activation)(v % QLITE_ACT_COUNT)};
+                    if (v % 7 == 3) c.bits = 4, c.per_row = v % 2 == 0;
+                    if (v % 11 == 5 && !c.bits && f != HYB) c.zw = true;
+                    check_case(&c, seed++);
+                }
+    }
+    qlite_q8_set_feature_cap(~0u);
+}
+
 /* 1x1 CONV_2D (per image hybrid quantization) and BATCH_MATMUL in both B layouts. */
 static void test_conv_and_matmul(void **state) {
     (void)state;
@@ -632,6 +664,7 @@ int main(void) {
         cmocka_unit_test(test_cluster_decode),
         cmocka_unit_test(test_fc_clustered),
         cmocka_unit_test(test_fc_palette4),
+        cmocka_unit_test(test_fc_o16i4),
         cmocka_unit_test(test_conv_and_matmul),
         cmocka_unit_test(test_registry_and_refusals),
         cmocka_unit_test(test_interpreter_in_place),

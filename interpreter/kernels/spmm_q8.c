@@ -397,6 +397,12 @@ static void compute_range(void *arg, size_t begin, size_t end) {
         for (size_t pn = p0; pn < p1; pn++) {
             const size_t m0 = pn * 8, valid = p->M - m0 < 8 ? p->M - m0 : 8;
             const uint8_t *u = j->u + m0 * p->ldu;
+            if (!p->transposed && j->k->rows_panel_rm &&
+                j->k->rows_panel_rm(w, p->zw, u, p->ldu, p->K, valid, n0 / w->br, n1 / w->br,
+                                    vbuf, panel, acc, p->N)) {
+                for (size_t l = 0; l < valid; l++) output_row(j, m0 + l, n0, n1, acc + l * p->N, 1);
+                continue;
+            }
             if (!p->transposed)
                 j->k->rows_panel(w, p->zw, u, p->ldu, p->K, valid, n0 / w->br, n1 / w->br, vbuf,
                                  panel, acc + n0 * 8);

@@ -85,6 +85,11 @@ typedef struct qlite_spmm_q8_kernels {
     void (*rows_panel)(const qlite_spw *w, const int32_t *zw, const uint8_t *u, size_t ldu,
                        size_t K, size_t valid, size_t r0, size_t r1, int8_t *vbuf,
                        uint8_t *panel, int32_t *acc);
+    /* rows form, M >= 2, sums row-major instead: acc[l * ld + r*br + i]; false when
+     * this weight is not one it handles (then rows_panel runs); may be NULL */
+    bool (*rows_panel_rm)(const qlite_spw *w, const int32_t *zw, const uint8_t *u, size_t ldu,
+                          size_t K, size_t valid, size_t r0, size_t r1, int8_t *vbuf,
+                          uint8_t *panel, int32_t *acc, size_t ld);
     /* transposed form, columns [n0, n1): acc[n] (M == 1) or acc[n * 8 + l] (panel) */
     void (*cols_m1)(const qlite_spw *w, const int32_t *zw, const uint8_t *u, size_t n0,
                     size_t n1, int8_t *vbuf, int32_t *acc);

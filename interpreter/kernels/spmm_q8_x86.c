@@ -15,6 +15,7 @@
  *     dense  (clustered, not sparse) 64 bytes per VPDPBUSD; with 4-bit
  *            indices the centroids come from VPSHUFB straight into the
  *            VPDPBUSD operands (u permuted to the nibbles' order);
+ *     16x4   the O16I4 tile: one VPDPBUSD per block (below);
  *     other block shapes: the portable kernel.
  *   rows form, M >= 2: a panel [round_up(K,4)/4][8 rows][4] of u, so the
  *     4 bytes of group k/4 of the 8 rows are one YMM; each stored group of
@@ -295,6 +296,48 @@ VNNI_INL void rows_m1_cb(const qlite_spw *w, const uint8_t *u, size_t r0, size_t
     else rows_m1_t(w, u, r0, r1, vbuf, acc, cb);
 }
 
+/* ---- 16 x 4 blocks (the O16I4 tile of docs/format.md §6.2) ----
+ *
+ * A stored 16 x 4 block is 16 output rows x 4 inputs, 64 bytes row-major:
+ * exactly the 16 dwords one VPDPBUSD multiplies with the 4 bytes of u at
+ * the block's column broadcast to every lane. Batch 1: one VPDPBUSD per
+ * block, four accumulators in turn (the block row's 16 sums are one ZMM).
+ * Panels (M >= 2): the 4 bytes of each of the 8 batch rows (one dword of
+ * the panel group) broadcast in turn, 8 VPDPBUSD per block into 8 ZMM (one
+ * per batch row), stored as the batch rows' sums (rows_panel_rm), so the
+ * output stage reads them contiguously.
+ */
+VNNI_INL int32_t ld_u32(const uint8_t *p) {
+    int32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+VNNI_INL void rows_m1_o16i4(const qlite_spw *w, const uint8_t *u, size_t r0, size_t r1,
+                            int8_t *vbuf, int32_t *acc, const unsigned cb) {
+    for (size_t r = r0; r < r1; r++) {
+        const size_t b0 = w->row_ptr[r], nb = w->row_ptr[r + 1] - b0;
+        __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
+        const int8_t *v = !nb ? NULL
+                          : w->bits ? qlite_spw_row_i8(w, r, vbuf)
+                                    : (const int8_t *)w->values + b0 * 64;
+#define UB(b) _mm512_set1_epi32(ld_u32(u + 4 * col_at(w->col, b0 + (b), cb)))
+#define VB(b) _mm512_loadu_si512(v + 64 * (b))
+        size_t b = 0;
+        for (; b + 4 <= nb; b += 4) {
+            a0 = _mm512_dpbusd_epi32(a0, UB(b), VB(b));
+            a1 = _mm512_dpbusd_epi32(a1, UB(b + 1), VB(b + 1));
+            a2 = _mm512_dpbusd_epi32(a2, UB(b + 2), VB(b + 2));
+            a3 = _mm512_dpbusd_epi32(a3, UB(b + 3), VB(b + 3));
+        }
+        for (; b < nb; b++) a0 = _mm512_dpbusd_epi32(a0, UB(b), VB(b));
+#undef UB
+#undef VB
+        _mm512_storeu_si512(acc + (r - r0) * 16,
+                            _mm512_add_epi32(_mm512_add_epi32(a0, a1), _mm512_add_epi32(a2, a3)));
+    }
+}
+
 /* ---- M == 1, a clustered weight that is not sparse, 4-bit indices ----
  *
  * The 16 int8 centroids are one VPSHUFB table, so the weights never pass
@@ -374,6 +417,14 @@ VNNI_INL void rows_m1_pal4(const qlite_spw *w, const uint8_t *u, size_t r0, size
 VNNI static void rows_m1_avx512(const qlite_spw *w, const int32_t *zw, const uint8_t *u,
                                 size_t r0, size_t r1, int8_t *vbuf, int32_t *acc) {
     const size_t br = w->br, bc = w->bc;
+    if (!zw && br == 16 && bc == 4 && w->col_bytes) {
+        switch (w->col_bytes) {
+        case 1: rows_m1_o16i4(w, u, r0, r1, vbuf, acc, 1); break;
+        case 2: rows_m1_o16i4(w, u, r0, r1, vbuf, acc, 2); break;
+        default: rows_m1_o16i4(w, u, r0, r1, vbuf, acc, 4); break;
+        }
+        return;
+    }
     if (zw || br != 1 || !(bc == 1 || bc == 4 || bc % 16 == 0) || w->cols >= ((size_t)1 << 28)) {
         qlite_spmm_q8__portable.rows_m1(w, zw, u, r0, r1, vbuf, acc);
         return;
@@ -514,6 +565,39 @@ VNNI_INL void rows_panel_t(const qlite_spw *w, const uint8_t *pan, size_t r0, si
     }
 }
 
+VNNI_INL void rows_panel_o16i4(const qlite_spw *w, const uint8_t *pan, size_t r0, size_t r1,
+                               int8_t *vbuf, int32_t *acc, size_t ld, const unsigned cb) {
+    for (size_t r = r0; r < r1; r++) {
+        const size_t b0 = w->row_ptr[r], nb = w->row_ptr[r + 1] - b0;
+        __m512i a[8];
+        for (unsigned l = 0; l < 8; l++) a[l] = _mm512_setzero_si512();
+        const int8_t *v = !nb ? NULL
+                          : w->bits ? qlite_spw_row_i8(w, r, vbuf)
+                                    : (const int8_t *)w->values + b0 * 64;
+        for (size_t b = 0; b < nb; b++) {
+            const __m512i wv = _mm512_loadu_si512(v + 64 * b);
+            const uint8_t *g = pan + col_at(w->col, b0 + b, cb) * 32;
+            for (unsigned l = 0; l < 8; l++)
+                a[l] = _mm512_dpbusd_epi32(a[l], _mm512_set1_epi32(ld_u32(g + 4 * l)), wv);
+        }
+        for (unsigned l = 0; l < 8; l++) _mm512_storeu_si512(acc + l * ld + r * 16, a[l]);
+    }
+}
+
+/* 16 x 4 blocks only: the sums row-major (spmm_q8.h rows_panel_rm). */
+VNNI static bool rows_panel_rm_avx512(const qlite_spw *w, const int32_t *zw, const uint8_t *u,
+                                      size_t ldu, size_t K, size_t valid, size_t r0, size_t r1,
+                                      int8_t *vbuf, uint8_t *panel, int32_t *acc, size_t ld) {
+    if (zw || w->br != 16 || w->bc != 4 || !w->col_bytes) return false;
+    make_panel(u, ldu, K, valid, panel);
+    switch (w->col_bytes) {
+    case 1: rows_panel_o16i4(w, panel, r0, r1, vbuf, acc, ld, 1); break;
+    case 2: rows_panel_o16i4(w, panel, r0, r1, vbuf, acc, ld, 2); break;
+    default: rows_panel_o16i4(w, panel, r0, r1, vbuf, acc, ld, 4); break;
+    }
+    return true;
+}
+
 VNNI static void rows_panel_avx512(const qlite_spw *w, const int32_t *zw, const uint8_t *u,
                                    size_t ldu, size_t K, size_t valid, size_t r0, size_t r1,
                                    int8_t *vbuf, uint8_t *panel, int32_t *acc) {
@@ -563,6 +647,7 @@ VNNI static void out_bytes_avx512(const qlite_q8_cols *c, size_t n0, size_t n1,
 const qlite_spmm_q8_kernels qlite_spmm_q8__avx512vnni = {
     .rows_m1 = rows_m1_avx512,
     .rows_panel = rows_panel_avx512,
+    .rows_panel_rm = rows_panel_rm_avx512,
     .cols_m1 = cols_m1_fallback,
     .cols_panel = cols_panel_fallback,
     .panel_bytes_per_k = 8,

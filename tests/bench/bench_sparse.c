@@ -1,7 +1,7 @@
 /*
  * bench_sparse.c — sparse vs dense FULLY_CONNECTED (issue #5): the same
  * weights stored dense and as block-CSR (docs/format.md §6.3), at 50, 70,
- * 90 and 95% sparsity (unstructured 1x1, and 1x4 blocks at 90%), int8 and
+ * 90 and 95% sparsity (unstructured 1x1, and 16x4 blocks; 1x4, 1x16 at 90%), int8 and
  * float32, batch 1 and 8; then a whole model stored dense and sparse
  * (the bundled pruned MLP converted with and without --dense).
  *
@@ -16,9 +16,10 @@
  * --cap C limits the instruction sets as qlite_q8_set_feature_cap (gemm_q8.h;
  * 0 = portable C, 1 = AVX2) for dense and sparse kernels alike.
  *
- * --case DTYPE M S BC runs one row (e.g. --case int8 1 0.9 1).
+ * --case DTYPE M S BLOCK runs one row (BLOCK: BC for 1 x BC, or RxC; e.g.
+ * --case int8 1 0.9 16x4).
  *
- * usage: bench_sparse [--check] [--runs N] [--cap C] [--case DTYPE M S BC]
+ * usage: bench_sparse [--check] [--runs N] [--cap C] [--case DTYPE M S BLOCK]
  *                     [--model DENSE.qlite SPARSE.qlite X.npy]
  */
 #include <math.h>
@@ -172,8 +173,8 @@ static void time_pair(fc_node *a, fc_node *b, int runs, double *ta, double *tb) 
 }
 
 /* One row of the table; false when the outputs differ. */
-static bool fc_bench(bool int8, size_t M, size_t K, size_t N, double sparsity, size_t bc,
-                     bool check, int runs) {
+static bool fc_bench(bool int8, size_t M, size_t K, size_t N, double sparsity, size_t br,
+                     size_t bc, bool check, int runs) {
     const size_t es = int8 ? 1 : 4;
     void *x = malloc(M * K * es), *w = calloc(N * K, es), *bias = malloc(N * 4);
     bool *keep = calloc(N * K, 1);
@@ -184,12 +185,13 @@ static bool fc_bench(bool int8, size_t M, size_t K, size_t N, double sparsity, s
         if (int8) ((int8_t *)x)[i] = (int8_t)(rnd() & 0xff);
         else ((float *)x)[i] = (float)((int)(rnd() & 0xff) - 128) / 64.0f;
     }
-    /* keep each 1 x bc block with probability 1 - sparsity */
+    /* keep each br x bc block with probability 1 - sparsity */
     const uint32_t thr = (uint32_t)((1.0 - sparsity) * 16777216.0);
-    for (size_t n = 0; n < N; n++)
+    for (size_t n0 = 0; n0 < N; n0 += br)
         for (size_t k = 0; k < K; k += bc) {
             const bool kb = (rnd() & 0xffffff) < thr;
-            for (size_t j = 0; j < bc; j++) {
+            for (size_t e0 = 0; e0 < br * bc; e0++) {
+                const size_t n = n0 + e0 / bc, j = e0 % bc;
                 const size_t e = n * K + k + j;
                 keep[e] = kb;
                 if (!kb) continue;
@@ -208,7 +210,7 @@ static bool fc_bench(bool int8, size_t M, size_t K, size_t N, double sparsity, s
     spb_weight sw;
     const qlite_index_type ci = K / bc <= 256 ? QLITE_INDEX_UINT8
                                 : K / bc <= 65536 ? QLITE_INDEX_UINT16 : QLITE_INDEX_UINT32;
-    ok = spb_build(&sw, w, es, N, K, 1, bc, keep, QLITE_INDEX_UINT32, ci, NULL, 0, NULL, false);
+    ok = spb_build(&sw, w, es, N, K, br, bc, keep, QLITE_INDEX_UINT32, ci, NULL, 0, NULL, false);
     if (!ok) goto out;
     fc_case cd = {.int8 = int8, .M = M, .K = K, .N = N, .x = x, .w = w, .bias = bias,
                   .wscale = wscale, .sx = 0.05f, .zx = -3, .zy = 4};
@@ -233,17 +235,19 @@ static bool fc_bench(bool int8, size_t M, size_t K, size_t N, double sparsity, s
                 }
         }
         if (!ok)
-            fprintf(stderr, "FAIL: sparse output differs from dense (%s M=%zu %zux%zu 1x%zu)\n",
-                    int8 ? "int8" : "float32", M, N, K, bc);
+            fprintf(stderr, "FAIL: sparse output differs from dense (%s M=%zu %zux%zu %zux%zu)\n",
+                    int8 ? "int8" : "float32", M, N, K, br, bc);
         if (ok && !check) {
             double td, ts;
             time_pair(&fd, &fs, runs, &td, &ts);
-            printf("| %-7s | %5zu | %3.0f%% | 1x%-2zu | %10.1f | %10.1f | %6.2fx |\n",
-                   int8 ? "int8" : "float32", M, 100 * sparsity, bc, td / 1e3, ts / 1e3,
+            char blk[48];
+            snprintf(blk, sizeof blk, "%zux%zu", br, bc);
+            printf("| %-7s | %5zu | %3.0f%% | %-5s | %10.1f | %10.1f | %6.2fx |\n",
+                   int8 ? "int8" : "float32", M, 100 * sparsity, blk, td / 1e3, ts / 1e3,
                    td / ts);
         } else if (ok) {
-            printf("ok %s M=%zu %zux%zu %.0f%% 1x%zu\n", int8 ? "int8" : "float32", M, N, K,
-                   100 * sparsity, bc);
+            printf("ok %s M=%zu %zux%zu %.0f%% %zux%zu\n", int8 ? "int8" : "float32", M, N, K,
+                   100 * sparsity, br, bc);
         }
     }
     fc_free(&fd);
@@ -341,7 +345,7 @@ int main(int argc, char **argv) {
     bool check = false;
     const char *md = NULL, *ms = NULL, *mx = NULL;
     bool one = false, one_int8 = false;
-    size_t one_m = 1, one_bc = 1;
+    size_t one_m = 1, one_br = 1, one_bc = 1;
     double one_sp = 0.9;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--runs") && i + 1 < argc) runs = atoi(argv[++i]);
@@ -351,7 +355,11 @@ int main(int argc, char **argv) {
             one_int8 = !strcmp(argv[++i], "int8");
             one_m = (size_t)atoi(argv[++i]);
             one_sp = atof(argv[++i]);
-            one_bc = (size_t)atoi(argv[++i]);
+            /* BC (a 1 x BC block) or RxC */
+            const char *blk = argv[++i], *xp = strchr(blk, 'x');
+            one_br = xp ? (size_t)atoi(blk) : 1;
+            one_bc = (size_t)atoi(xp ? xp + 1 : blk);
+            if (!one_br || !one_bc) one_br = one_bc = 1;
         }
         else if (!strcmp(argv[i], "--cap") && i + 1 < argc)
             qlite_q8_set_feature_cap((unsigned)strtoul(argv[++i], NULL, 0));
@@ -376,13 +384,15 @@ int main(int argc, char **argv) {
     }
     static const double sp[] = {0.5, 0.7, 0.9, 0.95};
     bool ok = true;
-    if (one) return fc_bench(one_int8, one_m, K, N, one_sp, one_bc, check, runs) ? 0 : 1;
+    if (one) return fc_bench(one_int8, one_m, K, N, one_sp, one_br, one_bc, check, runs) ? 0 : 1;
     for (int q = 1; q >= 0; q--)
         for (size_t M = 1; M <= 8; M += 7) {
             for (size_t s = 0; s < sizeof sp / sizeof sp[0]; s++)
-                ok &= fc_bench(q == 1, M, K, N, sp[s], 1, check, runs);
-            ok &= fc_bench(q == 1, M, K, N, 0.9, 4, check, runs);
-            ok &= fc_bench(q == 1, M, K, N, 0.9, 16, check, runs);
+                ok &= fc_bench(q == 1, M, K, N, sp[s], 1, 1, check, runs);
+            ok &= fc_bench(q == 1, M, K, N, 0.9, 1, 4, check, runs);
+            ok &= fc_bench(q == 1, M, K, N, 0.9, 1, 16, check, runs);
+            for (size_t s = 0; s < sizeof sp / sizeof sp[0]; s++)
+                ok &= fc_bench(q == 1, M, K, N, sp[s], 16, 4, check, runs);
         }
     if (md) ok &= model_bench(md, ms, mx, check, runs);
     if (check) printf("%s\n", ok ? "all sparse outputs equal the dense ones" : "FAILED");
