@@ -145,6 +145,17 @@ bool qlite_node_reference_only(const qlite_node *node);
 typedef void (*qlite_range_fn)(void *arg, size_t begin, size_t end);
 void qlite_parallel_for(const qlite_node *node, size_t count, qlite_range_fn fn, void *arg);
 
+/*
+ * The same, passing the index of the thread that runs each range:
+ * fn(arg, thread, begin, end) with thread in [0, qlite_node_threads(node)).
+ * Ranges given the same index never run at the same time, so a kernel can
+ * keep one scratch area per thread (e.g. im2col tiles) while ranges are
+ * claimed dynamically. With one thread: fn(arg, 0, 0, count).
+ */
+typedef void (*qlite_thread_range_fn)(void *arg, int thread, size_t begin, size_t end);
+void qlite_parallel_for_thread(const qlite_node *node, size_t count, qlite_thread_range_fn fn,
+                               void *arg);
+
 /* Element count of a runtime tensor. */
 static inline size_t qlite_tensor_elements(const qlite_tensor *t) {
     size_t n = 1;

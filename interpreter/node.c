@@ -108,3 +108,8 @@ bool qlite_node_reference_only(const qlite_node *node) {
 void qlite_parallel_for(const qlite_node *node, size_t count, qlite_range_fn fn, void *arg) {
     qlite_threadpool_run(node->ctx->pool, count, fn, arg);
 }
+
+void qlite_parallel_for_thread(const qlite_node *node, size_t count, qlite_thread_range_fn fn,
+                               void *arg) {
+    qlite_threadpool_run_thread(node->ctx->pool, count, fn, arg);
+}

@@ -42,6 +42,10 @@
  * as a slot); larger counts are cut into threads*CHUNKS_PER_THREAD
  * contiguous chunks of nearly equal size, so a slower thread takes fewer.
  *
+ * Thread index (qlite_threadpool_run_thread): the caller is 0, worker i is
+ * i + 1; a thread runs its claimed chunks one after another, so an index is
+ * never in two running chunks and kernels may keep per-thread scratch.
+ *
  * Memory ordering: job fields are written before the release store of the
  * ticket and read after an acquire CAS that saw it; `finished` is released
  * by each chunk and acquired by the caller; sleepers/ticket and
@@ -84,11 +88,18 @@ struct qlite_threadpool {
     atomic_int sleepers;               /* workers inside the wait on `wake` */
     atomic_bool caller_asleep;         /* caller inside the wait on `done` */
     atomic_bool stop;
-    /* the job, written by run() before publishing the ticket */
+    /* the job, written by run() before publishing the ticket: fn or fn_thread */
     void (*fn)(void *, size_t, size_t);
+    void (*fn_thread)(void *, int, size_t, size_t);
     void *arg;
     size_t count;
+    struct worker_arg *args;           /* [threads - 1]: worker i + 1's index */
 };
+
+typedef struct worker_arg {
+    qlite_threadpool *pool;
+    int index;                         /* 1 .. threads - 1 (0 is the caller) */
+} worker_arg;
 
 static int64_t now_ns(void) {
     struct timespec ts;
@@ -113,7 +124,7 @@ static void chunk_range(size_t count, size_t chunks, size_t c, size_t *begin, si
  * a CAS that only succeeds while the generation matches and a chunk is
  * left, so the job's fields are stable from a successful claim until this
  * thread counts the chunk in `finished`. */
-static void work(qlite_threadpool *p, uint32_t gen) {
+static void work(qlite_threadpool *p, uint32_t gen, int index) {
     uint64_t t = atomic_load_explicit(&p->ticket, memory_order_acquire);
     for (;;) {
         if (TICKET_GEN(t) != gen || TICKET_NEXT(t) >= TICKET_CHUNKS(t)) return;
@@ -123,7 +134,8 @@ static void work(qlite_threadpool *p, uint32_t gen) {
         const uint32_t chunks = TICKET_CHUNKS(t);
         size_t begin, end;
         chunk_range(p->count, chunks, TICKET_NEXT(t), &begin, &end);
-        p->fn(p->arg, begin, end);
+        if (p->fn_thread) p->fn_thread(p->arg, index, begin, end);
+        else p->fn(p->arg, begin, end);
         /* seq_cst: pairs with the caller's store of caller_asleep */
         if (atomic_fetch_add(&p->finished, 1) + 1 == chunks && atomic_load(&p->caller_asleep)) {
             pthread_mutex_lock(&p->mu);
@@ -135,7 +147,8 @@ static void work(qlite_threadpool *p, uint32_t gen) {
 }
 
 static void *worker_main(void *v) {
-    qlite_threadpool *p = v;
+    qlite_threadpool *p = ((const worker_arg *)v)->pool;
+    const int index = ((const worker_arg *)v)->index;
     uint32_t seen = 0;
     for (;;) {
         uint32_t gen = TICKET_GEN(atomic_load_explicit(&p->ticket, memory_order_acquire));
@@ -164,7 +177,7 @@ static void *worker_main(void *v) {
         }
         if (atomic_load(&p->stop)) return NULL;
         seen = gen;
-        work(p, gen);
+        work(p, gen, index);
     }
 }
 
@@ -176,7 +189,10 @@ qlite_status qlite_threadpool_create(int threads, qlite_threadpool **out) {
     if (!p) return qlite_error(QLITE_ERR_NO_MEMORY, "thread pool: out of memory");
     p->threads = threads;
     p->workers = calloc((size_t)threads - 1, sizeof *p->workers);
-    if (!p->workers) {
+    p->args = calloc((size_t)threads - 1, sizeof *p->args);
+    if (!p->workers || !p->args) {
+        free(p->workers);
+        free(p->args);
         free(p);
         return qlite_error(QLITE_ERR_NO_MEMORY, "thread pool: out of memory");
     }
@@ -189,7 +205,8 @@ qlite_status qlite_threadpool_create(int threads, qlite_threadpool **out) {
     pthread_cond_init(&p->wake, NULL);
     pthread_cond_init(&p->done, NULL);
     for (int i = 0; i < threads - 1; i++) {
-        if (pthread_create(&p->workers[i], NULL, worker_main, p) != 0) {
+        p->args[i] = (worker_arg){.pool = p, .index = i + 1};
+        if (pthread_create(&p->workers[i], NULL, worker_main, &p->args[i]) != 0) {
             p->threads = i + 1; /* only i workers exist */
             qlite_threadpool_destroy(p);
             return qlite_error(QLITE_ERR_NO_MEMORY, "thread pool: cannot start thread %d", i + 1);
@@ -210,21 +227,19 @@ void qlite_threadpool_destroy(qlite_threadpool *p) {
     pthread_cond_destroy(&p->done);
     pthread_mutex_destroy(&p->mu);
     free(p->workers);
+    free(p->args);
     free(p);
 }
 
 int qlite_threadpool_threads(const qlite_threadpool *p) { return p ? p->threads : 1; }
 
-void qlite_threadpool_run(qlite_threadpool *p, size_t count,
-                          void (*fn)(void *arg, size_t begin, size_t end), void *arg) {
-    if (count == 0) return;
-    if (!p || count == 1) {
-        fn(arg, 0, count);
-        return;
-    }
+/* Publishes the job (fn or fn_thread set) and runs it with the workers. */
+static void run_job(qlite_threadpool *p, size_t count, void (*fn)(void *, size_t, size_t),
+                    void (*fn_thread)(void *, int, size_t, size_t), void *arg) {
     const size_t most = (size_t)p->threads * CHUNKS_PER_THREAD;
     const uint32_t chunks = (uint32_t)(count < most ? count : most);
     p->fn = fn;
+    p->fn_thread = fn_thread;
     p->arg = arg;
     p->count = count;
     atomic_store_explicit(&p->finished, 0, memory_order_relaxed);
@@ -236,7 +251,7 @@ void qlite_threadpool_run(qlite_threadpool *p, size_t count,
         pthread_cond_broadcast(&p->wake);
         pthread_mutex_unlock(&p->mu);
     }
-    work(p, gen);
+    work(p, gen, 0);
     if (atomic_load_explicit(&p->finished, memory_order_acquire) == chunks) return;
     const int64_t start = now_ns();
     bool polite = false;
@@ -255,4 +270,25 @@ void qlite_threadpool_run(qlite_threadpool *p, size_t count,
             break;
         }
     }
+}
+
+void qlite_threadpool_run(qlite_threadpool *p, size_t count,
+                          void (*fn)(void *arg, size_t begin, size_t end), void *arg) {
+    if (count == 0) return;
+    if (!p || count == 1) {
+        fn(arg, 0, count);
+        return;
+    }
+    run_job(p, count, fn, NULL, arg);
+}
+
+void qlite_threadpool_run_thread(qlite_threadpool *p, size_t count,
+                                 void (*fn)(void *arg, int thread, size_t begin, size_t end),
+                                 void *arg) {
+    if (count == 0) return;
+    if (!p || count == 1) {
+        fn(arg, 0, 0, count);
+        return;
+    }
+    run_job(p, count, NULL, fn, arg);
 }

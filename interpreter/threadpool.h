@@ -29,4 +29,13 @@ int qlite_threadpool_threads(const qlite_threadpool *pool); /* 1 for NULL */
 void qlite_threadpool_run(qlite_threadpool *pool, size_t count,
                           void (*fn)(void *arg, size_t begin, size_t end), void *arg);
 
+/* The same, with the index of the thread running each range:
+ * fn(arg, thread, begin, end), thread in [0, threads) (0 = the caller). Two
+ * ranges with the same thread index never run at the same time, so the
+ * index can pick per-thread scratch. Ranges and claiming as above; with a
+ * NULL pool or count 1: fn(arg, 0, 0, count). */
+void qlite_threadpool_run_thread(qlite_threadpool *pool, size_t count,
+                                 void (*fn)(void *arg, int thread, size_t begin, size_t end),
+                                 void *arg);
+
 #endif /* QLITE_THREADPOOL_H */

@@ -7,8 +7,8 @@
  *     computes as a gather): strides, dilations, asymmetric pads, groups,
  *     depth multipliers, 1x1, first-layer (1 channel) and output-pixel
  *     counts below the dot limit, per-tensor / per-channel weights, weight
- *     zero points, bias or none, every fused activation; optimized with 1
- *     and 2 threads and the reference path all equal to it, on every ISA
+ *     zero points, bias or none, every fused activation; optimized with 1,
+ *     2 and 3 threads and the reference path all equal to it, on every ISA
  *     level of the kernels up to this CPU's (qlite_q8_set_feature_cap);
  * (b) the NumPy golden cases of make_golden_nn_q8.py (sets conv, dw, tconv);
  * (c) error paths.
@@ -175,7 +175,7 @@ static void check_case(const convq_case *c, uint64_t seed) {
         int threads;
         uint32_t flags;
         const char *name;
-    } runs[] = {{1, 0, "optimized"}, {2, 0, "2 threads"},
+    } runs[] = {{1, 0, "optimized"}, {2, 0, "2 threads"}, {3, 0, "3 threads"},
                 {1, QLITE_INTERP_REFERENCE_ONLY, "reference"}};
     char what[200];
     for (size_t i = 0; i < Q8_COUNT(runs); i++) {
@@ -253,6 +253,13 @@ static void test_conv_exact(void **state) {
         /* thin inputs (window rows of <= 8 bytes: one move each): MobileNet's first layer */
         CASE(K_CONV, I8, 1, 28, 28, 1, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1),
         CASE(K_CONV, U8, 2, 7, 9, 2, 5, 3, 3, 2, 1, 1, 1, 0, 1, 1, 0, 1),
+        /* fewer tiles than threads want: the output columns split into ranges of whole
+         * micro-tiles (a partial last one), each thread keeping its tile's patches */
+        CASE(K_CONV, I8, 1, 7, 7, 24, 200, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1),
+        CASE(K_CONV, U8, 1, 9, 8, 40, 72, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1),
+        CASE(K_CONV, I8, 1, 1, 1, 48, 100, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1), /* dot, 7 ranges */
+        /* more than one tile of 64+ rows, evened out (300 pixels, K = 288) */
+        CASE(K_CONV, I8, 1, 15, 20, 32, 40, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1),
     };
     run_cases(cases, Q8_COUNT(cases), 10);
 }

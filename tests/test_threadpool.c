@@ -1,6 +1,7 @@
 /*
  * test_threadpool.c — interpreter/threadpool.c: every index of [0, count)
- * runs exactly once in contiguous ranges, for counts around the chunking
+ * runs exactly once in contiguous ranges (with run_thread: under a thread
+ * index no other running range holds), for counts around the chunking
  * limits and many back-to-back jobs; all threads really run at the same time;
  * sleeping workers are woken; the caller runs the whole job itself when the
  * workers never come; one thread creates nothing; bad arguments are refused;
@@ -10,6 +11,7 @@
  */
 #include <math.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,6 +97,70 @@ static void test_cover_counts(void **state) {
         for (size_t c = 0; c < sizeof counts / sizeof *counts; c++) check_cover(pool, counts[c], n);
         qlite_threadpool_destroy(pool);
     }
+}
+
+/* ---- run_thread: every index once, each range told a thread index in
+ * [0, threads) that no other range holds at the same time (a per-index
+ * "busy" flag set on entry must be clear), and the caller's own ranges get 0 */
+
+typedef struct tid_job {
+    atomic_uint *hits;        /* [count] */
+    size_t count;
+    int threads;
+    atomic_int busy[8];       /* per thread index: a range is running with it */
+    atomic_size_t bad;        /* bad index, index shared by two ranges at once, bad range */
+    pthread_t caller;
+    atomic_size_t caller_not0; /* caller's ranges given an index other than 0 */
+    atomic_uint seen;         /* bit per index that ran something */
+} tid_job;
+
+static void tid_fn(void *arg, int thread, size_t begin, size_t end) {
+    tid_job *j = arg;
+    if (thread < 0 || thread >= j->threads || begin >= end || end > j->count) {
+        atomic_fetch_add(&j->bad, 1);
+        return;
+    }
+    if (pthread_equal(pthread_self(), j->caller) && thread != 0)
+        atomic_fetch_add(&j->caller_not0, 1);
+    if (atomic_exchange(&j->busy[thread], 1) != 0) atomic_fetch_add(&j->bad, 1);
+    atomic_fetch_or(&j->seen, 1u << thread);
+    for (size_t i = begin; i < end; i++) {
+        atomic_fetch_add(&j->hits[i], 1);
+        if ((i & 63) == 0) sched_yield(); /* give the others time to overlap */
+    }
+    atomic_store(&j->busy[thread], 0);
+}
+
+static void test_thread_index(void **state) {
+    (void)state;
+    const int thread_counts[] = {2, 3, 8};
+    for (size_t t = 0; t < sizeof thread_counts / sizeof *thread_counts; t++) {
+        const int n = thread_counts[t];
+        qlite_threadpool *pool;
+        assert_qlite_ok(qlite_threadpool_create(n, &pool));
+        const size_t counts[] = {0, 1, 2, (size_t)n, 4 * (size_t)n, 4 * (size_t)n + 1, 5000};
+        for (int rep = 0; rep < 20; rep++)
+            for (size_t c = 0; c < sizeof counts / sizeof *counts; c++) {
+                tid_job j = {.hits = calloc(counts[c] ? counts[c] : 1, sizeof(atomic_uint)),
+                             .count = counts[c], .threads = n, .caller = pthread_self()};
+                assert_non_null(j.hits);
+                qlite_threadpool_run_thread(pool, counts[c], tid_fn, &j);
+                assert_int_equal(atomic_load(&j.bad), 0);
+                assert_int_equal(atomic_load(&j.caller_not0), 0);
+                for (size_t i = 0; i < counts[c]; i++) assert_int_equal(atomic_load(&j.hits[i]), 1);
+                free(j.hits);
+            }
+        qlite_threadpool_destroy(pool);
+    }
+    /* no pool: one call with index 0 on the calling thread */
+    tid_job j = {.hits = calloc(100, sizeof(atomic_uint)), .count = 100, .threads = 1,
+                 .caller = pthread_self()};
+    assert_non_null(j.hits);
+    qlite_threadpool_run_thread(NULL, 100, tid_fn, &j);
+    assert_int_equal(atomic_load(&j.bad), 0);
+    assert_int_equal(atomic_load(&j.seen), 1);
+    for (size_t i = 0; i < 100; i++) assert_int_equal(atomic_load(&j.hits[i]), 1);
+    free(j.hits);
 }
 
 /* ---- no pool: a plain call on the calling thread, no thread created ---- */
@@ -404,6 +470,7 @@ static void test_interpreter_threads(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cover_counts),
+        cmocka_unit_test(test_thread_index),
         cmocka_unit_test(test_no_pool_inline),
         cmocka_unit_test(test_all_threads_concurrent),
         cmocka_unit_test(test_caller_takes_the_rest),

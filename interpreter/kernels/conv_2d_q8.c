@@ -43,9 +43,11 @@ typedef struct convq_state {
     const qlite_gemm_q8_ukernel *uk;
     size_t lda;                       /* patch row length in the tiles */
     size_t tile_rows;                 /* output pixels per tile */
+    size_t ntiles;                    /* ceil(pixels / tile_rows) */
+    size_t ncols, col_width;          /* column ranges per tile (one group only), their width */
     size_t packed_bytes;              /* per group: one O16I4 matrix */
     qlite_o16i4_weights wp;           /* `groups` matrices W [Og, K] in O16I4 (GEMM path) */
-    size_t tile_bytes;                /* per thread: rows x lda + rowsum */
+    size_t tile_bytes;                /* per thread: rows x lda + rowsum + the tile it holds */
     size_t img_bytes;                 /* the padded / quantized input */
     int64_t Hp, Wp;                   /* CONV_2D: the padded input's height and width */
     int threads;
@@ -166,15 +168,15 @@ static void convh_ref(const convq_state *s, const uint8_t *u, const float *su, c
 /* ---- the GEMM path ---- */
 
 /*
- * dst[0, n) = src[0, n), 8 bytes at a time: may read and write up to 7
+ * dst[0, n) = src[0, n), 16 bytes at a time: may read and write up to 15
  * bytes past n (the padded image and the tiles keep 64 bytes of slack, and
  * later writes of the same row cover the overshoot).
  */
-static inline void copy8(uint8_t *dst, const uint8_t *src, size_t n) {
-    for (size_t i = 0; i < n; i += 8) {
-        uint64_t v;
-        memcpy(&v, src + i, 8);
-        memcpy(dst + i, &v, 8);
+static inline void copy16(uint8_t *dst, const uint8_t *src, size_t n) {
+    for (size_t i = 0; i < n; i += 16) {
+        uint8_t v[16];
+        memcpy(v, src + i, 16);
+        memcpy(dst + i, v, 16);
     }
 }
 
@@ -192,7 +194,7 @@ static inline void finish_row(uint8_t *row, size_t K, size_t lda, int32_t *rowsu
  * CONV_2D: patch rows of output pixels [p0, p0 + rows), group grp, into col
  * [rows, lda], from the padded image (every window inside it: no bounds
  * checks). A window row is one run of KW * C bytes when dw = 1 and there is
- * one group; otherwise KW runs of Cg bytes. Runs are copied 8 bytes at a
+ * one group; otherwise KW runs of Cg bytes. Runs are copied 16 bytes at a
  * time (the padded image and the tile keep slack for the overshoot).
  */
 static void patches_plain(const convq_state *s, const uint8_t *pimg, int64_t grp, size_t p0,
@@ -230,10 +232,10 @@ static void patches_plain(const convq_state *s, const uint8_t *pimg, int64_t grp
         const uint8_t *src = pimg + n * img + oy * sh + ox * sw + (size_t)grp * Cg;
         for (size_t ky = 0; ky < KH; ky++, src += dh) {
             if (runs) {
-                copy8(dst, src, run);
+                copy16(dst, src, run);
                 dst += run;
             } else {
-                for (size_t kx = 0; kx < KW; kx++, dst += Cg) copy8(dst, src + kx * dw, Cg);
+                for (size_t kx = 0; kx < KW; kx++, dst += Cg) copy16(dst, src + kx * dw, Cg);
             }
         }
         finish_row(col + r * lda, K, lda, rowsum ? rowsum + r : NULL);
@@ -321,15 +323,15 @@ static void pad_images(const convq_state *s, const void *x, bool hybrid, uint8_t
             memset(row + (pl + W) * C, pad, (Wp - pl - W) * C);
         }
     }
-    memset(pimg + (size_t)g->N * Hp * rowb, 0, 64); /* the slack copy8 may read */
+    memset(pimg + (size_t)g->N * Hp * rowb, 0, 64); /* the slack copy16 may read */
 }
 
-/* Hybrid: rows [p0, p0 + rows) x channels of group grp from int32 to float. */
-static void hybrid_rows(const convq_state *s, const convq_job *j, int64_t grp, size_t p0,
+/* Hybrid: rows [p0, p0 + rows) x channels [c0, c1) from int32 to float. */
+static void hybrid_rows(const convq_state *s, const convq_job *j, size_t c0, size_t c1, size_t p0,
                         size_t rows) {
     const qlite_conv_geom *g = &s->g;
     float *y = j->y;
-    const size_t O = (size_t)g->O, c0 = (size_t)(grp * g->Og), c1 = c0 + (size_t)g->Og;
+    const size_t O = (size_t)g->O;
     for (size_t r = 0; r < rows; r++) {
         const size_t p = p0 + r, n = p / (size_t)(g->OH * g->OW);
         float *row = y + p * O;
@@ -338,24 +340,40 @@ static void hybrid_rows(const convq_state *s, const convq_job *j, int64_t grp, s
     }
 }
 
-static void tiles_range(void *arg, size_t begin, size_t end) {
+/* Thread t's tile scratch: patches, 64 bytes of slack, rowsums, then (8-byte aligned) the
+ * index + 1 of the tile whose patches it holds. */
+static inline size_t held_offset(const convq_state *s) {
+    return (s->tile_rows * s->lda + 64 + s->tile_rows * sizeof(int32_t) + 7) / 8 * 8;
+}
+
+/*
+ * Work items: (tile of output pixels, range of output columns), tile-major;
+ * item i = tile i / ncols, columns [c * col_width, ...) of range c = i % ncols
+ * (ncols is 1 unless one group and too few tiles for the threads). Each
+ * thread gathers a tile's patches into its own scratch and keeps them for its
+ * next item of the same tile (the index of the tile it holds, plus 1, is
+ * stored after its rowsums; 0 = none, reset by eval).
+ */
+static void items_range(void *arg, int thread, size_t begin, size_t end) {
     const convq_job *j = arg;
     const convq_state *s = j->s;
     const qlite_conv_geom *g = &s->g;
-    const size_t P = (size_t)(g->N * g->OH * g->OW), O = (size_t)g->O;
-    const size_t ntiles = (P + s->tile_rows - 1) / s->tile_rows;
+    const size_t P = (size_t)(g->N * g->OH * g->OW), O = (size_t)g->O, Og = (size_t)g->Og;
     const size_t es = s->hybrid ? 4 : 1;
     const unsigned mode = s->hybrid ? QLITE_GEMM_Q8_INT32 : QLITE_GEMM_Q8_BYTES;
-    for (size_t t = begin; t < end; t++) {
-        uint8_t *col = j->tiles + t * s->tile_bytes;
-        int32_t *rowsum = (int32_t *)(void *)(col + s->tile_rows * s->lda + 64);
-        size_t tb, te;
-        qlite_nn_split(ntiles, (size_t)s->threads, t, &tb, &te);
-        for (size_t tile = tb; tile < te; tile++) {
-            const size_t p0 = tile * s->tile_rows;
-            const size_t rows = P - p0 < s->tile_rows ? P - p0 : s->tile_rows;
-            for (int64_t grp = 0; grp < g->groups; grp++) {
-                const qlite_q8_cols cols = qlite_q8_cols_from(&s->cols, (size_t)(grp * g->Og));
+    uint8_t *col = j->tiles + (size_t)thread * s->tile_bytes;
+    int32_t *rowsum = (int32_t *)(void *)(col + s->tile_rows * s->lda + 64);
+    size_t *held = (size_t *)(void *)(col + held_offset(s));
+    const size_t K4 = qlite_gemm_q8_k4((size_t)g->K);
+    for (size_t it = begin; it < end; it++) {
+        const size_t tile = it / s->ncols, cr = it % s->ncols;
+        const size_t p0 = tile * s->tile_rows;
+        const size_t rows = P - p0 < s->tile_rows ? P - p0 : s->tile_rows;
+        const size_t n0 = cr * s->col_width, n1 = n0 + s->col_width < Og ? n0 + s->col_width : Og;
+        for (int64_t grp = 0; grp < g->groups; grp++) {
+            const size_t gc = (size_t)(grp * g->Og);
+            const qlite_q8_cols cols = qlite_q8_cols_from(&s->cols, gc);
+            if (g->groups > 1 || *held != tile + 1) {
                 if (s->transposed)
                     patches_tconv(s, j, grp, p0, rows, col, cols.zw ? rowsum : NULL);
                 else if (s->direct) /* 1x1: a patch is an input pixel */
@@ -364,17 +382,20 @@ static void tiles_range(void *arg, size_t begin, size_t end) {
                                          cols.zw ? rowsum : NULL);
                 else
                     patches_plain(s, j->x, grp, p0, rows, col, cols.zw ? rowsum : NULL);
-                uint8_t *c = (uint8_t *)j->y + (p0 * O + (size_t)(grp * g->Og)) * es;
-                if (s->dot)
-                    qlite_gemm_q8_dot_rows(s->uk, rows, (size_t)g->K, col, s->lda, rowsum,
-                                           j->w + (size_t)(grp * g->Og * g->K), (size_t)g->K, 0,
-                                           (size_t)g->Og, &cols, c, O, mode);
-                else
-                    qlite_gemm_q8_tiles(s->uk, rows, (size_t)g->Og, (size_t)g->K, col, s->lda,
-                                        j->packed + (size_t)grp * s->packed_bytes, &cols, rowsum,
-                                        c, O, mode);
-                if (s->hybrid) hybrid_rows(s, j, grp, p0, rows);
+                *held = g->groups > 1 ? 0 : tile + 1;
             }
+            uint8_t *c = (uint8_t *)j->y + (p0 * O + gc) * es;
+            if (s->dot) {
+                qlite_gemm_q8_dot_rows(s->uk, rows, (size_t)g->K, col, s->lda, rowsum,
+                                       j->w + gc * (size_t)g->K, (size_t)g->K, n0, n1, &cols, c,
+                                       O, mode);
+            } else {
+                const qlite_q8_cols cn = qlite_q8_cols_from(&cols, n0);
+                qlite_gemm_q8_tiles(s->uk, rows, n1 - n0, (size_t)g->K, col, s->lda,
+                                    j->packed + (size_t)grp * s->packed_bytes + n0 / 16 * K4 * 16,
+                                    &cn, rowsum, c + n0 * es, O, mode);
+            }
+            if (s->hybrid) hybrid_rows(s, j, gc + n0, gc + n1, p0, rows);
         }
     }
 }
@@ -418,8 +439,10 @@ static qlite_status convq_eval(qlite_node *node) {
         j.flip = 0;
     }
     j.tiles = scratch;
+    for (int t = 0; t < s->threads; t++) /* no thread holds a tile of this input yet */
+        *(size_t *)(void *)(scratch + (size_t)t * s->tile_bytes + held_offset(s)) = 0;
     if (!s->dot) j.packed = s->wp.data; /* O16I4, from the file or made at prepare */
-    qlite_parallel_for(node, (size_t)s->threads, tiles_range, &j);
+    qlite_parallel_for_thread(node, s->ntiles * s->ncols, items_range, &j);
     return QLITE_OK;
 }
 
@@ -500,15 +523,44 @@ static qlite_status convq_prepare(qlite_node *node, bool transposed, bool hybrid
     s->uk = s->dot ? qlite_gemm_q8_select_for((size_t)g->Og)
                    : qlite_gemm_q8_select_packed((size_t)g->Og, s->wp.in_place);
     s->lda = s->dot ? qlite_gemm_q8_dot_lda(K) : qlite_gemm_q8_k4(K);
-    /* ~16 KiB of patches per tile: a tile stays in L1/L2 beside the weight panels */
+    /*
+     * Tiles: ~16 KiB of patches (they stay in L1 beside a weight panel), but
+     * at least 64 rows: every tile streams all of the group's weights (2.4
+     * MB for ResNet-18's 3x3 512 -> 512, more than L2), so deep layers with
+     * few pixels want few tiles (a 64 x 4608 tile still sits in L2). Then
+     * the tiles are evened out (49 pixels: one tile of 49, not 48 + 1).
+     */
+    const size_t mr = s->uk->mr;
     size_t rows = 16384 / s->lda;
-    rows = rows / s->uk->mr * s->uk->mr;
-    if (rows < s->uk->mr) rows = s->uk->mr;
+    if (rows < 64) rows = 64;
     if (rows > 256) rows = 256;
     if (s->dot) rows = QLITE_GEMM_Q8_DOT_M;
+    size_t ntiles = P ? (P + rows - 1) / rows : 1;
+    if (!s->dot) {
+        rows = (P + ntiles - 1) / ntiles;
+        rows = rows ? (rows + mr - 1) / mr * mr : mr;
+        ntiles = P ? (P + rows - 1) / rows : 1;
+    }
     s->tile_rows = rows;
-    /* (64 bytes of slack after the patch rows: copy8 may write 7 past a run) */
-    s->tile_bytes = (rows * s->lda + 64 + rows * sizeof(int32_t) + 63) / 64 * 64;
+    s->ntiles = ntiles;
+    /* Too few tiles for the threads (4 items each, for claiming): one group's columns
+     * are split into ranges of whole micro-tiles (16-column blocks for the dot path);
+     * each thread gathers a tile's patches once for its consecutive ranges of it. */
+    const size_t unit = s->dot ? 16 : s->uk->nr, units = ((size_t)g->Og + unit - 1) / unit;
+    const size_t want = 4 * (size_t)s->threads;
+    size_t ncols = 1;
+    if (s->threads > 1 && g->groups == 1 && ntiles < want) {
+        ncols = (want + ntiles - 1) / ntiles;
+        if (ncols > units) ncols = units;
+        if (ncols < 1) ncols = 1;
+    }
+    const size_t per = (units + ncols - 1) / ncols;
+    s->col_width = per * unit;
+    s->ncols = ((size_t)g->Og + s->col_width - 1) / s->col_width;
+    if (s->ncols < 1) s->ncols = 1;
+    /* (64 bytes of slack after the patch rows: copy16 may write 15 past a run; then the
+     * rowsums and the index of the tile held) */
+    s->tile_bytes = (held_offset(s) + sizeof(size_t) + 63) / 64 * 64;
     s->direct = !transposed && g->groups == 1 && g->KH == 1 && g->KW == 1 && g->sh == 1 &&
                 g->sw == 1 && g->pt == 0 && g->pl == 0 && node->opts->u.conv2d.pad_bottom == 0 &&
                 node->opts->u.conv2d.pad_right == 0;
