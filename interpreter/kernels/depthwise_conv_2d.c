@@ -10,7 +10,7 @@
  *                                               * w[0, ky, kx, c*M+m])
  *
  * Optimized float32 paths:
- *   x86 AVX-512 / AVX2+FMA, multiplier 1 (depthwise_conv_2d_f32_x86.inc):
+ *   x86 AVX-512 / AVX2+FMA, multiplier 1 (depthwise_conv_2d_f32_rows.inc):
  *     channel-vectorized rows, pixel groups outermost and all channels
  *     inside (the order of the input in memory), 3x3 windows as nine FMAs
  *     on weights in registers, four pixels at a time, the overlapping input
@@ -20,6 +20,7 @@
  *   portable: for each output pixel, blocks of 16 channels keep their
  *     accumulators in a generic 16-float vector over all valid taps.
  */
+#include "depthwise_conv_2d_f32.h"
 #include "gemm_q8.h"
 #include "kernels.h"
 #include "nn_common.h"
@@ -27,15 +28,14 @@
 
 QLITE_NN_OPTIMIZE_LOOPS
 
-typedef struct dw_state {
-    qlite_status (*eval)(qlite_node *node);
-    int64_t N, H, W, C, M, KH, KW, OH, OW, OC;
-    int64_t sh, sw, dh, dw, pt, pl;
-    float lo, hi;
-    int isa; /* DW_ISA_*: the optimized row kernel chosen at prepare */
-} dw_state;
+typedef qlite_dw_f32_plan dw_state;
 
-enum { DW_ISA_PORTABLE, DW_ISA_AVX2, DW_ISA_AVX512 };
+typedef struct dw_node {
+    qlite_status (*eval)(qlite_node *node); /* first: dw_eval dispatches on it */
+    dw_state p;
+} dw_node;
+
+enum { DW_ISA_PORTABLE, DW_ISA_AVX2, DW_ISA_AVX512, DW_ISA_NEON };
 
 /* What the x86 row kernels read (one image). */
 typedef struct dw_f32_args {
@@ -61,7 +61,7 @@ typedef struct dw_f32_args {
 #define DW_MIN(a, b) _mm512_min_ps((a), (b))
 #define DW_MAX(a, b) _mm512_max_ps((a), (b))
 #define DW_ZERO() _mm512_setzero_ps()
-#include "depthwise_conv_2d_f32_x86.inc"
+#include "depthwise_conv_2d_f32_rows.inc"
 #undef DW_ATTR
 #undef DW_FN
 #undef DW_VL
@@ -92,7 +92,57 @@ DW_ATTR static inline __m256i dw_mask8(int64_t n) {
 #define DW_MIN(a, b) _mm256_min_ps((a), (b))
 #define DW_MAX(a, b) _mm256_max_ps((a), (b))
 #define DW_ZERO() _mm256_setzero_ps()
-#include "depthwise_conv_2d_f32_x86.inc"
+#include "depthwise_conv_2d_f32_rows.inc"
+#undef DW_ATTR
+#undef DW_FN
+#undef DW_VL
+#undef V
+#undef M
+#undef DW_MASK
+#undef DW_LOADM
+#undef DW_STOREM
+#undef DW_FMA
+#undef DW_SET1
+#undef DW_MIN
+#undef DW_MAX
+#undef DW_ZERO
+#define DW_ROWS_SIMD 1
+#elif defined(__aarch64__) && defined(__ARM_NEON)
+#include <arm_neon.h>
+#define DW_NEON 1
+#define DW_ROWS_SIMD 1
+
+/* NEON has no masked loads: a lane count, full vectors directly, the
+ * channel tail (< 4) through a zeroed buffer. */
+static inline float32x4_t dw_neon_load(const float *p, int64_t n) {
+    if (n == 4) return vld1q_f32(p);
+    float t[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+    for (int64_t i = 0; i < n; i++) t[i] = p[i];
+    return vld1q_f32(t);
+}
+static inline void dw_neon_store(float *p, float32x4_t v, int64_t n) {
+    if (n == 4) {
+        vst1q_f32(p, v);
+        return;
+    }
+    float t[4];
+    vst1q_f32(t, v);
+    for (int64_t i = 0; i < n; i++) p[i] = t[i];
+}
+#define DW_ATTR
+#define DW_FN(name) name##__neon
+#define DW_VL 4
+#define V float32x4_t
+#define M int64_t
+#define DW_MASK(n) ((int64_t)(n))
+#define DW_LOADM(p, m) dw_neon_load((p), (m))
+#define DW_STOREM(p, v, m) dw_neon_store((p), (v), (m))
+#define DW_FMA(a, b, c) vfmaq_f32((c), (a), (b))
+#define DW_SET1(f) vdupq_n_f32(f)
+#define DW_MIN(a, b) vminq_f32((a), (b))
+#define DW_MAX(a, b) vmaxq_f32((a), (b))
+#define DW_ZERO() vdupq_n_f32(0.0f)
+#include "depthwise_conv_2d_f32_rows.inc"
 #undef DW_ATTR
 #undef DW_FN
 #undef DW_VL
@@ -207,13 +257,17 @@ QLITE_NN_ISA_CLONES static void dw_rows(void *arg, size_t begin, size_t end) {
     }
 }
 
-#ifdef DW_X86
-/* Work items of the x86 path: (output row, group of channels), the group
+#ifdef DW_ROWS_SIMD
+/* Work items of the SIMD paths: (output row, group of channels), the group
  * innermost. Rows alone when there are enough of them; a few rows with many
  * channels (the 14x14 and 7x7 layers) are also split by channels, in whole
  * vectors, so that two threads get even shares. */
-static size_t dw_x86_items(const dw_state *s, int64_t *groups, int64_t *group_c) {
-    const int64_t vl = s->isa == DW_ISA_AVX512 ? 16 : 8;
+static int64_t dw_simd_vl(const dw_state *s) {
+    return s->isa == DW_ISA_AVX512 ? 16 : s->isa == DW_ISA_AVX2 ? 8 : 4;
+}
+
+static size_t dw_simd_items(const dw_state *s, int64_t *groups, int64_t *group_c) {
+    const int64_t vl = dw_simd_vl(s);
     const int64_t rows = s->N * s->OH, vecs = (s->C + vl - 1) / vl;
     int64_t g = (32 + rows - 1) / rows; /* aim at >= 32 items */
     if (g > vecs) g = vecs;
@@ -223,58 +277,69 @@ static size_t dw_x86_items(const dw_state *s, int64_t *groups, int64_t *group_c)
     return (size_t)(rows * *groups);
 }
 
-static void dw_rows_x86(void *arg, size_t begin, size_t end) {
+static void dw_rows_simd(void *arg, size_t begin, size_t end) {
     const dw_job *j = arg;
     const dw_state *s = j->s;
     const dw_f32_args a = {.w = j->w, .b = j->b, .H = s->H, .W = s->W, .C = s->C, .KH = s->KH,
                            .KW = s->KW, .OW = s->OW, .sh = s->sh, .sw = s->sw, .dh = s->dh,
                            .dw = s->dw, .pt = s->pt, .pl = s->pl, .lo = s->lo, .hi = s->hi};
     int64_t groups, group_c;
-    dw_x86_items(s, &groups, &group_c);
+    dw_simd_items(s, &groups, &group_c);
     for (size_t it = begin; it < end; it++) {
         const int64_t row = (int64_t)it / groups, c0 = (int64_t)it % groups * group_c;
         const int64_t c1 = c0 + group_c < s->C ? c0 + group_c : s->C;
         const int64_t n = row / s->OH, oy = row % s->OH;
         const float *x = j->x + n * s->H * s->W * s->C;
         float *y = j->y + row * s->OW * s->OC;
+#ifdef DW_X86
         if (s->isa == DW_ISA_AVX512)
             dw_row__avx512(&a, x, oy, y, c0, c1);
         else
             dw_row__avx2(&a, x, oy, y, c0, c1);
-    }
-}
-#endif
-
-/* The row kernel this CPU runs for s (features capped as the int8 kernels'). */
-static int dw_select_isa(const dw_state *s) {
-#ifdef DW_X86
-    if (s->M != 1) return DW_ISA_PORTABLE;
-    const unsigned f = qlite_q8_cpu_features();
-    if (f & QLITE_Q8_F_AVX512) return DW_ISA_AVX512;
-    if ((f & QLITE_Q8_F_AVX2) && __builtin_cpu_supports("fma")) return DW_ISA_AVX2;
 #else
-    (void)s;
+        dw_row__neon(&a, x, oy, y, c0, c1);
 #endif
-    return DW_ISA_PORTABLE;
+    }
+}
+#endif
+
+void qlite_dw_f32_plan_select(qlite_dw_f32_plan *s) {
+    s->isa = DW_ISA_PORTABLE;
+    if (s->M != 1) return;
+#ifdef DW_X86
+    const unsigned f = qlite_q8_cpu_features();
+    if (f & QLITE_Q8_F_AVX512)
+        s->isa = DW_ISA_AVX512;
+    else if ((f & QLITE_Q8_F_AVX2) && __builtin_cpu_supports("fma"))
+        s->isa = DW_ISA_AVX2;
+#elif defined(DW_NEON)
+    if (qlite_q8_cpu_features() & QLITE_Q8_F_NEON) s->isa = DW_ISA_NEON;
+#endif
 }
 
-static qlite_status dw_eval_f32(qlite_node *node) {
-    const dw_state *s = node->state;
-    const qlite_tensor *bt = qlite_node_input(node, 2);
-    dw_job j = {.s = s, .x = node->inputs[0]->data, .w = node->inputs[1]->data,
-                .b = bt ? bt->data : NULL, .y = node->outputs[0]->data};
-    if (qlite_node_reference_only(node)) {
-        dw_f32_ref(s, j.x, j.w, j.b, j.y);
-        return QLITE_OK;
-    }
-#ifdef DW_X86
+void qlite_dw_f32_run(const qlite_node *node, const qlite_dw_f32_plan *s, const float *x,
+                      const float *w, const float *b, float *y) {
+    dw_job j = {.s = s, .x = x, .w = w, .b = b, .y = y};
+#ifdef DW_ROWS_SIMD
     if (s->isa != DW_ISA_PORTABLE) {
         int64_t groups, group_c;
-        qlite_parallel_for(node, dw_x86_items(s, &groups, &group_c), dw_rows_x86, &j);
-        return QLITE_OK;
+        qlite_parallel_for(node, dw_simd_items(s, &groups, &group_c), dw_rows_simd, &j);
+        return;
     }
 #endif
     qlite_parallel_for(node, (size_t)(s->N * s->OH), dw_rows, &j);
+}
+
+static qlite_status dw_eval_f32(qlite_node *node) {
+    const dw_state *s = &((const dw_node *)node->state)->p;
+    const qlite_tensor *bt = qlite_node_input(node, 2);
+    const float *x = node->inputs[0]->data, *w = node->inputs[1]->data;
+    const float *b = bt ? bt->data : NULL;
+    float *y = node->outputs[0]->data;
+    if (qlite_node_reference_only(node))
+        dw_f32_ref(s, x, w, b, y);
+    else
+        qlite_dw_f32_run(node, s, x, w, b, y);
     return QLITE_OK;
 }
 
@@ -296,9 +361,10 @@ static qlite_status dw_prepare(qlite_node *node) {
         (st = qlite_nn_check_rank(node, x, "input", 4)) ||
         (st = qlite_nn_check_rank(node, w, "weights", 4)))
         return st;
-    dw_state *s = qlite_node_alloc(node, sizeof *s);
-    if (!s) return qlite_node_error(node, QLITE_ERR_NO_MEMORY, "out of memory");
-    s->eval = eval;
+    dw_node *dn = qlite_node_alloc(node, sizeof *dn);
+    if (!dn) return qlite_node_error(node, QLITE_ERR_NO_MEMORY, "out of memory");
+    dn->eval = eval;
+    dw_state *s = &dn->p;
     s->N = x->dims[0], s->H = x->dims[1], s->W = x->dims[2], s->C = x->dims[3];
     s->KH = w->dims[1], s->KW = w->dims[2], s->OC = w->dims[3], s->M = o->groups;
     s->sh = o->stride_h, s->sw = o->stride_w, s->dh = o->dilation_h, s->dw = o->dilation_w;
@@ -330,13 +396,13 @@ static qlite_status dw_prepare(qlite_node *node) {
                                 (int)o->activation);
     if ((st = qlite_node_set_output_shape(node, 0, 4, (int64_t[]){s->N, s->OH, s->OW, s->OC})))
         return st;
-    s->isa = dw_select_isa(s);
-    node->state = s;
+    qlite_dw_f32_plan_select(s);
+    node->state = dn;
     return QLITE_OK;
 }
 
 static qlite_status dw_eval(qlite_node *node) {
-    return ((const dw_state *)node->state)->eval(node);
+    return ((const dw_node *)node->state)->eval(node);
 }
 
 const qlite_kernel qlite_kernel_depthwise_conv_2d = {

@@ -5,10 +5,11 @@
  *
  * The weights of one invoke are converted once into a float panel in
  * scratch (KH * KW * C * M floats, as a GEMM packs its panel; nothing is
- * kept between invokes), then each output pixel keeps blocks of 16 channel
- * accumulators in registers over its taps (multiplier 1) or runs per
- * channel (multiplier > 1). Threads split output rows.
+ * kept between invokes), then the float32 kernel's rows run on it
+ * (depthwise_conv_2d_f32.h: AVX-512 / AVX2 / NEON, portable otherwise), so
+ * the result is the float32 kernel's on the widened weights.
  */
+#include "kernels/depthwise_conv_2d_f32.h"
 #include "kernels/gemm_f16.h"
 #include "kernels/nn_q8.h"
 #include "kernels/nn_variants.h"
@@ -21,13 +22,8 @@ typedef struct dw16_state {
     qlite_eval_fn eval; /* must stay first (qlite_eval_dispatch) */
     qlite_conv_geom g;
     float lo, hi;
+    qlite_dw_f32_plan plan; /* the float32 rows on the widened panel */
 } dw16_state;
-
-typedef struct dw16_job {
-    const dw16_state *s;
-    const float *x, *w, *b; /* w: the widened panel */
-    float *y;
-} dw16_job;
 
 static void dw16_ref(const dw16_state *s, const float *x, const uint16_t *w, const float *b,
                      float *y) {
@@ -52,69 +48,20 @@ static void dw16_ref(const dw16_state *s, const float *x, const uint16_t *w, con
                 }
 }
 
-static void dw16_rows(void *arg, size_t begin, size_t end) {
-    const dw16_job *j = arg;
-    const dw16_state *s = j->s;
-    const qlite_conv_geom *g = &s->g;
-    const size_t OC = (size_t)g->O;
-    const size_t blocked = g->M == 1 ? OC / 16 * 16 : 0;
-    for (size_t row = begin; row < end; row++) {
-        const int64_t n = (int64_t)row / g->OH, oy = (int64_t)row % g->OH;
-        for (int64_t ox = 0; ox < g->OW; ox++) {
-            float *out = j->y + (row * (size_t)g->OW + (size_t)ox) * OC;
-            for (size_t c0 = 0; c0 < blocked; c0 += 16) {
-                qlite_v16f acc = {0}, xv, wv;
-                if (j->b) QLITE_V16F_LOAD(acc, j->b + c0);
-                for (int64_t ky = 0; ky < g->KH; ky++) {
-                    const int64_t iy = oy * g->sh - g->pt + ky * g->dh;
-                    if (iy < 0 || iy >= g->H) continue;
-                    for (int64_t kx = 0; kx < g->KW; kx++) {
-                        const int64_t ix = ox * g->sw - g->pl + kx * g->dw;
-                        if (ix < 0 || ix >= g->W) continue;
-                        QLITE_V16F_LOAD(xv,
-                                        j->x + ((n * g->H + iy) * g->W + ix) * g->C + (int64_t)c0);
-                        QLITE_V16F_LOAD(wv, j->w + (ky * g->KW + kx) * g->O + (int64_t)c0);
-                        acc += xv * wv;
-                    }
-                }
-                float t[16];
-                QLITE_V16F_STORE(t, acc);
-                for (int k = 0; k < 16; k++) out[c0 + (size_t)k] = qlite_clampf(t[k], s->lo, s->hi);
-            }
-            for (size_t oc = blocked; oc < OC; oc++) {
-                float acc = j->b ? j->b[oc] : 0.0f;
-                for (int64_t ky = 0; ky < g->KH; ky++) {
-                    const int64_t iy = oy * g->sh - g->pt + ky * g->dh;
-                    if (iy < 0 || iy >= g->H) continue;
-                    for (int64_t kx = 0; kx < g->KW; kx++) {
-                        const int64_t ix = ox * g->sw - g->pl + kx * g->dw;
-                        if (ix < 0 || ix >= g->W) continue;
-                        acc += j->x[((n * g->H + iy) * g->W + ix) * g->C + (int64_t)oc / g->M] *
-                               j->w[(ky * g->KW + kx) * g->O + (int64_t)oc];
-                    }
-                }
-                out[oc] = qlite_clampf(acc, s->lo, s->hi);
-            }
-        }
-    }
-}
-
 static qlite_status dw16_eval(qlite_node *node) {
     const dw16_state *s = node->state;
     const qlite_conv_geom *g = &s->g;
     const qlite_tensor *bt = qlite_node_input(node, 2);
     const uint16_t *w16 = node->inputs[1]->data;
-    dw16_job j = {.s = s, .x = node->inputs[0]->data, .b = bt ? bt->data : NULL,
-                  .y = node->outputs[0]->data};
+    const float *x = node->inputs[0]->data, *b = bt ? bt->data : NULL;
+    float *y = node->outputs[0]->data;
     if (qlite_node_reference_only(node)) {
-        dw16_ref(s, j.x, w16, j.b, j.y);
+        dw16_ref(s, x, w16, b, y);
         return QLITE_OK;
     }
     float *panel = node->scratch;
     qlite_f16_to_f32_row(w16, panel, (size_t)(g->KH * g->KW * g->O));
-    j.w = panel;
-    qlite_kernel_parallel(node, (size_t)(g->N * g->OH), (size_t)(g->OW * g->O * g->KH * g->KW),
-                          dw16_rows, &j);
+    qlite_dw_f32_run(node, &s->plan, x, panel, b, y);
     return QLITE_OK;
 }
 
@@ -132,6 +79,13 @@ qlite_status qlite_dw_f16_prepare(qlite_node *node) {
         return qlite_node_error(node, QLITE_ERR_INVALID_ARGUMENT, "bad activation %d",
                                 (int)s->g.act);
     s->eval = dw16_eval;
+    const qlite_conv_geom *g = &s->g;
+    s->plan = (qlite_dw_f32_plan){.N = g->N, .H = g->H, .W = g->W, .C = g->C, .M = g->M,
+                                  .KH = g->KH, .KW = g->KW, .OH = g->OH, .OW = g->OW,
+                                  .OC = g->O, .sh = g->sh, .sw = g->sw, .dh = g->dh,
+                                  .dw = g->dw, .pt = g->pt, .pl = g->pl, .lo = s->lo,
+                                  .hi = s->hi};
+    qlite_dw_f32_plan_select(&s->plan);
     node->scratch_bytes = (size_t)(s->g.KH * s->g.KW * s->g.O) * sizeof(float);
     node->state = s;
     return QLITE_OK;

@@ -16,8 +16,10 @@
  * blocks of 16 channels (AVX-512; 8 with AVX2) keep int32 accumulators in a
  * register over the taps, (u - zu) * w widened to int32 lane by lane, then
  * the vector requantization of q8_x86.h (or the float output stage) and one
- * store. Threads split output rows. Other cases (multiplier > 1, weight zero
- * points, CPUs without AVX2) take the per-channel portable loop.
+ * store; ARM64: NEON blocks of 8 channels per pixel, the same arithmetic
+ * (dw_block_neon). Threads split output rows (AVX-512: rows x channel
+ * groups when there are few rows). Other cases (multiplier > 1, weight zero
+ * points, CPUs without AVX2 or NEON) take the per-channel portable loop.
  */
 #include "kernels/nn_q8.h"
 #include "kernels/nn_variants.h"
@@ -27,7 +29,12 @@
 #if defined(__GNUC__) && !defined(__clang__)
 #endif
 
-enum { DW_PORTABLE, DW_AVX2, DW_AVX512 };
+#if defined(__aarch64__) && defined(__ARM_NEON)
+#include <arm_neon.h>
+#define DWQ_NEON 1
+#endif
+
+enum { DW_PORTABLE, DW_AVX2, DW_AVX512, DW_NEON };
 
 typedef struct dwq_state {
     qlite_eval_fn eval;               /* must stay first (qlite_eval_dispatch) */
@@ -111,7 +118,8 @@ static void dw_pixel_acc(const dwq_state *s, const dwq_job *j, int64_t n, int64_
  * inside) + sum x w (no per-tap subtraction); the others subtract zx from
  * each tap they read.
  */
-Q8_AVX512 static void dw_row_avx512(const dwq_state *s, const dwq_job *j, size_t row) {
+Q8_AVX512 static void dw_row_avx512(const dwq_state *s, const dwq_job *j, size_t row,
+                                    int64_t c_begin, int64_t c_end) {
     const qlite_conv_geom *g = &s->g;
     const int64_t H = g->H, W = g->W, C = g->C, KH = g->KH, KW = g->KW, OW = g->OW;
     const int64_t sh = g->sh, sw = g->sw, dh = g->dh, dw = g->dw, pt = g->pt, pl = g->pl;
@@ -131,8 +139,8 @@ Q8_AVX512 static void dw_row_avx512(const dwq_state *s, const dwq_job *j, size_t
     const size_t es = hybrid ? 4 : 1;
     uint8_t *out = (uint8_t *)j->y + row * (size_t)OW * (size_t)C * es;
     __m512i wv[64];
-    for (int64_t c0 = 0; c0 < C; c0 += 16) {
-        const size_t cnt = C - c0 < 16 ? (size_t)(C - c0) : 16;
+    for (int64_t c0 = c_begin; c0 < c_end; c0 += 16) {
+        const size_t cnt = c_end - c0 < 16 ? (size_t)(c_end - c0) : 16;
         const __mmask16 cm = (__mmask16)((1u << cnt) - 1);
         __m512i wsum = _mm512_setzero_si512();
         /* weights as int16 in the low half of each lane, 0 above: VPMADDWD of a lane then
@@ -267,6 +275,78 @@ Q8_AVX2 static void dw_block_avx2(const dwq_state *s, const dwq_job *j, int64_t 
 }
 #endif
 
+#ifdef DWQ_NEON
+/*
+ * One output pixel, channels [c0, c0 + 8): NEON. Each tap widens 8 input
+ * codes to int16, subtracts the zero point (|u - zu| <= 255) and
+ * multiply-accumulates with the int16 weights into two int32x4 (exact);
+ * then the output stage per lane: int8 codes through SQSHL / SQRDMULH /
+ * rounding shift, which are qlite_requantize's steps (saturating left
+ * shift, srdhm with ties toward +inf, rdbpot with ties away from zero: a
+ * negative h is lowered by 1 before the rounding shift), bit-exact; hybrid
+ * float output as the portable stage ((float)acc * (su * wscale), then the
+ * bias, then the clamp; no fused multiply-add).
+ */
+static void dw_block_neon(const dwq_state *s, const dwq_job *j, int64_t n, int64_t oy,
+                          int64_t ox, size_t c0, void *out) {
+    const qlite_conv_geom *g = &s->g;
+    const uint8x8_t flip = vdup_n_u8(s->flip);
+    const int16x8_t vzu = vdupq_n_s16((int16_t)(j->zu ? j->zu[n] : s->zu));
+    int32x4_t a0 = vdupq_n_s32(0), a1 = vdupq_n_s32(0);
+    if (!s->hybrid && s->cols.bias) {
+        a0 = vld1q_s32(s->cols.bias + c0);
+        a1 = vld1q_s32(s->cols.bias + c0 + 4);
+    }
+    for (int64_t ky = 0; ky < g->KH; ky++) {
+        const int64_t iy = oy * g->sh - g->pt + ky * g->dh;
+        if (iy < 0 || iy >= g->H) continue;
+        const uint8_t *xrow = j->x + ((n * g->H + iy) * g->W) * g->C + (int64_t)c0;
+        const int8_t *wrow = j->w + (ky * g->KW) * g->O + (int64_t)c0;
+        for (int64_t kx = 0; kx < g->KW; kx++) {
+            const int64_t ix = ox * g->sw - g->pl + kx * g->dw;
+            if (ix < 0 || ix >= g->W) continue;
+            const uint8x8_t xb = veor_u8(vld1_u8(xrow + ix * g->C), flip);
+            const int16x8_t xv = vsubq_s16(vreinterpretq_s16_u16(vmovl_u8(xb)), vzu);
+            const int16x8_t wv = vmovl_s8(vld1_s8(wrow + kx * g->O));
+            a0 = vmlal_s16(a0, vget_low_s16(xv), vget_low_s16(wv));
+            a1 = vmlal_s16(a1, vget_high_s16(xv), vget_high_s16(wv));
+        }
+    }
+    if (s->hybrid) {
+        const float32x4_t su = vdupq_n_f32(j->su[n]);
+        float32x4_t v0 = vmulq_f32(vcvtq_f32_s32(a0), vmulq_f32(su, vld1q_f32(s->hc.wscale + c0)));
+        float32x4_t v1 =
+            vmulq_f32(vcvtq_f32_s32(a1), vmulq_f32(su, vld1q_f32(s->hc.wscale + c0 + 4)));
+        if (s->hc.bias) {
+            v0 = vaddq_f32(v0, vld1q_f32(s->hc.bias + c0));
+            v1 = vaddq_f32(v1, vld1q_f32(s->hc.bias + c0 + 4));
+        }
+        const float32x4_t lo = vdupq_n_f32(s->hc.lo), hi = vdupq_n_f32(s->hc.hi);
+        vst1q_f32((float *)out + c0, vminq_f32(vmaxq_f32(v0, lo), hi));
+        vst1q_f32((float *)out + c0 + 4, vminq_f32(vmaxq_f32(v1, lo), hi));
+        return;
+    }
+    const qlite_q8_cols *q = &s->cols;
+    int32x4_t r[2] = {a0, a1};
+    for (int h = 0; h < 2; h++) {
+        const size_t c = c0 + 4 * (size_t)h;
+        const int32x4_t rs = vld1q_s32(q->rshift + c);
+        int32x4_t v = vqshlq_s32(r[h], vld1q_s32(q->lshift + c));
+        v = vqrdmulhq_s32(v, vld1q_s32(q->mult + c));
+        /* ties away from zero: v - 1 where v < 0 and the shift is not 0 */
+        const uint32x4_t fix = vandq_u32(vcltq_s32(v, vdupq_n_s32(0)),
+                                         vcgtq_s32(rs, vdupq_n_s32(0)));
+        v = vqaddq_s32(v, vreinterpretq_s32_u32(fix)); /* all ones = -1 */
+        v = vrshlq_s32(v, vnegq_s32(rs));
+        v = vqaddq_s32(v, vdupq_n_s32(q->zy));
+        r[h] = vminq_s32(vmaxq_s32(v, vdupq_n_s32(q->lo)), vdupq_n_s32(q->hi));
+    }
+    /* lo / hi are values of the output dtype: the low byte is its code */
+    const int16x8_t r16 = vcombine_s16(vmovn_s32(r[0]), vmovn_s32(r[1]));
+    vst1_u8((uint8_t *)out + c0, vreinterpret_u8_s8(vmovn_s16(r16)));
+}
+#endif
+
 /* Output of channel oc from its accumulator (portable output stage). */
 static inline void dw_out_one(const dwq_state *s, const dwq_job *j, int64_t n, size_t oc,
                               int32_t acc, void *out) {
@@ -280,17 +360,43 @@ static inline void dw_out_one(const dwq_state *s, const dwq_job *j, int64_t n, s
     }
 }
 
+/* Work items: (output row, group of channels), the group innermost. The
+ * AVX-512 row splits its channels (whole 16-channel blocks) when there are
+ * few rows (the 14x14 and 7x7 layers), so two threads get even shares;
+ * the other paths take whole rows. */
+static size_t dw_items(const dwq_state *s, int64_t *groups, int64_t *group_c) {
+    const qlite_conv_geom *g = &s->g;
+    const int64_t rows = g->N * g->OH;
+    *groups = 1;
+    *group_c = g->C;
+#ifdef QLITE_Q8_X86
+    if (s->fast && s->isa == DW_AVX512) {
+        const int64_t vecs = (g->C + 15) / 16;
+        int64_t k = (32 + rows - 1) / rows; /* aim at >= 32 items */
+        if (k > vecs) k = vecs;
+        const int64_t per = (vecs + k - 1) / k;
+        *group_c = per * 16;
+        *groups = (vecs + per - 1) / per;
+    }
+#endif
+    return (size_t)(rows * *groups);
+}
+
 static void dw_rows(void *arg, size_t begin, size_t end) {
     const dwq_job *j = arg;
     const dwq_state *s = j->s;
     const qlite_conv_geom *g = &s->g;
     const size_t O = (size_t)g->O, es = s->hybrid ? 4 : 1;
+    int64_t groups, group_c;
+    dw_items(s, &groups, &group_c);
     int32_t acc[256];
-    for (size_t row = begin; row < end; row++) {
+    for (size_t it = begin; it < end; it++) {
+        const size_t row = it / (size_t)groups;
         const int64_t n = (int64_t)row / g->OH, oy = (int64_t)row % g->OH;
 #ifdef QLITE_Q8_X86
         if (s->fast && s->isa == DW_AVX512) {
-            dw_row_avx512(s, j, row);
+            const int64_t c0 = (int64_t)(it % (size_t)groups) * group_c;
+            dw_row_avx512(s, j, row, c0, c0 + group_c < g->C ? c0 + group_c : g->C);
             continue;
         }
 #endif
@@ -300,6 +406,11 @@ static void dw_rows(void *arg, size_t begin, size_t end) {
 #ifdef QLITE_Q8_X86
             if (s->fast && s->isa == DW_AVX2) {
                 for (; done + 8 <= O; done += 8) dw_block_avx2(s, j, n, oy, ox, done, out);
+            }
+#endif
+#ifdef DWQ_NEON
+            if (s->fast && s->isa == DW_NEON) {
+                for (; done + 8 <= O; done += 8) dw_block_neon(s, j, n, oy, ox, done, out);
             }
 #endif
             if (done == O) continue;
@@ -364,8 +475,11 @@ static qlite_status dwq_eval(qlite_node *node) {
         dwq_ref(s, j.x, j.w, j.y);
         return QLITE_OK;
     }
-    qlite_kernel_parallel(node, (size_t)(g->N * g->OH), (size_t)(g->OW * g->O * g->KH * g->KW),
-                          dw_rows, &j);
+    int64_t groups, group_c;
+    const size_t items = dw_items(s, &groups, &group_c);
+    qlite_kernel_parallel(node, items,
+                          (size_t)(g->OW * g->O * g->KH * g->KW) / (size_t)groups + 1, dw_rows,
+                          &j);
     return QLITE_OK;
 }
 
@@ -428,6 +542,7 @@ static qlite_status dwq_prepare(qlite_node *node, bool hybrid) {
     const unsigned cpu = qlite_q8_cpu_features();
     if (cpu & QLITE_Q8_F_AVX512) s->isa = DW_AVX512;
     else if (cpu & QLITE_Q8_F_AVX2) s->isa = DW_AVX2;
+    else if (cpu & QLITE_Q8_F_NEON) s->isa = DW_NEON;
     if (O > 65536 || taps > 64) s->fast = false; /* (the AVX-512 row keeps 64 tap vectors) */
     s->eval = dwq_eval;
     s->img_bytes = hybrid ? ((size_t)(g->N * g->H * g->W * g->C) + 63) / 64 * 64 : 0;
