@@ -2,7 +2,8 @@
  * test_kernel_ew_q8.c — the element-wise int8 variants (elementwise_q8.h)
  * against the reference kernels, bit for bit, at every ISA level of the
  * variant table this CPU has (qlite_q8_set_feature_cap): AVX-512 (+ VBMI),
- * AVX2, portable. A level the CPU lacks is skipped (cmocka skip), not passed.
+ * AVX2, portable; ARM64 NEON. A level the CPU lacks is skipped (cmocka skip),
+ * not passed.
  *
  * For each op (ADD, SUB, MUL; the table ops LOGISTIC, TANH, HARD_SWISH,
  * GELU and the int8 -> uint8 requantization; QUANTIZE; DEQUANTIZE; SOFTMAX
@@ -35,6 +36,7 @@ static const level LEVELS[] = {
     {"avx512", ~0u, QLITE_Q8_EW_F_AVX2 | QLITE_Q8_EW_F_AVX512},
     {"avx2", QLITE_Q8_F_AVX2, QLITE_Q8_EW_F_AVX2},
     {"portable", 0u, 0u},
+    {"neon", QLITE_Q8_F_NEON, QLITE_Q8_EW_F_NEON},
 };
 
 /* Sets the cap of the level, or skips the test when the CPU lacks it. */
@@ -428,7 +430,8 @@ static void test_table(void **state) {
 #define LEVEL_TESTS(fn)                                                            \
     {#fn " avx512", fn, NULL, leave_level, (void *)&LEVELS[0]},                    \
         {#fn " avx2", fn, NULL, leave_level, (void *)&LEVELS[1]},                  \
-        {#fn " portable", fn, NULL, leave_level, (void *)&LEVELS[2]}
+        {#fn " portable", fn, NULL, leave_level, (void *)&LEVELS[2]},              \
+        {#fn " neon", fn, NULL, leave_level, (void *)&LEVELS[3]}
 
 int main(void) {
     const struct CMUnitTest tests[] = {

@@ -1,7 +1,8 @@
 /*
  * elementwise_q8.c — the table of element-wise int8 variants and the
  * selection by CPU features (elementwise_q8.h). The x86 functions are in
- * elementwise_q8_x86.c; another ISA adds its file and its rows here.
+ * elementwise_q8_x86.c, the ARM64 ones in elementwise_q8_neon.c; another ISA
+ * adds its file and its rows here.
  */
 #include "kernels/elementwise_q8.h"
 
@@ -32,6 +33,12 @@ void qlite_q8_softmax__avx512(const qlite_q8_softmax_params *p, const uint8_t *x
                               size_t n);
 void qlite_q8_dequantize__avx512(const uint8_t *x, float *y, size_t n, float scale, int32_t zp,
                                  bool is_signed);
+#endif
+#if defined(__aarch64__) && defined(__ARM_NEON)
+#define EW_NEON 1
+void qlite_q8_lut__neon(const uint8_t table[256], const uint8_t *x, uint8_t *y, size_t n);
+void qlite_q8_binary__neon(const qlite_q8_binary_params *p, const uint8_t *a, const uint8_t *b,
+                           uint8_t *y, size_t n, qlite_q8_bshape shape);
 #endif
 
 /*
@@ -111,6 +118,10 @@ static const qlite_q8_ew_ukernels rows[] = {
      .lut = qlite_q8_lut__avx512vbmi,
      .binary = qlite_q8_binary__avx512vbmi},
 #endif
+#ifdef EW_NEON
+    {.name = "neon", .needs = QLITE_Q8_EW_F_NEON, .lut = qlite_q8_lut__neon,
+     .binary = qlite_q8_binary__neon},
+#endif
 };
 
 /* What gemm_q8.h's levels do not say, detected here once: bit 0 AVX-512 DQ
@@ -136,6 +147,7 @@ unsigned qlite_q8_ew_features(void) {
     const unsigned g = qlite_q8_cpu_features(); /* within the test cap */
     unsigned f = 0;
     if (g & QLITE_Q8_F_AVX2) f |= QLITE_Q8_EW_F_AVX2;
+    if (g & QLITE_Q8_F_NEON) f |= QLITE_Q8_EW_F_NEON;
     const unsigned x = extra_x86();
     if ((g & QLITE_Q8_F_AVX512) && (x & 1u)) {
         f |= QLITE_Q8_EW_F_AVX512;

@@ -30,6 +30,7 @@
 #define QLITE_Q8_EW_F_AVX2 1u     /* AVX2 */
 #define QLITE_Q8_EW_F_AVX512 2u   /* AVX-512 F, BW, VL, DQ (gemm_q8.h's level + DQ) */
 #define QLITE_Q8_EW_F_VBMI 4u     /* AVX-512 VBMI (VPERMB / VPERMI2B) */
+#define QLITE_Q8_EW_F_NEON 8u     /* ARM64 Advanced SIMD (gemm_q8.h's QLITE_Q8_F_NEON) */
 
 /*
  * ADD / SUB / MUL with the requantization fused (binary_q8.c's formulas,

@@ -1,0 +1,152 @@
+/*
+ * elementwise_q8_neon.c — the ARM64 NEON row of the element-wise int8
+ * variant table (elementwise_q8.h; listed in elementwise_q8.c):
+ *
+ *   qlite_q8_lut__neon     256-byte table lookup, 16 bytes a step: four
+ *                          TBL of 64-byte quarters (an index past a
+ *                          quarter gives 0), OR-ed;
+ *   qlite_q8_binary__neon  ADD / SUB / MUL with the requantization fused,
+ *                          16 bytes a step in four int32x4 lanes.
+ *
+ * Both are bit-identical to the references (unary_q8.c, binary_q8.c's fast
+ * form). The requantization rq(x) = rdbpot(srdhm(x << l, M0), r) maps onto
+ * NEON one to one: SQSHL (the left shift; binary_q8.c's prepare proves it
+ * never saturates), SQRDMULH (srdhm: (2 x M0 + 2^31) >> 32, ties toward
+ * +inf, as src/quant.h defines it), then for r > 0 a rounding shift SRSHL by
+ * -r of x - [x < 0] (rdbpot's ties away from zero: floor((x + 2^(r-1) -
+ * [x < 0]) / 2^r)). Tails (< 16 elements) go through a 16-byte buffer.
+ * Advanced SIMD is part of every ARMv8-A CPU; the row needs
+ * QLITE_Q8_EW_F_NEON (qlite_q8_cpu_features' NEON bit) so that a feature
+ * cap of 0 still reaches the portable code.
+ */
+#include "kernels/elementwise_q8.h"
+
+#if defined(__aarch64__) && defined(__ARM_NEON)
+#include <arm_neon.h>
+#include <string.h>
+
+void qlite_q8_lut__neon(const uint8_t table[256], const uint8_t *x, uint8_t *y, size_t n);
+void qlite_q8_binary__neon(const qlite_q8_binary_params *p, const uint8_t *a, const uint8_t *b,
+                           uint8_t *y, size_t n, qlite_q8_bshape shape);
+
+typedef struct lut_tables {
+    uint8x16x4_t q[4]; /* table[64 k .. 64 k + 63] */
+} lut_tables;
+
+static inline uint8x16_t lut16(const lut_tables *t, uint8x16_t v) {
+    const uint8x16_t c64 = vdupq_n_u8(64);
+    uint8x16_t r = vqtbl4q_u8(t->q[0], v);
+    v = vsubq_u8(v, c64);
+    r = vorrq_u8(r, vqtbl4q_u8(t->q[1], v));
+    v = vsubq_u8(v, c64);
+    r = vorrq_u8(r, vqtbl4q_u8(t->q[2], v));
+    v = vsubq_u8(v, c64);
+    return vorrq_u8(r, vqtbl4q_u8(t->q[3], v));
+}
+
+void qlite_q8_lut__neon(const uint8_t table[256], const uint8_t *x, uint8_t *y, size_t n) {
+    lut_tables t;
+    for (int k = 0; k < 4; k++) t.q[k] = vld1q_u8_x4(table + 64 * k);
+    size_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        const uint8x16_t v0 = vld1q_u8(x + i), v1 = vld1q_u8(x + i + 16);
+        vst1q_u8(y + i, lut16(&t, v0));
+        vst1q_u8(y + i + 16, lut16(&t, v1));
+    }
+    for (; i + 16 <= n; i += 16) vst1q_u8(y + i, lut16(&t, vld1q_u8(x + i)));
+    if (i < n) {
+        uint8_t buf[16] = {0};
+        memcpy(buf, x + i, n - i);
+        vst1q_u8(buf, lut16(&t, vld1q_u8(buf)));
+        memcpy(y + i, buf, n - i);
+    }
+}
+
+/* rdbpot(srdhm(x << l, m), r) per lane; l, r >= 0 (vector shift counts) */
+static inline int32x4_t rq4(int32x4_t x, int32x4_t l, int32_t m, int32_t r, int32x4_t neg_r) {
+    int32x4_t v = vqrdmulhq_n_s32(vqshlq_s32(x, l), m);
+    if (r > 0) {
+        v = vqaddq_s32(v, vshrq_n_s32(v, 31)); /* - [v < 0] */
+        v = vrshlq_s32(v, neg_r);
+    }
+    return v;
+}
+
+/* 16 bytes as four int32x4 of (q - z) */
+static inline void widen16(uint8x16_t q, bool sg, int16x8_t z, int32x4_t out[4]) {
+    int16x8_t lo, hi;
+    if (sg) {
+        const int8x16_t s = vreinterpretq_s8_u8(q);
+        lo = vmovl_s8(vget_low_s8(s));
+        hi = vmovl_s8(vget_high_s8(s));
+    } else {
+        lo = vreinterpretq_s16_u16(vmovl_u8(vget_low_u8(q)));
+        hi = vreinterpretq_s16_u16(vmovl_u8(vget_high_u8(q)));
+    }
+    lo = vsubq_s16(lo, z); /* |q - z| <= 255 */
+    hi = vsubq_s16(hi, z);
+    out[0] = vmovl_s16(vget_low_s16(lo));
+    out[1] = vmovl_s16(vget_high_s16(lo));
+    out[2] = vmovl_s16(vget_low_s16(hi));
+    out[3] = vmovl_s16(vget_high_s16(hi));
+}
+
+typedef struct bin_consts {
+    bool sg, mul, sub;
+    int16x8_t za, zb;
+    int32x4_t in_l, ol, neg_ra, neg_rb, neg_or, zy, lo, hi;
+    int32_t ma, ra, mb, rb, om, orr;
+} bin_consts;
+
+static inline uint8x16_t binary16(const bin_consts *k, uint8x16_t qa, uint8x16_t qb) {
+    int32x4_t va[4], vb[4], acc[4];
+    widen16(qa, k->sg, k->za, va);
+    widen16(qb, k->sg, k->zb, vb);
+    for (int i = 0; i < 4; i++) {
+        if (k->mul) {
+            acc[i] = vmulq_s32(va[i], vb[i]); /* |product| <= 255^2 */
+        } else {
+            const int32x4_t ta = rq4(va[i], k->in_l, k->ma, k->ra, k->neg_ra);
+            const int32x4_t tb = rq4(vb[i], k->in_l, k->mb, k->rb, k->neg_rb);
+            acc[i] = k->sub ? vsubq_s32(ta, tb) : vaddq_s32(ta, tb);
+        }
+        int32x4_t v = rq4(acc[i], k->ol, k->om, k->orr, k->neg_or);
+        v = vaddq_s32(k->zy, v);
+        acc[i] = vminq_s32(vmaxq_s32(v, k->lo), k->hi);
+    }
+    /* lo / hi are values of the output dtype: the low byte is its code */
+    const int16x8_t h0 = vcombine_s16(vmovn_s32(acc[0]), vmovn_s32(acc[1]));
+    const int16x8_t h1 = vcombine_s16(vmovn_s32(acc[2]), vmovn_s32(acc[3]));
+    return vreinterpretq_u8_s8(vcombine_s8(vmovn_s16(h0), vmovn_s16(h1)));
+}
+
+void qlite_q8_binary__neon(const qlite_q8_binary_params *p, const uint8_t *a, const uint8_t *b,
+                           uint8_t *y, size_t n, qlite_q8_bshape shape) {
+    if (n == 0) return;
+    const bin_consts k = {
+        .sg = p->is_signed, .mul = p->mul, .sub = p->sub,
+        .za = vdupq_n_s16((int16_t)p->za), .zb = vdupq_n_s16((int16_t)p->zb),
+        .in_l = vdupq_n_s32(20), .ol = vdupq_n_s32(p->ol),
+        .neg_ra = vdupq_n_s32(-p->ra), .neg_rb = vdupq_n_s32(-p->rb),
+        .neg_or = vdupq_n_s32(-p->orr), .zy = vdupq_n_s32(p->zy), .lo = vdupq_n_s32(p->lo),
+        .hi = vdupq_n_s32(p->hi), .ma = p->ma, .ra = p->ra, .mb = p->mb, .rb = p->rb,
+        .om = p->om, .orr = p->orr};
+    const bool sa = shape == QLITE_Q8_SV, sb = shape == QLITE_Q8_VS;
+    const uint8x16_t da = vdupq_n_u8(a[0]), db = vdupq_n_u8(b[0]);
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        const uint8x16_t qa = sa ? da : vld1q_u8(a + i), qb = sb ? db : vld1q_u8(b + i);
+        vst1q_u8(y + i, binary16(&k, qa, qb));
+    }
+    if (i < n) {
+        uint8_t ba[16] = {0}, bb[16] = {0}, by[16];
+        if (!sa) memcpy(ba, a + i, n - i);
+        if (!sb) memcpy(bb, b + i, n - i);
+        vst1q_u8(by, binary16(&k, sa ? da : vld1q_u8(ba), sb ? db : vld1q_u8(bb)));
+        memcpy(y + i, by, n - i);
+    }
+}
+
+#else
+typedef int qlite_elementwise_q8_neon_unused; /* not an empty translation unit */
+#endif
