@@ -10,6 +10,11 @@
  * (b) every ISA variant of the row kernels (gemm_f16.h) against the
  *     portable one: conversion bit-exact, dot / axpy within the same bound;
  *     a variant for an ISA this CPU lacks is skipped;
+ * (d) qlite_gemm_f16_o16_serial (O16 halves widened once per block, then
+ *     the float tiles) against qlite_gemm_f32_o16_serial with half = true
+ *     (widened in every tile): bit-identical, over M, K, N around the tile
+ *     (MR), the panel (16) and the K pass (QLITE_GEMM_F16_O16_KC), bias or
+ *     not, a clamp or not;
  * (c) through the interpreter: a float16 FC weight stays float16 and inside
  *     the mapped model (no float32 copy in the prepared memory), and so
  *     does a sparse float16 weight (read in place by the sparse kernels of
@@ -480,6 +485,50 @@ static void test_interpreter_weights(void **state) {
     qlite_writer_free_bytes(bytes);
 }
 
+/* ---- (d) O16 halves widened per block ---- */
+
+static void test_o16_blocked(void **state) {
+    (void)state;
+    static const size_t Ms[] = {1, 3, 4, 11, 12, 13, 24, 200, 400};
+    static const size_t Ks[] = {1, 15, 16, 17, 255, 256, 257, 600};
+    static const size_t Ns[] = {1, 15, 16, 17, 33, 64};
+    const qlite_gemm_f32_ukernel *uk = qlite_gemm_f32_select_o16();
+    qlite_test_rng r;
+    qlite_test_rng_seed(&r, 77);
+    size_t checked = 0;
+    for (size_t i = 0; i < N_COUNT(Ms); i++)
+        for (size_t j = 0; j < N_COUNT(Ks); j++)
+            for (size_t l = 0; l < N_COUNT(Ns); l++) {
+                const size_t M = Ms[i], K = Ks[j], N = Ns[l];
+                if (M * K * N > 4000000) continue;
+                const size_t pe = qlite_gemm_o16_elems(K, N);
+                float *a = malloc(M * K * sizeof(float)), *bias = malloc(N * sizeof(float));
+                float *c1 = malloc(M * N * sizeof(float)), *c2 = malloc(M * N * sizeof(float));
+                uint16_t *w = malloc(pe * sizeof(uint16_t));
+                float *wf = malloc(pe * sizeof(float));
+                assert_true(a && bias && c1 && c2 && w && wf);
+                for (size_t t = 0; t < M * K; t++) a[t] = frand(&r);
+                for (size_t t = 0; t < N; t++) bias[t] = frand(&r);
+                half_weights(&r, w, wf, pe); /* padding included: both read the same bytes */
+                const bool with_bias = (i + j + l) % 2 == 0, clamp = (i + l) % 3 == 0;
+                qlite_gemm_f32_args g = {.M = M, .N = N, .K = K, .a = a, .rsa = K, .csa = 1,
+                                         .bias = with_bias ? bias : NULL, .c = c1, .ldc = N,
+                                         .lo = clamp ? -0.5f : -INFINITY,
+                                         .hi = clamp ? 0.5f : INFINITY};
+                qlite_gemm_f32_o16_serial(uk, &g, w, true);
+                g.c = c2;
+                qlite_gemm_f16_o16_serial(uk, &g, w);
+                if (memcmp(c1, c2, M * N * sizeof(float)) != 0) {
+                    print_error("O16 halves blocked M=%zu K=%zu N=%zu: differs from tile_h\n", M,
+                                K, N);
+                    fail();
+                }
+                checked++;
+                free(a), free(bias), free(c1), free(c2), free(w), free(wf);
+            }
+    assert_true(checked > 300);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fc_f16),
@@ -487,6 +536,7 @@ int main(void) {
         cmocka_unit_test(test_bmm_f16),
         cmocka_unit_test(test_rnn_f16),
         cmocka_unit_test(test_row_variants),
+        cmocka_unit_test(test_o16_blocked),
         cmocka_unit_test(test_interpreter_weights),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

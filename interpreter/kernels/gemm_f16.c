@@ -352,3 +352,107 @@ void qlite_gemm_f16w_serial(const qlite_gemm_f32_ukernel *uk, const qlite_gemm_f
     qlite_gemm_f32_packed(uk, g->M, g->N, g->K, g->a, g->rsa, g->csa, scratch, g->bias, g->c,
                           g->ldc, g->lo, g->hi);
 }
+
+/* ---------------------------------------------------------------- */
+/* O16 halves, widened once per block (qlite_gemm_f16_o16_*)          */
+/* ---------------------------------------------------------------- */
+
+/* Reduction steps per pass: gemm_f32.c's k_block (the whole K for a few
+ * rows, else QLITE_GEMM_F16_O16_KC), from all M rows of the GEMM. */
+static size_t o16h_kblock(const qlite_gemm_f32_ukernel *uk, size_t M, size_t K) {
+    return M * 4 <= uk->mr && K > 0 ? K : QLITE_GEMM_F16_O16_KC;
+}
+
+/*
+ * Rows [m0, m1) x panels [p0, p1) of C, kb steps per pass: per (pass, block
+ * of MC rows, panel) the kc x 16 halves are widened into an L1 buffer once,
+ * then the float tile (or row) kernel runs over the block's row tiles with
+ * it (A's block of MC rows stays in L2 across the panels, as in gemm_f32.c).
+ * Per element this is packed_any's order (passes in K order, the same tile /
+ * row choice per row tile), so the same sums.
+ */
+#define O16H_MC_TILES 16
+static void o16h_block(const qlite_gemm_f32_ukernel *uk, const qlite_gemm_f32_args *g,
+                       const uint16_t *packed, size_t kb, size_t m0, size_t m1, size_t p0,
+                       size_t p1) {
+    float buf[QLITE_GEMM_F16_O16_KC * 16] __attribute__((aligned(64)));
+    float bias_pad[16];
+    const size_t mr = uk->mr, mc = mr * O16H_MC_TILES;
+    for (size_t k0 = 0;; k0 += kb) {
+        const size_t kc = g->K - k0 < kb ? g->K - k0 : kb;
+        const unsigned mode = (k0 > 0 ? QLITE_GEMM_LOAD_C : 0u) |
+                              (k0 + kc >= g->K ? QLITE_GEMM_CLAMP : 0u);
+        for (size_t mb = m0; mb < m1; mb += mc) {
+            const size_t me = m1 - mb < mc ? m1 : mb + mc;
+            for (size_t p = p0; p < p1; p++) {
+                const size_t n0 = p * 16, cols = g->N - n0 < 16 ? g->N - n0 : 16;
+                const uint16_t *src = packed + n0 * g->K + k0 * 16;
+                const float *pb = NULL;
+                if (g->bias && cols == 16) {
+                    pb = g->bias + n0;
+                } else if (g->bias) {
+                    memset(bias_pad, 0, sizeof bias_pad);
+                    memcpy(bias_pad, g->bias + n0, cols * sizeof(float));
+                    pb = bias_pad;
+                }
+                if (kc > QLITE_GEMM_F16_O16_KC) { /* a few rows over a long K: no reuse */
+                    for (size_t m = mb; m < me; m++)
+                        uk->row_h(kc, g->a + m * g->rsa + k0 * g->csa, g->csa, src,
+                                  g->c + m * g->ldc + n0, cols, pb, mode, g->lo, g->hi);
+                    continue;
+                }
+                qlite_f16_to_f32_row(src, buf, kc * 16);
+                for (size_t m = mb; m < me; m += mr) {
+                    const size_t rows = me - m < mr ? me - m : mr;
+                    const float *a = g->a + m * g->rsa + k0 * g->csa;
+                    float *c = g->c + m * g->ldc + n0;
+                    if (rows * 4 <= mr) {
+                        for (size_t r = 0; r < rows; r++)
+                            uk->row(kc, a + r * g->rsa, g->csa, buf, c + r * g->ldc, cols, pb,
+                                    mode, g->lo, g->hi);
+                    } else {
+                        uk->tile(kc, a, g->rsa, g->csa, rows, buf, c, g->ldc, cols, pb, mode,
+                                 g->lo, g->hi);
+                    }
+                }
+            }
+        }
+        if (k0 + kc >= g->K) break;
+    }
+}
+
+void qlite_gemm_f16_o16_serial(const qlite_gemm_f32_ukernel *uk, const qlite_gemm_f32_args *g,
+                               const uint16_t *packed) {
+    if (g->M == 0 || g->N == 0) return;
+    o16h_block(uk, g, packed, o16h_kblock(uk, g->M, g->K), 0, g->M, 0, (g->N + 15) / 16);
+}
+
+typedef struct o16h_job {
+    const qlite_gemm_f32_ukernel *uk;
+    const qlite_gemm_f32_args *g;
+    const uint16_t *packed;
+    size_t kb;
+    bool split_rows;
+} o16h_job;
+
+static void o16h_range(void *arg, size_t begin, size_t end) {
+    const o16h_job *j = arg;
+    const qlite_gemm_f32_args *g = j->g;
+    if (j->split_rows) {
+        const size_t mr = j->uk->mr, m1 = end * mr < g->M ? end * mr : g->M;
+        o16h_block(j->uk, g, j->packed, j->kb, begin * mr, m1, 0, (g->N + 15) / 16);
+    } else {
+        o16h_block(j->uk, g, j->packed, j->kb, 0, g->M, begin, end);
+    }
+}
+
+void qlite_gemm_f16_o16_run(const qlite_node *node, const qlite_gemm_f32_ukernel *uk,
+                            const qlite_gemm_f32_args *g, const uint16_t *packed) {
+    if (g->M == 0 || g->N == 0) return;
+    const size_t panels = (g->N + 15) / 16, row_tiles = (g->M + uk->mr - 1) / uk->mr;
+    const size_t threads = (size_t)qlite_node_threads(node);
+    o16h_job j = {.uk = uk, .g = g, .packed = packed, .kb = o16h_kblock(uk, g->M, g->K),
+                  .split_rows = row_tiles >= 2 * threads || row_tiles >= panels};
+    const size_t items = j.split_rows ? row_tiles : panels;
+    qlite_kernel_parallel(node, items, g->M * g->N * g->K / items, o16h_range, &j);
+}

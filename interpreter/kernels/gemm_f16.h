@@ -57,6 +57,23 @@ void qlite_gemm_f16w_run(const qlite_node *node, const qlite_gemm_f32_ukernel *u
 void qlite_gemm_f16w_serial(const qlite_gemm_f32_ukernel *uk, const qlite_gemm_f16w_args *g,
                             float *scratch);
 
+/*
+ * C = clamp(A * B + bias) with B float16 in the O16 layout (docs/format.md
+ * §6.2; a --mode float16 model's weights read in place), uk with nr == 16:
+ * the same sums as qlite_gemm_f32_o16_serial / _run_o16 with half = true,
+ * bit for bit, but each block of up to QLITE_GEMM_F16_O16_KC reduction steps
+ * of a 16-column panel is widened once into an L1 buffer (16 KiB on the
+ * stack) and the float tile kernel runs over every row of C with it,
+ * instead of widening the block again in each row tile. A few rows over a
+ * longer K (no reuse) use the widening row kernel. On the node's threads
+ * (rows or panels split like qlite_gemm_f32_run_o16) / the calling thread.
+ */
+#define QLITE_GEMM_F16_O16_KC 256 /* gemm_f32.c's GEMM_KC: the same K passes */
+void qlite_gemm_f16_o16_run(const qlite_node *node, const qlite_gemm_f32_ukernel *uk,
+                            const qlite_gemm_f32_args *g, const uint16_t *packed);
+void qlite_gemm_f16_o16_serial(const qlite_gemm_f32_ukernel *uk, const qlite_gemm_f32_args *g,
+                               const uint16_t *packed);
+
 /* The small-M row kernels by ISA (tests compare each against the portable one). */
 typedef struct qlite_gemm_f16_rowk {
     const char *name;

@@ -46,6 +46,7 @@ static lstm_io lstm_get_io(qlite_node *node) {
     const qlite_tensor *t;
     io.x = node->inputs[0]->data;
     io.w = node->inputs[1]->data;
+    io.w_mat = io.r_mat = 0; /* row-major unless the constant's O16 form is used */
     io.r = node->inputs[2]->data;
     io.b = (t = qlite_node_input(node, 3)) ? t->data : NULL;
     io.lens = qlite_node_input(node, 4);
