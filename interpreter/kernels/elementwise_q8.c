@@ -39,6 +39,10 @@ void qlite_q8_dequantize__avx512(const uint8_t *x, float *y, size_t n, float sca
 void qlite_q8_lut__neon(const uint8_t table[256], const uint8_t *x, uint8_t *y, size_t n);
 void qlite_q8_binary__neon(const qlite_q8_binary_params *p, const uint8_t *a, const uint8_t *b,
                            uint8_t *y, size_t n, qlite_q8_bshape shape);
+void qlite_q8_quantize__neon(const float *x, uint8_t *y, size_t n, float scale, int32_t zp,
+                             bool is_unsigned);
+void qlite_q8_dequantize__neon(const uint8_t *x, float *y, size_t n, float scale, int32_t zp,
+                               bool is_signed);
 #endif
 
 /*
@@ -120,7 +124,8 @@ static const qlite_q8_ew_ukernels rows[] = {
 #endif
 #ifdef EW_NEON
     {.name = "neon", .needs = QLITE_Q8_EW_F_NEON, .lut = qlite_q8_lut__neon,
-     .binary = qlite_q8_binary__neon},
+     .binary = qlite_q8_binary__neon, .quantize = qlite_q8_quantize__neon,
+     .dequantize = qlite_q8_dequantize__neon},
 #endif
 };
 

@@ -6,7 +6,12 @@
  *                          TBL of 64-byte quarters (an index past a
  *                          quarter gives 0), OR-ed;
  *   qlite_q8_binary__neon  ADD / SUB / MUL with the requantization fused,
- *                          16 bytes a step in four int32x4 lanes.
+ *                          16 bytes a step in four int32x4 lanes;
+ *   qlite_q8_quantize__neon   QUANTIZE: FDIV by the scale (not a multiply by
+ *                          its reciprocal, as quantize.c), NaN -> 0, clamp
+ *                          to the range minus the zero point (exact floats),
+ *                          FCVTNS (ties to even), + zero point;
+ *   qlite_q8_dequantize__neon DEQUANTIZE: (float)(q - zp) * scale.
  *
  * Both are bit-identical to the references (unary_q8.c, binary_q8.c's fast
  * form). The requantization rq(x) = rdbpot(srdhm(x << l, M0), r) maps onto
@@ -28,6 +33,10 @@
 void qlite_q8_lut__neon(const uint8_t table[256], const uint8_t *x, uint8_t *y, size_t n);
 void qlite_q8_binary__neon(const qlite_q8_binary_params *p, const uint8_t *a, const uint8_t *b,
                            uint8_t *y, size_t n, qlite_q8_bshape shape);
+void qlite_q8_quantize__neon(const float *x, uint8_t *y, size_t n, float scale, int32_t zp,
+                             bool is_unsigned);
+void qlite_q8_dequantize__neon(const uint8_t *x, float *y, size_t n, float scale, int32_t zp,
+                               bool is_signed);
 
 typedef struct lut_tables {
     uint8x16x4_t q[4]; /* table[64 k .. 64 k + 63] */
@@ -144,6 +153,67 @@ void qlite_q8_binary__neon(const qlite_q8_binary_params *p, const uint8_t *a, co
         if (!sb) memcpy(bb, b + i, n - i);
         vst1q_u8(by, binary16(&k, sa ? da : vld1q_u8(ba), sb ? db : vld1q_u8(bb)));
         memcpy(y + i, by, n - i);
+    }
+}
+
+static inline int32x4_t quant4(float32x4_t x, float32x4_t s, float32x4_t lo, float32x4_t hi,
+                               int32x4_t zp) {
+    float32x4_t v = vdivq_f32(x, s);
+    v = vbslq_f32(vceqq_f32(v, v), v, vdupq_n_f32(0.0f)); /* NaN -> 0 (FMAX keeps NaN) */
+    v = vminq_f32(vmaxq_f32(v, lo), hi);
+    return vaddq_s32(vcvtnq_s32_f32(v), zp);
+}
+
+void qlite_q8_quantize__neon(const float *x, uint8_t *y, size_t n, float scale, int32_t zp,
+                             bool is_unsigned) {
+    const float32x4_t vs = vdupq_n_f32(scale);
+    const float32x4_t lo = vdupq_n_f32((float)((is_unsigned ? 0 : -128) - zp));
+    const float32x4_t hi = vdupq_n_f32((float)((is_unsigned ? 255 : 127) - zp));
+    const int32x4_t vz = vdupq_n_s32(zp);
+    for (size_t i = 0; i < n; i += 8) {
+        const size_t m = n - i < 8 ? n - i : 8;
+        float bx[8] = {0};
+        const float *px = x + i;
+        if (m < 8) {
+            memcpy(bx, px, m * sizeof *bx);
+            px = bx;
+        }
+        const int32x4_t q0 = quant4(vld1q_f32(px), vs, lo, hi, vz);
+        const int32x4_t q1 = quant4(vld1q_f32(px + 4), vs, lo, hi, vz);
+        /* in the dtype's range: the low byte is the code */
+        const uint8x8_t b =
+            vreinterpret_u8_s8(vmovn_s16(vcombine_s16(vmovn_s32(q0), vmovn_s32(q1))));
+        if (m < 8) {
+            uint8_t by[8];
+            vst1_u8(by, b);
+            memcpy(y + i, by, m);
+        } else {
+            vst1_u8(y + i, b);
+        }
+    }
+}
+
+static inline void dequant8(const uint8_t *x, float *y, float32x4_t vs, int32x4_t vz, bool sg) {
+    const uint8x8_t q = vld1_u8(x);
+    const int16x8_t v = sg ? vmovl_s8(vreinterpret_s8_u8(q)) : vreinterpretq_s16_u16(vmovl_u8(q));
+    const int32x4_t v0 = vsubq_s32(vmovl_s16(vget_low_s16(v)), vz);
+    const int32x4_t v1 = vsubq_s32(vmovl_s16(vget_high_s16(v)), vz);
+    vst1q_f32(y, vmulq_f32(vcvtq_f32_s32(v0), vs));
+    vst1q_f32(y + 4, vmulq_f32(vcvtq_f32_s32(v1), vs));
+}
+
+void qlite_q8_dequantize__neon(const uint8_t *x, float *y, size_t n, float scale, int32_t zp,
+                               bool is_signed) {
+    const float32x4_t vs = vdupq_n_f32(scale);
+    const int32x4_t vz = vdupq_n_s32(zp);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) dequant8(x + i, y + i, vs, vz, is_signed);
+    if (i < n) {
+        uint8_t bx[8] = {0};
+        float by[8];
+        memcpy(bx, x + i, n - i);
+        dequant8(bx, by, vs, vz, is_signed);
+        memcpy(y + i, by, (n - i) * sizeof *by);
     }
 }
 
