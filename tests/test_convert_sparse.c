@@ -4,10 +4,11 @@
  *
  * Int8 weights (int8 and dynamic modes) are stored sparse without --prune
  * only when the block sparsity of the form is at least the sparse int8
- * kernel's measured break-even (1x16: 95%, 1x4: 98%, 1x1: 99%); an explicit
- * --prune or a negative sparse_min lifts the rule (size alone decides), and
- * float weights keep the size rule. The fixture tests/data/onnx/sp_policy.onnx
- * (make_sparse_policy.py) holds five Gemm weights pre-pruned with a known
+ * kernel's measured break-even (16x4: 60%, 1x16: 95%, 1x4: 98%, 1x1: 99%); an
+ * explicit --prune or a negative sparse_min lifts the rule (size decides;
+ * with --prune a form above its break-even first, below), and float weights
+ * keep the size rule. The fixture tests/data/onnx/sp_policy.onnx
+ * (make_sparse_policy.py) holds eight Gemm weights pre-pruned with a known
  * block structure on either side of those thresholds; the expected form of
  * each follows by hand from the counts in the generator:
  *
@@ -17,7 +18,16 @@
  *   wc      1x1        4056/4096 = 99.0%       sparse   sparse 1x1
  *   wd      1x4        1008/1024 = 98.4%       sparse   sparse 1x4
  *   we      1x4        960/1024 = 93.8%        sparse   dense
+ *   wf      16x4       44/64 = 68.8%           sparse   sparse 16x4 (68.8% in every
+ *                                                       shape: only 16x4 qualifies)
+ *   wg      16x4       36/64 = 56.3%           sparse   dense
+ *   wh      16x4       48/64 = 75.0%           sparse   sparse 16x4
+ *           (one column per kept block: as 16x1 blocks, 277 bytes against
+ *           16x4's 1045, the smallest form; 1x1 93.75% < 99%)
  *
+ * With --prune an int8 weight takes the smallest form at or above its
+ * break-even when there is one (wh: 16x4, not the smaller 16x1, which has no
+ * fast kernel); with sparse_min < 0 the smallest (wh: 16x1). *
  * and the converted dynamic model computes the same outputs whichever form
  * each weight took (the same int8 values, dense or sparse kernels).
  */
@@ -29,8 +39,8 @@
 #include "qlite/qlite_convert.h"
 #include "support.h"
 
-#define NW 5
-static const char *const k_names[NW] = {"wa", "wb", "wc", "wd", "we"};
+#define NW 8
+static const char *const k_names[NW] = {"wa", "wb", "wc", "wd", "we", "wf", "wg", "wh"};
 
 typedef struct form {
     bool sparse;
@@ -96,7 +106,8 @@ static void test_float32_size_rule(void **state) {
     form f[NW];
     convert(QLITE_CONVERT_FLOAT32, 0.0f, 0.0f, false, &b, &n);
     forms_of(b, n, f, QLITE_DTYPE_FLOAT32);
-    static const char *const want[NW] = {"sparse", "sparse", "sparse", "sparse", "sparse"};
+    static const char *const want[NW] = {"sparse", "sparse", "sparse", "sparse",
+                                         "sparse", "sparse", "sparse", "sparse"};
     expect(f, want, "float32");
     qlite_convert_free_bytes(b);
 }
@@ -108,23 +119,30 @@ static void test_int8_break_even(void **state) {
     form f[NW];
     convert(QLITE_CONVERT_DYNAMIC, 0.0f, 0.0f, false, &b, &n);
     forms_of(b, n, f, QLITE_DTYPE_INT8);
-    static const char *const want[NW] = {"1x16", "dense", "1x1", "1x4", "dense"};
+    static const char *const want[NW] = {"1x16", "dense", "1x1",  "1x4",
+                                         "dense", "16x4",  "dense", "16x4"};
     expect(f, want, "dynamic, automatic");
     qlite_convert_free_bytes(b);
 }
 
 /* --prune (the user asked for size; 0.5 removes nothing more here) and a
- * negative sparse_min lift the speed rule: every weight sparse; --dense none. */
+ * negative sparse_min lift the speed rule: every weight sparse (wh: 16x4 with
+ * --prune, the fast form; 16x1, the smallest, with sparse_min < 0); --dense
+ * none. */
 static void test_explicit_requests(void **state) {
     (void)state;
-    static const char *const all[NW] = {"sparse", "sparse", "sparse", "sparse", "sparse"};
-    static const char *const none[NW] = {"dense", "dense", "dense", "dense", "dense"};
+    static const char *const pruned[NW] = {"sparse", "sparse", "sparse", "sparse",
+                                           "sparse", "sparse", "sparse", "16x4"};
+    static const char *const all[NW] = {"sparse", "sparse", "sparse", "sparse",
+                                        "sparse", "sparse", "sparse", "16x1"};
+    static const char *const none[NW] = {"dense", "dense", "dense", "dense",
+                                         "dense", "dense", "dense", "dense"};
     const struct {
         float prune, sparse_min;
         bool dense;
         const char *const *want;
         const char *what;
-    } cases[] = {{0.5f, 0.0f, false, all, "dynamic --prune 0.5"},
+    } cases[] = {{0.5f, 0.0f, false, pruned, "dynamic --prune 0.5"},
                  {0.0f, -1.0f, false, all, "dynamic sparse_min -1"},
                  {0.0f, 0.0f, true, none, "dynamic --dense"}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

@@ -109,14 +109,14 @@ qlite_status qlc_cluster_weights(qlc_ctx *c, qlite_convert_report *r);
 /* ---- storage (store.c) ----------------------------------------------------------------- */
 
 /* The block shapes the storage pass tries (besides the prune block). */
-#define QLC_STORE_SHAPES 11
+#define QLC_STORE_SHAPES 12
 
 /* Minimum sparsity for sparse storage when options.sparse_min is 0. */
 #define QLC_SPARSE_MIN_DEFAULT 0.5f
 
 /* INT8 weights (int8 / dynamic modes) are stored sparse automatically (no
  * options.prune, options.sparse_min >= 0) only when the block sparsity of the
- * br x bc form is at least this: 0.95 for 1x16, 0.98 for 1x4, 0.99 for 1x1,
+ * br x bc form is at least this: 0.60 for 16x4, 0.95 for 1x16, 0.98 for 1x4, 0.99 for 1x1,
  * more than 1 (never) for shapes without a vector int8 kernel. */
 double qlc_int8_sparse_break_even(uint32_t br, uint32_t bc);
 

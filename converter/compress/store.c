@@ -24,7 +24,11 @@
  *      INT8 weights without --prune (and sparse_min >= 0): a sparse shape
  *      only at or above its measured break-even sparsity
  *      (qlc_int8_sparse_break_even), where the sparse kernel is faster;
- *   3. the smallest wins (ties: the earlier candidate, dense first);
+ *   3. the smallest wins (ties: the earlier candidate, dense first); INT8
+ *      weights with --prune: the smallest of the sparse forms at or above
+ *      their break-even when there is one (a 16x4-pruned weight whose
+ *      blocks also hold zeros stays 16x4, fast, rather than a smaller 1x4
+ *      that runs slower than dense), else the smallest;
  *   4. encode it: row pointers, column indices, the stored values or their
  *      palette indices as one LSB-first bitstream, the codebook sorted by
  *      value and padded with zeros to 2^b entries.
@@ -39,6 +43,7 @@
 
 static const uint32_t k_shapes[QLC_STORE_SHAPES][2] = {
     {1, 1}, {1, 2}, {1, 4}, {1, 8}, {1, 16}, {2, 1}, {4, 1}, {8, 1}, {16, 1}, {2, 2}, {4, 4},
+    {16, 4},
 };
 
 #define MAXD 256                 /* palette entries at most */
@@ -500,6 +505,7 @@ static const char *source_name(const qlc_graph *g, int32_t t) {
  * rule. Float weights keep the size rule alone.
  */
 double qlc_int8_sparse_break_even(uint32_t br, uint32_t bc) {
+    if (br == 16 && bc == 4) return 0.60;
     if (br == 1 && bc == 16) return 0.95;
     if (br == 1 && bc == 4) return 0.98;
     if (br == 1 && bc == 1) return 0.99;
@@ -540,21 +546,25 @@ static qlite_status choose(const qlc_ctx *c, const qlc_tensor *t, const wview *v
         shapes[ns][0] = pr;
         shapes[ns++][1] = pc;
     }
+    /* INT8 with --prune: the smallest form faster than dense when there is one */
+    const bool prefer_fast = v->dt == QLITE_DTYPE_INT8 && o->prune > 0;
+    form fast = {.bytes = UINT64_MAX};
     for (uint32_t s = 0; s < ns; s++) {
         form fm = {.br = shapes[s][0], .bc = shapes[s][1]};
         if (v->rows % fm.br || v->cols % fm.bc) continue;
         bool stored_zero;
         if (!measure_sparse(v, &fm, f, &stored_zero)) continue;
-        if (speed_rule && 1.0 - (double)fm.values / (double)v->n <
-                              qlc_int8_sparse_break_even(fm.br, fm.bc))
-            continue;
+        const bool faster = 1.0 - (double)fm.values / (double)v->n >=
+                            qlc_int8_sparse_break_even(fm.br, fm.bc);
+        if (speed_rule && !faster) continue;
         fm.bytes = fm.values * v->es + fm.index_bytes;
-        if (fm.bytes < best->bytes) *best = fm;
-        if (palettes) {
-            form fp = fm;
-            if (palette_for(v, f, stored_zero, &fp) && fp.bytes < best->bytes) *best = fp;
-        }
+        form fp = fm;
+        const bool pal = palettes && palette_for(v, f, stored_zero, &fp) && fp.bytes < fm.bytes;
+        const form *c1 = pal ? &fp : &fm;
+        if (c1->bytes < best->bytes) *best = *c1;
+        if (prefer_fast && faster && c1->bytes < fast.bytes) fast = *c1;
     }
+    if (fast.bytes != UINT64_MAX) *best = fast;
     return QLITE_OK;
 }
 
