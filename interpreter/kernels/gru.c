@@ -178,12 +178,7 @@ static qlite_status gru_eval_f32(qlite_node *node) {
                     memcpy(rh + (size_t)b * H, hb, H * sizeof(float)); /* unused */
                     continue;
                 }
-                const float *xb = gx + rnn_xrow(d, t, b) * G3;
-                float *r = pb + H;
-                for (size_t j = 0; j < H; j++) r[j] += xb[H + j];
-                rnn_clip_vec(d, r, H);
-                rnn_sigmoid_vec(r, H);
-                for (size_t j = 0; j < H; j++) rh[(size_t)b * H + j] = r[j] * hb[j];
+                rnn_gru_r_fast(d, pb, gx + rnn_xrow(d, t, b) * G3, hb, rh + (size_t)b * H);
             }
             if (!st->lbr) /* (r * h) R_h^T + Rb_h: rows [h0, 3H) into nh [B, ldn] */
                 qlite_gemm_f32_packed(st->uk, B, ldn, H, rh, H, 1, rp + h0 * H,
@@ -193,18 +188,8 @@ static qlite_status gru_eval_f32(qlite_node *node) {
                 if (s >= len) continue;
                 const int64_t t = rev ? len - 1 - s : s;
                 float *hb = hs + (size_t)b * H;
-                float *pb = hp + (size_t)b * G3;
-                const float *xb = gx + rnn_xrow(d, t, b) * G3;
-                float *z = pb, *n = pb + 2 * H;
-                const float *r = pb + H, *nhb = nh + (size_t)b * ldn + skip;
-                for (size_t j = 0; j < H; j++) z[j] += xb[j];
-                rnn_clip_vec(d, z, H);
-                rnn_sigmoid_vec(z, H);
-                for (size_t j = 0; j < H; j++)
-                    n[j] = xb[2 * H + j] + (st->lbr ? r[j] * n[j] : nhb[j]);
-                rnn_clip_vec(d, n, H);
-                rnn_tanh_vec(n, n, H);
-                for (size_t j = 0; j < H; j++) hb[j] = (1.0f - z[j]) * n[j] + z[j] * hb[j];
+                rnn_gru_h_fast(d, st->lbr, hp + (size_t)b * G3, gx + rnn_xrow(d, t, b) * G3,
+                               nh + (size_t)b * ldn + skip, hb);
                 if (io.y) memcpy(io.y + rnn_yoff(d, t, dir, b), hb, H * sizeof(float));
             }
         }

@@ -168,6 +168,42 @@ static inline void rnn_lstm_cell_fast(const rnn_dims *d, float *restrict pre, co
     for (size_t j = 0; j < H; j++) h[j] = go[j] * tmp[j];
 }
 
+/*
+ * GRU's r gate over one batch entry's vectors (optimized paths): pb [3H]
+ * holds h R^T + Rb (z, r, h parts), xb [3H] x W^T + Wb; r = sigmoid(clip(
+ * pb_r + xb_r)) is left in pb's r part and rh[H] = r * h.
+ */
+static inline void rnn_gru_r_fast(const rnn_dims *d, float *restrict pb,
+                                  const float *restrict xb, const float *restrict h,
+                                  float *restrict rh) {
+    const size_t H = (size_t)d->H;
+    float *r = pb + H;
+    for (size_t j = 0; j < H; j++) r[j] += xb[H + j];
+    rnn_clip_vec(d, r, H);
+    rnn_sigmoid_vec(r, H);
+    for (size_t j = 0; j < H; j++) rh[j] = r[j] * h[j];
+}
+
+/*
+ * Then z, the candidate n and the new h[H] (pb's z and h parts reused):
+ * n = tanh(clip(xb_h + (lbr ? r * pb_h : nh))), nh [H] = (r * h) R_h^T + Rb_h
+ * (unused with linear_before_reset), h = (1 - z) n + z h.
+ */
+static inline void rnn_gru_h_fast(const rnn_dims *d, bool lbr, float *restrict pb,
+                                  const float *restrict xb, const float *restrict nh,
+                                  float *restrict h) {
+    const size_t H = (size_t)d->H;
+    float *z = pb, *n = pb + 2 * H;
+    const float *r = pb + H;
+    for (size_t j = 0; j < H; j++) z[j] += xb[j];
+    rnn_clip_vec(d, z, H);
+    rnn_sigmoid_vec(z, H);
+    for (size_t j = 0; j < H; j++) n[j] = xb[2 * H + j] + (lbr ? r[j] * n[j] : nh[j]);
+    rnn_clip_vec(d, n, H);
+    rnn_tanh_vec(n, n, H);
+    for (size_t j = 0; j < H; j++) h[j] = (1.0f - z[j]) * n[j] + z[j] * h[j];
+}
+
 /* Checks an optional float input's shape. */
 static inline qlite_status rnn_check_opt(qlite_node *node, uint32_t index, const char *what,
                                          uint32_t rank, const int64_t *dims) {

@@ -339,11 +339,7 @@ static qlite_status rnnv_eval(qlite_node *node) {
                         rh[(size_t)b * H + j] = r * hb[j];
                     }
                 } else {
-                    float *r = pb + H;
-                    for (size_t j = 0; j < H; j++) r[j] += xb[H + j];
-                    rnn_clip_vec(d, r, H);
-                    rnn_sigmoid_vec(r, H);
-                    for (size_t j = 0; j < H; j++) rh[(size_t)b * H + j] = r[j] * hb[j];
+                    rnn_gru_r_fast(d, pb, xb, hb, rh + (size_t)b * H);
                 }
             }
             if (!s->lbr) { /* (r * h) R_h^T + Rb_h */
@@ -369,17 +365,8 @@ static qlite_status rnnv_eval(qlite_node *node) {
                         const float n = tanhf(rnn_clip(d, xb[2 * H + j] + hh));
                         hb[j] = (1.0f - z) * n + z * hb[j];
                     }
-                } else { /* z and the candidate n over whole vectors (pb's z and h parts reused) */
-                    float *z = pb, *n = pb + 2 * H;
-                    const float *r = pb + H;
-                    for (size_t j = 0; j < H; j++) z[j] += xb[j];
-                    rnn_clip_vec(d, z, H);
-                    rnn_sigmoid_vec(z, H);
-                    for (size_t j = 0; j < H; j++)
-                        n[j] = xb[2 * H + j] + (s->lbr ? r[j] * n[j] : nhb[j]);
-                    rnn_clip_vec(d, n, H);
-                    rnn_tanh_vec(n, n, H);
-                    for (size_t j = 0; j < H; j++) hb[j] = (1.0f - z[j]) * n[j] + z[j] * hb[j];
+                } else {
+                    rnn_gru_h_fast(d, s->lbr, pb, xb, nhb, hb);
                 }
                 if (io.y) memcpy(io.y + rnn_yoff(d, t, dir, b), hb, H * sizeof(float));
             }
