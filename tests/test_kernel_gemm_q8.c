@@ -108,6 +108,39 @@ static void test_pack_o16i4(void **state) {
     }
 }
 
+/* copy_a: rows XORed with the flip, [K, lda) zeroed, row sums of the copied bytes (the
+ * SIMD body's 16-byte steps and the scalar tail), other bytes untouched */
+static void test_copy_a(void **state) {
+    (void)state;
+    qlite_test_rng r;
+    qlite_test_rng_seed(&r, 13);
+    const size_t Ks[] = {1, 4, 15, 16, 17, 31, 32, 33, 64, 100, 257};
+    for (size_t i = 0; i < Q8_COUNT(Ks); i++)
+        for (int fi = 0; fi < 2; fi++) {
+            const size_t K = Ks[i], rows = 3, lin = K + 5, lda = (K + 3) / 4 * 4 + 4;
+            const uint8_t flip = fi ? 0x80 : 0;
+            uint8_t *a = malloc(rows * lin), *out = malloc(rows * lda + 8);
+            assert_non_null(a);
+            assert_non_null(out);
+            for (size_t j = 0; j < rows * lin; j++) a[j] = (uint8_t)qlite_test_rng_u32(&r);
+            memset(out, 0xAB, rows * lda + 8);
+            int32_t rs[3] = {-1, -1, -1};
+            qlite_gemm_q8_copy_a(rows, K, a, lin, flip, out, lda, i % 2 ? NULL : rs);
+            for (size_t m = 0; m < rows; m++) {
+                int32_t sum = 0;
+                for (size_t k = 0; k < lda; k++) {
+                    const uint8_t want = k < K ? (uint8_t)(a[m * lin + k] ^ flip) : 0;
+                    assert_int_equal(out[m * lda + k], want);
+                    sum += want;
+                }
+                assert_int_equal(rs[m], i % 2 ? -1 : sum);
+            }
+            for (size_t j = rows * lda; j < rows * lda + 8; j++) assert_int_equal(out[j], 0xAB);
+            free(a);
+            free(out);
+        }
+}
+
 /* (b) ----------------------------------------------------------------------- */
 
 /* The formula of gemm_q8.h in int64, requantized by kernel_q8_check.h. */
@@ -294,6 +327,7 @@ int main(void) {
     struct CMUnitTest tests[16];
     size_t t = 0;
     tests[t++] = (struct CMUnitTest)cmocka_unit_test(test_pack_o16i4);
+    tests[t++] = (struct CMUnitTest)cmocka_unit_test(test_copy_a);
     tests[t++] = (struct CMUnitTest)cmocka_unit_test(test_ref_matches_formula);
     tests[t++] = (struct CMUnitTest)cmocka_unit_test(test_select);
     for (size_t i = 0; i < n && t < Q8_COUNT(tests); i++) {

@@ -7,8 +7,8 @@
  *     with any zero point, int8 or uint8), a constant B per column (the N
  *     axis, with and without transpose_b), transpose_a, broadcast batch dims
  *     (B shared: batches folded into one GEMM; A broadcast; both batched),
- *     rank-1 operands, row counts below / above the tile; optimized with 1
- *     and 2 threads and the reference path;
+ *     rank-1 operands, row counts below / above the tile; optimized with 1,
+ *     2 and 3 threads (batches claimed per thread) and the reference path;
  * (b) the NumPy golden cases of make_golden_nn_q8.py (set "bmm");
  * (c) error paths.
  */
@@ -141,7 +141,7 @@ static void check_case(const bmmq_case *c, uint64_t seed) {
         int threads;
         uint32_t flags;
         const char *name;
-    } runs[] = {{1, 0, "optimized"}, {2, 0, "2 threads"},
+    } runs[] = {{1, 0, "optimized"}, {2, 0, "2 threads"}, {3, 0, "3 threads"},
                 {1, QLITE_INTERP_REFERENCE_ONLY, "reference"}};
     char what[160];
     for (size_t i = 0; i < Q8_COUNT(runs); i++) {

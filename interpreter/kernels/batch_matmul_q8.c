@@ -189,20 +189,19 @@ static qlite_q8_cols mat_cols(const bmmq_state *s, const bmmq_job *j, size_t mat
     return c;
 }
 
-/* Thread t: its batches, one GEMM each (A rows in the thread's buffer). */
-static void batches_range(void *arg, size_t begin, size_t end) {
+/* Batches [begin, end), one GEMM each, A rows in the running thread's buffer (batches
+ * are claimed: a thread that finishes early takes more). */
+static void batches_range(void *arg, int thread, size_t begin, size_t end) {
     const bmmq_job *j = arg;
     const bmmq_state *s = j->s;
     const size_t es = s->hybrid ? 4 : 1;
-    for (size_t t = begin; t < end; t++) {
-        uint8_t *buf = j->abuf + t * s->abuf_bytes;
+    {
+        uint8_t *buf = j->abuf + (size_t)thread * s->abuf_bytes;
         int32_t *rowsum = (int32_t *)(void *)(buf + s->M * s->lda);
         float *su = (float *)(void *)(rowsum + s->M);
         int32_t *zu = (int32_t *)(void *)(su + s->M);
         float *tmp = (float *)(void *)(zu + s->M);
-        size_t b0, b1;
-        qlite_nn_split(s->batches, (size_t)s->threads, t, &b0, &b1);
-        for (size_t batch = b0; batch < b1; batch++) {
+        for (size_t batch = begin; batch < end; batch++) {
             size_t ao, bo;
             batch_offsets(s, batch, &ao, &bo);
             fill_a(s, j, ao, 0, s->M, buf, rowsum, su, zu, tmp);
@@ -277,7 +276,7 @@ static qlite_status bmmq_eval(qlite_node *node) {
                                  .finish = s->hybrid ? fold_finish : NULL, .finish_ctx = &f};
         qlite_q8_gemm_run(node, &g);
     } else {
-        qlite_parallel_for(node, (size_t)s->threads, batches_range, &j);
+        qlite_parallel_for_thread(node, s->batches, batches_range, &j);
     }
     return QLITE_OK;
 }

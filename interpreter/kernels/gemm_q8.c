@@ -7,6 +7,9 @@
 
 #include <stdatomic.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "kernel_util.h"
 #include "nn_common.h"
@@ -39,7 +42,32 @@ static void pack_block_portable(size_t K, const uint8_t *b, size_t ldb, bool b_t
                     4 * full + t < K ? (uint8_t)(src[4 * full + t] ^ flip) : 0;
         }
     } else {
-        for (size_t k = 0; k < K; k++) {
+        size_t k0 = 0;
+#if defined(__SSE2__)
+        /* B [K, N], a full block: 4 rows of 16 bytes interleaved into [16 columns][4 k] by
+         * byte then 16-bit unpacks, one 64-byte group per 4 k */
+        if (cols == 16) {
+            const __m128i fl = _mm_set1_epi8((char)flip);
+            for (; k0 + 4 <= K; k0 += 4) {
+                const uint8_t *src = b + k0 * ldb + c0;
+                const __m128i r0 = _mm_xor_si128(_mm_loadu_si128((const __m128i *)src), fl);
+                const __m128i r1 =
+                    _mm_xor_si128(_mm_loadu_si128((const __m128i *)(src + ldb)), fl);
+                const __m128i r2 =
+                    _mm_xor_si128(_mm_loadu_si128((const __m128i *)(src + 2 * ldb)), fl);
+                const __m128i r3 =
+                    _mm_xor_si128(_mm_loadu_si128((const __m128i *)(src + 3 * ldb)), fl);
+                const __m128i t0 = _mm_unpacklo_epi8(r0, r1), t1 = _mm_unpackhi_epi8(r0, r1);
+                const __m128i t2 = _mm_unpacklo_epi8(r2, r3), t3 = _mm_unpackhi_epi8(r2, r3);
+                uint8_t *d = dst + (k0 / 4) * 64;
+                _mm_storeu_si128((__m128i *)d, _mm_unpacklo_epi16(t0, t2));
+                _mm_storeu_si128((__m128i *)(d + 16), _mm_unpackhi_epi16(t0, t2));
+                _mm_storeu_si128((__m128i *)(d + 32), _mm_unpacklo_epi16(t1, t3));
+                _mm_storeu_si128((__m128i *)(d + 48), _mm_unpackhi_epi16(t1, t3));
+            }
+        }
+#endif
+        for (size_t k = k0; k < K; k++) {
             const uint8_t *src = b + k * ldb + c0;
             uint8_t *d = dst + (k / 4) * 64 + k % 4;
             for (size_t c = 0; c < cols; c++) d[c * 4] = (uint8_t)(src[c] ^ flip);
@@ -108,12 +136,25 @@ void qlite_gemm_q8_copy_a(size_t rows, size_t K, const uint8_t *a, size_t lda_in
         const uint8_t *src = a + r * lda_in;
         uint8_t *dst = out + r * lda;
         int32_t sum = 0;
-        for (size_t k = 0; k < K; k++) {
+        size_t k = 0;
+#if defined(__SSE2__)
+        /* 16 bytes at a time (SSE2 is part of x86-64): XOR, store, and the row sum by
+         * PSADBW against zero (sums of 8 bytes in each 64-bit half) only when asked */
+        const __m128i fl = _mm_set1_epi8((char)flip), zero = _mm_setzero_si128();
+        __m128i acc = zero;
+        for (; k + 16 <= K; k += 16) {
+            const __m128i v = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(src + k)), fl);
+            _mm_storeu_si128((__m128i *)(dst + k), v);
+            if (rowsum) acc = _mm_add_epi64(acc, _mm_sad_epu8(v, zero));
+        }
+        sum = _mm_cvtsi128_si32(acc) + _mm_cvtsi128_si32(_mm_unpackhi_epi64(acc, acc));
+#endif
+        for (; k < K; k++) {
             const uint8_t v = (uint8_t)(src[k] ^ flip);
             dst[k] = v;
             sum += v;
         }
-        for (size_t k = K; k < lda; k++) dst[k] = 0;
+        for (k = K; k < lda; k++) dst[k] = 0;
         if (rowsum) rowsum[r] = sum;
     }
 }
