@@ -339,6 +339,13 @@ static void test_simd_avx512(void **state) {
     check_simd_level(~0u);
 }
 
+static void test_simd_neon(void **state) {
+    (void)state;
+    qlite_q8_set_feature_cap(~0u);
+    if (!(qlite_q8_cpu_features() & QLITE_Q8_F_NEON)) skip();
+    check_simd_level(QLITE_Q8_F_NEON);
+}
+
 static void test_errors(void **state) {
     (void)state;
     float x[4] = {0};
@@ -391,6 +398,7 @@ int main(void) {
         cmocka_unit_test(test_simd_portable),
         cmocka_unit_test(test_simd_avx2),
         cmocka_unit_test(test_simd_avx512),
+        cmocka_unit_test(test_simd_neon),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

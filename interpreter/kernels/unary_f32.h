@@ -1,6 +1,6 @@
 /*
- * unary_f32.h — shared between unary.c and its x86 variants
- * (unary_f32_x86.c): the row-function type and the variant selector.
+ * unary_f32.h — shared between unary.c and its SIMD variants
+ * (unary_f32_x86.c, unary_f32_neon.c): the row-function type and the variant selector.
  */
 #ifndef QLITE_KERNELS_UNARY_F32_H
 #define QLITE_KERNELS_UNARY_F32_H
@@ -22,8 +22,9 @@ typedef enum unary_simd_op {
     UNARY_SIMD_TANH,
 } unary_simd_op;
 
-/* The fastest x86 variant of op this CPU runs within the int8 feature cap
- * (qlite_q8_cpu_features), or NULL (portable code, non-x86 builds). */
+/* The fastest variant of op this CPU runs within the int8 feature cap
+ * (qlite_q8_cpu_features): x86 AVX-512 / AVX2+FMA (unary_f32_x86.c), ARM64
+ * NEON (unary_f32_neon.c), or NULL (portable code). */
 unary_fn qlite_unary_f32_simd(unary_simd_op op);
 
 #endif

@@ -49,7 +49,7 @@ unary_fn qlite_unary_f32_simd(unary_simd_op op) {
     return NULL;
 }
 
-#else
+#elif !defined(__aarch64__) /* ARM64: unary_f32_neon.c */
 
 unary_fn qlite_unary_f32_simd(unary_simd_op op) {
     (void)op;
