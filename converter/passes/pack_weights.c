@@ -74,17 +74,20 @@ static qlite_layout reader_layout(const qlc_graph *g, const qlc_node *n, uint32_
 }
 
 /*
- * The padding rule (docs/converter.md "Packed weights"): packing is skipped
- * when the padded form holds more than 1/8 more elements than the tensor
- * (few output channels, e.g. LeNet's 6-channel conv1: 16/6) and is at most
- * PAD_SMALL_BYTES — there the file would grow for nothing measurable (the
- * kernel's prepare-time copy is as small, and eval runs the same code).
- * Large tensors are packed whatever the waste: a prepare-time copy of them
- * would cost what zero-copy saves.
+ * The padding rule (docs/converter.md "Packed weights"): a float weight
+ * (O16) is left DEFAULT when the padded form holds more than 1/8 more
+ * elements than the tensor (few output channels, e.g. LeNet's 6-channel
+ * conv1: 16/6) and is at most PAD_SMALL_BYTES. The kernel then packs it at
+ * prepare into exactly those padded bytes (a small copy) and runs the same
+ * code, so the file stops growing for nothing measurable. Larger weights
+ * are packed whatever the waste (a prepare-time copy of them would cost
+ * what zero-copy saves), and so are int8 weights: their prepare-time form
+ * is padded to 64 columns (gemm_q8.h), larger than the file's 16.
  */
 #define PAD_SMALL_BYTES (16u * 1024u)
 
 static bool pad_wasteful(const qlc_tensor *t, qlite_layout layout) {
+    if (layout != QLITE_LAYOUT_O16) return false;
     qlite_packed_view v;
     if (!qlite_packed_view_of(layout, (uint32_t)t->rank, t->shape, &v)) return false;
     const uint64_t logical = v.nmat * v.O * v.I, stored = qlite_packed_elems(&v);
