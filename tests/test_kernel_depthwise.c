@@ -19,7 +19,7 @@
  *     bit-identical to the reference path (same formula, same roundings).
  *
  * Sizes: channels around the vector widths (4 / 8 / 16) and their
- * multiples, widths around the 4-pixel group, stride 1 and 2 (the
+ * multiples (NEON float rows take C % 4 == 0, the rest the portable rows), widths around the 4-pixel group, stride 1 and 2 (the
  * overlapping-column paths), padding cutting each border, dilation, 5x5,
  * depth multiplier 2, few rows with many channels (split by channels).
  */

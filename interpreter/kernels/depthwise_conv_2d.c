@@ -17,6 +17,8 @@
  *     columns of stride 1 / 2 loaded once; threads split (output row,
  *     channel group) items; chosen at prepare from the CPU features (within
  *     qlite_q8_set_feature_cap, so tests reach each one);
+ *   ARM64 NEON, multiplier 1, channels a multiple of 4: the same row
+ *     kernel (depthwise_conv_2d_f32_rows.inc) four floats a vector (FMLA);
  *   portable: for each output pixel, blocks of 16 channels keep their
  *     accumulators in a generic 16-float vector over all valid taps.
  */
@@ -112,31 +114,17 @@ DW_ATTR static inline __m256i dw_mask8(int64_t n) {
 #define DW_NEON 1
 #define DW_ROWS_SIMD 1
 
-/* NEON has no masked loads: a lane count, full vectors directly, the
- * channel tail (< 4) through a zeroed buffer. */
-static inline float32x4_t dw_neon_load(const float *p, int64_t n) {
-    if (n == 4) return vld1q_f32(p);
-    float t[4] = {0.0f, 0.0f, 0.0f, 0.0f};
-    for (int64_t i = 0; i < n; i++) t[i] = p[i];
-    return vld1q_f32(t);
-}
-static inline void dw_neon_store(float *p, float32x4_t v, int64_t n) {
-    if (n == 4) {
-        vst1q_f32(p, v);
-        return;
-    }
-    float t[4];
-    vst1q_f32(t, v);
-    for (int64_t i = 0; i < n; i++) p[i] = t[i];
-}
+/* NEON has no masked loads: the NEON rows run only for C % 4 == 0 (every
+ * block a full vector; plan_select sends the other shapes to the portable
+ * rows), so the lane mask is always 4 and loads / stores are plain. */
 #define DW_ATTR
 #define DW_FN(name) name##__neon
 #define DW_VL 4
 #define V float32x4_t
-#define M int64_t
-#define DW_MASK(n) ((int64_t)(n))
-#define DW_LOADM(p, m) dw_neon_load((p), (m))
-#define DW_STOREM(p, v, m) dw_neon_store((p), (v), (m))
+#define M int
+#define DW_MASK(n) 4
+#define DW_LOADM(p, m) ((void)(m), vld1q_f32(p))
+#define DW_STOREM(p, v, m) ((void)(m), vst1q_f32((p), (v)))
 #define DW_FMA(a, b, c) vfmaq_f32((c), (a), (b))
 #define DW_SET1(f) vdupq_n_f32(f)
 #define DW_MIN(a, b) vminq_f32((a), (b))
@@ -313,7 +301,7 @@ void qlite_dw_f32_plan_select(qlite_dw_f32_plan *s) {
     else if ((f & QLITE_Q8_F_AVX2) && __builtin_cpu_supports("fma"))
         s->isa = DW_ISA_AVX2;
 #elif defined(DW_NEON)
-    if (qlite_q8_cpu_features() & QLITE_Q8_F_NEON) s->isa = DW_ISA_NEON;
+    if ((qlite_q8_cpu_features() & QLITE_Q8_F_NEON) && s->C % 4 == 0) s->isa = DW_ISA_NEON;
 #endif
 }
 
