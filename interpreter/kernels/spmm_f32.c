@@ -1,7 +1,8 @@
 /*
  * spmm_f32.c — float32 products with stored sparse / clustered weights
- * (spmm_f32.h): the reference loops, the thread split and three builds of
- * spmm_f32_body.inc (AVX-512, AVX2 + FMA, portable).
+ * (spmm_f32.h): the reference loops, the thread split, three builds of
+ * spmm_f32_body.inc (AVX-512, AVX2 + FMA, portable) and the AVX-512 kernel
+ * of 4-bit palette rows at batch 1.
  */
 #include "kernels/spmm_f32.h"
 
@@ -64,6 +65,103 @@ typedef struct sp_f32_kernels {
 #undef SP_TARGET
 #endif
 
+/* ---- M == 1, a clustered weight that is not sparse, 4-bit indices (AVX-512) ----
+ *
+ * The 16 centroids (float32, or float16 widened) are one ZMM, so a weight
+ * is one VPERMPS away from its index and never passes through memory: 16
+ * stream bytes hold 32 indices, index 2i in byte i's low nibble and 2i + 1
+ * in its high nibble. x is permuted once per call into the nibbles' order,
+ * for each 32-float chunk c: xp[c + i] = x[c + 2i], xp[c + 16 + i] =
+ * x[c + 2i + 1] (i < 16, zero past K), so a chunk is one 16-byte load, the
+ * two nibble masks, two widenings, two VPERMPS and two FMAs; four rows
+ * share each chunk of xp. K even (every row's indices start on a byte); the
+ * tail chunk's stream bytes are a masked load and its weights outside K
+ * are masked to 0 (no 0 x inf). Sums in another order than the dense
+ * kernel's: within spmm_f32.h's tolerance.
+ */
+#if defined(__x86_64__) && defined(__GNUC__)
+static bool pal4_f32_ok(const qlite_spmm_f32 *p) {
+    const qlite_spw *w = p->w;
+    return p->isa == QLITE_SPMM_AVX512 && !p->transposed && p->M == 1 && w->bits == 4 &&
+           !w->sparse && w->cols % 2 == 0 && w->cols > 0;
+}
+
+#include <immintrin.h>
+#define PAL4_TARGET __attribute__((target("avx512f,avx512vl,avx512bw,avx2,fma,f16c")))
+#define PAL4_INL static inline __attribute__((always_inline)) PAL4_TARGET
+
+PAL4_INL __m512 pal4_book_f32(const qlite_spw *w, size_t r) {
+    if (w->book32) return _mm512_loadu_ps(w->book32);
+    if (w->dtype == QLITE_DTYPE_FLOAT32)
+        return _mm512_loadu_ps((const float *)w->codebook + (w->per_row ? r * 16 : 0));
+    const uint16_t *h = (const uint16_t *)w->codebook + (w->per_row ? r * 16 : 0);
+    return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)h));
+}
+
+/* One chunk (n = indices left, 1.. ; 32 or more = a whole chunk) of one row. */
+PAL4_INL void pal4_f32_chunk(__m512 *a0, __m512 *a1, const uint8_t *s, size_t n, __m512 bk,
+                             __m512 xlo, __m512 xhi) {
+    const __m128i m = _mm_set1_epi8(0x0f);
+    const __mmask16 k = n >= 32 ? (__mmask16)0xffff : (__mmask16)((1u << ((n + 1) / 2)) - 1);
+    const __m128i t = n >= 32 ? _mm_loadu_si128((const __m128i *)(const void *)s)
+                              : _mm_maskz_loadu_epi8(k, s);
+    const __m512i lo = _mm512_cvtepu8_epi32(_mm_and_si128(t, m));
+    const __m512i hi = _mm512_cvtepu8_epi32(_mm_and_si128(_mm_srli_epi16(t, 4), m));
+    /* index 2i + 1 < n for lanes i < n / 2 (n even) */
+    *a0 = _mm512_fmadd_ps(_mm512_maskz_permutexvar_ps(k, lo, bk), xlo, *a0);
+    *a1 = _mm512_fmadd_ps(_mm512_maskz_permutexvar_ps(k, hi, bk), xhi, *a1);
+}
+
+static PAL4_TARGET void pal4_rows_f32_avx512(const qlite_spmm_f32 *p, const float *x, float *y,
+                                             size_t r0, size_t r1, float *xp) {
+    const qlite_spw *w = p->w;
+    const size_t K = p->K, half = K / 2;
+    const uint8_t *st = w->values;
+    const __m512i ev = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28,
+                                         30);
+    const __m512i od = _mm512_add_epi32(ev, _mm512_set1_epi32(1));
+    for (size_t c = 0; c < K; c += 32) {
+        const size_t n = K - c;
+        const __mmask16 ma = n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1);
+        const __mmask16 mb = n >= 32 ? (__mmask16)0xffff
+                             : n > 16 ? (__mmask16)((1u << (n - 16)) - 1) : (__mmask16)0;
+        const __m512 a = _mm512_maskz_loadu_ps(ma, x + c);
+        const __m512 b = _mm512_maskz_loadu_ps(mb, x + c + 16);
+        _mm512_storeu_ps(xp + c, _mm512_permutex2var_ps(a, ev, b));
+        _mm512_storeu_ps(xp + c + 16, _mm512_permutex2var_ps(a, od, b));
+    }
+    size_t r = r0;
+    for (; r + 4 <= r1; r += 4) {
+        __m512 a[8], bk[4];
+        for (unsigned i = 0; i < 8; i++) a[i] = _mm512_setzero_ps();
+        for (unsigned i = 0; i < 4; i++) bk[i] = pal4_book_f32(w, r + i);
+        const uint8_t *s = st + r * half;
+        for (size_t c = 0; c < K; c += 32) {
+            const __m512 xlo = _mm512_loadu_ps(xp + c), xhi = _mm512_loadu_ps(xp + c + 16);
+            for (unsigned i = 0; i < 4; i++)
+                pal4_f32_chunk(&a[2 * i], &a[2 * i + 1], s + i * half + c / 2, K - c, bk[i], xlo,
+                               xhi);
+        }
+        for (unsigned i = 0; i < 4; i++) {
+            const float v = _mm512_reduce_add_ps(_mm512_add_ps(a[2 * i], a[2 * i + 1])) +
+                            (p->bias ? p->bias[r + i] : 0.0f);
+            y[r + i] = SP_CLAMP(v, p->lo, p->hi);
+        }
+    }
+    for (; r < r1; r++) {
+        __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
+        const __m512 bk = pal4_book_f32(w, r);
+        const uint8_t *s = st + r * half;
+        for (size_t c = 0; c < K; c += 32)
+            pal4_f32_chunk(&a0, &a1, s + c / 2, K - c, bk, _mm512_loadu_ps(xp + c),
+                           _mm512_loadu_ps(xp + c + 16));
+        const float v = _mm512_reduce_add_ps(_mm512_add_ps(a0, a1)) +
+                        (p->bias ? p->bias[r] : 0.0f);
+        y[r] = SP_CLAMP(v, p->lo, p->hi);
+    }
+}
+#endif
+
 static const sp_f32_kernels *kernels_for(unsigned isa) {
 #if defined(__x86_64__) && defined(__GNUC__)
     if (isa == QLITE_SPMM_AVX512) return &kernels_avx512;
@@ -84,10 +182,11 @@ typedef struct sp_parts {
 
 static sp_parts parts_of(const qlite_spmm_f32 *p) {
     sp_parts s;
-    const size_t mv = p->w->max_row_values;
+    const size_t mv = p->w->max_row_values, k32 = (p->K + 31) / 32 * 32;
     const bool panel = p->M >= 2;
     s.vbuf = 0;
-    s.tmp = s.vbuf + up64(mv * sizeof(float));
+    /* values of a block row, or x permuted for the 4-bit palette rows */
+    s.tmp = s.vbuf + up64((mv > k32 ? mv : k32) * sizeof(float));
     s.xt = s.tmp + up64(mv * sizeof(uint16_t));
     s.yt = s.xt + (panel ? up64(p->K * 8 * sizeof(float)) : 0);
     s.accs = s.yt + (panel && p->transposed ? up64(p->N * 8 * sizeof(float)) : 0);
@@ -173,6 +272,10 @@ static void run_range(void *arg, size_t begin, size_t end) {
         if (!p->transposed) {
             size_t r0 = 0, r1 = p->w->R;
             if (!j->split_panels) qlite_spw_split_rows(p->w, T, t, &r0, &r1);
+#if defined(__x86_64__) && defined(__GNUC__)
+            if (pal4_f32_ok(p)) pal4_rows_f32_avx512(p, j->x, j->y, r0, r1, vbuf);
+            else
+#endif
             if (p->M == 1) j->k->rows_m1(p, j->x, j->y, r0, r1, vbuf, tmp);
             else j->k->rows_panel(p, j->x, j->y, p0, p1, r0, r1, vbuf, tmp, xt, accs);
         } else {
