@@ -6,9 +6,10 @@
  *      multiple of 8 (or n runs out);
  *   2. 4-bit indices on a CPU with the vector unit: a byte-table lookup per
  *      index straight from the nibbles (below), as many whole steps as fit;
- *   3. groups: 8 indices = b bytes, assembled little-endian into a 64-bit
- *      word, entry t = book[(word >> t*b) & mask]; one specialised loop per
- *      bit width b (1..8) so every shift is a constant;
+ *   3. groups: 8 indices = b bytes, read little-endian as a 64-bit word
+ *      (one 8-byte load while 8 bytes of the stream remain, byte by byte for
+ *      the last groups), entry t = book[(word >> t*b) & mask]; one
+ *      specialised loop per bit width b (1..8) so every shift is a constant;
  *   4. tail: single indices again.
  *
  * The 4-bit vector paths (a 4-bit codebook has exactly 16 entries):
@@ -44,19 +45,24 @@
 #define CD_NEON 1
 #endif
 
-/* b bytes (1..8) at s as a little-endian 64-bit word. */
+/* b bytes (1..8) at s as a little-endian 64-bit word, byte by byte (the
+ * stream's last groups, where 8 bytes may not be readable). */
 static inline uint64_t load_le(const uint8_t *s, unsigned b) {
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    uint64_t g = 0;
-    memcpy(&g, s, b);
-    return g;
-#else
     uint64_t g = 0;
     for (unsigned q = 0; q < b; q++) g |= (uint64_t)s[q] << (8 * q);
     return g;
-#endif
 }
 
+/* 8 bytes at s as a little-endian 64-bit word (one load). */
+static inline uint64_t load_le8(const uint8_t *s) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    uint64_t g;
+    memcpy(&g, s, 8);
+    return g;
+#else
+    return load_le(s, 8);
+#endif
+}
 
 /* ---- 4-bit vector paths: return how many indices (a multiple of 8) they
  * decoded from the byte-aligned stream s; the caller does the rest ---- */
@@ -219,15 +225,23 @@ static size_t fast4_32(const uint8_t *s, size_t n, const uint32_t *book, uint32_
 
 #define DEFINE_DECODER(NAME, T, FAST4)                                                       \
     static inline __attribute__((always_inline)) void NAME##_groups(                         \
-        const uint8_t *s, size_t groups, const unsigned b, const T *book, T *out) {          \
+        const uint8_t *s, size_t groups, size_t avail, const unsigned b,                     \
+        const T *restrict book, T *restrict out) {                                           \
         const uint64_t mask = (1u << b) - 1;                                                 \
-        for (size_t g = 0; g < groups; g++, s += b, out += 8) {                              \
-            if (b == 8) {                                                                    \
-                for (unsigned t = 0; t < 8; t++) out[t] = book[s[t]];                        \
-            } else {                                                                         \
-                const uint64_t w = load_le(s, b);                                            \
-                for (unsigned t = 0; t < 8; t++) out[t] = book[(w >> (t * b)) & mask];       \
-            }                                                                                \
+        /* groups whose 8-byte load stays inside the avail bytes at s */                     \
+        size_t safe = avail >= 8 ? (avail - 8) / b + 1 : 0;                                  \
+        if (safe > groups) safe = groups;                                                    \
+        size_t g = 0;                                                                        \
+        for (; g < safe; g++, s += b, out += 8) {                                            \
+            /* all 8 lookups before the stores: no store waits on a book load */             \
+            const uint64_t w = load_le8(s);                                                  \
+            T v[8];                                                                          \
+            for (unsigned t = 0; t < 8; t++) v[t] = book[(w >> (t * b)) & mask];             \
+            memcpy(out, v, sizeof v);                                                        \
+        }                                                                                    \
+        for (; g < groups; g++, s += b, out += 8) {                                          \
+            const uint64_t w = load_le(s, b);                                                \
+            for (unsigned t = 0; t < 8; t++) out[t] = book[(w >> (t * b)) & mask];           \
         }                                                                                    \
     }                                                                                        \
     void NAME(const uint8_t *stream, unsigned bits, uint64_t first, size_t n, const T *book, \
@@ -243,15 +257,18 @@ static size_t fast4_32(const uint8_t *s, size_t n, const uint32_t *book, uint32_
             s += done / 2;                                                                   \
         }                                                                                    \
         const size_t groups = (n - i) / 8;                                                   \
+        /* bytes readable from s: up to the end of index first + n - 1 */                    \
+        const size_t avail =                                                                 \
+            (size_t)(qlite_cluster_stream_bytes(first + n, bits) - (uint64_t)(s - stream));  \
         switch (bits) {                                                                      \
-        case 1: NAME##_groups(s, groups, 1, book, out + i); break;                           \
-        case 2: NAME##_groups(s, groups, 2, book, out + i); break;                           \
-        case 3: NAME##_groups(s, groups, 3, book, out + i); break;                           \
-        case 4: NAME##_groups(s, groups, 4, book, out + i); break;                           \
-        case 5: NAME##_groups(s, groups, 5, book, out + i); break;                           \
-        case 6: NAME##_groups(s, groups, 6, book, out + i); break;                           \
-        case 7: NAME##_groups(s, groups, 7, book, out + i); break;                           \
-        default: NAME##_groups(s, groups, 8, book, out + i); break;                          \
+        case 1: NAME##_groups(s, groups, avail, 1, book, out + i); break;                    \
+        case 2: NAME##_groups(s, groups, avail, 2, book, out + i); break;                    \
+        case 3: NAME##_groups(s, groups, avail, 3, book, out + i); break;                    \
+        case 4: NAME##_groups(s, groups, avail, 4, book, out + i); break;                    \
+        case 5: NAME##_groups(s, groups, avail, 5, book, out + i); break;                    \
+        case 6: NAME##_groups(s, groups, avail, 6, book, out + i); break;                    \
+        case 7: NAME##_groups(s, groups, avail, 7, book, out + i); break;                    \
+        default: NAME##_groups(s, groups, avail, 8, book, out + i); break;                   \
         }                                                                                    \
         i += groups * 8;                                                                     \
         j += groups * 8;                                                                     \

@@ -16,8 +16,11 @@
  * --cap C limits the instruction sets as qlite_q8_set_feature_cap (gemm_q8.h;
  * 0 = portable C, 1 = AVX2) for dense and sparse kernels alike.
  *
- * --case DTYPE M S BLOCK runs one row (BLOCK: BC for 1 x BC, or RxC; e.g.
- * --case int8 1 0.9 16x4).
+ * Then clustered (palettized, not sparse) weights with 2-, 3-, 4- and 8-bit
+ * indices against the same weights dense (rows "palB").
+ *
+ * --case DTYPE M S BLOCK runs one row (BLOCK: BC for 1 x BC, RxC, or palB
+ * for a B-bit palette, S ignored; e.g. --case int8 1 0.9 16x4).
  *
  * usage: bench_sparse [--check] [--runs N] [--cap C] [--case DTYPE M S BLOCK]
  *                     [--model DENSE.qlite SPARSE.qlite X.npy]
@@ -123,7 +126,8 @@ static bool fc_prepare(fc_node *f, const fc_case *c) {
             f->in_idx[i] = i;
         }
     }
-    if (c->sw) f->info[1].sparsity = &c->sw->sp;
+    if (c->sw && c->sw->sp.block_rows) f->info[1].sparsity = &c->sw->sp;
+    if (c->sw && c->sw->cl.index_bits) f->info[1].clustering = &c->sw->cl;
     f->out = &f->t[3];
     f->out_idx[0] = 3;
     f->op = (qlite_op_info){.code = QLITE_OP_FULLY_CONNECTED, .name = "fc", .num_inputs = 3,
@@ -263,6 +267,94 @@ out:
     return ok;
 }
 
+/* One clustered (palettized, not sparse) row: every weight one of 2^bits
+ * centroids (int8: a codebook per output row, as the converter writes int8
+ * palettes; float32: one per tensor), dense vs the stored palette; false
+ * when the outputs differ. */
+static bool pal_bench(bool int8, size_t M, size_t K, size_t N, unsigned bits, bool check,
+                      int runs) {
+    const size_t es = int8 ? 1 : 4, entries = (size_t)1 << bits;
+    const size_t nbook = int8 ? N * entries : entries;
+    void *x = malloc(M * K * es), *w = calloc(N * K, es), *bias = malloc(N * 4);
+    void *book = malloc(nbook * es);
+    uint8_t *idx = malloc(N * K);
+    float *wscale = malloc(N * sizeof *wscale);
+    bool ok = x && w && bias && book && idx && wscale;
+    spb_weight sw;
+    memset(&sw, 0, sizeof sw);
+    if (!ok) goto out;
+    for (size_t i = 0; i < M * K; i++) {
+        if (int8) ((int8_t *)x)[i] = (int8_t)(rnd() & 0xff);
+        else ((float *)x)[i] = (float)((int)(rnd() & 0xff) - 128) / 64.0f;
+    }
+    for (size_t e = 0; e < nbook; e++) {
+        const int v = (int)(rnd() % 255) - 127;
+        if (int8) ((int8_t *)book)[e] = (int8_t)v;
+        else ((float *)book)[e] = (float)v / 128.0f;
+    }
+    for (size_t n = 0; n < N; n++)
+        for (size_t k = 0; k < K; k++) {
+            const size_t e = n * K + k;
+            idx[e] = (uint8_t)(rnd() & (entries - 1));
+            const size_t be = (int8 ? n * entries : 0) + idx[e];
+            memcpy((uint8_t *)w + e * es, (const uint8_t *)book + be * es, es);
+        }
+    for (size_t n = 0; n < N; n++) {
+        wscale[n] = 0.002f + 0.0001f * (float)(n % 7);
+        if (int8) ((int32_t *)bias)[n] = (int32_t)(rnd() % 2001) - 1000;
+        else ((float *)bias)[n] = (float)((int)(rnd() % 201) - 100) / 100.0f;
+    }
+    ok = spb_build(&sw, w, es, N, K, 0, 0, NULL, QLITE_INDEX_UINT32, QLITE_INDEX_UINT8, idx,
+                   bits, book, int8);
+    if (!ok) goto out;
+    fc_case cd = {.int8 = int8, .M = M, .K = K, .N = N, .x = x, .w = w, .bias = bias,
+                  .wscale = wscale, .sx = 0.05f, .zx = -3, .zy = 4};
+    cd.sy = 0.05f * 0.002f * sqrtf((float)K) * 60.0f;
+    fc_case cs = cd;
+    cs.sw = &sw;
+    fc_node fd, fs;
+    ok = fc_prepare(&fd, &cd) && fc_prepare(&fs, &cs);
+    if (ok) {
+        fc_eval(&fd);
+        fc_eval(&fs);
+        if (int8) {
+            ok = memcmp(fd.out->data, fs.out->data, M * N) == 0;
+        } else {
+            const float *a = fd.out->data, *b = fs.out->data, *xf = x, *wf = w;
+            for (size_t m = 0; m < M && ok; m++)
+                for (size_t n = 0; n < N && ok; n++) {
+                    double mag = fabs(((float *)bias)[n]);
+                    for (size_t k = 0; k < K; k++)
+                        mag += fabs((double)xf[m * K + k] * wf[n * K + k]);
+                    ok = fabs((double)a[m * N + n] - b[m * N + n]) <= 1e-5 * mag + 1e-6;
+                }
+        }
+        if (!ok)
+            fprintf(stderr, "FAIL: clustered output differs from dense (%s M=%zu %u-bit)\n",
+                    int8 ? "int8" : "float32", M, bits);
+        if (ok && !check) {
+            double td, ts;
+            time_pair(&fd, &fs, runs, &td, &ts);
+            printf("| %-7s | %5zu |      -   | pal%-2u | %10.1f | %10.1f | %6.2fx |\n",
+                   int8 ? "int8" : "float32", M, bits, td / 1e3, ts / 1e3, td / ts);
+        } else if (ok) {
+            printf("ok %s M=%zu %zux%zu clustered %u-bit\n", int8 ? "int8" : "float32", M, N, K,
+                   bits);
+        }
+    }
+    fc_free(&fd);
+    fc_free(&fs);
+out:
+    spb_free(&sw);
+    free(x);
+    free(w);
+    free(bias);
+    free(book);
+    free(idx);
+    free(wscale);
+    return ok;
+}
+
 /* ---- a whole model, dense vs sparse file ---- */
 
 typedef struct runner {
@@ -346,6 +438,7 @@ int main(int argc, char **argv) {
     const char *md = NULL, *ms = NULL, *mx = NULL;
     bool one = false, one_int8 = false;
     size_t one_m = 1, one_br = 1, one_bc = 1;
+    unsigned one_bits = 0;
     double one_sp = 0.9;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--runs") && i + 1 < argc) runs = atoi(argv[++i]);
@@ -355,8 +448,9 @@ int main(int argc, char **argv) {
             one_int8 = !strcmp(argv[++i], "int8");
             one_m = (size_t)atoi(argv[++i]);
             one_sp = atof(argv[++i]);
-            /* BC (a 1 x BC block) or RxC */
+            /* BC (a 1 x BC block), RxC, or palB (clustered, B-bit indices) */
             const char *blk = argv[++i], *xp = strchr(blk, 'x');
+            if (!strncmp(blk, "pal", 3)) one_bits = (unsigned)atoi(blk + 3);
             one_br = xp ? (size_t)atoi(blk) : 1;
             one_bc = (size_t)atoi(xp ? xp + 1 : blk);
             if (!one_br || !one_bc) one_br = one_bc = 1;
@@ -384,6 +478,8 @@ int main(int argc, char **argv) {
     }
     static const double sp[] = {0.5, 0.7, 0.9, 0.95};
     bool ok = true;
+    if (one && one_bits >= 1 && one_bits <= 8)
+        return pal_bench(one_int8, one_m, K, N, one_bits, check, runs) ? 0 : 1;
     if (one) return fc_bench(one_int8, one_m, K, N, one_sp, one_br, one_bc, check, runs) ? 0 : 1;
     for (int q = 1; q >= 0; q--)
         for (size_t M = 1; M <= 8; M += 7) {
@@ -394,6 +490,11 @@ int main(int argc, char **argv) {
             for (size_t s = 0; s < sizeof sp / sizeof sp[0]; s++)
                 ok &= fc_bench(q == 1, M, K, N, sp[s], 16, 4, check, runs);
         }
+    static const unsigned pal_bits[] = {2, 3, 4, 8};
+    for (int q = 1; q >= 0; q--)
+        for (size_t M = 1; M <= 8; M += 7)
+            for (size_t b = 0; b < sizeof pal_bits / sizeof pal_bits[0]; b++)
+                ok &= pal_bench(q == 1, M, K, N, pal_bits[b], check, runs);
     if (md) ok &= model_bench(md, ms, mx, check, runs);
     if (check) printf("%s\n", ok ? "all sparse outputs equal the dense ones" : "FAILED");
     return ok ? 0 : 1;
