@@ -43,6 +43,7 @@ void qlite_q8_quantize__neon(const float *x, uint8_t *y, size_t n, float scale, 
                              bool is_unsigned);
 void qlite_q8_dequantize__neon(const uint8_t *x, float *y, size_t n, float scale, int32_t zp,
                                bool is_signed);
+void qlite_q8_layer_norm__neon(const qlite_q8_ln_params *p, const uint8_t *x, uint8_t *y);
 #endif
 
 /*
@@ -125,7 +126,7 @@ static const qlite_q8_ew_ukernels rows[] = {
 #ifdef EW_NEON
     {.name = "neon", .needs = QLITE_Q8_EW_F_NEON, .lut = qlite_q8_lut__neon,
      .binary = qlite_q8_binary__neon, .quantize = qlite_q8_quantize__neon,
-     .dequantize = qlite_q8_dequantize__neon},
+     .dequantize = qlite_q8_dequantize__neon, .layer_norm = qlite_q8_layer_norm__neon},
 #endif
 };
 

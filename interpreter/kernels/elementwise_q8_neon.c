@@ -11,7 +11,12 @@
  *                          its reciprocal, as quantize.c), NaN -> 0, clamp
  *                          to the range minus the zero point (exact floats),
  *                          FCVTNS (ties to even), + zero point;
- *   qlite_q8_dequantize__neon DEQUANTIZE: (float)(q - zp) * scale.
+ *   qlite_q8_dequantize__neon DEQUANTIZE: (float)(q - zp) * scale;
+ *   qlite_q8_layer_norm__neon LAYER_NORM row (layer_norm_q8.c's steps):
+ *                          sums in int32 / int64 lanes (SMLAL), then per
+ *                          element T = d G Ma (SMULL) and the two 64-bit
+ *                          rounding shifts (SRSHL of x - [x < 0]), 8 a step,
+ *                          the tail (< 8) element by element.
  *
  * Both are bit-identical to the references (unary_q8.c, binary_q8.c's fast
  * form). The requantization rq(x) = rdbpot(srdhm(x << l, M0), r) maps onto
@@ -37,6 +42,7 @@ void qlite_q8_quantize__neon(const float *x, uint8_t *y, size_t n, float scale, 
                              bool is_unsigned);
 void qlite_q8_dequantize__neon(const uint8_t *x, float *y, size_t n, float scale, int32_t zp,
                                bool is_signed);
+void qlite_q8_layer_norm__neon(const qlite_q8_ln_params *p, const uint8_t *x, uint8_t *y);
 
 typedef struct lut_tables {
     uint8x16x4_t q[4]; /* table[64 k .. 64 k + 63] */
@@ -214,6 +220,104 @@ void qlite_q8_dequantize__neon(const uint8_t *x, float *y, size_t n, float scale
         memcpy(bx, x + i, n - i);
         dequant8(bx, by, vs, vz, is_signed);
         memcpy(y + i, by, (n - i) * sizeof *by);
+    }
+}
+
+/* ---- LAYER_NORM ---- */
+
+/* round(x / 2^e), ties away from zero, e in 0..62 (layer_norm_q8.c's rdbpot64) */
+static inline int64_t ln_rdbpot64(int64_t x, int e) {
+    const int64_t mask = (int64_t)((1ull << e) - 1);
+    const int64_t rem = x & mask, thr = (mask >> 1) + (x < 0);
+    return (x >> e) + (rem > thr);
+}
+
+/* the same on two lanes, e in 1..62 */
+static inline int64x2_t ln_rdbpot64x2(int64x2_t x, int64x2_t neg_e) {
+    return vrshlq_s64(vaddq_s64(x, vshrq_n_s64(x, 63)), neg_e);
+}
+
+static inline int32_t ln_code(const uint8_t *x, size_t i, bool sg) {
+    return sg ? (int32_t)(int8_t)x[i] : (int32_t)x[i];
+}
+
+/* 8 codes as two int32x4 */
+static inline void ln_load8(const uint8_t *x, bool sg, int32x4_t *lo, int32x4_t *hi) {
+    const uint8x8_t q = vld1_u8(x);
+    const int16x8_t v = sg ? vmovl_s8(vreinterpret_s8_u8(q)) : vreinterpretq_s16_u16(vmovl_u8(q));
+    *lo = vmovl_s16(vget_low_s16(v));
+    *hi = vmovl_s16(vget_high_s16(v));
+}
+
+/* two outputs from d G (int32) */
+static inline int64x2_t ln_out2(int32x2_t dg, int32_t ma, int sh, int64x2_t neg_sh,
+                                const int64_t *b, int64x2_t zy, int64x2_t lo, int64x2_t hi) {
+    const int64x2_t t = vmull_n_s32(dg, ma); /* |T| < 2^60 */
+    int64x2_t u = sh >= 62 ? vdupq_n_s64(0) : sh == 0 ? t : ln_rdbpot64x2(t, neg_sh);
+    u = vaddq_s64(u, vld1q_s64(b));
+    int64x2_t q = vaddq_s64(ln_rdbpot64x2(u, vdupq_n_s64(-16)), zy);
+    q = vbslq_s64(vcgtq_s64(q, hi), hi, q);
+    return vbslq_s64(vcltq_s64(q, lo), lo, q);
+}
+
+void qlite_q8_layer_norm__neon(const qlite_q8_ln_params *p, const uint8_t *x, uint8_t *y) {
+    const size_t n = p->n, n8 = n / 8 * 8;
+    const bool sg = p->is_signed;
+    int32x4_t acc = vdupq_n_s32(0);
+    for (size_t i = 0; i < n8; i += 8) {
+        int32x4_t a, b;
+        ln_load8(x + i, sg, &a, &b);
+        acc = vaddq_s32(acc, vaddq_s32(a, b));
+    }
+    int32_t sum = vaddvq_s32(acc); /* |sum| <= 4096 * 255 */
+    for (size_t i = n8; i < n; i++) sum += ln_code(x, i, sg);
+    const int32_t nn = (int32_t)n;
+    int64x2_t v2 = vdupq_n_s64(0);
+    for (size_t i = 0; i < n8; i += 8) {
+        int32x4_t a, b;
+        ln_load8(x + i, sg, &a, &b);
+        const int32x4_t da = vsubq_s32(vmulq_n_s32(a, nn), vdupq_n_s32(sum)); /* |d| < 2^21 */
+        const int32x4_t db = vsubq_s32(vmulq_n_s32(b, nn), vdupq_n_s32(sum));
+        v2 = vmlal_s32(v2, vget_low_s32(da), vget_low_s32(da));
+        v2 = vmlal_high_s32(v2, da, da);
+        v2 = vmlal_s32(v2, vget_low_s32(db), vget_low_s32(db));
+        v2 = vmlal_high_s32(v2, db, db);
+    }
+    uint64_t v = (uint64_t)vaddvq_s64(v2);
+    for (size_t i = n8; i < n; i++) {
+        const int64_t d = (int64_t)nn * ln_code(x, i, sg) - sum;
+        v += (uint64_t)(d * d);
+    }
+    int64_t ma = 0;
+    int sh = 62; /* v = 0: every d = 0 and u = 0 (y = beta), as in the reference */
+    if (v) qlite_q8_ln_row_multiplier(p, v, &ma, &sh);
+    const int64x2_t neg_sh = vdupq_n_s64(-(int64_t)sh), zy = vdupq_n_s64(p->zy),
+                    lo = vdupq_n_s64(p->qmin), hi = vdupq_n_s64(p->qmax);
+    const int32_t m32 = (int32_t)ma; /* Ma < 2^31 */
+    for (size_t i = 0; i < n8; i += 8) {
+        int32x4_t a, b;
+        ln_load8(x + i, sg, &a, &b);
+        const int32x4_t da = vsubq_s32(vmulq_n_s32(a, nn), vdupq_n_s32(sum));
+        const int32x4_t db = vsubq_s32(vmulq_n_s32(b, nn), vdupq_n_s32(sum));
+        const int32x4_t ga = vmulq_s32(da, vld1q_s32(p->g + i)); /* |d G| < 2^29 */
+        const int32x4_t gb = vmulq_s32(db, vld1q_s32(p->g + i + 4));
+        const int64x2_t q0 = ln_out2(vget_low_s32(ga), m32, sh, neg_sh, p->b + i, zy, lo, hi);
+        const int64x2_t q1 = ln_out2(vget_high_s32(ga), m32, sh, neg_sh, p->b + i + 2, zy, lo, hi);
+        const int64x2_t q2 = ln_out2(vget_low_s32(gb), m32, sh, neg_sh, p->b + i + 4, zy, lo, hi);
+        const int64x2_t q3 = ln_out2(vget_high_s32(gb), m32, sh, neg_sh, p->b + i + 6, zy, lo, hi);
+        const int32x4_t r0 = vcombine_s32(vmovn_s64(q0), vmovn_s64(q1));
+        const int32x4_t r1 = vcombine_s32(vmovn_s64(q2), vmovn_s64(q3));
+        /* in the dtype's range: the low byte is the code */
+        const int16x8_t r = vcombine_s16(vmovn_s32(r0), vmovn_s32(r1));
+        vst1_u8(y + i, vreinterpret_u8_s8(vmovn_s16(r)));
+    }
+    for (size_t i = n8; i < n; i++) {
+        const int64_t d = (int64_t)nn * ln_code(x, i, sg) - sum;
+        const int64_t t = d * p->g[i] * ma;
+        const int64_t u = sh >= 62 ? 0 : ln_rdbpot64(t, sh);
+        int64_t q = (int64_t)p->zy + ln_rdbpot64(u + p->b[i], 16);
+        q = q < p->qmin ? p->qmin : (q > p->qmax ? p->qmax : q);
+        y[i] = (uint8_t)q;
     }
 }
 
