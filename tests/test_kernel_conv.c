@@ -276,14 +276,15 @@ static void test_dw_f32_portable(void **state) {
 }
 
 /*
- * The float conv GEMM at each ISA level (AVX-512: the local 12x32 tile over
- * two O16 panels; below it gemm_f32's O16 kernels), skipped where the CPU
- * lacks it: output pixels around the 12-row tile (1x1 direct path), output
- * channels around the 16 / 32 columns, K across the 256-step blocks, im2col
- * tiles split between pixels, groups.
+ * The float conv GEMM at each ISA level (AVX-512: gemm_f32's fast O16 GEMM,
+ * 6x64 tiles; below it gemm_f32's O16 kernels), skipped where the CPU
+ * lacks it: output pixels around the 6- and 12-row tiles (1x1 direct path),
+ * output channels around the 16 / 32 / 64 columns, K across the 256- and
+ * 640-step blocks, one im2col matrix for few pixels and per-thread im2col
+ * tiles for many (40x40), groups.
  */
 static void conv_sweep(unsigned cap) {
-    static const int64_t Ps[] = {1, 11, 12, 13, 24, 25, 37};
+    static const int64_t Ps[] = {1, 5, 6, 7, 9, 11, 12, 13, 24, 25, 37};
     static const int64_t Os[] = {1, 15, 16, 17, 31, 32, 33, 48, 65};
     qlite_q8_set_feature_cap(cap);
     uint64_t seed = 1300;
@@ -299,6 +300,8 @@ static void conv_sweep(unsigned cap) {
         CONV(1, 9, 9, 3, 64, 7, 7, 2, 2, 1, 1, 3, 3, 3, 3, 1, true, QLITE_ACT_NONE),  /* thin */
         CONV(2, 6, 7, 12, 36, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 3, false, QLITE_ACT_NONE), /* groups */
         CONV(1, 4, 4, 520, 20, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, false, QLITE_ACT_NONE), /* 3 blocks */
+        CONV(1, 40, 40, 64, 33, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true, QLITE_ACT_RELU), /* tiles */
+        CONV(1, 5, 5, 150, 70, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true, QLITE_ACT_NONE), /* K 1350 */
     };
     for (size_t i = 0; i < KC_COUNT(more); i++) check_case(&more[i], seed++);
     qlite_q8_set_feature_cap(~0u);

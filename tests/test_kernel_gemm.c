@@ -3,7 +3,8 @@
  * every ISA variant this CPU runs, sizes equal to, below, above and multiples
  * of the register tiles (6x8, 6x16, 8x32) and of the K block (256), both B
  * layouts, transposed A, bias, clamp; against a double-precision scalar
- * computation written here; 1 vs 2 threads bit-identical.
+ * computation written here; 1 vs 2 threads bit-identical. The fast O16
+ * GEMM (AVX-512 6x64) also bit for bit against an fmaf chain.
  * Tolerance: kernel_f32_check.h (summation bound).
  */
 #include "kernel_f32_check.h"
@@ -197,11 +198,85 @@ static void test_gemm_clamp_and_selection(void **state) {
     free_data(&d);
 }
 
+/*
+ * The fast O16 GEMM (qlite_gemm_f32_o16_fast, AVX-512 6x64 tiles): rows
+ * around its tile (1..13, the 7-9 row split, 18-21), columns around 16 and
+ * 64, K around its 640-step block; against the double computation within
+ * the summation bound, bit for bit against the definition the header
+ * states (one fmaf chain per output in k order from the bias, then the
+ * clamp), and through qlite_gemm_f32_run_o16 with 1 and 2 threads (row and
+ * grid splits) identical. Skipped where the CPU has no such GEMM.
+ */
+static void check_o16_fast(qlite_gemm_o16_fn fn, const gemm_case *c, const gemm_data *d,
+                           qlite_threadpool *pool) {
+    char what[160];
+    const size_t MN = c->M * c->N > 0 ? c->M * c->N : 1;
+    float *w16 = kc_alloc(qlite_gemm_o16_elems(c->K, c->N) + 16);
+    qlite_gemm_o16_pack_f32(c->K, c->N, d->b, c->b_trans ? c->K : c->N, c->b_trans, w16);
+    float *out = kc_alloc(MN), *chain = kc_alloc(MN), *o2 = kc_alloc(MN);
+    const float *bias = c->bias ? d->bias : NULL;
+    fn(c->M, c->N, c->K, d->a, c->K, w16, bias, out, c->N, c->lo, c->hi);
+    snprintf(what, sizeof what, "o16 fast M=%zu N=%zu K=%zu", c->M, c->N, c->K);
+    kc_check_sum(what, out, d->want, d->mag, c->M * c->N, (double)c->K);
+    for (size_t m = 0; m < c->M; m++)
+        for (size_t n = 0; n < c->N; n++) {
+            float acc = bias ? bias[n] : 0.0f;
+            for (size_t k = 0; k < c->K; k++) {
+                const float b = c->b_trans ? d->b[n * c->K + k] : d->b[k * c->N + n];
+                acc = fmaf(d->a[m * c->K + k], b, acc);
+            }
+            chain[m * c->N + n] = acc < c->lo ? c->lo : acc > c->hi ? c->hi : acc;
+        }
+    kc_check_equal(what, out, chain, c->M * c->N);
+    /* through run_o16 on 1 and 2 threads */
+    qlite_exec_ctx ctx1, ctx2;
+    memset(&ctx1, 0, sizeof ctx1);
+    memset(&ctx2, 0, sizeof ctx2);
+    ctx2.pool = pool;
+    qlite_node n1 = {.ctx = &ctx1}, n2 = {.ctx = &ctx2};
+    const gemm_case ca = {c->M, c->N, c->K, c->b_trans, false, c->bias, c->lo, c->hi};
+    qlite_gemm_f32_args g1 = make_args(&ca, d, o2);
+    qlite_gemm_f32_run_o16(&n1, qlite_gemm_f32_select_o16(), &g1, w16, false);
+    kc_check_equal(what, out, o2, c->M * c->N);
+    memset(o2, 0xA5, MN * sizeof(float));
+    qlite_gemm_f32_run_o16(&n2, qlite_gemm_f32_select_o16(), &g1, w16, false);
+    kc_check_equal(what, out, o2, c->M * c->N);
+    free(w16);
+    free(out);
+    free(chain);
+    free(o2);
+}
+
+static void test_gemm_o16_fast(void **state) {
+    (void)state;
+    qlite_gemm_o16_fn fn = qlite_gemm_f32_o16_fast();
+    if (!fn) skip();
+    qlite_threadpool *pool;
+    assert_qlite_ok(qlite_threadpool_create(2, &pool));
+    static const size_t Ms[] = {1, 2, 5, 6, 7, 8, 9, 10, 12, 13, 18, 19, 20, 21, 97};
+    static const size_t Ns[] = {1, 15, 16, 17, 48, 63, 64, 65, 100, 130};
+    static const size_t Ks[] = {0, 1, 7, 33, 639, 640, 641, 1281};
+    uint64_t seed = 500;
+    for (size_t i = 0; i < KC_COUNT(Ms); i++)
+        for (size_t j = 0; j < KC_COUNT(Ns); j++) {
+            gemm_case c = {.M = Ms[i], .N = Ns[j], .K = Ks[(i * 5 + j * 3) % KC_COUNT(Ks)],
+                           .b_trans = (i + j) % 2 == 0, .bias = j % 3 != 0, .lo = -FLT_MAX,
+                           .hi = FLT_MAX};
+            if ((i + j) % 4 == 0) c.lo = 0.0f, c.hi = (i % 2) ? 0.5f : FLT_MAX;
+            gemm_data d;
+            make_data(&c, seed++, &d);
+            check_o16_fast(fn, &c, &d, pool);
+            free_data(&d);
+        }
+    qlite_threadpool_destroy(pool);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_gemm_tile_edges),
         cmocka_unit_test(test_gemm_random_shapes),
         cmocka_unit_test(test_gemm_clamp_and_selection),
+        cmocka_unit_test(test_gemm_o16_fast),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -23,10 +23,9 @@
  *   otherwise: threads take tiles of output pixels, gather each tile's
  *   patches into their scratch (im2col, rows laid out [ky][kx][c] like the
  *   weights) and multiply.
- * The multiply: float32 weights on AVX-512, a local 12x32 register tile over
- * two adjacent O16 panels (conv_gemm__avx512 below: 24 accumulators, one
- * broadcast of A feeds two FMAs, ~1.4-2x the 12x16 tile of gemm_f32 on ResNet
- * shapes); elsewhere (and float16 weights) gemm_f32's O16 kernels.
+ * The multiply: float32 weights on gemm_f32's fastest O16 GEMM
+ * (qlite_gemm_f32_o16_fast: AVX-512 6x64 tiles), else (and float16
+ * weights) gemm_f32's O16 micro-kernels.
  */
 #include "gemm_f32.h"
 #include "packed_weights.h"
@@ -36,129 +35,7 @@
 
 QLITE_NN_OPTIMIZE_LOOPS
 
-#if defined(__x86_64__) && defined(__GNUC__)
-#include <immintrin.h>
-
-#include "gemm_q8.h" /* qlite_q8_cpu_features: the feature cap the tests set */
-#define CONV_X86 1
-
-#define CG_ATTR __attribute__((target("avx512f")))
-#define CG_KC 256 /* K steps per block: two 16 KiB panel slices stay in L1 */
-#define CG_MC 96  /* rows per block: the A block (96 KiB) stays in L2 */
-
-/*
- * C[12 rows, 32 columns] (+)= A[12, kc] * B[kc, 32] with B the two O16 panels
- * p0, p1 (p1 unused when !two) at K step k0; `first`: start from the bias
- * (or zero), else from C; `last`: clamp to [lo, hi]. Columns from `cols`
- * (< 32) on are neither read nor written. Each accumulator adds its kc
- * products in k order with one rounding each (FMA).
- */
-CG_ATTR static void cg_tile12(size_t kc, const float *a, size_t rsa, const float *p0,
-                              const float *p1, bool two, float *c, size_t ldc, size_t cols,
-                              const float *bias, bool first, bool last, float lo, float hi) {
-    const __mmask16 m0 = (__mmask16)(cols >= 16 ? 0xffffu : (1u << cols) - 1u);
-    const __mmask16 m1 = (__mmask16)(cols >= 32 ? 0xffffu : cols > 16 ? (1u << (cols - 16)) - 1u : 0u);
-    __m512 c0[12], c1[12];
-    if (first) {
-        const __m512 b0 = bias ? _mm512_maskz_loadu_ps(m0, bias) : _mm512_setzero_ps();
-        const __m512 b1 = bias && two ? _mm512_maskz_loadu_ps(m1, bias + 16) : _mm512_setzero_ps();
-        for (int r = 0; r < 12; r++) c0[r] = b0, c1[r] = b1;
-    } else {
-        for (int r = 0; r < 12; r++) {
-            c0[r] = _mm512_maskz_loadu_ps(m0, c + (size_t)r * ldc);
-            c1[r] = two ? _mm512_maskz_loadu_ps(m1, c + (size_t)r * ldc + 16) : _mm512_setzero_ps();
-        }
-    }
-    const float *ar[12];
-    for (int r = 0; r < 12; r++) ar[r] = a + (size_t)r * rsa;
-    if (two) {
-        for (size_t k = 0; k < kc; k++) {
-            const __m512 b0 = _mm512_loadu_ps(p0 + k * 16), b1 = _mm512_loadu_ps(p1 + k * 16);
-            for (int r = 0; r < 12; r++) {
-                const __m512 x = _mm512_set1_ps(ar[r][k]);
-                c0[r] = _mm512_fmadd_ps(x, b0, c0[r]);
-                c1[r] = _mm512_fmadd_ps(x, b1, c1[r]);
-            }
-        }
-    } else {
-        for (size_t k = 0; k < kc; k++) {
-            const __m512 b0 = _mm512_loadu_ps(p0 + k * 16);
-            for (int r = 0; r < 12; r++)
-                c0[r] = _mm512_fmadd_ps(_mm512_set1_ps(ar[r][k]), b0, c0[r]);
-        }
-    }
-    const __m512 vlo = _mm512_set1_ps(lo), vhi = _mm512_set1_ps(hi);
-    for (int r = 0; r < 12; r++) {
-        __m512 v0 = c0[r], v1 = c1[r];
-        if (last) {
-            v0 = _mm512_min_ps(_mm512_max_ps(v0, vlo), vhi);
-            v1 = _mm512_min_ps(_mm512_max_ps(v1, vlo), vhi);
-        }
-        _mm512_mask_storeu_ps(c + (size_t)r * ldc, m0, v0);
-        if (two) _mm512_mask_storeu_ps(c + (size_t)r * ldc + 16, m1, v1);
-    }
-}
-
-/* The same for one row (the rows after the last full 12). */
-CG_ATTR static void cg_row(size_t kc, const float *a, const float *p0, const float *p1, bool two,
-                           float *c, size_t cols, const float *bias, bool first, bool last,
-                           float lo, float hi) {
-    const __mmask16 m0 = (__mmask16)(cols >= 16 ? 0xffffu : (1u << cols) - 1u);
-    const __mmask16 m1 = (__mmask16)(cols >= 32 ? 0xffffu : cols > 16 ? (1u << (cols - 16)) - 1u : 0u);
-    __m512 c0, c1;
-    if (first) {
-        c0 = bias ? _mm512_maskz_loadu_ps(m0, bias) : _mm512_setzero_ps();
-        c1 = bias && two ? _mm512_maskz_loadu_ps(m1, bias + 16) : _mm512_setzero_ps();
-    } else {
-        c0 = _mm512_maskz_loadu_ps(m0, c);
-        c1 = two ? _mm512_maskz_loadu_ps(m1, c + 16) : _mm512_setzero_ps();
-    }
-    for (size_t k = 0; k < kc; k++) {
-        const __m512 x = _mm512_set1_ps(a[k]);
-        c0 = _mm512_fmadd_ps(x, _mm512_loadu_ps(p0 + k * 16), c0);
-        if (two) c1 = _mm512_fmadd_ps(x, _mm512_loadu_ps(p1 + k * 16), c1);
-    }
-    if (last) {
-        const __m512 vlo = _mm512_set1_ps(lo), vhi = _mm512_set1_ps(hi);
-        c0 = _mm512_min_ps(_mm512_max_ps(c0, vlo), vhi);
-        c1 = _mm512_min_ps(_mm512_max_ps(c1, vlo), vhi);
-    }
-    _mm512_mask_storeu_ps(c, m0, c0);
-    if (two) _mm512_mask_storeu_ps(c + 16, m1, c1);
-}
-
-/*
- * C = clamp(A * W^T + bias) for rows [0, M): A row-major (row stride rsa),
- * W [N, K] in O16 (64-byte aligned panels), C row stride ldc. Blocked
- * K (CG_KC) outermost, then rows (CG_MC), then 32-column pairs of panels.
- * Every output is computed the same way whatever M is and where its row
- * lies, so any split of the rows gives identical results.
- */
-CG_ATTR static void conv_gemm__avx512(size_t M, size_t N, size_t K, const float *a, size_t rsa,
-                                      const float *w16, const float *bias, float *c, size_t ldc,
-                                      float lo, float hi) {
-    for (size_t k0 = 0; k0 < K; k0 += CG_KC) {
-        const size_t kc = K - k0 < CG_KC ? K - k0 : CG_KC;
-        const bool first = k0 == 0, last = k0 + kc >= K;
-        for (size_t mb = 0; mb < M; mb += CG_MC) {
-            const size_t me = M - mb < CG_MC ? M : mb + CG_MC;
-            for (size_t n0 = 0; n0 < N; n0 += 32) {
-                const size_t cols = N - n0 < 32 ? N - n0 : 32;
-                const bool two = cols > 16;
-                const float *p0 = w16 + n0 * K + k0 * 16, *p1 = p0 + 16 * K;
-                const float *bn = bias ? bias + n0 : NULL;
-                size_t m = mb;
-                for (; m + 12 <= me; m += 12)
-                    cg_tile12(kc, a + m * rsa + k0, rsa, p0, p1, two, c + m * ldc + n0, ldc, cols,
-                              bn, first, last, lo, hi);
-                for (; m < me; m++)
-                    cg_row(kc, a + m * rsa + k0, p0, p1, two, c + m * ldc + n0, cols, bn, first,
-                           last, lo, hi);
-            }
-        }
-    }
-}
-#endif
+#define WHOLE_MAX_FLOATS ((size_t)1 << 19) /* 2 MiB of im2col patches */
 
 typedef struct conv_state {
     qlite_status (*eval)(qlite_node *node);
@@ -168,10 +45,11 @@ typedef struct conv_state {
     int64_t groups, Cg, Og, K; /* K = KH*KW*Cg */
     float lo, hi;
     bool direct;               /* 1x1 stride 1 unpadded single group */
+    bool whole;                /* one group, few pixels: one im2col matrix for all */
     size_t tile_rows;          /* output pixels per im2col tile */
     size_t tile_floats;        /* per thread */
     int threads;
-    bool avx512;               /* the local AVX-512 GEMM (else gemm_f32's O16 kernels) */
+    qlite_gemm_o16_fn fast;    /* float32 weights: gemm_f32's fastest O16 GEMM, or NULL */
     qlite_o16_weights w16;     /* `groups` O16 matrices [Og, K] (data NULL: not constant) */
 } conv_state;
 
@@ -210,13 +88,16 @@ static void conv_f32_ref(const conv_state *s, const float *x, const float *w, co
                 }
 }
 
-/* Copies n floats (n is small for first layers: no call then). */
+/* Copies n floats: short runs (a 7x7 stem's 21-float window rows) inline
+ * in 64-byte pieces, long ones through memcpy. */
 static inline void copy_floats(float *restrict dst, const float *restrict src, size_t n) {
-    if (n >= 16) {
+    if (n >= 256) {
         memcpy(dst, src, n * sizeof(float));
-    } else {
-        for (size_t c = 0; c < n; c++) dst[c] = src[c];
+        return;
     }
+    size_t c = 0;
+    for (; c + 16 <= n; c += 16) memcpy(dst + c, src + c, 16 * sizeof(float));
+    for (; c < n; c++) dst[c] = src[c];
 }
 
 /*
@@ -318,30 +199,22 @@ static void tiles_range(void *arg, size_t begin, size_t end) {
                     .lo = s->lo, .hi = s->hi};
                 const size_t es = s->w16.half ? 2 : 4;
                 const void *wg = (const char *)j->w + (size_t)g * s->w16.mat_elems * es;
-#ifdef CONV_X86
-                if (s->avx512) {
-                    conv_gemm__avx512(ga.M, ga.N, ga.K, ga.a, ga.rsa, wg, ga.bias, ga.c, ga.ldc,
-                                      ga.lo, ga.hi);
+                if (s->fast) {
+                    s->fast(ga.M, ga.N, ga.K, ga.a, ga.rsa, wg, ga.bias, ga.c, ga.ldc, ga.lo,
+                            ga.hi);
                     continue;
                 }
-#endif
                 qlite_gemm_f32_o16_serial(s->uk, &ga, wg, s->w16.half);
             }
         }
     }
 }
 
-#ifdef CONV_X86
-/* 1x1 direct path on AVX-512: row tiles [begin, end) of 12 output pixels. */
-static void direct_range(void *arg, size_t begin, size_t end) {
+/* Whole mode: rows [begin, end) of the one im2col matrix (group 0). */
+static void whole_im2col_range(void *arg, size_t begin, size_t end) {
     const conv_job *j = arg;
-    const conv_state *s = j->s;
-    const size_t M = (size_t)(s->N * s->OH * s->OW), C = (size_t)s->C, O = (size_t)s->O;
-    const size_t m0 = begin * 12, m1 = end * 12 < M ? end * 12 : M;
-    conv_gemm__avx512(m1 - m0, O, C, j->x + m0 * C, C, j->w, j->b, j->y + m0 * O, O, s->lo,
-                      s->hi);
+    im2col(j->s, j->x, 0, begin, end - begin, j->tiles + begin * (size_t)j->s->K);
 }
-#endif
 
 static qlite_status conv_eval_f32(qlite_node *node) {
     const conv_state *s = node->state;
@@ -367,17 +240,19 @@ static qlite_status conv_eval_f32(qlite_node *node) {
             .M = (size_t)(s->N * s->OH * s->OW), .N = (size_t)s->O, .K = (size_t)s->C, .a = x,
             .rsa = (size_t)s->C, .csa = 1, .bias = b, .c = y, .ldc = (size_t)s->O, .lo = s->lo,
             .hi = s->hi};
-#ifdef CONV_X86
-        if (s->avx512) {
-            conv_job j = {.s = s, .x = x, .w = w16, .b = b, .y = y};
-            qlite_parallel_for(node, (g.M + 11) / 12, direct_range, &j);
-            return QLITE_OK;
-        }
-#endif
         qlite_gemm_f32_run_o16(node, s->uk, &g, w16, s->w16.half);
         return QLITE_OK;
     }
     conv_job j = {.s = s, .x = x, .w = w16, .b = b, .y = y, .tiles = scratch};
+    if (s->whole) { /* few output pixels: one im2col matrix, then one threaded GEMM */
+        const size_t P = (size_t)(s->N * s->OH * s->OW);
+        qlite_parallel_for(node, P, whole_im2col_range, &j);
+        const qlite_gemm_f32_args g = {
+            .M = P, .N = (size_t)s->O, .K = (size_t)s->K, .a = scratch, .rsa = (size_t)s->K,
+            .csa = 1, .bias = b, .c = y, .ldc = (size_t)s->O, .lo = s->lo, .hi = s->hi};
+        qlite_gemm_f32_run_o16(node, s->uk, &g, w16, s->w16.half);
+        return QLITE_OK;
+    }
     qlite_parallel_for(node, (size_t)s->threads, tiles_range, &j);
     return QLITE_OK;
 }
@@ -446,10 +321,7 @@ static qlite_status conv_prepare(qlite_node *node) {
         return st;
 
     s->uk = qlite_gemm_f32_select_o16();
-#ifdef CONV_X86
-    s->avx512 = w->dtype == QLITE_DTYPE_FLOAT32 &&
-                (qlite_q8_cpu_features() & QLITE_Q8_F_AVX512) != 0;
-#endif
+    s->fast = w->dtype == QLITE_DTYPE_FLOAT32 ? qlite_gemm_f32_o16_fast() : NULL;
     s->threads = qlite_node_threads(node);
     s->direct = s->groups == 1 && s->KH == 1 && s->KW == 1 && s->sh == 1 && s->sw == 1 &&
                 s->pt == 0 && s->pl == 0 && o->pad_bottom == 0 && o->pad_right == 0;
@@ -470,12 +342,21 @@ static qlite_status conv_prepare(qlite_node *node) {
         wfloats = ((size_t)s->groups * s->w16.mat_elems + 15) / 16 * 16;
     }
     node->scratch_bytes = wfloats * sizeof(float);
-    if (!s->direct) {
+    const size_t P = (size_t)(s->N * s->OH * s->OW);
+    /* Few output pixels (late layers: 7x7, 14x14) against many weights: the
+     * patches of every pixel (<= 2 MiB) are gathered once and multiplied in
+     * one GEMM, which the threads split by rows and columns, so the weights
+     * stream through the cache once and 2 threads share 49 rows evenly. */
+    s->whole = !s->direct && s->groups == 1 &&
+               P * (size_t)s->K <= WHOLE_MAX_FLOATS;
+    if (s->whole) {
+        node->scratch_bytes += P * (size_t)s->K * sizeof(float);
+    } else if (!s->direct) {
         /* Each tile streams all the weights through the cache once, so
          * tiles are as large as ~512 KiB of patches allows (the GEMM blocks
          * them for L1/L2 itself): a late ResNet layer (49 pixels, 9 MiB of
          * weights) is then one tile, not five. Threads get a tile each. */
-        const size_t P = (size_t)(s->N * s->OH * s->OW), mr = s->uk->mr;
+        const size_t mr = s->uk->mr;
         size_t rows = (size_t)131072 / (size_t)(s->K > 0 ? s->K : 1);
         const size_t share = (P + (size_t)s->threads - 1) / (size_t)s->threads;
         if (rows > share) rows = share;

@@ -356,9 +356,60 @@ void qlite_gemm_f32_run_packed(const qlite_node *node, const qlite_gemm_f32_uker
     run_compute(node, &j);
 }
 
+/* The fast O16 GEMM (qlite_gemm_f32_o16_fast) on the node's threads: many
+ * row tiles are split by rows; otherwise a grid of 6-row x 64-column
+ * tiles, column-major so a range keeps one column block's weights hot. */
+typedef struct fast_job {
+    qlite_gemm_o16_fn fn;
+    const qlite_gemm_f32_args *g;
+    const float *w16;
+    size_t mt; /* row tiles (of FAST_MR rows) */
+    bool grid;
+} fast_job;
+
+#define FAST_MR 6
+#define FAST_NR 64
+
+static void fast_range(void *arg, size_t begin, size_t end) {
+    const fast_job *j = arg;
+    const qlite_gemm_f32_args *g = j->g;
+    if (!j->grid) {
+        const size_t m0 = begin * FAST_MR, m1 = end * FAST_MR < g->M ? end * FAST_MR : g->M;
+        j->fn(m1 - m0, g->N, g->K, g->a + m0 * g->rsa, g->rsa, j->w16, g->bias,
+              g->c + m0 * g->ldc, g->ldc, g->lo, g->hi);
+        return;
+    }
+    for (size_t u = begin; u < end;) {
+        const size_t ni = u / j->mt, mi = u % j->mt;
+        const size_t me = end - u < j->mt - mi ? mi + (end - u) : j->mt; /* same column block */
+        const size_t m0 = mi * FAST_MR, m1 = me * FAST_MR < g->M ? me * FAST_MR : g->M;
+        const size_t n0 = ni * FAST_NR, n1 = n0 + FAST_NR < g->N ? n0 + FAST_NR : g->N;
+        j->fn(m1 - m0, n1 - n0, g->K, g->a + m0 * g->rsa, g->rsa, j->w16 + n0 * g->K,
+              g->bias ? g->bias + n0 : NULL, g->c + m0 * g->ldc + n0, g->ldc, g->lo, g->hi);
+        u += me - mi;
+    }
+}
+
+static bool run_fast(const qlite_node *node, const qlite_gemm_f32_args *g, const void *packed,
+                     bool half) {
+    qlite_gemm_o16_fn fn = half || g->csa != 1 ? NULL : qlite_gemm_f32_o16_fast();
+    if (!fn) return false;
+    const size_t threads = node ? (size_t)qlite_node_threads(node) : 1;
+    if (threads <= 1) {
+        fn(g->M, g->N, g->K, g->a, g->rsa, packed, g->bias, g->c, g->ldc, g->lo, g->hi);
+        return true;
+    }
+    fast_job j = {.fn = fn, .g = g, .w16 = packed, .mt = (g->M + FAST_MR - 1) / FAST_MR};
+    const size_t nt = (g->N + FAST_NR - 1) / FAST_NR;
+    j.grid = j.mt < 4 * threads && nt > 1;
+    qlite_parallel_for(node, j.grid ? j.mt * nt : j.mt, fast_range, &j);
+    return true;
+}
+
 void qlite_gemm_f32_run_o16(const qlite_node *node, const qlite_gemm_f32_ukernel *uk,
                             const qlite_gemm_f32_args *g, const void *packed, bool half) {
     if (g->M == 0 || g->N == 0) return;
+    if (run_fast(node, g, packed, half)) return;
     gemm_job j = {.uk = uk, .g = g, .pb = packed, .half = half, .kb = k_block(uk, g->M, g->K)};
     run_compute(node, &j);
 }
@@ -366,6 +417,7 @@ void qlite_gemm_f32_run_o16(const qlite_node *node, const qlite_gemm_f32_ukernel
 void qlite_gemm_f32_o16_serial(const qlite_gemm_f32_ukernel *uk, const qlite_gemm_f32_args *g,
                                const void *packed, bool half) {
     if (g->M == 0 || g->N == 0) return;
+    if (run_fast(NULL, g, packed, half)) return;
     packed_any(uk, g->M, g->N, g->K, g->a, g->rsa, g->csa, packed, half, g->bias, g->c, g->ldc,
                g->lo, g->hi, k_block(uk, g->M, g->K));
 }

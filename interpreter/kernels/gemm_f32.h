@@ -165,6 +165,23 @@ void qlite_gemm_f32_run_o16(const qlite_node *node, const qlite_gemm_f32_ukernel
 void qlite_gemm_f32_o16_serial(const qlite_gemm_f32_ukernel *uk, const qlite_gemm_f32_args *g,
                                const void *packed, bool half);
 
+/*
+ * The fastest float32 O16 GEMM this CPU has (within the qlite_q8 feature
+ * cap tests set): AVX-512, 6x64 register tiles (gemm_f32_avx512.c); NULL
+ * when there is none (the ukernels above are used). Serial:
+ * C[M, N] (row stride ldc) = clamp(A[M, K] (row stride rsa, columns
+ * contiguous) * W^T + bias) with W [N, K] in O16. Every output is the
+ * sequential chain acc = bias[n] (or 0); acc = fma(A[m][k], W[n][k], acc)
+ * for k = 0..K-1, then the clamp, whatever M, N, the blocking or a thread
+ * split: 1 and N threads give identical results.
+ * qlite_gemm_f32_run_o16 / qlite_gemm_f32_o16_serial use it for float32
+ * weights when it exists.
+ */
+typedef void (*qlite_gemm_o16_fn)(size_t M, size_t N, size_t K, const float *a, size_t rsa,
+                                  const float *w16, const float *bias, float *c, size_t ldc,
+                                  float lo, float hi);
+qlite_gemm_o16_fn qlite_gemm_f32_o16_fast(void);
+
 /* The readable definition: plain loops, double accumulation. */
 void qlite_gemm_f32_ref(const qlite_gemm_f32_args *g);
 

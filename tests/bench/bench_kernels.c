@@ -74,6 +74,15 @@ static const bench_case CASES[] = {
     {"conv1x1_14", "conv 1x1 14x14x512 -> 512", K_CONV, 14, 14, 512, 512, 1, 1, 1, 0},
     {"conv3x3_56", "conv 3x3 56x56x128 -> 128", K_CONV, 56, 56, 128, 128, 3, 3, 1, 1},
     {"conv3x3_stem", "conv 3x3/2 224x224x3 -> 32", K_CONV, 224, 224, 3, 32, 3, 3, 2, 1},
+    /* ResNet-18's float convolutions (issue #6 float32 target) */
+    {"r18_stem", "conv 7x7/2 224x224x3 -> 64", K_CONV, 224, 224, 3, 64, 7, 7, 2, 3},
+    {"r18_3x3_56", "conv 3x3 56x56x64 -> 64", K_CONV, 56, 56, 64, 64, 3, 3, 1, 1},
+    {"r18_3x3_28s2", "conv 3x3/2 56x56x64 -> 128", K_CONV, 56, 56, 64, 128, 3, 3, 2, 1},
+    {"r18_3x3_28", "conv 3x3 28x28x128 -> 128", K_CONV, 28, 28, 128, 128, 3, 3, 1, 1},
+    {"r18_3x3_14", "conv 3x3 14x14x256 -> 256", K_CONV, 14, 14, 256, 256, 3, 3, 1, 1},
+    {"r18_3x3_7", "conv 3x3 7x7x512 -> 512", K_CONV, 7, 7, 512, 512, 3, 3, 1, 1},
+    /* the transformer's FULLY_CONNECTED at 128 tokens, as a 1x1 conv over 128 pixels */
+    {"tf_1x1_128", "conv 1x1 1x128x256 -> 1024", K_CONV, 1, 128, 256, 1024, 1, 1, 1, 0},
     {"dw3x3_56", "depthwise 3x3 56x56x128", K_DW, 56, 56, 128, 128, 3, 3, 1, 1},
     {"dw3x3_112s2", "depthwise 3x3/2 112x112x64", K_DW, 112, 112, 64, 64, 3, 3, 2, 1},
 };
