@@ -245,7 +245,10 @@ static q8_parts parts_of(const qlite_spmm_q8 *p) {
     /* rows_m1 with 4-bit clustered rows: u permuted, round_up(K, 128) bytes */
     if (p->M == 1 && p->w->bits && vb < (p->K + 127) / 128 * 128) vb = (p->K + 127) / 128 * 128;
     s.panel = up64(vb);
-    s.acc = s.panel + (panel ? up64(qlite_gemm_q8_k4(p->K) * 8) : 0);
+    /* the panel, or for 4-bit palettes 8 permuted u rows of round_up(K, 128) */
+    size_t pb = qlite_gemm_q8_k4(p->K) * 8;
+    if (p->w->bits && pb < (p->K + 127) / 128 * 128 * 8) pb = (p->K + 127) / 128 * 128 * 8;
+    s.acc = s.panel + (panel ? up64(pb) : 0);
     s.total = s.acc + up64(p->N * (panel ? 8 : 1) * sizeof(int32_t));
     return s;
 }

@@ -414,6 +414,60 @@ VNNI_INL void rows_m1_pal4(const qlite_spw *w, const uint8_t *u, size_t r0, size
     }
 }
 
+/* Batch panels of a 4-bit palette weight (clustered, not sparse): each
+ * batch row's u permuted into the nibbles' order as for batch 1
+ * (pal4_permute_u; up holds 8 of them, zero rows past `valid`), each
+ * 128-index chunk of a weight row decoded once by VPSHUFB and multiplied
+ * with all 8 rows (16 VPDPBUSD per chunk), the 8 sums of a weight row
+ * reduced together and stored row-major (rows_panel_rm). */
+VNNI_INL void rows_panel_pal4(const qlite_spw *w, const uint8_t *u, size_t ldu, size_t valid,
+                              size_t r0, size_t r1, uint8_t *up, int32_t *acc, size_t ld) {
+    const size_t K = w->cols, half = K / 2, L = (K + 127) / 128 * 128;
+    const uint8_t *st = w->values;
+    for (size_t l = 0; l < 8; l++) {
+        if (l < valid) pal4_permute_u(u + l * ldu, K, up + l * L);
+        else memset(up + l * L, 0, L);
+    }
+    const __m512i m = _mm512_set1_epi8(0x0f);
+    for (size_t r = r0; r < r1; r++) {
+        __m512i a[8];
+        for (unsigned l = 0; l < 8; l++) a[l] = _mm512_setzero_si512();
+        const __m512i bk = pal4_book(w, r);
+        const uint8_t *s = st + r * half;
+        for (size_t c = 0; c < K; c += 128) {
+            const size_t n = K - c;
+            const __m512i t = n >= 128 ? _mm512_loadu_si512(s + c / 2)
+                                       : _mm512_maskz_loadu_epi8(
+                                             ((__mmask64)1 << ((n + 1) / 2)) - 1, s + c / 2);
+            const __m512i wlo = _mm512_shuffle_epi8(bk, _mm512_and_si512(t, m));
+            const __m512i whi =
+                _mm512_shuffle_epi8(bk, _mm512_and_si512(_mm512_srli_epi16(t, 4), m));
+            for (unsigned l = 0; l < 8; l++) {
+                const uint8_t *ul = up + l * L + c;
+                a[l] = _mm512_dpbusd_epi32(a[l], _mm512_loadu_si512(ul), wlo);
+                a[l] = _mm512_dpbusd_epi32(a[l], _mm512_loadu_si512(ul + 64), whi);
+            }
+        }
+        /* 8 ZMM -> the 8 totals: halves added, two rounds of VPHADDD, lanes added */
+        __m256i y[8];
+        for (unsigned l = 0; l < 8; l++)
+            y[l] = _mm256_add_epi32(_mm512_castsi512_si256(a[l]),
+                                    _mm512_extracti64x4_epi64(a[l], 1));
+        const __m256i q0 = _mm256_hadd_epi32(_mm256_hadd_epi32(y[0], y[1]),
+                                             _mm256_hadd_epi32(y[2], y[3]));
+        const __m256i q1 = _mm256_hadd_epi32(_mm256_hadd_epi32(y[4], y[5]),
+                                             _mm256_hadd_epi32(y[6], y[7]));
+        int32_t tot[8];
+        const __m128i t0 =
+            _mm_add_epi32(_mm256_castsi256_si128(q0), _mm256_extracti128_si256(q0, 1));
+        const __m128i t1 =
+            _mm_add_epi32(_mm256_castsi256_si128(q1), _mm256_extracti128_si256(q1, 1));
+        _mm_storeu_si128((__m128i *)(void *)tot, t0);
+        _mm_storeu_si128((__m128i *)(void *)(tot + 4), t1);
+        for (unsigned l = 0; l < 8; l++) acc[l * ld + r] = tot[l];
+    }
+}
+
 VNNI static void rows_m1_avx512(const qlite_spw *w, const int32_t *zw, const uint8_t *u,
                                 size_t r0, size_t r1, int8_t *vbuf, int32_t *acc) {
     const size_t br = w->br, bc = w->bc;
@@ -584,10 +638,14 @@ VNNI_INL void rows_panel_o16i4(const qlite_spw *w, const uint8_t *pan, size_t r0
     }
 }
 
-/* 16 x 4 blocks only: the sums row-major (spmm_q8.h rows_panel_rm). */
+/* 16 x 4 blocks and 4-bit palettes: the sums row-major (spmm_q8.h rows_panel_rm). */
 VNNI static bool rows_panel_rm_avx512(const qlite_spw *w, const int32_t *zw, const uint8_t *u,
                                       size_t ldu, size_t K, size_t valid, size_t r0, size_t r1,
                                       int8_t *vbuf, uint8_t *panel, int32_t *acc, size_t ld) {
+    if (!zw && !w->col_bytes && w->bits == 4 && w->cols % 2 == 0) {
+        rows_panel_pal4(w, u, ldu, valid, r0, r1, panel, acc, ld);
+        return true;
+    }
     if (zw || w->br != 16 || w->bc != 4 || !w->col_bytes) return false;
     make_panel(u, ldu, K, valid, panel);
     switch (w->col_bytes) {
