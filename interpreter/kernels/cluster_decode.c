@@ -5,7 +5,8 @@
  *   1. head: single indices (qlite_cluster_index) until the position is a
  *      multiple of 8 (or n runs out);
  *   2. 4-bit indices on a CPU with the vector unit: a byte-table lookup per
- *      index straight from the nibbles (below), as many whole steps as fit;
+ *      index straight from the nibbles (below); other widths with AVX-512
+ *      VBMI: 64 indices per step (below); as many whole steps as fit;
  *   3. groups: 8 indices = b bytes, read little-endian as a 64-bit word
  *      (one 8-byte load while 8 bytes of the stream remain, byte by byte for
  *      the last groups), entry t = book[(word >> t*b) & mask]; one
@@ -29,6 +30,8 @@
  */
 #include "kernels/cluster_decode.h"
 
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "kernels/gemm_q8.h"
@@ -223,7 +226,134 @@ static size_t fast4_32(const uint8_t *s, size_t n, const uint32_t *book, uint32_
 }
 #endif
 
-#define DEFINE_DECODER(NAME, T, FAST4)                                                       \
+/* ---- any width on AVX-512 VBMI: 64 indices per step ----
+ * 8 indices of b bits are b bytes; the 8 b-byte groups of a step (8b <= 64
+ * stream bytes, a masked load) are spread one per 64-bit lane by VPERMB
+ * (lane g gets bytes g*b .. g*b + 7), VPMULTISHIFTQB takes the 8 bits at
+ * offsets 0, b, ..., 7b of each lane (index t of the group in byte t), and
+ * a mask keeps b of them. Entries: int8 by VPERMB on the codebook (b <= 6:
+ * one table, masked to its 2^b bytes; 7: VPERMI2B over 128; 8: two
+ * VPERMI2B and a blend on bit 7); 32-bit by VPERMD (b <= 4) or VPERMI2D
+ * (b = 5; wider 32-bit books stay with the scalar groups). */
+#ifdef CD_X86
+#define CD_VBMI_TARGET target("avx2,avx512f,avx512bw,avx512vl,avx512vbmi")
+#define CD_VBMI static __attribute__((CD_VBMI_TARGET)) __attribute__((noinline))
+#define CD_VBMI_INL static inline __attribute__((always_inline, CD_VBMI_TARGET))
+
+static bool cd_has_vbmi(void) {
+    static _Atomic int known; /* 0 unknown, 1 no, 2 yes */
+    int v = atomic_load_explicit(&known, memory_order_relaxed);
+    if (!v) {
+        __builtin_cpu_init();
+        v = __builtin_cpu_supports("avx512vbmi") ? 2 : 1;
+        atomic_store_explicit(&known, v, memory_order_relaxed);
+    }
+    return v == 2 && (qlite_q8_cpu_features() & QLITE_Q8_F_AVX512);
+}
+
+/* The 64 indices of the 8b stream bytes at s, one per byte. */
+CD_VBMI_INL __m512i vbmi_indices(const uint8_t *s, unsigned b, __m512i spread, __m512i shifts,
+                                 __m512i mask) {
+    const __m512i raw = _mm512_maskz_loadu_epi8((__mmask64)(~0ull >> (64 - 8 * b)), s);
+    return _mm512_and_si512(
+        _mm512_multishift_epi64_epi8(shifts, _mm512_permutexvar_epi8(spread, raw)), mask);
+}
+
+CD_VBMI_INL void vbmi_controls(unsigned b, __m512i *spread, __m512i *shifts, __m512i *mask) {
+    uint8_t sp[64], sh[64];
+    for (unsigned g = 0; g < 8; g++)
+        for (unsigned q = 0; q < 8; q++) {
+            sp[g * 8 + q] = (uint8_t)(g * b + q);
+            sh[g * 8 + q] = (uint8_t)(q * b);
+        }
+    *spread = _mm512_loadu_si512(sp);
+    *shifts = _mm512_loadu_si512(sh);
+    *mask = _mm512_set1_epi8((char)((1u << b) - 1));
+}
+
+CD_VBMI size_t fastb_8_vbmi(const uint8_t *s, unsigned b, size_t n, const uint8_t *book,
+                            uint8_t *out) {
+    __m512i spread, shifts, mask;
+    vbmi_controls(b, &spread, &shifts, &mask);
+    const size_t entries = (size_t)1 << b;
+    const __mmask64 have = (__mmask64)(~0ull >> (64 - (entries < 64 ? entries : 64)));
+    const __m512i t0 = _mm512_maskz_loadu_epi8(have, book);
+    const __m512i t1 = b >= 7 ? _mm512_loadu_si512(book + 64) : t0;
+    const __m512i t2 = b == 8 ? _mm512_loadu_si512(book + 128) : t0;
+    const __m512i t3 = b == 8 ? _mm512_loadu_si512(book + 192) : t0;
+    size_t d = 0;
+    for (; d + 64 <= n; d += 64, s += 8 * b) {
+        const __m512i ix = vbmi_indices(s, b, spread, shifts, mask);
+        __m512i v;
+        if (b <= 6) {
+            v = _mm512_permutexvar_epi8(ix, t0);
+        } else if (b == 7) {
+            v = _mm512_permutex2var_epi8(t0, ix, t1);
+        } else {
+            const __m512i lo = _mm512_permutex2var_epi8(t0, ix, t1);
+            const __m512i hi = _mm512_permutex2var_epi8(t2, ix, t3);
+            v = _mm512_mask_blend_epi8(_mm512_movepi8_mask(ix), lo, hi);
+        }
+        _mm512_storeu_si512(out + d, v);
+    }
+    return d;
+}
+
+CD_VBMI size_t fastb_32_vbmi(const uint8_t *s, unsigned b, size_t n, const uint32_t *book,
+                             uint32_t *out) {
+    __m512i spread, shifts, mask;
+    vbmi_controls(b, &spread, &shifts, &mask);
+    const size_t entries = (size_t)1 << b;
+    const __m512i t0 = b <= 4 ? _mm512_maskz_loadu_epi32((__mmask16)((1u << entries) - 1), book)
+                              : _mm512_loadu_si512(book); /* b = 5: 32 entries in t0, t1 */
+    const __m512i t1 = b == 5 ? _mm512_loadu_si512(book + 16) : t0;
+    size_t d = 0;
+    for (; d + 64 <= n; d += 64, s += 8 * b) {
+        const __m512i ix = vbmi_indices(s, b, spread, shifts, mask);
+        for (unsigned h = 0; h < 4; h++) {
+            const __m512i z = _mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(ix, h));
+            __m512i v;
+            if (b <= 4) v = _mm512_permutexvar_epi32(z, t0);
+            else v = _mm512_permutex2var_epi32(t0, z, t1);
+            _mm512_storeu_si512(out + d + 16 * h, v);
+        }
+    }
+    return d;
+}
+
+static size_t fastb_8(const uint8_t *s, unsigned b, size_t n, const uint8_t *book,
+                      uint8_t *out) {
+    return n >= 64 && cd_has_vbmi() ? fastb_8_vbmi(s, b, n, book, out) : 0;
+}
+static size_t fastb_16(const uint8_t *s, unsigned b, size_t n, const uint16_t *book,
+                       uint16_t *out) {
+    (void)s, (void)b, (void)n, (void)book, (void)out;
+    return 0;
+}
+static size_t fastb_32(const uint8_t *s, unsigned b, size_t n, const uint32_t *book,
+                       uint32_t *out) {
+    /* wider books would need a gather per 16 entries: no faster than the scalar code */
+    return n >= 64 && b <= 5 && cd_has_vbmi() ? fastb_32_vbmi(s, b, n, book, out) : 0;
+}
+#else
+static size_t fastb_8(const uint8_t *s, unsigned b, size_t n, const uint8_t *book,
+                      uint8_t *out) {
+    (void)s, (void)b, (void)n, (void)book, (void)out;
+    return 0;
+}
+static size_t fastb_16(const uint8_t *s, unsigned b, size_t n, const uint16_t *book,
+                       uint16_t *out) {
+    (void)s, (void)b, (void)n, (void)book, (void)out;
+    return 0;
+}
+static size_t fastb_32(const uint8_t *s, unsigned b, size_t n, const uint32_t *book,
+                       uint32_t *out) {
+    (void)s, (void)b, (void)n, (void)book, (void)out;
+    return 0;
+}
+#endif
+
+#define DEFINE_DECODER(NAME, T, FAST4, FASTB)                                                     \
     static inline __attribute__((always_inline)) void NAME##_groups(                         \
         const uint8_t *s, size_t groups, size_t avail, const unsigned b,                     \
         const T *restrict book, T *restrict out) {                                           \
@@ -255,6 +385,11 @@ static size_t fast4_32(const uint8_t *s, size_t n, const uint32_t *book, uint32_
             i += done;                                                                       \
             j += done;                                                                       \
             s += done / 2;                                                                   \
+        } else if (i < n) {                                                                  \
+            const size_t done = FASTB(s, bits, n - i, book, out + i);                        \
+            i += done;                                                                       \
+            j += done;                                                                       \
+            s += done / 8 * bits;                                                            \
         }                                                                                    \
         const size_t groups = (n - i) / 8;                                                   \
         /* bytes readable from s: up to the end of index first + n - 1 */                    \
@@ -275,6 +410,6 @@ static size_t fast4_32(const uint8_t *s, size_t n, const uint32_t *book, uint32_
         for (; i < n; i++, j++) out[i] = book[qlite_cluster_index(stream, bits, j)];         \
     }
 
-DEFINE_DECODER(qlite_cluster_decode_8, uint8_t, fast4_8)
-DEFINE_DECODER(qlite_cluster_decode_16, uint16_t, fast4_16)
-DEFINE_DECODER(qlite_cluster_decode_32, uint32_t, fast4_32)
+DEFINE_DECODER(qlite_cluster_decode_8, uint8_t, fast4_8, fastb_8)
+DEFINE_DECODER(qlite_cluster_decode_16, uint16_t, fast4_16, fastb_16)
+DEFINE_DECODER(qlite_cluster_decode_32, uint32_t, fast4_32, fastb_32)
