@@ -12,11 +12,17 @@
  * (c) Every variant (tile and dot algorithms) equals the reference bit for
  *     bit on M, N, K equal to, below, above and multiples of its tile
  *     (MR, NR, the 4-byte K step, the 16/32/64-byte dot steps). A variant
- *     whose ISA this CPU lacks is skipped, not passed.
+ *     whose ISA this CPU lacks is skipped, not passed. copy_a, and the
+ *     hybrid helpers (quantize a row, output stage) on every ISA level
+ *     against the docs §5 formula written here.
  */
+#include <float.h>
+#include <math.h>
+
 #include "kernel_q8_check.h"
 
 #include "kernels/gemm_q8.h"
+#include "kernels/nn_q8.h"
 
 #define NCOLS_MAX 512
 
@@ -138,6 +144,88 @@ static void test_copy_a(void **state) {
             for (size_t j = rows * lda; j < rows * lda + 8; j++) assert_int_equal(out[j], 0xAB);
             free(a);
             free(out);
+        }
+}
+
+/* The hybrid helpers of nn_q8.c (AVX-512 bodies, scalar tails) on every ISA level equal
+ * the docs §5 formula written here: range widened to 0 without NaN / inf, s = (hi - lo) /
+ * 255, zp = clamp(rint(-128 - lo / s)), u = clamp(rint(x * (1 / s)) + zp) + 128 (NaN ->
+ * -128, +-inf saturate); y = clamp((acc - zu wsum) * (su ws) + b, lo, hi). */
+static void test_hybrid_helpers(void **state) {
+    (void)state;
+    qlite_test_rng r;
+    qlite_test_rng_seed(&r, 14);
+    const size_t ns[] = {1, 15, 16, 17, 31, 33, 64, 100};
+    const unsigned caps[2] = {~0u, 0u};
+    for (size_t ni = 0; ni < Q8_COUNT(ns); ni++)
+        for (int rep = 0; rep < 4; rep++) {
+            const size_t n = ns[ni];
+            float x[100];
+            const float amp = rep == 3 ? 1e-30f : (float)(1 + qlite_test_rng_u32(&r) % 1000) / 7;
+            for (size_t i = 0; i < n; i++)
+                x[i] = amp * ((float)(qlite_test_rng_u32(&r) % 20001) / 10000.0f - 1.0f);
+            if (rep == 1 && n > 5) { /* non-finite values: out of the range, saturating */
+                x[n - 1] = NAN;
+                x[n / 2] = INFINITY;
+                x[1] = -INFINITY;
+            }
+            if (rep == 2) x[n - 1] = 0.5f * amp; /* a tail element that may tie */
+            double lo = 0, hi = 0;
+            for (size_t i = 0; i < n; i++)
+                if (isfinite(x[i])) lo = x[i] < lo ? x[i] : lo, hi = x[i] > hi ? x[i] : hi;
+            const double sd = (hi - lo) / 255.0;
+            const float s = sd >= (double)FLT_MIN ? (float)sd : 1.0f;
+            int32_t zp = 0;
+            if (sd >= (double)FLT_MIN) {
+                const float z = rintf((float)(-128.0 - lo / (double)s));
+                zp = z < -128.0f ? -128 : (z > 127.0f ? 127 : (int32_t)z);
+            }
+            uint8_t want[100];
+            int32_t want_sum = 0;
+            const float inv = 1.0f / s;
+            for (size_t i = 0; i < n; i++) {
+                float v = x[i] * inv;
+                v = isnan(v) ? -256.0f : (v < -256.0f ? -256.0f : (v > 256.0f ? 256.0f : v));
+                int32_t q = (int32_t)rintf(v) + zp;
+                q = q < -128 ? -128 : (q > 127 ? 127 : q);
+                want[i] = (uint8_t)(q + 128);
+                want_sum += q + 128;
+            }
+            for (size_t c = 0; c < 2; c++) {
+                qlite_q8_set_feature_cap(caps[c]);
+                uint8_t got[100];
+                int32_t zu = -1, sum = -1;
+                const float gs = qlite_hybrid_quantize(x, n, got, &zu, &sum);
+                assert_true(gs == s);
+                assert_int_equal(zu, zp + 128);
+                assert_int_equal(sum, want_sum);
+                assert_memory_equal(got, want, n);
+            }
+            /* output stage over channels [n0, n) with y aliasing acc */
+            int32_t wsum[100], acc[100];
+            float ws[100], b[100], y[100], want_y[100];
+            const float su = s, flo = rep == 0 ? -INFINITY : -3.0f;
+            const float fhi = rep == 0 ? INFINITY : 6.0f;
+            for (size_t i = 0; i < n; i++) {
+                wsum[i] = (int32_t)(qlite_test_rng_u32(&r) % 4001) - 2000;
+                acc[i] = (int32_t)(qlite_test_rng_u32(&r) % 200001) - 100000;
+                ws[i] = (float)(1 + qlite_test_rng_u32(&r) % 100) / 3000.0f;
+                b[i] = (float)((int32_t)(qlite_test_rng_u32(&r) % 2001) - 1000) / 500.0f;
+            }
+            const size_t n0 = n > 3 ? 3 : 0;
+            for (size_t i = n0; i < n; i++) {
+                const float v = (float)(acc[i] - (zp + 128) * wsum[i]) * (su * ws[i]) + b[i];
+                want_y[i] = v < flo ? flo : (v > fhi ? fhi : v);
+            }
+            const qlite_hybrid_cols hc = {.wscale = ws, .wsum = wsum, .bias = b, .lo = flo,
+                                          .hi = fhi};
+            for (size_t c = 0; c < 2; c++) {
+                qlite_q8_set_feature_cap(caps[c]);
+                memcpy(y, acc, n * sizeof(int32_t));
+                qlite_hybrid_finish(&hc, n0, n, su, zp + 128, (const int32_t *)(void *)y, y);
+                assert_memory_equal(y + n0, want_y + n0, (n - n0) * sizeof(float));
+            }
+            qlite_q8_set_feature_cap(~0u);
         }
 }
 
@@ -328,6 +416,7 @@ int main(void) {
     size_t t = 0;
     tests[t++] = (struct CMUnitTest)cmocka_unit_test(test_pack_o16i4);
     tests[t++] = (struct CMUnitTest)cmocka_unit_test(test_copy_a);
+    tests[t++] = (struct CMUnitTest)cmocka_unit_test(test_hybrid_helpers);
     tests[t++] = (struct CMUnitTest)cmocka_unit_test(test_ref_matches_formula);
     tests[t++] = (struct CMUnitTest)cmocka_unit_test(test_select);
     for (size_t i = 0; i < n && t < Q8_COUNT(tests); i++) {

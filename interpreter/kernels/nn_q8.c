@@ -5,6 +5,8 @@
 #include "kernels/nn_q8.h"
 
 #include <float.h>
+
+#include "kernels/q8_x86.h"
 #include <math.h>
 #include <string.h>
 
@@ -200,9 +202,82 @@ void qlite_q8_gemm_run(const qlite_node *node, const qlite_q8_gemm *g) {
 /* Hybrid                                                            */
 /* ---------------------------------------------------------------- */
 
+#ifdef QLITE_Q8_X86
+/*
+ * AVX-512 forms of the three hybrid helpers below: the same IEEE operations
+ * on 16 lanes (compares and blends for the selects, no contraction), so the
+ * same bits; chosen per call within the q8 feature cap, tails in scalar.
+ */
+Q8_AVX512 static size_t hybrid_range16(const float *x, size_t n, float *lo_io, float *hi_io) {
+    __m512 lo = _mm512_set1_ps(*lo_io), hi = _mm512_set1_ps(*hi_io);
+    const __m512 fmax = _mm512_set1_ps(FLT_MAX), fmin = _mm512_set1_ps(-FLT_MAX);
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        const __m512 v = _mm512_loadu_ps(x + i);
+        const __mmask16 ml = _mm512_cmp_ps_mask(v, lo, _CMP_LT_OQ) &
+                             _mm512_cmp_ps_mask(v, fmin, _CMP_GE_OQ);
+        const __mmask16 mh = _mm512_cmp_ps_mask(v, hi, _CMP_GT_OQ) &
+                             _mm512_cmp_ps_mask(v, fmax, _CMP_LE_OQ);
+        lo = _mm512_mask_mov_ps(lo, ml, v);
+        hi = _mm512_mask_mov_ps(hi, mh, v);
+    }
+    *lo_io = _mm512_reduce_min_ps(lo);
+    *hi_io = _mm512_reduce_max_ps(hi);
+    return i;
+}
+
+Q8_AVX512 static size_t hybrid_apply16(const float *x, size_t n, float inv, int32_t zp,
+                                       uint8_t *out, int32_t *total) {
+    const __m512 vinv = _mm512_set1_ps(inv), m256 = _mm512_set1_ps(-256.0f);
+    const __m512 p256 = _mm512_set1_ps(256.0f), magic = _mm512_set1_ps(12582912.0f);
+    const __m512i vzp = _mm512_set1_epi32(zp), qlo = _mm512_set1_epi32(-128);
+    const __m512i qhi = _mm512_set1_epi32(127), off = _mm512_set1_epi32(128);
+    __m512i sum = _mm512_setzero_si512();
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m512 v = _mm512_mul_ps(_mm512_loadu_ps(x + i), vinv);
+        v = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(v, m256, _CMP_GT_OQ), m256, v); /* NaN: -256 */
+        v = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(v, p256, _CMP_LT_OQ), p256, v);
+        v = _mm512_sub_ps(_mm512_add_ps(v, magic), magic);
+        __m512i q = _mm512_add_epi32(_mm512_cvttps_epi32(v), vzp);
+        q = _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(q, qlo), qhi), off);
+        _mm_storeu_si128((__m128i *)(void *)(out + i), _mm512_cvtepi32_epi8(q));
+        sum = _mm512_add_epi32(sum, q);
+    }
+    *total = _mm512_reduce_add_epi32(sum);
+    return i;
+}
+
+Q8_AVX512 static size_t hybrid_finish16(const qlite_hybrid_cols *hc, size_t n0, size_t n1,
+                                        float su, int32_t zu, const int32_t *acc, float *y) {
+    const __m512 vsu = _mm512_set1_ps(su), lo = _mm512_set1_ps(hc->lo);
+    const __m512 hi = _mm512_set1_ps(hc->hi);
+    const __m512i vzu = _mm512_set1_epi32(zu);
+    size_t c = n0;
+    for (; c + 16 <= n1; c += 16) {
+        const __m512i a = _mm512_loadu_si512(acc + c); /* read before y's store (may alias) */
+        const __m512i d =
+            _mm512_sub_epi32(a, _mm512_mullo_epi32(vzu, _mm512_loadu_si512(hc->wsum + c)));
+        const __m512 sc = _mm512_mul_ps(vsu, _mm512_loadu_ps(hc->wscale + c));
+        __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(d), sc);
+        if (hc->bias) v = _mm512_add_ps(v, _mm512_loadu_ps(hc->bias + c));
+        v = _mm512_mask_mov_ps(v, _mm512_cmp_ps_mask(v, lo, _CMP_LT_OQ), lo);
+        v = _mm512_mask_mov_ps(v, _mm512_cmp_ps_mask(v, hi, _CMP_GT_OQ), hi);
+        _mm512_storeu_ps(y + c, v);
+    }
+    return c;
+}
+
+static bool hybrid_avx512(void) { return (qlite_q8_cpu_features() & QLITE_Q8_F_AVX512) != 0; }
+#endif
+
 float qlite_hybrid_params(const float *x, size_t n, int32_t *zu) {
     float lo = 0.0f, hi = 0.0f;
-    for (size_t i = 0; i < n; i++) { /* NaN and +-inf fail the tests: left out */
+    size_t i0 = 0;
+#ifdef QLITE_Q8_X86
+    if (n >= 16 && hybrid_avx512()) i0 = hybrid_range16(x, n, &lo, &hi);
+#endif
+    for (size_t i = i0; i < n; i++) { /* NaN and +-inf fail the tests: left out */
         const float v = x[i];
         lo = v < lo && v >= -FLT_MAX ? v : lo;
         hi = v > hi && v <= FLT_MAX ? v : hi;
@@ -224,7 +299,11 @@ int32_t qlite_hybrid_apply(const float *x, size_t n, float scale, int32_t zu, ui
     const float inv = 1.0f / scale, magic = 12582912.0f; /* 1.5 * 2^23 */
     const int32_t zp = zu - 128;
     int32_t total = 0;
-    for (size_t i = 0; i < n; i++) {
+    size_t i0 = 0;
+#ifdef QLITE_Q8_X86
+    if (n >= 16 && hybrid_avx512()) i0 = hybrid_apply16(x, n, inv, zp, out, &total);
+#endif
+    for (size_t i = i0; i < n; i++) {
         float v = x[i] * inv;
         v = v > -256.0f ? v : -256.0f; /* NaN -> -256 */
         v = v < 256.0f ? v : 256.0f;
@@ -254,6 +333,9 @@ void qlite_hybrid_finish(const qlite_hybrid_cols *hc, size_t n0, size_t n1, floa
     const int32_t *ws = hc->wsum;
     const float *sc = hc->wscale, *b = hc->bias, lo = hc->lo, hi = hc->hi;
     int32_t a[64];
+#ifdef QLITE_Q8_X86
+    if (n1 - n0 >= 16 && hybrid_avx512()) n0 = hybrid_finish16(hc, n0, n1, su, zu, acc, y);
+#endif
     for (size_t c0 = n0; c0 < n1; c0 += 64) {
         const size_t cnt = n1 - c0 < 64 ? n1 - c0 : 64;
         memcpy(a, acc + c0, cnt * sizeof(int32_t));
