@@ -20,6 +20,12 @@
  * (weights computed by the graph: packed into scratch each invoke). The
  * reference path reads the same O16 weights (qlite_o16_at).
  *   1x1, stride 1, no padding, one group: the NHWC input IS the A operand.
+ *   with the fast GEMM (float32 weights, AVX-512), one group, no dilation
+ *   across: implicit im2col: each pixel's window is KH runs of KW*C
+ *   contiguous input floats (pointers into the input, or at zeros above /
+ *   below it); only windows crossing the left / right edge are gathered.
+ *   few pixels (<= 2 MiB of patches), one group: one im2col matrix, one
+ *   threaded GEMM.
  *   otherwise: threads take tiles of output pixels, gather each tile's
  *   patches into their scratch (im2col, rows laid out [ky][kx][c] like the
  *   weights) and multiply.
@@ -46,6 +52,11 @@ typedef struct conv_state {
     float lo, hi;
     bool direct;               /* 1x1 stride 1 unpadded single group */
     bool whole;                /* one group, few pixels: one im2col matrix for all */
+    qlite_gemm_o16_ind_fn ind_fn; /* implicit im2col (fast GEMM, one group, dw 1), or NULL */
+    const int32_t *edge_col;   /* [OW]: window crosses the left/right edge: its index, else -1 */
+    size_t edge_cols;          /* output columns with such windows */
+    const float *zeros;        /* KW*C zeros (window rows above / below the input) */
+    size_t ind_floats;         /* scratch floats of the run pointers (64-byte multiple) */
     size_t tile_rows;          /* output pixels per im2col tile */
     size_t tile_floats;        /* per thread */
     int threads;
@@ -175,7 +186,39 @@ typedef struct conv_job {
     const float *x, *b;
     const void *w;          /* O16 weights, float32 or float16 (s->w16.half) */
     float *y, *tiles;
+    const float **ind;      /* implicit mode: [P][KH] runs of KW*C floats */
 } conv_job;
+
+/*
+ * Implicit mode, pixels [begin, end): the KH runs of each pixel's window
+ * (KW*C contiguous floats each, dilation 1 across, one group): into the
+ * input where the window row lies inside it, at zeros where it is above or
+ * below; a pixel whose window crosses the left or right edge gets its
+ * patch gathered (im2col) into its own row of j->tiles and runs into that.
+ */
+static void ind_range(void *arg, size_t begin, size_t end) {
+    const conv_job *j = arg;
+    const conv_state *s = j->s;
+    const size_t K = (size_t)s->K, run = (size_t)(s->KW * s->C), KH = (size_t)s->KH;
+    const int64_t OW = s->OW, OHW = s->OH * OW;
+    for (size_t p = begin; p < end; p++) {
+        const int64_t n = (int64_t)p / OHW, oy = (int64_t)p % OHW / OW, ox = (int64_t)p % OW;
+        const float **ind = j->ind + p * KH;
+        const int32_t e = s->edge_col[ox];
+        if (e >= 0) {
+            float *row = j->tiles + ((size_t)(n * s->OH + oy) * s->edge_cols + (size_t)e) * K;
+            im2col(s, j->x, 0, p, 1, row);
+            for (size_t ky = 0; ky < KH; ky++) ind[ky] = row + ky * run;
+            continue;
+        }
+        const int64_t iy0 = oy * s->sh - s->pt, ix0 = ox * s->sw - s->pl;
+        for (size_t ky = 0; ky < KH; ky++) {
+            const int64_t iy = iy0 + (int64_t)ky * s->dh;
+            ind[ky] = iy < 0 || iy >= s->H ? s->zeros
+                                           : j->x + ((n * s->H + iy) * s->W + ix0) * s->C;
+        }
+    }
+}
 
 /* Thread t: its share of the im2col tiles, every group. */
 static void tiles_range(void *arg, size_t begin, size_t end) {
@@ -244,6 +287,16 @@ static qlite_status conv_eval_f32(qlite_node *node) {
         return QLITE_OK;
     }
     conv_job j = {.s = s, .x = x, .w = w16, .b = b, .y = y, .tiles = scratch};
+    if (s->ind_fn) { /* implicit im2col: runs into the input, one threaded GEMM */
+        const size_t P = (size_t)(s->N * s->OH * s->OW);
+        j.ind = (const float **)(void *)scratch;
+        j.tiles = scratch + s->ind_floats;
+        qlite_parallel_for(node, P, ind_range, &j);
+        qlite_gemm_f32_run_o16_ind(node, s->ind_fn, P, (size_t)s->O, (size_t)s->KH,
+                                   (size_t)(s->KW * s->C), j.ind, w16, b, y, (size_t)s->O, s->lo,
+                                   s->hi);
+        return QLITE_OK;
+    }
     if (s->whole) { /* few output pixels: one im2col matrix, then one threaded GEMM */
         const size_t P = (size_t)(s->N * s->OH * s->OW);
         qlite_parallel_for(node, P, whole_im2col_range, &j);
@@ -347,9 +400,28 @@ static qlite_status conv_prepare(qlite_node *node) {
      * patches of every pixel (<= 2 MiB) are gathered once and multiplied in
      * one GEMM, which the threads split by rows and columns, so the weights
      * stream through the cache once and 2 threads share 49 rows evenly. */
-    s->whole = !s->direct && s->groups == 1 &&
+    s->ind_fn = s->fast && !s->direct && s->groups == 1 && s->dw == 1
+                    ? qlite_gemm_f32_o16_ind_fast()
+                    : NULL;
+    s->whole = !s->ind_fn && !s->direct && s->groups == 1 &&
                P * (size_t)s->K <= WHOLE_MAX_FLOATS;
-    if (s->whole) {
+    if (s->ind_fn) {
+        /* Implicit im2col: no patch copies but the windows that cross the
+         * left / right edge (a few output columns). Scratch: KH run
+         * pointers per pixel, then those pixels' gathered rows. */
+        int32_t *edge_col = qlite_node_alloc(node, (size_t)s->OW * sizeof(int32_t));
+        float *zeros = qlite_node_alloc(node, (size_t)(s->KW * s->C) * sizeof(float) + 64);
+        if (!edge_col || !zeros) return qlite_node_error(node, QLITE_ERR_NO_MEMORY, "out of memory");
+        size_t ne = 0;
+        for (int64_t ox = 0; ox < s->OW; ox++) {
+            const int64_t ix0 = ox * s->sw - s->pl;
+            edge_col[ox] = ix0 < 0 || ix0 + s->KW - 1 >= s->W ? (int32_t)ne++ : -1;
+        }
+        s->edge_col = edge_col, s->edge_cols = ne, s->zeros = zeros;
+        s->ind_floats = (P * (size_t)s->KH * sizeof(float *) + 63) / 64 * 16;
+        node->scratch_bytes += (s->ind_floats + (size_t)(s->N * s->OH) * ne * (size_t)s->K) *
+                               sizeof(float);
+    } else if (s->whole) {
         node->scratch_bytes += P * (size_t)s->K * sizeof(float);
     } else if (!s->direct) {
         /* Each tile streams all the weights through the cache once, so

@@ -360,9 +360,12 @@ void qlite_gemm_f32_run_packed(const qlite_node *node, const qlite_gemm_f32_uker
  * row tiles are split by rows; otherwise a grid of 6-row x 64-column
  * tiles, column-major so a range keeps one column block's weights hot. */
 typedef struct fast_job {
-    qlite_gemm_o16_fn fn;
-    const qlite_gemm_f32_args *g;
+    qlite_gemm_o16_fn fn;         /* A a matrix (g->a, g->rsa) */
+    qlite_gemm_o16_ind_fn ind_fn; /* or runs: ind, nseg, seg */
+    const qlite_gemm_f32_args *g; /* M, N, K, bias, c, ldc, lo, hi */
     const float *w16;
+    const float *const *ind;
+    size_t nseg, seg;
     size_t mt; /* row tiles (of FAST_MR rows) */
     bool grid;
 } fast_job;
@@ -370,13 +373,23 @@ typedef struct fast_job {
 #define FAST_MR 6
 #define FAST_NR 64
 
+/* Rows [m0, m1) x columns [n0, n1) of a fast job. */
+static void fast_block(const fast_job *j, size_t m0, size_t m1, size_t n0, size_t n1) {
+    const qlite_gemm_f32_args *g = j->g;
+    if (j->ind_fn)
+        j->ind_fn(m1 - m0, n1 - n0, j->nseg, j->seg, j->ind + m0 * j->nseg, j->w16 + n0 * g->K,
+                  g->bias ? g->bias + n0 : NULL, g->c + m0 * g->ldc + n0, g->ldc, g->lo, g->hi);
+    else
+        j->fn(m1 - m0, n1 - n0, g->K, g->a + m0 * g->rsa, g->rsa, j->w16 + n0 * g->K,
+              g->bias ? g->bias + n0 : NULL, g->c + m0 * g->ldc + n0, g->ldc, g->lo, g->hi);
+}
+
 static void fast_range(void *arg, size_t begin, size_t end) {
     const fast_job *j = arg;
     const qlite_gemm_f32_args *g = j->g;
     if (!j->grid) {
         const size_t m0 = begin * FAST_MR, m1 = end * FAST_MR < g->M ? end * FAST_MR : g->M;
-        j->fn(m1 - m0, g->N, g->K, g->a + m0 * g->rsa, g->rsa, j->w16, g->bias,
-              g->c + m0 * g->ldc, g->ldc, g->lo, g->hi);
+        fast_block(j, m0, m1, 0, g->N);
         return;
     }
     for (size_t u = begin; u < end;) {
@@ -384,26 +397,42 @@ static void fast_range(void *arg, size_t begin, size_t end) {
         const size_t me = end - u < j->mt - mi ? mi + (end - u) : j->mt; /* same column block */
         const size_t m0 = mi * FAST_MR, m1 = me * FAST_MR < g->M ? me * FAST_MR : g->M;
         const size_t n0 = ni * FAST_NR, n1 = n0 + FAST_NR < g->N ? n0 + FAST_NR : g->N;
-        j->fn(m1 - m0, n1 - n0, g->K, g->a + m0 * g->rsa, g->rsa, j->w16 + n0 * g->K,
-              g->bias ? g->bias + n0 : NULL, g->c + m0 * g->ldc + n0, g->ldc, g->lo, g->hi);
+        fast_block(j, m0, m1, n0, n1);
         u += me - mi;
     }
+}
+
+static void run_fast_job(const qlite_node *node, fast_job *j) {
+    const qlite_gemm_f32_args *g = j->g;
+    const size_t threads = node ? (size_t)qlite_node_threads(node) : 1;
+    if (threads <= 1) {
+        fast_block(j, 0, g->M, 0, g->N);
+        return;
+    }
+    j->mt = (g->M + FAST_MR - 1) / FAST_MR;
+    const size_t nt = (g->N + FAST_NR - 1) / FAST_NR;
+    j->grid = j->mt < 4 * threads && nt > 1;
+    qlite_parallel_for(node, j->grid ? j->mt * nt : j->mt, fast_range, j);
 }
 
 static bool run_fast(const qlite_node *node, const qlite_gemm_f32_args *g, const void *packed,
                      bool half) {
     qlite_gemm_o16_fn fn = half || g->csa != 1 ? NULL : qlite_gemm_f32_o16_fast();
     if (!fn) return false;
-    const size_t threads = node ? (size_t)qlite_node_threads(node) : 1;
-    if (threads <= 1) {
-        fn(g->M, g->N, g->K, g->a, g->rsa, packed, g->bias, g->c, g->ldc, g->lo, g->hi);
-        return true;
-    }
-    fast_job j = {.fn = fn, .g = g, .w16 = packed, .mt = (g->M + FAST_MR - 1) / FAST_MR};
-    const size_t nt = (g->N + FAST_NR - 1) / FAST_NR;
-    j.grid = j.mt < 4 * threads && nt > 1;
-    qlite_parallel_for(node, j.grid ? j.mt * nt : j.mt, fast_range, &j);
+    fast_job j = {.fn = fn, .g = g, .w16 = packed};
+    run_fast_job(node, &j);
     return true;
+}
+
+void qlite_gemm_f32_run_o16_ind(const qlite_node *node, qlite_gemm_o16_ind_fn fn, size_t M,
+                                size_t N, size_t nseg, size_t seg, const float *const *ind,
+                                const float *w16, const float *bias, float *c, size_t ldc,
+                                float lo, float hi) {
+    if (M == 0 || N == 0 || !fn) return;
+    const qlite_gemm_f32_args g = {.M = M, .N = N, .K = nseg * seg, .bias = bias, .c = c,
+                                   .ldc = ldc, .lo = lo, .hi = hi};
+    fast_job j = {.ind_fn = fn, .g = &g, .w16 = w16, .ind = ind, .nseg = nseg, .seg = seg};
+    run_fast_job(node, &j);
 }
 
 void qlite_gemm_f32_run_o16(const qlite_node *node, const qlite_gemm_f32_ukernel *uk,

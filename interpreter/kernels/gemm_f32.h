@@ -182,6 +182,25 @@ typedef void (*qlite_gemm_o16_fn)(size_t M, size_t N, size_t K, const float *a, 
                                   float lo, float hi);
 qlite_gemm_o16_fn qlite_gemm_f32_o16_fast(void);
 
+/*
+ * The same GEMM with A given as runs (implicit im2col, no copy of the
+ * patches): row m's K = nseg * seg values are ind[m * nseg + s][0, seg)
+ * for s = 0..nseg-1 (a convolution: one run per kernel row, pointing into
+ * the input, or at zeros / a gathered row where the window leaves it).
+ * Same results as qlite_gemm_o16_fn on the gathered matrix, bit for bit.
+ * NULL where qlite_gemm_f32_o16_fast is NULL. Serial.
+ */
+typedef void (*qlite_gemm_o16_ind_fn)(size_t M, size_t N, size_t nseg, size_t seg,
+                                      const float *const *ind, const float *w16,
+                                      const float *bias, float *c, size_t ldc, float lo,
+                                      float hi);
+qlite_gemm_o16_ind_fn qlite_gemm_f32_o16_ind_fast(void);
+/* It on the node's threads (rows or a 6x64 grid), when it exists. */
+void qlite_gemm_f32_run_o16_ind(const qlite_node *node, qlite_gemm_o16_ind_fn fn, size_t M,
+                                size_t N, size_t nseg, size_t seg, const float *const *ind,
+                                const float *w16, const float *bias, float *c, size_t ldc,
+                                float lo, float hi);
+
 /* The readable definition: plain loops, double accumulation. */
 void qlite_gemm_f32_ref(const qlite_gemm_f32_args *g);
 

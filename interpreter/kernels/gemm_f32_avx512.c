@@ -11,13 +11,12 @@
  * of 4-5; fewer: one short tile) and column remainders (N % 64, N % 16)
  * are tiles of the same code with fewer rows / panels / masked columns.
  *
- * Blocking, BLIS-style:
- *   1. columns in blocks of NC, sized so a KC x NC block of weights stays
- *      in L2 (1 MiB of this core's 2 MiB);
- *   2. K in blocks of at most KC_MAX steps, split evenly (K = 576 is one
- *      block, 1152 two of 576), so 6 rows of A (<= 12 KiB) stay in L1;
- *   3. rows in tiles of 6, each sweeping the block's columns (the weights
- *      stream from L2, A from L1).
+ * Blocking (GotoBLAS-style, weights in L1, activations in L2):
+ *   1. rows in blocks of O16_MC (240 x 128 floats of A, 120 KiB, in L2);
+ *   2. K in blocks of at most O16_KC = 128 steps (whole runs of an implicit
+ *      im2col, or equal pieces of a longer run);
+ *   3. 64 columns at a time: their 128 x 64 weights (32 KiB) stay in L1
+ *      while every 6-row tile of the row block passes over them.
  * Every output adds its K products in k order, one FMA each, K blocks
  * added in order through C; the blocks depend on K alone, so any split of
  * rows or columns between threads gives bit-identical results.
@@ -34,14 +33,20 @@
 
 #define O16_MR 6        /* rows of a register tile */
 #define O16_NP 4        /* 16-column panels of a register tile */
-#define O16_KC_MAX 640  /* K steps per block: 6 rows of A = 15 KiB */
-#define O16_L2_BLOCK (1u << 20)
+#define O16_KC 128 /* K steps per block: the 64-column weight block (32 KiB) stays in L1 */
+#define O16_MC 240 /* rows per block: 240 x 128 of A (120 KiB) stays in L2 */
 
-/* C[mr, 16*np] (+)= A[mr, kc] * W-panels[kc, 16*np]; `mask` limits the
- * last panel's columns (loads of C and bias, stores). */
-INL void o16_tile(const int mr, const int np, size_t kc, const float *a, size_t rsa,
-                  const float *w, size_t pstride, float *c, size_t ldc, __mmask16 mask,
-                  const float *bias, bool first, bool last, float lo, float hi) {
+/*
+ * C[mr, 16*np] (+)= A[mr, kc] * W-panels[kc, 16*np] where A's kc steps are
+ * nsb runs of `len` floats: row r's run s starts at ind[r * istride + s] +
+ * off and meets weight step s * seg + k (w points at the block's first
+ * step); a plain matrix is one run per row. `mask` limits the last
+ * panel's columns (loads of C and bias, stores).
+ */
+INL void o16_tile(const int mr, const int np, const float *const *ind, size_t istride,
+                  size_t nsb, size_t seg, size_t off, size_t len, const float *w,
+                  size_t pstride, float *c, size_t ldc, __mmask16 mask, const float *bias,
+                  bool first, bool last, float lo, float hi) {
     __m512 acc[O16_MR][O16_NP];
     for (int j = 0; j < np; j++) {
         const __mmask16 mj = j == np - 1 ? mask : (__mmask16)0xffff;
@@ -53,14 +58,17 @@ INL void o16_tile(const int mr, const int np, size_t kc, const float *a, size_t 
                 acc[r][j] = _mm512_maskz_loadu_ps(mj, c + (size_t)r * ldc + 16 * j);
         }
     }
-    const float *ar[O16_MR];
-    for (int r = 0; r < mr; r++) ar[r] = a + (size_t)r * rsa;
-    for (size_t k = 0; k < kc; k++) {
-        __m512 b[O16_NP];
-        for (int j = 0; j < np; j++) b[j] = _mm512_loadu_ps(w + (size_t)j * pstride + k * 16);
-        for (int r = 0; r < mr; r++) {
-            const __m512 x = _mm512_set1_ps(ar[r][k]);
-            for (int j = 0; j < np; j++) acc[r][j] = _mm512_fmadd_ps(x, b[j], acc[r][j]);
+    for (size_t sgi = 0; sgi < nsb; sgi++) {
+        const float *ar[O16_MR];
+        for (int r = 0; r < mr; r++) ar[r] = ind[(size_t)r * istride + sgi] + off;
+        const float *ws = w + sgi * seg * 16;
+        for (size_t k = 0; k < len; k++) {
+            __m512 b[O16_NP];
+            for (int j = 0; j < np; j++) b[j] = _mm512_loadu_ps(ws + (size_t)j * pstride + k * 16);
+            for (int r = 0; r < mr; r++) {
+                const __m512 x = _mm512_set1_ps(ar[r][k]);
+                for (int j = 0; j < np; j++) acc[r][j] = _mm512_fmadd_ps(x, b[j], acc[r][j]);
+            }
         }
     }
     const __m512 vlo = _mm512_set1_ps(lo), vhi = _mm512_set1_ps(hi);
@@ -74,16 +82,19 @@ INL void o16_tile(const int mr, const int np, size_t kc, const float *a, size_t 
     }
 }
 
-typedef void (*o16_tile_fn)(size_t kc, const float *a, size_t rsa, const float *w,
-                            size_t pstride, float *c, size_t ldc, __mmask16 mask,
-                            const float *bias, bool first, bool last, float lo, float hi);
+typedef void (*o16_tile_fn)(const float *const *ind, size_t istride, size_t nsb, size_t seg,
+                            size_t off, size_t len, const float *w, size_t pstride, float *c,
+                            size_t ldc, __mmask16 mask, const float *bias, bool first,
+                            bool last, float lo, float hi);
 
-#define O16_TILE(MR, NP)                                                                     \
-    AVX512 static void o16_tile_##MR##x##NP(size_t kc, const float *a, size_t rsa,            \
-                                            const float *w, size_t pstride, float *c,         \
-                                            size_t ldc, __mmask16 mask, const float *bias,    \
-                                            bool first, bool last, float lo, float hi) {      \
-        o16_tile(MR, NP, kc, a, rsa, w, pstride, c, ldc, mask, bias, first, last, lo, hi);    \
+#define O16_TILE(MR, NP)                                                                      \
+    AVX512 static void o16_tile_##MR##x##NP(const float *const *ind, size_t istride,           \
+                                            size_t nsb, size_t seg, size_t off, size_t len,    \
+                                            const float *w, size_t pstride, float *c,          \
+                                            size_t ldc, __mmask16 mask, const float *bias,     \
+                                            bool first, bool last, float lo, float hi) {       \
+        o16_tile(MR, NP, ind, istride, nsb, seg, off, len, w, pstride, c, ldc, mask, bias,     \
+                 first, last, lo, hi);                                                         \
     }
 #define O16_TILES(MR) O16_TILE(MR, 1) O16_TILE(MR, 2) O16_TILE(MR, 3) O16_TILE(MR, 4)
 O16_TILES(1)
@@ -96,44 +107,76 @@ O16_TILES(6)
 static const o16_tile_fn o16_tiles[O16_MR][O16_NP] = {O16_ROW(1), O16_ROW(2), O16_ROW(3),
                                                       O16_ROW(4), O16_ROW(5), O16_ROW(6)};
 
-/* K steps per block for a reduction of K (a function of K alone). */
-static size_t o16_kc(size_t K) {
-    const size_t blocks = (K + O16_KC_MAX - 1) / O16_KC_MAX;
-    return blocks ? (K + blocks - 1) / blocks : 1;
+/* Rows of the next tile when `left` rows remain: 7..9 give two tiles of
+ * 4-5 rows, not 6 + a slow 1-3. */
+static size_t o16_rows(size_t left) {
+    return left > O16_MR && left < 10 ? (left + 1) / 2 : left < O16_MR ? left : O16_MR;
+}
+
+/*
+ * The loops over one GEMM, A given either as a matrix (ind NULL: a, rsa)
+ * or as runs (ind, nseg runs of seg floats per row; K = nseg * seg).
+ * K blocks: whole runs, as many as fit O16_KC steps, or equal pieces of a
+ * longer run (a matrix is one run of K).
+ */
+static void o16_gemm(size_t M, size_t N, const float *a, size_t rsa, const float *const *ind,
+                     size_t nseg, size_t seg, const float *w16, const float *bias, float *c,
+                     size_t ldc, float lo, float hi) {
+    if (M == 0 || N == 0) return;
+    const size_t K = nseg * seg;
+    const size_t pieces = seg > O16_KC ? (seg + O16_KC - 1) / O16_KC : 1;
+    const size_t plen = seg ? (seg + pieces - 1) / pieces : 0;
+    const size_t spb = pieces > 1 || seg == 0 ? 1 : O16_KC / seg; /* runs per block */
+    const float *rows[O16_MR];
+    for (size_t mb = 0; mb < M; mb += O16_MC) {
+        const size_t me = M - mb < O16_MC ? M : mb + O16_MC;
+        for (size_t s0 = 0;; s0 += spb) {
+            const size_t nsb = nseg - s0 < spb ? nseg - s0 : spb;
+            for (size_t off = 0;; off += plen) {
+                const size_t len = seg - off < plen ? seg - off : plen;
+                const bool first = s0 == 0 && off == 0;
+                const bool last = s0 + nsb >= nseg && off + len >= seg;
+                const size_t k0 = s0 * seg + off;
+                for (size_t n = 0; n < N; n += 16 * O16_NP) {
+                    const size_t cols = N - n < 16 * O16_NP ? N - n : 16 * O16_NP;
+                    const size_t np = (cols + 15) / 16, tail = cols - 16 * (np - 1);
+                    const __mmask16 mask = (__mmask16)(tail >= 16 ? 0xffffu : (1u << tail) - 1u);
+                    const float *wn = w16 + n * K + k0 * 16, *bn = bias ? bias + n : NULL;
+                    for (size_t m = mb, mr; m < me; m += mr) {
+                        mr = o16_rows(me - m);
+                        const float *const *im = ind ? ind + m * nseg + s0 : rows;
+                        if (!ind && a)
+                            for (size_t r = 0; r < mr; r++) rows[r] = a + (m + r) * rsa;
+                        o16_tiles[mr - 1][np - 1](im, ind ? nseg : 1, ind ? nsb : 1, seg, off,
+                                                  len, wn, 16 * K, c + m * ldc + n, ldc, mask, bn,
+                                                  first, last, lo, hi);
+                    }
+                }
+                if (off + len >= seg) break;
+            }
+            if (s0 + nsb >= nseg) break;
+        }
+    }
 }
 
 static void gemm_o16__avx512(size_t M, size_t N, size_t K, const float *a, size_t rsa,
                              const float *w16, const float *bias, float *c, size_t ldc,
                              float lo, float hi) {
-    if (M == 0 || N == 0) return;
-    const size_t kc0 = o16_kc(K), pstride = 16 * K;
-    size_t nc = O16_L2_BLOCK / (kc0 * sizeof(float)) / 64 * 64;
-    if (nc < 64) nc = 64;
-    for (size_t n0 = 0; n0 < N; n0 += nc) {
-        const size_t n1 = N - n0 < nc ? N : n0 + nc;
-        for (size_t k0 = 0;; k0 += kc0) {
-            const size_t kc = K - k0 < kc0 ? K - k0 : kc0;
-            const bool first = k0 == 0, last = k0 + kc >= K;
-            for (size_t m = 0, mr; m < M; m += mr) {
-                /* 7..9 rows left: two tiles of 4-5 rows, not 6 + a slow 1-3 */
-                const size_t left = M - m;
-                mr = left > O16_MR && left < 10 ? (left + 1) / 2
-                                  : left < O16_MR            ? left
-                                                             : O16_MR;
-                const float *am = a + m * rsa + k0;
-                float *cm = c + m * ldc;
-                for (size_t n = n0; n < n1; n += 16 * O16_NP) {
-                    const size_t cols = n1 - n < 16 * O16_NP ? n1 - n : 16 * O16_NP;
-                    const size_t np = (cols + 15) / 16, tail = cols - 16 * (np - 1);
-                    const __mmask16 mask = (__mmask16)(tail >= 16 ? 0xffffu : (1u << tail) - 1u);
-                    o16_tiles[mr - 1][np - 1](kc, am, rsa, w16 + n * K + k0 * 16, pstride,
-                                              cm + n, ldc, mask, bias ? bias + n : NULL, first,
-                                              last, lo, hi);
-                }
-            }
-            if (last) break;
-        }
+    o16_gemm(M, N, a, rsa, NULL, 1, K, w16, bias, c, ldc, lo, hi);
+}
+
+static void gemm_o16_ind__avx512(size_t M, size_t N, size_t nseg, size_t seg,
+                                 const float *const *ind, const float *w16, const float *bias,
+                                 float *c, size_t ldc, float lo, float hi) {
+    if (nseg == 0) { /* no products: bias (or 0), clamped */
+        o16_gemm(M, N, NULL, 0, NULL, 1, 0, w16, bias, c, ldc, lo, hi);
+        return;
     }
+    o16_gemm(M, N, NULL, 0, ind, nseg, seg, w16, bias, c, ldc, lo, hi);
+}
+
+qlite_gemm_o16_ind_fn qlite_gemm_f32_o16_ind_fast(void) {
+    return (qlite_q8_cpu_features() & QLITE_Q8_F_AVX512) ? gemm_o16_ind__avx512 : NULL;
 }
 
 qlite_gemm_o16_fn qlite_gemm_f32_o16_fast(void) {
@@ -143,5 +186,6 @@ qlite_gemm_o16_fn qlite_gemm_f32_o16_fast(void) {
 #else
 
 qlite_gemm_o16_fn qlite_gemm_f32_o16_fast(void) { return NULL; }
+qlite_gemm_o16_ind_fn qlite_gemm_f32_o16_ind_fast(void) { return NULL; }
 
 #endif
