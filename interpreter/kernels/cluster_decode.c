@@ -310,8 +310,11 @@ CD_VBMI size_t fastb_32_vbmi(const uint8_t *s, unsigned b, size_t n, const uint3
     size_t d = 0;
     for (; d + 64 <= n; d += 64, s += 8 * b) {
         const __m512i ix = vbmi_indices(s, b, spread, shifts, mask);
+        /* (the 128-bit lane numbers must be constants for clang) */
+        const __m128i q[4] = {_mm512_extracti32x4_epi32(ix, 0), _mm512_extracti32x4_epi32(ix, 1),
+                              _mm512_extracti32x4_epi32(ix, 2), _mm512_extracti32x4_epi32(ix, 3)};
         for (unsigned h = 0; h < 4; h++) {
-            const __m512i z = _mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(ix, h));
+            const __m512i z = _mm512_cvtepu8_epi32(q[h]);
             __m512i v;
             if (b <= 4) v = _mm512_permutexvar_epi32(z, t0);
             else v = _mm512_permutex2var_epi32(t0, z, t1);
