@@ -222,18 +222,18 @@ static qlite_status gru_prepare(qlite_node *node) {
     const qlite_tensor *r = node->inputs[2];
     s->gx_floats = (TB * G3 + 15) / 16 * 16;
     /* O16 panels of a W or R given at eval */
-    const size_t g1 = w->is_const ? 0 : qlite_gemm_o16_elems((size_t)d->I, G3);
-    const size_t g2 = r->is_const ? 0 : qlite_gemm_o16_elems(H, G3);
+    const bool wc = w->is_const && w->data, rc = r->is_const && r->data;
+    const size_t g1 = wc ? 0 : qlite_gemm_o16_elems((size_t)d->I, G3);
+    const size_t g2 = rc ? 0 : qlite_gemm_o16_elems(H, G3);
     s->gemm_floats = ((g1 > g2 ? g1 : g2) + 15) / 16 * 16;
     /* gx, gemm, hp [B, 3H], h, r*h [B, H] each, nh [B, H + 15]; the reference uses 8H */
     node->scratch_bytes =
         (s->gx_floats + s->gemm_floats + B * G3 + 2 * B * H + B * (H + 15) + 8 * H) *
         sizeof(float);
     const size_t D = (size_t)d->D;
-    if (w->is_const && w->data &&
-        (st = qlite_o16_weights_get(node, w, "W", D, G3, (size_t)d->I, &s->wo)))
+    if (wc && (st = qlite_o16_weights_get(node, w, "W", D, G3, (size_t)d->I, &s->wo)))
         return st;
-    if (r->is_const && r->data && (st = qlite_o16_weights_get(node, r, "R", D, G3, H, &s->ro)))
+    if (rc && (st = qlite_o16_weights_get(node, r, "R", D, G3, H, &s->ro)))
         return st;
     node->state = s;
     return QLITE_OK;

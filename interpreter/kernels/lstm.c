@@ -198,19 +198,20 @@ static qlite_status lstm_prepare(qlite_node *node) {
     const rnn_dims *d = &s->d;
     const size_t H = (size_t)d->H, G4 = 4 * H, B = (size_t)d->B, TB = (size_t)(d->T * d->B);
     s->gx_floats = (TB * G4 + 15) / 16 * 16;
-    size_t g1 = qlite_gemm_o16_elems((size_t)d->I, G4) * sizeof(float);
-    size_t g2 = qlite_gemm_f32_packed_size(s->uk, H, G4) * sizeof(float);
+    /* panels of a W or R given at eval (constants are read in their O16 form) */
+    const qlite_tensor *r = node->inputs[2];
+    const bool wc = w->is_const && w->data, rc = r->is_const && r->data;
+    size_t g1 = wc ? 0 : qlite_gemm_o16_elems((size_t)d->I, G4) * sizeof(float);
+    size_t g2 = rc ? 0 : qlite_gemm_f32_packed_size(s->uk, H, G4) * sizeof(float);
     s->gemm_floats = ((g1 > g2 ? g1 : g2) / sizeof(float) + 15) / 16 * 16;
     /* gx, gemm, pre [B, 4H], h [B, H], c [B, H], bias [4H], tmp [H]; the
      * reference path uses the first 6H floats */
     node->scratch_bytes = (s->gx_floats + s->gemm_floats + B * G4 + 2 * B * H + G4 + 6 * H) *
                           sizeof(float);
-    const qlite_tensor *r = node->inputs[2];
     const size_t D = (size_t)d->D;
-    if (w->is_const && w->data &&
-        (st = qlite_o16_weights_get(node, w, "W", D, G4, (size_t)d->I, &s->wo)))
+    if (wc && (st = qlite_o16_weights_get(node, w, "W", D, G4, (size_t)d->I, &s->wo)))
         return st;
-    if (r->is_const && r->data && (st = qlite_o16_weights_get(node, r, "R", D, G4, H, &s->ro)))
+    if (rc && (st = qlite_o16_weights_get(node, r, "R", D, G4, H, &s->ro)))
         return st;
     for (size_t dir = 0; dir < D; dir++) {
         if (s->wo.data) s->pw[dir] = (const float *)s->wo.data + dir * s->wo.mat_elems;
