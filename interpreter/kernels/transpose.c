@@ -4,6 +4,7 @@
  * (kernel_util.h) collapsed to the fewest dims: a permutation that keeps
  * the last dim copies rows with memcpy; one that swaps the last two dims
  * (NHWC <-> NCHW, [B,M,N] -> [B,N,M]) runs a blocked 2-D transpose.
+ * Large copies are split along the outermost collapsed dim between threads.
  */
 #include <string.h>
 
@@ -46,8 +47,33 @@ static qlite_status transpose_prepare(qlite_node *node) {
     return QLITE_OK;
 }
 
+typedef struct transpose_job {
+    const qlite_strided *s;
+    const void *src;
+    void *dst;
+} transpose_job;
+
+/* Output rows [begin, end) along the collapsed dim 0: the same copy on a slice. */
+static void transpose_range(void *arg, size_t begin, size_t end) {
+    const transpose_job *j = arg;
+    qlite_strided sub = *j->s;
+    const size_t inner = j->s->count / (size_t)j->s->dims[0];
+    sub.dims[0] = (int64_t)(end - begin);
+    sub.offset += (int64_t)begin * j->s->stride[0];
+    sub.count = inner * (end - begin);
+    qlite_strided_copy(&sub, j->src, (char *)j->dst + begin * inner * j->s->elem);
+}
+
 static qlite_status transpose_eval(qlite_node *node) {
-    qlite_strided_copy(node->state, node->inputs[0]->data, node->outputs[0]->data);
+    const qlite_strided *s = node->state;
+    transpose_job j = {.s = s, .src = node->inputs[0]->data, .dst = node->outputs[0]->data};
+    /* split along the outermost dim between threads (e.g. a model's NCHW input to NHWC,
+     * 0.2 ms serial in ResNet-18); one thread: a plain call over everything */
+    if (s->rank >= 2 && s->count > 0 && s->dims[0] > 1)
+        qlite_kernel_parallel(node, (size_t)s->dims[0], s->count / (size_t)s->dims[0] * s->elem,
+                              transpose_range, &j);
+    else
+        qlite_strided_copy(s, j.src, j.dst);
     return QLITE_OK;
 }
 
