@@ -1,7 +1,8 @@
 /*
  * test_kernel_quant.c — QUANTIZE against NumPy (np.rint = round half to even,
  * float32 division, clip; make_golden_b.py) for int8 and uint8 with exact
- * ties; per-channel quantize/dequantize against formulas written here;
+ * ties; per-channel quantize/dequantize against formulas written here
+ * (large tensors also at 2 and 3 threads, split at any element);
  * DEQUANTIZE of int8/uint8/int32 and float16; hostile quantization
  * parameters; requantization refused until the integer kernels exist.
  * Integer outputs are compared exactly; dequantized floats exactly too (one
@@ -96,6 +97,46 @@ static void test_per_channel(void **state) {
     qlite_op_test_free(1, &out);
 }
 
+/* Large tensors are split between threads at any element: per tensor (uint8) and per
+ * channel with short and long channel blocks, 1 / 2 / 3 threads, against the formula
+ * (x / s rounded half to even, + zp, clipped; float32 division as NumPy's). */
+static void test_quantize_threads(void **state) {
+    (void)state;
+    const int64_t shapes[3][3] = {{1, 1, 150001}, {5, 7, 3001}, {1001, 37, 3}};
+    for (int si = 0; si < 3; si++)
+        for (int t = 1; t <= 3; t++) {
+            const int64_t *d = shapes[si];
+            const size_t n = (size_t)(d[0] * d[1] * d[2]), C = (size_t)d[1];
+            float *x = malloc(n * sizeof(float));
+            assert_non_null(x);
+            for (size_t i = 0; i < n; i++)
+                x[i] = (float)((int64_t)(i * 7919 % 2001) - 1000) * 0.013f;
+            float scales[37];
+            int32_t zps[37];
+            for (size_t c = 0; c < C; c++) {
+                scales[c] = 0.02f + 0.01f * (float)c;
+                zps[c] = si == 0 ? 100 : (int32_t)(c % 9) - 4;
+            }
+            const bool u8 = si == 0;
+            qlite_quant q = {.count = (uint32_t)(si == 0 ? 1 : C), .axis = 1, .scale = scales,
+                             .zero_point = zps};
+            qlite_op_test_tensor in = qt_f32(3, d, x);
+            qlite_op_test_tensor out = qt(u8 ? QLITE_DTYPE_UINT8 : QLITE_DTYPE_INT8, 3, d, NULL);
+            out.quant = &q;
+            assert_qlite_ok(qlite_op_test_run(QLITE_OP_QUANTIZE, NULL, 1, &in, 1, &out, t, 0));
+            for (size_t i = 0; i < n; i++) {
+                const size_t c = si == 0 ? 0 : i / (size_t)d[2] % C;
+                double v = nearbyint((double)(x[i] / scales[c])) + zps[c];
+                const double lo = u8 ? 0 : -128, hi = u8 ? 255 : 127;
+                v = v < lo ? lo : (v > hi ? hi : v);
+                const int got = u8 ? ((const uint8_t *)out.out)[i] : ((const int8_t *)out.out)[i];
+                assert_int_equal(got, (int)v);
+            }
+            qlite_op_test_free(1, &out);
+            free(x);
+        }
+}
+
 static void test_dequantize(void **state) {
     (void)state;
     const uint8_t u[4] = {0, 128, 255, 7};
@@ -187,6 +228,7 @@ int main(void) {
         cmocka_unit_test(test_quantize_golden),
         cmocka_unit_test(test_quantize_special),
         cmocka_unit_test(test_per_channel),
+        cmocka_unit_test(test_quantize_threads),
         cmocka_unit_test(test_dequantize),
         cmocka_unit_test(test_errors),
     };

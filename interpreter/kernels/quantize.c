@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "kernels/elementwise_q8.h"
+#include "kernels/kernel_util.h"
 #include "kernels/kernels.h"
 #include "kernels/quant_params.h"
 
@@ -122,20 +123,35 @@ static void quantize_run(const float *x, void *out, size_t n, float scale, int32
     }
 }
 
+typedef struct quantize_job {
+    const quantize_state *s;
+    const float *x;
+    uint8_t *y;
+} quantize_job;
+
+/* Elements [begin, end) of the flat [outer, channels, inner] tensor, one run per channel
+ * block they cross (element-wise: any split gives the same bytes). */
+static void quantize_range(void *arg, size_t begin, size_t end) {
+    const quantize_job *j = arg;
+    const quantize_state *s = j->s;
+    const qlite_qparams *p = &s->qp;
+    for (size_t i = begin; i < end;) {
+        const size_t c = i / p->inner % p->channels, in = i % p->inner;
+        const size_t len = p->inner - in < end - i ? p->inner - in : end - i;
+        if (s->quantize)
+            s->quantize(j->x + i, j->y + i, len, p->scale[c], p->zero_point[c], s->is_unsigned);
+        else
+            quantize_run(j->x + i, j->y + i, len, p->scale[c], p->zero_point[c], s->is_unsigned);
+        i += len;
+    }
+}
+
 static qlite_status quantize_eval_f32(qlite_node *node) {
     const quantize_state *s = node->state;
     const qlite_qparams *p = &s->qp;
-    const float *x = node->inputs[0]->data;
-    uint8_t *y = node->outputs[0]->data;
-    for (size_t o = 0; o < p->outer; o++)
-        for (size_t c = 0; c < p->channels; c++) {
-            size_t off = (o * p->channels + c) * p->inner;
-            if (s->quantize)
-                s->quantize(x + off, y + off, p->inner, p->scale[c], p->zero_point[c],
-                            s->is_unsigned);
-            else
-                quantize_run(x + off, y + off, p->inner, p->scale[c], p->zero_point[c], s->is_unsigned);
-        }
+    quantize_job j = {.s = s, .x = node->inputs[0]->data, .y = node->outputs[0]->data};
+    /* split between threads when large (a model's input: 0.08 ms serial in ResNet-18) */
+    qlite_kernel_parallel(node, p->outer * p->channels * p->inner, 4, quantize_range, &j);
     return QLITE_OK;
 }
 
