@@ -176,9 +176,11 @@ typedef struct qlite_convert_options {
                                     the sparse int8 kernel's break-even per block shape
                                     (docs/converter.md) */
     bool no_pack;                /* keep every weight in the DEFAULT layout; else the weights
-                                    whose kernel reads a packed layout (FULLY_CONNECTED:
-                                    float O16, int8 O16I4; docs/format.md §6.2) are stored
-                                    in it, read in place at run time */
+                                    whose kernel reads a packed layout (FULLY_CONNECTED,
+                                    CONV_2D, LSTM / GRU W and R, float32 TRANSPOSE_CONV_2D:
+                                    float O16, int8 O16I4; docs/format.md §6.2 and
+                                    docs/converter.md pass 12) are stored in it, read in
+                                    place at run time */
 } qlite_convert_options;
 
 /* What a conversion did (opaque; read with the accessors below). */
