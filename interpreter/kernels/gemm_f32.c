@@ -337,9 +337,13 @@ static void run_compute(const qlite_node *node, gemm_job *j) {
     qlite_parallel_for(node, j->split_rows ? j->row_tiles : j->panels, compute_range, j);
 }
 
+static bool run_fast_unpacked(const qlite_node *node, const qlite_gemm_f32_ukernel *uk,
+                              const qlite_gemm_f32_args *g, float *scratch);
+
 void qlite_gemm_f32_run(const qlite_node *node, const qlite_gemm_f32_ukernel *uk,
                         const qlite_gemm_f32_args *g, float *scratch) {
     if (g->M == 0 || g->N == 0) return;
+    if (run_fast_unpacked(node, uk, g, scratch)) return;
     gemm_job j = {.uk = uk, .g = g, .packed = scratch, .pb = scratch};
     if (g->M < QLITE_GEMM_F32_SMALL_M) {
         qlite_parallel_for(node, (g->N + SMALL_COLS - 1) / SMALL_COLS, small_range, &j);
@@ -356,9 +360,10 @@ void qlite_gemm_f32_run_packed(const qlite_node *node, const qlite_gemm_f32_uker
     run_compute(node, &j);
 }
 
-/* The fast O16 GEMM (qlite_gemm_f32_o16_fast) on the node's threads: many
- * row tiles are split by rows; otherwise a grid of 6-row x 64-column
- * tiles, column-major so a range keeps one column block's weights hot. */
+/* The fast O16 GEMM (qlite_gemm_f32_o16_fast) on the node's threads: a
+ * grid of 6-row x 64-column tiles, column-major, so a range is mostly rows
+ * of one column block and the weights stream through the cache about once
+ * in all (a 7x7x512 conv has 9 MiB of them); 64 columns or fewer: rows. */
 typedef struct fast_job {
     qlite_gemm_o16_fn fn;         /* A a matrix (g->a, g->rsa) */
     qlite_gemm_o16_ind_fn ind_fn; /* or runs: ind, nseg, seg */
@@ -411,7 +416,7 @@ static void run_fast_job(const qlite_node *node, fast_job *j) {
     }
     j->mt = (g->M + FAST_MR - 1) / FAST_MR;
     const size_t nt = (g->N + FAST_NR - 1) / FAST_NR;
-    j->grid = j->mt < 4 * threads && nt > 1;
+    j->grid = nt > 1; /* column-major ranges: each weight block streams ~once */
     qlite_parallel_for(node, j->grid ? j->mt * nt : j->mt, fast_range, j);
 }
 
@@ -420,6 +425,26 @@ static bool run_fast(const qlite_node *node, const qlite_gemm_f32_args *g, const
     qlite_gemm_o16_fn fn = half || g->csa != 1 ? NULL : qlite_gemm_f32_o16_fast();
     if (!fn) return false;
     fast_job j = {.fn = fn, .g = g, .w16 = packed};
+    run_fast_job(node, &j);
+    return true;
+}
+
+/* B given per call (BATCH_MATMUL, TRANSPOSE_CONV_2D, ...): packed into O16
+ * in the caller's scratch (sized for uk's panels: used when O16 fits in
+ * it) and multiplied by the fast GEMM; node NULL = this thread only. */
+static bool run_fast_unpacked(const qlite_node *node, const qlite_gemm_f32_ukernel *uk,
+                              const qlite_gemm_f32_args *g, float *scratch) {
+    if (g->csa != 1 || g->M < QLITE_GEMM_F32_SMALL_M ||
+        qlite_gemm_o16_elems(g->K, g->N) > qlite_gemm_f32_packed_size(uk, g->K, g->N))
+        return false;
+    qlite_gemm_o16_fn fn = qlite_gemm_f32_o16_fast();
+    if (!fn) return false;
+    gemm_job pj = {.uk = &ukernel_generic_4x16, .g = g, .packed = scratch};
+    if (node)
+        qlite_parallel_for(node, (g->N + 15) / 16, pack_range, &pj);
+    else
+        pack_range(&pj, 0, (g->N + 15) / 16);
+    fast_job j = {.fn = fn, .g = g, .w16 = scratch};
     run_fast_job(node, &j);
     return true;
 }
@@ -470,6 +495,7 @@ void qlite_gemm_o16_pack_f16(size_t K, size_t N, const uint16_t *b, size_t ldb, 
 void qlite_gemm_f32_serial(const qlite_gemm_f32_ukernel *uk, const qlite_gemm_f32_args *g,
                            float *scratch) {
     if (g->M == 0 || g->N == 0) return;
+    if (run_fast_unpacked(NULL, uk, g, scratch)) return;
     gemm_job j = {.uk = uk, .g = g, .packed = scratch};
     if (g->M < QLITE_GEMM_F32_SMALL_M) {
         small_range(&j, 0, (g->N + SMALL_COLS - 1) / SMALL_COLS);
