@@ -535,6 +535,10 @@ static qlite_status choose(const qlc_ctx *c, const qlc_tensor *t, const wview *v
     uint32_t shapes[QLC_STORE_SHAPES + 1][2];
     uint32_t ns = 0;
     for (uint32_t s = 0; s < QLC_STORE_SHAPES; s++) {
+        /* 16x4 has a fast kernel for INT8 only (float: the generic block
+         * kernel, slower than dense below ~80%); float takes it only as the
+         * prune block, below */
+        if (k_shapes[s][0] == 16 && k_shapes[s][1] == 4 && v->dt != QLITE_DTYPE_INT8) continue;
         shapes[ns][0] = k_shapes[s][0];
         shapes[ns++][1] = k_shapes[s][1];
     }
