@@ -488,6 +488,32 @@ static void test_fc_palette4(void **state) {
     qlite_q8_set_feature_cap(~0u);
 }
 
+/* Clustered, not sparse, every other width (the VBMI kernels: batch-1 int8 /
+ * hybrid rows decoded in registers when K is a multiple of 8, VBMI decodes
+ * elsewhere): K around the 64- and 128-index steps, multiples of 8 and not,
+ * per tensor and per row, batch 1 and 8, every form and ISA level. */
+static void test_fc_palette_widths(void **state) {
+    (void)state;
+    uint64_t seed = 5000;
+    static const size_t Ks[] = {8, 64, 120, 136, 200, 1024, 77};
+    static const unsigned widths[] = {1, 2, 3, 5, 6, 7, 8};
+    size_t v = 0;
+    for (size_t level = 0; level < S_COUNT(k_caps); level++) {
+        qlite_q8_set_feature_cap(k_caps[level]);
+        for (size_t wi = 0; wi < S_COUNT(widths); wi++)
+            for (int f = F32; f <= HYB; f++)
+                for (size_t k = 0; k < S_COUNT(Ks); k++, v++) {
+                    sp_case c = {.op = QLITE_OP_FULLY_CONNECTED, .form = (enum form)f,
+                                 .M = v % 3 == 0 ? 8 : 1, .K = Ks[k], .N = 3 + v % 6,
+                                 .bits = widths[wi], .per_row = v % 2 == 0,
+                                 .ci = QLITE_INDEX_UINT8, .bias = v % 4 != 0,
+                                 .act = (qlite_activation)(v % QLITE_ACT_COUNT)};
+                    check_case(&c, seed++);
+                }
+    }
+    qlite_q8_set_feature_cap(~0u);
+}
+
 /* 16 x 4 blocks (the O16I4 tile: one VPDPBUSD per block, batch 1 and
  * panels): K and N around the tile, batch around the 8-row panel, empty
  * block rows, all index widths, clustered blocks too; every form and ISA
@@ -664,6 +690,7 @@ int main(void) {
         cmocka_unit_test(test_cluster_decode),
         cmocka_unit_test(test_fc_clustered),
         cmocka_unit_test(test_fc_palette4),
+        cmocka_unit_test(test_fc_palette_widths),
         cmocka_unit_test(test_fc_o16i4),
         cmocka_unit_test(test_conv_and_matmul),
         cmocka_unit_test(test_registry_and_refusals),

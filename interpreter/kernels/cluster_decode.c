@@ -240,7 +240,7 @@ static size_t fast4_32(const uint8_t *s, size_t n, const uint32_t *book, uint32_
 #define CD_VBMI static __attribute__((CD_VBMI_TARGET)) __attribute__((noinline))
 #define CD_VBMI_INL static inline __attribute__((always_inline, CD_VBMI_TARGET))
 
-static bool cd_has_vbmi(void) {
+bool qlite_cluster_vbmi(void) {
     static _Atomic int known; /* 0 unknown, 1 no, 2 yes */
     int v = atomic_load_explicit(&known, memory_order_relaxed);
     if (!v) {
@@ -326,7 +326,7 @@ CD_VBMI size_t fastb_32_vbmi(const uint8_t *s, unsigned b, size_t n, const uint3
 
 static size_t fastb_8(const uint8_t *s, unsigned b, size_t n, const uint8_t *book,
                       uint8_t *out) {
-    return n >= 64 && cd_has_vbmi() ? fastb_8_vbmi(s, b, n, book, out) : 0;
+    return n >= 64 && qlite_cluster_vbmi() ? fastb_8_vbmi(s, b, n, book, out) : 0;
 }
 static size_t fastb_16(const uint8_t *s, unsigned b, size_t n, const uint16_t *book,
                        uint16_t *out) {
@@ -336,9 +336,10 @@ static size_t fastb_16(const uint8_t *s, unsigned b, size_t n, const uint16_t *b
 static size_t fastb_32(const uint8_t *s, unsigned b, size_t n, const uint32_t *book,
                        uint32_t *out) {
     /* wider books would need a gather per 16 entries: no faster than the scalar code */
-    return n >= 64 && b <= 5 && cd_has_vbmi() ? fastb_32_vbmi(s, b, n, book, out) : 0;
+    return n >= 64 && b <= 5 && qlite_cluster_vbmi() ? fastb_32_vbmi(s, b, n, book, out) : 0;
 }
 #else
+bool qlite_cluster_vbmi(void) { return false; }
 static size_t fastb_8(const uint8_t *s, unsigned b, size_t n, const uint8_t *book,
                       uint8_t *out) {
     (void)s, (void)b, (void)n, (void)book, (void)out;

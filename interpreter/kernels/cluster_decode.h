@@ -21,6 +21,7 @@
 #ifndef QLITE_CLUSTER_DECODE_H
 #define QLITE_CLUSTER_DECODE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,6 +32,11 @@ void qlite_cluster_decode_16(const uint8_t *stream, unsigned bits, uint64_t firs
                              const uint16_t *book, uint16_t *out);
 void qlite_cluster_decode_32(const uint8_t *stream, unsigned bits, uint64_t first, size_t n,
                              const uint32_t *book, uint32_t *out);
+
+/* True when the decoders (and the kernels reading palettes in registers)
+ * may use AVX-512 VBMI: the CPU has it and qlite_q8_cpu_features() (within
+ * its cap) includes AVX-512. */
+bool qlite_cluster_vbmi(void);
 
 /* The index at position j of a stream (the readable definition the fast
  * paths are tested against). */

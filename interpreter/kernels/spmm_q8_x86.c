@@ -36,6 +36,7 @@
 #include <immintrin.h>
 #include <string.h>
 
+#include "kernels/cluster_decode.h"
 #include "kernels/q8_x86.h"
 
 #define VNNI __attribute__((target("avx2,avx512f,avx512bw,avx512vl,avx512vnni")))
@@ -468,6 +469,70 @@ VNNI_INL void rows_panel_pal4(const qlite_spw *w, const uint8_t *u, size_t ldu, 
     }
 }
 
+/* ---- M == 1, a clustered weight that is not sparse, any other width ----
+ * (AVX-512 VBMI; K a multiple of 8, so every row's indices start on a
+ * byte): per 64 indices, the 8b stream bytes spread one 8-index group per
+ * qword (VPERMB), the indices extracted (VPMULTISHIFTQB + mask), the int8
+ * centroids looked up (VPERMB / VPERMI2B over the row's codebook), one
+ * VPDPBUSD with u in its own order. The tail's stream bytes are a masked
+ * load; lanes past K meet u's zero padding. */
+#define VBMI_INL static inline __attribute__((always_inline, \
+    target("avx2,avx512f,avx512bw,avx512vl,avx512vnni,avx512vbmi")))
+#define VBMI_FN \
+    static __attribute__((target("avx2,avx512f,avx512bw,avx512vl,avx512vnni,avx512vbmi")))
+
+VBMI_INL __m512i palb_weights(const uint8_t *s, size_t nbytes, unsigned b, __m512i spread,
+                              __m512i shifts, __m512i mask, __m512i t0, __m512i t1, __m512i t2,
+                              __m512i t3) {
+    const __m512i raw = _mm512_maskz_loadu_epi8((__mmask64)(~0ull >> (64 - nbytes)), s);
+    const __m512i ix = _mm512_and_si512(
+        _mm512_multishift_epi64_epi8(shifts, _mm512_permutexvar_epi8(spread, raw)), mask);
+    if (b <= 6) return _mm512_permutexvar_epi8(ix, t0);
+    if (b == 7) return _mm512_permutex2var_epi8(t0, ix, t1);
+    return _mm512_mask_blend_epi8(_mm512_movepi8_mask(ix), _mm512_permutex2var_epi8(t0, ix, t1),
+                                  _mm512_permutex2var_epi8(t2, ix, t3));
+}
+
+VBMI_FN void rows_m1_palb(const qlite_spw *w, const uint8_t *u, size_t r0, size_t r1,
+                          int32_t *acc) {
+    const unsigned b = w->bits;
+    const size_t K = w->cols, rb = K / 8 * b, entries = (size_t)1 << b;
+    uint8_t sp[64], sh[64];
+    for (unsigned g = 0; g < 8; g++)
+        for (unsigned q = 0; q < 8; q++) {
+            sp[g * 8 + q] = (uint8_t)(g * b + q);
+            sh[g * 8 + q] = (uint8_t)(q * b);
+        }
+    const __m512i spread = _mm512_loadu_si512(sp), shifts = _mm512_loadu_si512(sh);
+    const __m512i mask = _mm512_set1_epi8((char)((1u << b) - 1));
+    const __mmask64 have = (__mmask64)(~0ull >> (64 - (entries < 64 ? entries : 64)));
+    for (size_t r = r0; r < r1; r++) {
+        const int8_t *bk = (const int8_t *)w->codebook + (w->per_row ? r * entries : 0);
+        const __m512i t0 = _mm512_maskz_loadu_epi8(have, bk);
+        const __m512i t1 = b >= 7 ? _mm512_loadu_si512(bk + 64) : t0;
+        const __m512i t2 = b == 8 ? _mm512_loadu_si512(bk + 128) : t0;
+        const __m512i t3 = b == 8 ? _mm512_loadu_si512(bk + 192) : t0;
+        const uint8_t *s = (const uint8_t *)w->values + r * rb;
+        __m512i a0 = _mm512_setzero_si512(), a1 = a0;
+        size_t c = 0;
+        for (; c + 128 <= K; c += 128) {
+            a0 = _mm512_dpbusd_epi32(a0, _mm512_loadu_si512(u + c),
+                                     palb_weights(s + c / 8 * b, 8 * b, b, spread, shifts, mask,
+                                                  t0, t1, t2, t3));
+            a1 = _mm512_dpbusd_epi32(a1, _mm512_loadu_si512(u + c + 64),
+                                     palb_weights(s + (c + 64) / 8 * b, 8 * b, b, spread, shifts,
+                                                  mask, t0, t1, t2, t3));
+        }
+        for (; c < K; c += 64) {
+            const size_t n = K - c < 64 ? K - c : 64; /* a multiple of 8 */
+            a0 = _mm512_dpbusd_epi32(a0, _mm512_loadu_si512(u + c),
+                                     palb_weights(s + c / 8 * b, n / 8 * b, b, spread, shifts,
+                                                  mask, t0, t1, t2, t3));
+        }
+        acc[r - r0] = _mm512_reduce_add_epi32(_mm512_add_epi32(a0, a1));
+    }
+}
+
 VNNI static void rows_m1_avx512(const qlite_spw *w, const int32_t *zw, const uint8_t *u,
                                 size_t r0, size_t r1, int8_t *vbuf, int32_t *acc) {
     const size_t br = w->br, bc = w->bc;
@@ -487,6 +552,10 @@ VNNI static void rows_m1_avx512(const qlite_spw *w, const int32_t *zw, const uin
     case 0:
         if (w->bits == 4 && w->cols % 2 == 0) {
             rows_m1_pal4(w, u, r0, r1, (uint8_t *)vbuf, acc);
+            break;
+        }
+        if (w->bits && w->cols % 8 == 0 && qlite_cluster_vbmi()) {
+            rows_m1_palb(w, u, r0, r1, acc);
             break;
         }
         for (size_t r = r0; r < r1; r++)
