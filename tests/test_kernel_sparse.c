@@ -466,17 +466,19 @@ static void test_fc_clustered(void **state) {
 /* Clustered, not sparse, 4-bit (the palette kernels: VPSHUFB into VPDPBUSD
  * for int8 / hybrid batch 1, table decodes elsewhere): K around the
  * 128-index chunk (even and odd K), N around the 4-row groups, per tensor
- * and per row, batch 1 and 8, every form and ISA level. */
+ * and per row, batch 1, 8 and 13 (a partial panel), every form and ISA level. */
 static void test_fc_palette4(void **state) {
     (void)state;
     uint64_t seed = 3000;
     static const size_t Ks[] = {2, 31, 64, 126, 128, 130, 256, 784, 1000};
     static const size_t Ns[] = {1, 3, 4, 5, 9};
+    static const size_t Ms[] = {1, 8, 13};
     for (size_t level = 0; level < S_COUNT(k_caps); level++) {
         qlite_q8_set_feature_cap(k_caps[level]);
         for (int f = F32; f <= HYB; f++)
             for (size_t k = 0; k < S_COUNT(Ks); k++)
-                for (size_t M = 1; M <= 8; M += 7) {
+                for (size_t mi = 0; mi < S_COUNT(Ms); mi++) {
+                    const size_t M = Ms[mi];
                     sp_case c = {.op = QLITE_OP_FULLY_CONNECTED, .form = (enum form)f, .M = M,
                                  .K = Ks[k], .N = Ns[(k + M + (size_t)f) % S_COUNT(Ns)],
                                  .bits = 4, .per_row = (k + (size_t)f) % 2 == 0,
@@ -504,7 +506,8 @@ static void test_fc_palette_widths(void **state) {
             for (int f = F32; f <= HYB; f++)
                 for (size_t k = 0; k < S_COUNT(Ks); k++, v++) {
                     sp_case c = {.op = QLITE_OP_FULLY_CONNECTED, .form = (enum form)f,
-                                 .M = v % 3 == 0 ? 8 : 1, .K = Ks[k], .N = 3 + v % 6,
+                                 .M = v % 3 == 0 ? 8 : v % 3 == 1 ? 1 : 3, .K = Ks[k],
+                                 .N = 3 + v % 6,
                                  .bits = widths[wi], .per_row = v % 2 == 0,
                                  .ci = QLITE_INDEX_UINT8, .bias = v % 4 != 0,
                                  .act = (qlite_activation)(v % QLITE_ACT_COUNT)};

@@ -415,6 +415,27 @@ VNNI_INL void rows_m1_pal4(const qlite_spw *w, const uint8_t *u, size_t r0, size
     }
 }
 
+/* acc[l * ld + r] = the total of a[l], l < 8: halves added, two rounds of
+ * VPHADDD, lanes added. */
+VNNI_INL void store_sums8(const __m512i a[8], int32_t *acc, size_t ld, size_t r) {
+    __m256i y[8];
+    for (unsigned l = 0; l < 8; l++)
+        y[l] = _mm256_add_epi32(_mm512_castsi512_si256(a[l]),
+                                _mm512_extracti64x4_epi64(a[l], 1));
+    const __m256i q0 = _mm256_hadd_epi32(_mm256_hadd_epi32(y[0], y[1]),
+                                         _mm256_hadd_epi32(y[2], y[3]));
+    const __m256i q1 = _mm256_hadd_epi32(_mm256_hadd_epi32(y[4], y[5]),
+                                         _mm256_hadd_epi32(y[6], y[7]));
+    int32_t tot[8];
+    const __m128i t0 =
+        _mm_add_epi32(_mm256_castsi256_si128(q0), _mm256_extracti128_si256(q0, 1));
+    const __m128i t1 =
+        _mm_add_epi32(_mm256_castsi256_si128(q1), _mm256_extracti128_si256(q1, 1));
+    _mm_storeu_si128((__m128i *)(void *)tot, t0);
+    _mm_storeu_si128((__m128i *)(void *)(tot + 4), t1);
+    for (unsigned l = 0; l < 8; l++) acc[l * ld + r] = tot[l];
+}
+
 /* Batch panels of a 4-bit palette weight (clustered, not sparse): each
  * batch row's u permuted into the nibbles' order as for batch 1
  * (pal4_permute_u; up holds 8 of them, zero rows past `valid`), each
@@ -449,25 +470,10 @@ VNNI_INL void rows_panel_pal4(const qlite_spw *w, const uint8_t *u, size_t ldu, 
                 a[l] = _mm512_dpbusd_epi32(a[l], _mm512_loadu_si512(ul + 64), whi);
             }
         }
-        /* 8 ZMM -> the 8 totals: halves added, two rounds of VPHADDD, lanes added */
-        __m256i y[8];
-        for (unsigned l = 0; l < 8; l++)
-            y[l] = _mm256_add_epi32(_mm512_castsi512_si256(a[l]),
-                                    _mm512_extracti64x4_epi64(a[l], 1));
-        const __m256i q0 = _mm256_hadd_epi32(_mm256_hadd_epi32(y[0], y[1]),
-                                             _mm256_hadd_epi32(y[2], y[3]));
-        const __m256i q1 = _mm256_hadd_epi32(_mm256_hadd_epi32(y[4], y[5]),
-                                             _mm256_hadd_epi32(y[6], y[7]));
-        int32_t tot[8];
-        const __m128i t0 =
-            _mm_add_epi32(_mm256_castsi256_si128(q0), _mm256_extracti128_si256(q0, 1));
-        const __m128i t1 =
-            _mm_add_epi32(_mm256_castsi256_si128(q1), _mm256_extracti128_si256(q1, 1));
-        _mm_storeu_si128((__m128i *)(void *)tot, t0);
-        _mm_storeu_si128((__m128i *)(void *)(tot + 4), t1);
-        for (unsigned l = 0; l < 8; l++) acc[l * ld + r] = tot[l];
+        store_sums8(a, acc, ld, r);
     }
 }
+
 
 /* ---- M == 1, a clustered weight that is not sparse, any other width ----
  * (AVX-512 VBMI; K a multiple of 8, so every row's indices start on a
@@ -530,6 +536,44 @@ VBMI_FN void rows_m1_palb(const qlite_spw *w, const uint8_t *u, size_t r0, size_
                                                   mask, t0, t1, t2, t3));
         }
         acc[r - r0] = _mm512_reduce_add_epi32(_mm512_add_epi32(a0, a1));
+    }
+}
+
+/* Batch panels of a palette of any other width (VBMI, K a multiple of 8):
+ * each 64-index step of a weight row decoded once in registers, multiplied
+ * with the 8 batch rows of u (in their own order; rows past `valid` are
+ * skipped, their sums 0), the 8 sums reduced and stored row-major. */
+VBMI_FN void rows_panel_palb(const qlite_spw *w, const uint8_t *u, size_t ldu, size_t valid,
+                             size_t r0, size_t r1, int32_t *acc, size_t ld) {
+    const unsigned b = w->bits;
+    const size_t K = w->cols, rb = K / 8 * b, entries = (size_t)1 << b;
+    uint8_t sp[64], sh[64];
+    for (unsigned g = 0; g < 8; g++)
+        for (unsigned q = 0; q < 8; q++) {
+            sp[g * 8 + q] = (uint8_t)(g * b + q);
+            sh[g * 8 + q] = (uint8_t)(q * b);
+        }
+    const __m512i spread = _mm512_loadu_si512(sp), shifts = _mm512_loadu_si512(sh);
+    const __m512i mask = _mm512_set1_epi8((char)((1u << b) - 1));
+    const __mmask64 have = (__mmask64)(~0ull >> (64 - (entries < 64 ? entries : 64)));
+    for (size_t r = r0; r < r1; r++) {
+        const int8_t *bk = (const int8_t *)w->codebook + (w->per_row ? r * entries : 0);
+        const __m512i t0 = _mm512_maskz_loadu_epi8(have, bk);
+        const __m512i t1 = b >= 7 ? _mm512_loadu_si512(bk + 64) : t0;
+        const __m512i t2 = b == 8 ? _mm512_loadu_si512(bk + 128) : t0;
+        const __m512i t3 = b == 8 ? _mm512_loadu_si512(bk + 192) : t0;
+        const uint8_t *s = (const uint8_t *)w->values + r * rb;
+        __m512i a[8];
+        for (unsigned l = 0; l < 8; l++) a[l] = _mm512_setzero_si512();
+        for (size_t c = 0; c < K; c += 64) {
+            const size_t n = K - c < 64 ? K - c : 64;
+            const __m512i wv = palb_weights(s + c / 8 * b, n / 8 * b, b, spread, shifts, mask,
+                                            t0, t1, t2, t3);
+            for (unsigned l = 0; l < 8; l++)
+                if (l < valid)
+                    a[l] = _mm512_dpbusd_epi32(a[l], _mm512_loadu_si512(u + l * ldu + c), wv);
+        }
+        store_sums8(a, acc, ld, r);
     }
 }
 
@@ -707,12 +751,16 @@ VNNI_INL void rows_panel_o16i4(const qlite_spw *w, const uint8_t *pan, size_t r0
     }
 }
 
-/* 16 x 4 blocks and 4-bit palettes: the sums row-major (spmm_q8.h rows_panel_rm). */
+/* 16 x 4 blocks and palettes: the sums row-major (spmm_q8.h rows_panel_rm). */
 VNNI static bool rows_panel_rm_avx512(const qlite_spw *w, const int32_t *zw, const uint8_t *u,
                                       size_t ldu, size_t K, size_t valid, size_t r0, size_t r1,
                                       int8_t *vbuf, uint8_t *panel, int32_t *acc, size_t ld) {
     if (!zw && !w->col_bytes && w->bits == 4 && w->cols % 2 == 0) {
         rows_panel_pal4(w, u, ldu, valid, r0, r1, panel, acc, ld);
+        return true;
+    }
+    if (!zw && !w->col_bytes && w->bits && w->cols % 8 == 0 && qlite_cluster_vbmi()) {
+        rows_panel_palb(w, u, ldu, valid, r0, r1, acc, ld);
         return true;
     }
     if (zw || w->br != 16 || w->bc != 4 || !w->col_bytes) return false;
