@@ -16,7 +16,11 @@
  *
  * Used by the sparse / clustered kernels (sparse_weights.h) to decode one
  * block row (or one weight row) at a time into a small per-thread buffer,
- * which the row kernels then read like stored values.
+ * which the row kernels then read like stored values (4-bit streams by
+ * byte-table lookups, other widths with AVX-512 VBMI 64 at a time; see
+ * cluster_decode.c). The int8 and float kernels of not-sparse palettes
+ * (spmm_q8_x86.c, spmm_f32.c) skip the buffer and look the centroids up
+ * in registers.
  */
 #ifndef QLITE_CLUSTER_DECODE_H
 #define QLITE_CLUSTER_DECODE_H

@@ -10,7 +10,8 @@
  * x [M, K] and y [M, N] row-major float32. Values stored as float16, or
  * clustered with a float32 / float16 codebook, are converted one block row
  * at a time into a per-thread buffer (F16C where present); float32 values
- * are read in place.
+ * are read in place. At batch 1 on AVX-512 a not-sparse 4-bit palette is
+ * read without the buffer: VPERMPS on the 16 centroids into the FMA.
  *
  * Algorithms (each for the rows and the transposed form):
  *   M == 1   one row kernel per block shape: 1x1 (gathered x), 1x4 and

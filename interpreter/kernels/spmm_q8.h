@@ -23,10 +23,14 @@
  * Algorithms: as spmm_f32.h (M == 1 row kernels per block shape; panels of
  * 8 rows of u for M >= 2, each weight loaded once per panel). x86 builds
  * with AVX-512 VNNI (spmm_q8_x86.c): VPDPBUSD on gathered 4-byte groups of
- * u for 1x1 and 1x4 blocks, on 16-byte runs for 1x16 blocks and dense
- * (clustered) rows, and on [k/4][8 rows][4] panels (one broadcast weight
- * group times 8 batch rows) for M >= 2. Portable C elsewhere and whenever
- * a weight zero point is not 0.
+ * u for 1x1 and 1x4 blocks, on 16-byte runs for 1x16 blocks, one per
+ * 16x4 block (the O16I4 tile, u's 4 bytes broadcast), and on
+ * [k/4][8 rows][4] panels (one broadcast weight group times 8 batch rows)
+ * for M >= 2; clustered rows that are not sparse have their int8
+ * centroids looked up in registers (4-bit: VPSHUFB with u permuted to the
+ * nibbles' order; other widths with VBMI: VPERMB + VPMULTISHIFTQB) and fed
+ * to VPDPBUSD without a buffer, batch 1 and panels. Portable C elsewhere
+ * and whenever a weight zero point is not 0.
  */
 #ifndef QLITE_SPMM_Q8_H
 #define QLITE_SPMM_Q8_H
