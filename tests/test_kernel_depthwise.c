@@ -320,6 +320,25 @@ static void dwq_sweep(unsigned cap) {
         {QLITE_DTYPE_UINT8, 1, 7, 7, 96, 3, 3, 1, 1, 1, 1, 1, 1, true, true, QLITE_ACT_NONE},
         {QLITE_DTYPE_INT8, 1, 6, 7, 40, 5, 5, 1, 2, 2, 2, 2, 2, false, true, QLITE_ACT_RELU},
         {QLITE_DTYPE_FLOAT32, 1, 7, 7, 96, 3, 3, 1, 1, 1, 1, 1, 1, true, true, QLITE_ACT_RELU6},
+        /* AVX-512 VNNI rows: 64-channel blocks (full, tails of 1..63, several), the taps
+         * as quads plus 0 / 1 / 2 / 3 more (3x3 = 2 + 1, 5x5 = 6 + 1, 2x3, 3x1, 2x2) */
+        {QLITE_DTYPE_INT8, 1, 9, 9, 64, 3, 3, 1, 1, 1, 1, 1, 1, true, true, QLITE_ACT_RELU6},
+        {QLITE_DTYPE_UINT8, 1, 8, 10, 144, 3, 3, 2, 2, 0, 0, 1, 1, true, true, QLITE_ACT_NONE},
+        {QLITE_DTYPE_INT8, 2, 6, 11, 130, 5, 5, 1, 1, 2, 2, 2, 2, true, true, QLITE_ACT_RELU},
+        {QLITE_DTYPE_UINT8, 1, 5, 9, 70, 2, 3, 1, 1, 0, 0, 0, 0, false, true, QLITE_ACT_NONE},
+        {QLITE_DTYPE_INT8, 1, 5, 9, 65, 3, 1, 1, 1, 1, 0, 1, 0, true, false, QLITE_ACT_NONE},
+        {QLITE_DTYPE_INT8, 1, 6, 8, 192, 3, 3, 2, 2, 1, 1, 1, 1, false, false, QLITE_ACT_NONE},
+        {QLITE_DTYPE_INT8, 1, 4, 4, 127, 2, 2, 2, 2, 0, 0, 0, 0, true, true, QLITE_ACT_RELU6},
+        {QLITE_DTYPE_FLOAT32, 1, 9, 9, 100, 3, 3, 1, 1, 1, 1, 1, 1, true, true, QLITE_ACT_NONE},
+        {QLITE_DTYPE_FLOAT32, 1, 7, 9, 64, 2, 2, 2, 2, 0, 0, 0, 0, true, false, QLITE_ACT_RELU},
+        {QLITE_DTYPE_FLOAT32, 1, 6, 6, 80, 2, 3, 1, 1, 0, 1, 0, 1, false, true, QLITE_ACT_RELU6},
+        /* 32 channels at stride 1: pixel pairs (odd and even interior counts), stride 2 not */
+        {QLITE_DTYPE_INT8, 1, 6, 9, 32, 3, 3, 1, 1, 1, 1, 1, 1, true, true, QLITE_ACT_RELU6},
+        {QLITE_DTYPE_UINT8, 1, 5, 10, 32, 3, 3, 1, 1, 1, 1, 1, 1, false, true, QLITE_ACT_NONE},
+        {QLITE_DTYPE_FLOAT32, 1, 5, 9, 32, 3, 3, 1, 1, 1, 1, 1, 1, true, true, QLITE_ACT_RELU},
+        {QLITE_DTYPE_FLOAT32, 1, 4, 8, 32, 3, 3, 1, 1, 1, 1, 1, 1, true, false, QLITE_ACT_NONE},
+        {QLITE_DTYPE_INT8, 2, 5, 8, 32, 5, 5, 1, 1, 2, 2, 2, 2, true, false, QLITE_ACT_RELU},
+        {QLITE_DTYPE_INT8, 1, 7, 9, 32, 3, 3, 2, 2, 1, 1, 1, 1, true, true, QLITE_ACT_NONE},
     };
     for (size_t i = 0; i < KC_COUNT(more); i++) check_q8(&more[i], seed++);
     qlite_q8_set_feature_cap(~0u);

@@ -112,6 +112,215 @@ static void dw_pixel_acc(const dwq_state *s, const dwq_job *j, int64_t n, int64_
 
 #ifdef QLITE_Q8_X86
 /*
+ * Interior pixels of one output row with VPDPBUSD, 64 channels per block
+ * (every kernel row inside the input, the window inside along x). The
+ * bytes of four taps are interleaved per channel (VPUNPCKLBW/HBW, then
+ * VPUNPCKLWD/HWD: accumulator k holds channels 16L + 4k + i in lane L,
+ * dword i), so one VPDPBUSD adds four taps' u * w for 16 channels; a last
+ * single tap spreads its bytes to dwords by VPSHUFB. The weights go
+ * through the same interleave once per block, the bias and requantization
+ * parameters through the 4x4 transpose of 128-bit lanes that maps natural
+ * channel order to that one (its own inverse). acc = bias - zu sum(w) +
+ * sum u w, u the unsigned codes (signed inputs flipped by 0x80, zu = zx +
+ * 128): the same int32 value as the formula, modulo 2^32 on the way. The
+ * int8 outputs come back to channel order by VPACKSSDW + VPACKSS/USWB
+ * (exact: the values are already clamped to the output codes), the hybrid
+ * floats by the lane transpose.
+ */
+Q8_AVX512 static inline void dwv_unpack4(__m512i a, __m512i b, __m512i c, __m512i d,
+                                         __m512i q[4]) {
+    const __m512i ablo = _mm512_unpacklo_epi8(a, b), abhi = _mm512_unpackhi_epi8(a, b);
+    const __m512i cdlo = _mm512_unpacklo_epi8(c, d), cdhi = _mm512_unpackhi_epi8(c, d);
+    q[0] = _mm512_unpacklo_epi16(ablo, cdlo);
+    q[1] = _mm512_unpackhi_epi16(ablo, cdlo);
+    q[2] = _mm512_unpacklo_epi16(abhi, cdhi);
+    q[3] = _mm512_unpackhi_epi16(abhi, cdhi);
+}
+
+/* v[m] holds channels 16m.. in order; on return v[k] lane L = old v[L] lane k. */
+Q8_AVX512 static inline void dwv_lanes_t(__m512i v[4]) {
+    const __m512i t0 = _mm512_shuffle_i32x4(v[0], v[1], 0x44);
+    const __m512i t1 = _mm512_shuffle_i32x4(v[2], v[3], 0x44);
+    const __m512i t2 = _mm512_shuffle_i32x4(v[0], v[1], 0xEE);
+    const __m512i t3 = _mm512_shuffle_i32x4(v[2], v[3], 0xEE);
+    v[0] = _mm512_shuffle_i32x4(t0, t1, 0x88);
+    v[1] = _mm512_shuffle_i32x4(t0, t1, 0xDD);
+    v[2] = _mm512_shuffle_i32x4(t2, t3, 0x88);
+    v[3] = _mm512_shuffle_i32x4(t2, t3, 0xDD);
+}
+
+/* 4 permuted vectors of a padded int32 / float array from channel c0 (dup: its 32
+ * channels twice, for pixel pairs) */
+Q8_AVX512 static inline void dwv_load_perm(const void *p, int64_t c0, bool dup, __m512i v[4]) {
+    const int32_t *q = (const int32_t *)p + c0;
+    for (int k = 0; k < 4; k++) v[k] = _mm512_loadu_si512(q + 16 * (dup ? k % 2 : k));
+    dwv_lanes_t(v);
+}
+
+/* VPSHUFB controls: dword i of lane L <- byte 4k + i of that lane, 0 above */
+Q8_AVX512 static inline __m512i dwv_spread(int k) {
+    return _mm512_add_epi32(_mm512_set1_epi32((int32_t)(0x80808000u | (uint32_t)(4 * k))),
+                            _mm512_set_epi32(3, 2, 1, 0, 3, 2, 1, 0, 3, 2, 1, 0, 3, 2, 1, 0));
+}
+
+Q8_AVX512 static inline __attribute__((always_inline)) void
+dwv_pixels(const dwq_state *s, const uint8_t *img, uint8_t *out, int64_t oy,
+           int64_t oxa, int64_t oxb, int64_t c0, __mmask64 bm, bool pair, int nq, int rem,
+           const int64_t *off, const __m512i (*wq)[4], const __m512i acc0[4],
+           const rq16 p[4], const __m512 sc[4], const __m512 fb[4], bool hybrid, bool sgn) {
+    const qlite_conv_geom *g = &s->g;
+    const int64_t W = g->W, C = g->C, sh = g->sh, sw = g->sw, pt = g->pt, pl = g->pl;
+    const __m512i flip = _mm512_set1_epi8((char)s->flip);
+    const __m512 flo = _mm512_set1_ps(s->hc.lo), fhi = _mm512_set1_ps(s->hc.hi);
+    const size_t es = hybrid ? 4 : 1;
+    for (int64_t ox = oxa; ox < oxb; ox += pair ? 2 : 1) {
+        /* pairs: the second pixel's 32 channels in the upper half */
+        const __mmask64 m = pair && ox + 1 == oxb ? (__mmask64)0xFFFFFFFFu : bm;
+        const uint8_t *base = img + ((oy * sh - pt) * W + ox * sw - pl) * C + c0;
+        __m512i acc[4] = {acc0[0], acc0[1], acc0[2], acc0[3]};
+        for (int q = 0; q < nq; q++) {
+            __m512i xq[4];
+            const int64_t *o = off + 4 * q;
+            dwv_unpack4(_mm512_xor_si512(_mm512_maskz_loadu_epi8(m, base + o[0]), flip),
+                        _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, base + o[1]), flip),
+                        _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, base + o[2]), flip),
+                        _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, base + o[3]), flip), xq);
+            for (int k = 0; k < 4; k++) acc[k] = _mm512_dpbusd_epi32(acc[k], xq[k], wq[q][k]);
+        }
+        if (rem == 1) {
+            const __m512i xv =
+                _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, base + off[4 * nq]), flip);
+            for (int k = 0; k < 4; k++)
+                acc[k] = _mm512_dpbusd_epi32(acc[k], _mm512_shuffle_epi8(xv, dwv_spread(k)),
+                                             wq[nq][k]);
+        } else if (rem > 1) {
+            /* the missing taps repeat the last one with weight 0 */
+            const int64_t *o = off + 4 * nq;
+            const __m512i xa = _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, base + o[0]), flip);
+            const __m512i xb = _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, base + o[1]), flip);
+            const __m512i xc =
+                rem > 2 ? _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, base + o[2]), flip) : xb;
+            __m512i xq[4];
+            dwv_unpack4(xa, xb, xc, xc, xq);
+            for (int k = 0; k < 4; k++) acc[k] = _mm512_dpbusd_epi32(acc[k], xq[k], wq[nq][k]);
+        }
+        uint8_t *dst = out + (size_t)(ox * C + c0) * es;
+        if (hybrid) {
+            __m512i f[4];
+            for (int k = 0; k < 4; k++) {
+                __m512 v = _mm512_add_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(acc[k]), sc[k]), fb[k]);
+                /* max/min return their second operand on NaN: NaN passes like qlite_clampf */
+                f[k] = _mm512_castps_si512(_mm512_min_ps(fhi, _mm512_max_ps(flo, v)));
+            }
+            dwv_lanes_t(f);
+            for (int k = 0; k < 4; k++)
+                _mm512_mask_storeu_ps((float *)(void *)dst + 16 * k,
+                                      (__mmask16)(m >> (16 * k)), _mm512_castsi512_ps(f[k]));
+        } else {
+            for (int k = 0; k < 4; k++) acc[k] = rq16_apply(acc[k], &p[k]);
+            const __m512i w01 = _mm512_packs_epi32(acc[0], acc[1]);
+            const __m512i w23 = _mm512_packs_epi32(acc[2], acc[3]);
+            _mm512_mask_storeu_epi8(dst, m,
+                                    sgn ? _mm512_packs_epi16(w01, w23)
+                                        : _mm512_packus_epi16(w01, w23));
+        }
+    }
+}
+
+/* Returns the end of the channels it did: blocks of 33 or more (the rest wastes less in
+ * dw_row_avx512's 16-channel blocks). */
+Q8_AVX512 static int64_t dw_row_vnni(const dwq_state *s, const dwq_job *j, size_t row,
+                                     int64_t c_begin, int64_t c_end, int64_t oxa, int64_t oxb) {
+    const qlite_conv_geom *g = &s->g;
+    const int64_t H = g->H, W = g->W, C = g->C, KH = g->KH, KW = g->KW, OW = g->OW;
+    const int64_t n = (int64_t)row / g->OH, oy = (int64_t)row % g->OH;
+    const bool hybrid = s->hybrid, sgn = !hybrid && s->is_signed;
+    const int32_t zu = hybrid ? j->zu[n] : s->zu;
+    const int T = (int)(KH * KW), nq = T / 4, rem = T % 4;
+    int64_t off[68];
+    for (int64_t ky = 0; ky < KH; ky++)
+        for (int64_t kx = 0; kx < KW; kx++)
+            off[ky * KW + kx] = (ky * g->dh * W + kx * g->dw) * C;
+    for (int t = T; t < 68; t++) off[t] = off[T - 1];
+    const uint8_t *img = j->x + (size_t)(n * H * W * C);
+    uint8_t *out = (uint8_t *)j->y + row * (size_t)OW * (size_t)C * (hybrid ? 4 : 1);
+    __m512i wq[17][4];
+    const __m512i vzu = _mm512_set1_epi8((char)(uint8_t)zu);
+    /* 32 channels at stride 1: two pixels per vector (their 64 bytes are contiguous) */
+    const bool pair = C == 32 && g->sw == 1 && c_begin == 0 && c_end == 32;
+    int64_t c0 = c_begin;
+    for (; c_end - c0 > 32 || (pair && c0 == c_begin); c0 += 64) {
+        const int64_t cnt = c_end - c0 < 64 ? c_end - c0 : 64;
+        const __mmask64 bm =
+            cnt == 64 || pair ? ~(__mmask64)0 : (((__mmask64)1 << cnt) - 1);
+        const int8_t *wb = j->w + c0;
+#define DWV_W(t)                                                                      \
+    (pair ? _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(wb + (t) * C))) \
+          : _mm512_maskz_loadu_epi8(bm, wb + (t) * C))
+        for (int q = 0; q < nq; q++)
+            dwv_unpack4(DWV_W(4 * q), DWV_W(4 * q + 1), DWV_W(4 * q + 2), DWV_W(4 * q + 3),
+                        wq[q]);
+        if (rem == 1) {
+            const __m512i wv = DWV_W(4 * nq);
+            for (int k = 0; k < 4; k++) wq[nq][k] = _mm512_shuffle_epi8(wv, dwv_spread(k));
+        } else if (rem > 1) {
+            const __m512i z = _mm512_setzero_si512();
+            dwv_unpack4(DWV_W(4 * nq), DWV_W(4 * nq + 1), rem > 2 ? DWV_W(4 * nq + 2) : z, z,
+                        wq[nq]);
+        }
+#undef DWV_W
+        __m512i acc0[4];
+        if (hybrid) {
+            for (int k = 0; k < 4; k++) acc0[k] = _mm512_setzero_si512();
+        } else {
+            dwv_load_perm(s->cols.bias, c0, pair, acc0);
+        }
+        /* - zu sum(w): VPDPBUSD of zu's byte with the interleaved weights, negated */
+        __m512i zs[4] = {_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512(),
+                         _mm512_setzero_si512()};
+        for (int q = 0; q < nq + (rem > 0); q++)
+            for (int k = 0; k < 4; k++) zs[k] = _mm512_dpbusd_epi32(zs[k], vzu, wq[q][k]);
+        for (int k = 0; k < 4; k++) acc0[k] = _mm512_sub_epi32(acc0[k], zs[k]);
+        rq16 p[4];
+        __m512 sc[4], fb[4];
+        if (hybrid) {
+            __m512i ws[4], bs[4];
+            dwv_load_perm(s->hc.wscale, c0, pair, ws);
+            if (s->hc.bias) dwv_load_perm(s->hc.bias, c0, pair, bs);
+            const __m512 su = _mm512_set1_ps(j->su[n]);
+            for (int k = 0; k < 4; k++) {
+                sc[k] = _mm512_mul_ps(su, _mm512_castsi512_ps(ws[k]));
+                fb[k] = s->hc.bias ? _mm512_castsi512_ps(bs[k]) : _mm512_setzero_ps();
+            }
+            memset(p, 0, sizeof p);
+        } else {
+            __m512i m0[4], lsh[4], rsh[4];
+            dwv_load_perm(s->cols.mult, c0, pair, m0);
+            dwv_load_perm(s->cols.lshift, c0, pair, lsh);
+            dwv_load_perm(s->cols.rshift, c0, pair, rsh);
+            const rq16 base = rq16_load(&s->cols, 0);
+            const __m512i one = _mm512_set1_epi32(1);
+            for (int k = 0; k < 4; k++) {
+                p[k] = base;
+                p[k].m0 = m0[k];
+                p[k].lsh = lsh[k];
+                p[k].rsh = rsh[k];
+                p[k].rmask = _mm512_sub_epi32(_mm512_sllv_epi32(one, rsh[k]), one);
+                p[k].thr = _mm512_srli_epi32(p[k].rmask, 1);
+                sc[k] = fb[k] = _mm512_setzero_ps();
+            }
+        }
+        if (T == 9)
+            dwv_pixels(s, img, out, oy, oxa, oxb, c0, bm, pair, 2, 1, off,
+                       (const __m512i(*)[4])wq, acc0, p, sc, fb, hybrid, sgn);
+        else
+            dwv_pixels(s, img, out, oy, oxa, oxb, c0, bm, pair, nq, rem, off,
+                       (const __m512i(*)[4])wq, acc0, p, sc, fb, hybrid, sgn);
+    }
+    return c0 < c_end ? c0 : c_end;
+}
+
+/*
  * One output row, every channel: AVX-512, 16 channels per register. Per
  * block the tap weights are widened once; pixels whose window is inside
  * the input along x use acc = bias - zx sum(w over the taps of the rows
@@ -135,6 +344,10 @@ Q8_AVX512 static void dw_row_avx512(const dwq_state *s, const dwq_job *j, size_t
     int64_t oxa = 0, oxb = OW;
     while (oxa < OW && oxa * sw - pl < 0) oxa++;
     while (oxb > oxa && (oxb - 1) * sw - pl + (KW - 1) * dw >= W) oxb--;
+    /* every kernel row inside: the interior pixels by VPDPBUSD, the edges below */
+    const int64_t cv = ky0 == 0 && ky1 == KH && oxb > oxa
+                           ? dw_row_vnni(s, j, row, c_begin, c_end, oxa, oxb)
+                           : c_begin;
     const uint8_t *img = j->x + (size_t)(n * H * W * C);
     const size_t es = hybrid ? 4 : 1;
     uint8_t *out = (uint8_t *)j->y + row * (size_t)OW * (size_t)C * es;
@@ -172,6 +385,10 @@ Q8_AVX512 static void dw_row_avx512(const dwq_state *s, const dwq_job *j, size_t
         __m512i w6 = wv[6], w7 = wv[7], w8 = wv[8];
         if (!k33) w0 = w1 = w2 = w3 = w4 = w5 = w6 = w7 = w8 = _mm512_setzero_si512();
         for (int64_t ox = 0; ox < OW; ox++) {
+            if (c0 < cv && ox == oxa) {
+                ox = oxb - 1;
+                continue;
+            }
             const int64_t ix0 = ox * sw - pl;
             __m512i acc;
             if (k33 && ox >= oxa && ox < oxb) {
@@ -361,7 +578,7 @@ static inline void dw_out_one(const dwq_state *s, const dwq_job *j, int64_t n, s
 }
 
 /* Work items: (output row, group of channels), the group innermost. The
- * AVX-512 row splits its channels (whole 16-channel blocks) when there are
+ * AVX-512 row splits its channels (whole 64-channel blocks) when there are
  * few rows (the 14x14 and 7x7 layers), so two threads get even shares;
  * the other paths take whole rows. */
 static size_t dw_items(const dwq_state *s, int64_t *groups, int64_t *group_c) {
@@ -371,11 +588,11 @@ static size_t dw_items(const dwq_state *s, int64_t *groups, int64_t *group_c) {
     *group_c = g->C;
 #ifdef QLITE_Q8_X86
     if (s->fast && s->isa == DW_AVX512) {
-        const int64_t vecs = (g->C + 15) / 16;
-        int64_t k = (32 + rows - 1) / rows; /* aim at >= 32 items */
+        const int64_t vecs = (g->C + 63) / 64; /* dw_row_vnni's 64-channel blocks */
+        int64_t k = (32 + rows - 1) / rows;     /* aim at >= 32 items */
         if (k > vecs) k = vecs;
         const int64_t per = (vecs + k - 1) / k;
-        *group_c = per * 16;
+        *group_c = per * 64;
         *groups = (vecs + per - 1) / per;
     }
 #endif
