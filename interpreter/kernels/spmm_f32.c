@@ -10,6 +10,10 @@
 
 #include "kernels/nn_common.h"
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#endif
+
 /* clamp(v, lo, hi) (a macro: GCC will not inline a header function into
  * functions of another target) */
 #define SP_CLAMP(v, lo, hi) ((v) < (lo) ? (lo) : ((v) > (hi) ? (hi) : (v)))
@@ -60,7 +64,9 @@ typedef struct sp_f32_kernels {
 
 #define SFX(name) name##_avx512
 #define SP_TARGET __attribute__((target("avx512f,avx512vl,avx512bw,avx2,fma")))
+#define SP_ZMM 1
 #include "kernels/spmm_f32_body.inc"
+#undef SP_ZMM
 #undef SFX
 #undef SP_TARGET
 #endif
