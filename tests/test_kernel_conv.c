@@ -280,7 +280,7 @@ static void test_dw_f32_portable(void **state) {
  * 6x64 tiles; below it gemm_f32's O16 kernels), skipped where the CPU
  * lacks it: output pixels around the 6- and 12-row tiles (1x1 direct path),
  * output channels around the 16 / 32 / 64 columns, K across the 256- and
- * 640-step blocks, groups; AVX-512: implicit im2col (runs into the input,
+ * 192-step blocks, groups; AVX-512: implicit im2col (runs into the input,
  * zeros above / below, gathered rows at the left / right edges: pads,
  * strides, dilation down, batch 2, runs over a K block); below it one
  * im2col matrix for few pixels and per-thread im2col tiles for many (40x40).
@@ -304,9 +304,12 @@ static void conv_sweep(unsigned cap) {
         CONV(1, 4, 4, 520, 20, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, false, QLITE_ACT_NONE), /* 3 blocks */
         CONV(1, 40, 40, 64, 33, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true, QLITE_ACT_RELU), /* tiles */
         CONV(1, 5, 5, 150, 70, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true, QLITE_ACT_NONE), /* K 1350 */
-        /* implicit im2col: runs longer than a K block (900 > 640), two images,
+        /* implicit im2col: runs of exactly a K block (3 x 64 = 192) and one
+         * over (193), runs longer than several blocks (900), two images,
          * dilation down, asymmetric pads, stride 2, windows wider than the
          * input (every pixel an edge), dilation across (gathered instead) */
+        CONV(1, 6, 7, 64, 20, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true, QLITE_ACT_NONE),
+        CONV(1, 5, 5, 193, 18, 3, 1, 1, 1, 1, 1, 1, 0, 1, 0, 1, true, QLITE_ACT_NONE),
         CONV(1, 4, 5, 300, 20, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true, QLITE_ACT_NONE),
         CONV(2, 7, 6, 8, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true, QLITE_ACT_RELU),
         CONV(1, 9, 8, 5, 17, 3, 2, 1, 1, 2, 1, 2, 0, 1, 1, 1, true, QLITE_ACT_NONE),

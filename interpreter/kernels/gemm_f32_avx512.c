@@ -12,11 +12,11 @@
  * are tiles of the same code with fewer rows / panels / masked columns.
  *
  * Blocking (GotoBLAS-style, weights in L1, activations in L2):
- *   1. rows in blocks of O16_MC (240 x 160 floats of A, 150 KiB, in L2);
- *   2. K in blocks of at most O16_KC = 160 steps (whole runs of an implicit
- *      im2col: a 7x7 stem's 7 x 21 is one block; or equal pieces of a
- *      longer run);
- *   3. 64 columns at a time: their <= 160 x 64 weights (40 KiB) stay in L1
+ *   1. rows in blocks of O16_MC (240 x 192 floats of A, 180 KiB, in L2);
+ *   2. K in blocks of at most O16_KC = 192 steps (whole runs of an implicit
+ *      im2col: a 7x7 stem's 7 x 21 is one block, a 3x3 conv over 64
+ *      channels one run of 192 each; or equal pieces of a longer run);
+ *   3. 64 columns at a time: their <= 192 x 64 weights (48 KiB) stay in L1
  *      while every 6-row tile of the row block passes over them.
  * Every output adds its K products in k order, one FMA each, K blocks
  * added in order through C; the blocks depend on K alone, so any split of
@@ -34,8 +34,8 @@
 
 #define O16_MR 6        /* rows of a register tile */
 #define O16_NP 4        /* 16-column panels of a register tile */
-#define O16_KC 160 /* K steps per block: the 64-column weight block (<= 40 KiB) stays in L1 */
-#define O16_MC 240 /* rows per block: 240 x 160 of A (150 KiB) stays in L2 */
+#define O16_KC 192 /* K steps per block: the 64-column weight block (<= 48 KiB) in L1 */
+#define O16_MC 240 /* rows per block: 240 x 192 of A (180 KiB) stays in L2 */
 
 /*
  * C[mr, 16*np] (+)= A[mr, kc] * W-panels[kc, 16*np] where A's kc steps are
