@@ -16,6 +16,7 @@
  * (d) error paths: different parameters in and out, dtype mismatch.
  */
 #include "kernel_nn_golden.h"
+#include "kernels/gemm_q8.h"
 
 typedef struct pool_case {
     qlite_dtype dt;
@@ -139,8 +140,23 @@ static void test_pool_exact(void **state) {
         {U8, 1, 5, 5, 4, 2, 2, 2, 2, 1, 1, 1, 1, 1, 1, true, true, false, QLITE_ACT_NONE},
         {I8, 1, 8, 8, 5, 2, 3, 1, 2, 2, 2, 1, 2, 0, 1, false, false, false, QLITE_ACT_RELU6},
         {I8, 1, 7, 7, 64, 7, 7, 1, 1, 1, 1, 0, 0, 0, 0, false, false, false, QLITE_ACT_NONE},
+        /* channel counts around the NEON steps (16 bytes, 4 sums) */
+        {U8, 1, 9, 9, 17, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, true, false, false, QLITE_ACT_NONE},
+        {I8, 1, 9, 9, 15, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, false, false, true, QLITE_ACT_RELU},
+        {U8, 1, 6, 6, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, false, true, false, QLITE_ACT_NONE},
+        {I8, 2, 5, 7, 35, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, false, false, true, QLITE_ACT_NONE},
+        {U8, 1, 8, 8, 32, 3, 3, 2, 2, 1, 1, 0, 0, 1, 1, true, false, true, QLITE_ACT_RELU6},
+        {U8, 1, 7, 7, 48, 7, 7, 1, 1, 1, 1, 0, 0, 0, 0, false, false, false, QLITE_ACT_RELU6},
     };
     for (size_t i = 0; i < Q8_COUNT(cases); i++) check_pool(&cases[i], 70 + i);
+}
+
+/* The same with the CPU features capped to none: the portable step 2 (ARM64
+ * runs its NEON step 2 in test_pool_exact). */
+static void test_pool_exact_portable(void **state) {
+    qlite_q8_set_feature_cap(0);
+    test_pool_exact(state);
+    qlite_q8_set_feature_cap(~0u);
 }
 
 /* ---- resize ---- */
@@ -305,6 +321,7 @@ static void test_pool_errors(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pool_exact),
+        cmocka_unit_test(test_pool_exact_portable),
         cmocka_unit_test(test_resize),
         cmocka_unit_test(test_resize_onnx_scales_align_corners),
         cmocka_unit_test(test_pool_golden),

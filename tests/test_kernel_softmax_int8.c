@@ -11,6 +11,7 @@
  *     output scale 1/256), n the row length.
  */
 #include "kernel_q8_check.h"
+#include "kernels/gemm_q8.h"
 
 static double round_half_even(double v) { return nearbyint(v); }
 
@@ -131,6 +132,14 @@ static void test_reference(void **state) {
     print_message("worst error: %.5f LSB\n", worst);
 }
 
+/* The same with the CPU features capped to none: the portable row (the ARM64
+ * NEON row and the x86 rows are what test_reference runs on those CPUs). */
+static void test_reference_portable(void **state) {
+    qlite_q8_set_feature_cap(0);
+    test_reference(state);
+    qlite_q8_set_feature_cap(~0u);
+}
+
 /* A row of one value is 1.0: the top code (zy + 256 saturates at 127). */
 static void test_hand_values(void **state) {
     (void)state;
@@ -237,6 +246,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hand_values),
         cmocka_unit_test(test_reference),
+        cmocka_unit_test(test_reference_portable),
         cmocka_unit_test(test_threads),
         cmocka_unit_test(test_golden),
         cmocka_unit_test(test_errors),

@@ -34,6 +34,12 @@
 #if defined(__GNUC__) && !defined(__clang__)
 #endif
 
+#if defined(__aarch64__) && defined(__ARM_NEON)
+#include <arm_neon.h>
+#include "kernels/gemm_q8.h"
+#define POOLQ_NEON 1
+#endif
+
 typedef struct poolq_state {
     qlite_eval_fn eval;                /* must stay first (qlite_eval_dispatch) */
     bool is_max, include_pad, is_signed;
@@ -44,6 +50,7 @@ typedef struct poolq_state {
     int32_t lo, hi;                    /* clamp of the fused activation, values */
     size_t row_bytes;                  /* per-thread row buffer: W * C int32 */
     int threads;
+    bool neon;                         /* ARM64: step 2 in NEON (chosen at prepare) */
 } poolq_state;
 
 typedef struct poolq_job {
@@ -135,6 +142,94 @@ static void pool_rows(void *arg, size_t begin, size_t end) {
     }
 }
 
+#ifdef POOLQ_NEON
+/*
+ * Step 2 of one output pixel in NEON. Max: UMAX over the window's columns
+ * 16 channels at a time, the clamp in the unsigned order, the flip back.
+ * Average: the int32 column sums plus the padding term 4 lanes at a time,
+ * then rdiv_away as a' = |t| + count / 2, q0 = trunc(a' * (1 / count)) in
+ * double (a' < 2^31: within 1 of floor(a' / count)) corrected by one
+ * integer step against q0 count (< 2^32), the sign put back, the clamp and
+ * the low byte: the same integers as the portable loop.
+ */
+static void pool_pixel_neon(const poolq_state *s, const void *rb, bool none, int64_t oy,
+                            int64_t ox, uint8_t *out) {
+    const size_t C = (size_t)s->C;
+    size_t c = 0;
+    if (s->is_max) {
+        const uint8_t *vmax = rb;
+        const uint8x16_t ulo = vdupq_n_u8((uint8_t)((uint8_t)s->lo ^ s->flip));
+        const uint8x16_t uhi = vdupq_n_u8((uint8_t)((uint8_t)s->hi ^ s->flip));
+        const uint8x16_t vf = vdupq_n_u8(s->flip);
+        for (; c + 16 <= C; c += 16) {
+            uint8x16_t m = vdupq_n_u8(0); /* no tap: the dtype's minimum */
+            for (int64_t kx = 0; kx < s->KW && !none; kx++) {
+                const int64_t ix = ox * s->sw - s->pl + kx * s->dw;
+                if (ix >= 0 && ix < s->W) m = vmaxq_u8(m, vld1q_u8(vmax + (size_t)ix * C + c));
+            }
+            vst1q_u8(out + c, veorq_u8(vminq_u8(vmaxq_u8(m, ulo), uhi), vf));
+        }
+        const uint8_t lo8 = (uint8_t)((uint8_t)s->lo ^ s->flip);
+        const uint8_t hi8 = (uint8_t)((uint8_t)s->hi ^ s->flip);
+        for (; c < C; c++) {
+            uint8_t m = 0;
+            for (int64_t kx = 0; kx < s->KW && !none; kx++) {
+                const int64_t ix = ox * s->sw - s->pl + kx * s->dw;
+                if (ix >= 0 && ix < s->W && vmax[(size_t)ix * C + c] > m)
+                    m = vmax[(size_t)ix * C + c];
+            }
+            m = m < lo8 ? lo8 : m;
+            m = m > hi8 ? hi8 : m;
+            out[c] = (uint8_t)(m ^ s->flip);
+        }
+        return;
+    }
+    const int32_t *vsum = rb;
+    int64_t inside = 0;
+    const int64_t count = window_count(s, oy, ox, &inside);
+    const int32_t pad = (int32_t)(count - inside) * s->zx;
+    if (count > 0) {
+        const float64x2_t inv = vdupq_n_f64(1.0 / (double)count);
+        const uint32x4_t vb = vdupq_n_u32((uint32_t)count), hb = vdupq_n_u32((uint32_t)count / 2);
+        const int32x4_t lo = vdupq_n_s32(s->lo), hi = vdupq_n_s32(s->hi);
+        for (; c + 4 <= C; c += 4) {
+            int32x4_t t = vdupq_n_s32(pad);
+            for (int64_t kx = 0; kx < s->KW && !none; kx++) {
+                const int64_t ix = ox * s->sw - s->pl + kx * s->dw;
+                if (ix >= 0 && ix < s->W) t = vaddq_s32(t, vld1q_s32(vsum + (size_t)ix * C + c));
+            }
+            const uint32x4_t a = vaddq_u32(vreinterpretq_u32_s32(vabsq_s32(t)), hb);
+            const uint64x2_t q0 =
+                vcvtq_u64_f64(vmulq_f64(vcvtq_f64_u64(vmovl_u32(vget_low_u32(a))), inv));
+            const uint64x2_t q1 =
+                vcvtq_u64_f64(vmulq_f64(vcvtq_f64_u64(vmovl_u32(vget_high_u32(a))), inv));
+            uint32x4_t q = vcombine_u32(vmovn_u64(q0), vmovn_u64(q1));
+            uint32x4_t prod = vmulq_u32(q, vb);
+            const uint32x4_t over = vcgtq_u32(prod, a);       /* all ones: q - 1 */
+            q = vaddq_u32(q, over);
+            prod = vsubq_u32(prod, vandq_u32(over, vb));
+            q = vsubq_u32(q, vcgeq_u32(vsubq_u32(a, prod), vb)); /* a - q count >= count: q + 1 */
+            const int32x4_t neg = vreinterpretq_s32_u32(vcltq_s32(t, vdupq_n_s32(0)));
+            int32x4_t v = vsubq_s32(veorq_s32(vreinterpretq_s32_u32(q), neg), neg);
+            v = vminq_s32(vmaxq_s32(v, lo), hi);
+            const int16x4_t v16 = vmovn_s32(v);
+            const int8x8_t v8 = vmovn_s16(vcombine_s16(v16, v16));
+            vst1_lane_u32((uint32_t *)(void *)(out + c), vreinterpret_u32_s8(v8), 0);
+        }
+    }
+    for (; c < C; c++) {
+        int32_t t = pad;
+        for (int64_t kx = 0; kx < s->KW && !none; kx++) {
+            const int64_t ix = ox * s->sw - s->pl + kx * s->dw;
+            if (ix >= 0 && ix < s->W) t += vsum[(size_t)ix * C + c];
+        }
+        int32_t v = count > 0 ? rdiv_away(t, (int32_t)count) : s->zx;
+        v = v < s->lo ? s->lo : (v > s->hi ? s->hi : v);
+        out[c] = (uint8_t)v;
+    }
+}
+#endif
+
 /* Optimized: the separable form (see the top comment); rows [begin, end), row buffer rb. */
 static void pool_rows_sep(const poolq_job *j, size_t begin, size_t end, void *rb) {
     const poolq_state *s = j->s;
@@ -170,6 +265,12 @@ static void pool_rows_sep(const poolq_job *j, size_t begin, size_t end, void *rb
         /* 2. each output pixel from its window's columns of that row */
         uint8_t *out = j->y + row * (size_t)s->OW * C;
         for (int64_t ox = 0; ox < s->OW; ox++, out += C) {
+#ifdef POOLQ_NEON
+            if (s->neon) {
+                pool_pixel_neon(s, rb, none, oy, ox, out);
+                continue;
+            }
+#endif
             if (s->is_max) {
                 bool any = false;
                 for (int64_t kx = 0; kx < s->KW && !none; kx++) {
@@ -278,6 +379,9 @@ qlite_status qlite_pool_q8_prepare(qlite_node *node) {
     if ((st = qlite_node_set_output_shape(node, 0, 4, (int64_t[]){s->N, s->OH, s->OW, s->C})))
         return st;
     s->eval = poolq_eval;
+#ifdef POOLQ_NEON
+    s->neon = (qlite_q8_cpu_features() & QLITE_Q8_F_NEON) != 0;
+#endif
     s->threads = qlite_node_threads(node);
     s->row_bytes = ((size_t)(s->W * s->C) * sizeof(int32_t) + 63) / 64 * 64;
     node->scratch_bytes = s->row_bytes * (size_t)s->threads;

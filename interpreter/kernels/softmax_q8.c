@@ -26,6 +26,93 @@
 
 #define SOFTMAX_Q8_MAX_ROW (1u << 24)
 
+#if defined(__aarch64__) && defined(__ARM_NEON)
+#include <arm_neon.h>
+#define SMQ_NEON 1
+
+/* floor(num / den) by the double reciprocal and one integer correction step
+ * (elementwise_q8.c's portable row says why one step is enough). */
+static inline uint64_t smq_div(uint64_t num, uint64_t den, double inv) {
+    uint64_t q = (uint64_t)(int64_t)((double)(int64_t)num * inv);
+    const uint64_t prod = q * den;
+    if (prod > num) q--;
+    else if (num - prod >= den) q++;
+    return q;
+}
+
+/* One output code: clamp(zy + floor((e r + S 2^15) / (S 2^16))) */
+static inline uint8_t smq_out(uint32_t e, uint64_t r, uint64_t half, uint64_t den, double inv,
+                              int64_t zy, int64_t lo, int64_t hi) {
+    const int64_t v = zy + (int64_t)smq_div((uint64_t)e * r + half, den, inv);
+    return (uint8_t)(v > hi ? hi : (v < lo ? lo : v));
+}
+
+/*
+ * NEON row (contiguous, any n). The bytes are compared in unsigned order
+ * (int8 flipped by 0x80, differences unchanged), the extreme and the
+ * spread by UMAX / UMIN 16 at a time, d = |m - u| by UABD. The output is a
+ * function of d alone: when the row is longer than the d range it meets,
+ * y(d) is formed once per d in [0, dmax] (the formula of the reference)
+ * and the row maps through that 256-byte table with four TBLs; shorter
+ * rows divide element by element.
+ */
+static void softmax_q8_row_neon(const qlite_q8_softmax_params *p, const uint8_t *x, uint8_t *y,
+                                size_t n) {
+    const uint8_t flip = p->is_signed ? 0x80 : 0;
+    const uint8x16_t vf = vdupq_n_u8(flip);
+    uint8x16_t vmx = vdupq_n_u8(0), vmn = vdupq_n_u8(0xff);
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        const uint8x16_t u = veorq_u8(vld1q_u8(x + i), vf);
+        vmx = vmaxq_u8(vmx, u);
+        vmn = vminq_u8(vmn, u);
+    }
+    uint8_t umax = vmaxvq_u8(vmx), umin = vminvq_u8(vmn);
+    for (; i < n; i++) {
+        const uint8_t u = (uint8_t)(x[i] ^ flip);
+        umax = u > umax ? u : umax;
+        umin = u < umin ? u : umin;
+    }
+    const uint8_t m = p->use_min ? umin : umax;
+    const unsigned dmax = (unsigned)(umax - umin);
+    const uint32_t *e = p->e;
+    uint64_t sum = 0;
+    for (i = 0; i < n; i++) {
+        const uint8_t u = (uint8_t)(x[i] ^ flip);
+        sum += e[u > m ? u - m : m - u];
+    }
+    const uint64_t den = sum << 16, half = sum << 15, r = p->r;
+    const double inv = 1.0 / (double)(int64_t)den;
+    const int64_t zy = p->zy, lo = p->qmin, hi = p->qmax;
+    if (n <= dmax + 16) {
+        for (i = 0; i < n; i++) {
+            const uint8_t u = (uint8_t)(x[i] ^ flip);
+            y[i] = smq_out(e[u > m ? u - m : m - u], r, half, den, inv, zy, lo, hi);
+        }
+        return;
+    }
+    uint8_t t[256];
+    memset(t, 0, sizeof t);
+    for (unsigned d = 0; d <= dmax; d++) t[d] = smq_out(e[d], r, half, den, inv, zy, lo, hi);
+#define SMQ_T4(b) {{vld1q_u8(t + (b)), vld1q_u8(t + (b) + 16), vld1q_u8(t + (b) + 32), vld1q_u8(t + (b) + 48)}}
+    const uint8x16x4_t t0 = SMQ_T4(0), t1 = SMQ_T4(64), t2 = SMQ_T4(128), t3 = SMQ_T4(192);
+#undef SMQ_T4
+    const uint8x16_t vm = vdupq_n_u8(m), k64 = vdupq_n_u8(64);
+    for (i = 0; i + 16 <= n; i += 16) {
+        const uint8x16_t d0 = vabdq_u8(veorq_u8(vld1q_u8(x + i), vf), vm);
+        /* TBL gives 0 for indices >= 64: each quarter answers for its own range */
+        const uint8x16_t d1 = vsubq_u8(d0, k64), d2 = vsubq_u8(d1, k64), d3 = vsubq_u8(d2, k64);
+        const uint8x16_t v = vorrq_u8(vorrq_u8(vqtbl4q_u8(t0, d0), vqtbl4q_u8(t1, d1)),
+                                      vorrq_u8(vqtbl4q_u8(t2, d2), vqtbl4q_u8(t3, d3)));
+        vst1q_u8(y + i, v);
+    }
+    for (; i < n; i++) {
+        const uint8_t u = (uint8_t)(x[i] ^ flip);
+        y[i] = t[u > m ? u - m : m - u];
+    }
+}
+#endif
+
 typedef struct softmax_q8_state {
     qlite_eval_fn eval;   /* must stay first (qlite_eval_dispatch) */
     size_t outer, n, inner;
@@ -132,6 +219,14 @@ qlite_status qlite_softmax_q8_prepare(qlite_node *node, size_t outer, size_t n, 
     const qlite_q8_ew_ukernels *v = qlite_node_reference_only(node) || inner != 1
                                         ? NULL
                                         : qlite_q8_ew_select(QLITE_Q8_EW_SOFTMAX);
+#ifdef SMQ_NEON
+    /* ARM64: the NEON row when the CPU features (within the cap) have NEON */
+    if (v && (qlite_q8_ew_features() & QLITE_Q8_EW_F_NEON)) {
+        static const qlite_q8_ew_ukernels neon = {.name = "neon",
+                                                  .softmax = softmax_q8_row_neon};
+        v = &neon;
+    }
+#endif
     if (v) {
         s->row = v->softmax;
         s->rp = (qlite_q8_softmax_params){.e = s->e, .r = s->r, .zy = s->zy, .qmin = s->qmin,
