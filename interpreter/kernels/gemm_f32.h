@@ -20,9 +20,10 @@
  *   small   M < QLITE_GEMM_F32_SMALL_M (batch-1 FC, recurrent cells): no copy;
  *           dot products along K for weights, row updates along N otherwise.
  *
- * On AVX-512 (qlite_gemm_f32_o16_fast below) both algorithms' M >= 4 cases
- * run the fast O16 GEMM instead: B packed into O16 (in the same scratch,
- * when it fits there) or read in place from the model.
+ * On AVX-512 (qlite_gemm_f32_o16_fast below) the fast O16 GEMM runs
+ * instead: for qlite_gemm_f32_run / _serial with M >= 4 on B packed into
+ * O16 (in the same scratch, when it fits there), for the O16 entry points
+ * (run_o16 / o16_serial, float32 weights, csa == 1) on the weights in place.
  *
  * Micro-kernels are written once (gemm_f32_ukernel.inc) with the compilers'
  * generic vector types and built for several ISAs (portable, AVX2+FMA,
