@@ -270,7 +270,7 @@ Q8_AVX512 static int64_t dw_row_vnni(const dwq_state *s, const dwq_job *j, size_
         }
 #undef DWV_W
         __m512i acc0[4];
-        if (hybrid) {
+        if (hybrid || !s->cols.bias) {
             for (int k = 0; k < 4; k++) acc0[k] = _mm512_setzero_si512();
         } else {
             dwv_load_perm(s->cols.bias, c0, pair, acc0);
