@@ -400,6 +400,95 @@ static void test_variant(void **state) {
     check_variant(uk, 100 + uk->mr * 7 + uk->nr);
 }
 
+/*
+ * The output stage at its edges: accumulators set through the bias alone
+ * (A all zero, no weight zero points) to INT32_MIN / INT32_MAX, powers of
+ * two and their neighbours (rounding ties of both roundings) and random
+ * words, with M0 at 0, 2^30 and just below 2^31, shifts 0, -1, -30, -31
+ * and left shifts that saturate, int8 and uint8 outputs with and without a
+ * narrower clamp; N around 16 / 32 / 64 and odd M (the AVX-512 tiles
+ * requantize rows and columns in pairs). Tile and dot paths of every
+ * variant against the formula written in this test.
+ */
+static void test_output_stage_edges(void **state) {
+    (void)state;
+    size_t nuk;
+    const qlite_gemm_q8_ukernel *const *all = qlite_gemm_q8_all_ukernels(&nuk);
+    static const size_t Ns[] = {15, 16, 17, 31, 32, 33, 64, 65};
+    static const size_t Ms[] = {1, 3, 12, 13};
+    static const int32_t m0s[] = {0, 1 << 30, INT32_MAX, INT32_MAX - 1, 1518500250};
+    static const int shifts[] = {0, -1, -30, -31, 1, 9, 30, -7};
+    cols_buf *cb = malloc(sizeof *cb);
+    assert_non_null(cb);
+    qlite_test_rng r;
+    qlite_test_rng_seed(&r, 77);
+    size_t tested = 0;
+    for (size_t u = 0; u < nuk; u++) {
+        const qlite_gemm_q8_ukernel *uk = all[u];
+        if (!qlite_gemm_q8_runnable(uk)) {
+            print_message("%s: this CPU lacks its ISA\n", uk->name);
+            continue;
+        }
+        for (size_t t = 0; t < 2 * Q8_COUNT(Ns); t++) {
+            const size_t N = Ns[t % Q8_COUNT(Ns)], M = Ms[(t + u) % Q8_COUNT(Ms)], K = 4;
+            const qlite_dtype dt = t % 3 == 1 ? QLITE_DTYPE_UINT8 : QLITE_DTYPE_INT8;
+            make_cols(&r, cb, N, true, false, false, dt);
+            for (size_t n = 0; n < N; n++) {
+                const uint32_t v = qlite_test_rng_u32(&r);
+                const int e = (int)(v % 32);
+                switch (v / 32 % 8) {
+                case 0: cb->bias[n] = INT32_MIN; break;
+                case 1: cb->bias[n] = INT32_MAX; break;
+                case 2: cb->bias[n] = (int32_t)(1u << e) * (v & 1u << 20 ? -1 : 1); break;
+                case 3: cb->bias[n] = (int32_t)((1u << e) + 1u) * (v & 1u << 20 ? -1 : 1); break;
+                case 4: cb->bias[n] = (int32_t)((1u << e) - 1u) * (v & 1u << 20 ? -1 : 1); break;
+                case 5: cb->bias[n] = (int32_t)((3u << (e % 30)) >> 1) * (v & 1u << 20 ? -1 : 1);
+                    break;
+                default: cb->bias[n] = (int32_t)qlite_test_rng_u32(&r); break;
+                }
+                const int sh = shifts[(n + t) % Q8_COUNT(shifts)];
+                cb->mult[n] = m0s[(n / 3 + t) % Q8_COUNT(m0s)];
+                cb->lsh[n] = sh > 0 ? sh : 0;
+                cb->rsh[n] = sh > 0 ? 0 : -sh;
+            }
+            cb->cols.any_lshift = false;
+            for (size_t n = 0; n < N; n++) cb->cols.any_lshift |= cb->lsh[n] > 0;
+            uint8_t *a = calloc(M * 64, 1);
+            int8_t *w = malloc(N * K), *packed = malloc(qlite_gemm_q8_packed_size(K, N));
+            uint8_t *got = malloc(M * N);
+            assert_true(a && w && packed && got);
+            for (size_t i = 0; i < N * K; i++) w[i] = (int8_t)qlite_test_rng_u32(&r);
+            qlite_gemm_q8_pack(K, N, w, K, true, 0, 0, (N + 15) / 16, packed, NULL);
+            for (int alg = 0; alg < 2; alg++) {
+                memset(got, 0xA5, M * N);
+                if (alg == 0)
+                    qlite_gemm_q8_tiles(uk, M, N, K, a, 64, packed, &cb->cols, NULL, got, N,
+                                        QLITE_GEMM_Q8_BYTES);
+                else
+                    qlite_gemm_q8_dot_rows(uk, M, K, a, 64, NULL, w, K, 0, N, &cb->cols, got, N,
+                                           QLITE_GEMM_Q8_BYTES);
+                for (size_t i = 0; i < M * N; i++) {
+                    const size_t n = i % N;
+                    const uint8_t want = formula_out(cb->bias[n], cb, n);
+                    if (got[i] != want)
+                        fail_msg("%s %s M=%zu N=%zu: C[%zu][%zu] = %u, the formula says %u (acc "
+                                 "%d, M0 %d, shift %d, zy %d, [%d, %d])",
+                                 uk->name, alg ? "dot" : "tiles", M, N, i / N, n, got[i], want,
+                                 cb->bias[n], cb->mult[n], cb->lsh[n] - cb->rsh[n], cb->cols.zy,
+                                 cb->cols.lo, cb->cols.hi);
+                }
+            }
+            tested++;
+            free(a);
+            free(w);
+            free(packed);
+            free(got);
+        }
+    }
+    assert_true(tested > 0);
+    free(cb);
+}
+
 static void test_select(void **state) {
     (void)state;
     const qlite_gemm_q8_ukernel *a = qlite_gemm_q8_select_for(6);
@@ -419,6 +508,7 @@ int main(void) {
     tests[t++] = (struct CMUnitTest)cmocka_unit_test(test_hybrid_helpers);
     tests[t++] = (struct CMUnitTest)cmocka_unit_test(test_ref_matches_formula);
     tests[t++] = (struct CMUnitTest)cmocka_unit_test(test_select);
+    tests[t++] = (struct CMUnitTest)cmocka_unit_test(test_output_stage_edges);
     for (size_t i = 0; i < n && t < Q8_COUNT(tests); i++) {
         struct CMUnitTest u = cmocka_unit_test_prestate(test_variant, (void *)all[i]);
         u.name = all[i]->name;

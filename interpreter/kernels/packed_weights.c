@@ -77,6 +77,26 @@ qlite_status qlite_o16_weights_get(qlite_node *node, const qlite_tensor *w, cons
     return QLITE_OK;
 }
 
+/*
+ * Row sums of one O16I4 16-column block of nq 64-byte steps (column c's 4
+ * bytes of step q at q * 64 + c * 4) into sums[0..cnt): read once, in order,
+ * into 64 int32 lane sums (a loop the compiler vectorizes), flushed to int64
+ * every 2^20 steps (|lane sum| <= 128 * 2^20 < 2^31), the 4 lanes of a column
+ * added at the end. The same integers as summing each column's bytes.
+ */
+static void o16i4_block_sums(const int8_t *blk, size_t nq, size_t cnt, int64_t *sums) {
+    int64_t tot[64] = {0};
+    for (size_t q0 = 0; q0 < nq; q0 += (size_t)1 << 20) {
+        const size_t q1 = nq - q0 > ((size_t)1 << 20) ? q0 + ((size_t)1 << 20) : nq;
+        int32_t lane[64] = {0};
+        for (size_t q = q0; q < q1; q++)
+            for (size_t j = 0; j < 64; j++) lane[j] += blk[q * 64 + j];
+        for (size_t j = 0; j < 64; j++) tot[j] += lane[j];
+    }
+    for (size_t c = 0; c < cnt; c++)
+        sums[c] = tot[4 * c] + tot[4 * c + 1] + tot[4 * c + 2] + tot[4 * c + 3];
+}
+
 qlite_status qlite_o16i4_weights_get(qlite_node *node, const qlite_tensor *w, const char *what,
                                      size_t nmat, size_t N, size_t K,
                                      qlite_o16i4_weights *out, int64_t *wsum) {
@@ -97,13 +117,9 @@ qlite_status qlite_o16i4_weights_get(qlite_node *node, const qlite_tensor *w, co
         out->data = w->data;
         if (wsum)
             for (size_t b = 0; b < nmat; b++)
-                for (size_t n = 0; n < N; n++) {
-                    const int8_t *blk = out->data + b * out->mat_bytes + n / 16 * K4 * 16;
-                    int64_t sum = 0;
-                    for (size_t q = 0; q < K4 / 4; q++)
-                        for (size_t t = 0; t < 4; t++) sum += blk[q * 64 + (n % 16) * 4 + t];
-                    wsum[b * N + n] = sum;
-                }
+                for (size_t n0 = 0; n0 < N; n0 += 16)
+                    o16i4_block_sums(out->data + b * out->mat_bytes + n0 / 16 * K4 * 16, K4 / 4,
+                                     N - n0 < 16 ? N - n0 : 16, wsum + b * N + n0);
         return QLITE_OK;
     }
     /* the micro-kernels may read whole 64-column groups (gemm_q8.h): the

@@ -142,5 +142,94 @@ Q8_AVX512 static inline __m512i rq16_apply(__m512i x, const rq16 *p) {
     return _mm512_add_epi32(y, p->zy);
 }
 
+/*
+ * The same requantization for the multi-row tiles, with the parameters of
+ * 16 columns spread over 64-bit lanes at load (amortized over the tile's
+ * rows) so each value takes ~12 vector ops, and the clamp done after
+ * narrowing (rq16w_bytes32). The two roundings fold into one 64-bit shift
+ * exactly: with P = x' * M0 and h = floor((P + 2^30) / 2^31) (srdhm; M0 is
+ * never INT32_MIN, so it does not saturate),
+ *   rdbpot(h, r) = floor((h + n) / 2^r),  n = 2^(r-1) - [h < 0]  (r > 0), 0 (r = 0)
+ * and floor((floor(a / 2^31) + n) / 2^r) = floor((a + n * 2^31) / 2^(31+r)), so
+ *   q = (P + 2^30 + n * 2^31) >> (31 + r)   (64-bit, |P| < 2^62: no overflow)
+ * with h < 0 exactly when P < -2^30.
+ */
+typedef struct rq16w {
+    __m512i m0, m0o;      /* M0 (even lanes as read by VPMULDQ), odd lanes' M0 shifted down */
+    __m512i ce, co;       /* 2^30 + 2^(r-1) * 2^31 (0 for r = 0), even / odd columns */
+    __m512i de, dodd;     /* 2^31 when r > 0: taken off for negative h */
+    __m512i she, sho;     /* 31 + r */
+    __m512i lsh;
+    __m512i zy16;         /* zy in every int16 lane */
+    __m256i lo8, hi8;     /* clamp in the byte domain */
+    bool left, sgn;       /* sgn: int8 bytes (hi <= 127), else uint8 */
+} rq16w;
+
+Q8_AVX512 static inline rq16w rq16w_load(const qlite_q8_cols *cols, size_t n) {
+    rq16w p;
+    const __m512i k31 = _mm512_set1_epi64(1ll << 31), k30 = _mm512_set1_epi64(1ll << 30);
+    const __m512i c31 = _mm512_set1_epi64(31);
+    const __m512i r = _mm512_loadu_si512(cols->rshift + n);
+    const __m512i thrp = _mm512_srli_epi32(_mm512_sllv_epi32(_mm512_set1_epi32(1), r), 1);
+    const __m512i d = _mm512_min_epu32(r, _mm512_set1_epi32(1));
+    p.m0 = _mm512_loadu_si512(cols->mult + n);
+    p.m0o = _mm512_srli_epi64(p.m0, 32);
+    p.ce = _mm512_add_epi64(_mm512_mul_epu32(thrp, k31), k30);
+    p.co = _mm512_add_epi64(_mm512_mul_epu32(_mm512_srli_epi64(thrp, 32), k31), k30);
+    p.de = _mm512_mul_epu32(d, k31);
+    p.dodd = _mm512_mul_epu32(_mm512_srli_epi64(d, 32), k31);
+    p.she = _mm512_add_epi64(_mm512_and_si512(r, _mm512_set1_epi64(0xffffffffll)), c31);
+    p.sho = _mm512_add_epi64(_mm512_srli_epi64(r, 32), c31);
+    p.lsh = _mm512_loadu_si512(cols->lshift + n);
+    p.left = cols->any_lshift;
+    p.sgn = cols->hi <= 127;
+    p.zy16 = _mm512_set1_epi16((int16_t)cols->zy);
+    p.lo8 = _mm256_set1_epi8((char)cols->lo);
+    p.hi8 = _mm256_set1_epi8((char)cols->hi);
+    return p;
+}
+
+/* requantize(x) of 16 lanes, before the zero point and the clamp. */
+Q8_AVX512 static inline __m512i rq16w_q(__m512i x, const rq16w *p) {
+    if (p->left) {
+        const __m512i xl = _mm512_sllv_epi32(x, p->lsh);
+        const __mmask16 ovf = _mm512_cmpneq_epi32_mask(_mm512_srav_epi32(xl, p->lsh), x);
+        const __mmask16 neg = _mm512_cmplt_epi32_mask(x, _mm512_setzero_si512());
+        const __m512i sat = _mm512_mask_blend_epi32(neg, _mm512_set1_epi32(INT32_MAX),
+                                                    _mm512_set1_epi32(INT32_MIN));
+        x = _mm512_mask_blend_epi32(ovf, xl, sat);
+    }
+    const __m512i lim = _mm512_set1_epi64(-(1ll << 30));
+    const __m512i pe = _mm512_mul_epi32(x, p->m0);
+    const __m512i po = _mm512_mul_epi32(_mm512_srli_epi64(x, 32), p->m0o);
+    __m512i te = _mm512_add_epi64(pe, p->ce), to = _mm512_add_epi64(po, p->co);
+    te = _mm512_mask_sub_epi64(te, _mm512_cmplt_epi64_mask(pe, lim), te, p->de);
+    to = _mm512_mask_sub_epi64(to, _mm512_cmplt_epi64_mask(po, lim), to, p->dodd);
+    te = _mm512_srav_epi64(te, p->she);
+    to = _mm512_srav_epi64(to, p->sho);
+    /* odd results (low dword of each odd qword) into the odd dword lanes */
+    return _mm512_mask_shuffle_epi32(te, 0xAAAA, to, (_MM_PERM_ENUM)0xA0);
+}
+
+/*
+ * Output bytes of two requantized 16-lane vectors qa, qb: 32 bytes, qa's in
+ * the low 16. zy added and the clamp taken after saturating narrowing
+ * (VPACKSSDW, VPADDSW, VPACKSSWB / VPACKUSWB): every step is monotone and
+ * the identity on [lo, hi], so the result is clamp(q + zy, lo, hi) exactly.
+ */
+Q8_AVX512 static inline __m256i rq16w_bytes32(__m512i qa, __m512i qb, const rq16w *p) {
+    const __m512i w = _mm512_adds_epi16(_mm512_packs_epi32(qa, qb), p->zy16);
+    /* 128-bit lane l: dwords [qa_l, qb_l, qa_l, qb_l] (4 bytes each) */
+    const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 0, 0, 0, 0, 0, 0, 0, 0);
+    if (p->sgn) {
+        const __m256i b = _mm512_castsi512_si256(
+            _mm512_permutexvar_epi32(order, _mm512_packs_epi16(w, w)));
+        return _mm256_min_epi8(_mm256_max_epi8(b, p->lo8), p->hi8);
+    }
+    const __m256i b =
+        _mm512_castsi512_si256(_mm512_permutexvar_epi32(order, _mm512_packus_epi16(w, w)));
+    return _mm256_min_epu8(_mm256_max_epu8(b, p->lo8), p->hi8);
+}
+
 #endif /* x86-64 */
 #endif /* QLITE_Q8_X86_H */
