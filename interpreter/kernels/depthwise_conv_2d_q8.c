@@ -167,43 +167,61 @@ Q8_AVX512 static inline __attribute__((always_inline)) void
 dwv_pixels(const dwq_state *s, const uint8_t *img, uint8_t *out, int64_t oy,
            int64_t oxa, int64_t oxb, int64_t c0, __mmask64 bm, bool pair, int nq, int rem,
            const int64_t *off, const __m512i (*wq)[4], const __m512i acc0[4],
-           const rq16 p[4], const __m512 sc[4], const __m512 fb[4], bool hybrid, bool sgn) {
+           const rq16 p[4], const __m512 sc[4], const __m512 fb[4], bool hybrid, bool sgn,
+           bool edge, const uint8_t *pad) {
     const qlite_conv_geom *g = &s->g;
     const int64_t W = g->W, C = g->C, sh = g->sh, sw = g->sw, pt = g->pt, pl = g->pl;
+    const int64_t H = g->H, KW = g->KW, T = g->KH * g->KW;
     const __m512i flip = _mm512_set1_epi8((char)s->flip);
     const __m512 flo = _mm512_set1_ps(s->hc.lo), fhi = _mm512_set1_ps(s->hc.hi);
     const size_t es = hybrid ? 4 : 1;
     for (int64_t ox = oxa; ox < oxb; ox += pair ? 2 : 1) {
         /* pairs: the second pixel's 32 channels in the upper half */
         const __mmask64 m = pair && ox + 1 == oxb ? (__mmask64)0xFFFFFFFFu : bm;
-        const uint8_t *base = img + ((oy * sh - pt) * W + ox * sw - pl) * C + c0;
+        /* edge: each tap's address, or the pad bytes (u = zu: adds zu w, which acc0's
+         * - zu sum(w) takes back) for taps outside the input */
+        const uint8_t *pp[68];
+        const uint8_t *base = edge ? pad : img + ((oy * sh - pt) * W + ox * sw - pl) * C + c0;
+        if (edge) {
+            for (int64_t t = 0; t < T; t++) {
+                const int64_t iy = oy * sh - pt + (t / KW) * g->dh;
+                const int64_t ix = ox * sw - pl + (t % KW) * g->dw;
+                pp[t] = iy >= 0 && iy < H && ix >= 0 && ix < W ? img + (iy * W + ix) * C + c0
+                                                                 : pad;
+            }
+            for (int64_t t = T; t < 4 * (nq + 1); t++) pp[t] = pp[T - 1];
+        }
+#define DWV_AT(t) (edge ? pp[(t)] : base + off[(t)])
         __m512i acc[4] = {acc0[0], acc0[1], acc0[2], acc0[3]};
         for (int q = 0; q < nq; q++) {
             __m512i xq[4];
-            const int64_t *o = off + 4 * q;
-            dwv_unpack4(_mm512_xor_si512(_mm512_maskz_loadu_epi8(m, base + o[0]), flip),
-                        _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, base + o[1]), flip),
-                        _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, base + o[2]), flip),
-                        _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, base + o[3]), flip), xq);
+            dwv_unpack4(_mm512_xor_si512(_mm512_maskz_loadu_epi8(m, DWV_AT(4 * q)), flip),
+                        _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, DWV_AT(4 * q + 1)), flip),
+                        _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, DWV_AT(4 * q + 2)), flip),
+                        _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, DWV_AT(4 * q + 3)), flip),
+                        xq);
             for (int k = 0; k < 4; k++) acc[k] = _mm512_dpbusd_epi32(acc[k], xq[k], wq[q][k]);
         }
         if (rem == 1) {
             const __m512i xv =
-                _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, base + off[4 * nq]), flip);
+                _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, DWV_AT(4 * nq)), flip);
             for (int k = 0; k < 4; k++)
                 acc[k] = _mm512_dpbusd_epi32(acc[k], _mm512_shuffle_epi8(xv, dwv_spread(k)),
                                              wq[nq][k]);
         } else if (rem > 1) {
             /* the missing taps repeat the last one with weight 0 */
-            const int64_t *o = off + 4 * nq;
-            const __m512i xa = _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, base + o[0]), flip);
-            const __m512i xb = _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, base + o[1]), flip);
+            const __m512i xa =
+                _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, DWV_AT(4 * nq)), flip);
+            const __m512i xb =
+                _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, DWV_AT(4 * nq + 1)), flip);
             const __m512i xc =
-                rem > 2 ? _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, base + o[2]), flip) : xb;
+                rem > 2 ? _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, DWV_AT(4 * nq + 2)), flip)
+                        : xb;
             __m512i xq[4];
             dwv_unpack4(xa, xb, xc, xc, xq);
             for (int k = 0; k < 4; k++) acc[k] = _mm512_dpbusd_epi32(acc[k], xq[k], wq[nq][k]);
         }
+#undef DWV_AT
         uint8_t *dst = out + (size_t)(ox * C + c0) * es;
         if (hybrid) {
             __m512i f[4];
@@ -227,10 +245,12 @@ dwv_pixels(const dwq_state *s, const uint8_t *img, uint8_t *out, int64_t oy,
     }
 }
 
-/* Returns the end of the channels it did: blocks of 33 or more (the rest wastes less in
- * dw_row_avx512's 16-channel blocks). */
+/* Pixels [oxa, oxb) of the row (inner: every kernel row inside the input), with edges also
+ * the others (taps outside read pad bytes). Returns the end of the channels it did: blocks
+ * of 33 or more (the rest wastes less in dw_row_avx512's 16-channel blocks). */
 Q8_AVX512 static int64_t dw_row_vnni(const dwq_state *s, const dwq_job *j, size_t row,
-                                     int64_t c_begin, int64_t c_end, int64_t oxa, int64_t oxb) {
+                                     int64_t c_begin, int64_t c_end, int64_t oxa, int64_t oxb,
+                                     bool inner, bool edges) {
     const qlite_conv_geom *g = &s->g;
     const int64_t H = g->H, W = g->W, C = g->C, KH = g->KH, KW = g->KW, OW = g->OW;
     const int64_t n = (int64_t)row / g->OH, oy = (int64_t)row % g->OH;
@@ -246,6 +266,10 @@ Q8_AVX512 static int64_t dw_row_vnni(const dwq_state *s, const dwq_job *j, size_
     uint8_t *out = (uint8_t *)j->y + row * (size_t)OW * (size_t)C * (hybrid ? 4 : 1);
     __m512i wq[17][4];
     const __m512i vzu = _mm512_set1_epi8((char)(uint8_t)zu);
+    uint8_t pad[64];
+    memset(pad, (uint8_t)zu ^ s->flip, sizeof pad);
+    /* the pixels by the interior loop: [a, b) */
+    const int64_t a = inner && oxb > oxa ? oxa : OW, b = inner && oxb > oxa ? oxb : OW;
     /* 32 channels at stride 1: two pixels per vector (their 64 bytes are contiguous) */
     const bool pair = C == 32 && g->sw == 1 && c_begin == 0 && c_end == 32;
     int64_t c0 = c_begin;
@@ -310,12 +334,19 @@ Q8_AVX512 static int64_t dw_row_vnni(const dwq_state *s, const dwq_job *j, size_
                 sc[k] = fb[k] = _mm512_setzero_ps();
             }
         }
+        const __m512i(*wqc)[4] = (const __m512i(*)[4])wq;
+        if (edges && !pair && a > 0)
+            dwv_pixels(s, img, out, oy, 0, a, c0, bm, false, nq, rem, off, wqc, acc0, p, sc, fb,
+                       hybrid, sgn, true, pad);
         if (T == 9)
-            dwv_pixels(s, img, out, oy, oxa, oxb, c0, bm, pair, 2, 1, off,
-                       (const __m512i(*)[4])wq, acc0, p, sc, fb, hybrid, sgn);
+            dwv_pixels(s, img, out, oy, a, b, c0, bm, pair, 2, 1, off, wqc, acc0, p, sc, fb,
+                       hybrid, sgn, false, pad);
         else
-            dwv_pixels(s, img, out, oy, oxa, oxb, c0, bm, pair, nq, rem, off,
-                       (const __m512i(*)[4])wq, acc0, p, sc, fb, hybrid, sgn);
+            dwv_pixels(s, img, out, oy, a, b, c0, bm, pair, nq, rem, off, wqc, acc0, p, sc, fb,
+                       hybrid, sgn, false, pad);
+        if (edges && !pair && OW > b)
+            dwv_pixels(s, img, out, oy, b, OW, c0, bm, false, nq, rem, off, wqc, acc0, p, sc, fb,
+                       hybrid, sgn, true, pad);
     }
     return c0 < c_end ? c0 : c_end;
 }
@@ -345,14 +376,18 @@ Q8_AVX512 static void dw_row_avx512(const dwq_state *s, const dwq_job *j, size_t
     while (oxa < OW && oxa * sw - pl < 0) oxa++;
     while (oxb > oxa && (oxb - 1) * sw - pl + (KW - 1) * dw >= W) oxb--;
     /* every kernel row inside: the interior pixels by VPDPBUSD, the edges below */
-    const int64_t cv = ky0 == 0 && ky1 == KH && oxb > oxa
-                           ? dw_row_vnni(s, j, row, c_begin, c_end, oxa, oxb)
+    const bool inner = ky0 == 0 && ky1 == KH;
+    /* 32 channels at stride 1 (pixel pairs): the interior only; otherwise every pixel */
+    const bool all = !(C == 32 && sw == 1 && c_begin == 0 && c_end == 32);
+    const int64_t cv = all || (inner && oxb > oxa)
+                           ? dw_row_vnni(s, j, row, c_begin, c_end, oxa, oxb, inner, all)
                            : c_begin;
     const uint8_t *img = j->x + (size_t)(n * H * W * C);
     const size_t es = hybrid ? 4 : 1;
     uint8_t *out = (uint8_t *)j->y + row * (size_t)OW * (size_t)C * es;
     __m512i wv[64];
     for (int64_t c0 = c_begin; c0 < c_end; c0 += 16) {
+        if (all && c0 < cv) continue; /* dw_row_vnni did every pixel */
         const size_t cnt = c_end - c0 < 16 ? (size_t)(c_end - c0) : 16;
         const __mmask16 cm = (__mmask16)((1u << cnt) - 1);
         __m512i wsum = _mm512_setzero_si512();
