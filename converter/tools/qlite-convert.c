@@ -47,7 +47,8 @@ static void usage(FILE *f) {
             "  --prune-scope SCOPE    layer (default: each weight to S) or global (one threshold\n"
             "                         over all weights, scores relative to each layer's RMS)\n"
             "  --prune-block RxC      prune blocks of R rows x C columns of the weight's 2-D view\n"
-            "                         (default 1x1; e.g. 1x4, 4x1, 1x16)\n"
+            "                         (default 1x1; 16x4 is the fastest int8 form, 1x4 and\n"
+            "                         1x16 also have vector kernels)\n"
             "  --prune-norm NORM      block score: l2 (default) or l1\n"
             "  --prune-skip PATTERN   leave weights unpruned whose tensor or op name matches the\n"
             "                         glob PATTERN (repeat, or separate with commas)\n"
@@ -256,7 +257,7 @@ int main(int argc, char **argv) {
             char x = 0, extra = 0;
             if (sscanf(val, "%u%c%u%c", &br, &x, &bc, &extra) != 3 || (x != 'x' && x != 'X') ||
                 !br || !bc || br > 65536 || bc > 65536 || val[0] == '-' || strchr(val, '-')) {
-                fprintf(stderr, "qlite-convert: --prune-block needs ROWSxCOLS (e.g. 1x4, 4x1, "
+                fprintf(stderr, "qlite-convert: --prune-block needs ROWSxCOLS (e.g. 16x4, 1x4, "
                                 "1x16), got '%s'\n", val);
                 goto done;
             }
