@@ -198,6 +198,9 @@ typedef struct dwq_case {
     qlite_activation act;
 } dwq_case;
 
+/* check_q8 with sx sw / sy = 5 (the output stage's saturating left shift) */
+static bool big_mult;
+
 static qlite_status run_dwq(const dwq_case *c, const void *x, const q8_params *px,
                             const int8_t *w, const nnq_wparams *pw, const void *b,
                             const q8_params *py, int threads, uint32_t flags,
@@ -248,6 +251,7 @@ static void check_q8(const dwq_case *c, uint64_t seed) {
     nnq_wparams_random(&r, &pw, c->per_channel ? (uint32_t)c->C : 1, 3, false);
     q8_params_set(&py, nnq_out_scale(&r, px.scale, pw.scale[0], (size_t)(c->KH * c->KW)),
                   hybrid ? 0 : q8_rand_zp(&r, c->dt));
+    if (big_mult && !hybrid) q8_params_set(&py, px.scale * pw.scale[0] / 5.0f, q8_rand_zp(&r, c->dt));
     const int64_t OH = out_dim(c->H, c->KH, c->sh, 1, c->pt, c->pb);
     const int64_t OW = out_dim(c->W, c->KW, c->sw, 1, c->pl, c->pr);
     const size_t ny = (size_t)(c->N * OH * OW * c->C);
@@ -341,6 +345,14 @@ static void dwq_sweep(unsigned cap) {
         {QLITE_DTYPE_INT8, 1, 7, 9, 32, 3, 3, 2, 2, 1, 1, 1, 1, true, true, QLITE_ACT_NONE},
     };
     for (size_t i = 0; i < KC_COUNT(more); i++) check_q8(&more[i], seed++);
+    static const dwq_case big[] = {
+        {QLITE_DTYPE_INT8, 1, 5, 6, 100, 3, 3, 1, 1, 1, 1, 1, 1, true, true, QLITE_ACT_NONE},
+        {QLITE_DTYPE_UINT8, 1, 5, 6, 64, 3, 3, 1, 1, 1, 1, 1, 1, false, false, QLITE_ACT_NONE},
+        {QLITE_DTYPE_INT8, 1, 5, 6, 32, 3, 3, 1, 1, 1, 1, 1, 1, true, false, QLITE_ACT_RELU6},
+    };
+    big_mult = true;
+    for (size_t i = 0; i < KC_COUNT(big); i++) check_q8(&big[i], seed++);
+    big_mult = false;
     qlite_q8_set_feature_cap(~0u);
 }
 

@@ -167,7 +167,7 @@ Q8_AVX512 static inline __attribute__((always_inline)) void
 dwv_pixels(const dwq_state *s, const uint8_t *img, uint8_t *out, int64_t oy,
            int64_t oxa, int64_t oxb, int64_t c0, __mmask64 bm, bool pair, int nq, int rem,
            const int64_t *off, const __m512i (*wq)[4], const __m512i acc0[4],
-           const rq16 p[4], const __m512 sc[4], const __m512 fb[4], bool hybrid, bool sgn,
+           const rq16w p[4], const __m512 sc[4], const __m512 fb[4], bool hybrid, bool sgn,
            bool edge, const uint8_t *pad) {
     const qlite_conv_geom *g = &s->g;
     const int64_t W = g->W, C = g->C, sh = g->sh, sw = g->sw, pt = g->pt, pl = g->pl;
@@ -175,6 +175,11 @@ dwv_pixels(const dwq_state *s, const uint8_t *img, uint8_t *out, int64_t oy,
     const __m512i flip = _mm512_set1_epi8((char)s->flip);
     const __m512 flo = _mm512_set1_ps(s->hc.lo), fhi = _mm512_set1_ps(s->hc.hi);
     const size_t es = hybrid ? 4 : 1;
+    /* int8 output stage: q by rq16w_q, then zy and the clamp after saturating narrowing
+     * (every step monotone and the identity on [lo, hi]: clamp(q + zy, lo, hi) exactly) */
+    const __m512i zy16 = _mm512_set1_epi16((int16_t)s->cols.zy);
+    const __m512i lo8 = _mm512_set1_epi8((char)s->cols.lo), hi8 = _mm512_set1_epi8((char)s->cols.hi);
+    (void)sgn;
     for (int64_t ox = oxa; ox < oxb; ox += pair ? 2 : 1) {
         /* pairs: the second pixel's 32 channels in the upper half */
         const __mmask64 m = pair && ox + 1 == oxb ? (__mmask64)0xFFFFFFFFu : bm;
@@ -235,12 +240,14 @@ dwv_pixels(const dwq_state *s, const uint8_t *img, uint8_t *out, int64_t oy,
                 _mm512_mask_storeu_ps((float *)(void *)dst + 16 * k,
                                       (__mmask16)(m >> (16 * k)), _mm512_castsi512_ps(f[k]));
         } else {
-            for (int k = 0; k < 4; k++) acc[k] = rq16_apply(acc[k], &p[k]);
-            const __m512i w01 = _mm512_packs_epi32(acc[0], acc[1]);
-            const __m512i w23 = _mm512_packs_epi32(acc[2], acc[3]);
-            _mm512_mask_storeu_epi8(dst, m,
-                                    sgn ? _mm512_packs_epi16(w01, w23)
-                                        : _mm512_packus_epi16(w01, w23));
+            for (int k = 0; k < 4; k++) acc[k] = rq16w_q(acc[k], &p[k]);
+            const __m512i w01 = _mm512_adds_epi16(_mm512_packs_epi32(acc[0], acc[1]), zy16);
+            const __m512i w23 = _mm512_adds_epi16(_mm512_packs_epi32(acc[2], acc[3]), zy16);
+            const __m512i yb =
+                p[0].sgn ? _mm512_min_epi8(_mm512_max_epi8(_mm512_packs_epi16(w01, w23), lo8), hi8)
+                         : _mm512_min_epu8(_mm512_max_epu8(_mm512_packus_epi16(w01, w23), lo8),
+                                           hi8);
+            _mm512_mask_storeu_epi8(dst, m, yb);
         }
     }
 }
@@ -305,7 +312,7 @@ Q8_AVX512 static int64_t dw_row_vnni(const dwq_state *s, const dwq_job *j, size_
         for (int q = 0; q < nq + (rem > 0); q++)
             for (int k = 0; k < 4; k++) zs[k] = _mm512_dpbusd_epi32(zs[k], vzu, wq[q][k]);
         for (int k = 0; k < 4; k++) acc0[k] = _mm512_sub_epi32(acc0[k], zs[k]);
-        rq16 p[4];
+        rq16w p[4];
         __m512 sc[4], fb[4];
         if (hybrid) {
             __m512i ws[4], bs[4];
@@ -318,19 +325,23 @@ Q8_AVX512 static int64_t dw_row_vnni(const dwq_state *s, const dwq_job *j, size_
             }
             memset(p, 0, sizeof p);
         } else {
+            /* the parameters in the accumulators' channel order, through rq16w_load */
             __m512i m0[4], lsh[4], rsh[4];
+            int32_t pm[64], pls[64], prs[64];
             dwv_load_perm(s->cols.mult, c0, pair, m0);
             dwv_load_perm(s->cols.lshift, c0, pair, lsh);
             dwv_load_perm(s->cols.rshift, c0, pair, rsh);
-            const rq16 base = rq16_load(&s->cols, 0);
-            const __m512i one = _mm512_set1_epi32(1);
             for (int k = 0; k < 4; k++) {
-                p[k] = base;
-                p[k].m0 = m0[k];
-                p[k].lsh = lsh[k];
-                p[k].rsh = rsh[k];
-                p[k].rmask = _mm512_sub_epi32(_mm512_sllv_epi32(one, rsh[k]), one);
-                p[k].thr = _mm512_srli_epi32(p[k].rmask, 1);
+                _mm512_storeu_si512(pm + 16 * k, m0[k]);
+                _mm512_storeu_si512(pls + 16 * k, lsh[k]);
+                _mm512_storeu_si512(prs + 16 * k, rsh[k]);
+            }
+            qlite_q8_cols pc = s->cols;
+            pc.mult = pm;
+            pc.lshift = pls;
+            pc.rshift = prs;
+            for (int k = 0; k < 4; k++) {
+                p[k] = rq16w_load(&pc, 16 * (size_t)k);
                 sc[k] = fb[k] = _mm512_setzero_ps();
             }
         }
