@@ -487,53 +487,75 @@ VNNI_INL void rows_panel_pal4(const qlite_spw *w, const uint8_t *u, size_t ldu, 
 #define VBMI_FN \
     static __attribute__((target("avx2,avx512f,avx512bw,avx512vl,avx512vnni,avx512vbmi")))
 
-VBMI_INL __m512i palb_weights(const uint8_t *s, size_t nbytes, unsigned b, __m512i spread,
-                              __m512i shifts, __m512i mask, __m512i t0, __m512i t1, __m512i t2,
-                              __m512i t3) {
-    const __m512i raw = _mm512_maskz_loadu_epi8((__mmask64)(~0ull >> (64 - nbytes)), s);
-    const __m512i ix = _mm512_and_si512(
-        _mm512_multishift_epi64_epi8(shifts, _mm512_permutexvar_epi8(spread, raw)), mask);
-    if (b <= 6) return _mm512_permutexvar_epi8(ix, t0);
-    if (b == 7) return _mm512_permutex2var_epi8(t0, ix, t1);
-    return _mm512_mask_blend_epi8(_mm512_movepi8_mask(ix), _mm512_permutex2var_epi8(t0, ix, t1),
-                                  _mm512_permutex2var_epi8(t2, ix, t3));
-}
+/* The per-width constants of the decoder (spread, shifts, index mask) and
+ * one row's codebook in up to four ZMMs (entries past 2^b read as 0). */
+typedef struct palb_dec {
+    __m512i spread, shifts, mask;
+    __mmask64 have;
+    unsigned b;
+} palb_dec;
+typedef struct palb_book {
+    __m512i t0, t1, t2, t3;
+} palb_book;
 
-VBMI_FN void rows_m1_palb(const qlite_spw *w, const uint8_t *u, size_t r0, size_t r1,
-                          int32_t *acc) {
-    const unsigned b = w->bits;
-    const size_t K = w->cols, rb = K / 8 * b, entries = (size_t)1 << b;
+VBMI_INL palb_dec palb_dec_init(unsigned b) {
     uint8_t sp[64], sh[64];
     for (unsigned g = 0; g < 8; g++)
         for (unsigned q = 0; q < 8; q++) {
             sp[g * 8 + q] = (uint8_t)(g * b + q);
             sh[g * 8 + q] = (uint8_t)(q * b);
         }
-    const __m512i spread = _mm512_loadu_si512(sp), shifts = _mm512_loadu_si512(sh);
-    const __m512i mask = _mm512_set1_epi8((char)((1u << b) - 1));
-    const __mmask64 have = (__mmask64)(~0ull >> (64 - (entries < 64 ? entries : 64)));
+    const size_t entries = (size_t)1 << b;
+    palb_dec d = {_mm512_loadu_si512(sp), _mm512_loadu_si512(sh),
+                  _mm512_set1_epi8((char)((1u << b) - 1)),
+                  (__mmask64)(~0ull >> (64 - (entries < 64 ? entries : 64))), b};
+    return d;
+}
+
+VBMI_INL palb_book palb_book_load(const qlite_spw *w, const palb_dec *d, size_t r) {
+    const unsigned b = d->b;
+    const int8_t *bk = (const int8_t *)w->codebook + (w->per_row ? r * ((size_t)1 << b) : 0);
+    palb_book k;
+    k.t0 = _mm512_maskz_loadu_epi8(d->have, bk);
+    k.t1 = b >= 7 ? _mm512_loadu_si512(bk + 64) : k.t0;
+    k.t2 = b == 8 ? _mm512_loadu_si512(bk + 128) : k.t0;
+    k.t3 = b == 8 ? _mm512_loadu_si512(bk + 192) : k.t0;
+    return k;
+}
+
+VBMI_INL __m512i palb_weights(const uint8_t *s, size_t nbytes, const palb_dec *d,
+                              const palb_book *k) {
+    const __m512i raw = _mm512_maskz_loadu_epi8((__mmask64)(~0ull >> (64 - nbytes)), s);
+    const __m512i ix = _mm512_and_si512(
+        _mm512_multishift_epi64_epi8(d->shifts, _mm512_permutexvar_epi8(d->spread, raw)),
+        d->mask);
+    if (d->b <= 6) return _mm512_permutexvar_epi8(ix, k->t0);
+    if (d->b == 7) return _mm512_permutex2var_epi8(k->t0, ix, k->t1);
+    return _mm512_mask_blend_epi8(_mm512_movepi8_mask(ix),
+                                  _mm512_permutex2var_epi8(k->t0, ix, k->t1),
+                                  _mm512_permutex2var_epi8(k->t2, ix, k->t3));
+}
+
+VBMI_FN void rows_m1_palb(const qlite_spw *w, const uint8_t *u, size_t r0, size_t r1,
+                          int32_t *acc) {
+    const unsigned b = w->bits;
+    const size_t K = w->cols, rb = K / 8 * b;
+    const palb_dec d = palb_dec_init(b);
     for (size_t r = r0; r < r1; r++) {
-        const int8_t *bk = (const int8_t *)w->codebook + (w->per_row ? r * entries : 0);
-        const __m512i t0 = _mm512_maskz_loadu_epi8(have, bk);
-        const __m512i t1 = b >= 7 ? _mm512_loadu_si512(bk + 64) : t0;
-        const __m512i t2 = b == 8 ? _mm512_loadu_si512(bk + 128) : t0;
-        const __m512i t3 = b == 8 ? _mm512_loadu_si512(bk + 192) : t0;
+        const palb_book k = palb_book_load(w, &d, r);
         const uint8_t *s = (const uint8_t *)w->values + r * rb;
         __m512i a0 = _mm512_setzero_si512(), a1 = a0;
         size_t c = 0;
         for (; c + 128 <= K; c += 128) {
             a0 = _mm512_dpbusd_epi32(a0, _mm512_loadu_si512(u + c),
-                                     palb_weights(s + c / 8 * b, 8 * b, b, spread, shifts, mask,
-                                                  t0, t1, t2, t3));
+                                     palb_weights(s + c / 8 * b, 8 * b, &d, &k));
             a1 = _mm512_dpbusd_epi32(a1, _mm512_loadu_si512(u + c + 64),
-                                     palb_weights(s + (c + 64) / 8 * b, 8 * b, b, spread, shifts,
-                                                  mask, t0, t1, t2, t3));
+                                     palb_weights(s + (c + 64) / 8 * b, 8 * b, &d, &k));
         }
         for (; c < K; c += 64) {
             const size_t n = K - c < 64 ? K - c : 64; /* a multiple of 8 */
             a0 = _mm512_dpbusd_epi32(a0, _mm512_loadu_si512(u + c),
-                                     palb_weights(s + c / 8 * b, n / 8 * b, b, spread, shifts,
-                                                  mask, t0, t1, t2, t3));
+                                     palb_weights(s + c / 8 * b, n / 8 * b, &d, &k));
         }
         acc[r - r0] = _mm512_reduce_add_epi32(_mm512_add_epi32(a0, a1));
     }
@@ -546,29 +568,16 @@ VBMI_FN void rows_m1_palb(const qlite_spw *w, const uint8_t *u, size_t r0, size_
 VBMI_FN void rows_panel_palb(const qlite_spw *w, const uint8_t *u, size_t ldu, size_t valid,
                              size_t r0, size_t r1, int32_t *acc, size_t ld) {
     const unsigned b = w->bits;
-    const size_t K = w->cols, rb = K / 8 * b, entries = (size_t)1 << b;
-    uint8_t sp[64], sh[64];
-    for (unsigned g = 0; g < 8; g++)
-        for (unsigned q = 0; q < 8; q++) {
-            sp[g * 8 + q] = (uint8_t)(g * b + q);
-            sh[g * 8 + q] = (uint8_t)(q * b);
-        }
-    const __m512i spread = _mm512_loadu_si512(sp), shifts = _mm512_loadu_si512(sh);
-    const __m512i mask = _mm512_set1_epi8((char)((1u << b) - 1));
-    const __mmask64 have = (__mmask64)(~0ull >> (64 - (entries < 64 ? entries : 64)));
+    const size_t K = w->cols, rb = K / 8 * b;
+    const palb_dec d = palb_dec_init(b);
     for (size_t r = r0; r < r1; r++) {
-        const int8_t *bk = (const int8_t *)w->codebook + (w->per_row ? r * entries : 0);
-        const __m512i t0 = _mm512_maskz_loadu_epi8(have, bk);
-        const __m512i t1 = b >= 7 ? _mm512_loadu_si512(bk + 64) : t0;
-        const __m512i t2 = b == 8 ? _mm512_loadu_si512(bk + 128) : t0;
-        const __m512i t3 = b == 8 ? _mm512_loadu_si512(bk + 192) : t0;
+        const palb_book k = palb_book_load(w, &d, r);
         const uint8_t *s = (const uint8_t *)w->values + r * rb;
         __m512i a[8];
         for (unsigned l = 0; l < 8; l++) a[l] = _mm512_setzero_si512();
         for (size_t c = 0; c < K; c += 64) {
             const size_t n = K - c < 64 ? K - c : 64;
-            const __m512i wv = palb_weights(s + c / 8 * b, n / 8 * b, b, spread, shifts, mask,
-                                            t0, t1, t2, t3);
+            const __m512i wv = palb_weights(s + c / 8 * b, n / 8 * b, &d, &k);
             for (unsigned l = 0; l < 8; l++)
                 if (l < valid)
                     a[l] = _mm512_dpbusd_epi32(a[l], _mm512_loadu_si512(u + l * ldu + c), wv);
