@@ -64,19 +64,6 @@ typedef struct dw_f32_args {
 #define DW_MAX(a, b) _mm512_max_ps((a), (b))
 #define DW_ZERO() _mm512_setzero_ps()
 #include "depthwise_conv_2d_f32_rows.inc"
-#undef DW_ATTR
-#undef DW_FN
-#undef DW_VL
-#undef V
-#undef M
-#undef DW_MASK
-#undef DW_LOADM
-#undef DW_STOREM
-#undef DW_FMA
-#undef DW_SET1
-#undef DW_MIN
-#undef DW_MAX
-#undef DW_ZERO
 
 #define DW_ATTR __attribute__((target("avx2,fma")))
 #define DW_FN(name) name##__avx2
@@ -95,19 +82,6 @@ DW_ATTR static inline __m256i dw_mask8(int64_t n) {
 #define DW_MAX(a, b) _mm256_max_ps((a), (b))
 #define DW_ZERO() _mm256_setzero_ps()
 #include "depthwise_conv_2d_f32_rows.inc"
-#undef DW_ATTR
-#undef DW_FN
-#undef DW_VL
-#undef V
-#undef M
-#undef DW_MASK
-#undef DW_LOADM
-#undef DW_STOREM
-#undef DW_FMA
-#undef DW_SET1
-#undef DW_MIN
-#undef DW_MAX
-#undef DW_ZERO
 #define DW_ROWS_SIMD 1
 #elif defined(__aarch64__) && defined(__ARM_NEON)
 #include <arm_neon.h>
@@ -131,19 +105,6 @@ DW_ATTR static inline __m256i dw_mask8(int64_t n) {
 #define DW_MAX(a, b) vmaxq_f32((a), (b))
 #define DW_ZERO() vdupq_n_f32(0.0f)
 #include "depthwise_conv_2d_f32_rows.inc"
-#undef DW_ATTR
-#undef DW_FN
-#undef DW_VL
-#undef V
-#undef M
-#undef DW_MASK
-#undef DW_LOADM
-#undef DW_STOREM
-#undef DW_FMA
-#undef DW_SET1
-#undef DW_MIN
-#undef DW_MAX
-#undef DW_ZERO
 #endif
 
 static void dw_f32_ref(const dw_state *s, const float *x, const float *w, const float *b,
