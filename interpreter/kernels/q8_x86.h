@@ -189,6 +189,17 @@ Q8_AVX512 static inline rq16w rq16w_load(const qlite_q8_cols *cols, size_t n) {
     return p;
 }
 
+/* Only the output fields (zy16, lo8, hi8, sgn) for rq16w_bytes32 / _s. */
+Q8_AVX512 static inline rq16w rq16w_load_out(const qlite_q8_cols *cols) {
+    rq16w p;
+    memset(&p, 0, sizeof p);
+    p.sgn = cols->hi <= 127;
+    p.zy16 = _mm512_set1_epi16((int16_t)cols->zy);
+    p.lo8 = _mm256_set1_epi8((char)cols->lo);
+    p.hi8 = _mm256_set1_epi8((char)cols->hi);
+    return p;
+}
+
 /* requantize(x) of 16 lanes, before the zero point and the clamp. */
 Q8_AVX512 static inline __m512i rq16w_q(__m512i x, const rq16w *p) {
     if (p->left) {
@@ -217,11 +228,12 @@ Q8_AVX512 static inline __m512i rq16w_q(__m512i x, const rq16w *p) {
  * (VPACKSSDW, VPADDSW, VPACKSSWB / VPACKUSWB): every step is monotone and
  * the identity on [lo, hi], so the result is clamp(q + zy, lo, hi) exactly.
  */
-Q8_AVX512 static inline __m256i rq16w_bytes32(__m512i qa, __m512i qb, const rq16w *p) {
+Q8_AVX512 static inline __m256i rq16w_bytes32_s(__m512i qa, __m512i qb, const rq16w *p,
+                                                bool sgn) {
     const __m512i w = _mm512_adds_epi16(_mm512_packs_epi32(qa, qb), p->zy16);
     /* 128-bit lane l: dwords [qa_l, qb_l, qa_l, qb_l] (4 bytes each) */
     const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 0, 0, 0, 0, 0, 0, 0, 0);
-    if (p->sgn) {
+    if (sgn) {
         const __m256i b = _mm512_castsi512_si256(
             _mm512_permutexvar_epi32(order, _mm512_packs_epi16(w, w)));
         return _mm256_min_epi8(_mm256_max_epi8(b, p->lo8), p->hi8);
@@ -229,6 +241,11 @@ Q8_AVX512 static inline __m256i rq16w_bytes32(__m512i qa, __m512i qb, const rq16
     const __m256i b =
         _mm512_castsi512_si256(_mm512_permutexvar_epi32(order, _mm512_packus_epi16(w, w)));
     return _mm256_min_epu8(_mm256_max_epu8(b, p->lo8), p->hi8);
+}
+
+/* The same with p's own sgn (int8 or uint8 bytes). */
+Q8_AVX512 static inline __m256i rq16w_bytes32(__m512i qa, __m512i qb, const rq16w *p) {
+    return rq16w_bytes32_s(qa, qb, p, p->sgn);
 }
 
 #endif /* x86-64 */
