@@ -277,7 +277,7 @@ static void test_dw_f32_portable(void **state) {
 
 /*
  * The float conv GEMM at each ISA level (AVX-512: gemm_f32's fast O16 GEMM,
- * 6x64 tiles; below it gemm_f32's O16 kernels), skipped where the CPU
+ * 6x64 tiles, 10x32 for O <= 32; below it gemm_f32's O16 kernels), skipped where the CPU
  * lacks it: output pixels around the 6- and 12-row tiles (1x1 direct path),
  * output channels around the 16 / 32 / 64 columns, K across the 256- and
  * 192-step blocks, groups; AVX-512: implicit im2col (runs into the input,
@@ -316,6 +316,19 @@ static void conv_sweep(unsigned cap) {
         CONV(1, 11, 10, 6, 64, 5, 5, 2, 2, 1, 1, 0, 2, 3, 1, 1, false, QLITE_ACT_RELU6),
         CONV(1, 3, 3, 4, 16, 5, 5, 1, 1, 1, 1, 2, 2, 2, 2, 1, true, QLITE_ACT_NONE),
         CONV(1, 8, 8, 7, 20, 3, 3, 1, 1, 1, 2, 2, 2, 2, 2, 1, true, QLITE_ACT_NONE),
+        /* small-C stems (K = 9..36, runs of 3..12 floats) on the 10x32 tiles
+         * (O <= 32) and the 6x64 ones: C = 1, 3, 4, strides 1 and 2,
+         * symmetric and SAME-style (0, 0, 1, 1) pads, two images, pixel
+         * counts off the 10-row tile, a pixel split between threads inside
+         * an output row */
+        CONV(1, 23, 23, 3, 32, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, true, QLITE_ACT_RELU6),
+        CONV(2, 17, 13, 3, 32, 3, 3, 2, 2, 1, 1, 0, 0, 1, 1, 1, true, QLITE_ACT_NONE),
+        CONV(1, 13, 11, 3, 31, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, false, QLITE_ACT_NONE),
+        CONV(1, 12, 12, 1, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true, QLITE_ACT_RELU),
+        CONV(2, 15, 9, 1, 8, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, true, QLITE_ACT_NONE),
+        CONV(1, 21, 19, 4, 24, 3, 3, 2, 2, 1, 1, 0, 0, 1, 1, 1, true, QLITE_ACT_NONE),
+        CONV(1, 10, 14, 4, 33, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true, QLITE_ACT_RELU6),
+        CONV(1, 19, 19, 3, 64, 7, 7, 2, 2, 1, 1, 3, 3, 3, 3, 1, true, QLITE_ACT_NONE),
     };
     for (size_t i = 0; i < KC_COUNT(more); i++) check_case(&more[i], seed++);
     qlite_q8_set_feature_cap(~0u);

@@ -199,9 +199,10 @@ static void test_gemm_clamp_and_selection(void **state) {
 }
 
 /*
- * The fast O16 GEMM (qlite_gemm_f32_o16_fast, AVX-512 6x64 tiles): rows
- * around its tile (1..13, the 7-9 row split, 18-21), columns around 16 and
- * 64, K around its 192-step block; against the double computation within
+ * The fast O16 GEMM (qlite_gemm_f32_o16_fast, AVX-512 6x64 tiles, 10x32
+ * for N <= 32): rows around its tiles (1..13, the 7-9 and 11-15 row
+ * splits, 18-21, 25-31, past the 240-row block), columns around 16, 32 and
+ * 64, K around its 192-step block and the stems' 9 and 27; against the double computation within
  * the summation bound, bit for bit against the definition the header
  * states (one fmaf chain per output in k order from the bias, then the
  * clamp), and through qlite_gemm_f32_run_o16 with 1 and 2 threads (row and
@@ -253,9 +254,10 @@ static void test_gemm_o16_fast(void **state) {
     if (!fn) skip();
     qlite_threadpool *pool;
     assert_qlite_ok(qlite_threadpool_create(2, &pool));
-    static const size_t Ms[] = {1, 2, 5, 6, 7, 8, 9, 10, 12, 13, 18, 19, 20, 21, 97};
-    static const size_t Ns[] = {1, 15, 16, 17, 48, 63, 64, 65, 100, 130};
-    static const size_t Ks[] = {0, 1, 7, 33, 191, 192, 193, 384, 641, 1281};
+    static const size_t Ms[] = {1,  2,  5,  6,  7,  8,  9,  10, 11, 12, 13,
+                                15, 16, 18, 19, 20, 21, 25, 30, 31, 97, 251};
+    static const size_t Ns[] = {1, 15, 16, 17, 31, 32, 33, 48, 63, 64, 65, 100, 130};
+    static const size_t Ks[] = {0, 1, 7, 9, 27, 33, 191, 192, 193, 384, 641, 1281};
     uint64_t seed = 500;
     for (size_t i = 0; i < KC_COUNT(Ms); i++)
         for (size_t j = 0; j < KC_COUNT(Ns); j++) {

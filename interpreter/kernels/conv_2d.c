@@ -200,9 +200,19 @@ static void ind_range(void *arg, size_t begin, size_t end) {
     const conv_job *j = arg;
     const conv_state *s = j->s;
     const size_t K = (size_t)s->K, run = (size_t)(s->KW * s->C), KH = (size_t)s->KH;
-    const int64_t OW = s->OW, OHW = s->OH * OW;
-    for (size_t p = begin; p < end; p++) {
-        const int64_t n = (int64_t)p / OHW, oy = (int64_t)p % OHW / OW, ox = (int64_t)p % OW;
+    const int64_t OW = s->OW, OH = s->OH, OHW = OH * OW;
+    if (begin >= end) return;
+    /* pixel coordinates stepped along, not divided out per pixel (three
+     * 64-bit divisions cost as much as the rest of a stem pixel's runs) */
+    int64_t n = (int64_t)begin / OHW, oy = (int64_t)begin % OHW / OW, ox = (int64_t)begin % OW;
+    for (size_t p = begin; p < end; p++, ox++) {
+        if (ox == OW) {
+            ox = 0;
+            if (++oy == OH) {
+                oy = 0;
+                n++;
+            }
+        }
         const float **ind = j->ind + p * KH;
         const int32_t e = s->edge_col[ox];
         if (e >= 0) {

@@ -10,6 +10,9 @@
  * needs 13 loads for 12 FMAs). Row remainders (7-9 rows left: two tiles
  * of 4-5; fewer: one short tile) and column remainders (N % 64, N % 16)
  * are tiles of the same code with fewer rows / panels / masked columns.
+ * N <= 32: tiles of 10 rows x 32 columns (20 accumulators, 2 panel loads
+ * and 10 broadcasts per K step; 12 rows measured slower on the 3x3 stem),
+ * 11-15 rows left: two tiles of half each.
  *
  * Blocking (GotoBLAS-style, weights in L1, activations in L2):
  *   1. rows in blocks of O16_MC (240 x 192 floats of A, 180 KiB, in L2);
@@ -33,6 +36,7 @@
 #define INL static inline __attribute__((always_inline)) AVX512
 
 #define O16_MR 6        /* rows of a register tile */
+#define O16_MR2 10      /* rows of a tile of <= 2 panels (N <= 32: 20 accumulators) */
 #define O16_NP 4        /* 16-column panels of a register tile */
 #define O16_KC 192 /* K steps per block: the 64-column weight block (<= 48 KiB) in L1 */
 #define O16_MC 240 /* rows per block: 240 x 192 of A (180 KiB) stays in L2 */
@@ -48,7 +52,7 @@ INL void o16_tile(const int mr, const int np, const float *const *ind, size_t is
                   size_t nsb, size_t seg, size_t off, size_t len, const float *w,
                   size_t pstride, float *c, size_t ldc, __mmask16 mask, const float *bias,
                   bool first, bool last, float lo, float hi) {
-    __m512 acc[O16_MR][O16_NP];
+    __m512 acc[O16_MR2][O16_NP];
     for (int j = 0; j < np; j++) {
         const __mmask16 mj = j == np - 1 ? mask : (__mmask16)0xffff;
         if (first) {
@@ -60,7 +64,7 @@ INL void o16_tile(const int mr, const int np, const float *const *ind, size_t is
         }
     }
     for (size_t sgi = 0; sgi < nsb; sgi++) {
-        const float *ar[O16_MR];
+        const float *ar[O16_MR2];
         for (int r = 0; r < mr; r++) ar[r] = ind[(size_t)r * istride + sgi] + off;
         const float *ws = w + sgi * seg * 16;
         for (size_t k = 0; k < len; k++) {
@@ -104,14 +108,24 @@ O16_TILES(3)
 O16_TILES(4)
 O16_TILES(5)
 O16_TILES(6)
+/* Taller tiles for N <= 32 (a 64-column tile would be half zeros and its
+ * per-tile overhead would dominate a short K, e.g. the 3x3 stem's 27). */
+#define O16_TILES2(MR) O16_TILE(MR, 1) O16_TILE(MR, 2)
+O16_TILES2(7)
+O16_TILES2(8)
+O16_TILES2(9)
+O16_TILES2(10)
 #define O16_ROW(MR) {o16_tile_##MR##x1, o16_tile_##MR##x2, o16_tile_##MR##x3, o16_tile_##MR##x4}
-static const o16_tile_fn o16_tiles[O16_MR][O16_NP] = {O16_ROW(1), O16_ROW(2), O16_ROW(3),
-                                                      O16_ROW(4), O16_ROW(5), O16_ROW(6)};
+#define O16_ROW2(MR) {o16_tile_##MR##x1, o16_tile_##MR##x2, NULL, NULL}
+static const o16_tile_fn o16_tiles[O16_MR2][O16_NP] = {
+    O16_ROW(1),  O16_ROW(2),  O16_ROW(3),  O16_ROW(4),   O16_ROW(5),   O16_ROW(6),
+    O16_ROW2(7), O16_ROW2(8), O16_ROW2(9), O16_ROW2(10)};
 
-/* Rows of the next tile when `left` rows remain: 7..9 give two tiles of
- * 4-5 rows, not 6 + a slow 1-3. */
-static size_t o16_rows(size_t left) {
-    return left > O16_MR && left < 10 ? (left + 1) / 2 : left < O16_MR ? left : O16_MR;
+/* Rows of the next tile when `left` rows remain and a tile has at most
+ * `max` (6, or 10 for <= 2 panels): max + 1 .. 1.5 max give two tiles of
+ * half each, not max + a slow few. */
+static size_t o16_rows(size_t left, size_t max) {
+    return left > max && left <= max + max / 2 ? (left + 1) / 2 : left < max ? left : max;
 }
 
 /*
@@ -128,7 +142,8 @@ static void o16_gemm(size_t M, size_t N, const float *a, size_t rsa, const float
     const size_t pieces = seg > O16_KC ? (seg + O16_KC - 1) / O16_KC : 1;
     const size_t plen = seg ? (seg + pieces - 1) / pieces : 0;
     const size_t spb = pieces > 1 || seg == 0 ? 1 : O16_KC / seg; /* runs per block */
-    const float *rows[O16_MR];
+    const float *rows[O16_MR2];
+    const size_t maxr = N <= 32 ? O16_MR2 : O16_MR; /* one column block of <= 2 panels */
     for (size_t mb = 0; mb < M; mb += O16_MC) {
         const size_t me = M - mb < O16_MC ? M : mb + O16_MC;
         for (size_t s0 = 0;; s0 += spb) {
@@ -144,7 +159,7 @@ static void o16_gemm(size_t M, size_t N, const float *a, size_t rsa, const float
                     const __mmask16 mask = (__mmask16)(tail >= 16 ? 0xffffu : (1u << tail) - 1u);
                     const float *wn = w16 + n * K + k0 * 16, *bn = bias ? bias + n : NULL;
                     for (size_t m = mb, mr; m < me; m += mr) {
-                        mr = o16_rows(me - m);
+                        mr = o16_rows(me - m, maxr);
                         const float *const *im = ind ? ind + m * nseg + s0 : rows;
                         if (!ind && a)
                             for (size_t r = 0; r < mr; r++) rows[r] = a + (m + r) * rsa;
