@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernels/gemm_q8.h"
 #include "support/golden.h"
 #include "support/op_check.h"
 #include "support.h"
@@ -90,6 +91,87 @@ static void test_layer_norm_large(void **state) {
     }
     qlite_op_test_free(1, &out);
     free(x);
+}
+
+/* The vector rows (softmax_f32_x86.c; chosen at prepare within the feature cap)
+ * and the portable row, per ISA level present, on row lengths around the
+ * vector widths, against double precision. Rows: uniform +-3 offset by 500
+ * (the mean must keep double precision: rounding it to float alone would
+ * shift every output by up to 1.8e-5), +-1e4, and +-1 with beta absent.
+ * Tolerance relative to the row's scale, per element:
+ *   |y - ref| <= 1e-5 (|g_i| max_j |xhat_j| + |b_i|),  xhat = (x - mean) / std
+ * The variance is summed in float lanes (>= 8 lanes, so <= 125 + 3 adds per
+ * lane for n = 1000: <= 128 2^-24 = 7.6e-6 relative, 3.8e-6 on 1/std); the
+ * centred value, the product with 1/std and the FMA add a few ulp of the
+ * row's scale. */
+static void check_ln_simd(unsigned cap) {
+    qlite_q8_set_feature_cap(cap);
+    static const size_t lens[] = {1, 15, 16, 17, 31, 32, 33, 128, 256, 1000};
+    enum { KINDS = 3 };
+    qlite_test_rng rng;
+    qlite_test_rng_seed(&rng, 17);
+    for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++)
+        for (int kind = 0; kind < KINDS; kind++) {
+            const size_t n = lens[li], rows = 3;
+            float *x = malloc(rows * n * sizeof *x), *g = malloc(n * sizeof *g),
+                  *b = malloc(n * sizeof *b);
+            for (size_t i = 0; i < rows * n; i++)
+                x[i] = kind == 0   ? 500.0f + qlite_test_rng_float(&rng, -3.0f, 3.0f)
+                       : kind == 1 ? qlite_test_rng_float(&rng, -1e4f, 1e4f)
+                                   : qlite_test_rng_float(&rng, -1.0f, 1.0f);
+            for (size_t i = 0; i < n; i++)
+                g[i] = qlite_test_rng_float(&rng, -2.0f, 2.0f),
+                b[i] = kind == 2 ? 0.0f : qlite_test_rng_float(&rng, -1.0f, 1.0f);
+            const int64_t sh[2] = {(int64_t)rows, (int64_t)n};
+            qlite_op_test_tensor in[3] = {
+                qt_f32(2, sh, x), qt_const(QLITE_DTYPE_FLOAT32, 1, (int64_t[]){(int64_t)n}, g),
+                qt_const(QLITE_DTYPE_FLOAT32, 1, (int64_t[]){(int64_t)n}, b)};
+            in[2].absent = kind == 2;
+            qlite_op_test_tensor out = qt_f32(2, sh, NULL);
+            qlite_op_options o = norm_opts(-1, 1e-5f);
+            assert_qlite_ok(qlite_op_test_run(QLITE_OP_LAYER_NORM, &o, 3, in, 1, &out, 1, 0));
+            const float *y = out.out;
+            for (size_t r = 0; r < rows; r++) {
+                const float *xr = x + r * n;
+                double m = 0, v = 0, xm = 0;
+                for (size_t i = 0; i < n; i++) m += xr[i];
+                m /= (double)n;
+                for (size_t i = 0; i < n; i++) v += (xr[i] - m) * (xr[i] - m);
+                const double rstd = 1.0 / sqrt(v / (double)n + 1e-5);
+                for (size_t i = 0; i < n; i++) xm = fmax(xm, fabs(xr[i] - m) * rstd);
+                for (size_t i = 0; i < n; i++) {
+                    const double want = (xr[i] - m) * rstd * g[i] + b[i];
+                    const double tol = 1e-5 * (fabs(g[i]) * xm + fabs(b[i]));
+                    if (!(fabs(y[r * n + i] - want) <= tol))
+                        fail_msg("cap %#x n %zu kind %d row %zu [%zu]: got %.9g want %.9g", cap,
+                                 n, kind, r, i, (double)y[r * n + i], want);
+                }
+            }
+            qlite_op_test_free(1, &out);
+            free(x);
+            free(g);
+            free(b);
+        }
+    qlite_q8_set_feature_cap(~0u);
+}
+
+static void test_layer_norm_simd_portable(void **state) {
+    (void)state;
+    check_ln_simd(0);
+}
+
+static void test_layer_norm_simd_avx2(void **state) {
+    (void)state;
+    qlite_q8_set_feature_cap(~0u);
+    if (!(qlite_q8_cpu_features() & QLITE_Q8_F_AVX2)) skip();
+    check_ln_simd(QLITE_Q8_F_AVX2);
+}
+
+static void test_layer_norm_simd_avx512(void **state) {
+    (void)state;
+    qlite_q8_set_feature_cap(~0u);
+    if (!(qlite_q8_cpu_features() & QLITE_Q8_F_AVX512)) skip();
+    check_ln_simd(~0u);
 }
 
 static void test_layer_norm_errors(void **state) {
@@ -184,6 +266,9 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_layer_norm_golden),
         cmocka_unit_test(test_layer_norm_large),
+        cmocka_unit_test(test_layer_norm_simd_portable),
+        cmocka_unit_test(test_layer_norm_simd_avx2),
+        cmocka_unit_test(test_layer_norm_simd_avx512),
         cmocka_unit_test(test_layer_norm_errors),
         cmocka_unit_test(test_batch_norm),
         cmocka_unit_test(test_batch_norm_errors),

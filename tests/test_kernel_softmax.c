@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernels/gemm_q8.h"
 #include "support/golden.h"
 #include "support/op_check.h"
 #include "support.h"
@@ -134,6 +135,80 @@ static void test_special_values(void **state) {
     qlite_op_test_free(1, &out);
 }
 
+/* The vector rows (softmax_f32_x86.c; chosen at prepare within the feature cap)
+ * and the portable row, per ISA level present, on row lengths around the
+ * vector widths, against double precision. Rows: uniform +-10, +-80, +-1e4
+ * (max subtraction: e^1e4 overflows anything), and +-10 with -inf entries.
+ * Tolerance per element, z = beta x - max (exact in double):
+ *   |y - ref| <= 2^-24 (8 + |z|) ref + 2e-38
+ * |z| 2^-24: the argument z is rounded to float once (z = beta*x - m in float,
+ * exp's condition number is |z|); 8 ulp: exp's polynomial and 2^n (<= 2 ulp),
+ * the sum (double lanes, then rounded: 1 ulp through 1/s), 1/s rounded to
+ * float (0.5), the product (0.5), with margin; 2e-38: results flushed to 0 where
+ * z < -87.3 (true value < 1.2e-38). */
+static void check_simd_rows(unsigned cap) {
+    qlite_q8_set_feature_cap(cap);
+    static const size_t lens[] = {1, 15, 16, 17, 28, 31, 32, 33, 128, 1000};
+    enum { KINDS = 4 };
+    qlite_test_rng rng;
+    qlite_test_rng_seed(&rng, 99);
+    for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++)
+        for (int bi = 0; bi < 2; bi++) {
+            const size_t n = lens[li];
+            const float beta = bi ? 0.5f : 1.0f;
+            float *x = malloc(KINDS * n * sizeof *x);
+            double *want = malloc(KINDS * n * sizeof *want);
+            for (size_t r = 0; r < KINDS; r++)
+                for (size_t i = 0; i < n; i++) {
+                    const float a = r == 1 ? 80.0f : r == 2 ? 1e4f : 10.0f;
+                    float v = qlite_test_rng_float(&rng, -a, a);
+                    if (r == 3 && i % 3 == 1) v = -INFINITY;
+                    x[r * n + i] = v;
+                }
+            const int64_t sh[2] = {KINDS, (int64_t)n};
+            ref_softmax(false, 2, sh, 1, beta, x, want);
+            qlite_op_test_tensor out;
+            assert_qlite_ok(run_softmax(QLITE_OP_SOFTMAX, -1, beta, 2, sh, x, &out, 1));
+            const float *y = out.out;
+            for (size_t r = 0; r < KINDS; r++) {
+                double m = -INFINITY;
+                for (size_t i = 0; i < n; i++) m = fmax(m, beta * (double)x[r * n + i]);
+                for (size_t i = 0; i < n; i++) {
+                    const size_t e = r * n + i;
+                    const double z = beta * (double)x[e] - m;
+                    const double az = isfinite(z) ? fabs(z) : 0.0; /* -inf: want 0 */
+                    const double tol = ldexp(8.0 + az, -24) * want[e] + 2e-38;
+                    if (!(fabs(y[e] - want[e]) <= tol))
+                        fail_msg("cap %#x n %zu beta %g row %zu [%zu]: x %.9g got %.9g want %.9g",
+                                 cap, n, (double)beta, r, i, (double)x[e], (double)y[e], want[e]);
+                }
+            }
+            qlite_op_test_free(1, &out);
+            free(x);
+            free(want);
+        }
+    qlite_q8_set_feature_cap(~0u);
+}
+
+static void test_simd_portable(void **state) {
+    (void)state;
+    check_simd_rows(0);
+}
+
+static void test_simd_avx2(void **state) {
+    (void)state;
+    qlite_q8_set_feature_cap(~0u);
+    if (!(qlite_q8_cpu_features() & QLITE_Q8_F_AVX2)) skip();
+    check_simd_rows(QLITE_Q8_F_AVX2);
+}
+
+static void test_simd_avx512(void **state) {
+    (void)state;
+    qlite_q8_set_feature_cap(~0u);
+    if (!(qlite_q8_cpu_features() & QLITE_Q8_F_AVX512)) skip();
+    check_simd_rows(~0u);
+}
+
 static void test_errors(void **state) {
     (void)state;
     float x[6] = {0};
@@ -165,6 +240,9 @@ int main(void) {
         cmocka_unit_test(test_axes_and_beta),
         cmocka_unit_test(test_threads),
         cmocka_unit_test(test_special_values),
+        cmocka_unit_test(test_simd_portable),
+        cmocka_unit_test(test_simd_avx2),
+        cmocka_unit_test(test_simd_avx512),
         cmocka_unit_test(test_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -10,7 +10,9 @@
  *   1. mean = sum(x) / n
  *   2. var  = sum((x - mean)^2) / n
  *   3. y    = (x - mean) * (1 / sqrt(var + eps)) * gamma + beta
- * Rows are independent and split over threads. An int8 / uint8 input goes to
+ * Rows are independent and split over threads. On x86 with AVX-512 / AVX2+FMA
+ * the row of softmax_f32_x86.c is used instead (chosen at prepare; see there
+ * for its precision); the loop here is the fallback. An int8 / uint8 input goes to
  * layer_norm_q8.c (kernels_q8.h) once the shared options and shapes are read.
  */
 #include <string.h>
@@ -19,6 +21,7 @@
 #include "kernels/kernels.h"
 #include "kernels/kernels_q8.h"
 #include "kernels/quant_params.h"
+#include "kernels/softmax_f32.h"
 
 static qlite_status ln_eval(qlite_node *node);
 
@@ -26,6 +29,7 @@ typedef struct ln_state {
     qlite_eval_fn eval; /* first: qlite_eval_dispatch */
     size_t rows, n;
     float eps;
+    layer_norm_f32_row_fn row; /* vector row or NULL */
 } ln_state;
 
 static qlite_status ln_prepare(qlite_node *node) {
@@ -75,6 +79,7 @@ static qlite_status ln_prepare(qlite_node *node) {
     s->rows = rows;
     s->n = n;
     s->eps = o->epsilon;
+    s->row = qlite_layer_norm_f32_row_simd();
     node->state = s;
     return QLITE_OK;
 }
@@ -88,6 +93,11 @@ typedef struct ln_job {
 static void ln_rows(void *arg, size_t begin, size_t end) {
     const ln_job *j = arg;
     const size_t n = j->s->n;
+    if (j->s->row) {
+        for (size_t r = begin; r < end; r++)
+            j->s->row(j->x + r * n, j->y + r * n, n, j->g, j->b, j->s->eps);
+        return;
+    }
     for (size_t r = begin; r < end; r++) {
         const float *x = j->x + r * n;
         float *y = j->y + r * n;

@@ -12,6 +12,10 @@
  * over threads. inner > 1 walks the axis with stride `inner`, updating
  * `inner` running values at once (contiguous, vectorizable) in scratch.
  *
+ * SOFTMAX (not LOG_SOFTMAX) on the last axis uses the AVX-512 / AVX2+FMA row
+ * of softmax_f32_x86.c when the CPU has one (chosen at prepare, within the
+ * feature cap of qlite_q8_cpu_features); the loops here are the fallback.
+ *
  * int8/uint8 SOFTMAX goes to softmax_q8.c once the options are read here;
  * LOG_SOFTMAX has no integer form.
  */
@@ -27,6 +31,7 @@
 #include "kernels/kernels.h"
 #include "kernels/kernels_q8.h"
 #include "kernels/quant_params.h"
+#include "kernels/softmax_f32.h"
 
 /* Scratch of one block: `inner` running maxima (float), then `inner` sums (double). */
 static size_t block_bytes(size_t inner) {
@@ -39,6 +44,7 @@ typedef struct softmax_state {
     float beta;
     bool log;
     int blocks;          /* inner > 1: scratch blocks (one per thread) */
+    softmax_f32_row_fn row; /* inner == 1, SOFTMAX: vector row or NULL */
 } softmax_state;
 
 static qlite_status softmax_eval_f32(qlite_node *node);
@@ -80,6 +86,7 @@ static qlite_status softmax_prepare(qlite_node *node) {
     s->n = (size_t)x->dims[ax];
     s->beta = beta;
     s->log = node->op->code == QLITE_OP_LOG_SOFTMAX;
+    s->row = s->inner == 1 && !s->log ? qlite_softmax_f32_row_simd() : NULL;
     if (s->inner > 1) {
         s->blocks = qlite_node_threads(node);
         if ((size_t)s->blocks > s->outer) s->blocks = (int)(s->outer ? s->outer : 1);
@@ -146,6 +153,10 @@ static void softmax_row(const float *x, float *y, size_t n, float beta, bool log
 static void softmax_rows(void *arg, size_t begin, size_t end) {
     const softmax_job *j = arg;
     const softmax_state *s = j->s;
+    if (s->row) {
+        for (size_t r = begin; r < end; r++) s->row(j->x + r * s->n, j->y + r * s->n, s->n, s->beta);
+        return;
+    }
     for (size_t r = begin; r < end; r++)
         softmax_row(j->x + r * s->n, j->y + r * s->n, s->n, s->beta, s->log);
 }
