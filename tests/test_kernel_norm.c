@@ -104,6 +104,24 @@ static void test_layer_norm_large(void **state) {
  * lane for n = 1000: <= 128 2^-24 = 7.6e-6 relative, 3.8e-6 on 1/std); the
  * centred value, the product with 1/std and the FMA add a few ulp of the
  * row's scale. */
+/* Mean, 1 / std and max |xhat| of one row in double. Not vectorized: gcc 12
+ * for aarch64 stops with an internal compiler error (vect_transform_reduction)
+ * when it vectorizes these reductions inside check_ln_simd at -O2/-O3. */
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((optimize("no-tree-vectorize")))
+#endif
+static void ln_row_stats(const float *xr, size_t n, double *mean, double *rstd, double *xmax) {
+    double m = 0, v = 0, xm = 0;
+    for (size_t i = 0; i < n; i++) m += xr[i];
+    m /= (double)n;
+    for (size_t i = 0; i < n; i++) v += (xr[i] - m) * (xr[i] - m);
+    const double rs = 1.0 / sqrt(v / (double)n + 1e-5);
+    for (size_t i = 0; i < n; i++) xm = fmax(xm, fabs(xr[i] - m) * rs);
+    *mean = m;
+    *rstd = rs;
+    *xmax = xm;
+}
+
 static void check_ln_simd(unsigned cap) {
     qlite_q8_set_feature_cap(cap);
     static const size_t lens[] = {1, 15, 16, 17, 31, 32, 33, 128, 256, 1000};
@@ -133,12 +151,8 @@ static void check_ln_simd(unsigned cap) {
             const float *y = out.out;
             for (size_t r = 0; r < rows; r++) {
                 const float *xr = x + r * n;
-                double m = 0, v = 0, xm = 0;
-                for (size_t i = 0; i < n; i++) m += xr[i];
-                m /= (double)n;
-                for (size_t i = 0; i < n; i++) v += (xr[i] - m) * (xr[i] - m);
-                const double rstd = 1.0 / sqrt(v / (double)n + 1e-5);
-                for (size_t i = 0; i < n; i++) xm = fmax(xm, fabs(xr[i] - m) * rstd);
+                double m, rstd, xm;
+                ln_row_stats(xr, n, &m, &rstd, &xm);
                 for (size_t i = 0; i < n; i++) {
                     const double want = (xr[i] - m) * rstd * g[i] + b[i];
                     const double tol = 1e-5 * (fabs(g[i]) * xm + fabs(b[i]));
