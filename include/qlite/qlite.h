@@ -31,7 +31,7 @@
  * tensor, op, byte offset, expected vs found) is in qlite_last_error() (per
  * thread, overwritten by the next failing call in that thread) and, for
  * interpreter calls, also in qlite_interpreter_error(). The library never
- * calls exit() or abort() and never prints.
+ * terminates the process and never prints: every failure is a status.
  *
  * Ownership: pointers returned by qlite_model_* accessors point into the model
  * and stay valid until qlite_model_close(). Views returned by the interpreter
