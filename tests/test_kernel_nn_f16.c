@@ -15,6 +15,16 @@
  *     (widened in every tile): bit-identical, over M, K, N around the tile
  *     (MR), the panel (16) and the K pass (QLITE_GEMM_F16_O16_KC), bias or
  *     not, a clamp or not;
+ * (e) the fast GEMM on float16 O16 weights (qlite_gemm_f16_o16_fast and
+ *     its runs form, AVX-512): bit for bit the chain the header states
+ *     (fmaf from the bias in k order, then the clamp; computed here with
+ *     the C library's fmaf on the widened halves) and the float32 fast
+ *     GEMM on the widened weights, over M around its 6- and 10-row tiles,
+ *     its 12-row widening threshold and 240-row block, N around 16 / 32 /
+ *     64, K around its 192-step block; runs of an implicit im2col (many
+ *     short runs per block, runs longer than a block, zero runs) equal the
+ *     matrix form on the gathered rows; 1 and 2 threads identical.
+ *     Skipped where the CPU has no such GEMM;
  * (c) through the interpreter: a float16 FC weight stays float16 and inside
  *     the mapped model (no float32 copy in the prepared memory), and so
  *     does a sparse float16 weight (read in place by the sparse kernels of
@@ -25,8 +35,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernel.h"
 #include "kernels/gemm_f16.h"
 #include "qlite_writer.h"
+#include "threadpool.h"
 #include "support.h"
 #include "support/op_check.h"
 
@@ -529,6 +541,137 @@ static void test_o16_blocked(void **state) {
     assert_true(checked > 300);
 }
 
+/* ---- (e) the fast GEMM on float16 O16 weights ---- */
+
+static void check_o16h_fast(size_t M, size_t N, size_t K, bool with_bias, bool clamp,
+                            qlite_threadpool *pool, uint64_t seed) {
+    qlite_gemm_o16h_fn fn = qlite_gemm_f16_o16_fast();
+    qlite_gemm_o16_fn f32 = qlite_gemm_f32_o16_fast();
+    qlite_test_rng r;
+    qlite_test_rng_seed(&r, seed);
+    const size_t pe = qlite_gemm_o16_elems(K, N), MN = M * N > 0 ? M * N : 1;
+    float *a = malloc((M * K + 1) * sizeof(float)), *bias = malloc(N * sizeof(float));
+    uint16_t *wh = malloc((pe + 16) * sizeof(uint16_t));
+    float *wf = malloc((pe + 16) * sizeof(float));
+    float *chain = malloc(MN * sizeof(float)), *out = malloc(MN * sizeof(float));
+    assert_true(a && bias && wh && wf && chain && out);
+    for (size_t t = 0; t < M * K; t++) a[t] = frand(&r);
+    for (size_t t = 0; t < N; t++) bias[t] = frand(&r);
+    half_weights(&r, wh, wf, pe);
+    const float lo = clamp ? -0.25f : -INFINITY, hi = clamp ? 0.5f : INFINITY;
+    const float *b = with_bias ? bias : NULL;
+    for (size_t m = 0; m < M; m++)
+        for (size_t n = 0; n < N; n++) {
+            float acc = b ? b[n] : 0.0f;
+            for (size_t k = 0; k < K; k++)
+                acc = fmaf(a[m * K + k], wf[(n / 16 * K + k) * 16 + n % 16], acc);
+            chain[m * N + n] = acc < lo ? lo : acc > hi ? hi : acc;
+        }
+    char what[96];
+    snprintf(what, sizeof what, "o16 half fast M=%zu N=%zu K=%zu", M, N, K);
+    memset(out, 0xA5, MN * sizeof(float));
+    fn(M, N, K, a, K, wh, b, out, N, lo, hi);
+    if (memcmp(out, chain, M * N * sizeof(float)) != 0) fail_msg("%s: not the fmaf chain", what);
+    if (f32) { /* the float32 fast GEMM on the widened weights */
+        memset(out, 0xA5, MN * sizeof(float));
+        f32(M, N, K, a, K, wf, b, out, N, lo, hi);
+        if (memcmp(out, chain, M * N * sizeof(float)) != 0)
+            fail_msg("%s: the float32 GEMM on widened weights differs", what);
+    }
+    /* through the threaded runner, 1 and 2 threads */
+    qlite_exec_ctx ctx1, ctx2;
+    memset(&ctx1, 0, sizeof ctx1);
+    memset(&ctx2, 0, sizeof ctx2);
+    ctx2.pool = pool;
+    qlite_node n1 = {.ctx = &ctx1}, n2 = {.ctx = &ctx2};
+    const qlite_node *nodes[] = {&n1, &n2, NULL};
+    for (size_t i = 0; i < N_COUNT(nodes); i++) {
+        memset(out, 0xA5, MN * sizeof(float));
+        const qlite_gemm_f32_args g = {.M = M, .N = N, .K = K, .a = a, .rsa = K, .csa = 1,
+                                       .bias = b, .c = out, .ldc = N, .lo = lo, .hi = hi};
+        assert_true(qlite_gemm_f16_run_o16_fast(nodes[i], &g, wh));
+        if (memcmp(out, chain, M * N * sizeof(float)) != 0)
+            fail_msg("%s: run on %zu thread(s) differs", what, i + 1);
+    }
+    free(a), free(bias), free(wh), free(wf), free(chain), free(out);
+}
+
+/* Runs form: row m's K = nseg * seg values as nseg runs; runs of odd rows
+ * that are all zero point at a shared zero run (as a conv's padding rows). */
+static void check_o16h_ind(size_t M, size_t N, size_t nseg, size_t seg, qlite_threadpool *pool,
+                           uint64_t seed) {
+    qlite_gemm_o16h_fn fn = qlite_gemm_f16_o16_fast();
+    qlite_gemm_o16h_ind_fn ind_fn = qlite_gemm_f16_o16_ind_fast();
+    assert_non_null(ind_fn);
+    qlite_test_rng r;
+    qlite_test_rng_seed(&r, seed);
+    const size_t K = nseg * seg, pe = qlite_gemm_o16_elems(K, N);
+    float *a = calloc(M * K + 1, sizeof(float)), *zeros = calloc(seg + 1, sizeof(float));
+    float *bias = malloc(N * sizeof(float)), *want = malloc((M * N + 1) * sizeof(float));
+    float *out = malloc((M * N + 1) * sizeof(float));
+    uint16_t *wh = malloc((pe + 16) * sizeof(uint16_t));
+    float *wf = malloc((pe + 16) * sizeof(float));
+    const float **ind = malloc((M * nseg + 1) * sizeof(float *));
+    assert_true(a && zeros && bias && want && out && wh && wf && ind);
+    for (size_t t = 0; t < N; t++) bias[t] = frand(&r);
+    half_weights(&r, wh, wf, pe);
+    for (size_t m = 0; m < M; m++)
+        for (size_t s = 0; s < nseg; s++) {
+            const bool zero = m % 2 == 1 && s % 3 == 0;
+            float *run = a + m * K + s * seg;
+            for (size_t k = 0; k < seg; k++) run[k] = zero ? 0.0f : frand(&r);
+            ind[m * nseg + s] = zero ? zeros : run;
+        }
+    fn(M, N, K, a, K, wh, bias, want, N, -INFINITY, INFINITY);
+    char what[96];
+    snprintf(what, sizeof what, "o16 half runs M=%zu N=%zu %zu x %zu", M, N, nseg, seg);
+    qlite_exec_ctx ctx1, ctx2;
+    memset(&ctx1, 0, sizeof ctx1);
+    memset(&ctx2, 0, sizeof ctx2);
+    ctx2.pool = pool;
+    qlite_node n1 = {.ctx = &ctx1}, n2 = {.ctx = &ctx2};
+    memset(out, 0xA5, (M * N + 1) * sizeof(float));
+    ind_fn(M, N, nseg, seg, ind, wh, bias, out, N, -INFINITY, INFINITY);
+    if (memcmp(out, want, M * N * sizeof(float)) != 0) fail_msg("%s: serial differs", what);
+    const qlite_node *nodes[] = {&n1, &n2};
+    for (size_t i = 0; i < N_COUNT(nodes); i++) {
+        memset(out, 0xA5, (M * N + 1) * sizeof(float));
+        qlite_gemm_f16_run_o16_ind(nodes[i], ind_fn, M, N, nseg, seg, ind, wh, bias, out, N,
+                                   -INFINITY, INFINITY);
+        if (memcmp(out, want, M * N * sizeof(float)) != 0)
+            fail_msg("%s: %zu thread(s) differ", what, i + 1);
+    }
+    free(a), free(zeros), free(bias), free(want), free(out), free(wh), free(wf), free(ind);
+}
+
+static void test_o16h_fast(void **state) {
+    (void)state;
+    if (!qlite_gemm_f16_o16_fast()) skip();
+    qlite_threadpool *pool;
+    assert_qlite_ok(qlite_threadpool_create(2, &pool));
+    static const size_t Ms[] = {1, 2, 5, 6, 7, 10, 11, 12, 13, 15, 16, 19, 31, 97, 241, 300};
+    static const size_t Ns[] = {1, 15, 16, 17, 31, 32, 33, 63, 64, 65, 130};
+    static const size_t Ks[] = {0, 1, 9, 27, 191, 192, 193, 385, 1000};
+    uint64_t seed = 900;
+    for (size_t i = 0; i < N_COUNT(Ms); i++)
+        for (size_t j = 0; j < N_COUNT(Ns); j++)
+            for (size_t l = 0; l < N_COUNT(Ks); l++) {
+                if ((i + j + l) % 3 != 0 || Ms[i] * Ns[j] * Ks[l] > 6000000) continue;
+                check_o16h_fast(Ms[i], Ns[j], Ks[l], (i + l) % 2 == 0, (j + l) % 4 == 1, pool,
+                                seed++);
+            }
+    /* runs: many per block (3 x 9, 3 x 64), a block each (3 x 192), longer
+     * than a block (2 x 450, pieces), no runs */
+    static const size_t runs[][2] = {{3, 9}, {7, 21}, {3, 64}, {9, 64}, {3, 192}, {2, 450},
+                                     {1, 193}, {0, 5}};
+    for (size_t i = 0; i < N_COUNT(runs); i++) {
+        check_o16h_ind(50, 64, runs[i][0], runs[i][1], pool, seed++);
+        check_o16h_ind(7, 24, runs[i][0], runs[i][1], pool, seed++);
+        check_o16h_ind(250, 130, runs[i][0], runs[i][1], pool, seed++);
+    }
+    qlite_threadpool_destroy(pool);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fc_f16),
@@ -537,6 +680,7 @@ int main(void) {
         cmocka_unit_test(test_rnn_f16),
         cmocka_unit_test(test_row_variants),
         cmocka_unit_test(test_o16_blocked),
+        cmocka_unit_test(test_o16h_fast),
         cmocka_unit_test(test_interpreter_weights),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -93,4 +93,36 @@ bool qlite_gemm_f16_runnable(const qlite_gemm_f16_rowk *k);
 /* The best for this CPU. */
 const qlite_gemm_f16_rowk *qlite_gemm_f16_rowk_select(void);
 
+/*
+ * The fast GEMM on float16 O16 weights (AVX-512, gemm_f16_avx512.c; NULL
+ * when this CPU, within the qlite_q8 feature cap, has none): the
+ * signatures of gemm_f32.h's qlite_gemm_o16_fn / qlite_gemm_o16_ind_fn with
+ * W [N, K] float16 in O16, and their arithmetic: every output is the chain
+ * acc = bias[n] (or 0); acc = fma(A[m][k], W[n][k], acc) for k in order,
+ * then the clamp, so the results equal qlite_gemm_f32_o16_fast's (and
+ * _ind_fast's) on the widened weights bit for bit, for any blocking or
+ * thread split. Serial. Weight blocks feeding many rows are widened once
+ * into an L1 buffer, those of a few rows in registers.
+ */
+typedef void (*qlite_gemm_o16h_fn)(size_t M, size_t N, size_t K, const float *a, size_t rsa,
+                                   const uint16_t *w16, const float *bias, float *c, size_t ldc,
+                                   float lo, float hi);
+typedef void (*qlite_gemm_o16h_ind_fn)(size_t M, size_t N, size_t nseg, size_t seg,
+                                       const float *const *ind, const uint16_t *w16,
+                                       const float *bias, float *c, size_t ldc, float lo,
+                                       float hi);
+qlite_gemm_o16h_fn qlite_gemm_f16_o16_fast(void);
+qlite_gemm_o16h_ind_fn qlite_gemm_f16_o16_ind_fast(void);
+
+/* C = clamp(A * W^T + bias) (g: M, N, K, a, rsa, bias, c, ldc, lo, hi; g->b
+ * ignored) on the node's threads (node NULL: this thread) with the fast
+ * GEMM: false (nothing done) when there is none or g->csa != 1. */
+bool qlite_gemm_f16_run_o16_fast(const qlite_node *node, const qlite_gemm_f32_args *g,
+                                 const uint16_t *w16);
+/* The runs form (implicit im2col) on the node's threads; fn non-NULL. */
+void qlite_gemm_f16_run_o16_ind(const qlite_node *node, qlite_gemm_o16h_ind_fn fn, size_t M,
+                                size_t N, size_t nseg, size_t seg, const float *const *ind,
+                                const uint16_t *w16, const float *bias, float *c, size_t ldc,
+                                float lo, float hi);
+
 #endif /* QLITE_GEMM_F16_H */

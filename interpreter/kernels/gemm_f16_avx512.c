@@ -1,0 +1,331 @@
+/*
+ * gemm_f16_avx512.c — the AVX-512 GEMM on float16 O16 weights (gemm_f16.h,
+ * qlite_gemm_f16_o16_fast):
+ *
+ *   C[m][n] = clamp(bias[n] + sum_k A[m][k] * half_to_float(W[n][k]), lo, hi)
+ *
+ * with W [N, K] float16 in O16 (16-column panels [N/16][K][16], zero
+ * padded), read in place from a --mode float16 model. The arithmetic is
+ * that of the float32 fast O16 GEMM (gemm_f32.h, qlite_gemm_f32_o16_fast)
+ * on the widened weights: every output is the chain acc = bias[n] (or 0);
+ * acc = fma(A[m][k], W[n][k], acc) for k = 0..K-1, then the clamp, so the
+ * results are bit for bit those of the float32 kernel on weights widened
+ * first (half to float is exact), whatever the blocking or thread split.
+ *
+ * Register tiles as in the float32 kernel: 6 rows x 64 columns (24
+ * accumulators, per K step 4 panel loads and 6 broadcasts for 24 FMAs),
+ * 10 x 32 when N <= 32; fewer rows / panels / masked columns at the edges.
+ * Blocking: rows in blocks of H_MC, K in blocks of at most H_KC steps
+ * (whole runs of an implicit im2col, or equal pieces of a longer run), 64
+ * columns at a time. The weights of such a block (<= 192 x 64) are
+ *   - widened once into a 48 KiB L1 buffer of floats that every row tile of
+ *     the row block then reads (VCVTPH2PS would otherwise add 4 uops to the
+ *     24 FMAs of each K step of each tile), when the row block has more
+ *     than H_WIDEN_ROWS rows;
+ *   - widened in registers as loaded (VCVTPH2PS zmm from 32 bytes) when it
+ *     has a few rows (batch-1 FULLY_CONNECTED, the last pixels), where a
+ *     widened copy would not be reused and the halves halve the bytes read.
+ */
+#include "kernels/gemm_f16.h"
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+
+#include "kernels/gemm_q8.h" /* qlite_q8_cpu_features: the feature cap tests set */
+
+#define AVX512 __attribute__((target("avx512f")))
+#define INL static inline __attribute__((always_inline)) AVX512
+
+#define H_MR 6          /* rows of a register tile */
+#define H_MR2 10        /* rows of a tile of <= 2 panels (N <= 32) */
+#define H_NP 4          /* 16-column panels of a register tile */
+#define H_KC 192        /* K steps per block: 192 x 64 floats (48 KiB) */
+#define H_MC 240        /* rows per block */
+#define H_WIDEN_ROWS 12 /* row blocks of more rows widen their weight blocks once */
+
+/* 16 weights of step i of a panel: floats from the widened buffer
+ * (64-byte aligned) or halves widened in the register. */
+INL __m512 h_load(const bool half, const void *w, size_t i) {
+    if (half) return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)((const uint16_t *)w + i)));
+    return _mm512_load_ps((const float *)w + i);
+}
+
+/*
+ * C[mr, 16*np] (+)= A[mr, kc] * W-panels[kc, 16*np]: A's kc steps are nsb
+ * runs of `len` floats; row r's run s starts at ind[r * istride + s] + off
+ * and meets weight step s * seg + k of the block (w at its first step,
+ * panels pstride elements apart). `mask` limits the last panel's columns.
+ */
+INL void h_tile(const int mr, const int np, const bool half, const float *const *ind,
+                size_t istride, size_t nsb, size_t seg, size_t off, size_t len, const void *w,
+                size_t pstride, float *c, size_t ldc, __mmask16 mask, const float *bias,
+                bool first, bool last, float lo, float hi) {
+    __m512 acc[H_MR2][H_NP];
+    for (int j = 0; j < np; j++) {
+        const __mmask16 mj = j == np - 1 ? mask : (__mmask16)0xffff;
+        if (first) {
+            const __m512 b = bias ? _mm512_maskz_loadu_ps(mj, bias + 16 * j) : _mm512_setzero_ps();
+            for (int r = 0; r < mr; r++) acc[r][j] = b;
+        } else {
+            for (int r = 0; r < mr; r++)
+                acc[r][j] = _mm512_maskz_loadu_ps(mj, c + (size_t)r * ldc + 16 * j);
+        }
+    }
+    for (size_t sgi = 0; sgi < nsb; sgi++) {
+        const float *ar[H_MR2];
+        for (int r = 0; r < mr; r++) ar[r] = ind[(size_t)r * istride + sgi] + off;
+        const size_t ws = sgi * seg * 16;
+        for (size_t k = 0; k < len; k++) {
+            __m512 b[H_NP];
+            for (int j = 0; j < np; j++) b[j] = h_load(half, w, ws + (size_t)j * pstride + k * 16);
+            for (int r = 0; r < mr; r++) {
+                const __m512 x = _mm512_set1_ps(ar[r][k]);
+                for (int j = 0; j < np; j++) acc[r][j] = _mm512_fmadd_ps(x, b[j], acc[r][j]);
+            }
+        }
+    }
+    const __m512 vlo = _mm512_set1_ps(lo), vhi = _mm512_set1_ps(hi);
+    for (int j = 0; j < np; j++) {
+        const __mmask16 mj = j == np - 1 ? mask : (__mmask16)0xffff;
+        for (int r = 0; r < mr; r++) {
+            __m512 v = acc[r][j];
+            if (last) v = _mm512_min_ps(_mm512_max_ps(v, vlo), vhi);
+            _mm512_mask_storeu_ps(c + (size_t)r * ldc + 16 * j, mj, v);
+        }
+    }
+}
+
+typedef void (*h_tile_fn)(const float *const *ind, size_t istride, size_t nsb, size_t seg,
+                          size_t off, size_t len, const void *w, size_t pstride, float *c,
+                          size_t ldc, __mmask16 mask, const float *bias, bool first, bool last,
+                          float lo, float hi);
+
+#define H_TILE(MR, NP, HALF, SFX)                                                               \
+    AVX512 static void h_tile_##MR##x##NP##SFX(                                                 \
+        const float *const *ind, size_t istride, size_t nsb, size_t seg, size_t off,             \
+        size_t len, const void *w, size_t pstride, float *c, size_t ldc, __mmask16 mask,         \
+        const float *bias, bool first, bool last, float lo, float hi) {                          \
+        h_tile(MR, NP, HALF, ind, istride, nsb, seg, off, len, w, pstride, c, ldc, mask, bias,   \
+               first, last, lo, hi);                                                             \
+    }
+#define H_TILE2(MR, NP) H_TILE(MR, NP, false, f) H_TILE(MR, NP, true, h)
+#define H_TILES(MR) H_TILE2(MR, 1) H_TILE2(MR, 2) H_TILE2(MR, 3) H_TILE2(MR, 4)
+#define H_TILES2(MR) H_TILE2(MR, 1) H_TILE2(MR, 2)
+H_TILES(1)
+H_TILES(2)
+H_TILES(3)
+H_TILES(4)
+H_TILES(5)
+H_TILES(6)
+H_TILES2(7)
+H_TILES2(8)
+H_TILES2(9)
+H_TILES2(10)
+#define H_ROW(MR, S) {h_tile_##MR##x1##S, h_tile_##MR##x2##S, h_tile_##MR##x3##S, h_tile_##MR##x4##S}
+#define H_ROW2(MR, S) {h_tile_##MR##x1##S, h_tile_##MR##x2##S, NULL, NULL}
+#define H_TABLE(S)                                                                              \
+    {H_ROW(1, S), H_ROW(2, S), H_ROW(3, S), H_ROW(4, S), H_ROW(5, S), H_ROW(6, S),              \
+     H_ROW2(7, S), H_ROW2(8, S), H_ROW2(9, S), H_ROW2(10, S)}
+/* [0]: weights widened in the buffer, [1]: halves widened in registers */
+static const h_tile_fn h_tiles[2][H_MR2][H_NP] = {H_TABLE(f), H_TABLE(h)};
+
+/* Rows of the next tile (the float32 kernel's split): left > max and
+ * <= 1.5 max give two tiles of half each. */
+static size_t h_rows(size_t left, size_t max) {
+    return left > max && left <= max + max / 2 ? (left + 1) / 2 : left < max ? left : max;
+}
+
+/* n steps (16 halves each) of np panels, pstride halves apart, into buf
+ * (panels H_KC * 16 floats apart). */
+AVX512 static void h_widen(const uint16_t *w, size_t pstride, size_t np, size_t n, float *buf) {
+    for (size_t j = 0; j < np; j++) {
+        const uint16_t *src = w + j * pstride;
+        float *dst = buf + j * H_KC * 16;
+        size_t i = 0;
+        for (; i + 2 <= n; i += 2) {
+            const __m512 v0 = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(src + 16 * i)));
+            const __m512 v1 =
+                _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(src + 16 * i + 16)));
+            _mm512_store_ps(dst + 16 * i, v0);
+            _mm512_store_ps(dst + 16 * i + 16, v1);
+        }
+        if (i < n)
+            _mm512_store_ps(dst + 16 * i,
+                            _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(src + 16 * i))));
+    }
+}
+
+/*
+ * One GEMM, A a matrix (ind NULL: a, rsa) or runs (ind: nseg runs of seg
+ * floats per row, K = nseg * seg); the loops of the float32 kernel.
+ */
+static void h_gemm(size_t M, size_t N, const float *a, size_t rsa, const float *const *ind,
+                   size_t nseg, size_t seg, const uint16_t *w16, const float *bias, float *c,
+                   size_t ldc, float lo, float hi) {
+    if (M == 0 || N == 0) return;
+    static const float zero_row[1];
+    float buf[H_NP * H_KC * 16] __attribute__((aligned(64)));
+    const size_t K = nseg * seg;
+    const size_t pieces = seg > H_KC ? (seg + H_KC - 1) / H_KC : 1;
+    const size_t plen = seg ? (seg + pieces - 1) / pieces : 0;
+    const size_t spb = pieces > 1 || seg == 0 ? 1 : H_KC / seg; /* runs per block */
+    const float *rows[H_MR2];
+    for (size_t r = 0; r < H_MR2; r++) rows[r] = zero_row; /* K = 0: never read */
+    const size_t maxr = N <= 32 ? H_MR2 : H_MR;
+    for (size_t mb = 0; mb < M; mb += H_MC) {
+        const size_t me = M - mb < H_MC ? M : mb + H_MC;
+        const bool widen = me - mb > H_WIDEN_ROWS;
+        for (size_t s0 = 0;; s0 += spb) {
+            const size_t nsb = nseg - s0 < spb ? nseg - s0 : spb;
+            for (size_t off = 0;; off += plen) {
+                const size_t len = seg - off < plen ? seg - off : plen;
+                const bool first = s0 == 0 && off == 0;
+                const bool last = s0 + nsb >= nseg && off + len >= seg;
+                const size_t k0 = s0 * seg + off;
+                const size_t span = nsb ? (nsb - 1) * seg + len : 0; /* weight steps used */
+                for (size_t n = 0; n < N; n += 16 * H_NP) {
+                    const size_t cols = N - n < 16 * H_NP ? N - n : 16 * H_NP;
+                    const size_t np = (cols + 15) / 16, tail = cols - 16 * (np - 1);
+                    const __mmask16 mask = (__mmask16)(tail >= 16 ? 0xffffu : (1u << tail) - 1u);
+                    const uint16_t *wn = w16 + n * K + k0 * 16;
+                    const float *bn = bias ? bias + n : NULL;
+                    const void *wt = wn;
+                    size_t ps = 16 * K;
+                    if (widen) {
+                        h_widen(wn, 16 * K, np, span, buf);
+                        wt = buf;
+                        ps = H_KC * 16;
+                    }
+                    for (size_t m = mb, mr; m < me; m += mr) {
+                        mr = h_rows(me - m, maxr);
+                        const float *const *im = ind ? ind + m * nseg + s0 : rows;
+                        if (!ind && a)
+                            for (size_t r = 0; r < mr; r++) rows[r] = a + (m + r) * rsa;
+                        h_tiles[!widen][mr - 1][np - 1](im, ind ? nseg : 1, ind ? nsb : 1, seg,
+                                                        off, len, wt, ps, c + m * ldc + n, ldc,
+                                                        mask, bn, first, last, lo, hi);
+                    }
+                }
+                if (off + len >= seg) break;
+            }
+            if (s0 + nsb >= nseg) break;
+        }
+    }
+}
+
+static void gemm_o16h__avx512(size_t M, size_t N, size_t K, const float *a, size_t rsa,
+                              const uint16_t *w16, const float *bias, float *c, size_t ldc,
+                              float lo, float hi) {
+    h_gemm(M, N, a, rsa, NULL, 1, K, w16, bias, c, ldc, lo, hi);
+}
+
+static void gemm_o16h_ind__avx512(size_t M, size_t N, size_t nseg, size_t seg,
+                                  const float *const *ind, const uint16_t *w16,
+                                  const float *bias, float *c, size_t ldc, float lo, float hi) {
+    if (nseg == 0) { /* no products: bias (or 0), clamped */
+        h_gemm(M, N, NULL, 0, NULL, 1, 0, w16, bias, c, ldc, lo, hi);
+        return;
+    }
+    h_gemm(M, N, NULL, 0, ind, nseg, seg, w16, bias, c, ldc, lo, hi);
+}
+
+qlite_gemm_o16h_fn qlite_gemm_f16_o16_fast(void) {
+    return (qlite_q8_cpu_features() & QLITE_Q8_F_AVX512) ? gemm_o16h__avx512 : NULL;
+}
+
+qlite_gemm_o16h_ind_fn qlite_gemm_f16_o16_ind_fast(void) {
+    return (qlite_q8_cpu_features() & QLITE_Q8_F_AVX512) ? gemm_o16h_ind__avx512 : NULL;
+}
+
+#else
+
+qlite_gemm_o16h_fn qlite_gemm_f16_o16_fast(void) { return NULL; }
+qlite_gemm_o16h_ind_fn qlite_gemm_f16_o16_ind_fast(void) { return NULL; }
+
+#endif
+
+/* ---------------------------------------------------------------- */
+/* On the node's threads                                             */
+/* ---------------------------------------------------------------- */
+
+/* A grid of 6-row x 64-column tiles, column-major, so a range is mostly
+ * rows of one column block and the weights stream through the cache about
+ * once in all; 64 columns or fewer: rows (the float32 runner's split). */
+typedef struct h_job {
+    qlite_gemm_o16h_fn fn;         /* A a matrix (a, rsa) */
+    qlite_gemm_o16h_ind_fn ind_fn; /* or runs: ind, nseg, seg */
+    size_t M, N, K;
+    const float *a;
+    size_t rsa;
+    const float *const *ind;
+    size_t nseg, seg;
+    const uint16_t *w16;
+    const float *bias;
+    float *c;
+    size_t ldc;
+    float lo, hi;
+    size_t mt; /* row tiles (of H_JOB_MR rows) */
+    bool grid;
+} h_job;
+
+#define H_JOB_MR 6
+#define H_JOB_NR 64
+
+static void h_block(const h_job *j, size_t m0, size_t m1, size_t n0, size_t n1) {
+    if (j->ind_fn)
+        j->ind_fn(m1 - m0, n1 - n0, j->nseg, j->seg, j->ind + m0 * j->nseg, j->w16 + n0 * j->K,
+                  j->bias ? j->bias + n0 : NULL, j->c + m0 * j->ldc + n0, j->ldc, j->lo, j->hi);
+    else
+        j->fn(m1 - m0, n1 - n0, j->K, j->a + m0 * j->rsa, j->rsa, j->w16 + n0 * j->K,
+              j->bias ? j->bias + n0 : NULL, j->c + m0 * j->ldc + n0, j->ldc, j->lo, j->hi);
+}
+
+static void h_range(void *arg, size_t begin, size_t end) {
+    const h_job *j = arg;
+    if (!j->grid) {
+        const size_t m0 = begin * H_JOB_MR, m1 = end * H_JOB_MR < j->M ? end * H_JOB_MR : j->M;
+        h_block(j, m0, m1, 0, j->N);
+        return;
+    }
+    for (size_t u = begin; u < end;) {
+        const size_t ni = u / j->mt, mi = u % j->mt;
+        const size_t me = end - u < j->mt - mi ? mi + (end - u) : j->mt; /* same column block */
+        const size_t m0 = mi * H_JOB_MR, m1 = me * H_JOB_MR < j->M ? me * H_JOB_MR : j->M;
+        const size_t n0 = ni * H_JOB_NR, n1 = n0 + H_JOB_NR < j->N ? n0 + H_JOB_NR : j->N;
+        h_block(j, m0, m1, n0, n1);
+        u += me - mi;
+    }
+}
+
+static void h_run(const qlite_node *node, h_job *j) {
+    const size_t threads = node ? (size_t)qlite_node_threads(node) : 1;
+    if (threads <= 1) {
+        h_block(j, 0, j->M, 0, j->N);
+        return;
+    }
+    j->mt = (j->M + H_JOB_MR - 1) / H_JOB_MR;
+    const size_t nt = (j->N + H_JOB_NR - 1) / H_JOB_NR;
+    j->grid = nt > 1;
+    qlite_parallel_for(node, j->grid ? j->mt * nt : j->mt, h_range, j);
+}
+
+bool qlite_gemm_f16_run_o16_fast(const qlite_node *node, const qlite_gemm_f32_args *g,
+                                 const uint16_t *w16) {
+    qlite_gemm_o16h_fn fn = g->csa == 1 ? qlite_gemm_f16_o16_fast() : NULL;
+    if (!fn) return false;
+    if (g->M == 0 || g->N == 0) return true;
+    h_job j = {.fn = fn, .M = g->M, .N = g->N, .K = g->K, .a = g->a, .rsa = g->rsa,
+               .w16 = w16, .bias = g->bias, .c = g->c, .ldc = g->ldc, .lo = g->lo, .hi = g->hi};
+    h_run(node, &j);
+    return true;
+}
+
+void qlite_gemm_f16_run_o16_ind(const qlite_node *node, qlite_gemm_o16h_ind_fn fn, size_t M,
+                                size_t N, size_t nseg, size_t seg, const float *const *ind,
+                                const uint16_t *w16, const float *bias, float *c, size_t ldc,
+                                float lo, float hi) {
+    if (M == 0 || N == 0 || !fn) return;
+    h_job j = {.ind_fn = fn, .M = M, .N = N, .K = nseg * seg, .ind = ind, .nseg = nseg,
+               .seg = seg, .w16 = w16, .bias = bias, .c = c, .ldc = ldc, .lo = lo, .hi = hi};
+    h_run(node, &j);
+}
