@@ -147,6 +147,16 @@ static void test_pool_exact(void **state) {
         {I8, 2, 5, 7, 35, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, false, false, true, QLITE_ACT_NONE},
         {U8, 1, 8, 8, 32, 3, 3, 2, 2, 1, 1, 0, 0, 1, 1, true, false, true, QLITE_ACT_RELU6},
         {U8, 1, 7, 7, 48, 7, 7, 1, 1, 1, 1, 0, 0, 0, 0, false, false, false, QLITE_ACT_RELU6},
+        /* max: channel counts and row widths around the AVX-512 steps (64 bytes), ResNet-18's
+         * 3x3/2 pad 1 pool, windows of more than 16 columns, bottom rows outside the input */
+        {I8, 1, 20, 112, 64, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, false, false, true, QLITE_ACT_NONE},
+        {U8, 1, 9, 9, 63, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, false, false, true, QLITE_ACT_RELU},
+        {I8, 1, 9, 5, 65, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, true, false, true, QLITE_ACT_RELU6},
+        {U8, 2, 6, 7, 128, 2, 2, 2, 2, 1, 1, 0, 0, 0, 0, false, false, true, QLITE_ACT_NONE},
+        {I8, 1, 5, 13, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, false, false, true, QLITE_ACT_NONE},
+        {I8, 1, 4, 20, 130, 2, 18, 1, 1, 1, 1, 0, 0, 0, 0, false, false, true, QLITE_ACT_NONE},
+        {U8, 1, 5, 19, 70, 5, 17, 2, 1, 1, 1, 2, 1, 2, 1, false, false, true, QLITE_ACT_RELU},
+        {I8, 1, 6, 6, 64, 4, 4, 3, 3, 2, 2, 1, 1, 4, 4, true, false, true, QLITE_ACT_NONE},
     };
     for (size_t i = 0; i < Q8_COUNT(cases); i++) check_pool(&cases[i], 70 + i);
 }

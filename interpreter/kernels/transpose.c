@@ -5,6 +5,12 @@
  * the last dim copies rows with memcpy; one that swaps the last two dims
  * (NHWC <-> NCHW, [B,M,N] -> [B,N,M]) runs a blocked 2-D transpose.
  * Large copies are split along the outermost collapsed dim between threads.
+ *
+ * Planar to interleaved with few channels (an image input NCHW -> NHWC:
+ * [P, C] output rows read from C planes, C = 2..4) has its own loop with C
+ * a constant: the blocked 2-D transpose ran a 3-column tile loop per 32
+ * pixels (~1 ns a byte, 0.15-0.19 ms for a 3x224x224 input), while the
+ * compiler turns a fixed-C interleave into vector shuffles.
  */
 #include <string.h>
 
@@ -53,6 +59,52 @@ typedef struct transpose_job {
     void *dst;
 } transpose_job;
 
+/* dst[p * C + c] = src[c * plane + p] for p in [0, n): C planes interleaved. */
+#define INTERLEAVE(T, C)                                                                    \
+    static void interleave_##T##_##C(const T *restrict src, int64_t plane, T *restrict dst, \
+                                     size_t n) {                                            \
+        for (size_t p = 0; p < n; p++)                                                      \
+            for (int64_t c = 0; c < (C); c++) dst[p * (C) + (size_t)c] = src[c * plane + (int64_t)p]; \
+    }
+INTERLEAVE(uint8_t, 2)
+INTERLEAVE(uint8_t, 3)
+INTERLEAVE(uint8_t, 4)
+INTERLEAVE(uint16_t, 2)
+INTERLEAVE(uint16_t, 3)
+INTERLEAVE(uint16_t, 4)
+INTERLEAVE(uint32_t, 2)
+INTERLEAVE(uint32_t, 3)
+INTERLEAVE(uint32_t, 4)
+#undef INTERLEAVE
+
+/* The copy of one slice: the fixed-C interleave when it is one ([P, C] read
+ * as C planes of stride >= P, elements of 1, 2 or 4 bytes), else the
+ * generic strided copy. */
+static void transpose_copy(const qlite_strided *s, const void *src, void *dst) {
+    const int64_t c = s->rank == 2 ? s->dims[1] : 0, plane = s->rank == 2 ? s->stride[1] : 0;
+    if (c >= 2 && c <= 4 && s->stride[0] == 1 && plane >= s->dims[0]) {
+        const size_t n = (size_t)s->dims[0];
+        switch (s->elem * 8 + (size_t)c) {
+#define IL_CASE(T, C)                                                                        \
+    case sizeof(T) * 8 + (C):                                                                \
+        interleave_##T##_##C((const T *)src + s->offset, plane, dst, n);                   \
+        return;
+            IL_CASE(uint8_t, 2)
+            IL_CASE(uint8_t, 3)
+            IL_CASE(uint8_t, 4)
+            IL_CASE(uint16_t, 2)
+            IL_CASE(uint16_t, 3)
+            IL_CASE(uint16_t, 4)
+            IL_CASE(uint32_t, 2)
+            IL_CASE(uint32_t, 3)
+            IL_CASE(uint32_t, 4)
+#undef IL_CASE
+        default: break;
+        }
+    }
+    qlite_strided_copy(s, src, dst);
+}
+
 /* Output rows [begin, end) along the collapsed dim 0: the same copy on a slice. */
 static void transpose_range(void *arg, size_t begin, size_t end) {
     const transpose_job *j = arg;
@@ -61,7 +113,7 @@ static void transpose_range(void *arg, size_t begin, size_t end) {
     sub.dims[0] = (int64_t)(end - begin);
     sub.offset += (int64_t)begin * j->s->stride[0];
     sub.count = inner * (end - begin);
-    qlite_strided_copy(&sub, j->src, (char *)j->dst + begin * inner * j->s->elem);
+    transpose_copy(&sub, j->src, (char *)j->dst + begin * inner * j->s->elem);
 }
 
 static qlite_status transpose_eval(qlite_node *node) {
@@ -73,7 +125,7 @@ static qlite_status transpose_eval(qlite_node *node) {
         qlite_kernel_parallel(node, (size_t)s->dims[0], s->count / (size_t)s->dims[0] * s->elem,
                               transpose_range, &j);
     else
-        qlite_strided_copy(s, j.src, j.dst);
+        transpose_copy(s, j.src, j.dst);
     return QLITE_OK;
 }
 
