@@ -6,7 +6,8 @@
  * (a) Every op against the float32 kernel run on the widened weights (the
  *     same math): |y16 - y32| <= 1e-5 * (sum |x w| + |b|) per output (the
  *     two may add in different orders), optimized with 1 and 2 threads and
- *     the reference path;
+ *     the reference path; FULLY_CONNECTED and CONV_2D optimized bit for bit
+ *     where the fast half GEMM exists (it adds as the float32 one does);
  * (b) every ISA variant of the row kernels (gemm_f16.h) against the
  *     portable one: conversion bit-exact, dot / axpy within the same bound;
  *     a variant for an ISA this CPU lacks is skipped;
@@ -77,6 +78,7 @@ typedef struct f16_run {
     const float *mag;    /* per output 0 element: sum |x w| + |b| (or NULL: see below) */
     float mag_const;     /* > 0: a bound of sum |x w| + |b| for every element (|x|, |w|, |b|
                             <= 1: the number of terms + 1); 0: |y32| + 1 (recurrent cells) */
+    bool exact;          /* optimized runs bit-identical to the float32 kernel's */
 } f16_run;
 
 static void run_and_compare(f16_run *r, const char *what) {
@@ -112,6 +114,9 @@ static void run_and_compare(f16_run *r, const char *what) {
                                                : fabsf(((float *)out32[o].out)[e]) + 1.0f;
             snprintf(label, sizeof label, "%s %s output %u", what, runs[i].name, o);
             expect_close(label, out16[o].out, out32[o].out, mag, n, 1e-5);
+            if (r->exact && runs[i].flags == 0 &&
+                memcmp(out16[o].out, out32[o].out, n * sizeof(float)) != 0)
+                fail_msg("%s: not bit-identical to the float32 kernel", label);
             free(mag);
         }
         qlite_op_test_free(r->nout, out16);
@@ -153,6 +158,8 @@ static void check_fc(size_t M, size_t K, size_t N, qlite_activation act, uint64_
     run.nw = 1;
     run.w32[0] = w32;
     run.mag = mag;
+    /* with the fast half GEMM: the float32 fast GEMM's sums, bit for bit */
+    run.exact = qlite_gemm_f16_o16_fast() != NULL;
     char what[64];
     snprintf(what, sizeof what, "FC M=%zu K=%zu N=%zu", M, K, N);
     run_and_compare(&run, what);
@@ -224,6 +231,7 @@ static void check_conv(const conv16_case *c, uint64_t seed) {
     run.nw = 1;
     run.w32[0] = w32;
     run.mag_const = (float)(c->KH * c->KW * (dw ? 1 : c->C / c->g) + 1);
+    run.exact = c->code == QLITE_OP_CONV_2D && qlite_gemm_f16_o16_fast() != NULL;
     run_and_compare(&run, qlite_op_name(c->code));
     free(x);
     free(w32);
@@ -240,6 +248,13 @@ static void test_conv_f16(void **state) {
         {CV, 2, 9, 7, 8, 24, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 0, 0},
         {CV, 1, 7, 7, 32, 64, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 0, 0},  /* 1x1: in place */
         {CV, 1, 6, 5, 12, 18, 3, 2, 1, 2, 2, 1, 2, 0, 1, 3, 3, 0, 0},
+        /* the conv paths on the fast half GEMM: implicit im2col past its
+         * 240-row block and 64 columns, one whole im2col (dilation across),
+         * im2col tiles (many pixels, dilation), 1x1 in place past 240 rows */
+        {CV, 1, 20, 20, 24, 80, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0},
+        {CV, 1, 10, 10, 8, 40, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 1, 0, 0},
+        {CV, 1, 80, 80, 16, 20, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 1, 0, 0},
+        {CV, 1, 20, 20, 16, 40, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 0, 0},
         {DW, 1, 14, 14, 16, 16, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 0, 0},
         {DW, 1, 5, 5, 3, 6, 3, 3, 1, 1, 1, 1, 0, 1, 0, 1, 2, 0, 0},    /* multiplier 2 */
         {DW, 2, 6, 5, 19, 19, 3, 2, 1, 2, 2, 1, 2, 0, 1, 1, 1, 0, 0},

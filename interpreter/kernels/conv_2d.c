@@ -30,9 +30,12 @@
  *   patches into their scratch (im2col, rows laid out [ky][kx][c] like the
  *   weights) and multiply.
  * The multiply: float32 weights on gemm_f32's fastest O16 GEMM
- * (qlite_gemm_f32_o16_fast: AVX-512 6x64 tiles), else (and float16
- * weights) gemm_f32's O16 micro-kernels.
+ * (qlite_gemm_f32_o16_fast: AVX-512 6x64 tiles), float16 weights on its
+ * half form (gemm_f16.h qlite_gemm_f16_o16_fast: the same sums on the
+ * widened weights, implicit im2col included), else gemm_f32's O16
+ * micro-kernels.
  */
+#include "gemm_f16.h"
 #include "gemm_f32.h"
 #include "packed_weights.h"
 #include "kernels.h"
@@ -61,6 +64,8 @@ typedef struct conv_state {
     size_t tile_floats;        /* per thread */
     int threads;
     qlite_gemm_o16_fn fast;    /* float32 weights: gemm_f32's fastest O16 GEMM, or NULL */
+    qlite_gemm_o16h_fn fast_h; /* float16 weights: its half form (gemm_f16.h), or NULL */
+    qlite_gemm_o16h_ind_fn ind_h; /* implicit im2col on float16 weights, or NULL */
     qlite_o16_weights w16;     /* `groups` O16 matrices [Og, K] (data NULL: not constant) */
 } conv_state;
 
@@ -257,6 +262,11 @@ static void tiles_range(void *arg, size_t begin, size_t end) {
                             ga.hi);
                     continue;
                 }
+                if (s->fast_h) {
+                    s->fast_h(ga.M, ga.N, ga.K, ga.a, ga.rsa, wg, ga.bias, ga.c, ga.ldc, ga.lo,
+                              ga.hi);
+                    continue;
+                }
                 qlite_gemm_f32_o16_serial(s->uk, &ga, wg, s->w16.half);
             }
         }
@@ -293,18 +303,24 @@ static qlite_status conv_eval_f32(qlite_node *node) {
             .M = (size_t)(s->N * s->OH * s->OW), .N = (size_t)s->O, .K = (size_t)s->C, .a = x,
             .rsa = (size_t)s->C, .csa = 1, .bias = b, .c = y, .ldc = (size_t)s->O, .lo = s->lo,
             .hi = s->hi};
-        qlite_gemm_f32_run_o16(node, s->uk, &g, w16, s->w16.half);
+        if (!s->fast_h || !qlite_gemm_f16_run_o16_fast(node, &g, w16))
+            qlite_gemm_f32_run_o16(node, s->uk, &g, w16, s->w16.half);
         return QLITE_OK;
     }
     conv_job j = {.s = s, .x = x, .w = w16, .b = b, .y = y, .tiles = scratch};
-    if (s->ind_fn) { /* implicit im2col: runs into the input, one threaded GEMM */
+    if (s->ind_fn || s->ind_h) { /* implicit im2col: runs into the input, one threaded GEMM */
         const size_t P = (size_t)(s->N * s->OH * s->OW);
         j.ind = (const float **)(void *)scratch;
         j.tiles = scratch + s->ind_floats;
         qlite_parallel_for(node, P, ind_range, &j);
-        qlite_gemm_f32_run_o16_ind(node, s->ind_fn, P, (size_t)s->O, (size_t)s->KH,
-                                   (size_t)(s->KW * s->C), j.ind, w16, b, y, (size_t)s->O, s->lo,
-                                   s->hi);
+        if (s->ind_h)
+            qlite_gemm_f16_run_o16_ind(node, s->ind_h, P, (size_t)s->O, (size_t)s->KH,
+                                       (size_t)(s->KW * s->C), j.ind, w16, b, y, (size_t)s->O,
+                                       s->lo, s->hi);
+        else
+            qlite_gemm_f32_run_o16_ind(node, s->ind_fn, P, (size_t)s->O, (size_t)s->KH,
+                                       (size_t)(s->KW * s->C), j.ind, w16, b, y, (size_t)s->O,
+                                       s->lo, s->hi);
         return QLITE_OK;
     }
     if (s->whole) { /* few output pixels: one im2col matrix, then one threaded GEMM */
@@ -313,7 +329,8 @@ static qlite_status conv_eval_f32(qlite_node *node) {
         const qlite_gemm_f32_args g = {
             .M = P, .N = (size_t)s->O, .K = (size_t)s->K, .a = scratch, .rsa = (size_t)s->K,
             .csa = 1, .bias = b, .c = y, .ldc = (size_t)s->O, .lo = s->lo, .hi = s->hi};
-        qlite_gemm_f32_run_o16(node, s->uk, &g, w16, s->w16.half);
+        if (!s->fast_h || !qlite_gemm_f16_run_o16_fast(node, &g, w16))
+            qlite_gemm_f32_run_o16(node, s->uk, &g, w16, s->w16.half);
         return QLITE_OK;
     }
     qlite_parallel_for(node, (size_t)s->threads, tiles_range, &j);
@@ -385,6 +402,7 @@ static qlite_status conv_prepare(qlite_node *node) {
 
     s->uk = qlite_gemm_f32_select_o16();
     s->fast = w->dtype == QLITE_DTYPE_FLOAT32 ? qlite_gemm_f32_o16_fast() : NULL;
+    s->fast_h = w->dtype == QLITE_DTYPE_FLOAT16 ? qlite_gemm_f16_o16_fast() : NULL;
     s->threads = qlite_node_threads(node);
     s->direct = s->groups == 1 && s->KH == 1 && s->KW == 1 && s->sh == 1 && s->sw == 1 &&
                 s->pt == 0 && s->pl == 0 && o->pad_bottom == 0 && o->pad_right == 0;
@@ -410,12 +428,12 @@ static qlite_status conv_prepare(qlite_node *node) {
      * patches of every pixel (<= 2 MiB) are gathered once and multiplied in
      * one GEMM, which the threads split by rows and columns, so the weights
      * stream through the cache once and 2 threads share 49 rows evenly. */
-    s->ind_fn = s->fast && !s->direct && s->groups == 1 && s->dw == 1
-                    ? qlite_gemm_f32_o16_ind_fast()
-                    : NULL;
-    s->whole = !s->ind_fn && !s->direct && s->groups == 1 &&
+    const bool implicit = !s->direct && s->groups == 1 && s->dw == 1;
+    s->ind_fn = s->fast && implicit ? qlite_gemm_f32_o16_ind_fast() : NULL;
+    s->ind_h = s->fast_h && implicit ? qlite_gemm_f16_o16_ind_fast() : NULL;
+    s->whole = !s->ind_fn && !s->ind_h && !s->direct && s->groups == 1 &&
                P * (size_t)s->K <= WHOLE_MAX_FLOATS;
-    if (s->ind_fn) {
+    if (s->ind_fn || s->ind_h) {
         /* Implicit im2col: no patch copies but the windows that cross the
          * left / right edge (a few output columns). Scratch: KH run
          * pointers per pixel, then those pixels' gathered rows. */

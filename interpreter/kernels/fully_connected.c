@@ -14,6 +14,7 @@
  * the same bits. int8, hybrid and non-constant float16 weights go to
  * qlite_fc_variants_prepare.
  */
+#include "gemm_f16.h"
 #include "gemm_f32.h"
 #include "kernels.h"
 #include "nn_common.h"
@@ -54,7 +55,9 @@ static qlite_status fc_eval_o16(qlite_node *node) {
     }
     qlite_gemm_f32_args g = {.M = s->M, .N = s->N, .K = s->K, .a = x, .rsa = s->K, .csa = 1,
                              .bias = b, .c = y, .ldc = s->N, .lo = s->lo, .hi = s->hi};
-    qlite_gemm_f32_run_o16(node, s->uk, &g, s->wo.data, s->wo.half);
+    /* float16: the fast half GEMM (gemm_f16.h), the float32 one's sums */
+    if (!s->wo.half || !qlite_gemm_f16_run_o16_fast(node, &g, s->wo.data))
+        qlite_gemm_f32_run_o16(node, s->uk, &g, s->wo.data, s->wo.half);
     return QLITE_OK;
 }
 
