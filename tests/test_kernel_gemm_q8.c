@@ -15,9 +15,27 @@
  *     whose ISA this CPU lacks is skipped, not passed. copy_a, and the
  *     hybrid helpers (quantize a row, output stage) on every ISA level
  *     against the docs §5 formula written here.
+ * (d) The AMX variant (x86 with AMX-INT8; skipped elsewhere): chosen when
+ *     the CPU's own CPUID / XCR0 / arch_prctl say tiles are usable; bit for
+ *     bit equal to the reference over M = 1..70, N = 1..80 and K below /
+ *     at / above / multiples of its 64-byte tile step, both modes, with and
+ *     without weight zero points, A rows of exactly K4 bytes (the next
+ *     row's bytes follow, as in the convolutions' patch buffers) and
+ *     weights of exactly ceil(N / 16) blocks (a model's O16I4 read in
+ *     place), both ending at a PROT_NONE page so a read past either faults;
+ *     the caller's tile configuration is put back (or the tiles released)
+ *     after each call, also on a thread of its own.
  */
 #include <float.h>
 #include <math.h>
+#if defined(__x86_64__) && defined(__linux__) && defined(__GNUC__)
+#define GEMM_TEST_AMX 1
+#include <cpuid.h>
+#include <pthread.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 
 #include "kernel_q8_check.h"
 
@@ -498,10 +516,251 @@ static void test_select(void **state) {
     print_message("int8 GEMM for N=6: %s, N=256: %s\n", a->name, b->name);
 }
 
+/* (d) ----------------------------------------------------------------------- */
+
+#ifdef GEMM_TEST_AMX
+/* What this CPU and kernel offer, asked directly (CPUID.(7,0):EDX bits 24/25, OSXSAVE, XCR0
+ * bits 17/18, the Linux permission for tile data). */
+static bool cpu_has_amx_int8(void) {
+    unsigned a, b, c, d;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d) || !(d >> 24 & 1) || !(d >> 25 & 1))
+        return false;
+    if (!__get_cpuid(1, &a, &b, &c, &d) || !(c >> 27 & 1)) return false;
+    uint32_t lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    if ((lo >> 17 & 3) != 3) return false;
+    if (!__builtin_cpu_supports("avx512f") || !__builtin_cpu_supports("avx512bw") ||
+        !__builtin_cpu_supports("avx512vl") || !__builtin_cpu_supports("avx512vnni"))
+        return false;
+    return syscall(SYS_arch_prctl, 0x1023 /* ARCH_REQ_XCOMP_PERM */, 18 /* XTILEDATA */) == 0;
+}
+
+static const qlite_gemm_q8_ukernel *amx_ukernel(void) {
+    size_t n;
+    const qlite_gemm_q8_ukernel *const *all = qlite_gemm_q8_all_ukernels(&n);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(all[i]->name, "qlite_q8_gemm__amx_32x32") == 0) return all[i];
+    return NULL;
+}
+
+/* bytes of memory ending exactly where a PROT_NONE page begins */
+typedef struct guarded {
+    void *map;
+    size_t len;
+    uint8_t *p;
+} guarded;
+
+static guarded guarded_alloc(size_t bytes) {
+    const size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    const size_t data = (bytes + page - 1) / page * page;
+    guarded g;
+    g.len = data + page;
+    g.map = mmap(NULL, g.len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    assert_true(g.map != MAP_FAILED);
+    assert_int_equal(mprotect((uint8_t *)g.map + data, page, PROT_NONE), 0);
+    g.p = (uint8_t *)g.map + data - bytes;
+    return g;
+}
+
+static void guarded_free(guarded *g) { munmap(g->map, g->len); }
+
+static void test_amx_detect(void **state) {
+    (void)state;
+    const qlite_gemm_q8_ukernel *uk = amx_ukernel();
+    assert_non_null(uk);
+    qlite_q8_set_feature_cap(~0u);
+    if (!cpu_has_amx_int8()) {
+        assert_false(qlite_q8_cpu_features() & QLITE_Q8_F_AMX);
+        assert_false(qlite_gemm_q8_runnable(uk));
+        print_message("this CPU / kernel offers no AMX-INT8\n");
+        skip();
+    }
+    assert_true(qlite_q8_cpu_features() & QLITE_Q8_F_AMX);
+    assert_true(qlite_gemm_q8_runnable(uk));
+    /* chosen, also for a model's weights in place at N of one block past a tile width */
+    assert_ptr_equal(qlite_gemm_q8_select_packed(256, false), uk);
+    assert_ptr_equal(qlite_gemm_q8_select_packed(48, true), uk);
+    assert_ptr_equal(qlite_gemm_q8_select_for(7), uk);
+    /* and off under the cap (the VNNI tiles then) */
+    qlite_q8_set_feature_cap(~QLITE_Q8_F_AMX);
+    assert_false(qlite_q8_cpu_features() & QLITE_Q8_F_AMX);
+    assert_ptr_not_equal(qlite_gemm_q8_select_packed(256, false), uk);
+    qlite_q8_set_feature_cap(~0u);
+}
+
+/* One shape: A of exactly M x lda bytes (rows past K: zeros to K4, then the next row's
+ * bytes), weights of exactly ceil(N / 16) blocks, both against a guard page. */
+static void amx_check_shape(const qlite_gemm_q8_ukernel *uk, qlite_test_rng *r, cols_buf *cb,
+                            size_t M, size_t N, size_t K, size_t lda, bool zw, unsigned mode) {
+    const size_t K4 = qlite_gemm_q8_k4(K), blocks = (N + 15) / 16;
+    make_cols(r, cb, N, qlite_test_rng_u32(r) % 4 != 0, zw, qlite_test_rng_u32(r) % 5 == 0,
+              qlite_test_rng_u32(r) % 3 == 0 ? QLITE_DTYPE_UINT8 : QLITE_DTYPE_INT8);
+    guarded ga = guarded_alloc(M * lda), gb = guarded_alloc(blocks * K4 * 16);
+    uint8_t *a = ga.p;
+    int8_t *w = malloc(N * K), *packed = malloc(qlite_gemm_q8_packed_size(K, N));
+    int32_t *rowsum = malloc(M * sizeof(int32_t));
+    const size_t es = mode == QLITE_GEMM_Q8_INT32 ? 4 : 1;
+    uint8_t *want = malloc(M * N * 4), *got = malloc(M * N * 4);
+    assert_true(w && packed && rowsum && want && got);
+    for (size_t m = 0; m < M; m++) {
+        rowsum[m] = 0;
+        for (size_t k = 0; k < lda; k++) {
+            const uint32_t u = qlite_test_rng_u32(r);
+            uint8_t v = u % 4 == 0 ? (u & 4 ? 255 : 0) : (uint8_t)(u >> 8);
+            if (k >= K && k < K4) v = 0; /* the contract: callers zero [K, K4) */
+            a[m * lda + k] = v;
+            if (k < K) rowsum[m] += v;
+        }
+    }
+    for (size_t i = 0; i < N * K; i++) {
+        const uint32_t u = qlite_test_rng_u32(r);
+        w[i] = u % 4 == 0 ? (u & 4 ? 127 : -128) : (int8_t)(u >> 8);
+    }
+    qlite_gemm_q8_pack(K, N, w, K, true, 0, 0, blocks, packed, NULL);
+    memcpy(gb.p, packed, blocks * K4 * 16);
+    qlite_gemm_q8_ref(M, N, K, a, lda, w, K, true, 0, &cb->cols, want, N, mode);
+    memset(got, 0xA5, M * N * es);
+    qlite_gemm_q8_tiles(uk, M, N, K, a, lda, (const int8_t *)gb.p, &cb->cols,
+                        zw ? rowsum : NULL, got, N, mode);
+    if (memcmp(got, want, M * N * es) != 0) {
+        for (size_t i = 0; i < M * N; i++) {
+            const int64_t g = es == 4 ? ((int32_t *)(void *)got)[i] : got[i];
+            const int64_t e = es == 4 ? ((int32_t *)(void *)want)[i] : want[i];
+            if (g != e)
+                fail_msg("%s %s M=%zu N=%zu K=%zu lda=%zu zw=%d: C[%zu][%zu] = %lld, the "
+                         "reference says %lld",
+                         uk->name, es == 4 ? "int32" : "bytes", M, N, K, lda, zw, i / N, i % N,
+                         (long long)g, (long long)e);
+        }
+    }
+    guarded_free(&ga);
+    guarded_free(&gb);
+    free(w);
+    free(packed);
+    free(rowsum);
+    free(want);
+    free(got);
+}
+
+static const size_t AMX_KS[] = {1, 3, 4, 5, 17, 60, 63, 64, 65, 100, 127, 128, 129,
+                                147, 191, 192, 193, 256, 300};
+
+static void amx_sweep(uint64_t seed) {
+    const qlite_gemm_q8_ukernel *uk = amx_ukernel();
+    qlite_test_rng r;
+    qlite_test_rng_seed(&r, seed);
+    cols_buf *cb = malloc(sizeof *cb);
+    assert_non_null(cb);
+    size_t t = 0;
+    /* every M 1..70 at N around the blocks; every N 1..80 at M around the tiles */
+    static const size_t Ns[] = {1, 15, 16, 17, 31, 32, 33, 48, 64, 80};
+    static const size_t Ms[] = {1, 15, 16, 17, 19, 32, 33, 47, 48, 49, 64, 70};
+    for (size_t M = 1; M <= 70; M++)
+        for (size_t j = 0; j < Q8_COUNT(Ns); j++, t++) {
+            const size_t K = AMX_KS[(M * 3 + j * 7 + seed) % Q8_COUNT(AMX_KS)];
+            const size_t lda = qlite_gemm_q8_k4(K) + (t % 4 == 3 ? 4 * (t % 7) : 0);
+            amx_check_shape(uk, &r, cb, M, Ns[j], K, lda, t % 3 == 1, (unsigned)(t / 2 % 2));
+        }
+    for (size_t N = 1; N <= 80; N++)
+        for (size_t i = 0; i < Q8_COUNT(Ms); i++, t++) {
+            const size_t K = AMX_KS[(N * 5 + i * 3 + seed) % Q8_COUNT(AMX_KS)];
+            const size_t lda = qlite_gemm_q8_k4(K) + (t % 4 == 3 ? 4 * (t % 7) : 0);
+            amx_check_shape(uk, &r, cb, Ms[i], N, K, lda, t % 3 == 1, (unsigned)(t / 2 % 2));
+        }
+    /* every K at a 2 x 2 tile block with a row and column remainder */
+    for (size_t i = 0; i < Q8_COUNT(AMX_KS); i++)
+        for (unsigned mode = 0; mode < 2; mode++)
+            amx_check_shape(uk, &r, cb, 53, 45, AMX_KS[i], qlite_gemm_q8_k4(AMX_KS[i]),
+                            i % 2 == 0, mode);
+    /* deep K (ResNet-18's layer4 3x3: 4608, the 49 pixels of a 7x7 map) */
+    amx_check_shape(uk, &r, cb, 49, 64, 4608, 4608, true, QLITE_GEMM_Q8_BYTES);
+    amx_check_shape(uk, &r, cb, 49, 40, 4610, 4612, false, QLITE_GEMM_Q8_INT32);
+    free(cb);
+}
+
+static void test_amx_exact(void **state) {
+    (void)state;
+    const qlite_gemm_q8_ukernel *uk = amx_ukernel();
+    assert_non_null(uk);
+    if (!qlite_gemm_q8_runnable(uk)) {
+        print_message("%s: this CPU lacks AMX-INT8\n", uk->name);
+        skip();
+    }
+    for (uint64_t seed = 1; seed <= 3; seed++) amx_sweep(seed);
+}
+
+typedef struct tile_cfg {
+    uint8_t palette, start_row, reserved[14];
+    uint16_t colsb[16];
+    uint8_t rows[16];
+} tile_cfg;
+
+static void cfg_store(tile_cfg *c) { __asm__ volatile("sttilecfg (%0)" ::"r"(c) : "memory"); }
+static void cfg_load(const tile_cfg *c) { __asm__ volatile("ldtilecfg (%0)" ::"r"(c) : "memory"); }
+
+/* A 40 x 40 x 100 GEMM (AMX blocks, K tail, VNNI-free) on this thread; then the tile state. */
+static void *amx_state_run(void *arg) {
+    tile_cfg *after = arg;
+    const qlite_gemm_q8_ukernel *uk = amx_ukernel();
+    qlite_test_rng r;
+    qlite_test_rng_seed(&r, 5);
+    cols_buf *cb = malloc(sizeof *cb);
+    if (!cb) return NULL;
+    amx_check_shape(uk, &r, cb, 40, 40, 100, 100, true, QLITE_GEMM_Q8_BYTES);
+    free(cb);
+    cfg_store(after);
+    return NULL;
+}
+
+static void test_amx_tile_state(void **state) {
+    (void)state;
+    const qlite_gemm_q8_ukernel *uk = amx_ukernel();
+    assert_non_null(uk);
+    if (!qlite_gemm_q8_runnable(uk)) skip();
+    static const tile_cfg none;
+    tile_cfg after;
+    /* no configuration before: released after (STTILECFG stores zeros) */
+    __asm__ volatile("tilerelease" ::: "memory");
+    amx_state_run(&after);
+    assert_memory_equal(&after, &none, sizeof after);
+    /* a host's configuration (other shapes) before: the same configuration after */
+    tile_cfg host;
+    memset(&host, 0, sizeof host);
+    host.palette = 1;
+    host.colsb[0] = 32;
+    host.rows[0] = 8;
+    host.colsb[3] = 16;
+    host.rows[3] = 3;
+    cfg_load(&host);
+    amx_state_run(&after);
+    __asm__ volatile("tilerelease" ::: "memory");
+    assert_memory_equal(&after, &host, sizeof after);
+    /* a thread of its own (its tiles configured by the call itself) */
+    pthread_t th;
+    memset(&after, 0xFF, sizeof after);
+    assert_int_equal(pthread_create(&th, NULL, amx_state_run, &after), 0);
+    assert_int_equal(pthread_join(th, NULL), 0);
+    assert_memory_equal(&after, &none, sizeof after);
+}
+#else
+static void test_amx_detect(void **state) {
+    (void)state;
+    skip(); /* not x86-64 Linux: no AMX */
+}
+static void test_amx_exact(void **state) {
+    (void)state;
+    skip();
+}
+static void test_amx_tile_state(void **state) {
+    (void)state;
+    skip();
+}
+#endif
+
 int main(void) {
     size_t n;
     const qlite_gemm_q8_ukernel *const *all = qlite_gemm_q8_all_ukernels(&n);
-    struct CMUnitTest tests[16];
+    struct CMUnitTest tests[20];
     size_t t = 0;
     tests[t++] = (struct CMUnitTest)cmocka_unit_test(test_pack_o16i4);
     tests[t++] = (struct CMUnitTest)cmocka_unit_test(test_copy_a);
@@ -509,6 +768,9 @@ int main(void) {
     tests[t++] = (struct CMUnitTest)cmocka_unit_test(test_ref_matches_formula);
     tests[t++] = (struct CMUnitTest)cmocka_unit_test(test_select);
     tests[t++] = (struct CMUnitTest)cmocka_unit_test(test_output_stage_edges);
+    tests[t++] = (struct CMUnitTest)cmocka_unit_test(test_amx_detect);
+    tests[t++] = (struct CMUnitTest)cmocka_unit_test(test_amx_exact);
+    tests[t++] = (struct CMUnitTest)cmocka_unit_test(test_amx_tile_state);
     for (size_t i = 0; i < n && t < Q8_COUNT(tests); i++) {
         struct CMUnitTest u = cmocka_unit_test_prestate(test_variant, (void *)all[i]);
         u.name = all[i]->name;

@@ -256,6 +256,10 @@ void qlite_gemm_q8_tiles(const qlite_gemm_q8_ukernel *uk, size_t M, size_t N, si
                          unsigned mode) {
     const size_t K4 = qlite_gemm_q8_k4(K), bstride = K4 * 16;
     const size_t es = mode == QLITE_GEMM_Q8_INT32 ? 4 : 1;
+    if (uk->any_shape) {
+        if (M && N) uk->tile(K4, a, lda, M, packed, bstride, N, cols, 0, rowsum, c, ldc, mode);
+        return;
+    }
     for (size_t n0 = 0; n0 < N; n0 += uk->nr) {
         const size_t nr = N - n0 < uk->nr ? N - n0 : uk->nr;
         const int8_t *panel = packed + (n0 / 16) * bstride;
@@ -289,12 +293,19 @@ extern const qlite_gemm_q8_ukernel qlite_q8_gemm__avx2_3x16;
 extern const qlite_gemm_q8_ukernel qlite_q8_gemm__avxvnni_6x16;
 extern const qlite_gemm_q8_ukernel qlite_q8_gemm__avx512vnni_12x16;
 extern const qlite_gemm_q8_ukernel qlite_q8_gemm__avx512vnni_8x32;
+extern const qlite_gemm_q8_ukernel qlite_q8_gemm__amx_32x32;
+bool qlite_q8_amx_usable(void); /* gemm_q8_amx.c */
 #endif
 #if defined(__aarch64__) && defined(__GNUC__)
 #include "gemm_q8_neon.h" /* Q8_ARM: NEON, SDOT, i8mm variants (gemm_q8_neon.c) */
 #endif
 
-enum { F_AVX2 = QLITE_Q8_F_AVX2, F_AVXVNNI = QLITE_Q8_F_AVXVNNI, F_AVX512VNNI = QLITE_Q8_F_AVX512 };
+enum {
+    F_AVX2 = QLITE_Q8_F_AVX2,
+    F_AVXVNNI = QLITE_Q8_F_AVXVNNI,
+    F_AVX512VNNI = QLITE_Q8_F_AVX512,
+    F_AMX = QLITE_Q8_F_AMX
+};
 
 static const qlite_gemm_q8_ukernel *const all_ukernels[] = {
     &ukernel_scalar,
@@ -303,6 +314,7 @@ static const qlite_gemm_q8_ukernel *const all_ukernels[] = {
     &qlite_q8_gemm__avxvnni_6x16,
     &qlite_q8_gemm__avx512vnni_12x16,
     &qlite_q8_gemm__avx512vnni_8x32,
+    &qlite_q8_gemm__amx_32x32,
 #endif
 #ifdef Q8_ARM
     Q8_ARM_UKERNELS
@@ -312,7 +324,7 @@ static const qlite_gemm_q8_ukernel *const all_ukernels[] = {
 static const unsigned ukernel_needs[] = {0,
 #ifdef Q8_X86
                                          F_AVX2, F_AVX2 | F_AVXVNNI, F_AVX512VNNI,
-                                         F_AVX512VNNI,
+                                         F_AVX512VNNI, F_AVX512VNNI | F_AMX,
 #endif
 #ifdef Q8_ARM
                                          Q8_ARM_NEEDS
@@ -320,7 +332,7 @@ static const unsigned ukernel_needs[] = {0,
 };
 static const int ukernel_rank[] = {0,
 #ifdef Q8_X86
-                                   1, 2, 3, 3,
+                                   1, 2, 3, 3, 4,
 #endif
 #ifdef Q8_ARM
                                    Q8_ARM_RANKS
@@ -346,6 +358,8 @@ static unsigned cpu_features(void) {
         if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
             __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni"))
             f |= F_AVX512VNNI;
+        /* AMX: its output stage and leftover rows are AVX-512 VNNI's */
+        if ((f & F_AVX512VNNI) && qlite_q8_amx_usable()) f |= F_AMX;
     }
 #endif
 #ifdef Q8_ARM
@@ -390,7 +404,8 @@ const qlite_gemm_q8_ukernel *qlite_gemm_q8_select_packed(size_t N, bool exact_bl
     for (size_t i = 0; i < QLITE_ARRAY_SIZE(all_ukernels); i++) {
         if ((ukernel_needs[i] & f) != ukernel_needs[i]) continue;
         const size_t nr = all_ukernels[i]->nr, padded = (N + nr - 1) / nr * nr;
-        if (exact_blocks && n16 % nr != 0) continue; /* would read a block past the end */
+        /* would read a block past the end */
+        if (exact_blocks && n16 % nr != 0 && !all_ukernels[i]->any_shape) continue;
         const double eff = N == 0 ? 1.0 : (double)N / (double)padded;
         /* the best ISA; within it, the tile that wastes least of N (ties: wider) */
         if (ukernel_rank[i] > best_rank || (ukernel_rank[i] == best_rank && eff >= best_eff)) {

@@ -48,6 +48,9 @@
  *   qlite_q8_gemm__avxvnni_6x16      AVX-VNNI: 256-bit VPDPBUSD
  *   qlite_q8_gemm__avx512vnni_12x16  AVX-512 VNNI: 512-bit VPDPBUSD, one block
  *   qlite_q8_gemm__avx512vnni_8x32   the same, two blocks per tile
+ *   qlite_q8_gemm__amx_32x32         Intel AMX TDPBUSD on 16 x 64-byte tiles
+ *                                    (gemm_q8_amx.c; Linux, after the tile
+ *                                    data permission is granted)
  *   qlite_q8_gemm__neon_2x16         ARM64 NEON: widened to int16, SADALP (gemm_q8_neon.c)
  *   qlite_q8_gemm__neondot_4x16      ARM64 dot product: SDOT by element
  *   qlite_q8_gemm__i8mm_5x16         ARM64 i8mm: SUDOT (u8 x s8) by element
@@ -98,6 +101,14 @@ typedef struct qlite_gemm_q8_ukernel {
      */
     void (*dot)(size_t K, const uint8_t *a, int32_t rowsum, const int8_t *w, size_t ldw,
                 size_t n0, size_t n1, const qlite_q8_cols *cols, void *c, unsigned mode);
+    /*
+     * tile takes any mr and nr (it walks its own sub-tiles, with per-call set
+     * up such as AMX's tile configuration) and reads only the ceil(nr / 16)
+     * blocks it covers: qlite_gemm_q8_tiles calls it once for the whole
+     * GEMM, and it qualifies for exact_blocks at every N. (Added for AMX;
+     * false, the default, for the register-tile variants.)
+     */
+    bool any_shape;
 } qlite_gemm_q8_ukernel;
 
 /* Every variant this build has, portable first, runnable here or not. */
@@ -111,6 +122,7 @@ bool qlite_gemm_q8_runnable(const qlite_gemm_q8_ukernel *uk);
 #define QLITE_Q8_F_NEON 8u      /* AArch64 Advanced SIMD (always there on ARM64) */
 #define QLITE_Q8_F_DOTPROD 16u  /* ARM dot product SDOT/UDOT (HWCAP_ASIMDDP) */
 #define QLITE_Q8_F_I8MM 32u     /* ARM int8 matrix multiply: USDOT/SUDOT (HWCAP2_I8MM) */
+#define QLITE_Q8_F_AMX 64u      /* Intel AMX-TILE + AMX-INT8, OS-enabled, permission granted */
 unsigned qlite_q8_cpu_features(void);
 
 /*
