@@ -205,15 +205,18 @@ static void check_case(const convq_case *c, uint64_t seed) {
             true, QLITE_ACT_NONE                                                           \
     }
 
-/* Every case on every ISA level the kernels have (AVX-512 VNNI, AVX-VNNI, AVX2, portable;
- * ARM64: i8mm, dot product, NEON, portable), capped below what this CPU has: the depthwise
- * blocks and the GEMM variant chosen differ. */
+/* Every case on every ISA level the kernels have (AMX, AVX-512 VNNI, AVX-VNNI, AVX2,
+ * portable; ARM64: i8mm, dot product, NEON, portable), capped below what this CPU has: the
+ * depthwise blocks and the GEMM variant chosen differ (a level this CPU lacks repeats the one
+ * below it). */
+#define NLEVELS 5
 #if defined(__aarch64__)
-static const unsigned ISA_CAPS[4] = {~0u, QLITE_Q8_F_NEON | QLITE_Q8_F_DOTPROD, QLITE_Q8_F_NEON,
-                                     0u};
+static const unsigned ISA_CAPS[NLEVELS] = {~0u, ~0u, QLITE_Q8_F_NEON | QLITE_Q8_F_DOTPROD,
+                                           QLITE_Q8_F_NEON, 0u};
 #else
-static const unsigned ISA_CAPS[4] = {~0u, QLITE_Q8_F_AVX2 | QLITE_Q8_F_AVXVNNI, QLITE_Q8_F_AVX2,
-                                     0u};
+static const unsigned ISA_CAPS[NLEVELS] = {~0u, ~QLITE_Q8_F_AMX,
+                                           QLITE_Q8_F_AVX2 | QLITE_Q8_F_AVXVNNI, QLITE_Q8_F_AVX2,
+                                           0u};
 #endif
 
 static void run_level(const convq_case *cases, size_t n, uint64_t seed) {
@@ -229,7 +232,7 @@ static void run_level(const convq_case *cases, size_t n, uint64_t seed) {
 }
 
 static void run_cases(const convq_case *cases, size_t n, uint64_t seed) {
-    for (size_t level = 0; level < 4; level++) {
+    for (size_t level = 0; level < NLEVELS; level++) {
         qlite_q8_set_feature_cap(ISA_CAPS[level]);
         run_level(cases, n, seed);
     }
@@ -260,6 +263,15 @@ static void test_conv_exact(void **state) {
         CASE(K_CONV, I8, 1, 1, 1, 48, 100, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1), /* dot, 7 ranges */
         /* more than one tile of 64+ rows, evened out (300 pixels, K = 288) */
         CASE(K_CONV, I8, 1, 15, 20, 32, 40, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1),
+        /* the AMX blocks' edges: ResNet-18's first layer (7x7/2 of 3 channels, K = 147: a K
+         * tail of 20 bytes past two 64-byte steps), its layer4 shape (49 pixels = 32 + 16 +
+         * 1 rows, K = 576 here), MobileNetV2-like 1x1 with K = 24 (one partial step) and
+         * K = 96 over 100 pixels, 1x1 in place with 70 pixels and 40 columns */
+        CASE(K_CONV, I8, 1, 20, 18, 3, 24, 7, 7, 2, 2, 1, 1, 3, 3, 3, 3, 1),
+        CASE(K_CONV, U8, 1, 7, 7, 64, 80, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1),
+        CASE(K_CONV, I8, 1, 10, 10, 24, 144, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1),
+        CASE(K_CONV, I8, 1, 10, 10, 96, 24, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1),
+        CASE(K_CONV, U8, 2, 5, 7, 68, 40, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1),
     };
     run_cases(cases, Q8_COUNT(cases), 10);
 }

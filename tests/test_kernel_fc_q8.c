@@ -100,7 +100,8 @@ static void check_case(const fcq_case *c, uint64_t seed) {
 }
 
 static void fc_level(void) {
-    const size_t Ms[] = {1, 2, 3, 4, 5, 13, 24, 37};
+    /* 16+ rows: the AMX blocks (32 + 5 rows; 64 + 16 + 6 rows) */
+    const size_t Ms[] = {1, 2, 3, 4, 5, 13, 24, 37, 86};
     const size_t Ks[] = {1, 3, 4, 7, 16, 63, 64, 65, 130, 784};
     const size_t Ns[] = {1, 6, 15, 16, 17, 32, 33, 70, 130};
     uint64_t seed = 1;
@@ -117,16 +118,41 @@ static void fc_level(void) {
 
 static void test_fc_exact(void **state) {
     (void)state;
-    /* on every ISA level up to this CPU's: AVX-512 VNNI, AVX-VNNI, AVX2, portable
-     * (ARM64: i8mm, dot product, NEON, portable) */
+    /* on every ISA level up to this CPU's: AMX, AVX-512 VNNI, AVX-VNNI, AVX2, portable
+     * (ARM64: i8mm, dot product, NEON, portable; the first level twice) */
 #if defined(__aarch64__)
-    const unsigned caps[4] = {~0u, QLITE_Q8_F_NEON | QLITE_Q8_F_DOTPROD, QLITE_Q8_F_NEON, 0u};
+    const unsigned caps[5] = {~0u, ~0u, QLITE_Q8_F_NEON | QLITE_Q8_F_DOTPROD, QLITE_Q8_F_NEON,
+                              0u};
 #else
-    const unsigned caps[4] = {~0u, QLITE_Q8_F_AVX2 | QLITE_Q8_F_AVXVNNI, QLITE_Q8_F_AVX2, 0u};
+    const unsigned caps[5] = {~0u, ~QLITE_Q8_F_AMX, QLITE_Q8_F_AVX2 | QLITE_Q8_F_AVXVNNI,
+                              QLITE_Q8_F_AVX2, 0u};
 #endif
-    for (size_t level = 0; level < 4; level++) {
+    for (size_t level = 0; level < 5; level++) {
         qlite_q8_set_feature_cap(caps[level]);
         fc_level();
+    }
+    qlite_q8_set_feature_cap(~0u);
+}
+
+/* Transformer-like FC shapes over 128 tokens (M = 128: four 32-row AMX blocks), on AMX and
+ * capped to AVX-512 VNNI (x86; ARM64 runs its own level twice). */
+static void test_fc_transformer_shapes(void **state) {
+    (void)state;
+    const size_t layers[3][2] = {{64, 192}, {64, 256}, {256, 64}};
+#if defined(__aarch64__)
+    const unsigned caps[2] = {~0u, ~0u};
+#else
+    const unsigned caps[2] = {~0u, ~QLITE_Q8_F_AMX};
+#endif
+    for (size_t level = 0; level < 2; level++) {
+        qlite_q8_set_feature_cap(caps[level]);
+        uint64_t seed = 300;
+        for (size_t l = 0; l < 3; l++) {
+            fcq_case c = {.dt = QLITE_DTYPE_INT8, .M = 128, .K = layers[l][0], .N = layers[l][1],
+                          .per_channel = l != 1, .zw = l == 2, .bias = true, .keep = true,
+                          .act = l == 1 ? QLITE_ACT_RELU : QLITE_ACT_NONE};
+            check_case(&c, seed++);
+        }
     }
     qlite_q8_set_feature_cap(~0u);
 }
@@ -241,6 +267,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fc_exact),
         cmocka_unit_test(test_fc_mlp_shapes),
+        cmocka_unit_test(test_fc_transformer_shapes),
         cmocka_unit_test(test_fc_golden),
         cmocka_unit_test(test_fc_errors),
     };
