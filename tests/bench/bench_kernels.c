@@ -11,7 +11,13 @@
  *    VNNI: 64 u8 x s8 multiply-adds = 128 int8 ops each) and one of 14
  *    independent VFMADD231PS zmm (16 multiply-adds = 32 float ops each),
  *    and the same at 256 bits, best of 40 trials of ~5 ms: the most this
- *    core can do, in GOPS (the better width counts).
+ *    core can do, in GOPS (the better width counts). On CPUs with AMX-INT8
+ *    (and Linux's permission for tile data) also a loop of 4 independent
+ *    TDPBUSD on 16 x 64-byte tiles (16 x 16 x 64 multiply-adds = 32768
+ *    ops each), printed beside it: qlite's int8 GEMM runs on the tiles
+ *    there, but "% peak" stays against the VNNI peak (comparable with
+ *    XNNPACK's, which does not use AMX, and with earlier tables); above
+ *    100% means more than VNNI could do.
  * 2. Each case (shape) and dtype:
  *    qlite   a one-op model made with the writer (weights as qlite-convert
  *            stores them: float32; float16 weights and bias under float32
@@ -51,6 +57,10 @@
 #include <string.h>
 #include <time.h>
 #include <xnnpack.h>
+
+#include <cpuid.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "packed_layout.h"
 #include "qlite/qlite.h"
@@ -574,6 +584,52 @@ PEAK_LOOP(vnni_ymm, "vpdpbusd", "ymm")
 PEAK_LOOP(fma_zmm, "vfmadd231ps", "zmm")
 PEAK_LOOP(fma_ymm, "vfmadd231ps", "ymm")
 
+/* AMX: 4 independent TDPBUSD per iteration (C tiles 0-3, A tiles 4-5, B tiles 6-7, all 16 rows
+ * x 64 bytes, zero data), the configuration loaded and released around the loop
+ * (measure_peaks counts 14 "instructions" per iteration: amx_ops_per_insn scales for that). */
+typedef struct amx_tilecfg {
+    uint8_t palette, start_row, reserved[14];
+    uint16_t colsb[16];
+    uint8_t rows[16];
+} amx_tilecfg;
+
+static void amx_loop(uint64_t iters) {
+    amx_tilecfg cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.palette = 1;
+    for (int t = 0; t < 8; t++) cfg.colsb[t] = 64, cfg.rows[t] = 16;
+    __asm__ volatile("ldtilecfg (%1)\n\t"
+                     "tilezero %%tmm0\n\ttilezero %%tmm1\n\ttilezero %%tmm2\n\t"
+                     "tilezero %%tmm3\n\ttilezero %%tmm4\n\ttilezero %%tmm5\n\t"
+                     "tilezero %%tmm6\n\ttilezero %%tmm7\n\t"
+                     "1:\n\t"
+                     "tdpbusd %%tmm6, %%tmm4, %%tmm0\n\t"
+                     "tdpbusd %%tmm7, %%tmm4, %%tmm1\n\t"
+                     "tdpbusd %%tmm6, %%tmm5, %%tmm2\n\t"
+                     "tdpbusd %%tmm7, %%tmm5, %%tmm3\n\t"
+                     "dec %0\n\t"
+                     "jnz 1b\n\t"
+                     "tilerelease\n\t"
+                     : "+r"(iters)
+                     : "r"(&cfg)
+                     : "cc", "memory");
+}
+
+/* TDPBUSD operations per loop iteration divided by the 14 measure_peaks counts: 4 x 16 x 16 x
+ * 64 multiply-adds x 2 / 14. */
+static const double amx_ops_per_insn = 4.0 * 16 * 16 * 64 * 2 / 14.0;
+
+/* AMX-INT8 usable here: CPUID.(7,0):EDX bits 24/25, XCR0 tile state, Linux's permission. */
+static bool have_amx(void) {
+    unsigned a, b, c, d;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d) || !(d >> 24 & 1) || !(d >> 25 & 1)) return false;
+    if (!__get_cpuid(1, &a, &b, &c, &d) || !(c >> 27 & 1)) return false;
+    uint32_t lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    if ((lo >> 17 & 3) != 3) return false;
+    return syscall(SYS_arch_prctl, 0x1023 /* ARCH_REQ_XCOMP_PERM */, 18 /* XTILEDATA */) == 0;
+}
+
 /* Iterations of `loop` that take about 5 ms. */
 static uint64_t calibrate(void (*loop)(uint64_t)) {
     uint64_t iters = 1000;
@@ -718,8 +774,18 @@ int main(int argc, char **argv) {
             printf("Peak of one core (register-only loops of 14 independent instructions, best of 40 "
                    "x 5 ms): int8 VPDPBUSD zmm %.1f GOPS, ymm %.1f GOPS; float32 VFMADD231PS zmm "
                    "%.1f GFLOPS, ymm %.1f GFLOPS. %% peak below uses the better width: int8 %.1f "
-                   "GOPS, float32 %.1f GFLOPS.\n\n",
+                   "GOPS, float32 %.1f GFLOPS.\n",
                    pl[0].best, pl[1].best, pl[2].best, pl[3].best, peak_i8, peak_f32);
+            if (have_amx()) {
+                peak_loop pa = {amx_loop, amx_ops_per_insn, 0, 0};
+                measure_peaks(&pa, 1);
+                printf("AMX (4 independent TDPBUSD on 16 x 64-byte tiles, register-only, best of 40 "
+                       "x 5 ms): int8 %.1f GOPS = %.2fx the VNNI peak. qlite's int8 GEMM uses the "
+                       "tiles on this CPU; %% peak below stays against the VNNI peak.\n\n",
+                       pa.best, pa.best / peak_i8);
+            } else {
+                printf("AMX: not available on this CPU (or not granted by the OS).\n\n");
+            }
         } else {
             printf("Peak: not measured (no AVX-512 VNNI on this CPU)\n\n");
         }
