@@ -426,6 +426,48 @@ static void test_table(void **state) {
     qlite_q8_set_feature_cap(~0u);
 }
 
+/* QUANTIZE where the quotient x / scale is within a few ulps of a tie k + 0.5 (the
+ * AVX-512 row forms it by a product and an FMA correction, not a division), for
+ * scales of every magnitude, those beyond [2^-100, 2^100] (the division path) and
+ * around those bounds included; plus random floats of every exponent. */
+static void test_quantize_near_ties(void **state) {
+    enter_level(state);
+    qlite_test_rng rng;
+    qlite_test_rng_seed(&rng, 0x71E5);
+    const float fixed[] = {0x1p-100f, 0x1.fffffep-101f, 0x1p100f, 0x1.000002p100f, 1e-30f,
+                           1e30f, 1.0f, 0.0078125f, 0.3f, 0.018658f, 3.3e-5f, 0x1.8p-126f};
+    for (int round = 0; round < 24; round++) {
+        const qlite_dtype dt = round % 2 ? QLITE_DTYPE_UINT8 : QLITE_DTYPE_INT8;
+        float scale = round < (int)Q8_COUNT(fixed) ? fixed[round]
+                                                   : q8_rand_scale(&rng, -20, 10);
+        int32_t zp = q8_rand_zp(&rng, dt);
+        const size_t n = 6000;
+        const int64_t shape[1] = {(int64_t)n};
+        float *x = malloc(n * sizeof *x);
+        assert_non_null(x);
+        for (size_t i = 0; i < n; i++) {
+            const uint32_t r = qlite_test_rng_u32(&rng);
+            if (i % 4 == 3) { /* any float bits but NaN */
+                uint32_t b = qlite_test_rng_u32(&rng);
+                memcpy(&x[i], &b, sizeof b);
+                if (x[i] != x[i]) x[i] = 0.0f;
+                continue;
+            }
+            const float tie = (float)((int)(r % 601) - 300) + 0.5f;
+            float v = tie * scale;
+            for (int k = (int)(r >> 16) % 7 - 3; k != 0; k += k > 0 ? -1 : 1)
+                v = nextafterf(v, k > 0 ? INFINITY : -INFINITY);
+            x[i] = v;
+        }
+        qlite_quant q = {.count = 1, .axis = 0, .scale = &scale, .zero_point = &zp};
+        qlite_op_test_tensor in = qt_f32(1, shape, x);
+        qlite_op_test_tensor out = qt(dt, 1, shape, NULL);
+        out.quant = &q;
+        run_both(QLITE_OP_QUANTIZE, NULL, 1, &in, &out, "near ties");
+        free(x);
+    }
+}
+
 /* one test per ISA level, named "<test> avx512" etc. */
 #define LEVEL_TESTS(fn)                                                            \
     {#fn " avx512", fn, NULL, leave_level, (void *)&LEVELS[0]},                    \
@@ -440,6 +482,7 @@ int main(void) {
         LEVEL_TESTS(test_binary_extremes),
         LEVEL_TESTS(test_lut),
         LEVEL_TESTS(test_quantize),
+        LEVEL_TESTS(test_quantize_near_ties),
         LEVEL_TESTS(test_softmax),
         LEVEL_TESTS(test_layer_norm),
     };
