@@ -19,12 +19,17 @@
  * (whole runs of an implicit im2col, or equal pieces of a longer run), 64
  * columns at a time. The weights of such a block (<= 192 x 64) are
  *   - widened once into a 48 KiB L1 buffer of floats that every row tile of
- *     the row block then reads (VCVTPH2PS would otherwise add 4 uops to the
- *     24 FMAs of each K step of each tile), when the row block has more
- *     than H_WIDEN_ROWS rows;
+ *     the row block then reads (VCVTPH2PS would otherwise add 4 conversions
+ *     to the 24 FMAs of each K step of each tile), when the row block has
+ *     more than H_WIDEN_ROWS rows;
  *   - widened in registers as loaded (VCVTPH2PS zmm from 32 bytes) when it
- *     has a few rows (batch-1 FULLY_CONNECTED, the last pixels), where a
- *     widened copy would not be reused and the halves halve the bytes read.
+ *     has fewer (batch-1 FULLY_CONNECTED, small late layers), where a copy
+ *     would be reused too little and the halves halve the bytes read.
+ * Measured on this machine's Xeon (AVX-512, loaded, medians and mins of
+ * 11 interleaved runs, x the float32 fast GEMM): 3136x64x576, 784x128x1152,
+ * 196x256x2304, 49x512x4608, 128x768x256: buffer 0.86-0.94, registers
+ * 0.90-1.00; 1x4096x4096: buffer 1.1, registers 0.57-0.63; 4 / 12 rows:
+ * buffer 1.3-2.8, registers 0.7-0.97; 24-64 rows: within the noise.
  */
 #include "kernels/gemm_f16.h"
 
@@ -41,7 +46,7 @@
 #define H_NP 4          /* 16-column panels of a register tile */
 #define H_KC 192        /* K steps per block: 192 x 64 floats (48 KiB) */
 #define H_MC 240        /* rows per block */
-#define H_WIDEN_ROWS 12 /* row blocks of more rows widen their weight blocks once */
+#define H_WIDEN_ROWS 48 /* row blocks of more rows widen their weight blocks once */
 
 /* 16 weights of step i of a panel: floats from the widened buffer
  * (64-byte aligned) or halves widened in the register. */
