@@ -322,9 +322,32 @@ static void compute_range(void *arg, size_t begin, size_t end) {
     }
 }
 
+/*
+ * M >= 4 rows, A's columns contiguous, a CPU with the fast half GEMM
+ * (gemm_f16_avx512.c): B's halves copied into O16 in scratch (bit copies),
+ * then that GEMM, on the node's threads (node NULL: this thread). Taken
+ * under the condition on which qlite_gemm_f32_run packs a float B into O16
+ * for its fast GEMM (the O16 copy fits the floats of uk's panels), so the
+ * sums stay those of the float32 GEMM on the widened weights. False:
+ * nothing done.
+ */
+static bool run_o16_fast(const qlite_node *node, const qlite_gemm_f32_ukernel *uk,
+                         const qlite_gemm_f16w_args *g, float *scratch) {
+    if (g->csa != 1 || g->M < QLITE_GEMM_F32_SMALL_M || !qlite_gemm_f16_o16_fast() ||
+        qlite_gemm_o16_elems(g->K, g->N) > qlite_gemm_f32_packed_size(uk, g->K, g->N))
+        return false;
+    uint16_t *w16 = (uint16_t *)(void *)scratch;
+    qlite_gemm_o16_pack_f16(g->K, g->N, g->b, g->ldb, g->b_trans, w16);
+    const qlite_gemm_f32_args a = {.M = g->M, .N = g->N, .K = g->K, .a = g->a, .rsa = g->rsa,
+                                   .csa = 1, .bias = g->bias, .c = g->c, .ldc = g->ldc,
+                                   .lo = g->lo, .hi = g->hi};
+    return qlite_gemm_f16_run_o16_fast(node, &a, w16);
+}
+
 void qlite_gemm_f16w_run(const qlite_node *node, const qlite_gemm_f32_ukernel *uk,
                          const qlite_gemm_f16w_args *g, float *scratch) {
     if (g->M == 0 || g->N == 0) return;
+    if (run_o16_fast(node, uk, g, scratch)) return;
     f16_job j = {.uk = uk, .rk = qlite_gemm_f16_rowk_select(), .g = g, .packed = scratch};
     if (g->M < QLITE_GEMM_F32_SMALL_M) {
         qlite_kernel_parallel(node, (g->N + SMALL_COLS - 1) / SMALL_COLS, SMALL_COLS * g->K * g->M,
@@ -342,6 +365,7 @@ void qlite_gemm_f16w_run(const qlite_node *node, const qlite_gemm_f32_ukernel *u
 void qlite_gemm_f16w_serial(const qlite_gemm_f32_ukernel *uk, const qlite_gemm_f16w_args *g,
                             float *scratch) {
     if (g->M == 0 || g->N == 0) return;
+    if (run_o16_fast(NULL, uk, g, scratch)) return;
     f16_job j = {.uk = uk, .rk = qlite_gemm_f16_rowk_select(), .g = g, .packed = scratch};
     if (g->M < QLITE_GEMM_F32_SMALL_M) {
         small_range(&j, 0, (g->N + SMALL_COLS - 1) / SMALL_COLS);

@@ -15,7 +15,10 @@
  * The products and sums are those of gemm_f32.h on the widened weights, in
  * the same order for the packed algorithm (same micro-kernels), so results
  * equal the float kernels' on widened weights up to float rounding order in
- * the small-M algorithm.
+ * the small-M algorithm. Where the fast half GEMM below exists (AVX-512)
+ * and qlite_gemm_f32_run would take its fast O16 GEMM (M >= 4, csa 1, O16
+ * fits uk's panels), B's halves are copied into O16 in the scratch and
+ * that GEMM runs: the float32 fast GEMM's sums, bit for bit.
  */
 #ifndef QLITE_GEMM_F16_H
 #define QLITE_GEMM_F16_H
