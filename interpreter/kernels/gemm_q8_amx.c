@@ -39,7 +39,10 @@
  *       the AVX-512 VNNI tiles (8x32 on two blocks, 12x16 on one).
  * The output stage reads the C tiles back from a stack buffer: + bias
  * - zw * rowsum, then q8_x86.h's rq16w requantization (bit-identical to
- * qlite_requantize), clamp, masked byte stores (or the int32 sums).
+ * qlite_requantize), clamp, masked byte stores (or the int32 sums). It is
+ * software-pipelined: a block's output stage (vector units) is issued after
+ * the next block's TDPBUSDs (the tile unit) and before their tile stores,
+ * with two accumulator buffers, so the two overlap.
  *
  * Tile configuration: loaded by every call of the tile function (which
  * qlite_gemm_q8_tiles calls once per GEMM: any_shape), on the calling
@@ -126,12 +129,12 @@ static inline void tile_release(void) { __asm__ volatile("tilerelease" ::: "memo
 /* ---- one block of work ---- */
 
 /*
- * acc [32][32] (row stride 32) = A rows (16, or 32 when two_a) x the 16 or
- * 32 (two_b) columns of the blocks at b, over KB full 64-k steps, then the
- * staged tail (at [32][64], bt [2][16][64]) when at is set.
+ * C tiles = A rows (16, or 32 when two_a) x the 16 or 32 (two_b) columns of
+ * the blocks at b, over KB full 64-k steps, then the staged tail (at
+ * [32][64], bt [2][16][64]) when at is set; amx_store puts them in acc.
  */
-static void amx_block(size_t KB, const uint8_t *a, size_t lda, const int8_t *b, size_t bstride,
-                      bool two_a, bool two_b, const uint8_t *at, const int8_t *bt, int32_t *acc) {
+static void amx_compute(size_t KB, const uint8_t *a, size_t lda, const int8_t *b, size_t bstride,
+                        bool two_a, bool two_b, const uint8_t *at, const int8_t *bt) {
     const uint8_t *a1 = a + 16 * lda;
     const int8_t *b1 = b + bstride;
     TZERO(0);
@@ -201,6 +204,10 @@ static void amx_block(size_t KB, const uint8_t *a, size_t lda, const int8_t *b, 
             TDP(0, 4, 6);
         }
     }
+}
+
+/* The C tiles into acc [32][32] (row stride 32). */
+static void amx_store(bool two_a, bool two_b, int32_t *acc) {
     TSTORE(0, acc, 128);
     if (two_b) TSTORE(1, acc + 16, 128);
     if (two_a) TSTORE(2, acc + 512, 128);
@@ -270,7 +277,7 @@ Q8_AVX512 static void tile_amx(size_t K4, const uint8_t *a, size_t lda, size_t M
     const size_t vnni_rows = overlap ? 0 : rest;
     const bool amx = M >= 16;
     const __mmask64 rmask = r ? ~0ull >> (64 - r) : 0;
-    alignas(64) int32_t acc[32 * 32];
+    alignas(64) int32_t acc[2][32 * 32];
     alignas(64) uint8_t at[32 * 64];
     alignas(64) int8_t bt[2 * 16 * 64];
     amx_cfg saved, ours;
@@ -303,6 +310,9 @@ Q8_AVX512 static void tile_amx(size_t K4, const uint8_t *a, size_t lda, size_t M
         if (amx && r) /* the last r / 4 rows of 64 bytes of each block */
             for (size_t v = 0; v < (two_b ? 2u : 1u); v++)
                 memcpy(bt + 1024 * v, bp + v * bstride + 1024 * KB, 16 * r);
+        /* software pipeline: a block's output stage (vector units) runs while the next
+         * block's TDPBUSDs (the tile unit) are in flight; two accumulator buffers */
+        size_t pend_rows = 0, pend_first = 0, pend_mb = 0, cur = 0;
         for (size_t m0 = 0; amx;) {
             /* the block's first row, its rows, and the first of them to store */
             size_t mb = m0, rows, first = 0;
@@ -322,11 +332,18 @@ Q8_AVX512 static void tile_amx(size_t K4, const uint8_t *a, size_t lda, size_t M
                 for (size_t i = 0; i < rows; i++)
                     _mm512_store_si512(at + 64 * i,
                                        _mm512_maskz_loadu_epi8(rmask, ap + i * lda + 64 * KB));
-            amx_block(KB, ap, lda, bp, bstride, rows == 32, two_b, r ? at : NULL, bt, acc);
-            amx_out(acc, first, rows, ncols, cols, n, rowsum ? rowsum + mb : NULL,
-                    cp + mb * ldc * es, ldc, mode, p);
+            amx_compute(KB, ap, lda, bp, bstride, rows == 32, two_b, r ? at : NULL, bt);
+            if (pend_rows)
+                amx_out(acc[cur ^ 1], pend_first, pend_rows, ncols, cols, n,
+                        rowsum ? rowsum + pend_mb : NULL, cp + pend_mb * ldc * es, ldc, mode, p);
+            amx_store(rows == 32, two_b, acc[cur]);
+            pend_rows = rows, pend_first = first, pend_mb = mb;
+            cur ^= 1;
             m0 = mb + rows;
         }
+        if (pend_rows)
+            amx_out(acc[cur ^ 1], pend_first, pend_rows, ncols, cols, n,
+                    rowsum ? rowsum + pend_mb : NULL, cp + pend_mb * ldc * es, ldc, mode, p);
         if (vnni_rows) {
             const qlite_gemm_q8_ukernel *uk =
                 two_b ? &qlite_q8_gemm__avx512vnni_8x32 : &qlite_q8_gemm__avx512vnni_12x16;
