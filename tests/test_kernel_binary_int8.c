@@ -5,7 +5,7 @@
  * (a) bit-exact against the doc's formulas written here in int64
  *     (kernel_q8_check.h), over every kind of broadcast, both dtypes, random
  *     and extreme parameters (zero points at the ends of the range, scales
- *     2^+-20 apart, saturating outputs), every fused activation, 1 and 2
+ *     2^+-20 apart, saturating outputs), every fused activation, 1, 2 and 3
  *     threads;
  * (b) bit-exact against NumPy golden vectors (make_golden_q8.py, its own
  *     Python implementation of the rounding rule);
@@ -245,10 +245,14 @@ static void test_extreme_parameters(void **state) {
 static void test_threads_match(void **state) {
     (void)state;
     static const shape_pair big = {4, {2, 64, 64, 32}, 1, {32}};
+    /* same shape, just above the split threshold (MobileNetV2's 14x14x64 ADDs), 3 threads */
+    static const shape_pair mid = {4, {1, 14, 14, 64}, 4, {1, 14, 14, 64}};
     qlite_test_rng rng;
-    for (size_t k = 0; k < Q8_COUNT(BIN_OPS); k++) {
+    for (size_t k = 0; k < 2 * Q8_COUNT(BIN_OPS); k++) {
         qlite_test_rng_seed(&rng, 5);
-        bin_case c = {.code = BIN_OPS[k], .p = &big, .threads = 2, .dt = QLITE_DTYPE_INT8};
+        const bool m = k >= Q8_COUNT(BIN_OPS);
+        bin_case c = {.code = BIN_OPS[k % Q8_COUNT(BIN_OPS)], .p = m ? &mid : &big,
+                      .threads = m ? 3 : 2, .dt = QLITE_DTYPE_INT8};
         q8_params_set(&c.pa, 0.02f, -3);
         q8_params_set(&c.pb, 0.07f, 10);
         q8_params_set(&c.py, 0.05f, -20);

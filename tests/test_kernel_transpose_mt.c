@@ -7,11 +7,14 @@
  * gathers), and an outer dim that does not divide evenly between threads.
  * Planar -> interleaved with 2..4 channels (transpose.c's fixed-C loops):
  * 1, 2 and 4-byte elements, pixel counts around vector widths and odd
- * ones, batch 1 (the loop) and batch 2 (the generic copy).
+ * ones, batch 1 (the loop) and batch 2 (the generic copy); once with the
+ * CPU features this machine has (the AVX-512 / VBMI rows for C = 3) and once
+ * capped to none (the portable loops).
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernels/gemm_q8.h"
 #include "support/op_check.h"
 #include "support.h"
 
@@ -59,20 +62,24 @@ static void test_transpose_threads(void **state) {
 
 static void test_transpose_interleave(void **state) {
     (void)state;
-    const qlite_dtype dts[] = {QLITE_DTYPE_INT8, QLITE_DTYPE_FLOAT16, QLITE_DTYPE_FLOAT32};
-    const int64_t hw[][2] = {{224, 224}, {1, 1}, {1, 63}, {8, 8}, {3, 65}, {17, 129}, {1, 257}};
-    for (int t = 1; t <= 3; t += 2)
-        for (size_t d = 0; d < sizeof dts / sizeof dts[0]; d++)
-            for (int64_t c = 1; c <= 5; c++)
-                for (size_t k = 0; k < sizeof hw / sizeof hw[0]; k++) {
-                    check(dts[d], 4, (int64_t[]){1, c, hw[k][0], hw[k][1]},
-                          (int32_t[]){0, 2, 3, 1}, t);
-                    check(dts[d], 3, (int64_t[]){c, hw[k][0], hw[k][1]}, (int32_t[]){1, 2, 0},
-                          t);
-                    if (k < 3)
-                        check(dts[d], 4, (int64_t[]){2, c, hw[k][0], hw[k][1]},
+    for (int cap = 0; cap < 2; cap++) {
+        qlite_q8_set_feature_cap(cap ? 0u : ~0u);
+        const qlite_dtype dts[] = {QLITE_DTYPE_INT8, QLITE_DTYPE_FLOAT16, QLITE_DTYPE_FLOAT32};
+        const int64_t hw[][2] = {{224, 224}, {1, 1}, {1, 63}, {8, 8}, {3, 65}, {17, 129}, {1, 257}};
+        for (int t = 1; t <= 3; t += 2)
+            for (size_t d = 0; d < sizeof dts / sizeof dts[0]; d++)
+                for (int64_t c = 1; c <= 5; c++)
+                    for (size_t k = 0; k < sizeof hw / sizeof hw[0]; k++) {
+                        check(dts[d], 4, (int64_t[]){1, c, hw[k][0], hw[k][1]},
                               (int32_t[]){0, 2, 3, 1}, t);
-                }
+                        check(dts[d], 3, (int64_t[]){c, hw[k][0], hw[k][1]}, (int32_t[]){1, 2, 0},
+                              t);
+                        if (k < 3)
+                            check(dts[d], 4, (int64_t[]){2, c, hw[k][0], hw[k][1]},
+                                  (int32_t[]){0, 2, 3, 1}, t);
+                    }
+    }
+    qlite_q8_set_feature_cap(~0u);
 }
 
 int main(void) {
