@@ -7,12 +7,13 @@
  * with every weight widened as it is loaded.
  *
  * Optimized path, as the float kernels: one GEMM per group over output
- * pixels. The weights are converted while being packed into the float
- * GEMM's panels in scratch (gemm_f16.h) once per invoke — the only float32
- * form of them, a packing panel; threads take tiles of output pixels,
- * gather each tile's patches (im2col, or the transposed gather) and run the
- * float micro-kernels. A 1x1 stride-1 unpadded single-group convolution
- * multiplies the input in place.
+ * pixels. Threads take tiles of output pixels, gather each tile's patches
+ * (im2col, or the transposed gather) and multiply them: on AVX-512 by the
+ * fast half GEMM (gemm_f16.h qlite_gemm_f16_o16_fast) on the weights
+ * copied as halves into O16 in scratch once per invoke; elsewhere by the
+ * float micro-kernels on the weights converted while being packed into
+ * their panels (the only float32 form of them, a packing panel). A 1x1
+ * stride-1 unpadded single-group convolution multiplies the input in place.
  */
 #include "kernels/gemm_f16.h"
 #include "kernels/nn_q8.h"
@@ -27,6 +28,7 @@ typedef struct conv16_state {
     qlite_conv_geom g;
     bool transposed, direct;
     const qlite_gemm_f32_ukernel *uk;
+    qlite_gemm_o16h_fn fast_h; /* the fast half GEMM (O16 halves in scratch), or NULL */
     float lo, hi;
     size_t tile_rows, packed_floats, tile_floats;
     int threads;
@@ -117,6 +119,12 @@ static void pack_range(void *arg, size_t begin, size_t end) {
     const size_t nr = s->uk->nr, panels = ((size_t)g->Og + nr - 1) / nr;
     for (size_t i = begin; i < end; i++) {
         const size_t grp = i / panels, p = i % panels;
+        if (s->fast_h) { /* one item per group: its O16 halves (bit copies) */
+            qlite_gemm_o16_pack_f16((size_t)g->K, (size_t)g->Og,
+                                    j->w + i * (size_t)(g->Og * g->K), (size_t)g->K, true,
+                                    (uint16_t *)(void *)(j->packed + i * s->packed_floats));
+            continue;
+        }
         qlite_gemm_f16_pack_b(s->uk, (size_t)g->K, (size_t)g->Og,
                               j->w + grp * (size_t)(g->Og * g->K), (size_t)g->K, true, p, p + 1,
                               j->packed + grp * s->packed_floats);
@@ -138,6 +146,15 @@ static void tiles_range(void *arg, size_t begin, size_t end) {
             const size_t rows = P - p0 < s->tile_rows ? P - p0 : s->tile_rows;
             for (int64_t grp = 0; grp < g->groups; grp++) {
                 patches(s, j->x, grp, p0, rows, col);
+                if (s->fast_h) {
+                    s->fast_h(rows, (size_t)g->Og, (size_t)g->K, col, (size_t)g->K,
+                              (const uint16_t *)(const void *)(j->packed +
+                                                               (size_t)grp * s->packed_floats),
+                              j->b ? j->b + grp * g->Og : NULL,
+                              j->y + p0 * (size_t)g->O + (size_t)(grp * g->Og), (size_t)g->O,
+                              s->lo, s->hi);
+                    continue;
+                }
                 qlite_gemm_f32_packed(s->uk, rows, (size_t)g->Og, (size_t)g->K, col,
                                       (size_t)g->K, 1, j->packed + (size_t)grp * s->packed_floats,
                                       j->b ? j->b + grp * g->Og : NULL,
@@ -169,9 +186,9 @@ static qlite_status conv16_eval(qlite_node *node) {
         return QLITE_OK;
     }
     j.tiles = j.packed + (size_t)g->groups * s->packed_floats;
-    const size_t panels = ((size_t)g->Og + s->uk->nr - 1) / s->uk->nr;
-    qlite_kernel_parallel(node, (size_t)g->groups * panels, s->uk->nr * (size_t)g->K, pack_range,
-                          &j);
+    const size_t panels = s->fast_h ? 1 : ((size_t)g->Og + s->uk->nr - 1) / s->uk->nr;
+    qlite_kernel_parallel(node, (size_t)g->groups * panels,
+                          (s->fast_h ? (size_t)g->Og : s->uk->nr) * (size_t)g->K, pack_range, &j);
     qlite_parallel_for(node, (size_t)s->threads, tiles_range, &j);
     return QLITE_OK;
 }
@@ -209,8 +226,11 @@ static qlite_status conv16_prepare(qlite_node *node, bool transposed) {
         if (rows < s->uk->mr) rows = s->uk->mr;
         if (rows > 240) rows = 240;
         s->tile_rows = rows;
+        s->fast_h = qlite_gemm_f16_o16_fast();
         s->packed_floats =
-            (qlite_gemm_f32_packed_size(s->uk, (size_t)g->K, (size_t)g->Og) + 15) / 16 * 16;
+            s->fast_h ? (qlite_gemm_o16_elems((size_t)g->K, (size_t)g->Og) / 2 + 15) / 16 * 16
+                      : (qlite_gemm_f32_packed_size(s->uk, (size_t)g->K, (size_t)g->Og) + 15) /
+                            16 * 16;
         s->tile_floats = (rows * (size_t)g->K + 15) / 16 * 16;
         node->scratch_bytes = ((size_t)g->groups * s->packed_floats +
                                (size_t)s->threads * s->tile_floats) * sizeof(float);
