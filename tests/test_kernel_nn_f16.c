@@ -12,10 +12,12 @@
  *     portable one: conversion bit-exact, dot / axpy within the same bound;
  *     a variant for an ISA this CPU lacks is skipped;
  * (d) qlite_gemm_f16_o16_serial (O16 halves widened once per block, then
- *     the float tiles) against qlite_gemm_f32_o16_serial with half = true
- *     (widened in every tile): bit-identical, over M, K, N around the tile
- *     (MR), the panel (16) and the K pass (QLITE_GEMM_F16_O16_KC), bias or
- *     not, a clamp or not;
+ *     the float tiles; the fast half GEMM where it exists) against
+ *     qlite_gemm_f32_o16_serial with half = true (widened in every tile),
+ *     or on the widened floats where the fast GEMM exists (the float32
+ *     fast GEMM): bit-identical, over M, K, N around the tile (MR), the
+ *     panel (16) and the K pass (QLITE_GEMM_F16_O16_KC), bias or not, a
+ *     clamp or not;
  * (e) the fast GEMM on float16 O16 weights (qlite_gemm_f16_o16_fast and
  *     its runs form, AVX-512): bit for bit the chain the header states
  *     (fmaf from the bias in k order, then the clamp; computed here with
@@ -26,6 +28,8 @@
  *     short runs per block, runs longer than a block, zero runs) equal the
  *     matrix form on the gathered rows; 1 and 2 threads identical.
  *     Skipped where the CPU has no such GEMM;
+ * (f) (a) and (d) again with the CPU features capped at AVX2 (no fast
+ *     GEMMs: the paths of CPUs without AVX-512);
  * (c) through the interpreter: a float16 FC weight stays float16 and inside
  *     the mapped model (no float32 copy in the prepared memory), and so
  *     does a sparse float16 weight (read in place by the sparse kernels of
@@ -38,6 +42,7 @@
 
 #include "kernel.h"
 #include "kernels/gemm_f16.h"
+#include "kernels/gemm_q8.h" /* qlite_q8_set_feature_cap */
 #include "qlite_writer.h"
 #include "threadpool.h"
 #include "support.h"
@@ -544,7 +549,10 @@ static void test_o16_blocked(void **state) {
                                          .bias = with_bias ? bias : NULL, .c = c1, .ldc = N,
                                          .lo = clamp ? -0.5f : -INFINITY,
                                          .hi = clamp ? 0.5f : INFINITY};
-                qlite_gemm_f32_o16_serial(uk, &g, w, true);
+                if (qlite_gemm_f16_o16_fast()) /* both on the fast GEMMs */
+                    qlite_gemm_f32_o16_serial(uk, &g, wf, false);
+                else
+                    qlite_gemm_f32_o16_serial(uk, &g, w, true);
                 g.c = c2;
                 qlite_gemm_f16_o16_serial(uk, &g, w);
                 if (memcmp(c1, c2, M * N * sizeof(float)) != 0) {
@@ -689,6 +697,21 @@ static void test_o16h_fast(void **state) {
     qlite_threadpool_destroy(pool);
 }
 
+/* (a), (d) again with the CPU features capped at AVX2: no fast GEMMs, the
+ * float micro-kernels and F16C row kernels (what a CPU without AVX-512
+ * runs) within the tolerance, (d) bit for bit against tile_h. Last: the
+ * cap is process-wide. */
+static void test_without_fast(void **state) {
+    qlite_q8_set_feature_cap(QLITE_Q8_F_AVX2);
+    assert_null(qlite_gemm_f16_o16_fast());
+    assert_null(qlite_gemm_f16_o16_ind_fast());
+    test_fc_f16(state);
+    test_conv_f16(state);
+    test_bmm_f16(state);
+    test_o16_blocked(state);
+    qlite_q8_set_feature_cap(~0u);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fc_f16),
@@ -699,6 +722,7 @@ int main(void) {
         cmocka_unit_test(test_o16_blocked),
         cmocka_unit_test(test_o16h_fast),
         cmocka_unit_test(test_interpreter_weights),
+        cmocka_unit_test(test_without_fast),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -448,6 +448,7 @@ static void o16h_block(const qlite_gemm_f32_ukernel *uk, const qlite_gemm_f32_ar
 void qlite_gemm_f16_o16_serial(const qlite_gemm_f32_ukernel *uk, const qlite_gemm_f32_args *g,
                                const uint16_t *packed) {
     if (g->M == 0 || g->N == 0) return;
+    if (qlite_gemm_f16_run_o16_fast(NULL, g, packed)) return;
     o16h_block(uk, g, packed, o16h_kblock(uk, g->M, g->K), 0, g->M, 0, (g->N + 15) / 16);
 }
 
@@ -473,6 +474,7 @@ static void o16h_range(void *arg, size_t begin, size_t end) {
 void qlite_gemm_f16_o16_run(const qlite_node *node, const qlite_gemm_f32_ukernel *uk,
                             const qlite_gemm_f32_args *g, const uint16_t *packed) {
     if (g->M == 0 || g->N == 0) return;
+    if (qlite_gemm_f16_run_o16_fast(node, g, packed)) return;
     const size_t panels = (g->N + 15) / 16, row_tiles = (g->M + uk->mr - 1) / uk->mr;
     const size_t threads = (size_t)qlite_node_threads(node);
     o16h_job j = {.uk = uk, .g = g, .packed = packed, .kb = o16h_kblock(uk, g->M, g->K),

@@ -70,6 +70,9 @@ void qlite_gemm_f16w_serial(const qlite_gemm_f32_ukernel *uk, const qlite_gemm_f
  * instead of widening the block again in each row tile. A few rows over a
  * longer K (no reuse) use the widening row kernel. On the node's threads
  * (rows or panels split like qlite_gemm_f32_run_o16) / the calling thread.
+ * Where the fast half GEMM below exists and g->csa == 1, that runs instead
+ * (as qlite_gemm_f32_run_o16 takes the float32 fast GEMM): the sums of
+ * qlite_gemm_f32_o16_fast on the widened weights.
  */
 #define QLITE_GEMM_F16_O16_KC 256 /* gemm_f32.c's GEMM_KC: the same K passes */
 void qlite_gemm_f16_o16_run(const qlite_node *node, const qlite_gemm_f32_ukernel *uk,
