@@ -20,8 +20,10 @@ void qlite_threadpool_destroy(qlite_threadpool *pool); /* NULL is a no-op */
 int qlite_threadpool_threads(const qlite_threadpool *pool); /* 1 for NULL */
 
 /* Runs fn(arg, begin, end) over [0, count) split into contiguous ranges:
- * one item each when count <= 4 * threads, else 4 * threads ranges of
- * nearly equal size. Ranges are claimed by whichever thread is free (the
+ * one item each when count <= 4 * threads, else 4 * threads non-empty
+ * ranges, of nearly equal size below K (K + 1) / 2 items (K = 4 * threads)
+ * and shrinking from the first to the last above (threadpool.c). Ranges are
+ * claimed by whichever thread is free (the
  * caller starts at once and may run them all if the workers are late), so a
  * range index is a slot, never a thread id. Returns when all are done. With
  * a NULL pool or count 1: a plain call fn(arg, 0, count), no atomics. Not

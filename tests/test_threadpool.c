@@ -2,7 +2,8 @@
  * test_threadpool.c — interpreter/threadpool.c: every index of [0, count)
  * runs exactly once in contiguous ranges (with run_thread: under a thread
  * index no other running range holds), for counts around the chunking
- * limits and many back-to-back jobs; all threads really run at the same time;
+ * limits and many back-to-back jobs; above K (K + 1) / 2 items the ranges
+ * shrink to the sizes written here, up to count SIZE_MAX; all threads really run at the same time;
  * sleeping workers are woken; the caller runs the whole job itself when the
  * workers never come; one thread creates nothing; bad arguments are refused;
  * through the interpreter: num_threads 1 starts no thread, 2 starts one, and
@@ -83,6 +84,72 @@ static void check_cover(qlite_threadpool *pool, size_t count, int threads) {
     free(j.hits);
 }
 
+/* The ranges of one job, whatever their count (no per-item array). */
+typedef struct range_job {
+    pthread_mutex_t mu;
+    size_t n, begin[64], end[64];
+} range_job;
+
+static void range_fn(void *arg, size_t begin, size_t end) {
+    range_job *j = arg;
+    pthread_mutex_lock(&j->mu);
+    if (j->n < 64) j->begin[j->n] = begin, j->end[j->n] = end;
+    j->n++;
+    pthread_mutex_unlock(&j->mu);
+}
+
+/* From K (K + 1) / 2 items on (K = 4 * threads) the ranges shrink: sorted by
+ * start they tile [0, count) exactly, none is empty, the first holds
+ * floor(count K / W) items and the last ceil(count / W), W = K (K + 1) / 2
+ * (written here in 128-bit arithmetic); below, they differ by at most one.
+ * Counts up to SIZE_MAX (the split must not overflow). */
+static void check_ranges(qlite_threadpool *pool, size_t count, int threads) {
+    range_job j = {.n = 0};
+    pthread_mutex_init(&j.mu, NULL);
+    qlite_threadpool_run(pool, count, range_fn, &j);
+    pthread_mutex_destroy(&j.mu);
+    const size_t K = 4 * (size_t)threads, W = K * (K + 1) / 2;
+    assert_int_equal(j.n, count < K ? count : K);
+    for (size_t a = 1; a < j.n; a++) /* insertion sort by start */
+        for (size_t b = a; b > 0 && j.begin[b - 1] > j.begin[b]; b--) {
+            size_t t = j.begin[b];
+            j.begin[b] = j.begin[b - 1], j.begin[b - 1] = t;
+            t = j.end[b], j.end[b] = j.end[b - 1], j.end[b - 1] = t;
+        }
+    size_t lo = SIZE_MAX, hi = 0;
+    for (size_t a = 0; a < j.n; a++) {
+        assert_int_equal(j.begin[a], a ? j.end[a - 1] : 0);
+        assert_true(j.end[a] > j.begin[a]);
+        const size_t len = j.end[a] - j.begin[a];
+        lo = len < lo ? len : lo;
+        hi = len > hi ? len : hi;
+    }
+    assert_int_equal(j.end[j.n - 1], count);
+    if (count >= W) {
+        const unsigned __int128 c = count;
+        assert_int_equal(j.end[0], (size_t)(c * K / W));
+        assert_int_equal(j.end[j.n - 1] - j.begin[j.n - 1], (size_t)((c + W - 1) / W));
+    } else {
+        assert_true(hi - lo <= 1);
+    }
+}
+
+static void test_shrinking_ranges(void **state) {
+    (void)state;
+    const int thread_counts[] = {2, 3, 8};
+    for (size_t t = 0; t < sizeof thread_counts / sizeof *thread_counts; t++) {
+        const int n = thread_counts[t];
+        const size_t K = 4 * (size_t)n, W = K * (K + 1) / 2;
+        qlite_threadpool *pool;
+        assert_qlite_ok(qlite_threadpool_create(n, &pool));
+        const size_t counts[] = {K + 1, W - 1, W, W + 1, 2 * W - 1, 49, 56, 112, 1000, 150528,
+                                 ((size_t)1 << 40) + 7, SIZE_MAX / 3, SIZE_MAX - 1, SIZE_MAX};
+        for (size_t c = 0; c < sizeof counts / sizeof *counts; c++)
+            if (counts[c] > K) check_ranges(pool, counts[c], n);
+        qlite_threadpool_destroy(pool);
+    }
+}
+
 static void test_cover_counts(void **state) {
     (void)state;
     const int thread_counts[] = {2, 3, 4, 8};
@@ -93,7 +160,11 @@ static void test_cover_counts(void **state) {
         assert_int_equal(qlite_threadpool_threads(pool), n);
         const size_t counts[] = {0, 1, 2, 3, (size_t)n - 1, (size_t)n, (size_t)n + 1,
                                  4 * (size_t)n - 1, 4 * (size_t)n, 4 * (size_t)n + 1,
-                                 4 * (size_t)n * 7 + 3, 1000, 4099};
+                                 4 * (size_t)n * 7 + 3, 1000, 4099,
+                                 /* around the start of the shrinking split, K (K + 1) / 2 */
+                                 8 * (size_t)n * n + 2 * (size_t)n - 1,
+                                 8 * (size_t)n * n + 2 * (size_t)n,
+                                 8 * (size_t)n * n + 2 * (size_t)n + 1};
         for (size_t c = 0; c < sizeof counts / sizeof *counts; c++) check_cover(pool, counts[c], n);
         qlite_threadpool_destroy(pool);
     }
@@ -470,6 +541,7 @@ static void test_interpreter_threads(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cover_counts),
+        cmocka_unit_test(test_shrinking_ranges),
         cmocka_unit_test(test_thread_index),
         cmocka_unit_test(test_no_pool_inline),
         cmocka_unit_test(test_all_threads_concurrent),
