@@ -107,6 +107,10 @@ static void test_global_pool_and_shapes(void **state) {
         check_reduce(reduce_ops[k], 4, ones, 2, hw, false, 1);  /* only size-1 dims: a copy */
         check_reduce(reduce_ops[k], 2, big, 1, last, false, 2); /* long rows, threads */
         check_reduce(reduce_ops[k], 2, big, 1, first, true, 1);
+        /* MobileNetV2's global pool and the first axis of a wide matrix: the inner
+         * positions split between 2 and 3 threads */
+        check_reduce(reduce_ops[k], 4, (const int64_t[]){2, 7, 7, 1280}, 2, hw, true, 2);
+        check_reduce(reduce_ops[k], 2, big, 1, first, false, 3);
     }
 }
 

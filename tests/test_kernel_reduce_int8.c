@@ -235,6 +235,18 @@ static void test_threads(void **state) {
         q8_params_set(&c.px, 0.03f, 7);
         q8_params_set(&c.py, 0.02f, -9);
         check_reduce(&rng, &c, NULL);
+        /* the columns path (inner positions split): MobileNetV2's global pool, uint8,
+         * 2 and 3 threads; the first axis of a wide matrix */
+        red_case g = {.kind = kind, .dt = QLITE_DTYPE_UINT8, .rank = 4, .dims = {2, 7, 7, 1280},
+                      .mask = 0x6, .keep = true, .threads = 2 + kind % 2};
+        q8_params_set(&g.px, 0.05f, 120);
+        q8_params_set(&g.py, 0.04f, 100);
+        check_reduce(&rng, &g, NULL);
+        red_case f = {.kind = kind, .dt = QLITE_DTYPE_INT8, .rank = 2, .dims = {50, 4099},
+                      .mask = 0x1, .threads = 3};
+        q8_params_set(&f.px, 0.03f, 7);
+        q8_params_set(&f.py, 0.02f, -9);
+        check_reduce(&rng, &f, NULL);
     }
 }
 

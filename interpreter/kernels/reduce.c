@@ -183,16 +183,19 @@ static void reduce_rows(void *arg, size_t begin, size_t end) {
     }
 }
 
-/* PATH_COLS: y[o, :] = reduce over r of x[o, r, :]. */
-static void reduce_cols(const reduce_state *s, const float *xs, float *ys, double *acc) {
-    const size_t r = s->r, inner = s->inner;
+/* PATH_COLS: y[o, :] = reduce over r of x[o, r, :], for the inner (channel)
+ * positions [k0, k1) (threads split them; acc is indexed by position too). */
+static void reduce_cols(const reduce_state *s, const float *xs, float *ys, double *acc,
+                        size_t k0, size_t k1) {
+    const size_t r = s->r, inner = k1 - k0;
+    acc += k0;
     for (size_t o = 0; o < s->outer; o++) {
-        const float *x = xs + o * r * inner;
-        float *y = ys + o * inner;
+        const float *x = xs + o * r * s->inner + k0;
+        float *y = ys + o * s->inner + k0;
         if (s->kind == RED_MAX || s->kind == RED_MIN) {
             const float init = s->kind == RED_MAX ? -INFINITY : INFINITY;
             for (size_t k = 0; k < inner; k++) y[k] = init;
-            for (size_t i = 0; i < r; i++, x += inner) {
+            for (size_t i = 0; i < r; i++, x += s->inner) {
                 if (s->kind == RED_MAX)
                     for (size_t k = 0; k < inner; k++) y[k] = fmax_nan(y[k], x[k]);
                 else
@@ -200,7 +203,7 @@ static void reduce_cols(const reduce_state *s, const float *xs, float *ys, doubl
             }
         } else {
             for (size_t k = 0; k < inner; k++) acc[k] = 0.0;
-            for (size_t i = 0; i < r; i++, x += inner)
+            for (size_t i = 0; i < r; i++, x += s->inner)
                 for (size_t k = 0; k < inner; k++) acc[k] += (double)x[k];
             const double scale = s->kind == RED_MEAN ? 1.0 / (double)r : 1.0;
             if (s->kind == RED_MEAN && r == 0)
@@ -209,6 +212,18 @@ static void reduce_cols(const reduce_state *s, const float *xs, float *ys, doubl
                 for (size_t k = 0; k < inner; k++) y[k] = (float)(acc[k] * scale);
         }
     }
+}
+
+typedef struct reduce_cols_job {
+    const reduce_state *s;
+    const void *x;
+    void *y;
+    void *acc; /* scratch: one accumulator per inner position */
+} reduce_cols_job;
+
+static void reduce_cols_range(void *arg, size_t begin, size_t end) {
+    const reduce_cols_job *j = arg;
+    reduce_cols(j->s, j->x, j->y, j->acc, begin, end);
 }
 
 /* PATH_GENERAL: walk every input element; its output offset drops reduced coords. */
@@ -271,7 +286,11 @@ static qlite_status reduce_eval_f32(qlite_node *node) {
         qlite_kernel_parallel(node, s->outer, s->r, reduce_rows, &j);
         break;
     }
-    case PATH_COLS: reduce_cols(s, x, y, node->scratch); break;
+    case PATH_COLS: {
+        reduce_cols_job j = {s, x, y, node->scratch};
+        qlite_kernel_parallel(node, s->inner, s->outer * s->r, reduce_cols_range, &j);
+        break;
+    }
     default: reduce_general(s, x, y, node->scratch); break;
     }
     return QLITE_OK;
@@ -348,15 +367,17 @@ static inline uint8_t reduce_q8_out(const reduce_state *s, int32_t acc) {
             y[o] = reduce_q8_out(s, acc);                                                   \
         }                                                                                   \
     }                                                                                       \
-    static void cols_##sfx(const reduce_state *s, const T *xs, uint8_t *ys, int32_t *acc) { \
-        const size_t r = s->r, inner = s->inner;                                            \
+    static void cols_##sfx(const reduce_state *s, const T *xs, uint8_t *ys, int32_t *acc,   \
+                           size_t k0, size_t k1) {                                          \
+        const size_t r = s->r, inner = k1 - k0, stride = s->inner;                          \
+        acc += k0;                                                                          \
         for (size_t o = 0; o < s->outer; o++) {                                             \
-            const T *x = xs + o * r * inner;                                                \
-            uint8_t *y = ys + o * inner;                                                    \
+            const T *x = xs + o * r * stride + k0;                                          \
+            uint8_t *y = ys + o * stride + k0;                                              \
             if (s->kind == RED_MAX || s->kind == RED_MIN) {                                 \
                 for (size_t k = 0; k < inner; k++) acc[k] = x[k];                           \
                 for (size_t i = 1; i < r; i++) {                                            \
-                    const T *xi = x + i * inner;                                            \
+                    const T *xi = x + i * stride;                                           \
                     if (s->kind == RED_MAX)                                                 \
                         for (size_t k = 0; k < inner; k++)                                  \
                             acc[k] = xi[k] > acc[k] ? xi[k] : acc[k];                       \
@@ -367,7 +388,7 @@ static inline uint8_t reduce_q8_out(const reduce_state *s, int32_t acc) {
             } else {                                                                        \
                 for (size_t k = 0; k < inner; k++) acc[k] = 0;                              \
                 for (size_t i = 0; i < r; i++) {                                            \
-                    const T *xi = x + i * inner;                                            \
+                    const T *xi = x + i * stride;                                           \
                     for (size_t k = 0; k < inner; k++) acc[k] += xi[k];                     \
                 }                                                                           \
             }                                                                               \
@@ -422,6 +443,12 @@ static void reduce_q8_rows(void *arg, size_t begin, size_t end) {
     else rows_u8(j->s, j->x, j->y, begin, end);
 }
 
+static void reduce_q8_cols_range(void *arg, size_t begin, size_t end) {
+    const reduce_cols_job *j = arg;
+    if (j->s->is_signed) cols_i8(j->s, j->x, j->y, j->acc, begin, end);
+    else cols_u8(j->s, j->x, j->y, j->acc, begin, end);
+}
+
 static qlite_status reduce_eval_q8(qlite_node *node) {
     const reduce_state *s = node->state;
     const uint8_t *x = node->inputs[0]->data;
@@ -440,10 +467,11 @@ static qlite_status reduce_eval_q8(qlite_node *node) {
         qlite_kernel_parallel(node, s->outer, s->r, reduce_q8_rows, &j);
         break;
     }
-    case PATH_COLS:
-        if (s->is_signed) cols_i8(s, (const int8_t *)x, y, node->scratch);
-        else cols_u8(s, x, y, node->scratch);
+    case PATH_COLS: {
+        reduce_cols_job j = {s, x, y, node->scratch};
+        qlite_kernel_parallel(node, s->inner, s->outer * s->r, reduce_q8_cols_range, &j);
         break;
+    }
     default:
         if (s->is_signed) general_i8(s, (const int8_t *)x, y, node->scratch);
         else general_u8(s, x, y, node->scratch);
