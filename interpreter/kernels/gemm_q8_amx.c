@@ -37,7 +37,7 @@
  *       ends at row M (it overlaps rows already stored, which are not stored
  *       again) when M >= 16 and the remainder is 4+ rows, else they go to
  *       the AVX-512 VNNI tiles (8x32 on two blocks, 12x16 on one), as do
- *       all rows when K4 <= 16 (a 64-byte step would be mostly zeros).
+ *       all rows when K4 <= 32 (a 64-byte step would be half zeros or more).
  * The output stage reads the C tiles back from a stack buffer: + bias
  * - zw * rowsum, then q8_x86.h's rq16w requantization (bit-identical to
  * qlite_requantize), clamp, masked byte stores (or the int32 sums). It is
@@ -260,9 +260,10 @@ Q8_AVX512 static void amx_out(const int32_t *acc, size_t i0, size_t i1, size_t n
 
 /* Below this many leftover rows (M >= 16) the VNNI tiles take them, else an overlapped block. */
 #define AMX_OVERLAP_MIN 4
-/* Up to this K4 the VNNI tiles take every row (MobileNetV2's 112x112 1x1 of K = 16 was 15%
- * slower on the tiles; K = 24 .. 32 was as fast or faster). */
-#define AMX_VNNI_K4 16
+/* Up to this K4 the VNNI tiles take every row: a 64-byte tile step would be half zeros or
+ * more (measured: MobileNetV2's 112x112 1x1 of K = 16 ~15% and the 3x3/2 stem of 3 channels,
+ * K = 27, ~30% slower on the tiles; K = 32 about even). */
+#define AMX_VNNI_K4 32
 
 /*
  * The tile function, for any mr and nr (any_shape): C rows [0, M) x columns
@@ -275,7 +276,7 @@ Q8_AVX512 static void tile_amx(size_t K4, const uint8_t *a, size_t lda, size_t M
     const size_t es = mode == QLITE_GEMM_Q8_INT32 ? 4 : 1;
     const size_t KB = K4 / 64, r = K4 % 64, nblk = (N + 15) / 16;
     /* rows: [0, M32) in 32-row blocks, [M32, M16) one 16-row block, then the rest */
-    /* (K4 <= 16: a tile step would be 3/4 zeros; the VNNI tiles take the whole call) */
+    /* (K4 <= AMX_VNNI_K4: the VNNI tiles take the whole call) */
     const bool amx = M >= 16 && K4 > AMX_VNNI_K4;
     const size_t M32 = amx ? M / 32 * 32 : 0, M16 = amx && M - M32 >= 16 ? M32 + 16 : M32;
     const size_t rest = M - M16;
