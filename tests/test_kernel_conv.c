@@ -279,8 +279,8 @@ static void test_dw_f32_portable(void **state) {
  * The float conv GEMM at each ISA level (AVX-512: gemm_f32's fast O16 GEMM,
  * 6x64 tiles, 10x32 for O <= 32; below it gemm_f32's O16 kernels), skipped where the CPU
  * lacks it: output pixels around the 6- and 12-row tiles (1x1 direct path),
- * output channels around the 16 / 32 / 64 columns, K across the 256- and
- * 192-step blocks, groups; AVX-512: implicit im2col (runs into the input,
+ * output channels around the 16 / 32 / 64 columns, K across the 256-,
+ * 192- and 1152-step blocks, groups; AVX-512: implicit im2col (runs into the input,
  * zeros above / below, gathered rows at the left / right edges: pads,
  * strides, dilation down, batch 2, runs over a K block); below it one
  * im2col matrix for few pixels and per-thread im2col tiles for many (40x40).
@@ -316,6 +316,12 @@ static void conv_sweep(unsigned cap) {
         CONV(1, 11, 10, 6, 64, 5, 5, 2, 2, 1, 1, 0, 2, 3, 1, 1, false, QLITE_ACT_RELU6),
         CONV(1, 3, 3, 4, 16, 5, 5, 1, 1, 1, 1, 2, 2, 2, 2, 1, true, QLITE_ACT_NONE),
         CONV(1, 8, 8, 7, 20, 3, 3, 1, 1, 1, 2, 2, 2, 2, 2, 1, true, QLITE_ACT_NONE),
+        /* runs of exactly the 1152-step block (3 x 384) and one over (3 x
+         * 385: two pieces); two runs per block (3 x 160) with weights over
+         * 1 MiB (blocks prefetch the next), stride 2 */
+        CONV(1, 5, 6, 384, 40, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true, QLITE_ACT_NONE),
+        CONV(1, 4, 5, 385, 20, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true, QLITE_ACT_RELU),
+        CONV(1, 9, 9, 160, 200, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, true, QLITE_ACT_NONE),
         /* small-C stems (K = 9..36, runs of 3..12 floats) on the 10x32 tiles
          * (O <= 32) and the 6x64 ones: C = 1, 3, 4, strides 1 and 2,
          * symmetric and SAME-style (0, 0, 1, 1) pads, two images, pixel

@@ -200,13 +200,16 @@ static void test_gemm_clamp_and_selection(void **state) {
 
 /*
  * The fast O16 GEMM (qlite_gemm_f32_o16_fast, AVX-512 6x64 tiles, 10x32
- * for N <= 32): rows around its tiles (1..13, the 7-9 and 11-15 row
+ * for column blocks of <= 32: N <= 32 and the last 1-32 columns of N = 65,
+ * 96, 130, 160): rows around its tiles (1..13, the 7-9 and 11-15 row
  * splits, 18-21, 25-31, past the 240-row block), columns around 16, 32 and
- * 64, K around its 192-step block and the stems' 9 and 27; against the double computation within
- * the summation bound, bit for bit against the definition the header
- * states (one fmaf chain per output in k order from the bias, then the
- * clamp), and through qlite_gemm_f32_run_o16 with 1 and 2 threads (row and
- * grid splits) identical. Skipped where the CPU has no such GEMM.
+ * 64, K around its 1152-step block (and the former 192) and the stems' 9
+ * and 27, weights over 1 MiB (blocks prefetching the next one: the next K
+ * block, column block or row block; fewer tiles than panels); against the
+ * double computation within the summation bound, bit for bit against the
+ * definition the header states (one fmaf chain per output in k order from
+ * the bias, then the clamp), and through qlite_gemm_f32_run_o16 with 1 and
+ * 2 threads (row and grid splits) identical. Skipped where the CPU has no such GEMM.
  */
 static void check_o16_fast(qlite_gemm_o16_fn fn, const gemm_case *c, const gemm_data *d,
                            qlite_threadpool *pool) {
@@ -256,8 +259,8 @@ static void test_gemm_o16_fast(void **state) {
     assert_qlite_ok(qlite_threadpool_create(2, &pool));
     static const size_t Ms[] = {1,  2,  5,  6,  7,  8,  9,  10, 11, 12, 13,
                                 15, 16, 18, 19, 20, 21, 25, 30, 31, 97, 251};
-    static const size_t Ns[] = {1, 15, 16, 17, 31, 32, 33, 48, 63, 64, 65, 100, 130};
-    static const size_t Ks[] = {0, 1, 7, 9, 27, 33, 191, 192, 193, 384, 641, 1281};
+    static const size_t Ns[] = {1, 15, 16, 17, 31, 32, 33, 48, 63, 64, 65, 96, 100, 130, 160};
+    static const size_t Ks[] = {0, 1, 7, 9, 27, 33, 191, 192, 193, 384, 641, 1153};
     uint64_t seed = 500;
     for (size_t i = 0; i < KC_COUNT(Ms); i++)
         for (size_t j = 0; j < KC_COUNT(Ns); j++) {
@@ -270,6 +273,19 @@ static void test_gemm_o16_fast(void **state) {
             check_o16_fast(fn, &c, &d, pool);
             free_data(&d);
         }
+    /* K at the 1152-step block (M x N x K), then weights over 1 MiB: more
+     * tiles than panels, fewer, two K blocks (sizes kept small for the
+     * sanitizer build) */
+    static const size_t big[][3] = {{7, 65, 1152},   {13, 96, 1151}, {20, 96, 1500},
+                                    {31, 264, 1000}, {3, 600, 600}, {13, 300, 1153}};
+    for (size_t i = 0; i < KC_COUNT(big); i++) {
+        gemm_case c = {.M = big[i][0], .N = big[i][1], .K = big[i][2], .b_trans = i % 2 == 0,
+                       .bias = true, .lo = i % 2 ? 0.0f : -FLT_MAX, .hi = FLT_MAX};
+        gemm_data d;
+        make_data(&c, seed++, &d);
+        check_o16_fast(fn, &c, &d, pool);
+        free_data(&d);
+    }
     qlite_threadpool_destroy(pool);
 }
 
