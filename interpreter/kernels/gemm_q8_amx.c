@@ -235,6 +235,8 @@ Q8_AVX512 static void amx_out(const int32_t *acc, size_t i0, size_t i1, size_t n
     const __mmask16 m0 = (__mmask16)(ncols >= 16 ? 0xffffu : (1u << ncols) - 1);
     const __mmask16 m1 = (__mmask16)(c1 >= 16 ? 0xffffu : (1u << c1) - 1);
     const __mmask32 m32 = ncols >= 32 ? ~(__mmask32)0 : (__mmask32)((1u << ncols) - 1);
+    /* local copies: the byte stores below may not alias them, so they stay in registers */
+    const rq16w p0 = p[0], p1 = p[1];
     for (size_t i = i0; i < i1; i++) {
         __m512i x0 = _mm512_add_epi32(_mm512_loadu_si512(acc + 32 * i), bias[0]);
         __m512i x1 = two ? _mm512_add_epi32(_mm512_loadu_si512(acc + 32 * i + 16), bias[1])
@@ -249,9 +251,9 @@ Q8_AVX512 static void amx_out(const int32_t *acc, size_t i0, size_t i1, size_t n
             _mm512_mask_storeu_epi32(d, m0, x0);
             if (two) _mm512_mask_storeu_epi32(d + 16, m1, x1);
         } else {
-            const __m512i q0 = rq16w_q(x0, &p[0]);
-            const __m512i q1 = two ? rq16w_q(x1, &p[1]) : q0;
-            _mm256_mask_storeu_epi8((uint8_t *)c + i * ldc, m32, rq16w_bytes32(q0, q1, &p[0]));
+            const __m512i q0 = rq16w_q(x0, &p0);
+            const __m512i q1 = two ? rq16w_q(x1, &p1) : q0;
+            _mm256_mask_storeu_epi8((uint8_t *)c + i * ldc, m32, rq16w_bytes32(q0, q1, &p0));
         }
     }
 }
