@@ -168,11 +168,12 @@ static void test_pool_random(void **state) {
     }
 }
 
-/* The x86 row kernels (AVX-512: 16 channels a vector, AVX2: 8, masked
- * tails) at each ISA level, skipped where the CPU lacks it: channels around
- * the vector widths, both pools, padding, strides, ceil mode. */
+/* The x86 row kernels (AVX-512: 16 channels a vector, AVX2: 8, four vectors
+ * a step, masked tails) at each ISA level, skipped where the CPU lacks it:
+ * channels around the vector widths and four of them, both pools, padding,
+ * strides, ceil mode, windows of 64 and 81 taps. */
 static void pool_sweep(unsigned cap) {
-    static const int64_t Cs[] = {1, 7, 8, 9, 15, 16, 17, 31, 32, 33, 64};
+    static const int64_t Cs[] = {1, 7, 8, 9, 15, 16, 17, 31, 32, 33, 64, 63, 65, 96, 130};
     qlite_q8_set_feature_cap(cap);
     for (size_t i = 0; i < KC_COUNT(Cs); i++) {
         const int64_t C = Cs[i];
@@ -181,6 +182,11 @@ static void pool_sweep(unsigned cap) {
             P(false, 2, 6, 7, C, 2, 2, 2, 2, 1, 1, 0, 0, 0, 0, true, false, QLITE_ACT_RELU6),
             P(false, 1, 7, 5, C, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, false, true, QLITE_ACT_NONE),
             P(true, 1, 5, 6, C, 2, 3, 1, 2, 2, 1, 0, 1, 1, 0, true, false, QLITE_ACT_RELU),
+            /* 81 taps: more than the 64 the rows list per pixel (the tap-by-tap loop) */
+            P(true, 1, 9, 9, C, 9, 9, 1, 1, 1, 1, 0, 0, 0, 0, false, false, QLITE_ACT_NONE),
+            P(false, 1, 10, 9, C, 9, 9, 1, 1, 1, 1, 0, 0, 0, 0, false, false, QLITE_ACT_NONE),
+            /* exactly 64 taps inside */
+            P(true, 1, 8, 8, C, 8, 8, 1, 1, 1, 1, 0, 0, 0, 0, false, false, QLITE_ACT_RELU6),
         };
         for (size_t k = 0; k < KC_COUNT(cases); k++) check_case(&cases[k], 600 + i * 8 + k);
     }
