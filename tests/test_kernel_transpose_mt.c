@@ -70,6 +70,7 @@ static void test_transpose_interleave(void **state) {
             for (size_t d = 0; d < sizeof dts / sizeof dts[0]; d++)
                 for (int64_t c = 1; c <= 5; c++)
                     for (size_t k = 0; k < sizeof hw / sizeof hw[0]; k++) {
+                        if (k == 0 && c != 3) continue; /* 224x224: RGB only (qemu time) */
                         check(dts[d], 4, (int64_t[]){1, c, hw[k][0], hw[k][1]},
                               (int32_t[]){0, 2, 3, 1}, t);
                         check(dts[d], 3, (int64_t[]){c, hw[k][0], hw[k][1]}, (int32_t[]){1, 2, 0},
