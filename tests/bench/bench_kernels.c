@@ -91,6 +91,10 @@ static const bench_case CASES[] = {
     {"r18_3x3_28", "conv 3x3 28x28x128 -> 128", K_CONV, 28, 28, 128, 128, 3, 3, 1, 1},
     {"r18_3x3_14", "conv 3x3 14x14x256 -> 256", K_CONV, 14, 14, 256, 256, 3, 3, 1, 1},
     {"r18_3x3_7", "conv 3x3 7x7x512 -> 512", K_CONV, 7, 7, 512, 512, 3, 3, 1, 1},
+    /* MobileNetV2's widest 1x1 expansion (K = 16, 4.8 MB of outputs) and a
+     * 96-channel projection (a 64 + 32 column split) */
+    {"mnv2_1x1_112", "conv 1x1 112x112x16 -> 96", K_CONV, 112, 112, 16, 96, 1, 1, 1, 0},
+    {"mnv2_1x1_14p", "conv 1x1 14x14x576 -> 96", K_CONV, 14, 14, 576, 96, 1, 1, 1, 0},
     /* the transformer's FULLY_CONNECTED at 128 tokens, as a 1x1 conv over 128 pixels */
     {"tf_1x1_128", "conv 1x1 1x128x256 -> 1024", K_CONV, 1, 128, 256, 1024, 1, 1, 1, 0},
     {"dw3x3_56", "depthwise 3x3 56x56x128", K_DW, 56, 56, 128, 128, 3, 3, 1, 1},
