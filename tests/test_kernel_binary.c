@@ -2,7 +2,9 @@
  * test_kernel_binary.c — ADD SUB MUL DIV POW MINIMUM MAXIMUM PRELU against a
  * scalar reference written here (index arithmetic straight from the numpy
  * broadcasting rule), over every kind of broadcast; fused activations;
- * threads; hostile shapes, dtypes, options.
+ * threads; hostile shapes, dtypes, options; the AVX-512 rows of ADD / SUB /
+ * MUL and the portable loops bit for bit against the formula (NaN, inf,
+ * -0.0, every activation, lengths around the vector widths).
  * Tolerance: exact, except POW (1e-6 relative: the kernel may use x*x for a
  * constant exponent 2).
  */
@@ -10,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernels/gemm_q8.h"
 #include "support/golden.h"
 #include "support/op_check.h"
 #include "support.h"
@@ -155,6 +158,69 @@ static void test_threads_match(void **state) {
     }
 }
 
+/* Equal floats, or both NaN. */
+static bool same_float(float x, float y) { return (isnan(x) && isnan(y)) || x == y; }
+
+/* ADD / SUB / MUL rows (binary.c's AVX-512 rows, 16 lanes, two vectors a step, masked
+ * tails; and the portable loops with the CPU features capped to none) against the
+ * formula, element by element: lengths 1..70 and around 256 / 1000 in the three row
+ * shapes (both vectors, b one value, a one value), operands with NaN, +-inf, -0.0
+ * and values beyond the RELU6 range, every fused activation. */
+static void test_simd_rows(void **state) {
+    (void)state;
+    static const qlite_op_code ops[] = {QLITE_OP_ADD, QLITE_OP_SUB, QLITE_OP_MUL};
+    static const qlite_activation acts[] = {QLITE_ACT_NONE, QLITE_ACT_RELU, QLITE_ACT_RELU6,
+                                            QLITE_ACT_RELU_N1_TO_1};
+    static const float special[] = {NAN, INFINITY, -INFINITY, -0.0f, 0.0f, 7.5f, -7.5f, 6.0f};
+    qlite_test_rng rng;
+    qlite_test_rng_seed(&rng, 0xB16);
+    float *a = malloc(1000 * sizeof *a), *b = malloc(1000 * sizeof *b);
+    assert_non_null(a);
+    assert_non_null(b);
+    for (int cap = 0; cap < 2; cap++) {
+        qlite_q8_set_feature_cap(cap ? 0u : ~0u);
+        for (int64_t n = 1; n <= 1000; n = n < 70 ? n + 1 : n == 70 ? 255 : n < 257 ? n + 1
+                                                                    : n < 1000 ? 1000 : 1001)
+            for (int shape = 0; shape < 3; shape++) {
+                const qlite_op_code code = ops[(size_t)(n + shape) % 3];
+                const qlite_activation act = acts[(size_t)(n * 3 + shape) % 4];
+                for (int64_t i = 0; i < n; i++) {
+                    const uint32_t r = qlite_test_rng_u32(&rng);
+                    a[i] = r % 9 == 0 ? special[r / 9 % 8] : qlite_test_rng_float(&rng, -8, 8);
+                    b[i] = r % 7 == 0 ? special[r / 7 % 8] : qlite_test_rng_float(&rng, -8, 8);
+                }
+                const int64_t one[1] = {1}, len[1] = {n};
+                qlite_op_test_tensor in[2] = {qt_f32(1, shape == 2 ? one : len, a),
+                                              qt_f32(1, shape == 1 ? one : len, b)};
+                qlite_op_test_tensor out = qt_f32(1, len, NULL);
+                qlite_op_options o = qopts(QLITE_OPTIONS_BINARY);
+                o.u.binary.activation = act;
+                assert_qlite_ok(qlite_op_test_run(code, &o, 2, in, 1, &out, 1, 0));
+                const float lo = act == QLITE_ACT_RELU || act == QLITE_ACT_RELU6 ? 0.0f
+                                 : act == QLITE_ACT_RELU_N1_TO_1             ? -1.0f
+                                                                             : -INFINITY;
+                const float hi = act == QLITE_ACT_RELU6 ? 6.0f
+                                 : act == QLITE_ACT_RELU_N1_TO_1 ? 1.0f
+                                                                 : INFINITY;
+                const float *y = out.out;
+                for (int64_t i = 0; i < n; i++) {
+                    const float x = a[shape == 2 ? 0 : i], w = b[shape == 1 ? 0 : i];
+                    float want = ref_op(code, x, w);
+                    want = want < lo ? lo : (want > hi ? hi : want);
+                    if (!same_float(y[i], want) || signbit(y[i]) != signbit(want))
+                        fail_msg("%s n %lld shape %d act %d (%s): element %lld got %g want %g",
+                                 qlite_op_name(code), (long long)n, shape, (int)act,
+                                 cap ? "portable" : "this CPU's rows",
+                                 (long long)i, (double)y[i], (double)want);
+                }
+                qlite_op_test_free(1, &out);
+            }
+    }
+    qlite_q8_set_feature_cap(~0u);
+    free(a);
+    free(b);
+}
+
 static void test_prelu(void **state) {
     (void)state;
     static const shape_pair ok[] = {
@@ -264,6 +330,7 @@ int main(void) {
         cmocka_unit_test(test_broadcast_all_ops),
         cmocka_unit_test(test_fused_activation),
         cmocka_unit_test(test_threads_match),
+        cmocka_unit_test(test_simd_rows),
         cmocka_unit_test(test_prelu),
         cmocka_unit_test(test_special_values),
         cmocka_unit_test(test_pow_constant_exponent),

@@ -12,6 +12,8 @@
  *
  * MINIMUM/MAXIMUM propagate NaN from either operand (as numpy and PyTorch
  * do); POW with a constant scalar exponent of 2 is computed as x*x (exact).
+ * ADD / SUB / MUL have AVX-512 rows (chosen at prepare within the feature
+ * cap; QLITE_INTERP_REFERENCE_ONLY keeps the loops): the same bits.
  *
  * int8/uint8 inputs go to binary_q8.c (ADD SUB MUL MINIMUM MAXIMUM PRELU);
  * the operands and the output must share one dtype (QLITE_ERR_DTYPE).
@@ -64,6 +66,67 @@ BINARY_ROWS(min, (x < y || x != x) ? x : y)
 BINARY_ROWS(max, (x > y || x != x) ? x : y)
 BINARY_ROWS(prelu, x < 0.0f ? x * y : x)
 BINARY_ROWS(square, x * x) /* POW by a constant 2: reads a only */
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+
+#include "kernels/gemm_q8.h"
+#define BINARY_X86 1
+
+/*
+ * AVX-512 rows of ADD / SUB / MUL: the compiler's baseline (SSE2) loops
+ * spent most of their time on the clamp (qlite_clampf's NaN rule became
+ * compares and blends); VMAXPS(lo, v) / VMINPS(hi, v) are exactly
+ * `v < lo ? lo : v` / `v > hi ? hi : v` (the second operand is returned when
+ * unordered, so a NaN passes as in the reference). Same IEEE operation per
+ * element, so the same bits. Masked tails.
+ */
+#define BIN512_OP_add _mm512_add_ps
+#define BIN512_OP_sub _mm512_sub_ps
+#define BIN512_OP_mul _mm512_mul_ps
+#define BIN512_ROWS(name)                                                                   \
+    __attribute__((target("avx512f"))) static inline __m512 name##_v512(__m512 x, __m512 y, \
+                                                                     __m512 lo, __m512 hi) { \
+        return _mm512_min_ps(hi, _mm512_max_ps(lo, BIN512_OP_##name(x, y)));                \
+    }                                                                                       \
+    __attribute__((target("avx512f"))) static void name##_row512(                          \
+        const float *a, const float *b, float *o, size_t n, float lo_, float hi_, int sa,   \
+        int sb) {                                                                           \
+        const __m512 lo = _mm512_set1_ps(lo_), hi = _mm512_set1_ps(hi_);                   \
+        const __m512 ca = _mm512_set1_ps(a[0]), cb = _mm512_set1_ps(b[0]);                  \
+        size_t i = 0;                                                                       \
+        for (; i + 32 <= n; i += 32) {                                                      \
+            const __m512 x0 = sa ? ca : _mm512_loadu_ps(a + i);                             \
+            const __m512 x1 = sa ? ca : _mm512_loadu_ps(a + i + 16);                        \
+            const __m512 y0 = sb ? cb : _mm512_loadu_ps(b + i);                             \
+            const __m512 y1 = sb ? cb : _mm512_loadu_ps(b + i + 16);                        \
+            _mm512_storeu_ps(o + i, name##_v512(x0, y0, lo, hi));                           \
+            _mm512_storeu_ps(o + i + 16, name##_v512(x1, y1, lo, hi));                      \
+        }                                                                                   \
+        for (; i < n; i += 16) {                                                            \
+            const __mmask16 m = n - i >= 16 ? (__mmask16)0xFFFF                             \
+                                            : (__mmask16)((1u << (n - i)) - 1);             \
+            const __m512 x = sa ? ca : _mm512_maskz_loadu_ps(m, a + i);                     \
+            const __m512 y = sb ? cb : _mm512_maskz_loadu_ps(m, b + i);                     \
+            _mm512_mask_storeu_ps(o + i, m, name##_v512(x, y, lo, hi));                     \
+        }                                                                                   \
+    }                                                                                       \
+    static void name##_vv512(const float *a, const float *b, float *o, size_t n, float lo,  \
+                             float hi) {                                                    \
+        name##_row512(a, b, o, n, lo, hi, 0, 0);                                            \
+    }                                                                                       \
+    static void name##_vs512(const float *a, const float *b, float *o, size_t n, float lo,  \
+                             float hi) {                                                    \
+        name##_row512(a, b, o, n, lo, hi, 0, 1);                                            \
+    }                                                                                       \
+    static void name##_sv512(const float *a, const float *b, float *o, size_t n, float lo,  \
+                             float hi) {                                                    \
+        name##_row512(a, b, o, n, lo, hi, 1, 0);                                            \
+    }
+BIN512_ROWS(add)
+BIN512_ROWS(sub)
+BIN512_ROWS(mul)
+#endif
 
 typedef struct bin_fns {
     bin_row_fn vv, vs, sv;
@@ -147,6 +210,18 @@ static qlite_status binary_prepare(qlite_node *node) {
     if (node->op->code == QLITE_OP_POW && b->is_const && qlite_tensor_elements(b) == 1 &&
         *(const float *)b->data == 2.0f)
         s->fns = (bin_fns)FNS(square, 1);
+#ifdef BINARY_X86
+    else if (!qlite_node_reference_only(node) &&
+             (qlite_q8_cpu_features() & QLITE_Q8_F_AVX512)) {
+        const uint32_t cost = s->fns.cost;
+        switch (node->op->code) {
+        case QLITE_OP_ADD: s->fns = (bin_fns){add_vv512, add_vs512, add_sv512, cost}; break;
+        case QLITE_OP_SUB: s->fns = (bin_fns){sub_vv512, sub_vs512, sub_sv512, cost}; break;
+        case QLITE_OP_MUL: s->fns = (bin_fns){mul_vv512, mul_vs512, mul_sv512, cost}; break;
+        default: break;
+        }
+    }
+#endif
     qlite_activation_range_f32(act, &s->lo, &s->hi);
     node->state = s;
     return QLITE_OK;
