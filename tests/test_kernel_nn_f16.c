@@ -24,7 +24,8 @@
  *     the C library's fmaf on the widened halves) and the float32 fast
  *     GEMM on the widened weights, over M around its 6- and 10-row tiles,
  *     its 48-row widening threshold and 240-row block, N around 16 / 32 /
- *     64, K around its 192-step block; runs of an implicit im2col (many
+ *     64, K around 192 and its 1152-step block, weights past its prefetch
+ *     size; runs of an implicit im2col (many
  *     short runs per block, runs longer than a block, zero runs) equal the
  *     matrix form on the gathered rows; 1 and 2 threads identical.
  *     Skipped where the CPU has no such GEMM;
@@ -685,10 +686,15 @@ static void test_o16h_fast(void **state) {
                 check_o16h_fast(Ms[i], Ns[j], Ks[l], (i + l) % 2 == 0, (j + l) % 4 == 1, pool,
                                 seed++);
             }
+    /* K over the 1152-step block (widened / in registers), weights over
+     * the 512 KiB at which blocks prefetch the next */
+    check_o16h_fast(61, 130, 2400, true, false, pool, seed++);
+    check_o16h_fast(13, 65, 1300, false, true, pool, seed++);
+    check_o16h_fast(250, 40, 1153, true, true, pool, seed++);
     /* runs: many per block (3 x 9, 3 x 64), a block each (3 x 192), longer
      * than a block (2 x 450, pieces), no runs */
     static const size_t runs[][2] = {{3, 9}, {7, 21}, {3, 64}, {9, 64}, {3, 192}, {2, 450},
-                                     {1, 193}, {0, 5}};
+                                     {1, 193}, {0, 5}, {3, 500}, {1, 1300}, {2, 1152}};
     for (size_t i = 0; i < N_COUNT(runs); i++) {
         check_o16h_ind(50, 64, runs[i][0], runs[i][1], pool, seed++);
         check_o16h_ind(7, 24, runs[i][0], runs[i][1], pool, seed++);

@@ -12,24 +12,29 @@
  * results are bit for bit those of the float32 kernel on weights widened
  * first (half to float is exact), whatever the blocking or thread split.
  *
- * Register tiles as in the float32 kernel: 6 rows x 64 columns (24
- * accumulators, per K step 4 panel loads and 6 broadcasts for 24 FMAs),
- * 10 x 32 when N <= 32; fewer rows / panels / masked columns at the edges.
- * Blocking: rows in blocks of H_MC, K in blocks of at most H_KC steps
- * (whole runs of an implicit im2col, or equal pieces of a longer run), 64
- * columns at a time. The weights of such a block (<= 192 x 64) are
- *   - widened once into a 48 KiB L1 buffer of floats that every row tile of
- *     the row block then reads (VCVTPH2PS would otherwise add 4 conversions
- *     to the 24 FMAs of each K step of each tile), when the row block has
- *     more than H_WIDEN_ROWS rows;
+ * Tiles and blocking are the float32 kernel's (gemm_f32_avx512.c, 3365ca1):
+ * 6 rows x 64 columns (24 accumulators, per K step 4 panel loads and 6
+ * broadcasts for 24 FMAs), 10 x 32 for column blocks of <= 2 panels; rows
+ * in blocks of H_MC; in each, 64 columns at a time over every K block of
+ * at most H_KC steps (whole runs of an implicit im2col, or equal pieces of
+ * a longer run); next weight block prefetched into L2 when the weights
+ * pass H_PFMIN bytes, the next tile's outputs prefetched for writing. The
+ * weights of a block (<= 1152 x 64) are
+ *   - widened once into a per-thread buffer of floats (288 KiB, in L2 like
+ *     the float32 kernel's weight block) that every row tile of the row
+ *     block then reads, when the row block has more than H_WIDEN_ROWS rows
+ *     (VCVTPH2PS in the tile adds 4 conversions, 8 uops on the FMA ports,
+ *     to the 24 FMAs of each K step);
  *   - widened in registers as loaded (VCVTPH2PS zmm from 32 bytes) when it
  *     has fewer (batch-1 FULLY_CONNECTED, small late layers), where a copy
  *     would be reused too little and the halves halve the bytes read.
- * Measured on this machine's Xeon (AVX-512, loaded, medians and mins of
- * 11 interleaved runs, x the float32 fast GEMM): 3136x64x576, 784x128x1152,
- * 196x256x2304, 49x512x4608, 128x768x256: buffer 0.86-0.94, registers
- * 0.90-1.00; 1x4096x4096: buffer 1.1, registers 0.57-0.63; 4 / 12 rows:
- * buffer 1.3-2.8, registers 0.7-0.97; 24-64 rows: within the noise.
+ * Measured (this Xeon, loaded: thread CPU time, medians of 11 interleaved
+ * runs, x the float32 fast GEMM at 3365ca1): 1152-step buffer 0.9-1.05 on
+ * MobileNetV2 / ResNet-18 / transformer shapes (12544x96x16, 3136x24x144,
+ * 196x96x576, 3136x64x576, 784x128x1152, 196x256x2304, 49x512x4608,
+ * 128x768x256, 128x256x1024), registers 1.05-1.3 there; a 192-step L1
+ * buffer (48 KiB) 1.1-1.3 for K >= 576 (C round trips between blocks);
+ * batch 1 (1x4096x4096, 1x1000x1280) registers 0.45-0.6, buffer 1.1-1.4.
  */
 #include "kernels/gemm_f16.h"
 
@@ -38,18 +43,20 @@
 
 #include "kernels/gemm_q8.h" /* qlite_q8_cpu_features: the feature cap tests set */
 
-#define AVX512 __attribute__((target("avx512f")))
+#define AVX512 __attribute__((target("avx512f,prfchw"))) /* PREFETCHW */
 #define INL static inline __attribute__((always_inline)) AVX512
 
-#define H_MR 6          /* rows of a register tile */
-#define H_MR2 10        /* rows of a tile of <= 2 panels (N <= 32) */
-#define H_NP 4          /* 16-column panels of a register tile */
-#define H_KC 192        /* K steps per block: 192 x 64 floats (48 KiB) */
-#define H_MC 240        /* rows per block */
-#define H_WIDEN_ROWS 48 /* row blocks of more rows widen their weight blocks once */
+#define H_MR 6    /* rows of a register tile */
+#define H_MR2 10  /* rows of a tile of <= 2 panels (20 accumulators) */
+#define H_NP 4    /* 16-column panels of a register tile */
+#define H_KC 1152 /* K steps per block: 64 columns of halves (144 KiB) in L2 */
+#define H_PFMIN (1u << 19) /* bytes of weights above which blocks prefetch the next */
+#define H_MC 240  /* rows per block: their activations stay in L2 */
+#define H_WIDEN_ROWS 48 /* row blocks of more rows widen their weight blocks once
+                           (12-48 rows: within the noise either way) */
 
-/* 16 weights of step i of a panel: floats from the widened buffer
- * (64-byte aligned) or halves widened in the register. */
+/* 16 weights of step i of a panel: halves widened in the register, or
+ * floats from the widened buffer (64-byte aligned). */
 INL __m512 h_load(const bool half, const void *w, size_t i) {
     if (half) return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)((const uint16_t *)w + i)));
     return _mm512_load_ps((const float *)w + i);
@@ -59,13 +66,20 @@ INL __m512 h_load(const bool half, const void *w, size_t i) {
  * C[mr, 16*np] (+)= A[mr, kc] * W-panels[kc, 16*np]: A's kc steps are nsb
  * runs of `len` floats; row r's run s starts at ind[r * istride + s] + off
  * and meets weight step s * seg + k of the block (w at its first step,
- * panels pstride elements apart). `mask` limits the last panel's columns.
+ * panels pstride halves apart). `mask` limits the last panel's columns.
+ * pfon: pfn 64-byte lines from pfp (the next weight block's share of this
+ * tile) are prefetched into L2, one per K step; the next tile's cpr rows
+ * of outputs (cpf) are prefetched for writing.
  */
 INL void h_tile(const int mr, const int np, const bool half, const float *const *ind,
                 size_t istride, size_t nsb, size_t seg, size_t off, size_t len, const void *w,
                 size_t pstride, float *c, size_t ldc, __mmask16 mask, const float *bias,
-                bool first, bool last, float lo, float hi) {
+                bool first, bool last, float lo, float hi, const bool pfon, const char *pfp,
+                size_t pfn, const float *cpf, int cpr) {
     __m512 acc[H_MR2][H_NP];
+    for (int r = 0; r < mr; r++)
+        if (r < cpr)
+            for (int j = 0; j < np; j++) __builtin_prefetch(cpf + (size_t)r * ldc + 16 * j, 1, 3);
     for (int j = 0; j < np; j++) {
         const __mmask16 mj = j == np - 1 ? mask : (__mmask16)0xffff;
         if (first) {
@@ -87,8 +101,14 @@ INL void h_tile(const int mr, const int np, const bool half, const float *const 
                 const __m512 x = _mm512_set1_ps(ar[r][k]);
                 for (int j = 0; j < np; j++) acc[r][j] = _mm512_fmadd_ps(x, b[j], acc[r][j]);
             }
+            if (pfon && pfn) { /* a line of the next weight block into L2 */
+                _mm_prefetch(pfp, _MM_HINT_T1);
+                pfp += 64, pfn--;
+            }
         }
     }
+    if (pfon)
+        for (; pfn; pfn--, pfp += 64) _mm_prefetch(pfp, _MM_HINT_T1);
     const __m512 vlo = _mm512_set1_ps(lo), vhi = _mm512_set1_ps(hi);
     for (int j = 0; j < np; j++) {
         const __mmask16 mj = j == np - 1 ? mask : (__mmask16)0xffff;
@@ -103,19 +123,23 @@ INL void h_tile(const int mr, const int np, const bool half, const float *const 
 typedef void (*h_tile_fn)(const float *const *ind, size_t istride, size_t nsb, size_t seg,
                           size_t off, size_t len, const void *w, size_t pstride, float *c,
                           size_t ldc, __mmask16 mask, const float *bias, bool first, bool last,
-                          float lo, float hi);
+                          float lo, float hi, const char *pfp, size_t pfn, const float *cpf,
+                          int cpr);
 
-#define H_TILE(MR, NP, HALF, SFX)                                                               \
+#define H_TILE1(MR, NP, HALF, PF, SFX)                                                          \
     AVX512 static void h_tile_##MR##x##NP##SFX(                                                 \
         const float *const *ind, size_t istride, size_t nsb, size_t seg, size_t off,             \
         size_t len, const void *w, size_t pstride, float *c, size_t ldc, __mmask16 mask,         \
-        const float *bias, bool first, bool last, float lo, float hi) {                          \
+        const float *bias, bool first, bool last, float lo, float hi, const char *pfp,           \
+        size_t pfn, const float *cpf, int cpr) {                                                 \
         h_tile(MR, NP, HALF, ind, istride, nsb, seg, off, len, w, pstride, c, ldc, mask, bias,   \
-               first, last, lo, hi);                                                             \
+               first, last, lo, hi, PF, pfp, pfn, cpf, cpr);                                     \
     }
-#define H_TILE2(MR, NP) H_TILE(MR, NP, false, f) H_TILE(MR, NP, true, h)
-#define H_TILES(MR) H_TILE2(MR, 1) H_TILE2(MR, 2) H_TILE2(MR, 3) H_TILE2(MR, 4)
-#define H_TILES2(MR) H_TILE2(MR, 1) H_TILE2(MR, 2)
+#define H_TILE(MR, NP)                                                                          \
+    H_TILE1(MR, NP, true, false, h) H_TILE1(MR, NP, true, true, h_pf)                           \
+    H_TILE1(MR, NP, false, false, f) H_TILE1(MR, NP, false, true, f_pf)
+#define H_TILES(MR) H_TILE(MR, 1) H_TILE(MR, 2) H_TILE(MR, 3) H_TILE(MR, 4)
+#define H_TILES2(MR) H_TILE(MR, 1) H_TILE(MR, 2)
 H_TILES(1)
 H_TILES(2)
 H_TILES(3)
@@ -131,14 +155,10 @@ H_TILES2(10)
 #define H_TABLE(S)                                                                              \
     {H_ROW(1, S), H_ROW(2, S), H_ROW(3, S), H_ROW(4, S), H_ROW(5, S), H_ROW(6, S),              \
      H_ROW2(7, S), H_ROW2(8, S), H_ROW2(9, S), H_ROW2(10, S)}
-/* [0]: weights widened in the buffer, [1]: halves widened in registers */
-static const h_tile_fn h_tiles[2][H_MR2][H_NP] = {H_TABLE(f), H_TABLE(h)};
-
-/* Rows of the next tile (the float32 kernel's split): left > max and
- * <= 1.5 max give two tiles of half each. */
-static size_t h_rows(size_t left, size_t max) {
-    return left > max && left <= max + max / 2 ? (left + 1) / 2 : left < max ? left : max;
-}
+/* [weights: 0 halves, 1 widened floats][prefetching the next weight
+ * block][rows - 1][panels - 1] */
+static const h_tile_fn h_tiles[2][2][H_MR2][H_NP] = {{H_TABLE(h), H_TABLE(h_pf)},
+                                                     {H_TABLE(f), H_TABLE(f_pf)}};
 
 /* n steps (16 halves each) of np panels, pstride halves apart, into buf
  * (panels H_KC * 16 floats apart). */
@@ -146,74 +166,133 @@ AVX512 static void h_widen(const uint16_t *w, size_t pstride, size_t np, size_t 
     for (size_t j = 0; j < np; j++) {
         const uint16_t *src = w + j * pstride;
         float *dst = buf + j * H_KC * 16;
-        size_t i = 0;
-        for (; i + 2 <= n; i += 2) {
-            const __m512 v0 = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(src + 16 * i)));
-            const __m512 v1 =
-                _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(src + 16 * i + 16)));
-            _mm512_store_ps(dst + 16 * i, v0);
-            _mm512_store_ps(dst + 16 * i + 16, v1);
-        }
-        if (i < n)
+        for (size_t i = 0; i < n; i++)
             _mm512_store_ps(dst + 16 * i,
                             _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(src + 16 * i))));
     }
 }
 
+/* Rows of the next tile: left > max and <= 1.5 max give two tiles of half
+ * each, not max + a slow few. */
+static size_t h_rows(size_t left, size_t max) {
+    return left > max && left <= max + max / 2 ? (left + 1) / 2 : left < max ? left : max;
+}
+
+/* A K block: runs [s0, s0 + nsb), steps [off, off + len) of each. */
+typedef struct h_kb {
+    size_t s0, nsb, off, len;
+} h_kb;
+
+/* The K block after b (spb runs per block, or pieces of plen steps of a
+ * run); false after the last. */
+static bool h_kb_next(h_kb *b, size_t nseg, size_t seg, size_t spb, size_t plen) {
+    if (b->off + b->len < seg) {
+        b->off += plen;
+        b->len = seg - b->off < plen ? seg - b->off : plen;
+        return true;
+    }
+    if (b->s0 + b->nsb >= nseg) return false;
+    b->s0 += spb;
+    b->nsb = nseg - b->s0 < spb ? nseg - b->s0 : spb;
+    b->off = 0;
+    b->len = seg < plen ? seg : plen;
+    return true;
+}
+
 /*
  * One GEMM, A a matrix (ind NULL: a, rsa) or runs (ind: nseg runs of seg
- * floats per row, K = nseg * seg); the loops of the float32 kernel.
+ * floats per row, K = nseg * seg): row blocks of H_MC; in each, 64 columns
+ * at a time over every K block in order (whole runs, as many as fit H_KC
+ * steps, or equal pieces of a longer run).
  */
 static void h_gemm(size_t M, size_t N, const float *a, size_t rsa, const float *const *ind,
                    size_t nseg, size_t seg, const uint16_t *w16, const float *bias, float *c,
                    size_t ldc, float lo, float hi) {
     if (M == 0 || N == 0) return;
     static const float zero_row[1];
-    float buf[H_NP * H_KC * 16] __attribute__((aligned(64)));
+    /* this thread's widened weight block: 288 KiB of address space, pages
+     * touched as far as blocks reach (not on the stack: thread stacks may
+     * be small) */
+    static _Thread_local float buf[H_NP * H_KC * 16] __attribute__((aligned(64)));
     const size_t K = nseg * seg;
-    const size_t pieces = seg > H_KC ? (seg + H_KC - 1) / H_KC : 1;
-    const size_t plen = seg ? (seg + pieces - 1) / pieces : 0;
-    const size_t spb = pieces > 1 || seg == 0 ? 1 : H_KC / seg; /* runs per block */
     const float *rows[H_MR2];
     for (size_t r = 0; r < H_MR2; r++) rows[r] = zero_row; /* K = 0: never read */
-    const size_t maxr = N <= 32 ? H_MR2 : H_MR;
+    /* weights larger than L2 keeps: each block's tiles prefetch the next */
+    const bool pfon = (double)K * (double)N * sizeof(uint16_t) > (double)H_PFMIN;
     for (size_t mb = 0; mb < M; mb += H_MC) {
         const size_t me = M - mb < H_MC ? M : mb + H_MC;
+        /* many rows: each weight block widened once into buf, few: halves
+         * widened in registers */
         const bool widen = me - mb > H_WIDEN_ROWS;
-        for (size_t s0 = 0;; s0 += spb) {
-            const size_t nsb = nseg - s0 < spb ? nseg - s0 : spb;
-            for (size_t off = 0;; off += plen) {
-                const size_t len = seg - off < plen ? seg - off : plen;
-                const bool first = s0 == 0 && off == 0;
-                const bool last = s0 + nsb >= nseg && off + len >= seg;
-                const size_t k0 = s0 * seg + off;
-                const size_t span = nsb ? (nsb - 1) * seg + len : 0; /* weight steps used */
-                for (size_t n = 0; n < N; n += 16 * H_NP) {
-                    const size_t cols = N - n < 16 * H_NP ? N - n : 16 * H_NP;
-                    const size_t np = (cols + 15) / 16, tail = cols - 16 * (np - 1);
-                    const __mmask16 mask = (__mmask16)(tail >= 16 ? 0xffffu : (1u << tail) - 1u);
-                    const uint16_t *wn = w16 + n * K + k0 * 16;
-                    const float *bn = bias ? bias + n : NULL;
-                    const void *wt = wn;
-                    size_t ps = 16 * K;
-                    if (widen) {
-                        h_widen(wn, 16 * K, np, span, buf);
-                        wt = buf;
-                        ps = H_KC * 16;
+        const size_t pieces = seg > H_KC ? (seg + H_KC - 1) / H_KC : 1;
+        const size_t plen = seg ? (seg + pieces - 1) / pieces : 0;
+        const size_t spb = pieces > 1 || seg == 0 ? 1 : H_KC / seg; /* runs per block */
+        const h_kb kb0 = {0, nseg < spb ? nseg : spb, 0, seg < plen ? seg : plen};
+        for (size_t n = 0; n < N; n += 16 * H_NP) {
+            const size_t cols = N - n < 16 * H_NP ? N - n : 16 * H_NP;
+            const size_t np = (cols + 15) / 16, tail = cols - 16 * (np - 1);
+            const size_t maxr = np <= 2 ? H_MR2 : H_MR; /* taller tiles for <= 2 panels */
+            size_t tiles = 0;
+            for (size_t m = mb; m < me; m += h_rows(me - m, maxr)) tiles++;
+            const __mmask16 mask = (__mmask16)(tail >= 16 ? 0xffffu : (1u << tail) - 1u);
+            const float *bn = bias ? bias + n : NULL;
+            for (h_kb kb = kb0;;) {
+                const bool first = kb.s0 == 0 && kb.off == 0;
+                const bool last = kb.s0 + kb.nsb >= nseg && kb.off + kb.len >= seg;
+                const uint16_t *wn = w16 + n * K + (kb.s0 * seg + kb.off) * 16;
+                const void *wt = wn;
+                size_t ps = 16 * K;
+                if (widen) {
+                    h_widen(wn, 16 * K, np, (kb.nsb - 1) * seg + kb.len, buf);
+                    wt = buf;
+                    ps = H_KC * 16;
+                }
+                /* the next block: K block, else columns, else row block */
+                h_kb nk = kb;
+                size_t nn = n, npn = 0, lines = 0;
+                const char *nw = NULL;
+                if (pfon) {
+                    bool next = h_kb_next(&nk, nseg, seg, spb, plen);
+                    if (!next) {
+                        nk = kb0, nn = n + 16 * H_NP;
+                        next = nn < N || me < M;
+                        if (nn >= N) nn = 0;
                     }
-                    for (size_t m = mb, mr; m < me; m += mr) {
-                        mr = h_rows(me - m, maxr);
-                        const float *const *im = ind ? ind + m * nseg + s0 : rows;
-                        if (!ind && a)
-                            for (size_t r = 0; r < mr; r++) rows[r] = a + (m + r) * rsa;
-                        h_tiles[!widen][mr - 1][np - 1](im, ind ? nseg : 1, ind ? nsb : 1, seg,
-                                                        off, len, wt, ps, c + m * ldc + n, ldc,
-                                                        mask, bn, first, last, lo, hi);
+                    if (next) {
+                        const size_t ncols = N - nn < 16 * H_NP ? N - nn : 16 * H_NP;
+                        npn = (ncols + 15) / 16;
+                        /* 64-byte lines per panel: 32 bytes of halves a step */
+                        lines = ((nk.nsb - 1) * seg + nk.len + 1) / 2;
+                        nw = (const char *)(w16 + nn * K + (nk.s0 * seg + nk.off) * 16);
                     }
                 }
-                if (off + len >= seg) break;
+                size_t t = 0;
+                for (size_t m = mb, mr; m < me; m += mr, t++) {
+                    mr = h_rows(me - m, maxr);
+                    /* rows of the next tile, whose outputs are first written now */
+                    const int cpr = first && m + mr < me ? (int)h_rows(me - m - mr, maxr) : 0;
+                    const float *const *im = ind ? ind + m * nseg + kb.s0 : rows;
+                    if (!ind && a)
+                        for (size_t r = 0; r < mr; r++) rows[r] = a + (m + r) * rsa;
+                    /* this tile's share of the next block: a piece of one
+                     * panel (panel j gets tiles [j tiles / npn, (j+1) tiles / npn)) */
+                    const char *pfp = NULL;
+                    size_t pfn = 0;
+                    if (npn) {
+                        const size_t j = t * npn / tiles;
+                        const size_t t0 = (j * tiles + npn - 1) / npn;
+                        const size_t t1 = ((j + 1) * tiles + npn - 1) / npn;
+                        const size_t l0 = (t - t0) * lines / (t1 - t0);
+                        pfn = (t - t0 + 1) * lines / (t1 - t0) - l0;
+                        pfp = nw + j * 16 * K * sizeof(uint16_t) + l0 * 64;
+                    }
+                    h_tiles[widen][pfon][mr - 1][np - 1](
+                        im, ind ? nseg : 1, ind ? kb.nsb : 1, seg, kb.off, kb.len, wt, ps,
+                        c + m * ldc + n, ldc, mask, bn, first, last, lo, hi, pfp, pfn,
+                        c + (m + mr) * ldc + n, cpr);
+                }
+                if (!h_kb_next(&kb, nseg, seg, spb, plen)) break;
             }
-            if (s0 + nsb >= nseg) break;
         }
     }
 }
