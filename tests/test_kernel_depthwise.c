@@ -6,7 +6,8 @@
  *
  *   float32: against a double-precision direct depthwise convolution written
  *     here (kernel_f32_check.h summation bound over KH*KW terms), 1 vs 2
- *     threads bit-identical (the work split by rows and channel groups);
+ *     threads bit-identical (the work split by rows and channel groups, or,
+ *     up to 256 Ki outputs, into one range of whole rows per thread);
  *   float16 weights: the same weights chosen exactly representable in
  *     binary16 (k / 256, |k| < 2048, encoded here by hand), so the float16
  *     path, which widens them and runs the float32 rows, must give the float32
@@ -183,6 +184,10 @@ static void dw_sweep(unsigned cap) {
         DWC(2, 7, 7, 96, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, true, QLITE_ACT_RELU6),
         DWC(1, 14, 14, 77, 1, 3, 3, 2, 2, 1, 1, 0, 0, 1, 1, false, QLITE_ACT_NONE),
         DWC(1, 1, 1, 300, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, true, QLITE_ACT_RELU_N1_TO_1),
+        /* past DW_PARTS_MAX outputs (256 Ki; the cases above, with 2+ rows, give each
+         * thread one range of whole rows): 3 rows x 3 x 29200 channels, split by
+         * channel groups */
+        DWC(1, 3, 3, 29200, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, true, QLITE_ACT_NONE),
     };
     for (size_t i = 0; i < KC_COUNT(more); i++) check_case(&more[i], seed++);
     qlite_q8_set_feature_cap(~0u);
