@@ -37,6 +37,7 @@
  *     issue #5, kernels/nn_sparse.h).
  */
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -703,6 +704,56 @@ static void test_o16h_fast(void **state) {
     qlite_threadpool_destroy(pool);
 }
 
+/* The widening GEMM on a thread with a 128 KiB stack: its 288 KiB weight
+ * buffer must not be static TLS (glibc takes a module's static TLS out of
+ * every thread's stack, so pthread_create would refuse such a thread). */
+typedef struct small_stack_job {
+    size_t M, N, K;
+    const float *a;
+    const uint16_t *w;
+    float *out;
+} small_stack_job;
+
+static void *small_stack_main(void *arg) {
+    const small_stack_job *j = arg;
+    qlite_gemm_f16_o16_fast()(j->M, j->N, j->K, j->a, j->K, j->w, NULL, j->out, j->N, -INFINITY,
+                              INFINITY);
+    return NULL;
+}
+
+static void test_o16h_small_stack(void **state) {
+    (void)state;
+    if (!qlite_gemm_f16_o16_fast()) skip();
+    enum { M = 97, N = 64, K = 300 }; /* more than 48 rows: the widened buffer */
+    qlite_test_rng r;
+    qlite_test_rng_seed(&r, 4242);
+    const size_t pe = qlite_gemm_o16_elems(K, N);
+    float *a = malloc(M * K * sizeof(float)), *wf = malloc(pe * sizeof(float));
+    float *want = malloc(M * N * sizeof(float)), *out = malloc(M * N * sizeof(float));
+    uint16_t *wh = malloc(pe * sizeof(uint16_t));
+    assert_true(a && wf && want && out && wh);
+    for (size_t t = 0; t < (size_t)M * K; t++) a[t] = frand(&r);
+    half_weights(&r, wh, wf, pe);
+    for (size_t m = 0; m < M; m++)
+        for (size_t n = 0; n < N; n++) {
+            float acc = 0.0f;
+            for (size_t k = 0; k < K; k++)
+                acc = fmaf(a[m * K + k], wf[(n / 16 * K + k) * 16 + n % 16], acc);
+            want[m * N + n] = acc;
+        }
+    memset(out, 0xA5, M * N * sizeof(float));
+    small_stack_job job = {M, N, K, a, wh, out};
+    pthread_attr_t attr;
+    assert_int_equal(pthread_attr_init(&attr), 0);
+    assert_int_equal(pthread_attr_setstacksize(&attr, 128 * 1024), 0);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, &attr, small_stack_main, &job), 0);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    pthread_attr_destroy(&attr);
+    assert_memory_equal(out, want, M * N * sizeof(float));
+    free(a), free(wf), free(want), free(out), free(wh);
+}
+
 /* (a), (d) again with the CPU features capped at AVX2: no fast GEMMs, the
  * float micro-kernels and F16C row kernels (what a CPU without AVX-512
  * runs) within the tolerance, (d) bit for bit against tile_h. Last: the
@@ -728,6 +779,7 @@ int main(void) {
         cmocka_unit_test(test_row_variants),
         cmocka_unit_test(test_o16_blocked),
         cmocka_unit_test(test_o16h_fast),
+        cmocka_unit_test(test_o16h_small_stack),
         cmocka_unit_test(test_interpreter_weights),
         cmocka_unit_test(test_without_fast),
     };

@@ -108,7 +108,8 @@ const qlite_gemm_f16_rowk *qlite_gemm_f16_rowk_select(void);
  * then the clamp, so the results equal qlite_gemm_f32_o16_fast's (and
  * _ind_fast's) on the widened weights bit for bit, for any blocking or
  * thread split. Serial. Weight blocks feeding many rows are widened once
- * into an L1 buffer, those of a few rows in registers.
+ * into a per-thread heap buffer (288 KiB, allocated on a thread's first
+ * such call, freed when the thread ends), those of a few rows in registers.
  */
 typedef void (*qlite_gemm_o16h_fn)(size_t M, size_t N, size_t K, const float *a, size_t rsa,
                                    const uint16_t *w16, const float *bias, float *c, size_t ldc,

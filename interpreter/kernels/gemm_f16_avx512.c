@@ -40,6 +40,8 @@
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
+#include <pthread.h>
+#include <stdlib.h>
 
 #include "kernels/gemm_q8.h" /* qlite_q8_cpu_features: the feature cap tests set */
 
@@ -200,6 +202,34 @@ static bool h_kb_next(h_kb *b, size_t nseg, size_t seg, size_t spb, size_t plen)
 }
 
 /*
+ * This thread's buffer for widened weight blocks (H_NP * H_KC * 16 floats,
+ * 288 KiB, 64-byte aligned): allocated on the thread's first widening GEMM
+ * and freed when the thread ends (a pthread key's destructor). Not static
+ * TLS: glibc carves a module's static TLS out of every thread's stack, so a
+ * 288 KiB block would be charged to each thread of a host program and break
+ * its small-stack threads. NULL when memory is short: the caller then widens
+ * in registers (same bits, a little slower).
+ */
+static pthread_key_t buf_key;
+static pthread_once_t buf_once = PTHREAD_ONCE_INIT;
+static bool buf_key_ok;
+
+static void buf_key_make(void) { buf_key_ok = pthread_key_create(&buf_key, free) == 0; }
+
+static float *thread_buf(void) {
+    if (pthread_once(&buf_once, buf_key_make) != 0 || !buf_key_ok) return NULL;
+    float *b = pthread_getspecific(buf_key);
+    if (!b) {
+        b = aligned_alloc(64, sizeof(float) * H_NP * H_KC * 16);
+        if (b && pthread_setspecific(buf_key, b) != 0) {
+            free(b);
+            b = NULL;
+        }
+    }
+    return b;
+}
+
+/*
  * One GEMM, A a matrix (ind NULL: a, rsa) or runs (ind: nseg runs of seg
  * floats per row, K = nseg * seg): row blocks of H_MC; in each, 64 columns
  * at a time over every K block in order (whole runs, as many as fit H_KC
@@ -210,10 +240,7 @@ static void h_gemm(size_t M, size_t N, const float *a, size_t rsa, const float *
                    size_t ldc, float lo, float hi) {
     if (M == 0 || N == 0) return;
     static const float zero_row[1];
-    /* this thread's widened weight block: 288 KiB of address space, pages
-     * touched as far as blocks reach (not on the stack: thread stacks may
-     * be small) */
-    static _Thread_local float buf[H_NP * H_KC * 16] __attribute__((aligned(64)));
+    float *const buf = M > H_WIDEN_ROWS ? thread_buf() : NULL;
     const size_t K = nseg * seg;
     const float *rows[H_MR2];
     for (size_t r = 0; r < H_MR2; r++) rows[r] = zero_row; /* K = 0: never read */
@@ -223,7 +250,7 @@ static void h_gemm(size_t M, size_t N, const float *a, size_t rsa, const float *
         const size_t me = M - mb < H_MC ? M : mb + H_MC;
         /* many rows: each weight block widened once into buf, few: halves
          * widened in registers */
-        const bool widen = me - mb > H_WIDEN_ROWS;
+        const bool widen = buf && me - mb > H_WIDEN_ROWS;
         const size_t pieces = seg > H_KC ? (seg + H_KC - 1) / H_KC : 1;
         const size_t plen = seg ? (seg + pieces - 1) / pieces : 0;
         const size_t spb = pieces > 1 || seg == 0 ? 1 : H_KC / seg; /* runs per block */
