@@ -36,6 +36,7 @@
  *     does a sparse float16 weight (read in place by the sparse kernels of
  *     issue #5, kernels/nn_sparse.h).
  */
+#include <malloc.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -51,6 +52,17 @@
 #include "support/op_check.h"
 
 #define N_COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+#if defined(__SANITIZE_ADDRESS__)
+#define HEAP_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define HEAP_ASAN 1
+#endif
+#endif
+#ifdef HEAP_ASAN /* the ASan runtime's (sanitizer/allocator_interface.h, not always installed) */
+size_t __sanitizer_get_current_allocated_bytes(void);
+#endif
 
 static float frand(qlite_test_rng *r) { return qlite_test_rng_float(r, -1.0f, 1.0f); }
 
@@ -529,6 +541,8 @@ static void test_o16_blocked(void **state) {
     static const size_t Ks[] = {1, 15, 16, 17, 255, 256, 257, 600};
     static const size_t Ns[] = {1, 15, 16, 17, 33, 64};
     const qlite_gemm_f32_ukernel *uk = qlite_gemm_f32_select_o16();
+    float *wbuf = aligned_alloc(64, QLITE_GEMM_F16_WBUF_BYTES);
+    assert_non_null(wbuf);
     qlite_test_rng r;
     qlite_test_rng_seed(&r, 77);
     size_t checked = 0;
@@ -556,16 +570,21 @@ static void test_o16_blocked(void **state) {
                 else
                     qlite_gemm_f32_o16_serial(uk, &g, w, true);
                 g.c = c2;
-                qlite_gemm_f16_o16_serial(uk, &g, w);
-                if (memcmp(c1, c2, M * N * sizeof(float)) != 0) {
-                    print_error("O16 halves blocked M=%zu K=%zu N=%zu: differs from tile_h\n", M,
-                                K, N);
-                    fail();
+                for (int wb = 0; wb < 2; wb++) { /* widening buffer, then in registers */
+                    memset(c2, 0xA5, M * N * sizeof(float));
+                    qlite_gemm_f16_o16_serial(uk, &g, w, wb == 0 ? wbuf : NULL);
+                    if (memcmp(c1, c2, M * N * sizeof(float)) != 0) {
+                        print_error("O16 halves blocked M=%zu K=%zu N=%zu (%s): differs from "
+                                    "tile_h\n",
+                                    M, K, N, wb == 0 ? "buffer" : "registers");
+                        fail();
+                    }
                 }
                 checked++;
                 free(a), free(bias), free(c1), free(c2), free(w), free(wf);
             }
     assert_true(checked > 300);
+    free(wbuf);
 }
 
 /* ---- (e) the fast GEMM on float16 O16 weights ---- */
@@ -596,9 +615,15 @@ static void check_o16h_fast(size_t M, size_t N, size_t K, bool with_bias, bool c
         }
     char what[96];
     snprintf(what, sizeof what, "o16 half fast M=%zu N=%zu K=%zu", M, N, K);
-    memset(out, 0xA5, MN * sizeof(float));
-    fn(M, N, K, a, K, wh, b, out, N, lo, hi);
-    if (memcmp(out, chain, M * N * sizeof(float)) != 0) fail_msg("%s: not the fmaf chain", what);
+    /* widening buffers for 2 threads (the caller's: the GEMM allocates nothing) */
+    float *wbuf = aligned_alloc(64, 2 * QLITE_GEMM_F16_WBUF_BYTES);
+    assert_non_null(wbuf);
+    for (int wb = 0; wb < 2; wb++) { /* blocks widened into the buffer, then in registers */
+        memset(out, 0xA5, MN * sizeof(float));
+        fn(M, N, K, a, K, wh, b, out, N, lo, hi, wb == 0 ? wbuf : NULL);
+        if (memcmp(out, chain, M * N * sizeof(float)) != 0)
+            fail_msg("%s: not the fmaf chain (%s)", what, wb == 0 ? "buffer" : "registers");
+    }
     if (f32) { /* the float32 fast GEMM on the widened weights */
         memset(out, 0xA5, MN * sizeof(float));
         f32(M, N, K, a, K, wf, b, out, N, lo, hi);
@@ -612,15 +637,16 @@ static void check_o16h_fast(size_t M, size_t N, size_t K, bool with_bias, bool c
     ctx2.pool = pool;
     qlite_node n1 = {.ctx = &ctx1}, n2 = {.ctx = &ctx2};
     const qlite_node *nodes[] = {&n1, &n2, NULL};
-    for (size_t i = 0; i < N_COUNT(nodes); i++) {
+    for (size_t i = 0; i < 2 * N_COUNT(nodes); i++) {
         memset(out, 0xA5, MN * sizeof(float));
         const qlite_gemm_f32_args g = {.M = M, .N = N, .K = K, .a = a, .rsa = K, .csa = 1,
                                        .bias = b, .c = out, .ldc = N, .lo = lo, .hi = hi};
-        assert_true(qlite_gemm_f16_run_o16_fast(nodes[i], &g, wh));
+        assert_true(qlite_gemm_f16_run_o16_fast(nodes[i / 2], &g, wh, i % 2 ? NULL : wbuf));
         if (memcmp(out, chain, M * N * sizeof(float)) != 0)
-            fail_msg("%s: run on %zu thread(s) differs", what, i + 1);
+            fail_msg("%s: run %zu (%s) differs", what, i / 2,
+                     i % 2 ? "registers" : "buffers");
     }
-    free(a), free(bias), free(wh), free(wf), free(chain), free(out);
+    free(a), free(bias), free(wh), free(wf), free(chain), free(out), free(wbuf);
 }
 
 /* Runs form: row m's K = nseg * seg values as nseg runs; runs of odd rows
@@ -649,7 +675,9 @@ static void check_o16h_ind(size_t M, size_t N, size_t nseg, size_t seg, qlite_th
             for (size_t k = 0; k < seg; k++) run[k] = zero ? 0.0f : frand(&r);
             ind[m * nseg + s] = zero ? zeros : run;
         }
-    fn(M, N, K, a, K, wh, bias, want, N, -INFINITY, INFINITY);
+    float *wbuf = aligned_alloc(64, 2 * QLITE_GEMM_F16_WBUF_BYTES);
+    assert_non_null(wbuf);
+    fn(M, N, K, a, K, wh, bias, want, N, -INFINITY, INFINITY, NULL);
     char what[96];
     snprintf(what, sizeof what, "o16 half runs M=%zu N=%zu %zu x %zu", M, N, nseg, seg);
     qlite_exec_ctx ctx1, ctx2;
@@ -657,18 +685,23 @@ static void check_o16h_ind(size_t M, size_t N, size_t nseg, size_t seg, qlite_th
     memset(&ctx2, 0, sizeof ctx2);
     ctx2.pool = pool;
     qlite_node n1 = {.ctx = &ctx1}, n2 = {.ctx = &ctx2};
-    memset(out, 0xA5, (M * N + 1) * sizeof(float));
-    ind_fn(M, N, nseg, seg, ind, wh, bias, out, N, -INFINITY, INFINITY);
-    if (memcmp(out, want, M * N * sizeof(float)) != 0) fail_msg("%s: serial differs", what);
-    const qlite_node *nodes[] = {&n1, &n2};
-    for (size_t i = 0; i < N_COUNT(nodes); i++) {
+    for (int wb = 0; wb < 2; wb++) {
         memset(out, 0xA5, (M * N + 1) * sizeof(float));
-        qlite_gemm_f16_run_o16_ind(nodes[i], ind_fn, M, N, nseg, seg, ind, wh, bias, out, N,
-                                   -INFINITY, INFINITY);
+        ind_fn(M, N, nseg, seg, ind, wh, bias, out, N, -INFINITY, INFINITY, wb ? NULL : wbuf);
         if (memcmp(out, want, M * N * sizeof(float)) != 0)
-            fail_msg("%s: %zu thread(s) differ", what, i + 1);
+            fail_msg("%s: serial differs (%s)", what, wb ? "registers" : "buffer");
+    }
+    const qlite_node *nodes[] = {&n1, &n2};
+    for (size_t i = 0; i < 2 * N_COUNT(nodes); i++) {
+        memset(out, 0xA5, (M * N + 1) * sizeof(float));
+        qlite_gemm_f16_run_o16_ind(nodes[i / 2], ind_fn, M, N, nseg, seg, ind, wh, bias, out, N,
+                                   -INFINITY, INFINITY, i % 2 ? NULL : wbuf);
+        if (memcmp(out, want, M * N * sizeof(float)) != 0)
+            fail_msg("%s: %zu thread(s) differ (%s)", what, i / 2 + 1,
+                     i % 2 ? "registers" : "buffers");
     }
     free(a), free(zeros), free(bias), free(want), free(out), free(wh), free(wf), free(ind);
+    free(wbuf);
 }
 
 static void test_o16h_fast(void **state) {
@@ -704,20 +737,21 @@ static void test_o16h_fast(void **state) {
     qlite_threadpool_destroy(pool);
 }
 
-/* The widening GEMM on a thread with a 128 KiB stack: its 288 KiB weight
- * buffer must not be static TLS (glibc takes a module's static TLS out of
- * every thread's stack, so pthread_create would refuse such a thread). */
+/* The widening GEMM on a thread with a 128 KiB stack, given the caller's
+ * 288 KiB buffer: the buffer must not be static TLS (glibc takes a module's
+ * static TLS out of every thread's stack, so pthread_create would refuse
+ * such a thread) nor on the stack. */
 typedef struct small_stack_job {
     size_t M, N, K;
     const float *a;
     const uint16_t *w;
-    float *out;
+    float *out, *wbuf;
 } small_stack_job;
 
 static void *small_stack_main(void *arg) {
     const small_stack_job *j = arg;
     qlite_gemm_f16_o16_fast()(j->M, j->N, j->K, j->a, j->K, j->w, NULL, j->out, j->N, -INFINITY,
-                              INFINITY);
+                              INFINITY, j->wbuf);
     return NULL;
 }
 
@@ -742,7 +776,9 @@ static void test_o16h_small_stack(void **state) {
             want[m * N + n] = acc;
         }
     memset(out, 0xA5, M * N * sizeof(float));
-    small_stack_job job = {M, N, K, a, wh, out};
+    float *wbuf = aligned_alloc(64, QLITE_GEMM_F16_WBUF_BYTES);
+    assert_non_null(wbuf);
+    small_stack_job job = {M, N, K, a, wh, out, wbuf};
     pthread_attr_t attr;
     assert_int_equal(pthread_attr_init(&attr), 0);
     assert_int_equal(pthread_attr_setstacksize(&attr, 128 * 1024), 0);
@@ -751,7 +787,134 @@ static void test_o16h_small_stack(void **state) {
     assert_int_equal(pthread_join(t, NULL), 0);
     pthread_attr_destroy(&attr);
     assert_memory_equal(out, want, M * N * sizeof(float));
-    free(a), free(wf), free(want), free(out), free(wh);
+    free(a), free(wf), free(want), free(out), free(wh), free(wbuf);
+}
+
+/* ---- invoke allocates nothing: the widening buffers come from scratch ---- */
+
+/* Bytes of heap in use, every arena and mmapped chunk (glibc), or ASan's
+ * count under ASan; false where neither is available. */
+static bool heap_in_use(size_t *bytes) {
+#ifdef HEAP_ASAN
+    *bytes = __sanitizer_get_current_allocated_bytes();
+    return true;
+#elif defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 33)
+    const struct mallinfo2 mi = mallinfo2();
+    *bytes = mi.uordblks + mi.hblkhd;
+    return true;
+#else
+    (void)bytes;
+    return false;
+#endif
+}
+
+typedef struct invoke_job {
+    qlite_interpreter *it;
+    size_t before, after;
+    qlite_status st;
+} invoke_job;
+
+/* On a thread that never ran a GEMM (a per-thread buffer made on first use
+ * would be allocated here): the heap in use around one invoke. */
+static void *invoke_main(void *arg) {
+    invoke_job *j = arg;
+    heap_in_use(&j->before);
+    j->st = qlite_interpreter_invoke(j->it);
+    heap_in_use(&j->after);
+    return NULL;
+}
+
+/* A prepared float16 CONV_2D of 100 output pixels (> 48 rows: weight
+ * blocks widened into a buffer) over 3x3x64 -> 80 (two column blocks, K
+ * 576), 1 and 2 threads: invoke leaves the heap exactly as it was, and the
+ * result is the float32 chain of the widened weights (checked against a
+ * double reference within 1e-5 of sum |x w| + |b|). */
+static void test_conv_invoke_no_alloc(void **state) {
+    (void)state;
+    size_t probe;
+    if (!qlite_gemm_f16_o16_fast() || !heap_in_use(&probe)) skip();
+    enum { H = 10, W = 10, C = 64, O = 80, KS = 3 };
+    qlite_test_rng r;
+    qlite_test_rng_seed(&r, 515);
+    static float x[H * W * C], wf[O * KS * KS * C], b[O], want[H * W * O], mag[H * W * O];
+    static uint16_t wh[O * KS * KS * C];
+    for (size_t i = 0; i < N_COUNT(x); i++) x[i] = frand(&r);
+    for (size_t i = 0; i < N_COUNT(b); i++) b[i] = frand(&r);
+    half_weights(&r, wh, wf, N_COUNT(wh));
+    for (int oy = 0; oy < H; oy++)
+        for (int ox = 0; ox < W; ox++)
+            for (int o = 0; o < O; o++) {
+                double acc = b[o], m = fabs(b[o]);
+                for (int ky = 0; ky < KS; ky++)
+                    for (int kx = 0; kx < KS; kx++) {
+                        const int iy = oy + ky - 1, ix = ox + kx - 1;
+                        if (iy < 0 || iy >= H || ix < 0 || ix >= W) continue;
+                        for (int c = 0; c < C; c++) {
+                            const double p = (double)x[(iy * W + ix) * C + c] *
+                                             wf[((o * KS + ky) * KS + kx) * C + c];
+                            acc += p, m += fabs(p);
+                        }
+                    }
+                want[(oy * W + ox) * O + o] = (float)acc;
+                mag[(oy * W + ox) * O + o] = (float)m;
+            }
+    qlite_writer *wr = NULL;
+    assert_qlite_ok(qlite_writer_create(&wr));
+    qlite_tensor_info tx = {.name = "x", .dtype = QLITE_DTYPE_FLOAT32, .rank = 4,
+                            .shape = (int64_t[]){1, H, W, C}};
+    qlite_tensor_info ty = {.name = "y", .dtype = QLITE_DTYPE_FLOAT32, .rank = 4,
+                            .shape = (int64_t[]){1, H, W, O}};
+    qlite_tensor_info tw = {.name = "w", .dtype = QLITE_DTYPE_FLOAT16, .rank = 4,
+                            .shape = (int64_t[]){O, KS, KS, C}};
+    qlite_tensor_info tb = {.name = "b", .dtype = QLITE_DTYPE_FLOAT32, .rank = 1,
+                            .shape = (int64_t[]){O}};
+    const int64_t bw = qlite_writer_add_buffer(wr, wh, sizeof wh);
+    const int64_t bb = qlite_writer_add_buffer(wr, b, sizeof b);
+    assert_true(bw > 0 && bb > 0);
+    tw.buffer = (uint32_t)bw, tb.buffer = (uint32_t)bb;
+    const int32_t ix = qlite_writer_add_tensor(wr, &tx), iy = qlite_writer_add_tensor(wr, &ty);
+    const int32_t iw = qlite_writer_add_tensor(wr, &tw), ib = qlite_writer_add_tensor(wr, &tb);
+    qlite_op_options o;
+    qlite_op_options_default(QLITE_OPTIONS_CONV_2D, &o);
+    o.u.conv2d.stride_h = o.u.conv2d.stride_w = 1;
+    o.u.conv2d.dilation_h = o.u.conv2d.dilation_w = 1;
+    o.u.conv2d.pad_top = o.u.conv2d.pad_left = o.u.conv2d.pad_bottom = o.u.conv2d.pad_right = 1;
+    o.u.conv2d.groups = 1;
+    qlite_op_info op = {.code = QLITE_OP_CONV_2D, .name = "conv", .num_inputs = 3,
+                        .num_outputs = 1, .inputs = (int32_t[]){ix, iw, ib},
+                        .outputs = (int32_t[]){iy}, .options = o};
+    assert_true(qlite_writer_add_op(wr, &op) >= 0);
+    assert_qlite_ok(qlite_writer_set_inputs(wr, 1, &ix));
+    assert_qlite_ok(qlite_writer_set_outputs(wr, 1, &iy));
+    void *bytes;
+    size_t size;
+    assert_qlite_ok(qlite_writer_write_memory(wr, &bytes, &size));
+    qlite_writer_destroy(wr);
+    qlite_model *m;
+    assert_qlite_ok(qlite_model_open_memory(bytes, size, 0, &m));
+    for (int threads = 1; threads <= 2; threads++) {
+        qlite_interpreter_options io;
+        memset(&io, 0, sizeof io);
+        io.num_threads = threads;
+        qlite_interpreter *it;
+        assert_qlite_ok(qlite_interpreter_create(m, &io, &it));
+        assert_qlite_ok(qlite_interpreter_prepare(it));
+        assert_qlite_ok(qlite_interpreter_set_input(it, 0, x, sizeof x));
+        invoke_job job = {.it = it};
+        pthread_t t;
+        assert_int_equal(pthread_create(&t, NULL, invoke_main, &job), 0);
+        assert_int_equal(pthread_join(t, NULL), 0);
+        assert_qlite_ok(job.st);
+        if (job.after != job.before)
+            fail_msg("%d thread(s): invoke changed the heap in use by %lld bytes", threads,
+                     (long long)job.after - (long long)job.before);
+        qlite_tensor_view v;
+        assert_qlite_ok(qlite_interpreter_output(it, 0, &v));
+        expect_close("CONV_2D float16 invoke", v.data, want, mag, N_COUNT(want), 1e-5);
+        qlite_interpreter_destroy(it);
+    }
+    qlite_model_close(m);
+    qlite_writer_free_bytes(bytes);
 }
 
 /* (a), (d) again with the CPU features capped at AVX2: no fast GEMMs, the
@@ -780,6 +943,7 @@ int main(void) {
         cmocka_unit_test(test_o16_blocked),
         cmocka_unit_test(test_o16h_fast),
         cmocka_unit_test(test_o16h_small_stack),
+        cmocka_unit_test(test_conv_invoke_no_alloc),
         cmocka_unit_test(test_interpreter_weights),
         cmocka_unit_test(test_without_fast),
     };

@@ -135,9 +135,10 @@ qlite_status qlite_bmm_f16_prepare(qlite_node *node) {
     }
     s->fold = b_shared && a_dense && s->batches > 1;
     if (s->fold) {
-        node->scratch_bytes = qlite_gemm_f16w_scratch_bytes(s->uk, s->batches * s->M, s->N, s->K);
+        node->scratch_bytes = qlite_gemm_f16w_scratch_bytes(s->uk, s->batches * s->M, s->N, s->K,
+                                                            (size_t)s->threads);
     } else {
-        size_t per = qlite_gemm_f16w_scratch_bytes(s->uk, s->M, s->N, s->K) / sizeof(float);
+        size_t per = qlite_gemm_f16w_scratch_bytes(s->uk, s->M, s->N, s->K, 1) / sizeof(float);
         s->scratch_per_thread = (per + 15) / 16 * 16;
         node->scratch_bytes = s->scratch_per_thread * (size_t)s->threads * sizeof(float);
     }

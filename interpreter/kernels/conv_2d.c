@@ -66,6 +66,8 @@ typedef struct conv_state {
     qlite_gemm_o16_fn fast;    /* float32 weights: gemm_f32's fastest O16 GEMM, or NULL */
     qlite_gemm_o16h_fn fast_h; /* float16 weights: its half form (gemm_f16.h), or NULL */
     qlite_gemm_o16h_ind_fn ind_h; /* implicit im2col on float16 weights, or NULL */
+    size_t wbuf_off;           /* scratch bytes before the half GEMM's widening buffers */
+    bool wbuf;                 /* whether there are any (threads x 288 KiB) */
     qlite_o16_weights w16;     /* `groups` O16 matrices [Og, K] (data NULL: not constant) */
 } conv_state;
 
@@ -192,6 +194,7 @@ typedef struct conv_job {
     const void *w;          /* O16 weights, float32 or float16 (s->w16.half) */
     float *y, *tiles;
     const float **ind;      /* implicit mode: [P][KH] runs of KW*C floats */
+    float *wbuf;            /* the half GEMM's widening buffers (thread t: slice t), or NULL */
 } conv_job;
 
 /*
@@ -264,7 +267,9 @@ static void tiles_range(void *arg, size_t begin, size_t end) {
                 }
                 if (s->fast_h) {
                     s->fast_h(ga.M, ga.N, ga.K, ga.a, ga.rsa, wg, ga.bias, ga.c, ga.ldc, ga.lo,
-                              ga.hi);
+                              ga.hi,
+                              j->wbuf ? j->wbuf + t * (QLITE_GEMM_F16_WBUF_BYTES / sizeof(float))
+                                      : NULL);
                     continue;
                 }
                 qlite_gemm_f32_o16_serial(s->uk, &ga, wg, s->w16.half);
@@ -290,6 +295,7 @@ static qlite_status conv_eval_f32(qlite_node *node) {
         return QLITE_OK;
     }
     float *scratch = node->scratch;
+    float *const wbuf = s->wbuf ? (float *)(void *)((char *)scratch + s->wbuf_off) : NULL;
     const void *w16 = s->w16.data;
     if (!w16) { /* float32 weights computed by the graph: packed here, each invoke */
         for (int64_t g = 0; g < s->groups; g++)
@@ -303,11 +309,11 @@ static qlite_status conv_eval_f32(qlite_node *node) {
             .M = (size_t)(s->N * s->OH * s->OW), .N = (size_t)s->O, .K = (size_t)s->C, .a = x,
             .rsa = (size_t)s->C, .csa = 1, .bias = b, .c = y, .ldc = (size_t)s->O, .lo = s->lo,
             .hi = s->hi};
-        if (!s->fast_h || !qlite_gemm_f16_run_o16_fast(node, &g, w16))
+        if (!s->fast_h || !qlite_gemm_f16_run_o16_fast(node, &g, w16, wbuf))
             qlite_gemm_f32_run_o16(node, s->uk, &g, w16, s->w16.half);
         return QLITE_OK;
     }
-    conv_job j = {.s = s, .x = x, .w = w16, .b = b, .y = y, .tiles = scratch};
+    conv_job j = {.s = s, .x = x, .w = w16, .b = b, .y = y, .tiles = scratch, .wbuf = wbuf};
     if (s->ind_fn || s->ind_h) { /* implicit im2col: runs into the input, one threaded GEMM */
         const size_t P = (size_t)(s->N * s->OH * s->OW);
         j.ind = (const float **)(void *)scratch;
@@ -316,7 +322,7 @@ static qlite_status conv_eval_f32(qlite_node *node) {
         if (s->ind_h)
             qlite_gemm_f16_run_o16_ind(node, s->ind_h, P, (size_t)s->O, (size_t)s->KH,
                                        (size_t)(s->KW * s->C), j.ind, w16, b, y, (size_t)s->O,
-                                       s->lo, s->hi);
+                                       s->lo, s->hi, wbuf);
         else
             qlite_gemm_f32_run_o16_ind(node, s->ind_fn, P, (size_t)s->O, (size_t)s->KH,
                                        (size_t)(s->KW * s->C), j.ind, w16, b, y, (size_t)s->O,
@@ -329,7 +335,7 @@ static qlite_status conv_eval_f32(qlite_node *node) {
         const qlite_gemm_f32_args g = {
             .M = P, .N = (size_t)s->O, .K = (size_t)s->K, .a = scratch, .rsa = (size_t)s->K,
             .csa = 1, .bias = b, .c = y, .ldc = (size_t)s->O, .lo = s->lo, .hi = s->hi};
-        if (!s->fast_h || !qlite_gemm_f16_run_o16_fast(node, &g, w16))
+        if (!s->fast_h || !qlite_gemm_f16_run_o16_fast(node, &g, w16, wbuf))
             qlite_gemm_f32_run_o16(node, s->uk, &g, w16, s->w16.half);
         return QLITE_OK;
     }
@@ -464,6 +470,18 @@ static qlite_status conv_prepare(qlite_node *node) {
         s->tile_rows = rows;
         s->tile_floats = (rows * (size_t)s->K + 15) / 16 * 16;
         node->scratch_bytes += (size_t)s->threads * s->tile_floats * sizeof(float);
+    }
+    /* float16 weights feeding many rows: the half GEMM's widening buffers
+     * (one per thread), so invoke allocates nothing */
+    const size_t wb = s->fast_h ? qlite_gemm_f16_wbuf_bytes(s->direct || s->whole || s->ind_h
+                                                                ? P
+                                                                : s->tile_rows,
+                                                            (size_t)s->threads)
+                                : 0;
+    if (wb) {
+        s->wbuf = true;
+        s->wbuf_off = (node->scratch_bytes + 63) / 64 * 64;
+        node->scratch_bytes = s->wbuf_off + wb;
     }
     node->state = s;
     return QLITE_OK;

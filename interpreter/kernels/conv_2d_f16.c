@@ -29,6 +29,7 @@ typedef struct conv16_state {
     bool transposed, direct;
     const qlite_gemm_f32_ukernel *uk;
     qlite_gemm_o16h_fn fast_h; /* the fast half GEMM (O16 halves in scratch), or NULL */
+    size_t wbuf_off;           /* its widening buffers' scratch offset (0: none) */
     float lo, hi;
     size_t tile_rows, packed_floats, tile_floats;
     int threads;
@@ -110,6 +111,7 @@ typedef struct conv16_job {
     const float *x, *b;
     const uint16_t *w;
     float *y, *packed, *tiles;
+    float *wbuf; /* the half GEMM's widening buffers (thread t: slice t), or NULL */
 } conv16_job;
 
 static void pack_range(void *arg, size_t begin, size_t end) {
@@ -152,7 +154,9 @@ static void tiles_range(void *arg, size_t begin, size_t end) {
                                                                (size_t)grp * s->packed_floats),
                               j->b ? j->b + grp * g->Og : NULL,
                               j->y + p0 * (size_t)g->O + (size_t)(grp * g->Og), (size_t)g->O,
-                              s->lo, s->hi);
+                              s->lo, s->hi,
+                              j->wbuf ? j->wbuf + t * (QLITE_GEMM_F16_WBUF_BYTES / sizeof(float))
+                                      : NULL);
                     continue;
                 }
                 qlite_gemm_f32_packed(s->uk, rows, (size_t)g->Og, (size_t)g->K, col,
@@ -186,6 +190,7 @@ static qlite_status conv16_eval(qlite_node *node) {
         return QLITE_OK;
     }
     j.tiles = j.packed + (size_t)g->groups * s->packed_floats;
+    j.wbuf = s->wbuf_off ? (float *)(void *)((char *)node->scratch + s->wbuf_off) : NULL;
     const size_t panels = s->fast_h ? 1 : ((size_t)g->Og + s->uk->nr - 1) / s->uk->nr;
     qlite_kernel_parallel(node, (size_t)g->groups * panels,
                           (s->fast_h ? (size_t)g->Og : s->uk->nr) * (size_t)g->K, pack_range, &j);
@@ -219,7 +224,8 @@ static qlite_status conv16_prepare(qlite_node *node, bool transposed) {
                 g->sw == 1 && g->pt == 0 && g->pl == 0 && o->pad_bottom == 0 &&
                 o->pad_right == 0;
     if (s->direct) {
-        node->scratch_bytes = qlite_gemm_f16w_scratch_bytes(s->uk, P, (size_t)g->O, (size_t)g->C);
+        node->scratch_bytes = qlite_gemm_f16w_scratch_bytes(s->uk, P, (size_t)g->O, (size_t)g->C,
+                                                            (size_t)s->threads);
     } else {
         size_t rows = 16384 / (size_t)(g->K > 0 ? g->K : 1);
         rows = rows / s->uk->mr * s->uk->mr;
@@ -234,6 +240,12 @@ static qlite_status conv16_prepare(qlite_node *node, bool transposed) {
         s->tile_floats = (rows * (size_t)g->K + 15) / 16 * 16;
         node->scratch_bytes = ((size_t)g->groups * s->packed_floats +
                                (size_t)s->threads * s->tile_floats) * sizeof(float);
+        /* tiles of many rows: the half GEMM's widening buffers, one per thread */
+        const size_t wb = s->fast_h ? qlite_gemm_f16_wbuf_bytes(rows, (size_t)s->threads) : 0;
+        if (wb) {
+            s->wbuf_off = (node->scratch_bytes + 63) / 64 * 64;
+            node->scratch_bytes = s->wbuf_off + wb;
+        }
     }
     node->state = s;
     return QLITE_OK;

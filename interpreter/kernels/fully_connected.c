@@ -56,7 +56,8 @@ static qlite_status fc_eval_o16(qlite_node *node) {
     qlite_gemm_f32_args g = {.M = s->M, .N = s->N, .K = s->K, .a = x, .rsa = s->K, .csa = 1,
                              .bias = b, .c = y, .ldc = s->N, .lo = s->lo, .hi = s->hi};
     /* float16: the fast half GEMM (gemm_f16.h), the float32 one's sums */
-    if (!s->wo.half || !qlite_gemm_f16_run_o16_fast(node, &g, s->wo.data))
+    if (!s->wo.half || !qlite_gemm_f16_run_o16_fast(node, &g, s->wo.data,
+                                                       node->scratch_bytes ? node->scratch : NULL))
         qlite_gemm_f32_run_o16(node, s->uk, &g, s->wo.data, s->wo.half);
     return QLITE_OK;
 }
@@ -130,8 +131,10 @@ static qlite_status fc_prepare(qlite_node *node) {
     s->eval = eval;
     s->uk = qlite_gemm_f32_select_o16();
     if (eval == fc_eval_o16) {
-        node->scratch_bytes = 0;
         if ((st = qlite_o16_weights_get(node, w, "weights", 1, s->N, s->K, &s->wo))) return st;
+        /* float16 on many rows: the half GEMM's widening buffers (one per thread) */
+        node->scratch_bytes =
+            s->wo.half ? qlite_gemm_f16_wbuf_bytes(s->M, (size_t)qlite_node_threads(node)) : 0;
     } else {
         node->scratch_bytes = (qlite_gemm_o16_elems(s->K, s->N) + 16) * sizeof(float);
     }

@@ -68,7 +68,8 @@ qlite_status qlite_fc_f16_prepare(qlite_node *node) {
     s->M = g.M;
     s->eval = fc16_eval;
     s->uk = qlite_gemm_f32_select_for(s->N);
-    node->scratch_bytes = qlite_gemm_f16w_scratch_bytes(s->uk, s->M, s->N, s->K);
+    node->scratch_bytes = qlite_gemm_f16w_scratch_bytes(s->uk, s->M, s->N, s->K,
+                                                        (size_t)qlite_node_threads(node));
     node->state = s;
     return QLITE_OK;
 }

@@ -271,9 +271,16 @@ void qlite_gemm_f16_pack_b(const qlite_gemm_f32_ukernel *uk, size_t K, size_t N,
     }
 }
 
+/* The packed B (or its O16 copy), then from a 64-byte boundary the fast
+ * half GEMM's widening buffers. */
+static size_t wbuf_offset(const qlite_gemm_f32_ukernel *uk, size_t M, size_t N, size_t K) {
+    return (qlite_gemm_f32_scratch_bytes(uk, M, N, K) + 63) / 64 * 64;
+}
+
 size_t qlite_gemm_f16w_scratch_bytes(const qlite_gemm_f32_ukernel *uk, size_t M, size_t N,
-                                     size_t K) {
-    return qlite_gemm_f32_scratch_bytes(uk, M, N, K);
+                                     size_t K, size_t threads) {
+    const size_t wb = qlite_gemm_f16_wbuf_bytes(M, threads);
+    return wb ? wbuf_offset(uk, M, N, K) + wb : qlite_gemm_f32_scratch_bytes(uk, M, N, K);
 }
 
 #define SMALL_COLS 64
@@ -341,7 +348,11 @@ static bool run_o16_fast(const qlite_node *node, const qlite_gemm_f32_ukernel *u
     const qlite_gemm_f32_args a = {.M = g->M, .N = g->N, .K = g->K, .a = g->a, .rsa = g->rsa,
                                    .csa = 1, .bias = g->bias, .c = g->c, .ldc = g->ldc,
                                    .lo = g->lo, .hi = g->hi};
-    return qlite_gemm_f16_run_o16_fast(node, &a, w16);
+    const size_t threads = node ? (size_t)qlite_node_threads(node) : 1;
+    float *wbuf = qlite_gemm_f16_wbuf_bytes(g->M, threads)
+                      ? (float *)(void *)((char *)scratch + wbuf_offset(uk, g->M, g->N, g->K))
+                      : NULL;
+    return qlite_gemm_f16_run_o16_fast(node, &a, w16, wbuf);
 }
 
 void qlite_gemm_f16w_run(const qlite_node *node, const qlite_gemm_f32_ukernel *uk,
@@ -446,9 +457,9 @@ static void o16h_block(const qlite_gemm_f32_ukernel *uk, const qlite_gemm_f32_ar
 }
 
 void qlite_gemm_f16_o16_serial(const qlite_gemm_f32_ukernel *uk, const qlite_gemm_f32_args *g,
-                               const uint16_t *packed) {
+                               const uint16_t *packed, float *wbuf) {
     if (g->M == 0 || g->N == 0) return;
-    if (qlite_gemm_f16_run_o16_fast(NULL, g, packed)) return;
+    if (qlite_gemm_f16_run_o16_fast(NULL, g, packed, wbuf)) return;
     o16h_block(uk, g, packed, o16h_kblock(uk, g->M, g->K), 0, g->M, 0, (g->N + 15) / 16);
 }
 
@@ -472,9 +483,9 @@ static void o16h_range(void *arg, size_t begin, size_t end) {
 }
 
 void qlite_gemm_f16_o16_run(const qlite_node *node, const qlite_gemm_f32_ukernel *uk,
-                            const qlite_gemm_f32_args *g, const uint16_t *packed) {
+                            const qlite_gemm_f32_args *g, const uint16_t *packed, float *wbuf) {
     if (g->M == 0 || g->N == 0) return;
-    if (qlite_gemm_f16_run_o16_fast(node, g, packed)) return;
+    if (qlite_gemm_f16_run_o16_fast(node, g, packed, wbuf)) return;
     const size_t panels = (g->N + 15) / 16, row_tiles = (g->M + uk->mr - 1) / uk->mr;
     const size_t threads = (size_t)qlite_node_threads(node);
     o16h_job j = {.uk = uk, .g = g, .packed = packed, .kb = o16h_kblock(uk, g->M, g->K),

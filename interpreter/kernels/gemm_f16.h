@@ -50,9 +50,11 @@ void qlite_gemm_f16_pack_b(const qlite_gemm_f32_ukernel *uk, size_t K, size_t N,
                            const uint16_t *b, size_t ldb, bool b_trans, size_t p0, size_t p1,
                            float *packed);
 
-/* Scratch bytes of qlite_gemm_f16w_run / _serial (0 for the small path). */
+/* Scratch bytes of qlite_gemm_f16w_run (threads: qlite_node_threads) /
+ * _serial (threads 1): packed B, and the fast half GEMM's widening buffers
+ * (qlite_gemm_f16_wbuf_bytes) where it may widen. */
 size_t qlite_gemm_f16w_scratch_bytes(const qlite_gemm_f32_ukernel *uk, size_t M, size_t N,
-                                     size_t K);
+                                     size_t K, size_t threads);
 
 /* One GEMM on the node's threads / on the calling thread. */
 void qlite_gemm_f16w_run(const qlite_node *node, const qlite_gemm_f32_ukernel *uk,
@@ -75,10 +77,11 @@ void qlite_gemm_f16w_serial(const qlite_gemm_f32_ukernel *uk, const qlite_gemm_f
  * qlite_gemm_f32_o16_fast on the widened weights.
  */
 #define QLITE_GEMM_F16_O16_KC 256 /* gemm_f32.c's GEMM_KC: the same K passes */
+/* wbuf: the fast GEMM's widening buffers (qlite_gemm_f16_run_o16_fast) or NULL. */
 void qlite_gemm_f16_o16_run(const qlite_node *node, const qlite_gemm_f32_ukernel *uk,
-                            const qlite_gemm_f32_args *g, const uint16_t *packed);
+                            const qlite_gemm_f32_args *g, const uint16_t *packed, float *wbuf);
 void qlite_gemm_f16_o16_serial(const qlite_gemm_f32_ukernel *uk, const qlite_gemm_f32_args *g,
-                               const uint16_t *packed);
+                               const uint16_t *packed, float *wbuf);
 
 /* The small-M row kernels by ISA (tests compare each against the portable one). */
 typedef struct qlite_gemm_f16_rowk {
@@ -107,29 +110,40 @@ const qlite_gemm_f16_rowk *qlite_gemm_f16_rowk_select(void);
  * acc = bias[n] (or 0); acc = fma(A[m][k], W[n][k], acc) for k in order,
  * then the clamp, so the results equal qlite_gemm_f32_o16_fast's (and
  * _ind_fast's) on the widened weights bit for bit, for any blocking or
- * thread split. Serial. Weight blocks feeding many rows are widened once
- * into a per-thread heap buffer (288 KiB, allocated on a thread's first
- * such call, freed when the thread ends), those of a few rows in registers.
+ * thread split. Serial. When M > QLITE_GEMM_F16_WIDEN_ROWS and wbuf is not
+ * NULL (QLITE_GEMM_F16_WBUF_BYTES, 64-byte aligned, e.g. a slice of the
+ * node's scratch), weight blocks are widened once into wbuf; otherwise in
+ * registers as loaded (same bits). Never allocates.
  */
+#define QLITE_GEMM_F16_WIDEN_ROWS 48
+#define QLITE_GEMM_F16_WBUF_BYTES ((size_t)288 * 1024) /* 4 panels x 1152 steps x 16 floats */
 typedef void (*qlite_gemm_o16h_fn)(size_t M, size_t N, size_t K, const float *a, size_t rsa,
                                    const uint16_t *w16, const float *bias, float *c, size_t ldc,
-                                   float lo, float hi);
+                                   float lo, float hi, float *wbuf);
 typedef void (*qlite_gemm_o16h_ind_fn)(size_t M, size_t N, size_t nseg, size_t seg,
                                        const float *const *ind, const uint16_t *w16,
                                        const float *bias, float *c, size_t ldc, float lo,
-                                       float hi);
+                                       float hi, float *wbuf);
 qlite_gemm_o16h_fn qlite_gemm_f16_o16_fast(void);
 qlite_gemm_o16h_ind_fn qlite_gemm_f16_o16_ind_fast(void);
 
+/* Widening buffer bytes the runners below (M rows on `threads` threads:
+ * qlite_node_threads, 1 for node NULL) use, to reserve in scratch at prepare:
+ * threads x QLITE_GEMM_F16_WBUF_BYTES where the fast GEMM exists and
+ * M > QLITE_GEMM_F16_WIDEN_ROWS, else 0. */
+size_t qlite_gemm_f16_wbuf_bytes(size_t M, size_t threads);
+
 /* C = clamp(A * W^T + bias) (g: M, N, K, a, rsa, bias, c, ldc, lo, hi; g->b
  * ignored) on the node's threads (node NULL: this thread) with the fast
- * GEMM: false (nothing done) when there is none or g->csa != 1. */
+ * GEMM: false (nothing done) when there is none or g->csa != 1. wbuf:
+ * qlite_gemm_f16_wbuf_bytes(g->M, threads) bytes (64-byte aligned; each
+ * thread widens into its own slice) or NULL (widening in registers). */
 bool qlite_gemm_f16_run_o16_fast(const qlite_node *node, const qlite_gemm_f32_args *g,
-                                 const uint16_t *w16);
+                                 const uint16_t *w16, float *wbuf);
 /* The runs form (implicit im2col) on the node's threads; fn non-NULL. */
 void qlite_gemm_f16_run_o16_ind(const qlite_node *node, qlite_gemm_o16h_ind_fn fn, size_t M,
                                 size_t N, size_t nseg, size_t seg, const float *const *ind,
                                 const uint16_t *w16, const float *bias, float *c, size_t ldc,
-                                float lo, float hi);
+                                float lo, float hi, float *wbuf);
 
 #endif /* QLITE_GEMM_F16_H */

@@ -20,7 +20,8 @@
  * a longer run); next weight block prefetched into L2 when the weights
  * pass H_PFMIN bytes, the next tile's outputs prefetched for writing. The
  * weights of a block (<= 1152 x 64) are
- *   - widened once into a per-thread buffer of floats (288 KiB, in L2 like
+ *   - widened once into the caller's buffer of floats (288 KiB per thread,
+ *     a slice of the node's scratch; in L2 like
  *     the float32 kernel's weight block) that every row tile of the row
  *     block then reads, when the row block has more than H_WIDEN_ROWS rows
  *     (VCVTPH2PS in the tile adds 4 conversions, 8 uops on the FMA ports,
@@ -40,8 +41,6 @@
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
-#include <pthread.h>
-#include <stdlib.h>
 
 #include "kernels/gemm_q8.h" /* qlite_q8_cpu_features: the feature cap tests set */
 
@@ -54,8 +53,10 @@
 #define H_KC 1152 /* K steps per block: 64 columns of halves (144 KiB) in L2 */
 #define H_PFMIN (1u << 19) /* bytes of weights above which blocks prefetch the next */
 #define H_MC 240  /* rows per block: their activations stay in L2 */
-#define H_WIDEN_ROWS 48 /* row blocks of more rows widen their weight blocks once
-                           (12-48 rows: within the noise either way) */
+#define H_WIDEN_ROWS QLITE_GEMM_F16_WIDEN_ROWS /* row blocks of more rows widen their
+                           weight blocks once (12-48 rows: within the noise either way) */
+_Static_assert(H_NP * H_KC * 16 * sizeof(float) == QLITE_GEMM_F16_WBUF_BYTES,
+               "one widened weight block per buffer");
 
 /* 16 weights of step i of a panel: halves widened in the register, or
  * floats from the widened buffer (64-byte aligned). */
@@ -202,34 +203,6 @@ static bool h_kb_next(h_kb *b, size_t nseg, size_t seg, size_t spb, size_t plen)
 }
 
 /*
- * This thread's buffer for widened weight blocks (H_NP * H_KC * 16 floats,
- * 288 KiB, 64-byte aligned): allocated on the thread's first widening GEMM
- * and freed when the thread ends (a pthread key's destructor). Not static
- * TLS: glibc carves a module's static TLS out of every thread's stack, so a
- * 288 KiB block would be charged to each thread of a host program and break
- * its small-stack threads. NULL when memory is short: the caller then widens
- * in registers (same bits, a little slower).
- */
-static pthread_key_t buf_key;
-static pthread_once_t buf_once = PTHREAD_ONCE_INIT;
-static bool buf_key_ok;
-
-static void buf_key_make(void) { buf_key_ok = pthread_key_create(&buf_key, free) == 0; }
-
-static float *thread_buf(void) {
-    if (pthread_once(&buf_once, buf_key_make) != 0 || !buf_key_ok) return NULL;
-    float *b = pthread_getspecific(buf_key);
-    if (!b) {
-        b = aligned_alloc(64, sizeof(float) * H_NP * H_KC * 16);
-        if (b && pthread_setspecific(buf_key, b) != 0) {
-            free(b);
-            b = NULL;
-        }
-    }
-    return b;
-}
-
-/*
  * One GEMM, A a matrix (ind NULL: a, rsa) or runs (ind: nseg runs of seg
  * floats per row, K = nseg * seg): row blocks of H_MC; in each, 64 columns
  * at a time over every K block in order (whole runs, as many as fit H_KC
@@ -237,10 +210,10 @@ static float *thread_buf(void) {
  */
 static void h_gemm(size_t M, size_t N, const float *a, size_t rsa, const float *const *ind,
                    size_t nseg, size_t seg, const uint16_t *w16, const float *bias, float *c,
-                   size_t ldc, float lo, float hi) {
+                   size_t ldc, float lo, float hi, float *wbuf) {
     if (M == 0 || N == 0) return;
     static const float zero_row[1];
-    float *const buf = M > H_WIDEN_ROWS ? thread_buf() : NULL;
+    float *const buf = M > H_WIDEN_ROWS ? wbuf : NULL;
     const size_t K = nseg * seg;
     const float *rows[H_MR2];
     for (size_t r = 0; r < H_MR2; r++) rows[r] = zero_row; /* K = 0: never read */
@@ -326,18 +299,19 @@ static void h_gemm(size_t M, size_t N, const float *a, size_t rsa, const float *
 
 static void gemm_o16h__avx512(size_t M, size_t N, size_t K, const float *a, size_t rsa,
                               const uint16_t *w16, const float *bias, float *c, size_t ldc,
-                              float lo, float hi) {
-    h_gemm(M, N, a, rsa, NULL, 1, K, w16, bias, c, ldc, lo, hi);
+                              float lo, float hi, float *wbuf) {
+    h_gemm(M, N, a, rsa, NULL, 1, K, w16, bias, c, ldc, lo, hi, wbuf);
 }
 
 static void gemm_o16h_ind__avx512(size_t M, size_t N, size_t nseg, size_t seg,
                                   const float *const *ind, const uint16_t *w16,
-                                  const float *bias, float *c, size_t ldc, float lo, float hi) {
+                                  const float *bias, float *c, size_t ldc, float lo, float hi,
+                                  float *wbuf) {
     if (nseg == 0) { /* no products: bias (or 0), clamped */
-        h_gemm(M, N, NULL, 0, NULL, 1, 0, w16, bias, c, ldc, lo, hi);
+        h_gemm(M, N, NULL, 0, NULL, 1, 0, w16, bias, c, ldc, lo, hi, wbuf);
         return;
     }
-    h_gemm(M, N, NULL, 0, ind, nseg, seg, w16, bias, c, ldc, lo, hi);
+    h_gemm(M, N, NULL, 0, ind, nseg, seg, w16, bias, c, ldc, lo, hi, wbuf);
 }
 
 qlite_gemm_o16h_fn qlite_gemm_f16_o16_fast(void) {
@@ -354,6 +328,12 @@ qlite_gemm_o16h_fn qlite_gemm_f16_o16_fast(void) { return NULL; }
 qlite_gemm_o16h_ind_fn qlite_gemm_f16_o16_ind_fast(void) { return NULL; }
 
 #endif
+
+size_t qlite_gemm_f16_wbuf_bytes(size_t M, size_t threads) {
+    return qlite_gemm_f16_o16_fast() && M > QLITE_GEMM_F16_WIDEN_ROWS
+               ? threads * QLITE_GEMM_F16_WBUF_BYTES
+               : 0;
+}
 
 /* ---------------------------------------------------------------- */
 /* On the node's threads                                             */
@@ -375,6 +355,7 @@ typedef struct h_job {
     float *c;
     size_t ldc;
     float lo, hi;
+    float *wbuf; /* threads x QLITE_GEMM_F16_WBUF_BYTES, or NULL */
     size_t mt; /* row tiles (of H_JOB_MR rows) */
     bool grid;
 } h_job;
@@ -382,20 +363,26 @@ typedef struct h_job {
 #define H_JOB_MR 6
 #define H_JOB_NR 64
 
-static void h_block(const h_job *j, size_t m0, size_t m1, size_t n0, size_t n1) {
+static void h_block(const h_job *j, size_t thread, size_t m0, size_t m1, size_t n0,
+                    size_t n1) {
+    float *const buf =
+        j->wbuf ? j->wbuf + thread * (QLITE_GEMM_F16_WBUF_BYTES / sizeof(float)) : NULL;
     if (j->ind_fn)
         j->ind_fn(m1 - m0, n1 - n0, j->nseg, j->seg, j->ind + m0 * j->nseg, j->w16 + n0 * j->K,
-                  j->bias ? j->bias + n0 : NULL, j->c + m0 * j->ldc + n0, j->ldc, j->lo, j->hi);
+                  j->bias ? j->bias + n0 : NULL, j->c + m0 * j->ldc + n0, j->ldc, j->lo, j->hi,
+                  buf);
     else
         j->fn(m1 - m0, n1 - n0, j->K, j->a + m0 * j->rsa, j->rsa, j->w16 + n0 * j->K,
-              j->bias ? j->bias + n0 : NULL, j->c + m0 * j->ldc + n0, j->ldc, j->lo, j->hi);
+              j->bias ? j->bias + n0 : NULL, j->c + m0 * j->ldc + n0, j->ldc, j->lo, j->hi, buf);
 }
 
-static void h_range(void *arg, size_t begin, size_t end) {
+/* thread: this range's slice of the widening buffers (qlite_parallel_for_thread) */
+static void h_range(void *arg, int thread, size_t begin, size_t end) {
     const h_job *j = arg;
+    const size_t t = (size_t)thread;
     if (!j->grid) {
         const size_t m0 = begin * H_JOB_MR, m1 = end * H_JOB_MR < j->M ? end * H_JOB_MR : j->M;
-        h_block(j, m0, m1, 0, j->N);
+        h_block(j, t, m0, m1, 0, j->N);
         return;
     }
     for (size_t u = begin; u < end;) {
@@ -403,7 +390,7 @@ static void h_range(void *arg, size_t begin, size_t end) {
         const size_t me = end - u < j->mt - mi ? mi + (end - u) : j->mt; /* same column block */
         const size_t m0 = mi * H_JOB_MR, m1 = me * H_JOB_MR < j->M ? me * H_JOB_MR : j->M;
         const size_t n0 = ni * H_JOB_NR, n1 = n0 + H_JOB_NR < j->N ? n0 + H_JOB_NR : j->N;
-        h_block(j, m0, m1, n0, n1);
+        h_block(j, t, m0, m1, n0, n1);
         u += me - mi;
     }
 }
@@ -411,22 +398,23 @@ static void h_range(void *arg, size_t begin, size_t end) {
 static void h_run(const qlite_node *node, h_job *j) {
     const size_t threads = node ? (size_t)qlite_node_threads(node) : 1;
     if (threads <= 1) {
-        h_block(j, 0, j->M, 0, j->N);
+        h_block(j, 0, 0, j->M, 0, j->N);
         return;
     }
     j->mt = (j->M + H_JOB_MR - 1) / H_JOB_MR;
     const size_t nt = (j->N + H_JOB_NR - 1) / H_JOB_NR;
     j->grid = nt > 1;
-    qlite_parallel_for(node, j->grid ? j->mt * nt : j->mt, h_range, j);
+    qlite_parallel_for_thread(node, j->grid ? j->mt * nt : j->mt, h_range, j);
 }
 
 bool qlite_gemm_f16_run_o16_fast(const qlite_node *node, const qlite_gemm_f32_args *g,
-                                 const uint16_t *w16) {
+                                 const uint16_t *w16, float *wbuf) {
     qlite_gemm_o16h_fn fn = g->csa == 1 ? qlite_gemm_f16_o16_fast() : NULL;
     if (!fn) return false;
     if (g->M == 0 || g->N == 0) return true;
     h_job j = {.fn = fn, .M = g->M, .N = g->N, .K = g->K, .a = g->a, .rsa = g->rsa,
-               .w16 = w16, .bias = g->bias, .c = g->c, .ldc = g->ldc, .lo = g->lo, .hi = g->hi};
+               .w16 = w16, .bias = g->bias, .c = g->c, .ldc = g->ldc, .lo = g->lo, .hi = g->hi,
+               .wbuf = wbuf};
     h_run(node, &j);
     return true;
 }
@@ -434,9 +422,10 @@ bool qlite_gemm_f16_run_o16_fast(const qlite_node *node, const qlite_gemm_f32_ar
 void qlite_gemm_f16_run_o16_ind(const qlite_node *node, qlite_gemm_o16h_ind_fn fn, size_t M,
                                 size_t N, size_t nseg, size_t seg, const float *const *ind,
                                 const uint16_t *w16, const float *bias, float *c, size_t ldc,
-                                float lo, float hi) {
+                                float lo, float hi, float *wbuf) {
     if (M == 0 || N == 0 || !fn) return;
     h_job j = {.ind_fn = fn, .M = M, .N = N, .K = nseg * seg, .ind = ind, .nseg = nseg,
-               .seg = seg, .w16 = w16, .bias = bias, .c = c, .ldc = ldc, .lo = lo, .hi = hi};
+               .seg = seg, .w16 = w16, .bias = bias, .c = c, .ldc = ldc, .lo = lo, .hi = hi,
+               .wbuf = wbuf};
     h_run(node, &j);
 }

@@ -63,7 +63,7 @@ typedef struct rnnv_state {
     size_t lda;                 /* quantized row length (max of I, H, padded) */
     size_t urows;               /* rows of the quantization buffer */
     /* scratch parts, bytes */
-    size_t gx_b, gemm_b, pack_b, u_b, work_b;
+    size_t gx_b, gemm_b, pack_b, u_b, work_b, wbuf_b;
 } rnnv_state;
 
 /* Scratch views. */
@@ -75,6 +75,7 @@ typedef struct rnnv_mem {
     float *su;       /* [urows] */
     int32_t *zu;     /* [urows] */
     float *work;     /* pre [B, G*H], h, c, rh [B, H], nh [B, H + 15], bias [G*H], tmp [H] */
+    float *wbuf;     /* float16 W: the half GEMM's widening buffers, or NULL */
 } rnnv_mem;
 
 static rnnv_mem mem_of(const rnnv_state *s, void *scratch) {
@@ -92,6 +93,8 @@ static rnnv_mem mem_of(const rnnv_state *s, void *scratch) {
     m.zu = (int32_t *)(void *)(m.su + s->urows);
     p += (2 * s->urows * sizeof(int32_t) + 63) / 64 * 64;
     m.work = (float *)(void *)p;
+    p += s->work_b;
+    m.wbuf = s->wbuf_b ? (float *)(void *)p : NULL;
     return m;
 }
 
@@ -199,7 +202,7 @@ static void mat_project(const qlite_node *node, const rnnv_state *s, const rnnv_
                                    .bias = bias, .c = out, .ldc = N, .lo = -INFINITY,
                                    .hi = INFINITY};
     if (m->dtype == QLITE_DTYPE_FLOAT16) /* halves widened once per block, the same sums */
-        qlite_gemm_f16_o16_run(node, s->uk, &g, wp);
+        qlite_gemm_f16_o16_run(node, s->uk, &g, wp, mem->wbuf);
     else
         qlite_gemm_f32_run_o16(node, s->uk, &g, wp, false);
 }
@@ -469,8 +472,12 @@ static qlite_status rnnv_prepare(qlite_node *node, int gates) {
     s->u_b = align64(s->urows * s->lda);
     /* pre [B, GH], h, c, rh [B, H], nh [B, H + 15], bias [GH], tmp [H] */
     s->work_b = align64((B * GH + 3 * B * H + B * (H + 15) + GH + H) * sizeof(float));
+    /* float16 W: the input projection's widening buffers (one per thread) */
+    s->wbuf_b = s->w.dtype == QLITE_DTYPE_FLOAT16
+                    ? qlite_gemm_f16_wbuf_bytes(TB, (size_t)qlite_node_threads(node))
+                    : 0;
     node->scratch_bytes = s->gx_b + s->gemm_b + s->pack_b + s->u_b +
-                          align64(2 * s->urows * sizeof(int32_t)) + s->work_b;
+                          align64(2 * s->urows * sizeof(int32_t)) + s->work_b + s->wbuf_b;
     memset(&s->cols8, 0, sizeof s->cols8);
     s->eval = rnnv_eval;
     node->state = s;
