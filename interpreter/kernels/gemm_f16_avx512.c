@@ -42,6 +42,7 @@
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 
+#include "kernels/gemm_o16_blocks.h"
 #include "kernels/gemm_q8.h" /* qlite_q8_cpu_features: the feature cap tests set */
 
 #define AVX512 __attribute__((target("avx512f,prfchw"))) /* PREFETCHW */
@@ -175,33 +176,6 @@ AVX512 static void h_widen(const uint16_t *w, size_t pstride, size_t np, size_t 
     }
 }
 
-/* Rows of the next tile: left > max and <= 1.5 max give two tiles of half
- * each, not max + a slow few. */
-static size_t h_rows(size_t left, size_t max) {
-    return left > max && left <= max + max / 2 ? (left + 1) / 2 : left < max ? left : max;
-}
-
-/* A K block: runs [s0, s0 + nsb), steps [off, off + len) of each. */
-typedef struct h_kb {
-    size_t s0, nsb, off, len;
-} h_kb;
-
-/* The K block after b (spb runs per block, or pieces of plen steps of a
- * run); false after the last. */
-static bool h_kb_next(h_kb *b, size_t nseg, size_t seg, size_t spb, size_t plen) {
-    if (b->off + b->len < seg) {
-        b->off += plen;
-        b->len = seg - b->off < plen ? seg - b->off : plen;
-        return true;
-    }
-    if (b->s0 + b->nsb >= nseg) return false;
-    b->s0 += spb;
-    b->nsb = nseg - b->s0 < spb ? nseg - b->s0 : spb;
-    b->off = 0;
-    b->len = seg < plen ? seg : plen;
-    return true;
-}
-
 /*
  * One GEMM, A a matrix (ind NULL: a, rsa) or runs (ind: nseg runs of seg
  * floats per row, K = nseg * seg): row blocks of H_MC; in each, 64 columns
@@ -227,16 +201,16 @@ static void h_gemm(size_t M, size_t N, const float *a, size_t rsa, const float *
         const size_t pieces = seg > H_KC ? (seg + H_KC - 1) / H_KC : 1;
         const size_t plen = seg ? (seg + pieces - 1) / pieces : 0;
         const size_t spb = pieces > 1 || seg == 0 ? 1 : H_KC / seg; /* runs per block */
-        const h_kb kb0 = {0, nseg < spb ? nseg : spb, 0, seg < plen ? seg : plen};
+        const qlite_o16_kb kb0 = qlite_o16_kb_first(nseg, seg, spb, plen);
         for (size_t n = 0; n < N; n += 16 * H_NP) {
             const size_t cols = N - n < 16 * H_NP ? N - n : 16 * H_NP;
             const size_t np = (cols + 15) / 16, tail = cols - 16 * (np - 1);
             const size_t maxr = np <= 2 ? H_MR2 : H_MR; /* taller tiles for <= 2 panels */
             size_t tiles = 0;
-            for (size_t m = mb; m < me; m += h_rows(me - m, maxr)) tiles++;
+            for (size_t m = mb; m < me; m += qlite_o16_tile_rows(me - m, maxr)) tiles++;
             const __mmask16 mask = (__mmask16)(tail >= 16 ? 0xffffu : (1u << tail) - 1u);
             const float *bn = bias ? bias + n : NULL;
-            for (h_kb kb = kb0;;) {
+            for (qlite_o16_kb kb = kb0;;) {
                 const bool first = kb.s0 == 0 && kb.off == 0;
                 const bool last = kb.s0 + kb.nsb >= nseg && kb.off + kb.len >= seg;
                 const uint16_t *wn = w16 + n * K + (kb.s0 * seg + kb.off) * 16;
@@ -248,11 +222,11 @@ static void h_gemm(size_t M, size_t N, const float *a, size_t rsa, const float *
                     ps = H_KC * 16;
                 }
                 /* the next block: K block, else columns, else row block */
-                h_kb nk = kb;
+                qlite_o16_kb nk = kb;
                 size_t nn = n, npn = 0, lines = 0;
                 const char *nw = NULL;
                 if (pfon) {
-                    bool next = h_kb_next(&nk, nseg, seg, spb, plen);
+                    bool next = qlite_o16_kb_next(&nk, nseg, seg, spb, plen);
                     if (!next) {
                         nk = kb0, nn = n + 16 * H_NP;
                         next = nn < N || me < M;
@@ -268,9 +242,9 @@ static void h_gemm(size_t M, size_t N, const float *a, size_t rsa, const float *
                 }
                 size_t t = 0;
                 for (size_t m = mb, mr; m < me; m += mr, t++) {
-                    mr = h_rows(me - m, maxr);
+                    mr = qlite_o16_tile_rows(me - m, maxr);
                     /* rows of the next tile, whose outputs are first written now */
-                    const int cpr = first && m + mr < me ? (int)h_rows(me - m - mr, maxr) : 0;
+                    const int cpr = first && m + mr < me ? (int)qlite_o16_tile_rows(me - m - mr, maxr) : 0;
                     const float *const *im = ind ? ind + m * nseg + kb.s0 : rows;
                     if (!ind && a)
                         for (size_t r = 0; r < mr; r++) rows[r] = a + (m + r) * rsa;
@@ -291,7 +265,7 @@ static void h_gemm(size_t M, size_t N, const float *a, size_t rsa, const float *
                         c + m * ldc + n, ldc, mask, bn, first, last, lo, hi, pfp, pfn,
                         c + (m + mr) * ldc + n, cpr);
                 }
-                if (!h_kb_next(&kb, nseg, seg, spb, plen)) break;
+                if (!qlite_o16_kb_next(&kb, nseg, seg, spb, plen)) break;
             }
         }
     }
@@ -339,9 +313,8 @@ size_t qlite_gemm_f16_wbuf_bytes(size_t M, size_t threads) {
 /* On the node's threads                                             */
 /* ---------------------------------------------------------------- */
 
-/* A grid of 6-row x 64-column tiles, column-major, so a range is mostly
- * rows of one column block and the weights stream through the cache about
- * once in all; 64 columns or fewer: rows (the float32 runner's split). */
+/* Split over the column-major grid of gemm_o16_blocks.h, as the float32
+ * runner (gemm_f32.c) splits its fast GEMM. */
 typedef struct h_job {
     qlite_gemm_o16h_fn fn;         /* A a matrix (a, rsa) */
     qlite_gemm_o16h_ind_fn ind_fn; /* or runs: ind, nseg, seg */
@@ -356,12 +329,8 @@ typedef struct h_job {
     size_t ldc;
     float lo, hi;
     float *wbuf; /* threads x QLITE_GEMM_F16_WBUF_BYTES, or NULL */
-    size_t mt; /* row tiles (of H_JOB_MR rows) */
-    bool grid;
+    qlite_o16_grid grid; /* the units the threads split (gemm_o16_blocks.h) */
 } h_job;
-
-#define H_JOB_MR 6
-#define H_JOB_NR 64
 
 static void h_block(const h_job *j, size_t thread, size_t m0, size_t m1, size_t n0,
                     size_t n1) {
@@ -379,19 +348,10 @@ static void h_block(const h_job *j, size_t thread, size_t m0, size_t m1, size_t 
 /* thread: this range's slice of the widening buffers (qlite_parallel_for_thread) */
 static void h_range(void *arg, int thread, size_t begin, size_t end) {
     const h_job *j = arg;
-    const size_t t = (size_t)thread;
-    if (!j->grid) {
-        const size_t m0 = begin * H_JOB_MR, m1 = end * H_JOB_MR < j->M ? end * H_JOB_MR : j->M;
-        h_block(j, t, m0, m1, 0, j->N);
-        return;
-    }
     for (size_t u = begin; u < end;) {
-        const size_t ni = u / j->mt, mi = u % j->mt;
-        const size_t me = end - u < j->mt - mi ? mi + (end - u) : j->mt; /* same column block */
-        const size_t m0 = mi * H_JOB_MR, m1 = me * H_JOB_MR < j->M ? me * H_JOB_MR : j->M;
-        const size_t n0 = ni * H_JOB_NR, n1 = n0 + H_JOB_NR < j->N ? n0 + H_JOB_NR : j->N;
-        h_block(j, t, m0, m1, n0, n1);
-        u += me - mi;
+        size_t m0, m1, n0, n1;
+        qlite_o16_grid_block(&j->grid, &u, end, &m0, &m1, &n0, &n1);
+        h_block(j, (size_t)thread, m0, m1, n0, n1);
     }
 }
 
@@ -401,10 +361,8 @@ static void h_run(const qlite_node *node, h_job *j) {
         h_block(j, 0, 0, j->M, 0, j->N);
         return;
     }
-    j->mt = (j->M + H_JOB_MR - 1) / H_JOB_MR;
-    const size_t nt = (j->N + H_JOB_NR - 1) / H_JOB_NR;
-    j->grid = nt > 1;
-    qlite_parallel_for_thread(node, j->grid ? j->mt * nt : j->mt, h_range, j);
+    j->grid = qlite_o16_grid_make(j->M, j->N);
+    qlite_parallel_for_thread(node, j->grid.units, h_range, j);
 }
 
 bool qlite_gemm_f16_run_o16_fast(const qlite_node *node, const qlite_gemm_f32_args *g,

@@ -6,6 +6,7 @@
 
 #include <string.h>
 
+#include "gemm_o16_blocks.h"
 #include "kernel_util.h"
 #include "nn_common.h"
 
@@ -360,10 +361,8 @@ void qlite_gemm_f32_run_packed(const qlite_node *node, const qlite_gemm_f32_uker
     run_compute(node, &j);
 }
 
-/* The fast O16 GEMM (qlite_gemm_f32_o16_fast) on the node's threads: a
- * grid of 6-row x 64-column tiles, column-major, so a range is mostly rows
- * of one column block and the weights stream through the cache about once
- * in all (a 7x7x512 conv has 9 MiB of them); 64 columns or fewer: rows. */
+/* The fast O16 GEMM (qlite_gemm_f32_o16_fast) on the node's threads, split
+ * over the column-major grid of gemm_o16_blocks.h. */
 typedef struct fast_job {
     qlite_gemm_o16_fn fn;         /* A a matrix (g->a, g->rsa) */
     qlite_gemm_o16_ind_fn ind_fn; /* or runs: ind, nseg, seg */
@@ -371,12 +370,8 @@ typedef struct fast_job {
     const float *w16;
     const float *const *ind;
     size_t nseg, seg;
-    size_t mt; /* row tiles (of FAST_MR rows) */
-    bool grid;
+    qlite_o16_grid grid;
 } fast_job;
-
-#define FAST_MR 6
-#define FAST_NR 64
 
 /* Rows [m0, m1) x columns [n0, n1) of a fast job. */
 static void fast_block(const fast_job *j, size_t m0, size_t m1, size_t n0, size_t n1) {
@@ -391,19 +386,10 @@ static void fast_block(const fast_job *j, size_t m0, size_t m1, size_t n0, size_
 
 static void fast_range(void *arg, size_t begin, size_t end) {
     const fast_job *j = arg;
-    const qlite_gemm_f32_args *g = j->g;
-    if (!j->grid) {
-        const size_t m0 = begin * FAST_MR, m1 = end * FAST_MR < g->M ? end * FAST_MR : g->M;
-        fast_block(j, m0, m1, 0, g->N);
-        return;
-    }
     for (size_t u = begin; u < end;) {
-        const size_t ni = u / j->mt, mi = u % j->mt;
-        const size_t me = end - u < j->mt - mi ? mi + (end - u) : j->mt; /* same column block */
-        const size_t m0 = mi * FAST_MR, m1 = me * FAST_MR < g->M ? me * FAST_MR : g->M;
-        const size_t n0 = ni * FAST_NR, n1 = n0 + FAST_NR < g->N ? n0 + FAST_NR : g->N;
+        size_t m0, m1, n0, n1;
+        qlite_o16_grid_block(&j->grid, &u, end, &m0, &m1, &n0, &n1);
         fast_block(j, m0, m1, n0, n1);
-        u += me - mi;
     }
 }
 
@@ -414,10 +400,8 @@ static void run_fast_job(const qlite_node *node, fast_job *j) {
         fast_block(j, 0, g->M, 0, g->N);
         return;
     }
-    j->mt = (g->M + FAST_MR - 1) / FAST_MR;
-    const size_t nt = (g->N + FAST_NR - 1) / FAST_NR;
-    j->grid = nt > 1; /* column-major ranges: each weight block streams ~once */
-    qlite_parallel_for(node, j->grid ? j->mt * nt : j->mt, fast_range, j);
+    j->grid = qlite_o16_grid_make(g->M, g->N);
+    qlite_parallel_for(node, j->grid.units, fast_range, j);
 }
 
 static bool run_fast(const qlite_node *node, const qlite_gemm_f32_args *g, const void *packed,

@@ -41,6 +41,7 @@
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 
+#include "gemm_o16_blocks.h"
 #include "gemm_q8.h" /* qlite_q8_cpu_features: the feature cap tests set */
 
 #define AVX512 __attribute__((target("avx512f,prfchw"))) /* PREFETCHW */
@@ -151,40 +152,12 @@ O16_TILES2(10)
 /* [prefetching the next weight block][rows - 1][panels - 1] */
 static const o16_tile_fn o16_tiles[2][O16_MR2][O16_NP] = {O16_TABLE(), O16_TABLE(_pf)};
 
-/* Rows of the next tile when `left` rows remain and a tile has at most
- * `max` (6, or 10 for <= 2 panels): max + 1 .. 1.5 max give two tiles of
- * half each, not max + a slow few. */
-static size_t o16_rows(size_t left, size_t max) {
-    return left > max && left <= max + max / 2 ? (left + 1) / 2 : left < max ? left : max;
-}
-
 /*
  * The loops over one GEMM, A given either as a matrix (ind NULL: a, rsa)
  * or as runs (ind, nseg runs of seg floats per row; K = nseg * seg).
- * K blocks: whole runs, as many as fit O16_KC steps, or equal pieces of a
- * longer run (a matrix is one run of K).
+ * K blocks (gemm_o16_blocks.h): whole runs, as many as fit O16_KC steps, or
+ * equal pieces of a longer run (a matrix is one run of K).
  */
-/* A K block: runs [s0, s0 + nsb), steps [off, off + len) of each. */
-typedef struct o16_kb {
-    size_t s0, nsb, off, len;
-} o16_kb;
-
-/* The K block after b (spb runs per block, or pieces of plen steps of a
- * run); false after the last. */
-static bool o16_kb_next(o16_kb *b, size_t nseg, size_t seg, size_t spb, size_t plen) {
-    if (b->off + b->len < seg) {
-        b->off += plen;
-        b->len = seg - b->off < plen ? seg - b->off : plen;
-        return true;
-    }
-    if (b->s0 + b->nsb >= nseg) return false;
-    b->s0 += spb;
-    b->nsb = nseg - b->s0 < spb ? nseg - b->s0 : spb;
-    b->off = 0;
-    b->len = seg < plen ? seg : plen;
-    return true;
-}
-
 static void o16_gemm(size_t M, size_t N, const float *a, size_t rsa, const float *const *ind,
                      size_t nseg, size_t seg, const float *w16, const float *bias, float *c,
                      size_t ldc, float lo, float hi) {
@@ -193,7 +166,7 @@ static void o16_gemm(size_t M, size_t N, const float *a, size_t rsa, const float
     const size_t pieces = seg > O16_KC ? (seg + O16_KC - 1) / O16_KC : 1;
     const size_t plen = seg ? (seg + pieces - 1) / pieces : 0;
     const size_t spb = pieces > 1 || seg == 0 ? 1 : O16_KC / seg; /* runs per block */
-    const o16_kb kb0 = {0, nseg < spb ? nseg : spb, 0, seg < plen ? seg : plen};
+    const qlite_o16_kb kb0 = qlite_o16_kb_first(nseg, seg, spb, plen);
     const float *rows[O16_MR2];
     /* weights larger than L2 keep: each block's tiles prefetch the next one */
     const bool pfon = (double)K * (double)N * sizeof(float) > (double)O16_PFMIN;
@@ -207,19 +180,19 @@ static void o16_gemm(size_t M, size_t N, const float *a, size_t rsa, const float
              * 64-column ones, MobileNetV2's projection convs 1.4x ORT) */
             const size_t maxr = np <= 2 ? O16_MR2 : O16_MR;
             size_t tiles = 0;
-            for (size_t m = mb; m < me; m += o16_rows(me - m, maxr)) tiles++;
+            for (size_t m = mb; m < me; m += qlite_o16_tile_rows(me - m, maxr)) tiles++;
             const __mmask16 mask = (__mmask16)(tail >= 16 ? 0xffffu : (1u << tail) - 1u);
             const float *bn = bias ? bias + n : NULL;
-            for (o16_kb kb = kb0;;) {
+            for (qlite_o16_kb kb = kb0;;) {
                 const bool first = kb.s0 == 0 && kb.off == 0;
                 const bool last = kb.s0 + kb.nsb >= nseg && kb.off + kb.len >= seg;
                 const float *wn = w16 + n * K + (kb.s0 * seg + kb.off) * 16;
                 /* the next block: K block, else columns, else row block */
-                o16_kb nk = kb;
+                qlite_o16_kb nk = kb;
                 size_t nn = n, npn = 0, lines = 0;
                 const char *nw = NULL;
                 if (pfon) {
-                    bool next = o16_kb_next(&nk, nseg, seg, spb, plen);
+                    bool next = qlite_o16_kb_next(&nk, nseg, seg, spb, plen);
                     if (!next) {
                         nk = kb0, nn = n + 16 * O16_NP;
                         next = nn < N || me < M;
@@ -234,9 +207,9 @@ static void o16_gemm(size_t M, size_t N, const float *a, size_t rsa, const float
                 }
                 size_t t = 0;
                 for (size_t m = mb, mr; m < me; m += mr, t++) {
-                    mr = o16_rows(me - m, maxr);
+                    mr = qlite_o16_tile_rows(me - m, maxr);
                     /* rows of the next tile, whose outputs are first written now */
-                    const int cpr = first && m + mr < me ? (int)o16_rows(me - m - mr, maxr) : 0;
+                    const int cpr = first && m + mr < me ? (int)qlite_o16_tile_rows(me - m - mr, maxr) : 0;
                     const float *const *im = ind ? ind + m * nseg + kb.s0 : rows;
                     if (!ind && a)
                         for (size_t r = 0; r < mr; r++) rows[r] = a + (m + r) * rsa;
@@ -257,7 +230,7 @@ static void o16_gemm(size_t M, size_t N, const float *a, size_t rsa, const float
                                                     ldc, mask, bn, first, last, lo, hi, pfp,
                                                     pfn, c + (m + mr) * ldc + n, cpr);
                 }
-                if (!o16_kb_next(&kb, nseg, seg, spb, plen)) break;
+                if (!qlite_o16_kb_next(&kb, nseg, seg, spb, plen)) break;
             }
         }
     }
