@@ -38,11 +38,11 @@
  * batch 1 (1x4096x4096, 1x1000x1280) registers 0.45-0.6, buffer 1.1-1.4.
  */
 #include "kernels/gemm_f16.h"
+#include "kernels/gemm_o16_blocks.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 
-#include "kernels/gemm_o16_blocks.h"
 #include "kernels/gemm_q8.h" /* qlite_q8_cpu_features: the feature cap tests set */
 
 #define AVX512 __attribute__((target("avx512f,prfchw"))) /* PREFETCHW */
