@@ -98,6 +98,23 @@ static inline int32_t rdiv_away(int32_t a, int32_t b) {
     return a >= 0 ? (a + b / 2) / b : -((-a + b / 2) / b);
 }
 
+/* Average of channels [c, C) of output column ox from the column sums
+ * vsum [W][C] (rows of the window already summed), `pad` = the padding
+ * taps' zero points, `count` = the window's divisor (none: no column). */
+static void avg_channels(const poolq_state *s, const int32_t *vsum, size_t c, size_t C,
+                         int64_t ox, bool none, int32_t pad, int64_t count, uint8_t *out) {
+    for (; c < C; c++) {
+        int32_t t = pad;
+        for (int64_t kx = 0; kx < s->KW && !none; kx++) {
+            const int64_t ix = ox * s->sw - s->pl + kx * s->dw;
+            if (ix >= 0 && ix < s->W) t += vsum[(size_t)ix * C + c];
+        }
+        int32_t v = count > 0 ? rdiv_away(t, (int32_t)count) : s->zx;
+        v = v < s->lo ? s->lo : (v > s->hi ? s->hi : v);
+        out[c] = (uint8_t)v;
+    }
+}
+
 static void pool_rows(void *arg, size_t begin, size_t end) {
     const poolq_job *j = arg;
     const poolq_state *s = j->s;
@@ -230,16 +247,7 @@ static void pool_pixel_neon(const poolq_state *s, const void *rb, bool none, int
             vst1_lane_u32((uint32_t *)(void *)(out + c), vreinterpret_u32_s8(v8), 0);
         }
     }
-    for (; c < C; c++) {
-        int32_t t = pad;
-        for (int64_t kx = 0; kx < s->KW && !none; kx++) {
-            const int64_t ix = ox * s->sw - s->pl + kx * s->dw;
-            if (ix >= 0 && ix < s->W) t += vsum[(size_t)ix * C + c];
-        }
-        int32_t v = count > 0 ? rdiv_away(t, (int32_t)count) : s->zx;
-        v = v < s->lo ? s->lo : (v > s->hi ? s->hi : v);
-        out[c] = (uint8_t)v;
-    }
+    avg_channels(s, vsum, c, C, ox, none, pad, count, out);
 }
 #endif
 
@@ -390,16 +398,7 @@ static void pool_rows_sep(const poolq_job *j, size_t begin, size_t end, void *rb
             int64_t inside = 0;
             const int64_t count = window_count(s, oy, ox, &inside);
             const int32_t pad = (int32_t)(count - inside) * s->zx;
-            for (size_t c = 0; c < C; c++) {
-                int32_t t = pad;
-                for (int64_t kx = 0; kx < s->KW && !none; kx++) {
-                    const int64_t ix = ox * s->sw - s->pl + kx * s->dw;
-                    if (ix >= 0 && ix < s->W) t += vsum[(size_t)ix * C + c];
-                }
-                int32_t v = count > 0 ? rdiv_away(t, (int32_t)count) : s->zx;
-                v = v < s->lo ? s->lo : (v > s->hi ? s->hi : v);
-                out[c] = (uint8_t)v;
-            }
+            avg_channels(s, vsum, 0, C, ox, none, pad, count, out);
         }
     }
 }
