@@ -6,6 +6,7 @@
 //   node tests/bench/ort_bench.js --model M.onnx --input X.npy [--batch B]
 //        [--threads T] [--runs N] [--warmup W] [--labels Y.npy]
 //        [--opt all|extended|basic|disabled] [--internal] [--startup S]
+//        [--paired T2] [--pair-lead L]
 //
 // Steps:
 //   1. read X (float32 or int64 [rows, ...]) and the labels before anything is measured;
@@ -22,7 +23,16 @@
 //      InferenceSession::Run) give the latency without the Node binding;
 //   7. --labels: all rows of X as one batch, top-1 accuracy of output 0;
 //   8. --startup S: S more InferenceSession.create calls: median and min
-//      (step 3's create_ms is the first, cold one).
+//      (step 3's create_ms is the first, cold one);
+//   9. --paired T2: the thread-scaling ratio as a paired measurement (as
+//      qlite_bench --paired): two sessions of the same model on the same
+//      feeds, A with T threads and B with T2, take turns in this process:
+//      W warm-up rounds, then N rounds, each timing one run of each (A first
+//      in even rounds, B first in odd ones), each timed run after L untimed
+//      runs of the same session (--pair-lead, default 1: ORT's pool threads
+//      and the session's buffers as in a back-to-back series). Reported under
+//      "paired": both medians and the median (p10, p90) of the per-round
+//      ratios A time / B time.
 // Prints one JSON object (keys as qlite_bench --json where they mean the same).
 // onnxruntime-node is required normally, else from $ORT_NODE_DIR (default
 // /tmp/ortnode/node_modules/onnxruntime-node; see shared/PEERS.md).
@@ -101,7 +111,7 @@ function rowsTensor(ort, x, rows) {
 }
 
 function parseArgs(argv) {
-  const a = { batch: 1, threads: 1, runs: 200, warmup: 20, opt: 'all', internal: false };
+  const a = { batch: 1, threads: 1, runs: 200, warmup: 20, opt: 'all', internal: false, pairLead: 1 };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     const need = () => { if (i + 1 >= argv.length) throw new Error(`${k} needs a value`); return argv[++i]; };
@@ -115,11 +125,17 @@ function parseArgs(argv) {
     else if (k === '--opt') a.opt = need();
     else if (k === '--internal') a.internal = true;
     else if (k === '--startup') a.startup = Number(need());
+    else if (k === '--paired') a.paired = Number(need());
+    else if (k === '--pair-lead') a.pairLead = Number(need());
     else throw new Error(`unknown argument ${k}`);
   }
   if (!a.model || !a.input) throw new Error('need --model M.onnx --input X.npy');
   for (const k of ['batch', 'threads', 'runs'])
     if (!(Number.isInteger(a[k]) && a[k] >= 1)) throw new Error(`--${k} must be a positive integer`);
+  if (a.paired !== undefined && !(Number.isInteger(a.paired) && a.paired >= 1))
+    throw new Error('--paired must be a positive integer');
+  if (!(Number.isInteger(a.pairLead) && a.pairLead >= 0))
+    throw new Error('--pair-lead must be a non-negative integer');
   return a;
 }
 
@@ -152,6 +168,34 @@ async function timeRuns(session, feeds, warmup, runs) {
     ms[i] = Number(process.hrtime.bigint() - t0) / 1e6;
   }
   return ms;
+}
+
+// --paired T2: sessions A (T threads) and B (T2) in alternating rounds (step 9).
+async function pairedRuns(ort, a, feeds) {
+  const sessions = [await ort.InferenceSession.create(a.model, sessionOptions(a)),
+                    await ort.InferenceSession.create(a.model,
+                                                      sessionOptions(Object.assign({}, a, { threads: a.paired })))];
+  const t = [[], []], ratio = [];
+  for (let round = -a.warmup; round < a.runs; round++) {
+    const ms = [0, 0];
+    for (let j = 0; j < 2; j++) {
+      const k = (round & 1) ^ j;   // A first in even rounds
+      for (let l = 0; l < a.pairLead; l++) await sessions[k].run(feeds);
+      const t0 = process.hrtime.bigint();
+      await sessions[k].run(feeds);
+      ms[k] = Number(process.hrtime.bigint() - t0) / 1e6;
+    }
+    if (round >= 0) {
+      t[0].push(ms[0]);
+      t[1].push(ms[1]);
+      ratio.push(ms[0] / ms[1]);
+    }
+  }
+  for (const s of sessions) if (s.release) await s.release();
+  const r = Float64Array.from(ratio).sort();
+  return { threads_a: a.threads, threads_b: a.paired, runs: a.runs, lead: a.pairLead,
+           a_median_ms: stats(t[0]).median_ms, b_median_ms: stats(t[1]).median_ms,
+           ratio: pct(r, 50), ratio_p10: pct(r, 10), ratio_p90: pct(r, 90) };
 }
 
 // ORT's profile: a JSON array of trace events; each InferenceSession::Run is
@@ -233,6 +277,7 @@ async function main() {
   if (a.internal) res.internal = await internalRuns(ort, a, feeds);
   if (y) Object.assign(res, await accuracy(ort, a, x, y));
   if (a.startup >= 1) Object.assign(res, await startupRuns(ort, a));
+  if (a.paired) res.paired = await pairedRuns(ort, a, feeds);
   process.stdout.write(JSON.stringify(res) + '\n');
 }
 

@@ -5,7 +5,7 @@
  *
  * usage: qlite_bench MODEL.qlite --input X.npy [--batch B] [--threads T]
  *                    [--runs N] [--warmup W] [--labels Y.npy] [--profile K] [--startup S]
- *                    [--json]
+ *                    [--paired T2] [--pair-lead L] [--json]
  *
  * Steps:
  *   1. read X (float32 [rows, ...], or int64/int32 token ids for an integer
@@ -27,7 +27,21 @@
  *   7. --labels: the whole X as one batch, top-1 accuracy of output 0;
  *   8. --startup S: S more times open + create + resize/prepare/input copy
  *      (then destroy + close, untimed); median and min (the first, cold
- *      one is step 3's load/create/prepare).
+ *      one is step 3's load/create/prepare);
+ *   9. --paired T2: the thread-scaling ratio as a paired measurement. Two
+ *      interpreters of the same model on the same input rows, A with T
+ *      threads (--threads) and B with T2, take turns in this one process:
+ *      W warm-up rounds, then N rounds; each round times one invoke of each
+ *      (A first in even rounds, B first in odd ones), and each timed invoke
+ *      follows L untimed invokes of the same interpreter (--pair-lead,
+ *      default 1), so it starts as a run in a back-to-back series does: the
+ *      pool's workers awake (they sleep after 0.3 ms idle, and the other
+ *      interpreter's turn is longer) and its own arena in cache rather than
+ *      the other one's. Reported: both medians and the median (and p10/p90)
+ *      of the per-round ratios A time / B time (the speedup of T2 over T
+ *      threads). Host noise that lasts longer than a round (another process,
+ *      frequency, the neighbour VM) lands on both sides of a ratio instead
+ *      of on one of two separately measured medians.
  * Output: a readable report, or one JSON object with --json (the suite's
  * format; keys documented in print_json).
  * This is a benchmark program (it prints numbers); tests/bench.cmake runs it
@@ -47,7 +61,7 @@
 
 typedef struct bench_args {
     const char *model, *input, *labels;
-    long batch, threads, runs, warmup, profile, startup;
+    long batch, threads, runs, warmup, profile, startup, paired, pair_lead;
     int json;
 } bench_args;
 
@@ -67,6 +81,8 @@ typedef struct bench_result {
     double *op_median;               /* [ops] with --profile */
     double startup_median_ms, startup_min_ms; /* --startup */
     double profiled_median_ms;       /* invoke with the observer */
+    double pair_a_ms, pair_b_ms;     /* --paired: medians of A (T threads) and B (T2) */
+    double pair_ratio, pair_ratio_p10, pair_ratio_p90; /* per-round A / B */
     uint32_t ops;
 } bench_result;
 
@@ -133,12 +149,14 @@ static int parse_long(const char *opt, const char *s, long lo, long hi, long *ou
 static const char usage[] =
     "usage: qlite_bench MODEL.qlite --input X.npy [--batch B] [--threads T] [--runs N]\n"
     "                   [--warmup W] [--labels Y.npy] [--profile K] [--startup S]\n"
-    "                   [--json]\n"
+    "                   [--paired T2] [--pair-lead L] [--json]\n"
     "Times qlite_interpreter_invoke on the first B rows of X (float32 [rows, ...]):\n"
     "median / p90 over N runs after W warm-up runs (defaults B=1, T=1, N=200, W=20),\n"
     "peak RSS; --profile K: per-op median times over K observed runs; --labels:\n"
     "top-1 accuracy of output 0 on all rows of X as one batch; --startup S: median of S\n"
-    "more open + create + prepare.\n";
+    "more open + create + prepare; --paired T2: T and T2 threads timed in alternation in\n"
+    "this process (N rounds, each timed invoke after L untimed ones, default 1), medians\n"
+    "and the median of the per-round ratios T time / T2 time.\n";
 
 static int parse_args(int argc, char **argv, bench_args *a) {
     memset(a, 0, sizeof *a);
@@ -146,6 +164,7 @@ static int parse_args(int argc, char **argv, bench_args *a) {
     a->threads = 1;
     a->runs = 200;
     a->warmup = 20;
+    a->pair_lead = 1;
     for (int i = 1; i < argc; i++) {
         const char *s = argv[i];
         if (!strcmp(s, "-h") || !strcmp(s, "--help")) {
@@ -163,7 +182,7 @@ static int parse_args(int argc, char **argv, bench_args *a) {
         }
         static const char *const with_value[] = {"--input", "--labels", "--batch", "--threads",
                                                  "--runs", "--warmup", "--profile",
-                                                 "--startup"};
+                                                 "--startup", "--paired", "--pair-lead"};
         int known = 0;
         for (size_t k = 0; k < sizeof with_value / sizeof *with_value; k++)
             known |= !strcmp(s, with_value[k]);
@@ -177,6 +196,8 @@ static int parse_args(int argc, char **argv, bench_args *a) {
         else if (!strcmp(s, "--runs")) { if (parse_long(s, v, 1, 100000000L, &a->runs)) return 1; }
         else if (!strcmp(s, "--warmup")) { if (parse_long(s, v, 0, 100000000L, &a->warmup)) return 1; }
         else if (!strcmp(s, "--startup")) { if (parse_long(s, v, 1, 10000, &a->startup)) return 1; }
+        else if (!strcmp(s, "--paired")) { if (parse_long(s, v, 1, 256, &a->paired)) return 1; }
+        else if (!strcmp(s, "--pair-lead")) { if (parse_long(s, v, 0, 1000, &a->pair_lead)) return 1; }
         else if (parse_long(s, v, 1, MAX_PROFILE_RUNS, &a->profile)) return 1; /* --profile */
     }
     if (!a->model || !a->input) return fail("need MODEL.qlite and --input X.npy (see --help)", NULL);
@@ -425,6 +446,64 @@ done:
     return rc;
 }
 
+/* --paired T2: interpreters A (T threads) and B (T2) in alternating rounds
+ * (step 9 of the header). */
+static int run_paired(const qlite_model *m, const qlite_npy_array *x, const bench_args *a,
+                      bench_result *r) {
+    qlite_interpreter *it[2] = {NULL, NULL};
+    double *t[2], *ratio = malloc((size_t)a->runs * sizeof *ratio);
+    t[0] = malloc((size_t)a->runs * sizeof *t[0]);
+    t[1] = malloc((size_t)a->runs * sizeof *t[1]);
+    int rc = 1;
+    if (!t[0] || !t[1] || !ratio) {
+        fail("out of memory for the paired timings", NULL);
+        goto done;
+    }
+    for (int k = 0; k < 2; k++) {
+        qlite_interpreter_options o = {0};
+        o.num_threads = (int32_t)(k ? a->paired : a->threads);
+        if (qlite_interpreter_create(m, &o, &it[k]) != QLITE_OK) {
+            fail("create (paired)", qlite_last_error());
+            goto done;
+        }
+        if (bind_rows(it[k], m, x, a->batch)) goto done;
+    }
+    for (long round = -a->warmup; round < a->runs; round++) {
+        for (int j = 0; j < 2; j++) {
+            const int k = (int)((round & 1) ^ j); /* A first in even rounds */
+            for (long l = 0; l < a->pair_lead; l++)
+                if (qlite_interpreter_invoke(it[k]) != QLITE_OK) {
+                    fail("invoke (paired)", qlite_last_error());
+                    goto done;
+                }
+            const double t0 = now_ms();
+            const qlite_status st = qlite_interpreter_invoke(it[k]);
+            const double dt = now_ms() - t0;
+            if (st != QLITE_OK) {
+                fail("invoke (paired)", qlite_last_error());
+                goto done;
+            }
+            if (round >= 0) t[k][round] = dt;
+        }
+        if (round >= 0) ratio[round] = t[1][round] > 0 ? t[0][round] / t[1][round] : 0;
+    }
+    for (int k = 0; k < 2; k++) qsort(t[k], (size_t)a->runs, sizeof *t[k], cmp_double);
+    qsort(ratio, (size_t)a->runs, sizeof *ratio, cmp_double);
+    r->pair_a_ms = percentile(t[0], a->runs, 50);
+    r->pair_b_ms = percentile(t[1], a->runs, 50);
+    r->pair_ratio = percentile(ratio, a->runs, 50);
+    r->pair_ratio_p10 = percentile(ratio, a->runs, 10);
+    r->pair_ratio_p90 = percentile(ratio, a->runs, 90);
+    rc = 0;
+done:
+    qlite_interpreter_destroy(it[0]);
+    qlite_interpreter_destroy(it[1]);
+    free(t[0]);
+    free(t[1]);
+    free(ratio);
+    return rc;
+}
+
 /* --startup: S x (open + create + resize/prepare/input copy), median and min. */
 static int run_startup(const qlite_npy_array *x, const bench_args *a, bench_result *r) {
     double *t = malloc((size_t)a->startup * sizeof *t);
@@ -473,7 +552,9 @@ static void json_string(const char *s) {
  *   rss_base_bytes (before open), rss_peak_bytes (VmHWM after the timed
  *   runs; reset at the baseline), rss_delta_bytes (peak - base),
  *   accuracy / correct / total (with --labels),
- *   profile: {median_ms (invoke with observer), ops: [{index, op, name, ms}]}
+ *   profile: {median_ms (invoke with observer), ops: [{index, op, name, ms}]},
+ *   paired (with --paired): {threads_a, threads_b, runs, lead, a_median_ms,
+ *   b_median_ms, ratio (median of the per-round A / B), ratio_p10, ratio_p90}
  */
 static void print_json(const qlite_model *m, const bench_args *a, const bench_result *r) {
     printf("{\"engine\": \"qlite\", \"model\": ");
@@ -507,6 +588,12 @@ static void print_json(const qlite_model *m, const bench_args *a, const bench_re
         }
         printf("]}");
     }
+    if (a->paired)
+        printf(", \"paired\": {\"threads_a\": %ld, \"threads_b\": %ld, \"runs\": %ld, \"lead\": %ld"
+               ", \"a_median_ms\": %.6f, \"b_median_ms\": %.6f, \"ratio\": %.6f"
+               ", \"ratio_p10\": %.6f, \"ratio_p90\": %.6f}",
+               a->threads, a->paired, a->runs, a->pair_lead, r->pair_a_ms, r->pair_b_ms,
+               r->pair_ratio, r->pair_ratio_p10, r->pair_ratio_p90);
     printf("}\n");
 }
 
@@ -523,6 +610,11 @@ static void print_text(const qlite_model *m, const bench_args *a, const bench_re
     if (a->startup)
         printf("  startup (open + create + prepare) x %ld: median %.4f ms, min %.4f ms\n", a->startup,
                r->startup_median_ms, r->startup_min_ms);
+    if (a->paired)
+        printf("  paired %ld vs %ld threads x %ld rounds (lead %ld): medians %.4f / %.4f ms, "
+               "ratio median %.3f (p10 %.3f, p90 %.3f)\n",
+               a->threads, a->paired, a->runs, a->pair_lead, r->pair_a_ms, r->pair_b_ms,
+               r->pair_ratio, r->pair_ratio_p10, r->pair_ratio_p90);
     if (r->total)
         printf("  accuracy %.4f (%ld/%ld)\n", (double)r->correct / (double)r->total, r->correct,
                r->total);
@@ -570,6 +662,7 @@ int main(int argc, char **argv) {
     if (a.profile && run_profile(m, &x, &a, &r)) goto done;
     if (a.labels && run_accuracy(m, &x, &y, &a, &r)) goto done;
     if (a.startup && run_startup(&x, &a, &r)) goto done;
+    if (a.paired && run_paired(m, &x, &a, &r)) goto done;
     if (a.json) print_json(m, &a, &r);
     else print_text(m, &a, &r);
     rc = 0;

@@ -32,6 +32,16 @@ row shows its typical repetition (the one whose median is the median of the R),
 and the ratio column is the median over the repetitions of the row's median over
 ONNX Runtime float32's in the same repetition, same threads and batch. Every
 repetition is in the --json file.
+
+The "2T speedup" (issue #6 table) is not the ratio of the 1T and 2T medians,
+which come from two processes minutes apart (host noise lands on one of them
+only: the same model moved 1.4x -> 1.8x between runs). The 1-thread process of
+the qlite int8 / float32 rows and ORT int8 QDQ / float32 rows also runs
+`--paired 2`: two interpreters (sessions) of the same model, 1 and 2 threads,
+take turns on the same input, N rounds of one timed run each (after one
+untimed run of the same interpreter, so each starts as in a back-to-back
+series), and the speedup is the median of the per-round ratios 1T / 2T; the
+table shows the median over the repetitions and their range.
 Prints the markdown report and writes it to --out (default
 bench_models.md in the work directory).
 """
@@ -60,6 +70,7 @@ TORCH_VARIANTS = ["float", "dynamic_qnnpack", "dynamic_onednn", "static_qnnpack"
 LARGE = ["mobilenet_v2", "resnet18", "transformer_s128"]   # export_bench.py, in --large DIR
 ORDER = ["mlp", "mlp_pruned", "mlp_clustered", "lenet", "mobilenet", "transformer", "lstm", "gru"]
 TIMEOUT = 1800
+PAIRED_MODES = ("int8", "float32", "int8 QDQ")   # rows of the issue #6 "2T speedup" columns
 STARTUP_RUNS = 10   # larger models, first configuration: open+prepare / session creation repeated
 
 
@@ -171,10 +182,12 @@ def warmup_of(a, spec):
     return min(a.warmup, 3) if spec.get("large") and a.large_runs else a.warmup
 
 
-def qlite_config(a, path, threads, batch, accuracy, profile, spec=None):
+def qlite_config(a, path, threads, batch, accuracy, profile, spec=None, paired=None):
     spec = spec or {"input": DATA_X, "labels": DATA_Y}
     cmd = [a.qlite_bench, path, "--input", spec["input"], "--batch", str(batch), "--threads", str(threads),
            "--runs", str(runs_of(a, spec)), "--warmup", str(warmup_of(a, spec)), "--json"]
+    if paired:
+        cmd += ["--paired", str(paired)]
     if accuracy and spec.get("large"):
         cmd += ["--startup", str(STARTUP_RUNS)]
     if accuracy and spec.get("labels"):
@@ -190,11 +203,13 @@ def qlite_config(a, path, threads, batch, accuracy, profile, spec=None):
 
 # ---------------------------------------------------------------- ORT
 
-def ort_config(a, path, threads, batch, accuracy, internal, spec=None):
+def ort_config(a, path, threads, batch, accuracy, internal, spec=None, paired=None):
     spec = spec or {"input": DATA_X, "labels": DATA_Y}
     cmd = ["node", os.path.join(HERE, "ort_bench.js"), "--model", path, "--input", spec["input"],
            "--batch", str(batch), "--threads", str(threads), "--runs", str(runs_of(a, spec)),
            "--warmup", str(warmup_of(a, spec))]
+    if paired:
+        cmd += ["--paired", str(paired)]
     if accuracy and spec.get("labels"):
         cmd += ["--labels", spec["labels"]]
     if accuracy and spec.get("large"):
@@ -353,15 +368,20 @@ def bench_group(a, name, results):
                 cfg = f"{t}x{b}"
                 acc = first and t == a.threads[0] and b == a.batch[0]
                 prof = acc and t == 1 and b == 1
+                # the 1T process of the rows in the "2T speedup" columns also times 1 vs 2
+                # threads in alternation (qlite_bench / ort_bench.js --paired 2)
+                pair = 2 if t == 1 and 2 in a.threads and b == a.batch[0] else None
                 for mode, path in qlite_files.items():
-                    r = qlite_config(a, path, t, b, acc, prof and mode == "float32", spec)
+                    r = qlite_config(a, path, t, b, acc, prof and mode == "float32", spec,
+                                     pair if mode in PAIRED_MODES else None)
                     rows[row_key("qlite", mode)]["runs"].setdefault(cfg, []).append(r)
                     if prof and mode == "float32" and "profile" in r:
                         g["profile"] = r["profile"]
                 for mode, f in ort_files.items():
                     if "path" not in f:
                         continue
-                    r = ort_config(a, f["path"], t, b, acc, prof and mode == "float32", spec)
+                    r = ort_config(a, f["path"], t, b, acc, prof and mode == "float32", spec,
+                                   pair if mode in PAIRED_MODES else None)
                     rows[row_key("ort", mode)]["runs"].setdefault(cfg, []).append(r)
                     if "internal" in r:
                         g["ort_profile"] = r.pop("internal")
@@ -547,7 +567,8 @@ def report(a, results, meta):
              "calibration through ORT; PyTorch: build from the ONNX weights + quantize incl. calibration); "
              "**median / p90** of the typical repetition (the one whose median is the median of the "
              "repetitions); **×ORT** the median over the repetitions of the row's median / ORT float32's "
-             "median at the same threads and batch in the same repetition; "
+             "median at the same threads and batch in the same repetition (the 1T and 2T columns are "
+             "separate processes; the issue #6 table's 2T speedup is the paired measurement); "
              f"**peak RSS** the process's high-water mark ({a.threads[0]} thread), **ΔRSS** its growth over the "
              "process before the model was loaded (runtime libraries and the 3 MiB test set already resident; "
              "PyTorch: calibration excluded).")
@@ -614,6 +635,20 @@ def pair_ratio(num, den, cfg_num, cfg_den, key="median_ms"):
     return q[n // 2] if n % 2 else 0.5 * (q[n // 2 - 1] + q[n // 2])
 
 
+def speedup_2t(row, c1, c2):
+    """(speedup, spread text) of 2 threads over 1: the median over the repetitions of the
+    paired ratio (1T and 2T timed in alternation in one process, median of the per-round
+    ratios: qlite_bench / ort_bench.js --paired 2), with the repetitions' range; without
+    paired results (older --json files), the ratio of the separately measured medians."""
+    rs = (row or {}).get("runs", {}).get(c1) or []
+    q = sorted(r["paired"]["ratio"] for r in rs if (r.get("paired") or {}).get("ratio"))
+    if not q:
+        return pair_ratio(row, row, c1, c2), ""
+    n = len(q)
+    x = q[n // 2] if n % 2 else 0.5 * (q[n // 2 - 1] + q[n // 2])
+    return x, f" ({q[0]:.2f}–{q[-1]:.2f})" if n > 1 else ""
+
+
 def startup_ms(r):
     """qlite: open + interpreter create + resize/prepare/input copy; ORT: session creation.
     The median of the --startup repetitions when measured, else the first (cold) one."""
@@ -633,9 +668,13 @@ def issue6_summary(a, results):
     b = a.batch[0]
     c1, c2 = f"1x{b}", f"2x{b}"
     L = [f"Issue #6 targets (batch {b}; each ratio is the median over the repetitions of the ratio "
-         "within one repetition):", "",
+         "within one repetition; **2T speedup** is paired: in the 1-thread process, an interpreter / "
+         "session with 1 thread and one with 2 take turns on the same input (each timed run after an "
+         "untimed one of its own), and the ratio is the median of the per-round 1T ÷ 2T times, "
+         "the range over the repetitions in parentheses):", "",
          "| model | qlite int8 ÷ ORT int8 QDQ (1T, ≤ 0.8) | qlite float32 ÷ ORT float32 (1T, ≤ 1.0) | "
-         "2T speedup qlite int8 / float32 (≥ 1.6 on the larger models) | 2T speedup ORT QDQ / float32 |",
+         "2T speedup qlite int8 / float32 (≥ 1.6 on the larger models; paired) | "
+         "2T speedup ORT QDQ / float32 (paired) |",
          "|---|---:|---:|---:|---:|"]
 
     def verdict(x, ok):
@@ -650,12 +689,13 @@ def issue6_summary(a, results):
         large = g.get("large")
         sp = []
         for row in (qi, qf):
-            x = pair_ratio(row, row, c1, c2) if 2 in a.threads else None
-            sp.append("—" if x is None else (verdict(x, lambda v: v >= 1.6) if large else f"{x:.2f}"))
+            x, spread = speedup_2t(row, c1, c2) if 2 in a.threads else (None, "")
+            sp.append("—" if x is None else
+                      (verdict(x, lambda v: v >= 1.6) if large else f"{x:.2f}") + spread)
         so = []
         for row in (oi, of):
-            x = pair_ratio(row, row, c1, c2) if 2 in a.threads else None
-            so.append("—" if x is None else f"{x:.2f}")
+            x, spread = speedup_2t(row, c1, c2) if 2 in a.threads else (None, "")
+            so.append("—" if x is None else f"{x:.2f}{spread}")
         L.append(f"| {name}{' (larger)' if large else ''} | {verdict(ri, lambda v: v <= 0.8)} | "
                  f"{verdict(rf, lambda v: v <= 1.0)} | {' / '.join(sp)} | {' / '.join(so)} |")
     # startup: open + prepare of the int8 model vs ORT session creation
