@@ -272,6 +272,8 @@ static void test_conv_exact(void **state) {
         CASE(K_CONV, I8, 1, 10, 10, 24, 144, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1),
         CASE(K_CONV, I8, 1, 10, 10, 96, 24, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1),
         CASE(K_CONV, U8, 2, 5, 7, 68, 40, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1),
+        /* a padded image of 2 x 32 rows x 1280 bytes: its rows split between threads */
+        CASE(K_CONV, I8, 2, 30, 30, 40, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1),
     };
     run_cases(cases, Q8_COUNT(cases), 10);
 }

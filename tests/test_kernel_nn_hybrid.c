@@ -217,6 +217,13 @@ static void check_conv(const hconv_case *c, uint64_t seed) {
     int8_t *w = malloc(nw);
     assert_true(x && b && w);
     fill_f(&r, x, nx, -1.0f, 2.0f);
+    /* each image's minimum at its end, maximum in its first third: a range search split
+     * between threads that skipped a slice would change the image's scale */
+    for (int64_t im = 0; im < c->N; im++) {
+        const size_t hwc = (size_t)(c->H * c->W * c->C);
+        x[(size_t)(im + 1) * hwc - 1] = -3.5f;
+        x[(size_t)im * hwc + hwc / 3] = 4.25f;
+    }
     fill_f(&r, b, (size_t)c->O, -1.0f, 1.0f);
     nnq_fill_weights(&r, w, nw);
     for (size_t i = 0; i < nw; i++) w[i] = w[i] == -128 ? -127 : w[i];
@@ -291,11 +298,16 @@ static void test_conv_hybrid(void **state) {
         {CV, 1, 7, 7, 32, 64, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1},
         {CV, 1, 6, 5, 12, 18, 3, 2, 1, 2, 2, 1, 2, 0, 1, 3, 3},
         {CV, 1, 1, 1, 20, 9, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1},
+        /* images of >= 2 x 16384 floats: the range search and the padded rows split
+         * between threads (3x3 padded; 1x1 unpadded) */
+        {CV, 2, 40, 40, 24, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
+        {CV, 1, 48, 48, 16, 8, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1},
         {DW, 1, 14, 14, 16, 16, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1},
         {DW, 2, 6, 5, 19, 19, 3, 2, 1, 2, 2, 1, 2, 0, 1, 1, 1},
         {DW, 1, 5, 5, 3, 6, 3, 3, 1, 1, 1, 1, 0, 1, 0, 1, 1},
         {TC, 1, 4, 4, 8, 6, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1},
         {TC, 2, 3, 5, 4, 4, 2, 2, 2, 2, 1, 1, 0, 0, 0, 0, 2},
+        {TC, 1, 40, 40, 24, 8, 2, 2, 2, 2, 1, 1, 0, 0, 0, 0, 1}, /* quantized by 2 threads */
     };
     /* on every ISA level up to this CPU's (the depthwise blocks differ by ISA) */
 #if defined(__aarch64__)

@@ -322,40 +322,62 @@ static void patches_tconv(const convq_state *s, const convq_job *j, int64_t grp,
 /*
  * The padded image of CONV_2D: [N, Hp, Wp, C] unsigned codes with the
  * padding at each image's zero point (real 0). Integer: x ^ flip; hybrid:
- * each image quantized with its own parameters (su, zu).
+ * each image quantized with its own parameters (su, zu), found first
+ * (qlite_hybrid_params_parallel). The padded rows are independent: split
+ * between the threads (qlite_kernel_parallel: inline when small or on one
+ * thread); each code depends only on its input value and (su, zu), so any
+ * split writes the same bytes.
  */
-static void pad_images(const convq_state *s, const void *x, bool hybrid, uint8_t *pimg,
-                       float *su, int32_t *zu) {
+typedef struct pad_job {
+    const convq_state *s;
+    const void *x;
+    bool hybrid;
+    uint8_t *pimg;
+    const float *su;
+    const int32_t *zu;
+} pad_job;
+
+/* Padded rows [begin, end) of all images (row r = image r / Hp, row r % Hp). */
+static void pad_rows(void *arg, size_t begin, size_t end) {
+    const pad_job *j = arg;
+    const convq_state *s = j->s;
     const qlite_conv_geom *g = &s->g;
     const size_t C = (size_t)g->C, W = (size_t)g->W, H = (size_t)g->H;
     const size_t Wp = (size_t)s->Wp, Hp = (size_t)s->Hp, pl = (size_t)g->pl, pt = (size_t)g->pt;
     const size_t rowb = Wp * C, hwc = H * W * C;
-    for (size_t n = 0; n < (size_t)g->N; n++) {
-        uint8_t pad = (uint8_t)s->zu;
-        if (hybrid) {
-            su[n] = qlite_hybrid_params((const float *)x + n * hwc, hwc, &zu[n]);
-            pad = (uint8_t)zu[n];
+    for (size_t r = begin; r < end; r++) {
+        const size_t n = r / Hp, yy = r % Hp;
+        const uint8_t pad = (uint8_t)(j->hybrid ? j->zu[n] : s->zu);
+        uint8_t *row = j->pimg + r * rowb;
+        if (yy < pt || yy >= pt + H) {
+            memset(row, pad, rowb);
+            continue;
         }
-        uint8_t *img = pimg + n * Hp * rowb;
-        for (size_t yy = 0; yy < Hp; yy++) {
-            uint8_t *row = img + yy * rowb;
-            if (yy < pt || yy >= pt + H) {
-                memset(row, pad, rowb);
-                continue;
-            }
-            const size_t off = n * hwc + (yy - pt) * W * C;
-            memset(row, pad, pl * C);
-            if (hybrid) {
-                qlite_hybrid_apply((const float *)x + off, W * C, su[n], zu[n], row + pl * C);
-            } else {
-                const uint8_t *src = (const uint8_t *)x + off, flip = s->flip;
-                uint8_t *d = row + pl * C;
-                for (size_t i = 0; i < W * C; i++) d[i] = (uint8_t)(src[i] ^ flip);
-            }
-            memset(row + (pl + W) * C, pad, (Wp - pl - W) * C);
+        const size_t off = n * hwc + (yy - pt) * W * C;
+        memset(row, pad, pl * C);
+        if (j->hybrid) {
+            qlite_hybrid_apply((const float *)j->x + off, W * C, j->su[n], j->zu[n], row + pl * C);
+        } else {
+            const uint8_t *src = (const uint8_t *)j->x + off, flip = s->flip;
+            uint8_t *d = row + pl * C;
+            for (size_t i = 0; i < W * C; i++) d[i] = (uint8_t)(src[i] ^ flip);
         }
+        memset(row + (pl + W) * C, pad, (Wp - pl - W) * C);
     }
-    memset(pimg + (size_t)g->N * Hp * rowb, 0, 64); /* the slack copy16 may read */
+}
+
+static void pad_images(const qlite_node *node, const convq_state *s, const void *x, bool hybrid,
+                       uint8_t *pimg, float *su, int32_t *zu) {
+    const qlite_conv_geom *g = &s->g;
+    const size_t hwc = (size_t)(g->H * g->W * g->C), rowb = (size_t)s->Wp * (size_t)g->C;
+    if (hybrid)
+        for (size_t n = 0; n < (size_t)g->N; n++)
+            su[n] = qlite_hybrid_params_parallel(node, (const float *)x + n * hwc, hwc, &zu[n]);
+    pad_job j = {.s = s, .x = x, .hybrid = hybrid, .pimg = pimg, .su = su, .zu = zu};
+    /* cost: about one simple operation per byte copied, four per float quantized */
+    qlite_kernel_parallel(node, (size_t)g->N * (size_t)s->Hp, rowb * (hybrid ? 4 : 1), pad_rows,
+                          &j);
+    memset(pimg + (size_t)g->N * (size_t)s->Hp * rowb, 0, 64); /* the slack copy16 may read */
 }
 
 /* Hybrid: rows [p0, p0 + rows) x channels [c0, c1) from int32 to float. */
@@ -454,8 +476,10 @@ static qlite_status convq_eval(qlite_node *node) {
             const size_t hwc = (size_t)(g->H * g->W * g->C);
             const float *xf = node->inputs[0]->data;
             for (int64_t n = 0; n < g->N; n++)
-                su[n] = qlite_hybrid_quantize(xf + (size_t)n * hwc, hwc, img + (size_t)n * hwc,
-                                              &zu[n], NULL);
+                su[n] = ref ? qlite_hybrid_quantize(xf + (size_t)n * hwc, hwc,
+                                                    img + (size_t)n * hwc, &zu[n], NULL)
+                            : qlite_hybrid_quantize_parallel(node, xf + (size_t)n * hwc, hwc,
+                                                             img + (size_t)n * hwc, &zu[n], NULL);
             j.x = img;
             if (ref) {
                 convh_ref(s, img, su, zu, j.w, j.y);
@@ -470,7 +494,7 @@ static qlite_status convq_eval(qlite_node *node) {
     if (s->direct && !s->hybrid) {
         j.x = node->inputs[0]->data; /* rows copied with the flip, no padded copy */
     } else if (!s->transposed) {
-        pad_images(s, node->inputs[0]->data, s->hybrid, img, su, zu);
+        pad_images(node, s, node->inputs[0]->data, s->hybrid, img, su, zu);
         j.x = img;
         j.flip = 0;
     }

@@ -271,7 +271,11 @@ Q8_AVX512 static size_t hybrid_finish16(const qlite_hybrid_cols *hc, size_t n0, 
 static bool hybrid_avx512(void) { return (qlite_q8_cpu_features() & QLITE_Q8_F_AVX512) != 0; }
 #endif
 
-float qlite_hybrid_params(const float *x, size_t n, int32_t *zu) {
+/* [lo, hi] of the finite values of x[0, n) and 0. The selects keep the first
+ * of equal values and never take -0.0 over 0.0, so the result of any split
+ * of x combined with the same selects (hybrid_params_parallel) is the same
+ * pair of floats. */
+static void hybrid_range(const float *x, size_t n, float *lo_out, float *hi_out) {
     float lo = 0.0f, hi = 0.0f;
     size_t i0 = 0;
 #ifdef QLITE_Q8_X86
@@ -282,6 +286,12 @@ float qlite_hybrid_params(const float *x, size_t n, int32_t *zu) {
         lo = v < lo && v >= -FLT_MAX ? v : lo;
         hi = v > hi && v <= FLT_MAX ? v : hi;
     }
+    *lo_out = lo;
+    *hi_out = hi;
+}
+
+/* Scale and uint8 zero point of the range [lo, hi] (which holds 0). */
+static float hybrid_params_of(float lo, float hi, int32_t *zu) {
     /* docs §2.1 with the int8 range (qlite_choose_asymmetric's arithmetic) */
     const double s = ((double)hi - (double)lo) / 255.0;
     float fs = 1.0f;
@@ -293,6 +303,80 @@ float qlite_hybrid_params(const float *x, size_t n, int32_t *zu) {
     }
     *zu = zp + 128;
     return fs;
+}
+
+float qlite_hybrid_params(const float *x, size_t n, int32_t *zu) {
+    float lo, hi;
+    hybrid_range(x, n, &lo, &hi);
+    return hybrid_params_of(lo, hi, zu);
+}
+
+/* qlite_hybrid_params_parallel: x cut into PARAM_SLICES equal slices, each
+ * slice's range in its own slot, combined in slice order. */
+#define PARAM_SLICES 16
+#define PARAM_MIN_PER_THREAD 16384 /* floats: below, one thread (~2 us of range) */
+
+typedef struct params_job {
+    const float *x;
+    size_t n;
+    float lo[PARAM_SLICES], hi[PARAM_SLICES];
+} params_job;
+
+static void params_range(void *arg, size_t begin, size_t end) {
+    params_job *j = arg;
+    for (size_t k = begin; k < end; k++) {
+        const size_t a = j->n * k / PARAM_SLICES, b = j->n * (k + 1) / PARAM_SLICES;
+        hybrid_range(j->x + a, b - a, &j->lo[k], &j->hi[k]);
+    }
+}
+
+float qlite_hybrid_params_parallel(const qlite_node *node, const float *x, size_t n,
+                                   int32_t *zu) {
+    const int threads = qlite_node_threads(node);
+    if (threads < 2 || n / (size_t)threads < PARAM_MIN_PER_THREAD || n > SIZE_MAX / PARAM_SLICES)
+        return qlite_hybrid_params(x, n, zu);
+    params_job j = {.x = x, .n = n};
+    qlite_parallel_for(node, PARAM_SLICES, params_range, &j);
+    float lo = 0.0f, hi = 0.0f;
+    for (size_t k = 0; k < PARAM_SLICES; k++) {
+        lo = j.lo[k] < lo ? j.lo[k] : lo;
+        hi = j.hi[k] > hi ? j.hi[k] : hi;
+    }
+    return hybrid_params_of(lo, hi, zu);
+}
+
+/* qlite_hybrid_quantize_parallel's second half: slices of the codes, each
+ * slice's sum in its own slot (integer: any order gives the same total). */
+typedef struct apply_job {
+    const float *x;
+    size_t n;
+    float scale;
+    int32_t zu;
+    uint8_t *out;
+    int32_t sum[PARAM_SLICES];
+} apply_job;
+
+static void apply_range(void *arg, size_t begin, size_t end) {
+    apply_job *j = arg;
+    for (size_t k = begin; k < end; k++) {
+        const size_t a = j->n * k / PARAM_SLICES, b = j->n * (k + 1) / PARAM_SLICES;
+        j->sum[k] = qlite_hybrid_apply(j->x + a, b - a, j->scale, j->zu, j->out + a);
+    }
+}
+
+float qlite_hybrid_quantize_parallel(const qlite_node *node, const float *x, size_t n,
+                                     uint8_t *out, int32_t *zu, int32_t *sum) {
+    const int threads = qlite_node_threads(node);
+    if (threads < 2 || n / (size_t)threads < PARAM_MIN_PER_THREAD || n > SIZE_MAX / PARAM_SLICES)
+        return qlite_hybrid_quantize(x, n, out, zu, sum);
+    apply_job j = {.x = x, .n = n, .out = out};
+    j.scale = qlite_hybrid_params_parallel(node, x, n, &j.zu);
+    qlite_parallel_for(node, PARAM_SLICES, apply_range, &j);
+    int32_t total = 0;
+    for (size_t k = 0; k < PARAM_SLICES; k++) total += j.sum[k];
+    if (sum) *sum = total;
+    *zu = j.zu;
+    return j.scale;
 }
 
 int32_t qlite_hybrid_apply(const float *x, size_t n, float scale, int32_t zu, uint8_t *out) {

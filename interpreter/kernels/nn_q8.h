@@ -152,6 +152,18 @@ float qlite_hybrid_quantize(const float *x, size_t n, uint8_t *out, int32_t *zu,
 float qlite_hybrid_params(const float *x, size_t n, int32_t *zu);
 int32_t qlite_hybrid_apply(const float *x, size_t n, float scale, int32_t zu, uint8_t *out);
 
+/* qlite_hybrid_params with the range search split between the node's
+ * threads when x is large (the same scale and zero point for any split and
+ * thread count: min / max are exact); with one thread a plain call. */
+float qlite_hybrid_params_parallel(const qlite_node *node, const float *x, size_t n,
+                                   int32_t *zu);
+
+/* qlite_hybrid_quantize with both halves split between the node's threads
+ * when x is large (the same codes, parameters and sum for any split); with
+ * one thread a plain call. */
+float qlite_hybrid_quantize_parallel(const qlite_node *node, const float *x, size_t n,
+                                     uint8_t *out, int32_t *zu, int32_t *sum);
+
 /* The float output stage of a hybrid op's N channels. */
 typedef struct qlite_hybrid_cols {
     const float *wscale;   /* [N] (a per-tensor scale expanded) */
