@@ -350,10 +350,30 @@ static void dwq_sweep(unsigned cap) {
         {QLITE_DTYPE_INT8, 1, 7, 9, 32, 3, 3, 2, 2, 1, 1, 1, 1, true, true, QLITE_ACT_NONE},
     };
     for (size_t i = 0; i < KC_COUNT(more); i++) check_q8(&more[i], seed++);
+    /* 3x3 stride 1 (AVX-512: two output rows per item from interleaved input columns,
+     * borders and the row below the last read as the zero point, 64-column chunks, 32
+     * channels as pixel pairs): odd and even row counts, 1..20 rows and columns, widths
+     * past one chunk, channels around the 64-byte blocks, each padding side 0..2 */
+    static const int64_t Hs3[] = {1, 2, 3, 6, 7, 20};
+    static const int64_t Ws3[] = {1, 2, 5, 20, 67};
+    static const int64_t Cs3[] = {31, 32, 63, 64, 65, 70, 144};
+    for (size_t i = 0; i < KC_COUNT(Hs3); i++)
+        for (size_t k = 0; k < KC_COUNT(Cs3); k++, seed++) {
+            const size_t wi = (i + k) % KC_COUNT(Ws3);
+            const int32_t pt = (int32_t)(seed % 3), pl = (int32_t)((seed / 3) % 3);
+            const int32_t pb = (int32_t)((seed / 2) % 3), pr = (int32_t)((seed / 5) % 3);
+            if (Hs3[i] + pt + pb < 3 || Ws3[wi] + pl + pr < 3) continue;
+            const dwq_case a = {dts[seed % 2], 1 + (int64_t)(seed % 5 == 0), Hs3[i], Ws3[wi],
+                                Cs3[k], 3, 3, 1, 1, pt, pl, pb, pr, seed % 4 != 0,
+                                seed % 3 != 1, (qlite_activation)(seed % QLITE_ACT_COUNT)};
+            check_q8(&a, seed);
+        }
     static const dwq_case big[] = {
         {QLITE_DTYPE_INT8, 1, 5, 6, 100, 3, 3, 1, 1, 1, 1, 1, 1, true, true, QLITE_ACT_NONE},
         {QLITE_DTYPE_UINT8, 1, 5, 6, 64, 3, 3, 1, 1, 1, 1, 1, 1, false, false, QLITE_ACT_NONE},
         {QLITE_DTYPE_INT8, 1, 5, 6, 32, 3, 3, 1, 1, 1, 1, 1, 1, true, false, QLITE_ACT_RELU6},
+        {QLITE_DTYPE_UINT8, 1, 7, 70, 144, 3, 3, 1, 1, 1, 1, 1, 1, true, true, QLITE_ACT_NONE},
+        {QLITE_DTYPE_INT8, 1, 4, 9, 32, 3, 3, 1, 1, 0, 2, 2, 0, true, true, QLITE_ACT_NONE},
     };
     big_mult = true;
     for (size_t i = 0; i < KC_COUNT(big); i++) check_q8(&big[i], seed++);

@@ -42,6 +42,7 @@ typedef struct dwq_state {
     bool hybrid;
     int isa;                          /* DW_*: the optimized loop this CPU runs */
     bool fast;                        /* multiplier 1 and no weight zero points */
+    bool k33;                         /* fast, AVX-512, integer, 3x3 stride 1: dw33_rows */
     uint8_t flip;
     bool is_signed;
     int32_t zx, zu;
@@ -363,6 +364,210 @@ Q8_AVX512 static int64_t dw_row_vnni(const dwq_state *s, const dwq_job *j, size_
 }
 
 /*
+ * 3x3 windows, stride 1, dilation 1 (MobileNet's depthwise layers), integer
+ * outputs: two output rows at a time from the four input rows they read.
+ * Each input column's four rows are interleaved once per channel
+ * (dwv_unpack4: byte i of each dword from row i) into a table of
+ * DW33_COLS + 2 columns, so one VPDPBUSD adds a whole kernel column (three
+ * taps) of 16 channels, and each interleaved vector serves both rows: the
+ * upper with the weights (w0, w1, w2, 0) of that kernel column, the lower
+ * with (0, w0, w1, w2). Per output pixel and 64 channels that is 12
+ * VPDPBUSD and 4 byte shuffles (dw_row_vnni: 12 and 20). Input outside the
+ * image (padding, the row below the last) reads as the code zu, whose
+ * products the accumulator start (bias - zu sum(w)) takes back: acc = bias
+ * + sum over the taps inside of (u - zu) w, the formula's value (modulo 2^32
+ * on the way), so the borders need no separate loop. 32 channels (C = 32):
+ * two neighbouring pixels per vector, as in dw_row_vnni. The output stage
+ * is dwv_pixels' (rq16w_q, saturating narrowing, clamp in bytes).
+ */
+#define DW33_COLS 64
+
+Q8_AVX512 static inline __attribute__((always_inline)) __m512i
+dw33_row(const uint8_t *p, int64_t ix, int64_t W, int64_t C, bool pair, __mmask64 bm,
+         __m512i flip, __m512i vzu8) {
+    if (!p) return vzu8;
+    if (!pair) {
+        if (ix < 0 || ix >= W) return vzu8;
+        return _mm512_xor_si512(_mm512_maskz_loadu_epi8(bm, p + ix * C), flip);
+    }
+    /* columns ix (low 32 bytes) and ix + 1 (high 32 bytes) */
+    if (ix >= 0 && ix + 1 < W)
+        return _mm512_xor_si512(_mm512_loadu_si512(p + ix * C), flip);
+    const __m256i z8 = _mm512_castsi512_si256(vzu8), f8 = _mm512_castsi512_si256(flip);
+    const __m256i lo = ix >= 0 && ix < W
+                           ? _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(p + ix * C)), f8)
+                           : z8;
+    const __m256i hi =
+        ix + 1 >= 0 && ix + 1 < W
+            ? _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(p + (ix + 1) * C)), f8)
+            : z8;
+    return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+}
+
+/* rq16w_q of acc0 + x without the addition (no left shift): P = (acc0 + x) M0 = x M0 +
+ * acc0 M0, the second term folded into the rounding constants (ce, co) and the test for a
+ * negative h (P < -2^30: x M0 < lt = -2^30 - acc0 M0); x M0 and the sums are exact in 64
+ * bits (|x|, |acc0| < 2^31, M0 < 2^31). */
+Q8_AVX512 static inline void dw33_fold(rq16w *p, __m512i acc0, __m512i lt[2]) {
+    const __m512i lim = _mm512_set1_epi64(-(1ll << 30));
+    const __m512i fe = _mm512_mul_epi32(acc0, p->m0);
+    const __m512i fo = _mm512_mul_epi32(_mm512_srli_epi64(acc0, 32), p->m0o);
+    p->ce = _mm512_add_epi64(p->ce, fe);
+    p->co = _mm512_add_epi64(p->co, fo);
+    lt[0] = _mm512_sub_epi64(lim, fe);
+    lt[1] = _mm512_sub_epi64(lim, fo);
+}
+
+Q8_AVX512 static inline __attribute__((always_inline)) __m512i dw33_q(__m512i x, const rq16w *p,
+                                                                      const __m512i lt[2]) {
+    const __m512i pe = _mm512_mul_epi32(x, p->m0);
+    const __m512i po = _mm512_mul_epi32(_mm512_srli_epi64(x, 32), p->m0o);
+    __m512i te = _mm512_add_epi64(pe, p->ce), to = _mm512_add_epi64(po, p->co);
+    te = _mm512_mask_sub_epi64(te, _mm512_cmplt_epi64_mask(pe, lt[0]), te, p->de);
+    to = _mm512_mask_sub_epi64(to, _mm512_cmplt_epi64_mask(po, lt[1]), to, p->dodd);
+    te = _mm512_srav_epi64(te, p->she);
+    to = _mm512_srav_epi64(to, p->sho);
+    return _mm512_mask_shuffle_epi32(te, 0xAAAA, to, (_MM_PERM_ENUM)0xA0);
+}
+
+/* Output bytes of acc (left: the whole accumulators, rq16w_q; else the sums after acc0,
+ * dw33_q with acc0 folded into p and lt) */
+Q8_AVX512 static inline __attribute__((always_inline)) __m512i
+dw33_out(const __m512i acc[4], const rq16w p[4], const __m512i lt[4][2], bool left, bool sgn,
+         __m512i zy16, __m512i lo8, __m512i hi8) {
+    __m512i q[4];
+    for (int k = 0; k < 4; k++) {
+        if (left) {
+            rq16w pk = p[k];
+            pk.left = true; /* a constant here: no test per vector */
+            q[k] = rq16w_q(acc[k], &pk);
+        } else {
+            q[k] = dw33_q(acc[k], &p[k], lt[k]);
+        }
+    }
+    const __m512i w01 = _mm512_adds_epi16(_mm512_packs_epi32(q[0], q[1]), zy16);
+    const __m512i w23 = _mm512_adds_epi16(_mm512_packs_epi32(q[2], q[3]), zy16);
+    return sgn ? _mm512_min_epi8(_mm512_max_epi8(_mm512_packs_epi16(w01, w23), lo8), hi8)
+               : _mm512_min_epu8(_mm512_max_epu8(_mm512_packus_epi16(w01, w23), lo8), hi8);
+}
+
+/* Output rows oy and oy + 1 (if there is one) of image n, channels [c0, c0 + cnt), cnt <= 64
+ * (pair: c0 = 0, cnt = C = 32). */
+Q8_AVX512 static inline __attribute__((always_inline)) void
+dw33_block(const dwq_state *s, const dwq_job *j, int64_t n, int64_t oy, int64_t c0, int64_t cnt,
+           bool pair, bool left, bool sgn) {
+    const qlite_conv_geom *g = &s->g;
+    const int64_t H = g->H, W = g->W, C = g->C, OH = g->OH, OW = g->OW;
+    const __mmask64 bm = cnt >= 64 || pair ? ~(__mmask64)0 : (((__mmask64)1 << cnt) - 1);
+    const __m512i flip = _mm512_set1_epi8((char)s->flip);
+    const __m512i vzu8 = _mm512_set1_epi8((char)(uint8_t)s->zu);
+    const __m512i z = _mm512_setzero_si512();
+    __m512i wt[9], wa[3][4], wb[3][4];
+    for (int t = 0; t < 9; t++)
+        wt[t] = pair ? _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(j->w + t * C)))
+                     : _mm512_maskz_loadu_epi8(bm, j->w + t * C + c0);
+    for (int kx = 0; kx < 3; kx++) {
+        dwv_unpack4(wt[kx], wt[3 + kx], wt[6 + kx], z, wa[kx]);
+        dwv_unpack4(z, wt[kx], wt[3 + kx], wt[6 + kx], wb[kx]);
+    }
+    __m512i acc0[4] = {z, z, z, z}, zs[4] = {z, z, z, z};
+    if (s->cols.bias) dwv_load_perm(s->cols.bias, c0, pair, acc0);
+    for (int kx = 0; kx < 3; kx++)
+        for (int k = 0; k < 4; k++) zs[k] = _mm512_dpbusd_epi32(zs[k], vzu8, wa[kx][k]);
+    for (int k = 0; k < 4; k++) acc0[k] = _mm512_sub_epi32(acc0[k], zs[k]);
+    /* the requantization parameters in the accumulators' channel order */
+    rq16w p[4];
+    {
+        __m512i m0[4], lsh[4], rsh[4];
+        int32_t pm[64], pls[64], prs[64];
+        dwv_load_perm(s->cols.mult, c0, pair, m0);
+        dwv_load_perm(s->cols.lshift, c0, pair, lsh);
+        dwv_load_perm(s->cols.rshift, c0, pair, rsh);
+        for (int k = 0; k < 4; k++) {
+            _mm512_storeu_si512(pm + 16 * k, m0[k]);
+            _mm512_storeu_si512(pls + 16 * k, lsh[k]);
+            _mm512_storeu_si512(prs + 16 * k, rsh[k]);
+        }
+        qlite_q8_cols pc = s->cols;
+        pc.mult = pm;
+        pc.lshift = pls;
+        pc.rshift = prs;
+        for (int k = 0; k < 4; k++) p[k] = rq16w_load(&pc, 16 * (size_t)k);
+    }
+    __m512i lt[4][2];
+    for (int k = 0; k < 4; k++) {
+        if (!left) {
+            dw33_fold(&p[k], acc0[k], lt[k]);
+            acc0[k] = z; /* the sums start at 0 */
+        } else {
+            lt[k][0] = lt[k][1] = z;
+        }
+    }
+    const __m512i zy16 = _mm512_set1_epi16((int16_t)s->cols.zy);
+    const __m512i lo8 = _mm512_set1_epi8((char)s->cols.lo), hi8 = _mm512_set1_epi8((char)s->cols.hi);
+    const uint8_t *img = j->x + (size_t)(n * H * W * C);
+    const uint8_t *rp[4];
+    for (int i = 0; i < 4; i++) {
+        const int64_t iy = oy - g->pt + i;
+        rp[i] = iy >= 0 && iy < H ? img + iy * W * C + c0 : NULL;
+    }
+    const bool second = oy + 1 < OH;
+    uint8_t *oa = (uint8_t *)j->y + (size_t)((n * OH + oy) * OW * C + c0);
+    uint8_t *ob = oa + OW * C;
+    __m512i tab[(DW33_COLS + 2) * 4];
+    for (int64_t ox0 = 0; ox0 < OW; ox0 += DW33_COLS) {
+        const int64_t cw = OW - ox0 < DW33_COLS ? OW - ox0 : DW33_COLS;
+        const int64_t ixa = ox0 - g->pl;
+        for (int64_t i = 0; i < cw + 2; i++) {
+            const int64_t ix = ixa + i;
+            dwv_unpack4(dw33_row(rp[0], ix, W, C, pair, bm, flip, vzu8),
+                        dw33_row(rp[1], ix, W, C, pair, bm, flip, vzu8),
+                        dw33_row(rp[2], ix, W, C, pair, bm, flip, vzu8),
+                        dw33_row(rp[3], ix, W, C, pair, bm, flip, vzu8), &tab[4 * i]);
+        }
+        for (int64_t o = 0; o < cw; o += pair ? 2 : 1) {
+            const __m512i *t = &tab[4 * o];
+            const __mmask64 m = pair && o + 1 == cw ? (__mmask64)0xFFFFFFFFu : bm;
+            __m512i aa[4], ab[4];
+            for (int k = 0; k < 4; k++) aa[k] = ab[k] = acc0[k];
+            for (int kx = 0; kx < 3; kx++)
+                for (int k = 0; k < 4; k++)
+                    aa[k] = _mm512_dpbusd_epi32(aa[k], t[4 * kx + k], wa[kx][k]);
+            _mm512_mask_storeu_epi8(oa + (ox0 + o) * C, m,
+                                    dw33_out(aa, p, lt, left, sgn, zy16, lo8, hi8));
+            if (second) {
+                for (int kx = 0; kx < 3; kx++)
+                    for (int k = 0; k < 4; k++)
+                        ab[k] = _mm512_dpbusd_epi32(ab[k], t[4 * kx + k], wb[kx][k]);
+                _mm512_mask_storeu_epi8(ob + (ox0 + o) * C, m,
+                                        dw33_out(ab, p, lt, left, sgn, zy16, lo8, hi8));
+            }
+        }
+    }
+}
+
+/* Row pair item: output rows 2 r, 2 r + 1 of image n, channels [c_begin, c_end). */
+Q8_AVX512 static void dw33_rows(const dwq_state *s, const dwq_job *j, int64_t n, int64_t oy,
+                                int64_t c_begin, int64_t c_end) {
+    const bool pair = s->g.C == 32;
+    const bool left = s->cols.any_lshift, sgn = s->cols.hi <= 127;
+    for (int64_t c0 = c_begin; c0 < c_end; c0 += 64) {
+        const int64_t cnt = c_end - c0 < 64 ? c_end - c0 : 64;
+        if (pair) {
+            if (left) dw33_block(s, j, n, oy, 0, 32, true, true, sgn);
+            else if (sgn) dw33_block(s, j, n, oy, 0, 32, true, false, true);
+            else dw33_block(s, j, n, oy, 0, 32, true, false, false);
+        } else if (left) {
+            dw33_block(s, j, n, oy, c0, cnt, false, true, sgn);
+        } else if (sgn) {
+            dw33_block(s, j, n, oy, c0, cnt, false, false, true);
+        } else {
+            dw33_block(s, j, n, oy, c0, cnt, false, false, false);
+        }
+    }
+}
+
+/*
  * One output row, every channel: AVX-512, 16 channels per register. Per
  * block the tap weights are widened once; pixels whose window is inside
  * the input along x use acc = bias - zx sum(w over the taps of the rows
@@ -629,7 +834,7 @@ static inline void dw_out_one(const dwq_state *s, const dwq_job *j, int64_t n, s
  * the other paths take whole rows. */
 static size_t dw_items(const dwq_state *s, int64_t *groups, int64_t *group_c) {
     const qlite_conv_geom *g = &s->g;
-    const int64_t rows = g->N * g->OH;
+    const int64_t rows = g->N * (s->k33 ? (g->OH + 1) / 2 : g->OH); /* k33: row pairs */
     *groups = 1;
     *group_c = g->C;
 #ifdef QLITE_Q8_X86
@@ -657,6 +862,13 @@ static void dw_rows(void *arg, size_t begin, size_t end) {
         const size_t row = it / (size_t)groups;
         const int64_t n = (int64_t)row / g->OH, oy = (int64_t)row % g->OH;
 #ifdef QLITE_Q8_X86
+        if (s->k33) {
+            const int64_t c0 = (int64_t)(it % (size_t)groups) * group_c;
+            const int64_t pairs = (g->OH + 1) / 2;
+            dw33_rows(s, j, (int64_t)row / pairs, 2 * ((int64_t)row % pairs), c0,
+                      c0 + group_c < g->C ? c0 + group_c : g->C);
+            continue;
+        }
         if (s->fast && s->isa == DW_AVX512) {
             const int64_t c0 = (int64_t)(it % (size_t)groups) * group_c;
             dw_row_avx512(s, j, row, c0, c0 + group_c < g->C ? c0 + group_c : g->C);
@@ -807,6 +1019,8 @@ static qlite_status dwq_prepare(qlite_node *node, bool hybrid) {
     else if (cpu & QLITE_Q8_F_AVX2) s->isa = DW_AVX2;
     else if (cpu & QLITE_Q8_F_NEON) s->isa = DW_NEON;
     if (O > 65536 || taps > 64) s->fast = false; /* (the AVX-512 row keeps 64 tap vectors) */
+    s->k33 = s->fast && s->isa == DW_AVX512 && !hybrid && g->KH == 3 && g->KW == 3 &&
+             g->sh == 1 && g->sw == 1 && g->dh == 1 && g->dw == 1;
     s->eval = dwq_eval;
     s->img_bytes = hybrid ? ((size_t)(g->N * g->H * g->W * g->C) + 63) / 64 * 64 : 0;
     node->scratch_bytes =
