@@ -17,8 +17,8 @@ endif()
 #                which also needs Node + onnxruntime-node and PyTorch, so it is
 #                not a ctest). The one exception to "no add_test" above: the
 #                driver itself runs once on the bundled MLP (few iterations,
-#                profile on) so it cannot rot; the test checks results, not
-#                time: its top-1 accuracy must be ONNX Runtime's 0.894
+#                profile and the paired 2-vs-1-thread rounds on) so it cannot
+#                rot; the test checks results, not time: its top-1 accuracy must be ONNX Runtime's 0.894
 #                (models/mlp/meta.json) and every op must appear in the profile.
 add_executable(qlite_bench ${CMAKE_CURRENT_SOURCE_DIR}/bench/qlite_bench.c)
 target_link_libraries(qlite_bench PRIVATE qlite_internal)
@@ -33,10 +33,16 @@ if(TARGET qlite-convert)
            COMMAND qlite_bench ${QLITE_BENCH_TEST_DIR}/mlp.qlite
                    --input ${PROJECT_SOURCE_DIR}/models/data/fmnist_test_x.npy
                    --labels ${PROJECT_SOURCE_DIR}/models/data/fmnist_test_y.npy
-                   --batch 2 --threads 2 --runs 5 --warmup 1 --profile 3)
+                   --batch 2 --threads 2 --runs 5 --warmup 1 --profile 3 --paired 1)
   set_tests_properties(bench_driver PROPERTIES FIXTURES_REQUIRED bench_mlp LABELS bench
-    PASS_REGULAR_EXPRESSION "accuracy 0\\.8940 \\(894/1000\\).*profile: 3 observed runs.*   0 [A-Z_]+ .*   2 FULLY_CONNECTED")
+    PASS_REGULAR_EXPRESSION "paired 2 vs 1 threads x 5 rounds \\(lead 1\\).*accuracy 0\\.8940 \\(894/1000\\).*profile: 3 observed runs.*   0 [A-Z_]+ .*   2 FULLY_CONNECTED")
 endif()
+
+#   bench_pool   the thread pool's cost per parallel op: short jobs back to back
+#                and after a serial gap, and reading the other thread's half of
+#                the previous job's output vs its own (issue #6, 2-thread scaling).
+add_executable(bench_pool ${CMAKE_CURRENT_SOURCE_DIR}/bench/bench_pool.c)
+target_link_libraries(bench_pool PRIVATE qlite_internal)
 
 #   bench_q8     int8 vs float32 reference kernels: ADD, SOFTMAX, MEAN over
 #                H,W, LOGISTIC, ns per element and the ratio (issue #4).

@@ -1,0 +1,235 @@
+/*
+ * bench_pool.c — what the thread pool (interpreter/threadpool.c) costs per
+ * parallel op, apart from the op's own work (issue #6: 2 threads scale less
+ * inside a model than the same ops alone).
+ *
+ * usage: bench_pool [--threads T] [--jobs N] [--rounds R] [--bytes B] [--item-us W]
+ *
+ * 1. dispatch + join: qlite_threadpool_run_thread over count = T items of W
+ *    us each (default 20: a small op's share), N jobs back to back; ideally
+ *    a job takes W (every thread one item), so the time over W (median of R
+ *    rounds of the per-job mean) is what the pool adds to one parallel op:
+ *    the workers' start latency and the join. Also the share of jobs in
+ *    which the caller ran more than one item (a worker came too late).
+ * 2. the same with a gap before each job: the caller alone spends G us (a
+ *    serial op, a small op below the parallel threshold) before the next
+ *    job, G = 10, 100, 1000 us (workers spin 0.3 ms, then sleep: past that
+ *    each job pays a wake-up); the gap is outside the timed part.
+ * 3. data locality between consecutive ops (T = 2): a buffer of B bytes
+ *    (default 1 MiB, about one MobileNetV2 activation), job 1 writes its two
+ *    halves as two items (one per thread), job 2 sums one half per thread:
+ *    the half that thread wrote ("own"), or the half the other thread wrote
+ *    (every line comes from the other core's cache). Reported: job 2's
+ *    time, medians over R rounds of N / 20 pairs of each kind (pairs where
+ *    one thread ran both items of a job are left out). The difference is
+ *    what a kernel pays when the pool hands a thread another range than the
+ *    one it wrote in the previous op.
+ * Times are CLOCK_MONOTONIC medians; the machine is shared, so run it
+ * several times and compare within one run. A program that prints numbers
+ * (tests/bench.cmake builds it; not a ctest).
+ */
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "threadpool.h"
+
+static double now_us(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec * 1e-3;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    const double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, long n) {
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+/* Each item: `*(double *)arg` microseconds of the running thread's time;
+ * counts the items the caller (thread 0) ran. */
+typedef struct spin_job {
+    double us;
+    atomic_int by_caller;
+} spin_job;
+
+static void busy(double us);
+
+static void spin_items(void *arg, int thread, size_t begin, size_t end) {
+    spin_job *j = arg;
+    for (size_t i = begin; i < end; i++) {
+        busy(j->us);
+        if (thread == 0) atomic_fetch_add_explicit(&j->by_caller, 1, memory_order_relaxed);
+    }
+}
+
+/* The caller alone for `us` microseconds (a serial op between parallel ones). */
+static void busy(double us) {
+    const double t0 = now_us();
+    while (now_us() - t0 < us) {
+    }
+}
+
+typedef struct halves {
+    uint8_t *buf;
+    size_t half;                /* bytes per item */
+    int swap;                   /* job 2: read the half the other thread wrote */
+    int writer[2], reader[2];   /* thread index that ran item 0 / 1 of each job */
+    atomic_uint_least64_t sink; /* keeps the sums */
+} halves;
+
+/* Job 1, item b: writes half b (on whichever thread claims it). */
+static void write_half(void *arg, int thread, size_t begin, size_t end) {
+    halves *h = arg;
+    for (size_t b = begin; b < end; b++) {
+        h->writer[b] = thread;
+        uint8_t *p = h->buf + b * h->half;
+        for (size_t i = 0; i < h->half; i += 8) {
+            const uint64_t v = (uint64_t)i * 0x9e3779b97f4a7c15u;
+            memcpy(p + i, &v, 8);
+        }
+    }
+}
+
+/* Job 2, item b: sums the half this thread wrote (or, swapped, the other one). The pair
+ * counts only when each job ran one item on each thread (else there is no "other"). */
+static void read_half(void *arg, int thread, size_t begin, size_t end) {
+    halves *h = arg;
+    for (size_t b = begin; b < end; b++) {
+        h->reader[b] = thread;
+        const int own = h->writer[0] == thread ? 0 : 1;
+        const uint8_t *p = h->buf + (size_t)(h->swap ? 1 - own : own) * h->half;
+        uint64_t s = 0;
+        for (size_t i = 0; i < h->half; i += 8) {
+            uint64_t v;
+            memcpy(&v, p + i, 8);
+            s += v;
+        }
+        atomic_fetch_add_explicit(&h->sink, s, memory_order_relaxed);
+    }
+}
+
+static int parse_long(const char *opt, const char *s, long lo, long hi, long *out) {
+    char *end;
+    errno = 0;
+    const long v = strtol(s, &end, 10);
+    if (!*s || *end || errno || v < lo || v > hi) {
+        fprintf(stderr, "bench_pool: %s needs an integer in %ld..%ld, got '%s'\n", opt, lo, hi, s);
+        return 1;
+    }
+    *out = v;
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    long threads = 2, jobs = 2000, rounds = 15, bytes = 1 << 20, item_us = 20;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            puts("usage: bench_pool [--threads T] [--jobs N] [--rounds R] [--bytes B] [--item-us W]\n"
+                 "Per-job cost of the thread pool: jobs of T items of W us back to back and after\n"
+                 "a serial gap (time over one item's),\n"
+                 "and reading the data the other thread wrote in the previous job (T = 2).");
+            return 0;
+        }
+        if (i + 1 >= argc) {
+            fprintf(stderr, "bench_pool: %s needs a value (see --help)\n", argv[i]);
+            return 2;
+        }
+        const char *k = argv[i], *v = argv[++i];
+        long *dst = !strcmp(k, "--threads") ? &threads
+                    : !strcmp(k, "--jobs")  ? &jobs
+                    : !strcmp(k, "--rounds") ? &rounds
+                    : !strcmp(k, "--bytes") ? &bytes
+                    : !strcmp(k, "--item-us") ? &item_us
+                                            : NULL;
+        if (!dst) {
+            fprintf(stderr, "bench_pool: unknown option %s (see --help)\n", k);
+            return 2;
+        }
+        if (parse_long(k, v, 1, !strcmp(k, "--threads") ? 64 : 1L << 30, dst)) return 2;
+    }
+    if (threads < 2) {
+        fprintf(stderr, "bench_pool: --threads must be at least 2\n");
+        return 2;
+    }
+    qlite_threadpool *pool = NULL;
+    if (qlite_threadpool_create((int)threads, &pool) != QLITE_OK) {
+        fprintf(stderr, "bench_pool: cannot create the pool\n");
+        return 1;
+    }
+    double *per = malloc((size_t)rounds * sizeof *per);
+    const long pairs = jobs / 20 > 0 ? jobs / 20 : 1;
+    double *same = malloc((size_t)(rounds * pairs) * sizeof *same);
+    double *swapped = malloc((size_t)(rounds * pairs) * sizeof *swapped); /* per kind */
+    halves h = {.half = (size_t)bytes / 2 / 64 * 64};
+    h.buf = aligned_alloc(64, 2 * h.half);
+    int rc = 1;
+    if (!per || !same || !swapped || !h.buf || h.half == 0) {
+        fprintf(stderr, "bench_pool: out of memory\n");
+        goto done;
+    }
+    printf("thread pool, %ld threads (%ld jobs x %ld rounds; medians)\n", threads, jobs, rounds);
+    /* 1, 2: jobs of T items of W us each, after a serial gap of G us (0: back to back) */
+    static const double gaps[] = {0.0, 10.0, 100.0, 1000.0};
+    for (size_t g = 0; g < sizeof gaps / sizeof *gaps; g++) {
+        const long n = gaps[g] >= 1000.0 ? (jobs / 20 > 0 ? jobs / 20 : 1) : jobs / 4 + 1;
+        long late = 0;
+        for (long r = 0; r < rounds; r++) {
+            double sum = 0;
+            for (long j = 0; j < n; j++) {
+                if (gaps[g] > 0) busy(gaps[g]);
+                spin_job sj = {.us = (double)item_us};
+                atomic_init(&sj.by_caller, 0);
+                const double t0 = now_us();
+                qlite_threadpool_run_thread(pool, (size_t)threads, spin_items, &sj);
+                sum += now_us() - t0 - (double)item_us;
+                late += atomic_load(&sj.by_caller) > 1;
+            }
+            per[r] = sum / (double)n;
+        }
+        printf("  %ld items of %ld us after a gap of %5.0f us: %8.2f us over one item's time "
+               "(the caller ran more than one item in %.1f%% of the jobs)\n",
+               threads, item_us, gaps[g], median(per, rounds),
+               100.0 * (double)late / (double)(n * rounds));
+    }
+    /* 3. locality: job 2 reads its own half or the other thread's (2 threads) */
+    if (threads == 2) {
+        long k[2] = {0, 0}, skipped = 0;
+        for (long r = 0; r < rounds; r++)
+            for (long p = 0; p < pairs; p++)
+                for (int sw = 0; sw < 2; sw++) {
+                    h.swap = (sw + (int)p) % 2; /* alternate which comes first */
+                    qlite_threadpool_run_thread(pool, 2, write_half, &h);
+                    const double t0 = now_us();
+                    qlite_threadpool_run_thread(pool, 2, read_half, &h);
+                    const double dt = now_us() - t0;
+                    if (h.writer[0] == h.writer[1] || h.reader[0] == h.reader[1]) skipped++;
+                    else (h.swap ? swapped : same)[k[h.swap]++] = dt;
+                }
+        if (k[0] && k[1]) {
+            const double ms = median(same, k[0]), mw = median(swapped, k[1]);
+            printf("  read 2 x %zu KiB after writing them: each thread its own half %8.2f us, "
+                   "the other thread's %8.2f us (x%.2f; %ld + %ld pairs, %ld where one thread "
+                   "ran both items left out)\n",
+                   h.half / 1024, ms, mw, mw / ms, k[0], k[1], skipped);
+        } else {
+            printf("  locality: one thread ran every job (%ld pairs): no measurement\n", skipped);
+        }
+    }
+    rc = 0;
+done:
+    qlite_threadpool_destroy(pool);
+    free(per);
+    free(same);
+    free(swapped);
+    free(h.buf);
+    return rc;
+}
