@@ -135,6 +135,11 @@ int qlite_node_threads(const qlite_node *node);
 /* True when the interpreter was created with QLITE_INTERP_REFERENCE_ONLY. */
 bool qlite_node_reference_only(const qlite_node *node);
 
+/* True when float convolutions must be the plain dot products (no Winograd):
+ * the interpreter was created with QLITE_INTERP_EXACT_CONV or
+ * QLITE_INTERP_REFERENCE_ONLY. */
+bool qlite_node_exact_conv(const qlite_node *node);
+
 /*
  * Runs fn(arg, begin, end) over [0, count) split into contiguous ranges
  * (threadpool.h: one item each when count <= 4 * threads, else 4 * threads

@@ -105,6 +105,10 @@ bool qlite_node_reference_only(const qlite_node *node) {
     return (node->ctx->flags & QLITE_INTERP_REFERENCE_ONLY) != 0;
 }
 
+bool qlite_node_exact_conv(const qlite_node *node) {
+    return (node->ctx->flags & (QLITE_INTERP_EXACT_CONV | QLITE_INTERP_REFERENCE_ONLY)) != 0;
+}
+
 void qlite_parallel_for(const qlite_node *node, size_t count, qlite_range_fn fn, void *arg) {
     qlite_threadpool_run(node->ctx->pool, count, fn, arg);
 }

@@ -2,7 +2,8 @@
  * test_kernel_conv.c — CONV_2D and DEPTHWISE_CONV_2D float32 through the
  * one-op runner, against a double-precision direct convolution written here
  * (tolerance: kernel_f32_check.h summation bound over KH*KW*Cg terms);
- * optimized vs reference path; 1 vs 2 threads bit-identical; edge cases:
+ * optimized vs reference path; 1 vs 2 threads bit-identical; the optimized
+ * path also with QLITE_INTERP_EXACT_CONV (no Winograd); edge cases:
  * 1x1 (direct GEMM path), strides > kernel, padding larger than the input,
  * dilation, groups, batch > 1, output channels around the GEMM tiles.
  * TRANSPOSE_CONV_2D likewise, its expected values computed by scattering
@@ -121,6 +122,18 @@ static void check_case(const conv_case *c, uint64_t seed) {
     g_weights_const = true;
     kc_check_equal(what, o1.out, ov.out, ny);
     qlite_op_test_free(1, &ov);
+    /* QLITE_INTERP_EXACT_CONV: the direct / im2col paths also for the 3x3
+     * stride-1 cases the size rule sends to Winograd above (which meet the
+     * same summation bound here; its own test: test_kernel_conv_winograd.c) */
+    if (!c->depthwise) {
+        qlite_op_test_tensor x1, x2;
+        assert_qlite_ok(run_conv(c, x, w, b, 1, QLITE_INTERP_EXACT_CONV, &x1));
+        assert_qlite_ok(run_conv(c, x, w, b, 2, QLITE_INTERP_EXACT_CONV, &x2));
+        kc_check_sum(what, x1.out, want, mag, ny, terms);
+        kc_check_equal(what, x1.out, x2.out, ny);
+        qlite_op_test_free(1, &x1);
+        qlite_op_test_free(1, &x2);
+    }
     qlite_op_test_free(1, &o1);
     qlite_op_test_free(1, &o2);
     qlite_op_test_free(1, &oref);

@@ -566,6 +566,11 @@ typedef void (*qlite_observer_fn)(void *user, uint32_t op_index, const qlite_op_
 
 #define QLITE_INTERP_KEEP_ALL_TENSORS (1u << 0) /* no memory reuse: every tensor readable after invoke */
 #define QLITE_INTERP_REFERENCE_ONLY   (1u << 1) /* never use optimized kernels */
+/* Float32 CONV_2D by direct / im2col GEMM only: no Winograd F(4x4, 3x3) for
+ * 3x3 stride-1 convolutions (docs/api.md "Winograd convolution"), so the
+ * results are the plain dot products, within the summation bound of the
+ * reference. Implied by QLITE_INTERP_REFERENCE_ONLY. */
+#define QLITE_INTERP_EXACT_CONV       (1u << 2)
 
 typedef struct qlite_interpreter_options {
     int32_t num_threads;         /* <= 1: run on the calling thread only */

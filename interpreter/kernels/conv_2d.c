@@ -35,6 +35,7 @@
  * widened weights, implicit im2col included), else gemm_f32's O16
  * micro-kernels.
  */
+#include "conv_2d_winograd.h"
 #include "gemm_f16.h"
 #include "gemm_f32.h"
 #include "packed_weights.h"
@@ -69,6 +70,7 @@ typedef struct conv_state {
     size_t wbuf_off;           /* scratch bytes before the half GEMM's widening buffers */
     bool wbuf;                 /* whether there are any (threads x 288 KiB) */
     qlite_o16_weights w16;     /* `groups` O16 matrices [Og, K] (data NULL: not constant) */
+    const qlite_wino *wino;    /* 3x3 stride 1: Winograd F(4x4, 3x3), or NULL */
 } conv_state;
 
 /* w[o][ky][kx][c] with k = (ky*KW + kx)*Cg + c: from the O16 matrices of a
@@ -304,6 +306,10 @@ static qlite_status conv_eval_f32(qlite_node *node) {
         w16 = scratch;
         scratch += ((size_t)s->groups * s->w16.mat_elems + 15) / 16 * 16;
     }
+    if (s->wino) {
+        qlite_wino_run(node, s->wino, x, w16, s->w16.half, b, y, scratch);
+        return QLITE_OK;
+    }
     if (s->direct) {
         const qlite_gemm_f32_args g = {
             .M = (size_t)(s->N * s->OH * s->OW), .N = (size_t)s->O, .K = (size_t)s->C, .a = x,
@@ -429,6 +435,23 @@ static qlite_status conv_prepare(qlite_node *node) {
         wfloats = ((size_t)s->groups * s->w16.mat_elems + 15) / 16 * 16;
     }
     node->scratch_bytes = wfloats * sizeof(float);
+    /* 3x3 stride 1, one group: Winograd F(4x4, 3x3) where the size rule
+     * measured it faster, unless the interpreter asks for exact dot
+     * products (conv_2d_winograd.h) */
+    if (s->groups == 1 && s->KH == 3 && s->KW == 3 && s->sh == 1 && s->sw == 1 && s->dh == 1 &&
+        s->dw == 1 && !qlite_node_exact_conv(node) &&
+        qlite_wino_wanted(s->OH, s->OW, s->C, s->O)) {
+        qlite_wino *wp = qlite_node_alloc(node, sizeof *wp);
+        if (!wp) return qlite_node_error(node, QLITE_ERR_NO_MEMORY, "out of memory");
+        size_t wb = 0;
+        if ((st = qlite_wino_prepare(node, wp, s->N, s->H, s->W, s->C, s->O, s->OH, s->OW, s->pt,
+                                     s->pl, s->lo, s->hi, s->w16.data, s->w16.half, &wb)))
+            return st;
+        s->wino = wp;
+        node->scratch_bytes += wb;
+        node->state = s;
+        return QLITE_OK;
+    }
     const size_t P = (size_t)(s->N * s->OH * s->OW);
     /* Few output pixels (late layers: 7x7, 14x14) against many weights: the
      * patches of every pixel (<= 2 MiB) are gathered once and multiplied in
