@@ -689,6 +689,46 @@ static void test_amx_exact(void **state) {
     for (uint64_t seed = 1; seed <= 3; seed++) amx_sweep(seed);
 }
 
+/*
+ * Short K (K4 < 64: tiles configured K4 bytes wide, B read in place; MobileNetV2's first
+ * layers): every K 1..40 (and 41..63 at a few sizes) at N around the blocks and panels up to
+ * 130 and M around the 16- and 32-row blocks up to 70, A and B against guard pages (a tile
+ * that read past K4 bytes of the last row or past a block would fault); bytes and int32,
+ * with and without the row-sum term, biases up to 2^29 (the bias folded into the 64-bit
+ * rounding constants), output clamps narrower and full.
+ */
+static void test_amx_short_k(void **state) {
+    (void)state;
+    const qlite_gemm_q8_ukernel *uk = amx_ukernel();
+    assert_non_null(uk);
+    if (!qlite_gemm_q8_runnable(uk)) {
+        print_message("%s: this CPU lacks AMX-INT8\n", uk->name);
+        skip();
+    }
+    static const size_t Ns[] = {1, 7, 15, 16, 17, 31, 32, 33, 48, 63, 64, 65, 96, 127, 130};
+    static const size_t Ms[] = {1, 15, 16, 17, 20, 31, 32, 33, 47, 48, 50, 63, 64, 70};
+    qlite_test_rng r;
+    qlite_test_rng_seed(&r, 77);
+    cols_buf *cb = malloc(sizeof *cb);
+    assert_non_null(cb);
+    size_t t = 0;
+    for (size_t K = 1; K <= 40; K++)
+        for (size_t j = 0; j < Q8_COUNT(Ns); j++, t++) {
+            const size_t M = Ms[(K * 5 + j * 3) % Q8_COUNT(Ms)];
+            const size_t lda = qlite_gemm_q8_k4(K) + (t % 5 == 4 ? 4 * (t % 3 + 1) : 0);
+            amx_check_shape(uk, &r, cb, M, Ns[j], K, lda, t % 4 == 1, (unsigned)(t / 3 % 2));
+        }
+    for (size_t K = 41; K < 64; K++)
+        for (size_t mode = 0; mode < 2; mode++)
+            amx_check_shape(uk, &r, cb, 16 + K % 40, 16 + K * 2, K, qlite_gemm_q8_k4(K), K % 3 == 0,
+                            (unsigned)mode);
+    /* MobileNetV2's shapes: 1x1 32 -> 16, 16 -> 96, the 3x3 stem (K = 27) -> 32 */
+    amx_check_shape(uk, &r, cb, 256, 16, 32, 32, false, QLITE_GEMM_Q8_BYTES);
+    amx_check_shape(uk, &r, cb, 256, 96, 16, 16, false, QLITE_GEMM_Q8_BYTES);
+    amx_check_shape(uk, &r, cb, 200, 32, 27, 28, false, QLITE_GEMM_Q8_BYTES);
+    free(cb);
+}
+
 typedef struct tile_cfg {
     uint8_t palette, start_row, reserved[14];
     uint16_t colsb[16];
@@ -751,6 +791,10 @@ static void test_amx_exact(void **state) {
     (void)state;
     skip();
 }
+static void test_amx_short_k(void **state) {
+    (void)state;
+    skip();
+}
 static void test_amx_tile_state(void **state) {
     (void)state;
     skip();
@@ -770,6 +814,7 @@ int main(void) {
     tests[t++] = (struct CMUnitTest)cmocka_unit_test(test_output_stage_edges);
     tests[t++] = (struct CMUnitTest)cmocka_unit_test(test_amx_detect);
     tests[t++] = (struct CMUnitTest)cmocka_unit_test(test_amx_exact);
+    tests[t++] = (struct CMUnitTest)cmocka_unit_test(test_amx_short_k);
     tests[t++] = (struct CMUnitTest)cmocka_unit_test(test_amx_tile_state);
     for (size_t i = 0; i < n && t < Q8_COUNT(tests); i++) {
         struct CMUnitTest u = cmocka_unit_test_prestate(test_variant, (void *)all[i]);

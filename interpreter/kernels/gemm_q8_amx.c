@@ -36,11 +36,18 @@
  *       only); the last < 16 rows are recomputed in a 16-row block that
  *       ends at row M (it overlaps rows already stored, which are not stored
  *       again) when M >= 16 and the remainder is 4+ rows, else they go to
- *       the AVX-512 VNNI tiles (8x32 on two blocks, 12x16 on one), as do
- *       all rows when K4 <= 32 (a 64-byte step would be half zeros or more).
+ *       the AVX-512 VNNI tiles (8x32 on two blocks, 12x16 on one).
+ *   short K  K4 < 64 (MobileNetV2's first layers: K = 16, 27, 32): one step
+ *       on tiles configured K4 bytes wide (A) and K4 / 4 rows high (B), read
+ *       in place (no staging, no zero products). The VNNI tiles spent most
+ *       of their issue slots there on the output stage, which the vector
+ *       units now run alone while the tile unit multiplies.
  * The output stage reads the C tiles back from a stack buffer: + bias
  * - zw * rowsum, then q8_x86.h's rq16w requantization (bit-identical to
- * qlite_requantize), clamp, masked byte stores (or the int32 sums). It is
+ * qlite_requantize), clamp, masked byte stores (or the int32 sums). Without
+ * zw and left shifts the bias is folded into the rounding constants
+ * (rq16w_fold) and the odd columns are loaded 4 bytes further on
+ * (rq16w_q_eo): ~13 vector ops per 16 outputs. It is
  * software-pipelined: a block's output stage (vector units) is issued after
  * the next block's TDPBUSDs (the tile unit) and before their tile stores,
  * with two accumulator buffers, so the two overlap.
@@ -215,6 +222,17 @@ static void amx_store(bool two_a, bool two_b, int32_t *acc) {
     if (two_a && two_b) TSTORE(3, acc + 528, 128);
 }
 
+/* Output bytes of two requantized vectors (rq16w_bytes32_s), the clamp only when it can
+ * change a value (lo, hi not the dtype's range: the narrowing saturates there anyway). */
+Q8_AVX512 static inline __m256i amx_bytes32(__m512i qa, __m512i qb, const rq16w *p, bool sgn,
+                                            bool clamp) {
+    if (clamp) return rq16w_bytes32_s(qa, qb, p, sgn);
+    const __m512i w = _mm512_adds_epi16(_mm512_packs_epi32(qa, qb), p->zy16);
+    const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 0, 0, 0, 0, 0, 0, 0, 0);
+    return _mm512_castsi512_si256(
+        _mm512_permutexvar_epi32(order, sgn ? _mm512_packs_epi16(w, w) : _mm512_packus_epi16(w, w)));
+}
+
 /*
  * Output stage of acc rows [i0, i1) (C rows of the block: c, rowsum) for
  * ncols (1..32) columns starting at global column n; p: the panel's
@@ -225,18 +243,41 @@ Q8_AVX512 static void amx_out(const int32_t *acc, size_t i0, size_t i1, size_t n
                               void *c, size_t ldc, unsigned mode, const rq16w *p) {
     const bool two = ncols > 16;
     const size_t c1 = two ? ncols - 16 : 0;
-    __m512i bias[2], zw[2];
-    for (size_t v = 0; v < 2; v++) {
-        bias[v] = cols->bias && (v == 0 || two) ? _mm512_loadu_si512(cols->bias + n + 16 * v)
-                                                : _mm512_setzero_si512();
-        zw[v] = cols->zw && (v == 0 || two) ? _mm512_loadu_si512(cols->zw + n + 16 * v)
-                                            : _mm512_setzero_si512();
-    }
     const __mmask16 m0 = (__mmask16)(ncols >= 16 ? 0xffffu : (1u << ncols) - 1);
     const __mmask16 m1 = (__mmask16)(c1 >= 16 ? 0xffffu : (1u << c1) - 1);
     const __mmask32 m32 = ncols >= 32 ? ~(__mmask32)0 : (__mmask32)((1u << ncols) - 1);
+    __m512i bias[2];
+    for (size_t v = 0; v < 2; v++)
+        bias[v] = cols->bias && (v == 0 || two) ? _mm512_loadu_si512(cols->bias + n + 16 * v)
+                                                : _mm512_setzero_si512();
+    if (mode == QLITE_GEMM_Q8_BYTES && !cols->zw && !p[0].left) {
+        /* the bias folded into the requantization constants; the odd columns read 4 bytes
+         * further on (acc's rows have 16 int32 of slack), so VPMULDQ finds them in the even
+         * lanes without a shift */
+        rq16w p0 = p[0], p1 = p[1];
+        __m512i lt0[2], lt1[2];
+        rq16w_fold(&p0, bias[0], lt0);
+        rq16w_fold(&p1, bias[1], lt1);
+        const bool sgn = p0.sgn;
+        const bool clamp = sgn ? cols->lo > -128 || cols->hi < 127 : cols->lo > 0 || cols->hi < 255;
+        for (size_t i = i0; i < i1; i++) {
+            const int32_t *r = acc + 32 * i;
+            const __m512i q0 =
+                rq16w_q_eo(_mm512_loadu_si512(r), _mm512_loadu_si512(r + 1), &p0, lt0);
+            const __m512i q1 =
+                two ? rq16w_q_eo(_mm512_loadu_si512(r + 16), _mm512_loadu_si512(r + 17), &p1, lt1)
+                    : q0;
+            _mm256_mask_storeu_epi8((uint8_t *)c + i * ldc, m32,
+                                    amx_bytes32(q0, q1, &p0, sgn, clamp));
+        }
+        return;
+    }
     /* local copies: the byte stores below may not alias them, so they stay in registers */
     const rq16w p0 = p[0], p1 = p[1];
+    __m512i zw[2];
+    for (size_t v = 0; v < 2; v++)
+        zw[v] = cols->zw && (v == 0 || two) ? _mm512_loadu_si512(cols->zw + n + 16 * v)
+                                            : _mm512_setzero_si512();
     for (size_t i = i0; i < i1; i++) {
         __m512i x0 = _mm512_add_epi32(_mm512_loadu_si512(acc + 32 * i), bias[0]);
         __m512i x1 = two ? _mm512_add_epi32(_mm512_loadu_si512(acc + 32 * i + 16), bias[1])
@@ -262,10 +303,6 @@ Q8_AVX512 static void amx_out(const int32_t *acc, size_t i0, size_t i1, size_t n
 
 /* Below this many leftover rows (M >= 16) the VNNI tiles take them, else an overlapped block. */
 #define AMX_OVERLAP_MIN 4
-/* Up to this K4 the VNNI tiles take every row: a 64-byte tile step would be half zeros or
- * more (measured: MobileNetV2's 112x112 1x1 of K = 16 ~15% and the 3x3/2 stem of 3 channels,
- * K = 27, ~30% slower on the tiles; K = 32 about even). */
-#define AMX_VNNI_K4 32
 
 /*
  * The tile function, for any mr and nr (any_shape): C rows [0, M) x columns
@@ -277,15 +314,17 @@ Q8_AVX512 static void tile_amx(size_t K4, const uint8_t *a, size_t lda, size_t M
     if (M == 0 || N == 0) return;
     const size_t es = mode == QLITE_GEMM_Q8_INT32 ? 4 : 1;
     const size_t KB = K4 / 64, r = K4 % 64, nblk = (N + 15) / 16;
+    /* K4 < 64: one step on tiles of K4 bytes (A) and K4 / 4 rows (B), read in place */
+    const bool shortk = KB == 0, stage = r && !shortk;
     /* rows: [0, M32) in 32-row blocks, [M32, M16) one 16-row block, then the rest */
-    /* (K4 <= AMX_VNNI_K4: the VNNI tiles take the whole call) */
-    const bool amx = M >= 16 && K4 > AMX_VNNI_K4;
+    const bool amx = M >= 16;
     const size_t M32 = amx ? M / 32 * 32 : 0, M16 = amx && M - M32 >= 16 ? M32 + 16 : M32;
     const size_t rest = M - M16;
     const bool overlap = amx && rest >= AMX_OVERLAP_MIN;
     const size_t vnni_rows = overlap ? 0 : rest;
-    const __mmask64 rmask = r ? ~0ull >> (64 - r) : 0;
-    alignas(64) int32_t acc[2][32 * 32];
+    const __mmask64 rmask = stage ? ~0ull >> (64 - r) : 0;
+    /* (16 int32 of slack: amx_out reads a row's odd columns 4 bytes further on) */
+    alignas(64) int32_t acc[2][32 * 32 + 16];
     alignas(64) uint8_t at[32 * 64];
     alignas(64) int8_t bt[2 * 16 * 64];
     amx_cfg saved, ours;
@@ -296,9 +335,13 @@ Q8_AVX512 static void tile_amx(size_t K4, const uint8_t *a, size_t lda, size_t M
             ours.colsb[t] = 64;
             ours.rows[t] = 16;
         }
+        if (shortk) {
+            ours.colsb[4] = ours.colsb[5] = (uint16_t)K4;
+            ours.rows[6] = ours.rows[7] = (uint8_t)(K4 / 4);
+        }
         cfg_store(&saved);
         cfg_load(&ours);
-        if (r) {
+        if (stage) {
             memset(at, 0, sizeof at);
             memset(bt, 0, sizeof bt);
         }
@@ -315,7 +358,7 @@ Q8_AVX512 static void tile_amx(size_t K4, const uint8_t *a, size_t lda, size_t M
         } else {
             memset(p, 0, sizeof p);
         }
-        if (amx && r) /* the last r / 4 rows of 64 bytes of each block */
+        if (amx && stage) /* the last r / 4 rows of 64 bytes of each block */
             for (size_t v = 0; v < (two_b ? 2u : 1u); v++)
                 memcpy(bt + 1024 * v, bp + v * bstride + 1024 * KB, 16 * r);
         /* software pipeline: a block's output stage (vector units) runs while the next
@@ -336,11 +379,12 @@ Q8_AVX512 static void tile_amx(size_t K4, const uint8_t *a, size_t lda, size_t M
                 break;
             }
             const uint8_t *ap = a + mb * lda;
-            if (r) /* masked loads: the bytes past r are neither read nor (at) changed */
+            if (stage) /* masked loads: the bytes past r are neither read nor (at) changed */
                 for (size_t i = 0; i < rows; i++)
                     _mm512_store_si512(at + 64 * i,
                                        _mm512_maskz_loadu_epi8(rmask, ap + i * lda + 64 * KB));
-            amx_compute(KB, ap, lda, bp, bstride, rows == 32, two_b, r ? at : NULL, bt);
+            amx_compute(shortk ? 1 : KB, ap, lda, bp, bstride, rows == 32, two_b,
+                        stage ? at : NULL, bt);
             if (pend_rows)
                 amx_out(acc[cur ^ 1], pend_first, pend_rows, ncols, cols, n,
                         rowsum ? rowsum + pend_mb : NULL, cp + pend_mb * ldc * es, ldc, mode, p);

@@ -223,6 +223,41 @@ Q8_AVX512 static inline __m512i rq16w_q(__m512i x, const rq16w *p) {
 }
 
 /*
+ * rq16w_q without the left shift (p->left false) of 16 values b + x, where b
+ * is folded into p (rq16w_fold) and x is given as xe, whose even int32 lanes
+ * hold x's values 0, 2, .., 14, and xo, whose even lanes hold values 1, 3,
+ * .., 15 (odd lanes of both ignored): a caller that reads x from memory
+ * loads xo 4 bytes further on, one shift fewer. lt: rq16w_fold's limits.
+ */
+Q8_AVX512 static inline __m512i rq16w_q_eo(__m512i xe, __m512i xo, const rq16w *p,
+                                           const __m512i lt[2]) {
+    const __m512i pe = _mm512_mul_epi32(xe, p->m0);
+    const __m512i po = _mm512_mul_epi32(xo, p->m0o);
+    __m512i te = _mm512_add_epi64(pe, p->ce), to = _mm512_add_epi64(po, p->co);
+    te = _mm512_mask_sub_epi64(te, _mm512_cmplt_epi64_mask(pe, lt[0]), te, p->de);
+    to = _mm512_mask_sub_epi64(to, _mm512_cmplt_epi64_mask(po, lt[1]), to, p->dodd);
+    te = _mm512_srav_epi64(te, p->she);
+    to = _mm512_srav_epi64(to, p->sho);
+    return _mm512_mask_shuffle_epi32(te, 0xAAAA, to, (_MM_PERM_ENUM)0xA0);
+}
+
+/*
+ * Folds 16 biases b (int32 lanes) into p for rq16w_q_eo: P = (b + x) M0 =
+ * x M0 + b M0, the second term added to the rounding constants (ce, co) and
+ * the test for a negative h (P < -2^30) made x M0 < lt = -2^30 - b M0; x M0,
+ * b M0 and the sums are exact in 64 bits (|x|, |b| < 2^31, M0 < 2^31).
+ */
+Q8_AVX512 static inline void rq16w_fold(rq16w *p, __m512i b, __m512i lt[2]) {
+    const __m512i lim = _mm512_set1_epi64(-(1ll << 30));
+    const __m512i fe = _mm512_mul_epi32(b, p->m0);
+    const __m512i fo = _mm512_mul_epi32(_mm512_srli_epi64(b, 32), p->m0o);
+    p->ce = _mm512_add_epi64(p->ce, fe);
+    p->co = _mm512_add_epi64(p->co, fo);
+    lt[0] = _mm512_sub_epi64(lim, fe);
+    lt[1] = _mm512_sub_epi64(lim, fo);
+}
+
+/*
  * Output bytes of two requantized 16-lane vectors qa, qb: 32 bytes, qa's in
  * the low 16. zy added and the clamp taken after saturating narrowing
  * (VPACKSSDW, VPADDSW, VPACKSSWB / VPACKUSWB): every step is monotone and
