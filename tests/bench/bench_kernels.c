@@ -18,6 +18,16 @@
  *    there, but "% peak" stays against the VNNI peak (comparable with
  *    XNNPACK's, which does not use AMX, and with earlier tables); above
  *    100% means more than VNNI could do.
+ *    Read bandwidth: passes over a 16 MiB buffer (the int8 FC 4096's
+ *    weights: past L2, inside L3 on this machine) as 8 streams of 64-byte
+ *    loads XORed together, best of 40 trials of ~5 ms, in
+ *    GB/s: the most one core reads from where those weights live between
+ *    runs. A batch-1 FC does 1 multiply-add per weight byte it reads, so it
+ *    is bound by this, not by the VNNI peak (~16 GB/s here: 32 GOPS for
+ *    int8, ~5% of a 650 GOPS peak). Its column "% read BW" (FC cases): the
+ *    bytes a run reads (weights in the stored dtype, input, bias) / the best
+ *    run against that bandwidth x T; weights that fit in L2 (the 1024 FC's
+ *    1 MiB int8 / 4 MiB float32, partly) read faster than the bound: > 100%.
  * 2. Each case (shape) and dtype:
  *    qlite   a one-op model made with the writer (weights as qlite-convert
  *            stores them: float32; float16 weights and bias under float32
@@ -59,6 +69,7 @@
 #include <xnnpack.h>
 
 #include <cpuid.h>
+#include <immintrin.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -634,6 +645,66 @@ static bool have_amx(void) {
     return syscall(SYS_arch_prctl, 0x1023 /* ARCH_REQ_XCOMP_PERM */, 18 /* XTILEDATA */) == 0;
 }
 
+/* ------------------------------------------------------- read bandwidth */
+
+#define BW_BYTES ((size_t)16 << 20)
+static uint8_t *bw_buf;
+static volatile uint64_t bw_sink;
+
+/* `passes` reads of the whole buffer as 8 streams (its eighths, walked side by side: one
+ * sequential stream measured ~6.5 GB/s here, 8 ~14.5, as many as the hardware prefetchers
+ * follow at once; a batch-1 FC reads 4+ weight rows side by side too), 64-byte loads XORed into
+ * 8 independent accumulators; the result goes to bw_sink, so the loads are kept. */
+#define BW_STREAMS 8
+__attribute__((target("avx512f"))) static void bw_loop(uint64_t passes) {
+    const size_t len = BW_BYTES / BW_STREAMS;
+    __m512i acc[BW_STREAMS];
+    for (int s = 0; s < BW_STREAMS; s++) acc[s] = _mm512_setzero_si512();
+    for (uint64_t p = 0; p < passes; p++)
+        for (size_t i = 0; i < len; i += 64)
+            for (int s = 0; s < BW_STREAMS; s++)
+                acc[s] = _mm512_xor_si512(
+                    acc[s], _mm512_load_si512((const void *)(bw_buf + (size_t)s * len + i)));
+    __m512i x = acc[0];
+    for (int s = 1; s < BW_STREAMS; s++) x = _mm512_xor_si512(x, acc[s]);
+    uint64_t v[8];
+    _mm512_storeu_si512((void *)v, x);
+    bw_sink = v[0] ^ v[7];
+}
+
+/* Best read bandwidth of the 16 MiB buffer in GB/s (0 if it cannot be allocated): passes
+ * that take about 5 ms, best of 40 trials, after one pass that brings it into the caches. */
+static double measure_read_bw(void) {
+    if (posix_memalign((void **)&bw_buf, 64, BW_BYTES)) return 0;
+    for (size_t i = 0; i < BW_BYTES; i++) bw_buf[i] = (uint8_t)(i * 131 + (i >> 12));
+    bw_loop(1);
+    uint64_t passes = 1;
+    for (;;) {
+        double t0 = now_s();
+        bw_loop(passes);
+        double dt = now_s() - t0;
+        if (dt > 0.005) break;
+        passes = dt > 0.0005 ? (uint64_t)((double)passes * 0.005 / dt) + 1 : passes * 4;
+    }
+    double best = 0;
+    for (int k = 0; k < 40; k++) {
+        double t0 = now_s();
+        bw_loop(passes);
+        double g = (double)passes * (double)BW_BYTES / (now_s() - t0) / 1e9;
+        if (g > best) best = g;
+    }
+    free(bw_buf);
+    bw_buf = NULL;
+    return best;
+}
+
+/* Bytes a batch-1 FC reads per run: the weights in the stored dtype, the input, the bias. */
+static double fc_bytes(const bench_case *c, dtype_kind dt) {
+    const double wsize = dt == D_F32 ? 4 : dt == D_F16 ? 2 : 1;
+    const double xsize = dt == D_INT8 ? 1 : 4;
+    return (double)w_elems(c) * wsize + (double)c->C * xsize + (double)c->O * 4;
+}
+
 /* Iterations of `loop` that take about 5 ms. */
 static uint64_t calibrate(void (*loop)(uint64_t)) {
     uint64_t iters = 1000;
@@ -767,7 +838,7 @@ int main(int argc, char **argv) {
         return 1;
     }
     pthreadpool_t pool = o.threads > 1 ? pthreadpool_create((size_t)o.threads) : NULL;
-    double peak_i8 = 0, peak_f32 = 0;
+    double peak_i8 = 0, peak_f32 = 0, read_bw = 0;
     if (!o.check) {
         if (have_vnni()) {
             peak_loop pl[4] = {{vnni_zmm, 128.0, 0, 0}, {vnni_ymm, 64.0, 0, 0},
@@ -790,6 +861,13 @@ int main(int argc, char **argv) {
             } else {
                 printf("AMX: not available on this CPU (or not granted by the OS).\n\n");
             }
+            read_bw = measure_read_bw();
+            printf("Read bandwidth of one core (passes over a 16 MiB buffer as 8 streams, the int8 "
+                   "FC 4096's weights; best of 40 x 5 ms): %.1f GB/s. A batch-1 FullyConnected reads each "
+                   "weight once per run: \"%% read BW\" below is its bytes (weights in the "
+                   "stored dtype, input, bias) / best run time against this bound (x threads); "
+                   "at 100%% it is as fast as the weights can arrive.\n\n",
+                   read_bw);
         } else {
             printf("Peak: not measured (no AVX-512 VNNI on this CPU)\n\n");
         }
@@ -798,8 +876,9 @@ int main(int argc, char **argv) {
                o.packed ? "packed (O16I4 / O16)" : "default (row-major, as qlite-convert --no-pack writes; --layout packed: as qlite-convert writes FC and conv)",
                o.seconds, o.rounds);
         printf("| case | dtype | qlite ms | XNNPACK ms | qlite / XNNPACK | qlite GOPS | XNNPACK "
-               "GOPS | qlite %% peak (best run) | XNNPACK %% peak (best run) | outputs |\n");
-        printf("|---|---|---:|---:|---:|---:|---:|---:|---:|---|\n");
+               "GOPS | qlite %% peak (best run) | XNNPACK %% peak (best run) | qlite / XNNPACK "
+               "%% read BW (FC, best run) | outputs |\n");
+        printf("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
     }
     int failures = 0;
     for (size_t ci = 0; ci < NCASES; ci++) {
@@ -921,8 +1000,20 @@ int main(int argc, char **argv) {
                          100.0 * ops / bq / 1e9 / peak);
                 snprintf(xp, sizeof xp, best >= 0 && peak > 0 ? "%.0f%%" : "—",
                          100.0 * ops / bx / 1e9 / peak);
-                printf("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", c->what, DNAME[dt],
-                       qcell, xcell, rcell, qg, xg, qp, xp, qrc ? q.err : verdict);
+                /* FC: bytes read per run / best run against the read bandwidth */
+                char bwc[48] = "—";
+                const double bwb = read_bw * 1e9 * o.threads;
+                if (c->k == K_FC && bwb > 0 && !qrc) {
+                    const double fb = fc_bytes(c, (dtype_kind)dt);
+                    if (best >= 0)
+                        snprintf(bwc, sizeof bwc, "%.0f%% / %.0f%%", 100.0 * fb / bq / bwb,
+                                 100.0 * fb / bx / bwb);
+                    else
+                        snprintf(bwc, sizeof bwc, "%.0f%% / —", 100.0 * fb / bq / bwb);
+                }
+                printf("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", c->what,
+                       DNAME[dt], qcell, xcell, rcell, qg, xg, qp, xp, bwc,
+                       qrc ? q.err : verdict);
                 fflush(stdout);
                 free(tq.t), free(tx[0].t), free(tx[1].t);
             }
