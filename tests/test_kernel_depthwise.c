@@ -350,9 +350,10 @@ static void dwq_sweep(unsigned cap) {
         {QLITE_DTYPE_INT8, 1, 7, 9, 32, 3, 3, 2, 2, 1, 1, 1, 1, true, true, QLITE_ACT_NONE},
     };
     for (size_t i = 0; i < KC_COUNT(more); i++) check_q8(&more[i], seed++);
-    /* 3x3 stride 1 (AVX-512: two output rows per item from interleaved input columns,
-     * borders and the row below the last read as the zero point, 64-column chunks, 32
-     * channels as pixel pairs): odd and even row counts, 1..20 rows and columns, widths
+    /* 3x3 stride 1 and 2 (AVX-512: two output rows (stride 2: one) per item from
+     * interleaved input columns, borders and the row below the last read as the zero
+     * point, 64- (32-) output chunks, 32 channels as pixel pairs, tails of <= 16 channels
+     * by the 16-channel rows): odd and even row counts, 1..20 rows and columns, widths
      * past one chunk, channels around the 64-byte blocks, each padding side 0..2 */
     static const int64_t Hs3[] = {1, 2, 3, 6, 7, 20};
     static const int64_t Ws3[] = {1, 2, 5, 20, 67};
@@ -367,6 +368,10 @@ static void dwq_sweep(unsigned cap) {
                                 Cs3[k], 3, 3, 1, 1, pt, pl, pb, pr, seed % 4 != 0,
                                 seed % 3 != 1, (qlite_activation)(seed % QLITE_ACT_COUNT)};
             check_q8(&a, seed);
+            dwq_case a2 = a; /* stride 2: one output row per item, 32-output chunks */
+            a2.sh = a2.sw = 2;
+            a2.W = Ws3[(wi + 2) % KC_COUNT(Ws3)];
+            if (a2.W + pl + pr >= 3) check_q8(&a2, seed + 20000);
         }
     static const dwq_case big[] = {
         {QLITE_DTYPE_INT8, 1, 5, 6, 100, 3, 3, 1, 1, 1, 1, 1, 1, true, true, QLITE_ACT_NONE},
@@ -374,6 +379,7 @@ static void dwq_sweep(unsigned cap) {
         {QLITE_DTYPE_INT8, 1, 5, 6, 32, 3, 3, 1, 1, 1, 1, 1, 1, true, false, QLITE_ACT_RELU6},
         {QLITE_DTYPE_UINT8, 1, 7, 70, 144, 3, 3, 1, 1, 1, 1, 1, 1, true, true, QLITE_ACT_NONE},
         {QLITE_DTYPE_INT8, 1, 4, 9, 32, 3, 3, 1, 1, 0, 2, 2, 0, true, true, QLITE_ACT_NONE},
+        {QLITE_DTYPE_INT8, 1, 9, 70, 144, 3, 3, 2, 2, 0, 0, 1, 1, true, true, QLITE_ACT_RELU6},
     };
     big_mult = true;
     for (size_t i = 0; i < KC_COUNT(big); i++) check_q8(&big[i], seed++);

@@ -42,7 +42,7 @@ typedef struct dwq_state {
     bool hybrid;
     int isa;                          /* DW_*: the optimized loop this CPU runs */
     bool fast;                        /* multiplier 1 and no weight zero points */
-    bool k33;                         /* fast, AVX-512, integer, 3x3 stride 1: dw33_rows */
+    int k33;                          /* fast, AVX-512, integer, 3x3: dw33_rows, stride 1 / 2 */
     uint8_t flip;
     bool is_signed;
     int32_t zx, zu;
@@ -452,23 +452,25 @@ dw33_out(const __m512i acc[4], const rq16w p[4], const __m512i lt[4][2], bool le
 }
 
 /* Output rows oy and oy + 1 (if there is one) of image n, channels [c0, c0 + cnt), cnt <= 64
- * (pair: c0 = 0, cnt = C = 32). */
+ * (pair: c0 = 0, cnt = C = 32). Stride 2 (s2): output row oy alone, its three input rows
+ * interleaved with the zero point as the fourth, each table column serving the two
+ * outputs whose windows share it (DW33_COLS / 2 outputs per chunk). */
 Q8_AVX512 static inline __attribute__((always_inline)) void
 dw33_block(const dwq_state *s, const dwq_job *j, int64_t n, int64_t oy, int64_t c0, int64_t cnt,
-           bool pair, bool left, bool sgn) {
+           bool pair, bool s2, bool left, bool sgn) {
     const qlite_conv_geom *g = &s->g;
     const int64_t H = g->H, W = g->W, C = g->C, OH = g->OH, OW = g->OW;
     const __mmask64 bm = cnt >= 64 || pair ? ~(__mmask64)0 : (((__mmask64)1 << cnt) - 1);
     const __m512i flip = _mm512_set1_epi8((char)s->flip);
     const __m512i vzu8 = _mm512_set1_epi8((char)(uint8_t)s->zu);
     const __m512i z = _mm512_setzero_si512();
-    __m512i wt[9], wa[3][4], wb[3][4];
+    __m512i wt[9], wa[3][4], wb[3][4] = {{z, z, z, z}, {z, z, z, z}, {z, z, z, z}};
     for (int t = 0; t < 9; t++)
         wt[t] = pair ? _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(j->w + t * C)))
                      : _mm512_maskz_loadu_epi8(bm, j->w + t * C + c0);
     for (int kx = 0; kx < 3; kx++) {
         dwv_unpack4(wt[kx], wt[3 + kx], wt[6 + kx], z, wa[kx]);
-        dwv_unpack4(z, wt[kx], wt[3 + kx], wt[6 + kx], wb[kx]);
+        if (!s2) dwv_unpack4(z, wt[kx], wt[3 + kx], wt[6 + kx], wb[kx]);
     }
     __m512i acc0[4] = {z, z, z, z}, zs[4] = {z, z, z, z};
     if (s->cols.bias) dwv_load_perm(s->cols.bias, c0, pair, acc0);
@@ -508,17 +510,18 @@ dw33_block(const dwq_state *s, const dwq_job *j, int64_t n, int64_t oy, int64_t 
     const uint8_t *img = j->x + (size_t)(n * H * W * C);
     const uint8_t *rp[4];
     for (int i = 0; i < 4; i++) {
-        const int64_t iy = oy - g->pt + i;
-        rp[i] = iy >= 0 && iy < H ? img + iy * W * C + c0 : NULL;
+        const int64_t iy = (s2 ? 2 * oy : oy) - g->pt + i;
+        rp[i] = iy >= 0 && iy < H && !(s2 && i == 3) ? img + iy * W * C + c0 : NULL;
     }
-    const bool second = oy + 1 < OH;
+    const bool second = !s2 && oy + 1 < OH;
+    const int64_t step = s2 ? 2 : 1, chunk = s2 ? DW33_COLS / 2 : DW33_COLS;
     uint8_t *oa = (uint8_t *)j->y + (size_t)((n * OH + oy) * OW * C + c0);
     uint8_t *ob = oa + OW * C;
     __m512i tab[(DW33_COLS + 2) * 4];
-    for (int64_t ox0 = 0; ox0 < OW; ox0 += DW33_COLS) {
-        const int64_t cw = OW - ox0 < DW33_COLS ? OW - ox0 : DW33_COLS;
-        const int64_t ixa = ox0 - g->pl;
-        for (int64_t i = 0; i < cw + 2; i++) {
+    for (int64_t ox0 = 0; ox0 < OW; ox0 += chunk) {
+        const int64_t cw = OW - ox0 < chunk ? OW - ox0 : chunk;
+        const int64_t ixa = step * ox0 - g->pl;
+        for (int64_t i = 0; i < step * (cw - 1) + 3; i++) {
             const int64_t ix = ixa + i;
             dwv_unpack4(dw33_row(rp[0], ix, W, C, pair, bm, flip, vzu8),
                         dw33_row(rp[1], ix, W, C, pair, bm, flip, vzu8),
@@ -526,7 +529,7 @@ dw33_block(const dwq_state *s, const dwq_job *j, int64_t n, int64_t oy, int64_t 
                         dw33_row(rp[3], ix, W, C, pair, bm, flip, vzu8), &tab[4 * i]);
         }
         for (int64_t o = 0; o < cw; o += pair ? 2 : 1) {
-            const __m512i *t = &tab[4 * o];
+            const __m512i *t = &tab[4 * step * o];
             const __mmask64 m = pair && o + 1 == cw ? (__mmask64)0xFFFFFFFFu : bm;
             __m512i aa[4], ab[4];
             for (int k = 0; k < 4; k++) aa[k] = ab[k] = acc0[k];
@@ -546,23 +549,35 @@ dw33_block(const dwq_state *s, const dwq_job *j, int64_t n, int64_t oy, int64_t 
     }
 }
 
-/* Row pair item: output rows 2 r, 2 r + 1 of image n, channels [c_begin, c_end). */
+Q8_AVX512 static void dw_row_avx512(const dwq_state *s, const dwq_job *j, size_t row,
+                                    int64_t c_begin, int64_t c_end);
+
+/* Item of the 3x3 paths (s->k33): output rows oy, oy + 1 (stride 2: oy) of image n, channels
+ * [c_begin, c_end). A last block of 16 channels or fewer goes to dw_row_avx512 (16 channels
+ * per vector: less work than a 64-channel block of table and output stage). */
 Q8_AVX512 static void dw33_rows(const dwq_state *s, const dwq_job *j, int64_t n, int64_t oy,
                                 int64_t c_begin, int64_t c_end) {
-    const bool pair = s->g.C == 32;
+    const bool pair = s->g.C == 32 && s->k33 == 1, s2 = s->k33 == 2;
     const bool left = s->cols.any_lshift, sgn = s->cols.hi <= 127;
     for (int64_t c0 = c_begin; c0 < c_end; c0 += 64) {
         const int64_t cnt = c_end - c0 < 64 ? c_end - c0 : 64;
-        if (pair) {
-            if (left) dw33_block(s, j, n, oy, 0, 32, true, true, sgn);
-            else if (sgn) dw33_block(s, j, n, oy, 0, 32, true, false, true);
-            else dw33_block(s, j, n, oy, 0, 32, true, false, false);
+        if (cnt <= 16 && !pair) {
+            for (int64_t r = oy; r < oy + (s2 ? 1 : 2) && r < s->g.OH; r++)
+                dw_row_avx512(s, j, (size_t)(n * s->g.OH + r), c0, c_end);
+        } else if (pair) {
+            if (left) dw33_block(s, j, n, oy, 0, 32, true, false, true, sgn);
+            else if (sgn) dw33_block(s, j, n, oy, 0, 32, true, false, false, true);
+            else dw33_block(s, j, n, oy, 0, 32, true, false, false, false);
+        } else if (s2) {
+            if (left) dw33_block(s, j, n, oy, c0, cnt, false, true, true, sgn);
+            else if (sgn) dw33_block(s, j, n, oy, c0, cnt, false, true, false, true);
+            else dw33_block(s, j, n, oy, c0, cnt, false, true, false, false);
         } else if (left) {
-            dw33_block(s, j, n, oy, c0, cnt, false, true, sgn);
+            dw33_block(s, j, n, oy, c0, cnt, false, false, true, sgn);
         } else if (sgn) {
-            dw33_block(s, j, n, oy, c0, cnt, false, false, true);
+            dw33_block(s, j, n, oy, c0, cnt, false, false, false, true);
         } else {
-            dw33_block(s, j, n, oy, c0, cnt, false, false, false);
+            dw33_block(s, j, n, oy, c0, cnt, false, false, false, false);
         }
     }
 }
@@ -834,7 +849,7 @@ static inline void dw_out_one(const dwq_state *s, const dwq_job *j, int64_t n, s
  * the other paths take whole rows. */
 static size_t dw_items(const dwq_state *s, int64_t *groups, int64_t *group_c) {
     const qlite_conv_geom *g = &s->g;
-    const int64_t rows = g->N * (s->k33 ? (g->OH + 1) / 2 : g->OH); /* k33: row pairs */
+    const int64_t rows = g->N * (s->k33 == 1 ? (g->OH + 1) / 2 : g->OH); /* 1: row pairs */
     *groups = 1;
     *group_c = g->C;
 #ifdef QLITE_Q8_X86
@@ -864,8 +879,8 @@ static void dw_rows(void *arg, size_t begin, size_t end) {
 #ifdef QLITE_Q8_X86
         if (s->k33) {
             const int64_t c0 = (int64_t)(it % (size_t)groups) * group_c;
-            const int64_t pairs = (g->OH + 1) / 2;
-            dw33_rows(s, j, (int64_t)row / pairs, 2 * ((int64_t)row % pairs), c0,
+            const int64_t per = s->k33 == 1 ? (g->OH + 1) / 2 : g->OH; /* items per image */
+            dw33_rows(s, j, (int64_t)row / per, (s->k33 == 1 ? 2 : 1) * ((int64_t)row % per), c0,
                       c0 + group_c < g->C ? c0 + group_c : g->C);
             continue;
         }
@@ -1019,8 +1034,10 @@ static qlite_status dwq_prepare(qlite_node *node, bool hybrid) {
     else if (cpu & QLITE_Q8_F_AVX2) s->isa = DW_AVX2;
     else if (cpu & QLITE_Q8_F_NEON) s->isa = DW_NEON;
     if (O > 65536 || taps > 64) s->fast = false; /* (the AVX-512 row keeps 64 tap vectors) */
-    s->k33 = s->fast && s->isa == DW_AVX512 && !hybrid && g->KH == 3 && g->KW == 3 &&
-             g->sh == 1 && g->sw == 1 && g->dh == 1 && g->dw == 1;
+    s->k33 = 0;
+    if (s->fast && s->isa == DW_AVX512 && !hybrid && g->KH == 3 && g->KW == 3 && g->dh == 1 &&
+        g->dw == 1 && g->sh == g->sw && (g->sh == 1 || (g->sh == 2 && g->C != 32)))
+        s->k33 = (int)g->sh;
     s->eval = dwq_eval;
     s->img_bytes = hybrid ? ((size_t)(g->N * g->H * g->W * g->C) + 63) / 64 * 64 : 0;
     node->scratch_bytes =
