@@ -256,6 +256,11 @@ static void test_conv_exact(void **state) {
         /* thin inputs (window rows of <= 8 bytes: one move each): MobileNet's first layer */
         CASE(K_CONV, I8, 1, 28, 28, 1, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1),
         CASE(K_CONV, U8, 2, 7, 9, 2, 5, 3, 3, 2, 1, 1, 1, 0, 1, 1, 0, 1),
+        /* window rows of 9..16 bytes (one 16-byte move each): MobileNetV2's RGB stem (3x3/2
+         * of 3 channels, K = 27), 4 channels (K = 36), 5 channels (K = 45, 15-byte rows) */
+        CASE(K_CONV, I8, 1, 23, 24, 3, 32, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1),
+        CASE(K_CONV, U8, 2, 9, 10, 4, 20, 3, 3, 1, 2, 1, 1, 1, 0, 1, 1, 1),
+        CASE(K_CONV, I8, 1, 11, 13, 5, 33, 3, 3, 2, 1, 1, 1, 1, 1, 0, 1, 1),
         /* fewer tiles than threads want: the output columns split into ranges of whole
          * micro-tiles (a partial last one), each thread keeping its tile's patches */
         CASE(K_CONV, I8, 1, 7, 7, 24, 200, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1),

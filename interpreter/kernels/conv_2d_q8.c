@@ -213,14 +213,19 @@ patches_plain_body(const convq_state *s, const uint8_t *pimg, int64_t grp, size_
     const bool runs = g->dw == 1 && Cg == C;
     const size_t run = KW * C;
     size_t n = p0 / (OH * OW), oy = p0 % (OH * OW) / OW, ox = p0 % OW;
-    if (runs && run <= 8 && lda - K < 4 && !rowsum) {
-        /* thin inputs (first layers): each window row is one 8-byte move, the row's
-         * padding one 4-byte store (both may spill into the next row, written after) */
+    if (runs && run <= 16 && lda - K < 4 && !rowsum) {
+        /* thin inputs (first layers: the RGB stem's 3x3 window rows are 9 bytes): each
+         * window row is one 8- or 16-byte move, the row's padding one 4-byte store (both may
+         * spill into the next row, written after, or the tile's 64 bytes of slack; the
+         * padded image has 64 bytes of slack for the reads) */
         const uint32_t zero = 0;
         for (size_t r = 0; r < rows; r++) {
             uint8_t *dst = col + r * lda;
             const uint8_t *src = pimg + n * img + oy * sh + ox * sw;
-            for (size_t ky = 0; ky < KH; ky++, src += dh, dst += run) memcpy(dst, src, 8);
+            if (run <= 8)
+                for (size_t ky = 0; ky < KH; ky++, src += dh, dst += run) memcpy(dst, src, 8);
+            else
+                for (size_t ky = 0; ky < KH; ky++, src += dh, dst += run) memcpy(dst, src, 16);
             memcpy(col + r * lda + K, &zero, 4);
             if (++ox == OW) {
                 ox = 0;

@@ -132,6 +132,12 @@ void qlite_gemm_q8_pack(size_t K, size_t N, const void *bv, size_t ldb, bool b_t
 
 void qlite_gemm_q8_copy_a(size_t rows, size_t K, const uint8_t *a, size_t lda_in, uint8_t flip,
                           uint8_t *out, size_t lda, int32_t *rowsum) {
+    if (!rowsum && lda == K && lda_in == K && rows > 1) {
+        /* rows back to back in and out, no padding (a 1x1 conv's pixels of C % 4 == 0
+         * channels): one run of rows x K bytes, not rows short loops */
+        qlite_gemm_q8_copy_a(1, rows * K, a, rows * K, flip, out, rows * K, NULL);
+        return;
+    }
     for (size_t r = 0; r < rows; r++) {
         const uint8_t *src = a + r * lda_in;
         uint8_t *dst = out + r * lda;
