@@ -17,7 +17,8 @@
  *    each job pays a wake-up); the gap is outside the timed part.
  * 3. data locality between consecutive ops (T = 2): a buffer of B bytes
  *    (default 1 MiB, about one MobileNetV2 activation), job 1 writes its two
- *    halves as two items (one per thread), job 2 sums one half per thread:
+ *    halves as two items, job 2 sums one half per item (each item waits
+ *    until both have started, so each thread runs one):
  *    the half that thread wrote ("own"), or the half the other thread wrote
  *    (every line comes from the other core's cache). Reported: job 2's
  *    thread CPU time (both items: robust to the shared machine taking a
@@ -30,6 +31,7 @@
  * (tests/bench.cmake builds it; not a ctest).
  */
 #include <errno.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -93,13 +95,22 @@ typedef struct halves {
     int swap;                   /* job 2: read the half the other thread wrote */
     int writer[2], reader[2];   /* thread index that ran item 0 / 1 of each job */
     double cpu_us[2];           /* job 2: each item's thread CPU time */
+    atomic_int started;         /* items of the current job that have started */
     atomic_uint_least64_t sink; /* keeps the sums */
 } halves;
 
-/* Job 1, item b: writes half b (on whichever thread claims it). */
+/* Both items of a job wait here until both have started, so each thread runs
+ * one (the caller cannot take the second item while it holds the first). */
+static void both_started(halves *h) {
+    atomic_fetch_add(&h->started, 1);
+    while (atomic_load(&h->started) < 2) sched_yield();
+}
+
+/* Job 1, item b: writes half b. */
 static void write_half(void *arg, int thread, size_t begin, size_t end) {
     halves *h = arg;
     for (size_t b = begin; b < end; b++) {
+        both_started(h);
         h->writer[b] = thread;
         uint8_t *p = h->buf + b * h->half;
         for (size_t i = 0; i < h->half; i += 8) {
@@ -114,6 +125,7 @@ static void write_half(void *arg, int thread, size_t begin, size_t end) {
 static void read_half(void *arg, int thread, size_t begin, size_t end) {
     halves *h = arg;
     for (size_t b = begin; b < end; b++) {
+        both_started(h);
         const double c0 = cpu_us();
         h->reader[b] = thread;
         const int own = h->writer[0] == thread ? 0 : 1;
@@ -219,7 +231,9 @@ int main(int argc, char **argv) {
             for (long p = 0; p < pairs; p++)
                 for (int sw = 0; sw < 2; sw++) {
                     h.swap = (sw + (int)p) % 2; /* alternate which comes first */
+                    atomic_store(&h.started, 0);
                     qlite_threadpool_run_thread(pool, 2, write_half, &h);
+                    atomic_store(&h.started, 0);
                     qlite_threadpool_run_thread(pool, 2, read_half, &h);
                     const double dt = h.cpu_us[0] + h.cpu_us[1];
                     if (h.writer[0] == h.writer[1] || h.reader[0] == h.reader[1]) skipped++;
