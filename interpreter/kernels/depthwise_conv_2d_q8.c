@@ -451,13 +451,14 @@ dw33_out(const __m512i acc[4], const rq16w p[4], const __m512i lt[4][2], bool le
                : _mm512_min_epu8(_mm512_max_epu8(_mm512_packus_epi16(w01, w23), lo8), hi8);
 }
 
-/* Output rows oy and oy + 1 (if there is one) of image n, channels [c0, c0 + cnt), cnt <= 64
- * (pair: c0 = 0, cnt = C = 32). Stride 2 (s2): output row oy alone, its three input rows
+/* Items [i0, i1) of image n, item i = output rows 2 i and 2 i + 1 (if there is one),
+ * channels [c0, c0 + cnt), cnt <= 64 (pair: c0 = 0, cnt = C = 32); the weights and output
+ * parameters set up once for all of them. Stride 2 (s2): output row oy alone, its three input rows
  * interleaved with the zero point as the fourth, each table column serving the two
  * outputs whose windows share it (DW33_COLS / 2 outputs per chunk). */
 Q8_AVX512 static inline __attribute__((always_inline)) void
-dw33_block(const dwq_state *s, const dwq_job *j, int64_t n, int64_t oy, int64_t c0, int64_t cnt,
-           bool pair, bool s2, bool left, bool sgn) {
+dw33_block(const dwq_state *s, const dwq_job *j, int64_t n, int64_t i0, int64_t i1, int64_t c0,
+           int64_t cnt, bool pair, bool s2, bool left, bool sgn) {
     const qlite_conv_geom *g = &s->g;
     const int64_t H = g->H, W = g->W, C = g->C, OH = g->OH, OW = g->OW;
     const __mmask64 bm = cnt >= 64 || pair ? ~(__mmask64)0 : (((__mmask64)1 << cnt) - 1);
@@ -508,42 +509,45 @@ dw33_block(const dwq_state *s, const dwq_job *j, int64_t n, int64_t oy, int64_t 
     const __m512i zy16 = _mm512_set1_epi16((int16_t)s->cols.zy);
     const __m512i lo8 = _mm512_set1_epi8((char)s->cols.lo), hi8 = _mm512_set1_epi8((char)s->cols.hi);
     const uint8_t *img = j->x + (size_t)(n * H * W * C);
-    const uint8_t *rp[4];
-    for (int i = 0; i < 4; i++) {
-        const int64_t iy = (s2 ? 2 * oy : oy) - g->pt + i;
-        rp[i] = iy >= 0 && iy < H && !(s2 && i == 3) ? img + iy * W * C + c0 : NULL;
-    }
-    const bool second = !s2 && oy + 1 < OH;
-    const int64_t step = s2 ? 2 : 1, chunk = s2 ? DW33_COLS / 2 : DW33_COLS;
-    uint8_t *oa = (uint8_t *)j->y + (size_t)((n * OH + oy) * OW * C + c0);
-    uint8_t *ob = oa + OW * C;
     __m512i tab[(DW33_COLS + 2) * 4];
-    for (int64_t ox0 = 0; ox0 < OW; ox0 += chunk) {
-        const int64_t cw = OW - ox0 < chunk ? OW - ox0 : chunk;
-        const int64_t ixa = step * ox0 - g->pl;
-        for (int64_t i = 0; i < step * (cw - 1) + 3; i++) {
-            const int64_t ix = ixa + i;
-            dwv_unpack4(dw33_row(rp[0], ix, W, C, pair, bm, flip, vzu8),
-                        dw33_row(rp[1], ix, W, C, pair, bm, flip, vzu8),
-                        dw33_row(rp[2], ix, W, C, pair, bm, flip, vzu8),
-                        dw33_row(rp[3], ix, W, C, pair, bm, flip, vzu8), &tab[4 * i]);
+    for (int64_t item = i0; item < i1; item++) {
+        const int64_t oy = s2 ? item : 2 * item;
+        const uint8_t *rp[4];
+        for (int i = 0; i < 4; i++) {
+            const int64_t iy = (s2 ? 2 * oy : oy) - g->pt + i;
+            rp[i] = iy >= 0 && iy < H && !(s2 && i == 3) ? img + iy * W * C + c0 : NULL;
         }
-        for (int64_t o = 0; o < cw; o += pair ? 2 : 1) {
-            const __m512i *t = &tab[4 * step * o];
-            const __mmask64 m = pair && o + 1 == cw ? (__mmask64)0xFFFFFFFFu : bm;
-            __m512i aa[4], ab[4];
-            for (int k = 0; k < 4; k++) aa[k] = ab[k] = acc0[k];
-            for (int kx = 0; kx < 3; kx++)
-                for (int k = 0; k < 4; k++)
-                    aa[k] = _mm512_dpbusd_epi32(aa[k], t[4 * kx + k], wa[kx][k]);
-            _mm512_mask_storeu_epi8(oa + (ox0 + o) * C, m,
-                                    dw33_out(aa, p, lt, left, sgn, zy16, lo8, hi8));
-            if (second) {
+        const bool second = !s2 && oy + 1 < OH;
+        const int64_t step = s2 ? 2 : 1, chunk = s2 ? DW33_COLS / 2 : DW33_COLS;
+        uint8_t *oa = (uint8_t *)j->y + (size_t)((n * OH + oy) * OW * C + c0);
+        uint8_t *ob = oa + OW * C;
+        for (int64_t ox0 = 0; ox0 < OW; ox0 += chunk) {
+            const int64_t cw = OW - ox0 < chunk ? OW - ox0 : chunk;
+            const int64_t ixa = step * ox0 - g->pl;
+            for (int64_t i = 0; i < step * (cw - 1) + 3; i++) {
+                const int64_t ix = ixa + i;
+                dwv_unpack4(dw33_row(rp[0], ix, W, C, pair, bm, flip, vzu8),
+                            dw33_row(rp[1], ix, W, C, pair, bm, flip, vzu8),
+                            dw33_row(rp[2], ix, W, C, pair, bm, flip, vzu8),
+                            dw33_row(rp[3], ix, W, C, pair, bm, flip, vzu8), &tab[4 * i]);
+            }
+            for (int64_t o = 0; o < cw; o += pair ? 2 : 1) {
+                const __m512i *t = &tab[4 * step * o];
+                const __mmask64 m = pair && o + 1 == cw ? (__mmask64)0xFFFFFFFFu : bm;
+                __m512i aa[4], ab[4];
+                for (int k = 0; k < 4; k++) aa[k] = ab[k] = acc0[k];
                 for (int kx = 0; kx < 3; kx++)
                     for (int k = 0; k < 4; k++)
-                        ab[k] = _mm512_dpbusd_epi32(ab[k], t[4 * kx + k], wb[kx][k]);
-                _mm512_mask_storeu_epi8(ob + (ox0 + o) * C, m,
-                                        dw33_out(ab, p, lt, left, sgn, zy16, lo8, hi8));
+                        aa[k] = _mm512_dpbusd_epi32(aa[k], t[4 * kx + k], wa[kx][k]);
+                _mm512_mask_storeu_epi8(oa + (ox0 + o) * C, m,
+                                        dw33_out(aa, p, lt, left, sgn, zy16, lo8, hi8));
+                if (second) {
+                    for (int kx = 0; kx < 3; kx++)
+                        for (int k = 0; k < 4; k++)
+                            ab[k] = _mm512_dpbusd_epi32(ab[k], t[4 * kx + k], wb[kx][k]);
+                    _mm512_mask_storeu_epi8(ob + (ox0 + o) * C, m,
+                                            dw33_out(ab, p, lt, left, sgn, zy16, lo8, hi8));
+                }
             }
         }
     }
@@ -552,32 +556,33 @@ dw33_block(const dwq_state *s, const dwq_job *j, int64_t n, int64_t oy, int64_t 
 Q8_AVX512 static void dw_row_avx512(const dwq_state *s, const dwq_job *j, size_t row,
                                     int64_t c_begin, int64_t c_end);
 
-/* Item of the 3x3 paths (s->k33): output rows oy, oy + 1 (stride 2: oy) of image n, channels
- * [c_begin, c_end). A last block of 16 channels or fewer goes to dw_row_avx512 (16 channels
- * per vector: less work than a 64-channel block of table and output stage). */
-Q8_AVX512 static void dw33_rows(const dwq_state *s, const dwq_job *j, int64_t n, int64_t oy,
-                                int64_t c_begin, int64_t c_end) {
+/* Items [i0, i1) of image n of the 3x3 paths (s->k33; item i: output rows 2 i, 2 i + 1, at
+ * stride 2 row i), channels [c_begin, c_end). A last block of 16 channels or fewer goes to
+ * dw_row_avx512 (16 channels per vector: less work than a 64-channel block of table and
+ * output stage). */
+Q8_AVX512 static void dw33_rows(const dwq_state *s, const dwq_job *j, int64_t n, int64_t i0,
+                                int64_t i1, int64_t c_begin, int64_t c_end) {
     const bool pair = s->g.C == 32 && s->k33 == 1, s2 = s->k33 == 2;
     const bool left = s->cols.any_lshift, sgn = s->cols.hi <= 127;
     for (int64_t c0 = c_begin; c0 < c_end; c0 += 64) {
         const int64_t cnt = c_end - c0 < 64 ? c_end - c0 : 64;
         if (cnt <= 16 && !pair) {
-            for (int64_t r = oy; r < oy + (s2 ? 1 : 2) && r < s->g.OH; r++)
+            for (int64_t r = s2 ? i0 : 2 * i0; r < (s2 ? i1 : 2 * i1) && r < s->g.OH; r++)
                 dw_row_avx512(s, j, (size_t)(n * s->g.OH + r), c0, c_end);
         } else if (pair) {
-            if (left) dw33_block(s, j, n, oy, 0, 32, true, false, true, sgn);
-            else if (sgn) dw33_block(s, j, n, oy, 0, 32, true, false, false, true);
-            else dw33_block(s, j, n, oy, 0, 32, true, false, false, false);
+            if (left) dw33_block(s, j, n, i0, i1, 0, 32, true, false, true, sgn);
+            else if (sgn) dw33_block(s, j, n, i0, i1, 0, 32, true, false, false, true);
+            else dw33_block(s, j, n, i0, i1, 0, 32, true, false, false, false);
         } else if (s2) {
-            if (left) dw33_block(s, j, n, oy, c0, cnt, false, true, true, sgn);
-            else if (sgn) dw33_block(s, j, n, oy, c0, cnt, false, true, false, true);
-            else dw33_block(s, j, n, oy, c0, cnt, false, true, false, false);
+            if (left) dw33_block(s, j, n, i0, i1, c0, cnt, false, true, true, sgn);
+            else if (sgn) dw33_block(s, j, n, i0, i1, c0, cnt, false, true, false, true);
+            else dw33_block(s, j, n, i0, i1, c0, cnt, false, true, false, false);
         } else if (left) {
-            dw33_block(s, j, n, oy, c0, cnt, false, false, true, sgn);
+            dw33_block(s, j, n, i0, i1, c0, cnt, false, false, true, sgn);
         } else if (sgn) {
-            dw33_block(s, j, n, oy, c0, cnt, false, false, false, true);
+            dw33_block(s, j, n, i0, i1, c0, cnt, false, false, false, true);
         } else {
-            dw33_block(s, j, n, oy, c0, cnt, false, false, false, false);
+            dw33_block(s, j, n, i0, i1, c0, cnt, false, false, false, false);
         }
     }
 }
@@ -873,17 +878,26 @@ static void dw_rows(void *arg, size_t begin, size_t end) {
     int64_t groups, group_c;
     dw_items(s, &groups, &group_c);
     int32_t acc[256];
+#ifdef QLITE_Q8_X86
+    if (s->k33) {
+        /* channel group outermost (k33 items): a range's runs of rows of one group and image
+         * share one setup of the weights and output parameters */
+        const int64_t per = s->k33 == 1 ? (g->OH + 1) / 2 : g->OH; /* items per image */
+        const size_t R = (size_t)(g->N * per);
+        for (size_t it = begin; it < end;) {
+            const int64_t c0 = (int64_t)(it / R) * group_c, r = (int64_t)(it % R);
+            const int64_t n = r / per, i0 = r % per;
+            const int64_t i1 = per - i0 < (int64_t)(end - it) ? per : i0 + (int64_t)(end - it);
+            dw33_rows(s, j, n, i0, i1, c0, c0 + group_c < g->C ? c0 + group_c : g->C);
+            it += (size_t)(i1 - i0);
+        }
+        return;
+    }
+#endif
     for (size_t it = begin; it < end; it++) {
         const size_t row = it / (size_t)groups;
         const int64_t n = (int64_t)row / g->OH, oy = (int64_t)row % g->OH;
 #ifdef QLITE_Q8_X86
-        if (s->k33) {
-            const int64_t c0 = (int64_t)(it % (size_t)groups) * group_c;
-            const int64_t per = s->k33 == 1 ? (g->OH + 1) / 2 : g->OH; /* items per image */
-            dw33_rows(s, j, (int64_t)row / per, (s->k33 == 1 ? 2 : 1) * ((int64_t)row % per), c0,
-                      c0 + group_c < g->C ? c0 + group_c : g->C);
-            continue;
-        }
         if (s->fast && s->isa == DW_AVX512) {
             const int64_t c0 = (int64_t)(it % (size_t)groups) * group_c;
             dw_row_avx512(s, j, row, c0, c0 + group_c < g->C ? c0 + group_c : g->C);
