@@ -98,7 +98,7 @@ static void golden_cases(unsigned cap) {
     const uint16_t *W = gw.data;
     size_t ox = 0, ow = 0, ob = 0, oy = 0, differs = 0;
     double worst = 0.0;
-    qlite_wino_set_forced(true); /* every case, whatever the size rule picks */
+    qlite_wino_set_mode(QLITE_WINO_FORCE); /* every case, whatever the size rule picks */
     for (size_t i = 0; i < ncases; i++, p += 11) {
         wcase c = {.N = p[0], .H = p[1], .W = p[2], .C = p[3], .O = p[4], .pt = p[5],
                    .pl = p[6], .pb = p[7], .pr = p[8], .act = (qlite_activation)p[9],
@@ -129,6 +129,11 @@ static void golden_cases(unsigned cap) {
         assert_qlite_ok(run_wino(&c, x, w32, false, false, b, 2, 0, &rvar));
         assert_qlite_ok(run_wino(&c, x, w32, false, true, b, 2, QLITE_INTERP_EXACT_CONV,
                                  &rexact));
+        /* the chunked form (U made whole, tiles in chunks of 6) */
+        qlite_op_test_tensor rch;
+        qlite_wino_set_mode(QLITE_WINO_FORCE_CHUNKED);
+        assert_qlite_ok(run_wino(&c, x, w16, true, true, b, 2, 0, &rch));
+        qlite_wino_set_mode(QLITE_WINO_FORCE);
         assert_int_equal(r32_1.out_bytes, ny * sizeof(float));
         double e = check_rel(what, r32_1.out, want, ny, S[i], WINO_RTOL);
         if (e > worst) worst = e;
@@ -138,6 +143,13 @@ static void golden_cases(unsigned cap) {
         kc_check_equal(what, r32_1.out, r16_1.out, ny);
         kc_check_equal(what, r32_1.out, r16_2.out, ny);
         kc_check_equal(what, r32_1.out, rvar.out, ny);
+        /* chunks: the same bits on the fast GEMM (one chain per output
+         * whatever M); gemm_f32's micro-kernels take other paths for a
+         * chunk's fewer rows, so there only the golden tolerance */
+        if (qlite_gemm_f32_o16_fast())
+            kc_check_equal(what, r32_1.out, rch.out, ny);
+        else
+            check_rel(what, rch.out, want, ny, S[i], WINO_RTOL);
         /* the flag: the direct path, within its summation bound */
         check_rel(what, rexact.out, want, ny, S[i] > 1.0 ? S[i] : 1.0, mag9c);
         differs += memcmp(r32_1.out, rexact.out, ny * sizeof(float)) != 0;
@@ -146,11 +158,12 @@ static void golden_cases(unsigned cap) {
         qlite_op_test_free(1, &r16_1);
         qlite_op_test_free(1, &r16_2);
         qlite_op_test_free(1, &rvar);
+        qlite_op_test_free(1, &rch);
         qlite_op_test_free(1, &rexact);
         free(w32);
         ox += nx, ow += nw, oy += ny, ob += c.bias ? (size_t)c.O : 0;
     }
-    qlite_wino_set_forced(false);
+    qlite_wino_set_mode(QLITE_WINO_RULE);
     /* every array used up: the walk matches the generator */
     assert_int_equal(ox, gx.count);
     assert_int_equal(ow, gw.count);
@@ -192,12 +205,12 @@ static void test_winograd_flags(void **state) {
     float *x = kc_alloc(9 * 9 * 16), *w = kc_alloc(16 * 9 * 16);
     kc_fill(&r, x, 9 * 9 * 16, -1.0f, 1.0f);
     kc_fill(&r, w, 16 * 9 * 16, -1.0f, 1.0f);
-    qlite_wino_set_forced(true);
+    qlite_wino_set_mode(QLITE_WINO_FORCE);
     qlite_op_test_tensor ref, exact, wino;
     assert_qlite_ok(run_wino(&c, x, w, false, true, NULL, 1, QLITE_INTERP_REFERENCE_ONLY, &ref));
     assert_qlite_ok(run_wino(&c, x, w, false, true, NULL, 1, QLITE_INTERP_EXACT_CONV, &exact));
     assert_qlite_ok(run_wino(&c, x, w, false, true, NULL, 1, 0, &wino));
-    qlite_wino_set_forced(false);
+    qlite_wino_set_mode(QLITE_WINO_RULE);
     /* reference: the plain loops' bits differ from Winograd's somewhere */
     assert_true(memcmp(ref.out, wino.out, 81 * 16 * sizeof(float)) != 0);
     assert_true(memcmp(exact.out, wino.out, 81 * 16 * sizeof(float)) != 0);

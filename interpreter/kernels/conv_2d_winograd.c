@@ -12,15 +12,25 @@
  *         [ 0  2 -1 -2  1  0 ]        [ 1/24 -1/12  1/6  ]
  *         [ 0  4  0 -5  0  1 ]        [   0     0     1  ]
  *
- * Layout (all float32, in scratch or prepared memory):
+ * Layout (all float32, in the node's scratch; nothing is kept between
+ * invokes, so no memory beyond the weights as stored):
  *   U [36][ceil(O/16)][C][16]  component k = the O16 matrix of W_k [O, C]
- *   V [36][chunk][C]           input transform of a chunk of tiles
- *   M [36][chunk][O]           the 36 GEMMs' results
- * Tiles are processed in chunks (V and M of a chunk ~1 MiB, L2-resident):
- * input transform (threads split tiles), 36 GEMMs (threads split
- * components), output transform (threads split tiles). Each output element
- * is one fixed sequence of operations (its tile's transforms, the GEMM's
- * sequential K chain), so any thread count gives the same bits.
+ *   V [36][tiles][C]           input transform of the tiles
+ *   M [36][tiles][O]           the 36 GEMMs' results
+ * Two schedules:
+ *   fused    V and M of all tiles fit in ~2 MiB (28x28x128 and smaller):
+ *            input transform (threads split tiles); then each thread takes
+ *            rows of the 6x6 components, makes that row's 6 U matrices from
+ *            the weights into its own buffer and runs their 6 GEMMs; output
+ *            transform (threads split tiles). U never exists whole.
+ *   chunked  more tiles (56x56x64): all of U made first (threads split its
+ *            rows), then chunks of tiles whose V and M (~1 MiB) stay in L2:
+ *            input transform, 36 GEMMs (threads split components), output
+ *            transform.
+ * Each output element is one fixed sequence of operations (its tile's
+ * transforms, the fast GEMM's sequential K chain), so any thread count and
+ * either schedule give the same bits (gemm_f32's portable micro-kernels:
+ * any thread count).
  * Transforms run 16 channels at a time as generic vectors (one AVX-512
  * register; ifunc clones for AVX-512 / AVX2 / baseline on x86).
  */
@@ -34,8 +44,9 @@ QLITE_NN_OPTIMIZE_LOOPS
 
 /* V + M of one chunk of tiles, bytes (both stay in a core's 2 MiB L2) */
 #define WINO_CHUNK_BYTES ((size_t)1 << 20)
-/* U transformed once at prepare (kept) up to this size, else per invoke */
-#define WINO_PREPARED_MAX ((size_t)0)
+/* V + M of all tiles at most this: one pass, U made per thread, 6
+ * components at a time, right before their GEMMs (never all of U) */
+#define WINO_FUSED_BYTES ((size_t)2 << 20)
 
 #define WINO_INLINE static inline __attribute__((always_inline))
 
@@ -48,23 +59,25 @@ QLITE_NN_OPTIMIZE_LOOPS
         (acc) = (qlite_v16f)(((qlite_v16i)(hi) & gt_) | ((qlite_v16i)(acc) & ~gt_));    \
     } while (0)
 
-static bool g_forced;
+static qlite_wino_mode g_mode;
 
-void qlite_wino_set_forced(bool on) { g_forced = on; }
+void qlite_wino_set_mode(qlite_wino_mode mode) { g_mode = mode; }
 
 /*
- * Measured on ResNet-18's layers (Xeon, AVX-512, 1 thread, per-invoke U;
- * docs/api.md): 56x56x64 -> 64 0.5x the implicit-im2col time, 28x28x128 ->
- * 128 0.6x; 14x14x256 -> 256 1.8x (1.0x even with U made at prepare: 9 MiB
- * of U per layer streamed per invoke, 16-row GEMMs) and 7x7x512 -> 512
- * 3x. So: U at most 36 x 128 x 128 floats (2.25 MiB), at least 16 channels
- * in and out (below that the transforms cost more than the saved
+ * Measured on ResNet-18's layers (Xeon, AVX-512, 1 thread, interleaved
+ * runs; docs/api.md): 56x56x64 -> 64 about 0.5x the implicit-im2col time,
+ * 28x28x128 -> 128 about 0.6x. 14x14x256 -> 256 1.9x and 7x7x512 -> 512 4x
+ * slower: making U per invoke (9 and 36 MiB, or re-reading the weights per
+ * row of components) is memory-bound and costs more than the multiplies
+ * saved; U kept from prepare would be 4x the weights and measured no faster
+ * at 14x14x256. So: U at most 36 x 128 x 128 floats (2.25 MiB), at least 16
+ * channels in and out (below that the transforms cost more than the saved
  * multiplies), and tiles at least half filled (OH x OW >= 8 x tiles: 36
  * multiplies per tile against 9 per output pixel directly).
  */
 bool qlite_wino_wanted(int64_t OH, int64_t OW, int64_t C, int64_t O) {
     if (OH < 1 || OW < 1 || C < 1 || O < 1) return false;
-    if (g_forced) return true;
+    if (g_mode != QLITE_WINO_RULE) return true;
     const int64_t tiles = ((OH + 3) / 4) * ((OW + 3) / 4);
     return C >= 16 && O >= 16 && C * O <= 128 * 128 && OH * OW >= 8 * tiles;
 }
@@ -78,46 +91,46 @@ typedef struct wino_job {
     size_t t0, tb; /* the chunk: tiles [t0, t0 + tb) */
 } wino_job;
 
-/*
- * U = G g G^T for 16 output channels (one O16 panel lane set) and one
- * input channel: g[ky*3 + kx] the 9 taps (16 lanes each), u[k * us] the 36
- * components.
- */
-WINO_INLINE void weight_tf(const float *const g[9], float *u, size_t us) {
+/* *out = row i of G times the column of taps (a, b, c), 16 lanes */
+WINO_INLINE void g_row(int i, const qlite_v16f *a, const qlite_v16f *b, const qlite_v16f *c,
+                       qlite_v16f *out) {
     const float c4 = 0.25f, c6 = -1.0f / 6.0f, c24 = 1.0f / 24.0f, c12 = 1.0f / 12.0f,
                 c6p = 1.0f / 6.0f;
-    qlite_v16f t[6][3];
-    for (int kx = 0; kx < 3; kx++) { /* t = G g, column kx */
-        qlite_v16f a, b, c;
-        QLITE_V16F_LOAD(a, g[kx]);
-        QLITE_V16F_LOAD(b, g[3 + kx]);
-        QLITE_V16F_LOAD(c, g[6 + kx]);
-        t[0][kx] = a * c4;
-        t[1][kx] = (a + b + c) * c6;
-        t[2][kx] = (a - b + c) * c6;
-        t[3][kx] = a * c24 + b * c12 + c * c6p;
-        t[4][kx] = a * c24 - b * c12 + c * c6p;
-        t[5][kx] = c;
-    }
-    for (int i = 0; i < 6; i++) { /* u = t G^T, row i */
-        const qlite_v16f a = t[i][0], b = t[i][1], c = t[i][2];
-        float *r = u + (size_t)(i * 6) * us;
-        QLITE_V16F_STORE(r, a * c4);
-        QLITE_V16F_STORE(r + us, (a + b + c) * c6);
-        QLITE_V16F_STORE(r + 2 * us, (a - b + c) * c6);
-        QLITE_V16F_STORE(r + 3 * us, a * c24 + b * c12 + c * c6p);
-        QLITE_V16F_STORE(r + 4 * us, a * c24 - b * c12 + c * c6p);
-        QLITE_V16F_STORE(r + 5 * us, c);
+    switch (i) {
+    case 0: *out = *a * c4; break;
+    case 1: *out = (*a + *b + *c) * c6; break;
+    case 2: *out = (*a - *b + *c) * c6; break;
+    case 3: *out = *a * c24 + *b * c12 + *c * c6p; break;
+    case 4: *out = *a * c24 - *b * c12 + *c * c6p; break;
+    default: *out = *c; break;
     }
 }
 
-/* O16 panels [begin, end) of the weights into U. */
-QLITE_NN_ISA_CLONES static void weights_range(void *arg, size_t begin, size_t end) {
-    const wino_job *j = arg;
+/*
+ * Rows [i0, i1) of U = G g G^T for 16 output channels (one O16 panel's
+ * lanes) and one input channel: g[ky*3 + kx] the 9 taps (16 lanes each),
+ * component i*6 + j stored at u + (i*6 + j - i0*6) * us.
+ */
+WINO_INLINE void weight_tf(const float *const g[9], int i0, int i1, float *u, size_t us) {
+    qlite_v16f tap[9];
+    for (int k = 0; k < 9; k++) QLITE_V16F_LOAD(tap[k], g[k]);
+    for (int i = i0; i < i1; i++) {
+        qlite_v16f t[3]; /* (G g) row i */
+        for (int kx = 0; kx < 3; kx++) g_row(i, &tap[kx], &tap[3 + kx], &tap[6 + kx], &t[kx]);
+        for (int jj = 0; jj < 6; jj++) { /* (G g) G^T, row i */
+            qlite_v16f v;
+            g_row(jj, &t[0], &t[1], &t[2], &v);
+            QLITE_V16F_STORE(u + (size_t)((i - i0) * 6 + jj) * us, v);
+        }
+    }
+}
+
+/* Rows [i0, i1) of U (6 components each) for every panel and channel into u. */
+WINO_INLINE void weights_rows(const wino_job *j, int i0, int i1, float *u) {
     const qlite_wino *p = j->p;
     const size_t C = (size_t)p->C, K = 9 * C;
     float wide[9][16];
-    for (size_t pn = begin; pn < end; pn++)
+    for (size_t pn = 0; pn < p->panels; pn++)
         for (size_t c = 0; c < C; c++) {
             const float *g[9];
             const size_t at = (pn * K + c) * 16; /* tap k at at + k * C * 16 */
@@ -130,8 +143,19 @@ QLITE_NN_ISA_CLONES static void weights_range(void *arg, size_t begin, size_t en
                     g[k] = (const float *)j->w + at + k * C * 16;
                 }
             }
-            weight_tf(g, j->u + (pn * C + c) * 16, p->u_stride);
+            weight_tf(g, i0, i1, u + (pn * C + c) * 16, p->u_stride);
         }
+}
+
+/* Rows [begin, end) of the whole U (chunked mode). */
+QLITE_NN_ISA_CLONES static void weights_range(void *arg, size_t begin, size_t end) {
+    const wino_job *j = arg;
+    weights_rows(j, (int)begin, (int)end, j->u + begin * 6 * j->p->u_stride);
+}
+
+/* Row i of U (components 6i .. 6i+5) into u (fused mode). */
+QLITE_NN_ISA_CLONES static void weights_range_into(const wino_job *j, int i, float *u) {
+    weights_rows(j, i, i + 1, u);
 }
 
 /*
@@ -214,22 +238,35 @@ QLITE_NN_ISA_CLONES static void input_range(void *arg, size_t begin, size_t end)
     }
 }
 
-/* The chunk's GEMMs for components [begin, end): M_k = V_k U_k. */
-static void gemm_range(void *arg, size_t begin, size_t end) {
-    const wino_job *j = arg;
+/* M_k = V_k U_k for the chunk's tiles (U_k at u). */
+static void gemm_one(const wino_job *j, size_t k, const float *u) {
     const qlite_wino *p = j->p;
     const size_t C = (size_t)p->C, O = (size_t)p->O;
-    for (size_t k = begin; k < end; k++) {
-        const float *a = j->v + k * p->v_stride, *u = j->u + k * p->u_stride;
-        float *c = j->m + k * p->m_stride;
-        if (p->fast) {
-            p->fast(j->tb, O, C, a, C, u, NULL, c, O, -INFINITY, INFINITY);
-        } else {
-            const qlite_gemm_f32_args g = {.M = j->tb, .N = O, .K = C, .a = a, .rsa = C,
-                                           .csa = 1, .c = c, .ldc = O, .lo = -INFINITY,
-                                           .hi = INFINITY};
-            qlite_gemm_f32_o16_serial(p->uk, &g, u, false);
-        }
+    const float *a = j->v + k * p->v_stride;
+    float *c = j->m + k * p->m_stride;
+    if (p->fast) {
+        p->fast(j->tb, O, C, a, C, u, NULL, c, O, -INFINITY, INFINITY);
+    } else {
+        const qlite_gemm_f32_args g = {.M = j->tb, .N = O, .K = C, .a = a, .rsa = C, .csa = 1,
+                                       .c = c, .ldc = O, .lo = -INFINITY, .hi = INFINITY};
+        qlite_gemm_f32_o16_serial(p->uk, &g, u, false);
+    }
+}
+
+/* Chunked mode: the chunk's GEMMs for components [begin, end). */
+static void gemm_range(void *arg, size_t begin, size_t end) {
+    const wino_job *j = arg;
+    for (size_t k = begin; k < end; k++) gemm_one(j, k, j->u + k * j->p->u_stride);
+}
+
+/* Fused mode: rows [begin, end) of the 6x6 components: U's row made into
+ * this thread's buffer, then its 6 GEMMs over all tiles. */
+static void fused_range(void *arg, int thread, size_t begin, size_t end) {
+    const wino_job *j = arg;
+    float *ub = j->u + (size_t)thread * 6 * j->p->u_stride;
+    for (size_t i = begin; i < end; i++) {
+        weights_range_into(j, (int)i, ub);
+        for (size_t jj = 0; jj < 6; jj++) gemm_one(j, i * 6 + jj, ub + jj * j->p->u_stride);
     }
 }
 
@@ -296,8 +333,7 @@ static size_t round16(size_t n) { return (n + 15) / 16 * 16; }
 
 qlite_status qlite_wino_prepare(qlite_node *node, qlite_wino *p, int64_t N, int64_t H, int64_t W,
                                 int64_t C, int64_t O, int64_t OH, int64_t OW, int64_t pt,
-                                int64_t pl, float lo, float hi, const void *w16, bool half,
-                                size_t *scratch_bytes) {
+                                int64_t pl, float lo, float hi, size_t *scratch_bytes) {
     *p = (qlite_wino){.N = N, .H = H, .W = W, .C = C, .O = O, .OH = OH, .OW = OW, .pt = pt,
                       .pl = pl, .lo = lo, .hi = hi};
     p->TH = (size_t)(OH + 3) / 4;
@@ -307,50 +343,50 @@ qlite_status qlite_wino_prepare(qlite_node *node, qlite_wino *p, int64_t N, int6
     p->u_stride = p->panels * 16 * (size_t)C;
     p->uk = qlite_gemm_f32_select_o16();
     p->fast = qlite_gemm_f32_o16_fast();
-    /* chunk: as many tiles as keep V + M near WINO_CHUNK_BYTES, a multiple
-     * of the GEMM's 6-row tiles, balanced over the chunks */
+    p->threads = qlite_node_threads(node);
     const size_t per_tile = 36 * (size_t)(C + O) * sizeof(float);
-    size_t chunk = WINO_CHUNK_BYTES / per_tile / 6 * 6;
-    if (chunk < 6) chunk = 6;
-    if (chunk >= p->T) {
-        chunk = p->T;
-    } else {
-        const size_t nch = (p->T + chunk - 1) / chunk;
-        chunk = ((p->T + nch - 1) / nch + 5) / 6 * 6;
+    p->fused = p->T * per_tile <= WINO_FUSED_BYTES && g_mode != QLITE_WINO_FORCE_CHUNKED;
+    size_t chunk = p->T;
+    if (g_mode == QLITE_WINO_FORCE_CHUNKED) {
+        chunk = 6;
+    } else if (!p->fused) {
+        /* chunks: as many tiles as keep V + M near WINO_CHUNK_BYTES, a
+         * multiple of the GEMM's 6-row tiles, balanced over the chunks */
+        chunk = WINO_CHUNK_BYTES / per_tile / 6 * 6;
+        if (chunk < 6) chunk = 6;
+        if (chunk >= p->T) {
+            chunk = p->T;
+        } else {
+            const size_t nch = (p->T + chunk - 1) / chunk;
+            chunk = ((p->T + nch - 1) / nch + 5) / 6 * 6;
+        }
     }
     p->chunk = chunk;
     p->v_stride = round16(chunk * (size_t)C);
     p->m_stride = round16(chunk * (size_t)O + 16); /* + 16: a tail's full-vector loads */
-    p->u_floats = 36 * p->u_stride;
+    /* U: all of it (chunked), or 6 components per thread (fused) */
+    p->u_floats = (p->fused ? (size_t)p->threads * 6 : 36) * p->u_stride;
     p->v_floats = 36 * p->v_stride;
     p->m_floats = 36 * p->m_stride;
-    size_t floats = p->v_floats + p->m_floats;
-    if (w16 && p->u_floats * sizeof(float) <= WINO_PREPARED_MAX) {
-        float *u = qlite_node_alloc(node, p->u_floats * sizeof(float));
-        if (!u) return qlite_node_error(node, QLITE_ERR_NO_MEMORY, "out of memory");
-        wino_job j = {.p = p, .w = w16, .half = half, .u = u};
-        weights_range(&j, 0, p->panels);
-        p->u = u;
-    } else {
-        floats += p->u_floats;
-    }
-    *scratch_bytes = floats * sizeof(float);
+    *scratch_bytes = (p->u_floats + p->v_floats + p->m_floats) * sizeof(float);
     return QLITE_OK;
 }
 
 void qlite_wino_run(const qlite_node *node, const qlite_wino *p, const float *x, const void *w16,
                     bool half, const float *b, float *y, void *scratch) {
     float *s = scratch;
-    wino_job j = {.p = p, .x = x, .b = b, .w = w16, .half = half, .y = y};
-    if (p->u) {
-        j.u = (float *)p->u;
-    } else { /* weights transformed here, each invoke */
-        j.u = s;
-        s += p->u_floats;
-        qlite_parallel_for(node, p->panels, weights_range, &j);
+    wino_job j = {.p = p, .x = x, .b = b, .w = w16, .half = half, .y = y, .u = s};
+    j.v = s + p->u_floats;
+    j.m = j.v + p->v_floats;
+    if (p->fused) { /* all tiles at once; U made row by row beside its GEMMs */
+        j.t0 = 0;
+        j.tb = p->T;
+        qlite_parallel_for(node, p->T, input_range, &j);
+        qlite_parallel_for_thread(node, 6, fused_range, &j);
+        qlite_parallel_for(node, p->T, output_range, &j);
+        return;
     }
-    j.v = s;
-    j.m = s + p->v_floats;
+    qlite_parallel_for(node, 6, weights_range, &j); /* all of U, each invoke */
     for (size_t t0 = 0; t0 < p->T; t0 += p->chunk) {
         j.t0 = t0;
         j.tb = p->T - t0 < p->chunk ? p->T - t0 : p->chunk;

@@ -41,7 +41,8 @@ typedef struct qlite_wino {
     size_t v_stride, m_stride; /* floats per component of a chunk's V / M */
     size_t u_floats, v_floats, m_floats; /* scratch parts (64-byte multiples) */
     float lo, hi;
-    const float *u;        /* U transformed at prepare (constant weights), or NULL */
+    bool fused;            /* one pass over all tiles, U made 6 components at a time */
+    int threads;
     const qlite_gemm_f32_ukernel *uk; /* O16 micro-kernels (nr 16) */
     qlite_gemm_o16_fn fast;           /* the fast O16 GEMM, or NULL */
 } qlite_wino;
@@ -51,26 +52,27 @@ typedef struct qlite_wino {
  * channels (3x3, stride 1). */
 bool qlite_wino_wanted(int64_t OH, int64_t OW, int64_t C, int64_t O);
 
-/* Tests: true = every eligible convolution uses Winograd (the size rule
- * off), false = the size rule (default). Read at prepare. */
-void qlite_wino_set_forced(bool on);
+/* Tests: which convolutions use Winograd, read at prepare. */
+typedef enum qlite_wino_mode {
+    QLITE_WINO_RULE = 0,       /* the size rule (default) */
+    QLITE_WINO_FORCE,          /* every eligible one (3x3, stride 1, ...) */
+    QLITE_WINO_FORCE_CHUNKED   /* every eligible one, in chunks of 6 tiles */
+} qlite_wino_mode;
+void qlite_wino_set_mode(qlite_wino_mode mode);
 
 /*
  * Fills *p for a 3x3 stride-1 single-group convolution of x [N, H, W, C]
  * into y [N, OH, OW, O] (OH = H + pt + pb - 2, OW likewise) and returns the
- * scratch bytes eval needs in *scratch_bytes. w16: the O16 weights
- * ([ceil(O/16)][9*C][16], float16 when `half`) when constant (U is then
- * transformed here, once, into qlite_node_alloc memory), else NULL (eval
- * transforms the weights it is given into scratch).
+ * scratch bytes eval needs in *scratch_bytes (the transformed weights U are
+ * made there on each invoke, nothing is kept).
  */
 qlite_status qlite_wino_prepare(qlite_node *node, qlite_wino *p, int64_t N, int64_t H, int64_t W,
                                 int64_t C, int64_t O, int64_t OH, int64_t OW, int64_t pt,
-                                int64_t pl, float lo, float hi, const void *w16, bool half,
-                                size_t *scratch_bytes);
+                                int64_t pl, float lo, float hi, size_t *scratch_bytes);
 
-/* y = clamp(conv(x, w) + b): w16 the O16 weights (ignored when U was made at
- * prepare), b [O] or NULL, scratch the bytes prepare asked for (64-byte
- * aligned). */
+/* y = clamp(conv(x, w) + b): w16 the O16 weights ([ceil(O/16)][9*C][16],
+ * float16 when `half`), b [O] or NULL, scratch the bytes prepare asked for
+ * (64-byte aligned). */
 void qlite_wino_run(const qlite_node *node, const qlite_wino *p, const float *x, const void *w16,
                     bool half, const float *b, float *y, void *scratch);
 
