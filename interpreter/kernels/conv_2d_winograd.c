@@ -226,12 +226,15 @@ QLITE_NN_ISA_CLONES static void input_range(void *arg, size_t begin, size_t end)
                 for (int q = 0; q < 6; q++) {
                     float *dst = d[r * 6 + q];
                     const int64_t iy = iy0 + r, ix = ix0 + q;
-                    size_t l = 0;
+                    qlite_v16f val = {0};
                     if (iy >= 0 && iy < H && ix >= 0 && ix < W) {
                         const float *src = img + ((size_t)iy * (size_t)W + (size_t)ix) * C + c0;
-                        for (; l < lanes; l++) dst[l] = src[l];
+                        if (lanes == 16)
+                            QLITE_V16F_LOAD(val, src);
+                        else
+                            for (size_t l = 0; l < lanes; l++) val[l] = src[l];
                     }
-                    for (; l < 16; l++) dst[l] = 0.0f;
+                    QLITE_V16F_STORE(dst, val);
                 }
             input_tf(d[0], 16, 96, v + c0, p->v_stride, lanes);
         }
