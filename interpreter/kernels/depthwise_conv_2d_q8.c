@@ -376,31 +376,33 @@ Q8_AVX512 static int64_t dw_row_vnni(const dwq_state *s, const dwq_job *j, size_
  * image (padding, the row below the last) reads as the code zu, whose
  * products the accumulator start (bias - zu sum(w)) takes back: acc = bias
  * + sum over the taps inside of (u - zu) w, the formula's value (modulo 2^32
- * on the way), so the borders need no separate loop. 32 channels (C = 32):
- * two neighbouring pixels per vector, as in dw_row_vnni. The output stage
- * is dwv_pixels' (rq16w_q, saturating narrowing, clamp in bytes).
+ * on the way), so the borders need no separate loop. Blocks of 17..32
+ * channels (C = 32, the 32 after 64 of C = 96, ...): two neighbouring output
+ * pixels per vector (one 64-byte load per row when C = 32 at stride 1, two
+ * 32-byte halves otherwise). The output stage is dwv_pixels' (rq16w_q,
+ * saturating narrowing, clamp in bytes) with the accumulator start folded
+ * into its constants (dw33_fold).
  */
 #define DW33_COLS 64
 
 Q8_AVX512 static inline __attribute__((always_inline)) __m512i
-dw33_row(const uint8_t *p, int64_t ix, int64_t W, int64_t C, bool pair, __mmask64 bm,
-         __m512i flip, __m512i vzu8) {
+dw33_row(const uint8_t *p, int64_t ix, int64_t W, int64_t C, bool pair, int64_t step,
+         __mmask64 bm, __m512i flip, __m512i vzu8) {
     if (!p) return vzu8;
     if (!pair) {
         if (ix < 0 || ix >= W) return vzu8;
         return _mm512_xor_si512(_mm512_maskz_loadu_epi8(bm, p + ix * C), flip);
     }
-    /* columns ix (low 32 bytes) and ix + 1 (high 32 bytes) */
-    if (ix >= 0 && ix + 1 < W)
+    /* columns ix (low 32 bytes) and ix + step (high 32 bytes); bm's low half the channels */
+    if (C == 32 && step == 1 && ix >= 0 && ix + 1 < W)
         return _mm512_xor_si512(_mm512_loadu_si512(p + ix * C), flip);
+    const __mmask32 hm = (__mmask32)bm;
     const __m256i z8 = _mm512_castsi512_si256(vzu8), f8 = _mm512_castsi512_si256(flip);
-    const __m256i lo = ix >= 0 && ix < W
-                           ? _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(p + ix * C)), f8)
+    const __m256i lo =
+        ix >= 0 && ix < W ? _mm256_xor_si256(_mm256_maskz_loadu_epi8(hm, p + ix * C), f8) : z8;
+    const __m256i hi = ix + step >= 0 && ix + step < W
+                           ? _mm256_xor_si256(_mm256_maskz_loadu_epi8(hm, p + (ix + step) * C), f8)
                            : z8;
-    const __m256i hi =
-        ix + 1 >= 0 && ix + 1 < W
-            ? _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(p + (ix + 1) * C)), f8)
-            : z8;
     return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
 }
 
@@ -451,9 +453,20 @@ dw33_out(const __m512i acc[4], const rq16w p[4], const __m512i lt[4][2], bool le
                : _mm512_min_epu8(_mm512_max_epu8(_mm512_packus_epi16(w01, w23), lo8), hi8);
 }
 
+/* The output bytes of one vector: a pair's halves at two pixels (contiguous when C = 32) */
+Q8_AVX512 static inline __attribute__((always_inline)) void
+dw33_store(uint8_t *dst, __m512i y, int64_t C, bool pair, bool one, __mmask64 m) {
+    if (!pair || C == 32) {
+        _mm512_mask_storeu_epi8(dst, m, y);
+        return;
+    }
+    _mm256_mask_storeu_epi8(dst, (__mmask32)m, _mm512_castsi512_si256(y));
+    if (!one) _mm256_mask_storeu_epi8(dst + C, (__mmask32)m, _mm512_extracti64x4_epi64(y, 1));
+}
+
 /* Items [i0, i1) of image n, item i = output rows 2 i and 2 i + 1 (if there is one),
- * channels [c0, c0 + cnt), cnt <= 64 (pair: c0 = 0, cnt = C = 32); the weights and output
- * parameters set up once for all of them. Stride 2 (s2): output row oy alone, its three input rows
+ * channels [c0, c0 + cnt), cnt <= 64 (pair: cnt <= 32, two output pixels per vector); the
+ * weights and output parameters set up once for all of them. Stride 2 (s2): output row oy alone, its three input rows
  * interleaved with the zero point as the fourth, each table column serving the two
  * outputs whose windows share it (DW33_COLS / 2 outputs per chunk). */
 Q8_AVX512 static inline __attribute__((always_inline)) void
@@ -461,13 +474,15 @@ dw33_block(const dwq_state *s, const dwq_job *j, int64_t n, int64_t i0, int64_t 
            int64_t cnt, bool pair, bool s2, bool left, bool sgn) {
     const qlite_conv_geom *g = &s->g;
     const int64_t H = g->H, W = g->W, C = g->C, OH = g->OH, OW = g->OW;
-    const __mmask64 bm = cnt >= 64 || pair ? ~(__mmask64)0 : (((__mmask64)1 << cnt) - 1);
+    /* pair: the channel mask in each 32-byte half */
+    const __mmask64 bh = cnt >= 32 ? 0xFFFFFFFFu : (((__mmask64)1 << cnt) - 1);
+    const __mmask64 bm = pair ? bh | bh << 32 : cnt >= 64 ? ~(__mmask64)0 : (((__mmask64)1 << cnt) - 1);
     const __m512i flip = _mm512_set1_epi8((char)s->flip);
     const __m512i vzu8 = _mm512_set1_epi8((char)(uint8_t)s->zu);
     const __m512i z = _mm512_setzero_si512();
     __m512i wt[9], wa[3][4], wb[3][4] = {{z, z, z, z}, {z, z, z, z}, {z, z, z, z}};
     for (int t = 0; t < 9; t++)
-        wt[t] = pair ? _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(j->w + t * C)))
+        wt[t] = pair ? _mm512_broadcast_i64x4(_mm256_maskz_loadu_epi8((__mmask32)bh, j->w + t * C + c0))
                      : _mm512_maskz_loadu_epi8(bm, j->w + t * C + c0);
     for (int kx = 0; kx < 3; kx++) {
         dwv_unpack4(wt[kx], wt[3 + kx], wt[6 + kx], z, wa[kx]);
@@ -526,27 +541,28 @@ dw33_block(const dwq_state *s, const dwq_job *j, int64_t n, int64_t i0, int64_t 
             const int64_t ixa = step * ox0 - g->pl;
             for (int64_t i = 0; i < step * (cw - 1) + 3; i++) {
                 const int64_t ix = ixa + i;
-                dwv_unpack4(dw33_row(rp[0], ix, W, C, pair, bm, flip, vzu8),
-                            dw33_row(rp[1], ix, W, C, pair, bm, flip, vzu8),
-                            dw33_row(rp[2], ix, W, C, pair, bm, flip, vzu8),
-                            dw33_row(rp[3], ix, W, C, pair, bm, flip, vzu8), &tab[4 * i]);
+                dwv_unpack4(dw33_row(rp[0], ix, W, C, pair, step, bm, flip, vzu8),
+                            dw33_row(rp[1], ix, W, C, pair, step, bm, flip, vzu8),
+                            dw33_row(rp[2], ix, W, C, pair, step, bm, flip, vzu8),
+                            dw33_row(rp[3], ix, W, C, pair, step, bm, flip, vzu8), &tab[4 * i]);
             }
             for (int64_t o = 0; o < cw; o += pair ? 2 : 1) {
                 const __m512i *t = &tab[4 * step * o];
-                const __mmask64 m = pair && o + 1 == cw ? (__mmask64)0xFFFFFFFFu : bm;
+                const bool one = pair && o + 1 == cw; /* a pair's second pixel is past the row */
+                const __mmask64 m = one ? bh : bm;
                 __m512i aa[4], ab[4];
                 for (int k = 0; k < 4; k++) aa[k] = ab[k] = acc0[k];
                 for (int kx = 0; kx < 3; kx++)
                     for (int k = 0; k < 4; k++)
                         aa[k] = _mm512_dpbusd_epi32(aa[k], t[4 * kx + k], wa[kx][k]);
-                _mm512_mask_storeu_epi8(oa + (ox0 + o) * C, m,
-                                        dw33_out(aa, p, lt, left, sgn, zy16, lo8, hi8));
+                dw33_store(oa + (ox0 + o) * C, dw33_out(aa, p, lt, left, sgn, zy16, lo8, hi8), C,
+                           pair, one, m);
                 if (second) {
                     for (int kx = 0; kx < 3; kx++)
                         for (int k = 0; k < 4; k++)
                             ab[k] = _mm512_dpbusd_epi32(ab[k], t[4 * kx + k], wb[kx][k]);
-                    _mm512_mask_storeu_epi8(ob + (ox0 + o) * C, m,
-                                            dw33_out(ab, p, lt, left, sgn, zy16, lo8, hi8));
+                    dw33_store(ob + (ox0 + o) * C, dw33_out(ab, p, lt, left, sgn, zy16, lo8, hi8),
+                               C, pair, one, m);
                 }
             }
         }
@@ -557,34 +573,37 @@ Q8_AVX512 static void dw_row_avx512(const dwq_state *s, const dwq_job *j, size_t
                                     int64_t c_begin, int64_t c_end);
 
 /* Items [i0, i1) of image n of the 3x3 paths (s->k33; item i: output rows 2 i, 2 i + 1, at
- * stride 2 row i), channels [c_begin, c_end). A last block of 16 channels or fewer goes to
- * dw_row_avx512 (16 channels per vector: less work than a 64-channel block of table and
- * output stage). */
+ * stride 2 row i), channels [c_begin, c_end). A last block of 17..32 channels takes two
+ * output pixels per vector; one of 16 or fewer goes to dw_row_avx512 (16 channels per
+ * vector: less work than a block of table and output stage). */
 Q8_AVX512 static void dw33_rows(const dwq_state *s, const dwq_job *j, int64_t n, int64_t i0,
                                 int64_t i1, int64_t c_begin, int64_t c_end) {
-    const bool pair = s->g.C == 32 && s->k33 == 1, s2 = s->k33 == 2;
+    const bool s2 = s->k33 == 2;
     const bool left = s->cols.any_lshift, sgn = s->cols.hi <= 127;
+#define DW33_CALL(P, S2)                                                                 \
+    do {                                                                                 \
+        if (left)                                                                        \
+            dw33_block(s, j, n, i0, i1, c0, cnt, P, S2, true, sgn);                      \
+        else if (sgn)                                                                    \
+            dw33_block(s, j, n, i0, i1, c0, cnt, P, S2, false, true);                    \
+        else                                                                             \
+            dw33_block(s, j, n, i0, i1, c0, cnt, P, S2, false, false);                   \
+    } while (0)
     for (int64_t c0 = c_begin; c0 < c_end; c0 += 64) {
         const int64_t cnt = c_end - c0 < 64 ? c_end - c0 : 64;
-        if (cnt <= 16 && !pair) {
+        if (cnt <= 16) {
             for (int64_t r = s2 ? i0 : 2 * i0; r < (s2 ? i1 : 2 * i1) && r < s->g.OH; r++)
                 dw_row_avx512(s, j, (size_t)(n * s->g.OH + r), c0, c_end);
-        } else if (pair) {
-            if (left) dw33_block(s, j, n, i0, i1, 0, 32, true, false, true, sgn);
-            else if (sgn) dw33_block(s, j, n, i0, i1, 0, 32, true, false, false, true);
-            else dw33_block(s, j, n, i0, i1, 0, 32, true, false, false, false);
+        } else if (cnt <= 32) { /* two pixels per vector */
+            if (s2) DW33_CALL(true, true);
+            else DW33_CALL(true, false);
         } else if (s2) {
-            if (left) dw33_block(s, j, n, i0, i1, c0, cnt, false, true, true, sgn);
-            else if (sgn) dw33_block(s, j, n, i0, i1, c0, cnt, false, true, false, true);
-            else dw33_block(s, j, n, i0, i1, c0, cnt, false, true, false, false);
-        } else if (left) {
-            dw33_block(s, j, n, i0, i1, c0, cnt, false, false, true, sgn);
-        } else if (sgn) {
-            dw33_block(s, j, n, i0, i1, c0, cnt, false, false, false, true);
+            DW33_CALL(false, true);
         } else {
-            dw33_block(s, j, n, i0, i1, c0, cnt, false, false, false, false);
+            DW33_CALL(false, false);
         }
     }
+#undef DW33_CALL
 }
 
 /*
@@ -1050,7 +1069,7 @@ static qlite_status dwq_prepare(qlite_node *node, bool hybrid) {
     if (O > 65536 || taps > 64) s->fast = false; /* (the AVX-512 row keeps 64 tap vectors) */
     s->k33 = 0;
     if (s->fast && s->isa == DW_AVX512 && !hybrid && g->KH == 3 && g->KW == 3 && g->dh == 1 &&
-        g->dw == 1 && g->sh == g->sw && (g->sh == 1 || (g->sh == 2 && g->C != 32)))
+        g->dw == 1 && g->sh == g->sw && (g->sh == 1 || g->sh == 2))
         s->k33 = (int)g->sh;
     s->eval = dwq_eval;
     s->img_bytes = hybrid ? ((size_t)(g->N * g->H * g->W * g->C) + 63) / 64 * 64 : 0;
