@@ -445,7 +445,7 @@ static qlite_status conv_prepare(qlite_node *node) {
         if (!wp) return qlite_node_error(node, QLITE_ERR_NO_MEMORY, "out of memory");
         size_t wb = 0;
         if ((st = qlite_wino_prepare(node, wp, s->N, s->H, s->W, s->C, s->O, s->OH, s->OW, s->pt,
-                                     s->pl, s->lo, s->hi, &wb)))
+                                     s->pl, s->lo, s->hi, s->w16.half, &wb)))
             return st;
         s->wino = wp;
         node->scratch_bytes += wb;

@@ -37,6 +37,7 @@
 #include <math.h>
 
 #include "conv_2d_winograd.h"
+#include "gemm_f16.h"
 #include "nn_common.h"
 #include "packed_weights.h"
 
@@ -88,6 +89,7 @@ typedef struct wino_job {
     const void *w; /* O16 weights (float16 when half) */
     bool half;
     float *y, *u, *v, *m;
+    float *wide; /* float16 weights: one widened panel per thread */
     size_t t0, tb; /* the chunk: tiles [t0, t0 + tb) */
 } wino_job;
 
@@ -125,37 +127,36 @@ WINO_INLINE void weight_tf(const float *const g[9], int i0, int i1, float *u, si
     }
 }
 
-/* Rows [i0, i1) of U (6 components each) for every panel and channel into u. */
-WINO_INLINE void weights_rows(const wino_job *j, int i0, int i1, float *u) {
+/* Rows [i0, i1) of U (6 components each) for every panel and channel into
+ * u; float16 weights are widened a panel at a time into `wide` (9 C x 16). */
+WINO_INLINE void weights_rows(const wino_job *j, int i0, int i1, float *u, float *wide) {
     const qlite_wino *p = j->p;
     const size_t C = (size_t)p->C, K = 9 * C;
-    float wide[9][16];
-    for (size_t pn = 0; pn < p->panels; pn++)
+    for (size_t pn = 0; pn < p->panels; pn++) {
+        const float *panel = (const float *)j->w + pn * K * 16;
+        if (j->half) { /* the panel's [9C][16] halves are contiguous */
+            qlite_f16_to_f32_row((const uint16_t *)j->w + pn * K * 16, wide, K * 16);
+            panel = wide;
+        }
         for (size_t c = 0; c < C; c++) {
-            const float *g[9];
-            const size_t at = (pn * K + c) * 16; /* tap k at at + k * C * 16 */
-            for (size_t k = 0; k < 9; k++) {
-                if (j->half) {
-                    const uint16_t *h = (const uint16_t *)j->w + at + k * C * 16;
-                    for (int l = 0; l < 16; l++) wide[k][l] = qlite_fp16_to_fp32(h[l]);
-                    g[k] = wide[k];
-                } else {
-                    g[k] = (const float *)j->w + at + k * C * 16;
-                }
-            }
+            const float *g[9]; /* tap k of channel c: [k * C + c][16] */
+            for (size_t k = 0; k < 9; k++) g[k] = panel + (k * C + c) * 16;
             weight_tf(g, i0, i1, u + (pn * C + c) * 16, p->u_stride);
         }
+    }
 }
 
 /* Rows [begin, end) of the whole U (chunked mode). */
-QLITE_NN_ISA_CLONES static void weights_range(void *arg, size_t begin, size_t end) {
+QLITE_NN_ISA_CLONES static void weights_range(void *arg, int thread, size_t begin, size_t end) {
     const wino_job *j = arg;
-    weights_rows(j, (int)begin, (int)end, j->u + begin * 6 * j->p->u_stride);
+    weights_rows(j, (int)begin, (int)end, j->u + begin * 6 * j->p->u_stride,
+                 j->wide + (size_t)thread * j->p->wide_floats);
 }
 
 /* Row i of U (components 6i .. 6i+5) into u (fused mode). */
-QLITE_NN_ISA_CLONES static void weights_range_into(const wino_job *j, int i, float *u) {
-    weights_rows(j, i, i + 1, u);
+QLITE_NN_ISA_CLONES static void weights_range_into(const wino_job *j, int i, float *u,
+                                                   float *wide) {
+    weights_rows(j, i, i + 1, u, wide);
 }
 
 /*
@@ -268,7 +269,7 @@ static void fused_range(void *arg, int thread, size_t begin, size_t end) {
     const wino_job *j = arg;
     float *ub = j->u + (size_t)thread * 6 * j->p->u_stride;
     for (size_t i = begin; i < end; i++) {
-        weights_range_into(j, (int)i, ub);
+        weights_range_into(j, (int)i, ub, j->wide + (size_t)thread * j->p->wide_floats);
         for (size_t jj = 0; jj < 6; jj++) gemm_one(j, i * 6 + jj, ub + jj * j->p->u_stride);
     }
 }
@@ -336,7 +337,8 @@ static size_t round16(size_t n) { return (n + 15) / 16 * 16; }
 
 qlite_status qlite_wino_prepare(qlite_node *node, qlite_wino *p, int64_t N, int64_t H, int64_t W,
                                 int64_t C, int64_t O, int64_t OH, int64_t OW, int64_t pt,
-                                int64_t pl, float lo, float hi, size_t *scratch_bytes) {
+                                int64_t pl, float lo, float hi, bool half,
+                                size_t *scratch_bytes) {
     *p = (qlite_wino){.N = N, .H = H, .W = W, .C = C, .O = O, .OH = OH, .OW = OW, .pt = pt,
                       .pl = pl, .lo = lo, .hi = hi};
     p->TH = (size_t)(OH + 3) / 4;
@@ -371,7 +373,9 @@ qlite_status qlite_wino_prepare(qlite_node *node, qlite_wino *p, int64_t N, int6
     p->u_floats = (p->fused ? (size_t)p->threads * 6 : 36) * p->u_stride;
     p->v_floats = 36 * p->v_stride;
     p->m_floats = 36 * p->m_stride;
-    *scratch_bytes = (p->u_floats + p->v_floats + p->m_floats) * sizeof(float);
+    p->wide_floats = half ? round16(9 * (size_t)C * 16) : 0;
+    *scratch_bytes = (p->u_floats + p->v_floats + p->m_floats +
+                      (size_t)p->threads * p->wide_floats) * sizeof(float);
     return QLITE_OK;
 }
 
@@ -381,6 +385,7 @@ void qlite_wino_run(const qlite_node *node, const qlite_wino *p, const float *x,
     wino_job j = {.p = p, .x = x, .b = b, .w = w16, .half = half, .y = y, .u = s};
     j.v = s + p->u_floats;
     j.m = j.v + p->v_floats;
+    j.wide = j.m + p->m_floats;
     if (p->fused) { /* all tiles at once; U made row by row beside its GEMMs */
         j.t0 = 0;
         j.tb = p->T;
@@ -389,7 +394,7 @@ void qlite_wino_run(const qlite_node *node, const qlite_wino *p, const float *x,
         qlite_parallel_for(node, p->T, output_range, &j);
         return;
     }
-    qlite_parallel_for(node, 6, weights_range, &j); /* all of U, each invoke */
+    qlite_parallel_for_thread(node, 6, weights_range, &j); /* all of U, each invoke */
     for (size_t t0 = 0; t0 < p->T; t0 += p->chunk) {
         j.t0 = t0;
         j.tb = p->T - t0 < p->chunk ? p->T - t0 : p->chunk;

@@ -40,6 +40,7 @@ typedef struct qlite_wino {
     size_t u_stride;       /* floats per component of U (panels * 16 * C) */
     size_t v_stride, m_stride; /* floats per component of a chunk's V / M */
     size_t u_floats, v_floats, m_floats; /* scratch parts (64-byte multiples) */
+    size_t wide_floats;    /* per thread: one widened float16 weight panel, or 0 */
     float lo, hi;
     bool fused;            /* one pass over all tiles, U made 6 components at a time */
     int threads;
@@ -64,11 +65,13 @@ void qlite_wino_set_mode(qlite_wino_mode mode);
  * Fills *p for a 3x3 stride-1 single-group convolution of x [N, H, W, C]
  * into y [N, OH, OW, O] (OH = H + pt + pb - 2, OW likewise) and returns the
  * scratch bytes eval needs in *scratch_bytes (the transformed weights U are
- * made there on each invoke, nothing is kept).
+ * made there on each invoke, nothing is kept). half: the weights eval gets
+ * are float16.
  */
 qlite_status qlite_wino_prepare(qlite_node *node, qlite_wino *p, int64_t N, int64_t H, int64_t W,
                                 int64_t C, int64_t O, int64_t OH, int64_t OW, int64_t pt,
-                                int64_t pl, float lo, float hi, size_t *scratch_bytes);
+                                int64_t pl, float lo, float hi, bool half,
+                                size_t *scratch_bytes);
 
 /* y = clamp(conv(x, w) + b): w16 the O16 weights ([ceil(O/16)][9*C][16],
  * float16 when `half`), b [O] or NULL, scratch the bytes prepare asked for
