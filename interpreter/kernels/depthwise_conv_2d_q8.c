@@ -420,23 +420,30 @@ Q8_AVX512 static inline void dw33_fold(rq16w *p, __m512i acc0, __m512i lt[2]) {
     lt[1] = _mm512_sub_epi64(lim, fo);
 }
 
-Q8_AVX512 static inline __attribute__((always_inline)) __m512i dw33_q(__m512i x, const rq16w *p,
-                                                                      const __m512i lt[2]) {
+/* corr false: without the correction for a negative h, which only moves results that are
+ * <= 0 either way (h < 0: floor((h + 2^(r-1) - [1]) / 2^r) <= 0); when the output's lower
+ * clamp is at or above its zero point (ReLU, ReLU6: lo >= zy) every such result gives lo. */
+Q8_AVX512 static inline __attribute__((always_inline)) __m512i
+dw33_q(__m512i x, const rq16w *p, const __m512i lt[2], bool corr) {
     const __m512i pe = _mm512_mul_epi32(x, p->m0);
     const __m512i po = _mm512_mul_epi32(_mm512_srli_epi64(x, 32), p->m0o);
     __m512i te = _mm512_add_epi64(pe, p->ce), to = _mm512_add_epi64(po, p->co);
-    te = _mm512_mask_sub_epi64(te, _mm512_cmplt_epi64_mask(pe, lt[0]), te, p->de);
-    to = _mm512_mask_sub_epi64(to, _mm512_cmplt_epi64_mask(po, lt[1]), to, p->dodd);
+    if (corr) {
+        te = _mm512_mask_sub_epi64(te, _mm512_cmplt_epi64_mask(pe, lt[0]), te, p->de);
+        to = _mm512_mask_sub_epi64(to, _mm512_cmplt_epi64_mask(po, lt[1]), to, p->dodd);
+    }
     te = _mm512_srav_epi64(te, p->she);
     to = _mm512_srav_epi64(to, p->sho);
     return _mm512_mask_shuffle_epi32(te, 0xAAAA, to, (_MM_PERM_ENUM)0xA0);
 }
 
 /* Output bytes of acc (left: the whole accumulators, rq16w_q; else the sums after acc0,
- * dw33_q with acc0 folded into p and lt) */
+ * dw33_q with acc0 folded into p and lt). Both dtypes as uint8: int8 outputs are computed
+ * as their codes + 128 (zy16, lo8, hi8 shifted by 128 at setup, every narrowing step
+ * monotone), then flipped back by fo = 0x80. */
 Q8_AVX512 static inline __attribute__((always_inline)) __m512i
-dw33_out(const __m512i acc[4], const rq16w p[4], const __m512i lt[4][2], bool left, bool sgn,
-         __m512i zy16, __m512i lo8, __m512i hi8) {
+dw33_out(const __m512i acc[4], const rq16w p[4], const __m512i lt[4][2], bool left, bool corr,
+         __m512i zy16, __m512i lo8, __m512i hi8, __m512i fo) {
     __m512i q[4];
     for (int k = 0; k < 4; k++) {
         if (left) {
@@ -444,13 +451,13 @@ dw33_out(const __m512i acc[4], const rq16w p[4], const __m512i lt[4][2], bool le
             pk.left = true; /* a constant here: no test per vector */
             q[k] = rq16w_q(acc[k], &pk);
         } else {
-            q[k] = dw33_q(acc[k], &p[k], lt[k]);
+            q[k] = dw33_q(acc[k], &p[k], lt[k], corr);
         }
     }
     const __m512i w01 = _mm512_adds_epi16(_mm512_packs_epi32(q[0], q[1]), zy16);
     const __m512i w23 = _mm512_adds_epi16(_mm512_packs_epi32(q[2], q[3]), zy16);
-    return sgn ? _mm512_min_epi8(_mm512_max_epi8(_mm512_packs_epi16(w01, w23), lo8), hi8)
-               : _mm512_min_epu8(_mm512_max_epu8(_mm512_packus_epi16(w01, w23), lo8), hi8);
+    return _mm512_xor_si512(
+        _mm512_min_epu8(_mm512_max_epu8(_mm512_packus_epi16(w01, w23), lo8), hi8), fo);
 }
 
 /* The output bytes of one vector: a pair's halves at two pixels (contiguous when C = 32) */
@@ -471,7 +478,7 @@ dw33_store(uint8_t *dst, __m512i y, int64_t C, bool pair, bool one, __mmask64 m)
  * outputs whose windows share it (DW33_COLS / 2 outputs per chunk). */
 Q8_AVX512 static inline __attribute__((always_inline)) void
 dw33_block(const dwq_state *s, const dwq_job *j, int64_t n, int64_t i0, int64_t i1, int64_t c0,
-           int64_t cnt, bool pair, bool s2, bool left, bool sgn) {
+           int64_t cnt, bool pair, bool s2, bool left, bool corr) {
     const qlite_conv_geom *g = &s->g;
     const int64_t H = g->H, W = g->W, C = g->C, OH = g->OH, OW = g->OW;
     /* pair: the channel mask in each 32-byte half */
@@ -521,8 +528,11 @@ dw33_block(const dwq_state *s, const dwq_job *j, int64_t n, int64_t i0, int64_t 
             lt[k][0] = lt[k][1] = z;
         }
     }
-    const __m512i zy16 = _mm512_set1_epi16((int16_t)s->cols.zy);
-    const __m512i lo8 = _mm512_set1_epi8((char)s->cols.lo), hi8 = _mm512_set1_epi8((char)s->cols.hi);
+    const int32_t ob8 = s->cols.hi <= 127 ? 128 : 0; /* int8 output: its codes + 128 */
+    const __m512i zy16 = _mm512_set1_epi16((int16_t)(s->cols.zy + ob8));
+    const __m512i lo8 = _mm512_set1_epi8((char)(uint8_t)(s->cols.lo + ob8));
+    const __m512i hi8 = _mm512_set1_epi8((char)(uint8_t)(s->cols.hi + ob8));
+    const __m512i fo = _mm512_set1_epi8((char)(uint8_t)ob8);
     const uint8_t *img = j->x + (size_t)(n * H * W * C);
     __m512i tab[(DW33_COLS + 2) * 4];
     for (int64_t item = i0; item < i1; item++) {
@@ -555,13 +565,13 @@ dw33_block(const dwq_state *s, const dwq_job *j, int64_t n, int64_t i0, int64_t 
                 for (int kx = 0; kx < 3; kx++)
                     for (int k = 0; k < 4; k++)
                         aa[k] = _mm512_dpbusd_epi32(aa[k], t[4 * kx + k], wa[kx][k]);
-                dw33_store(oa + (ox0 + o) * C, dw33_out(aa, p, lt, left, sgn, zy16, lo8, hi8), C,
+                dw33_store(oa + (ox0 + o) * C, dw33_out(aa, p, lt, left, corr, zy16, lo8, hi8, fo), C,
                            pair, one, m);
                 if (second) {
                     for (int kx = 0; kx < 3; kx++)
                         for (int k = 0; k < 4; k++)
                             ab[k] = _mm512_dpbusd_epi32(ab[k], t[4 * kx + k], wb[kx][k]);
-                    dw33_store(ob + (ox0 + o) * C, dw33_out(ab, p, lt, left, sgn, zy16, lo8, hi8),
+                    dw33_store(ob + (ox0 + o) * C, dw33_out(ab, p, lt, left, corr, zy16, lo8, hi8, fo),
                                C, pair, one, m);
                 }
             }
@@ -579,12 +589,12 @@ Q8_AVX512 static void dw_row_avx512(const dwq_state *s, const dwq_job *j, size_t
 Q8_AVX512 static void dw33_rows(const dwq_state *s, const dwq_job *j, int64_t n, int64_t i0,
                                 int64_t i1, int64_t c_begin, int64_t c_end) {
     const bool s2 = s->k33 == 2;
-    const bool left = s->cols.any_lshift, sgn = s->cols.hi <= 127;
+    const bool left = s->cols.any_lshift, corr = s->cols.lo < s->cols.zy;
 #define DW33_CALL(P, S2)                                                                 \
     do {                                                                                 \
         if (left)                                                                        \
-            dw33_block(s, j, n, i0, i1, c0, cnt, P, S2, true, sgn);                      \
-        else if (sgn)                                                                    \
+            dw33_block(s, j, n, i0, i1, c0, cnt, P, S2, true, true);                     \
+        else if (corr)                                                                   \
             dw33_block(s, j, n, i0, i1, c0, cnt, P, S2, false, true);                    \
         else                                                                             \
             dw33_block(s, j, n, i0, i1, c0, cnt, P, S2, false, false);                   \
