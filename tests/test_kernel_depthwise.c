@@ -352,12 +352,13 @@ static void dwq_sweep(unsigned cap) {
     for (size_t i = 0; i < KC_COUNT(more); i++) check_q8(&more[i], seed++);
     /* 3x3 stride 1 and 2 (AVX-512: two output rows (stride 2: one) per item from
      * interleaved input columns, borders and the row below the last read as the zero
-     * point, 64- (32-) output chunks, blocks of 17..32 channels as pixel pairs (contiguous
-     * when C = 32), tails of <= 16 channels by the 16-channel rows): odd and even row counts, 1..20 rows and columns, widths
-     * past one chunk, channels around the 64-byte blocks, each padding side 0..2 */
+     * point, 64- (32-) output chunks, blocks of 17..32 channels (stride 1: 9..32) as pixel
+     * pairs (contiguous when C = 32), smaller tails by the 16-channel rows): odd and even
+     * row counts, 1..20 rows and columns, widths past one chunk, channels around the
+     * 64-byte blocks and the tail limits, each padding side 0..2 */
     static const int64_t Hs3[] = {1, 2, 3, 6, 7, 20};
     static const int64_t Ws3[] = {1, 2, 5, 20, 67};
-    static const int64_t Cs3[] = {17, 31, 32, 63, 64, 65, 70, 88, 96, 144};
+    static const int64_t Cs3[] = {8, 9, 17, 31, 32, 63, 64, 65, 70, 72, 88, 96, 144};
     for (size_t i = 0; i < KC_COUNT(Hs3); i++)
         for (size_t k = 0; k < KC_COUNT(Cs3); k++, seed++) {
             const size_t wi = (i + k) % KC_COUNT(Ws3);

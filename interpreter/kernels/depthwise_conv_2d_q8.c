@@ -583,9 +583,11 @@ Q8_AVX512 static void dw_row_avx512(const dwq_state *s, const dwq_job *j, size_t
                                     int64_t c_begin, int64_t c_end);
 
 /* Items [i0, i1) of image n of the 3x3 paths (s->k33; item i: output rows 2 i, 2 i + 1, at
- * stride 2 row i), channels [c_begin, c_end). A last block of 17..32 channels takes two
- * output pixels per vector; one of 16 or fewer goes to dw_row_avx512 (16 channels per
- * vector: less work than a block of table and output stage). */
+ * stride 2 row i), channels [c_begin, c_end). A last block of 9..32 channels (stride 2:
+ * 17..32) takes two output pixels per vector; a smaller one goes to dw_row_avx512 (16
+ * channels per vector: less work than a block of table and output stage). MobileNetV2's
+ * 144 channels, 1 thread: the last 16 as pairs took 0.91x the time at stride 1 and
+ * 1.03x at stride 2 (3 interleaved runs, per-op medians). */
 Q8_AVX512 static void dw33_rows(const dwq_state *s, const dwq_job *j, int64_t n, int64_t i0,
                                 int64_t i1, int64_t c_begin, int64_t c_end) {
     const bool s2 = s->k33 == 2;
@@ -601,7 +603,7 @@ Q8_AVX512 static void dw33_rows(const dwq_state *s, const dwq_job *j, int64_t n,
     } while (0)
     for (int64_t c0 = c_begin; c0 < c_end; c0 += 64) {
         const int64_t cnt = c_end - c0 < 64 ? c_end - c0 : 64;
-        if (cnt <= 16) {
+        if (cnt <= (s2 ? 16 : 8)) {
             for (int64_t r = s2 ? i0 : 2 * i0; r < (s2 ? i1 : 2 * i1) && r < s->g.OH; r++)
                 dw_row_avx512(s, j, (size_t)(n * s->g.OH + r), c0, c_end);
         } else if (cnt <= 32) { /* two pixels per vector */
