@@ -24,9 +24,9 @@
  *            the weights into its own buffer and runs their 6 GEMMs; output
  *            transform (threads split tiles). U never exists whole.
  *   chunked  more tiles (56x56x64): all of U made first (threads split its
- *            rows), then chunks of tiles whose V and M (~1 MiB) stay in L2:
- *            input transform, 36 GEMMs (threads split components), output
- *            transform.
+ *            rows), then chunks of tiles whose V and M (~1 MiB) stay in L2,
+ *            each taken by one thread (its own V and M): input transform,
+ *            36 GEMMs, output transform.
  * Each output element is one fixed sequence of operations (its tile's
  * transforms, the fast GEMM's sequential K chain), so any thread count and
  * either schedule give the same bits (gemm_f32's portable micro-kernels:
@@ -373,19 +373,38 @@ qlite_status qlite_wino_prepare(qlite_node *node, qlite_wino *p, int64_t N, int6
     p->u_floats = (p->fused ? (size_t)p->threads * 6 : 36) * p->u_stride;
     p->v_floats = 36 * p->v_stride;
     p->m_floats = 36 * p->m_stride;
+    /* chunked: each thread its own V and M */
+    const size_t vm_sets = p->fused ? 1 : (size_t)p->threads;
     p->wide_floats = half ? round16(9 * (size_t)C * 16) : 0;
-    *scratch_bytes = (p->u_floats + p->v_floats + p->m_floats +
+    *scratch_bytes = (p->u_floats + vm_sets * (p->v_floats + p->m_floats) +
                       (size_t)p->threads * p->wide_floats) * sizeof(float);
     return QLITE_OK;
+}
+
+/* Chunked mode: chunks [begin, end) of tiles, each transformed, multiplied
+ * and transformed back by one thread in its own V and M. */
+static void chunks_range(void *arg, int thread, size_t begin, size_t end) {
+    wino_job j = *(const wino_job *)arg;
+    const qlite_wino *p = j.p;
+    j.v += (size_t)thread * (p->v_floats + p->m_floats);
+    j.m = j.v + p->v_floats;
+    for (size_t ci = begin; ci < end; ci++) {
+        j.t0 = ci * p->chunk;
+        j.tb = p->T - j.t0 < p->chunk ? p->T - j.t0 : p->chunk;
+        input_range(&j, 0, j.tb);
+        gemm_range(&j, 0, 36);
+        output_range(&j, 0, j.tb);
+    }
 }
 
 void qlite_wino_run(const qlite_node *node, const qlite_wino *p, const float *x, const void *w16,
                     bool half, const float *b, float *y, void *scratch) {
     float *s = scratch;
+    const size_t vm_sets = p->fused ? 1 : (size_t)p->threads;
     wino_job j = {.p = p, .x = x, .b = b, .w = w16, .half = half, .y = y, .u = s};
     j.v = s + p->u_floats;
     j.m = j.v + p->v_floats;
-    j.wide = j.m + p->m_floats;
+    j.wide = j.v + vm_sets * (p->v_floats + p->m_floats);
     if (p->fused) { /* all tiles at once; U made row by row beside its GEMMs */
         j.t0 = 0;
         j.tb = p->T;
@@ -395,11 +414,5 @@ void qlite_wino_run(const qlite_node *node, const qlite_wino *p, const float *x,
         return;
     }
     qlite_parallel_for_thread(node, 6, weights_range, &j); /* all of U, each invoke */
-    for (size_t t0 = 0; t0 < p->T; t0 += p->chunk) {
-        j.t0 = t0;
-        j.tb = p->T - t0 < p->chunk ? p->T - t0 : p->chunk;
-        qlite_parallel_for(node, j.tb, input_range, &j);
-        qlite_parallel_for(node, 36, gemm_range, &j);
-        qlite_parallel_for(node, j.tb, output_range, &j);
-    }
+    qlite_parallel_for_thread(node, (p->T + p->chunk - 1) / p->chunk, chunks_range, &j);
 }
