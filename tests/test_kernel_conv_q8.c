@@ -261,6 +261,9 @@ static void test_conv_exact(void **state) {
         CASE(K_CONV, I8, 1, 23, 24, 3, 32, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1),
         CASE(K_CONV, U8, 2, 9, 10, 4, 20, 3, 3, 1, 2, 1, 1, 1, 0, 1, 1, 1),
         CASE(K_CONV, I8, 1, 11, 13, 5, 33, 3, 3, 2, 1, 1, 1, 1, 1, 0, 1, 1),
+        /* short K on the AMX tiles: tiles of more than 256 rows (1600 and 2025 pixels) */
+        CASE(K_CONV, I8, 1, 40, 40, 16, 24, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1),
+        CASE(K_CONV, U8, 1, 90, 90, 3, 20, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1),
         /* fewer tiles than threads want: the output columns split into ranges of whole
          * micro-tiles (a partial last one), each thread keeping its tile's patches */
         CASE(K_CONV, I8, 1, 7, 7, 24, 200, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1),
