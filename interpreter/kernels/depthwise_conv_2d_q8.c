@@ -17,8 +17,11 @@
  * register over the taps, (u - zu) * w widened to int32 lane by lane, then
  * the vector requantization of q8_x86.h (or the float output stage) and one
  * store; ARM64: NEON blocks of 8 channels per pixel, the same arithmetic
- * (dw_block_neon). Threads split output rows (AVX-512: rows x channel
- * groups when there are few rows). Other cases (multiplier > 1, weight zero
+ * (dw_block_neon). AVX-512 3x3 at stride 1 / 2 with integer outputs: the
+ * column tables of dw33_block (kernel columns as VPDPBUSD quads, two output
+ * rows per pass at stride 1). Threads split output rows (AVX-512: rows x
+ * channel groups when there are few rows; the 3x3 path channel group
+ * outermost). Other cases (multiplier > 1, weight zero
  * points, CPUs without AVX2 or NEON) take the per-channel portable loop.
  */
 #include "kernels/nn_q8.h"
@@ -364,8 +367,9 @@ Q8_AVX512 static int64_t dw_row_vnni(const dwq_state *s, const dwq_job *j, size_
 }
 
 /*
- * 3x3 windows, stride 1, dilation 1 (MobileNet's depthwise layers), integer
- * outputs: two output rows at a time from the four input rows they read.
+ * 3x3 windows, stride 1 or 2, dilation 1 (MobileNet's depthwise layers),
+ * integer outputs: at stride 1 two output rows at a time from the four input
+ * rows they read (stride 2: dw33_block).
  * Each input column's four rows are interleaved once per channel
  * (dwv_unpack4: byte i of each dword from row i) into a table of
  * DW33_COLS + 2 columns, so one VPDPBUSD adds a whole kernel column (three
@@ -381,7 +385,8 @@ Q8_AVX512 static int64_t dw_row_vnni(const dwq_state *s, const dwq_job *j, size_
  * pixels per vector (one 64-byte load per row when C = 32 at stride 1, two
  * 32-byte halves otherwise). The output stage is dwv_pixels' (rq16w_q,
  * saturating narrowing, clamp in bytes) with the accumulator start folded
- * into its constants (dw33_fold).
+ * into its constants (dw33_fold) and, under ReLU-like clamps, without the
+ * rounding correction for negative values (dw33_q).
  */
 #define DW33_COLS 64
 
@@ -473,9 +478,10 @@ dw33_store(uint8_t *dst, __m512i y, int64_t C, bool pair, bool one, __mmask64 m)
 
 /* Items [i0, i1) of image n, item i = output rows 2 i and 2 i + 1 (if there is one),
  * channels [c0, c0 + cnt), cnt <= 64 (pair: cnt <= 32, two output pixels per vector); the
- * weights and output parameters set up once for all of them. Stride 2 (s2): output row oy alone, its three input rows
- * interleaved with the zero point as the fourth, each table column serving the two
- * outputs whose windows share it (DW33_COLS / 2 outputs per chunk). */
+ * weights and output parameters set up once for all of them. Stride 2 (s2): item i = output
+ * row i alone, its three input rows interleaved with the zero point as the fourth, each
+ * table column serving the two outputs whose windows share it (DW33_COLS / 2 outputs per
+ * chunk). */
 Q8_AVX512 static inline __attribute__((always_inline)) void
 dw33_block(const dwq_state *s, const dwq_job *j, int64_t n, int64_t i0, int64_t i1, int64_t c0,
            int64_t cnt, bool pair, bool s2, bool left, bool corr) {
