@@ -19,6 +19,10 @@
  * Og % 16 == 0), else packed once at prepare; nothing is packed per invoke
  * (weights computed by the graph: packed into scratch each invoke). The
  * reference path reads the same O16 weights (qlite_o16_at).
+ *   3x3, stride 1, no dilation, one group, sizes the rule in
+ *   conv_2d_winograd.h picks (ResNet's 56x56x64 / 28x28x128 layers), unless
+ *   the interpreter has QLITE_INTERP_EXACT_CONV: Winograd F(4x4, 3x3), 36
+ *   GEMMs on transformed tiles and weights (conv_2d_winograd.c).
  *   1x1, stride 1, no padding, one group: the NHWC input IS the A operand.
  *   with the fast GEMM (float32 weights, AVX-512), one group, no dilation
  *   across: implicit im2col: each pixel's window is KH runs of KW*C
