@@ -588,6 +588,11 @@ static void test_amx_detect(void **state) {
     qlite_q8_set_feature_cap(~0u);
 }
 
+/* amx_check_shape's output clamp: 0 as make_cols drew it, 1 ReLU (lo = zy), 2 ReLU6-like
+ * (lo = zy, hi = zy + 90 within the dtype) -- the AMX output stage leaves out the negative-h
+ * rounding correction when lo >= zy. */
+static int amx_relu;
+
 /* One shape: A of exactly M x lda bytes (rows past K: zeros to K4, then the next row's
  * bytes), weights of exactly ceil(N / 16) blocks, both against a guard page. */
 static void amx_check_shape(const qlite_gemm_q8_ukernel *uk, qlite_test_rng *r, cols_buf *cb,
@@ -595,6 +600,11 @@ static void amx_check_shape(const qlite_gemm_q8_ukernel *uk, qlite_test_rng *r, 
     const size_t K4 = qlite_gemm_q8_k4(K), blocks = (N + 15) / 16;
     make_cols(r, cb, N, qlite_test_rng_u32(r) % 4 != 0, zw, qlite_test_rng_u32(r) % 5 == 0,
               qlite_test_rng_u32(r) % 3 == 0 ? QLITE_DTYPE_UINT8 : QLITE_DTYPE_INT8);
+    if (amx_relu) { /* (a zero point below the upper clamp, as a fused ReLU has) */
+        if (cb->cols.zy > cb->cols.hi - 1) cb->cols.zy = cb->cols.hi - 1;
+        cb->cols.lo = cb->cols.zy;
+        if (amx_relu == 2 && cb->cols.hi > cb->cols.zy + 90) cb->cols.hi = cb->cols.zy + 90;
+    }
     guarded ga = guarded_alloc(M * lda), gb = guarded_alloc(blocks * K4 * 16);
     uint8_t *a = ga.p;
     int8_t *w = malloc(N * K), *packed = malloc(qlite_gemm_q8_packed_size(K, N));
@@ -726,6 +736,12 @@ static void test_amx_short_k(void **state) {
     amx_check_shape(uk, &r, cb, 256, 16, 32, 32, false, QLITE_GEMM_Q8_BYTES);
     amx_check_shape(uk, &r, cb, 256, 96, 16, 16, false, QLITE_GEMM_Q8_BYTES);
     amx_check_shape(uk, &r, cb, 200, 32, 27, 28, false, QLITE_GEMM_Q8_BYTES);
+    /* ReLU / ReLU6 clamps (lo = zy) at short and long K, with and without the row-sum term */
+    for (amx_relu = 1; amx_relu <= 2; amx_relu++)
+        for (size_t K = 1; K <= 140; K += 3)
+            amx_check_shape(uk, &r, cb, 16 + K % 55, 1 + K % 97, K, qlite_gemm_q8_k4(K), K % 4 == 1,
+                            QLITE_GEMM_Q8_BYTES);
+    amx_relu = 0;
     free(cb);
 }
 

@@ -234,6 +234,36 @@ Q8_AVX512 static inline __m256i amx_bytes32(__m512i qa, __m512i qb, const rq16w 
 }
 
 /*
+ * rq16w_q_eo of the row at r (odd columns read at r + 1); corr false: without
+ * the correction for a negative h. That correction only lowers results q <= 0
+ * (h < 0: q and the uncorrected q are both <= 0), which give zy + q <= zy <=
+ * lo when the output's lower clamp is at or above its zero point (ReLU,
+ * ReLU6): the same bytes either way, 4 vector ops fewer per 32 outputs.
+ */
+Q8_AVX512 static inline __attribute__((always_inline)) __m512i
+amx_q_eo(const int32_t *r, const rq16w *p, const __m512i lt[2], bool corr) {
+    if (corr) return rq16w_q_eo(_mm512_loadu_si512(r), _mm512_loadu_si512(r + 1), p, lt);
+    const __m512i te = _mm512_add_epi64(_mm512_mul_epi32(_mm512_loadu_si512(r), p->m0), p->ce);
+    const __m512i to =
+        _mm512_add_epi64(_mm512_mul_epi32(_mm512_loadu_si512(r + 1), p->m0o), p->co);
+    return _mm512_mask_shuffle_epi32(_mm512_srav_epi64(te, p->she), 0xAAAA,
+                                     _mm512_srav_epi64(to, p->sho), (_MM_PERM_ENUM)0xA0);
+}
+
+/* The fast output stage's rows [i0, i1) (16 or, two, 32 columns; bytes stored under m32). */
+Q8_AVX512 static inline __attribute__((always_inline)) void
+amx_rows(const int32_t *acc, size_t i0, size_t i1, const rq16w *p0, const rq16w *p1,
+         const __m512i lt0[2], const __m512i lt1[2], bool two, bool corr, bool sgn, bool clamp,
+         uint8_t *c, size_t ldc, __mmask32 m32) {
+    for (size_t i = i0; i < i1; i++) {
+        const int32_t *r = acc + 32 * i;
+        const __m512i q0 = amx_q_eo(r, p0, lt0, corr);
+        const __m512i q1 = two ? amx_q_eo(r + 16, p1, lt1, corr) : q0;
+        _mm256_mask_storeu_epi8(c + i * ldc, m32, amx_bytes32(q0, q1, p0, sgn, clamp));
+    }
+}
+
+/*
  * Output stage of acc rows [i0, i1) (C rows of the block: c, rowsum) for
  * ncols (1..32) columns starting at global column n; p: the panel's
  * requantization (BYTES mode), p[1] only when ncols > 16.
@@ -260,16 +290,16 @@ Q8_AVX512 static void amx_out(const int32_t *acc, size_t i0, size_t i1, size_t n
         rq16w_fold(&p1, bias[1], lt1);
         const bool sgn = p0.sgn;
         const bool clamp = sgn ? cols->lo > -128 || cols->hi < 127 : cols->lo > 0 || cols->hi < 255;
-        for (size_t i = i0; i < i1; i++) {
-            const int32_t *r = acc + 32 * i;
-            const __m512i q0 =
-                rq16w_q_eo(_mm512_loadu_si512(r), _mm512_loadu_si512(r + 1), &p0, lt0);
-            const __m512i q1 =
-                two ? rq16w_q_eo(_mm512_loadu_si512(r + 16), _mm512_loadu_si512(r + 17), &p1, lt1)
-                    : q0;
-            _mm256_mask_storeu_epi8((uint8_t *)c + i * ldc, m32,
-                                    amx_bytes32(q0, q1, &p0, sgn, clamp));
-        }
+        const bool corr = cols->lo < cols->zy; /* amx_q_eo */
+        uint8_t *cb = c;
+        if (two && corr)
+            amx_rows(acc, i0, i1, &p0, &p1, lt0, lt1, true, true, sgn, clamp, cb, ldc, m32);
+        else if (two)
+            amx_rows(acc, i0, i1, &p0, &p1, lt0, lt1, true, false, sgn, clamp, cb, ldc, m32);
+        else if (corr)
+            amx_rows(acc, i0, i1, &p0, &p1, lt0, lt1, false, true, sgn, clamp, cb, ldc, m32);
+        else
+            amx_rows(acc, i0, i1, &p0, &p1, lt0, lt1, false, false, sgn, clamp, cb, ldc, m32);
         return;
     }
     /* local copies: the byte stores below may not alias them, so they stay in registers */
