@@ -993,9 +993,12 @@ static qlite_status dwq_eval(qlite_node *node) {
         int32_t *zu = (int32_t *)(void *)(su + g->N);
         const size_t hwc = (size_t)(g->H * g->W * g->C);
         const float *xf = node->inputs[0]->data;
-        for (int64_t n = 0; n < g->N; n++)
-            su[n] = qlite_hybrid_quantize(xf + (size_t)n * hwc, hwc, img + (size_t)n * hwc, &zu[n],
-                                          NULL);
+        const bool ref = qlite_node_reference_only(node);
+        for (int64_t n = 0; n < g->N; n++) /* the same codes either way; split between threads */
+            su[n] = ref ? qlite_hybrid_quantize(xf + (size_t)n * hwc, hwc, img + (size_t)n * hwc,
+                                                &zu[n], NULL)
+                        : qlite_hybrid_quantize_parallel(node, xf + (size_t)n * hwc, hwc,
+                                                         img + (size_t)n * hwc, &zu[n], NULL);
         j.x = img;
         j.su = su;
         j.zu = zu;
