@@ -8,6 +8,7 @@
 #include <stdatomic.h>
 #include <string.h>
 
+#include "kernels/gemm_q8.h" /* qlite_q8_feature_limit: QLITE_MAX_ISA and the test cap */
 #include "kernels/kernel_util.h"
 #include "kernels/nn_common.h"
 
@@ -228,7 +229,11 @@ bool qlite_gemm_f16_runnable(const qlite_gemm_f16_rowk *k) {
 }
 
 const qlite_gemm_f16_rowk *qlite_gemm_f16_rowk_select(void) {
-    const int level = cpu_level();
+    /* within QLITE_MAX_ISA and the test cap (gemm_q8.h) */
+    const unsigned limit = qlite_q8_feature_limit();
+    int level = cpu_level();
+    if (level >= 2 && !(limit & QLITE_Q8_F_AVX512)) level = 1;
+    if (level >= 1 && !(limit & QLITE_Q8_F_AVX2)) level = 0;
     return all_rowks[(size_t)level < QLITE_ARRAY_SIZE(all_rowks) ? level : 0];
 }
 

@@ -6,6 +6,7 @@
 #include "gemm_q8.h"
 
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -348,11 +349,59 @@ _Static_assert(sizeof ukernel_needs / sizeof ukernel_needs[0] == QLITE_ARRAY_SIZ
                    sizeof ukernel_rank / sizeof ukernel_rank[0] == QLITE_ARRAY_SIZE(all_ukernels),
                "one needs / rank entry per variant");
 
-/* Detected once (cpuid can trap to a hypervisor); bit 31 marks "known". */
+#define ISA_X86_ALL (QLITE_Q8_F_AVX2 | QLITE_Q8_F_AVXVNNI | QLITE_Q8_F_AVX512 | QLITE_Q8_F_AMX)
+#define ISA_ARM_ALL (QLITE_Q8_F_NEON | QLITE_Q8_F_DOTPROD | QLITE_Q8_F_I8MM)
+
+/* ASCII case-insensitive equality (no locale: strcasecmp follows LC_CTYPE). */
+static bool isa_name_is(const char *a, const char *b) {
+    for (;; a++, b++) {
+        const char ca = *a >= 'A' && *a <= 'Z' ? (char)(*a - 'A' + 'a') : *a;
+        if (ca != *b) return false;
+        if (!ca) return true;
+    }
+}
+
+unsigned qlite_q8_isa_limit(const char *name) {
+    /* a level and every level below it; a name of the other architecture
+     * leaves this one's features alone */
+    static const struct {
+        const char *name;
+        unsigned mask;
+    } levels[] = {
+        {"portable", 0u},
+        {"avx2", ISA_ARM_ALL | QLITE_Q8_F_AVX2},
+        {"avxvnni", ISA_ARM_ALL | QLITE_Q8_F_AVX2 | QLITE_Q8_F_AVXVNNI},
+        {"avx512", ISA_ARM_ALL | QLITE_Q8_F_AVX2 | QLITE_Q8_F_AVXVNNI | QLITE_Q8_F_AVX512},
+        {"amx", ISA_ARM_ALL | ISA_X86_ALL},
+        {"neon", ISA_X86_ALL | QLITE_Q8_F_NEON},
+        {"dotprod", ISA_X86_ALL | QLITE_Q8_F_NEON | QLITE_Q8_F_DOTPROD},
+        {"i8mm", ISA_X86_ALL | ISA_ARM_ALL},
+    };
+    if (name)
+        for (size_t i = 0; i < QLITE_ARRAY_SIZE(levels); i++)
+            if (isa_name_is(name, levels[i].name)) return levels[i].mask;
+    return ~0u; /* unset, empty or unknown: no limit */
+}
+
+/* QLITE_MAX_ISA, read once with the detection below (like oneDNN's
+ * ONEDNN_MAX_CPU_ISA: set it before the process first prepares a model). */
+static _Atomic unsigned env_limit_cached; /* bit 31: known */
+
+static unsigned env_limit(void) {
+    unsigned l = atomic_load_explicit(&env_limit_cached, memory_order_relaxed);
+    if (l) return l | 1u << 31; /* the limit never uses bit 31 */
+    l = qlite_q8_isa_limit(getenv("QLITE_MAX_ISA"));
+    atomic_store_explicit(&env_limit_cached, l | 1u << 31, memory_order_relaxed);
+    return l | 1u << 31;
+}
+
+/* Detected once (cpuid can trap to a hypervisor), within QLITE_MAX_ISA;
+ * bit 31 marks "known". */
 static unsigned cpu_features(void) {
     static _Atomic unsigned cached;
     unsigned f = atomic_load_explicit(&cached, memory_order_relaxed);
     if (f) return f & ~(1u << 31);
+    const unsigned limit = env_limit();
     f = 0;
 #ifdef Q8_X86
     __builtin_cpu_init();
@@ -365,12 +414,14 @@ static unsigned cpu_features(void) {
             __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni"))
             f |= F_AVX512VNNI;
         /* AMX: its output stage and leftover rows are AVX-512 VNNI's */
-        if ((f & F_AVX512VNNI) && qlite_q8_amx_usable()) f |= F_AMX;
+        /* (below an "amx" limit the tile permission is not even asked for) */
+        if ((f & F_AVX512VNNI) && (limit & F_AMX) && qlite_q8_amx_usable()) f |= F_AMX;
     }
 #endif
 #ifdef Q8_ARM
     f |= qlite_q8_arm_features();
 #endif
+    f &= limit & ~(1u << 31);
     atomic_store_explicit(&cached, f | 1u << 31, memory_order_relaxed);
     return f;
 }
@@ -388,6 +439,10 @@ void qlite_q8_set_feature_cap(unsigned cap) {
 
 unsigned qlite_q8_cpu_features(void) {
     return cpu_features() & atomic_load_explicit(&feature_cap, memory_order_relaxed);
+}
+
+unsigned qlite_q8_feature_limit(void) {
+    return env_limit() & ~(1u << 31) & atomic_load_explicit(&feature_cap, memory_order_relaxed);
 }
 
 bool qlite_gemm_q8_runnable(const qlite_gemm_q8_ukernel *uk) {

@@ -133,6 +133,20 @@ unsigned qlite_q8_cpu_features(void);
  */
 void qlite_q8_set_feature_cap(unsigned cap);
 
+/*
+ * The QLITE_MAX_ISA environment variable (docs/api.md): the features the
+ * name allows, as a mask of QLITE_Q8_F_* (the named level and all below it;
+ * "portable" = 0; a name of the other architecture, e.g. "neon" on x86,
+ * limits nothing). NULL, empty or unknown names: ~0u (no limit).
+ * qlite_q8_cpu_features() is already within the variable's limit; it is read
+ * once, when the features are first detected.
+ */
+unsigned qlite_q8_isa_limit(const char *name);
+/* The limit in force: QLITE_MAX_ISA's and the test cap's, whether this CPU
+ * has the features or not. For selections detected elsewhere (e.g. float
+ * kernels needing only AVX-512F): a level is allowed while its bit is set. */
+unsigned qlite_q8_feature_limit(void);
+
 /* The best variant for this CPU and a GEMM with N columns. */
 const qlite_gemm_q8_ukernel *qlite_gemm_q8_select_for(size_t N);
 /* The same; exact_blocks: weights of exactly ceil(N/16) blocks (a model's
