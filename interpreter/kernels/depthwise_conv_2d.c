@@ -20,7 +20,8 @@
  *   ARM64 NEON, multiplier 1, channels a multiple of 4: the same row
  *     kernel (depthwise_conv_2d_f32_rows.inc) four floats a vector (FMLA);
  *   portable: for each output pixel, blocks of 16 channels keep their
- *     accumulators in a generic 16-float vector over all valid taps.
+ *     accumulators in a generic 16-float vector over all valid taps
+ *     (compiled for AVX-512 / AVX2 / baseline, chosen within QLITE_MAX_ISA).
  */
 #include "depthwise_conv_2d_f32.h"
 #include "gemm_q8.h"
@@ -190,7 +191,8 @@ __attribute__((noinline)) static void dw_tail(const dw_state *s, const float *x,
     for (size_t c = 0; c < cnt; c++) out[oc0 + c] = qlite_clampf(acc[c], s->lo, s->hi);
 }
 
-QLITE_NN_ISA_CLONES static void dw_rows(void *arg, size_t begin, size_t end) {
+static inline __attribute__((always_inline)) void dw_rows_body(void *arg, size_t begin,
+                                                                size_t end) {
     const dw_job *j = arg;
     const dw_state *s = j->s;
     const size_t OC = (size_t)s->OC;
@@ -205,6 +207,30 @@ QLITE_NN_ISA_CLONES static void dw_rows(void *arg, size_t begin, size_t end) {
                 dw_tail(s, j->x, j->w, j->b, n, oy, ox, oc, OC - oc < 16 ? OC - oc : 16, out);
         }
     }
+}
+
+/* The generic-vector rows compiled for AVX-512, AVX2 and the baseline, chosen
+ * within QLITE_MAX_ISA and the test cap (qlite_q8_feature_limit; an ifunc
+ * would choose by the CPU alone). */
+static void dw_rows(void *arg, size_t begin, size_t end) { dw_rows_body(arg, begin, end); }
+#ifdef DW_X86
+__attribute__((target("avx512f"))) static void dw_rows__avx512f(void *arg, size_t begin,
+                                                                 size_t end) {
+    dw_rows_body(arg, begin, end);
+}
+__attribute__((target("avx2"))) static void dw_rows__avx2(void *arg, size_t begin, size_t end) {
+    dw_rows_body(arg, begin, end);
+}
+#endif
+
+static qlite_range_fn dw_rows_select(void) {
+#ifdef DW_X86
+    const unsigned limit = qlite_q8_feature_limit();
+    __builtin_cpu_init();
+    if ((limit & QLITE_Q8_F_AVX512) && __builtin_cpu_supports("avx512f")) return dw_rows__avx512f;
+    if ((limit & QLITE_Q8_F_AVX2) && __builtin_cpu_supports("avx2")) return dw_rows__avx2;
+#endif
+    return dw_rows;
 }
 
 #ifdef DW_ROWS_SIMD
@@ -297,7 +323,7 @@ void qlite_dw_f32_run(const qlite_node *node, const qlite_dw_f32_plan *s, const 
         return;
     }
 #endif
-    qlite_parallel_for(node, (size_t)(s->N * s->OH), dw_rows, &j);
+    qlite_parallel_for(node, (size_t)(s->N * s->OH), dw_rows_select(), &j);
 }
 
 static qlite_status dw_eval_f32(qlite_node *node) {
