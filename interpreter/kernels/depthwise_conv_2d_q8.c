@@ -17,7 +17,7 @@
  * register over the taps, (u - zu) * w widened to int32 lane by lane, then
  * the vector requantization of q8_x86.h (or the float output stage) and one
  * store; ARM64: NEON blocks of 8 channels per pixel, the same arithmetic
- * (dw_block_neon). AVX-512 3x3 at stride 1 / 2 with integer outputs: the
+ * (dw_block_neon). AVX-512 3x3 at stride 1 / 2 (integer and hybrid): the
  * column tables of dw33_block (kernel columns as VPDPBUSD quads, two output
  * rows per pass at stride 1). Threads split output rows (AVX-512: rows x
  * channel groups when there are few rows; the 3x3 path channel group
@@ -45,7 +45,7 @@ typedef struct dwq_state {
     bool hybrid;
     int isa;                          /* DW_*: the optimized loop this CPU runs */
     bool fast;                        /* multiplier 1 and no weight zero points */
-    int k33;                          /* fast, AVX-512, integer, 3x3: dw33_rows, stride 1 / 2 */
+    int k33;                          /* fast, AVX-512, 3x3: dw33_rows, stride 1 / 2 */
     uint8_t flip;
     bool is_signed;
     int32_t zx, zu;
@@ -367,8 +367,8 @@ Q8_AVX512 static int64_t dw_row_vnni(const dwq_state *s, const dwq_job *j, size_
 }
 
 /*
- * 3x3 windows, stride 1 or 2, dilation 1 (MobileNet's depthwise layers),
- * integer outputs: at stride 1 two output rows at a time from the four input
+ * 3x3 windows, stride 1 or 2, dilation 1 (MobileNet's depthwise layers):
+ * at stride 1 two output rows at a time from the four input
  * rows they read (stride 2: dw33_block).
  * Each input column's four rows are interleaved once per channel
  * (dwv_unpack4: byte i of each dword from row i) into a table of
@@ -386,7 +386,9 @@ Q8_AVX512 static int64_t dw_row_vnni(const dwq_state *s, const dwq_job *j, size_
  * 32-byte halves otherwise). The output stage is dwv_pixels' (rq16w_q,
  * saturating narrowing, clamp in bytes) with the accumulator start folded
  * into its constants (dw33_fold) and, under ReLU-like clamps, without the
- * rounding correction for negative values (dw33_q).
+ * rounding correction for negative values (dw33_q). Hybrid: the same tables
+ * from the image's codes (zu its zero point, acc0 = - zu sum(w), no bias in
+ * the integers), the float stage of dwv_pixels per vector (dw33_store_f).
  */
 #define DW33_COLS 64
 
@@ -476,6 +478,28 @@ dw33_store(uint8_t *dst, __m512i y, int64_t C, bool pair, bool one, __mmask64 m)
     if (!one) _mm256_mask_storeu_epi8(dst + C, (__mmask32)m, _mm512_extracti64x4_epi64(y, 1));
 }
 
+/* Hybrid output of one vector's accumulators (channel order of dwv_unpack4): the float
+ * stage of dwv_pixels and of the portable dw_out_one, (float)acc * (su sw) + bias, then
+ * the clamp (max/min return their second operand on NaN: NaN passes like qlite_clampf),
+ * back to channel order by the lane transpose: f[0..3] the 64 channels in order, or with
+ * pairs f[0..1] the first pixel's 32 and f[2..3] the second's (at dst + C floats). */
+Q8_AVX512 static inline __attribute__((always_inline)) void
+dw33_store_f(uint8_t *dst, const __m512i acc[4], const __m512 sc[4], const __m512 fb[4],
+             __m512 flo, __m512 fhi, int64_t C, bool pair, bool one, __mmask64 m) {
+    __m512i f[4];
+    for (int k = 0; k < 4; k++) {
+        const __m512 v = _mm512_add_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(acc[k]), sc[k]), fb[k]);
+        f[k] = _mm512_castps_si512(_mm512_min_ps(fhi, _mm512_max_ps(flo, v)));
+    }
+    dwv_lanes_t(f);
+    float *d = (float *)(void *)dst;
+    const int nv = pair && one ? 2 : 4; /* one: the second pixel is past the row */
+    for (int k = 0; k < nv; k++) {
+        float *dk = pair && k >= 2 ? d + C + 16 * (k - 2) : d + 16 * k;
+        _mm512_mask_storeu_ps(dk, (__mmask16)(m >> (16 * k)), _mm512_castsi512_ps(f[k]));
+    }
+}
+
 /* Items [i0, i1) of image n, item i = output rows 2 i and 2 i + 1 (if there is one),
  * channels [c0, c0 + cnt), cnt <= 64 (pair: cnt <= 32, two output pixels per vector); the
  * weights and output parameters set up once for all of them. Stride 2 (s2): item i = output
@@ -484,14 +508,14 @@ dw33_store(uint8_t *dst, __m512i y, int64_t C, bool pair, bool one, __mmask64 m)
  * chunk). */
 Q8_AVX512 static inline __attribute__((always_inline)) void
 dw33_block(const dwq_state *s, const dwq_job *j, int64_t n, int64_t i0, int64_t i1, int64_t c0,
-           int64_t cnt, bool pair, bool s2, bool left, bool corr) {
+           int64_t cnt, bool pair, bool s2, bool left, bool corr, bool hyb) {
     const qlite_conv_geom *g = &s->g;
     const int64_t H = g->H, W = g->W, C = g->C, OH = g->OH, OW = g->OW;
     /* pair: the channel mask in each 32-byte half */
     const __mmask64 bh = cnt >= 32 ? 0xFFFFFFFFu : (((__mmask64)1 << cnt) - 1);
     const __mmask64 bm = pair ? bh | bh << 32 : cnt >= 64 ? ~(__mmask64)0 : (((__mmask64)1 << cnt) - 1);
     const __m512i flip = _mm512_set1_epi8((char)s->flip);
-    const __m512i vzu8 = _mm512_set1_epi8((char)(uint8_t)s->zu);
+    const __m512i vzu8 = _mm512_set1_epi8((char)(uint8_t)(hyb ? j->zu[n] : s->zu));
     const __m512i z = _mm512_setzero_si512();
     __m512i wt[9], wa[3][4], wb[3][4] = {{z, z, z, z}, {z, z, z, z}, {z, z, z, z}};
     for (int t = 0; t < 9; t++)
@@ -502,13 +526,25 @@ dw33_block(const dwq_state *s, const dwq_job *j, int64_t n, int64_t i0, int64_t 
         if (!s2) dwv_unpack4(z, wt[kx], wt[3 + kx], wt[6 + kx], wb[kx]);
     }
     __m512i acc0[4] = {z, z, z, z}, zs[4] = {z, z, z, z};
-    if (s->cols.bias) dwv_load_perm(s->cols.bias, c0, pair, acc0);
+    if (!hyb && s->cols.bias) dwv_load_perm(s->cols.bias, c0, pair, acc0);
     for (int kx = 0; kx < 3; kx++)
         for (int k = 0; k < 4; k++) zs[k] = _mm512_dpbusd_epi32(zs[k], vzu8, wa[kx][k]);
     for (int k = 0; k < 4; k++) acc0[k] = _mm512_sub_epi32(acc0[k], zs[k]);
-    /* the requantization parameters in the accumulators' channel order */
+    /* the requantization parameters in the accumulators' channel order (hybrid: the float
+     * scales su sw and biases, as dwv_pixels) */
     rq16w p[4];
-    {
+    __m512 sc[4], fb[4];
+    if (hyb) {
+        __m512i ws[4], bs[4];
+        dwv_load_perm(s->hc.wscale, c0, pair, ws);
+        if (s->hc.bias) dwv_load_perm(s->hc.bias, c0, pair, bs);
+        const __m512 su = _mm512_set1_ps(j->su[n]);
+        for (int k = 0; k < 4; k++) {
+            sc[k] = _mm512_mul_ps(su, _mm512_castsi512_ps(ws[k]));
+            fb[k] = s->hc.bias ? _mm512_castsi512_ps(bs[k]) : _mm512_setzero_ps();
+        }
+        memset(p, 0, sizeof p);
+    } else {
         __m512i m0[4], lsh[4], rsh[4];
         int32_t pm[64], pls[64], prs[64];
         dwv_load_perm(s->cols.mult, c0, pair, m0);
@@ -523,11 +559,14 @@ dw33_block(const dwq_state *s, const dwq_job *j, int64_t n, int64_t i0, int64_t 
         pc.mult = pm;
         pc.lshift = pls;
         pc.rshift = prs;
-        for (int k = 0; k < 4; k++) p[k] = rq16w_load(&pc, 16 * (size_t)k);
+        for (int k = 0; k < 4; k++) {
+            p[k] = rq16w_load(&pc, 16 * (size_t)k);
+            sc[k] = fb[k] = _mm512_setzero_ps();
+        }
     }
     __m512i lt[4][2];
     for (int k = 0; k < 4; k++) {
-        if (!left) {
+        if (!left && !hyb) {
             dw33_fold(&p[k], acc0[k], lt[k]);
             acc0[k] = z; /* the sums start at 0 */
         } else {
@@ -539,6 +578,8 @@ dw33_block(const dwq_state *s, const dwq_job *j, int64_t n, int64_t i0, int64_t 
     const __m512i lo8 = _mm512_set1_epi8((char)(uint8_t)(s->cols.lo + ob8));
     const __m512i hi8 = _mm512_set1_epi8((char)(uint8_t)(s->cols.hi + ob8));
     const __m512i fo = _mm512_set1_epi8((char)(uint8_t)ob8);
+    const __m512 flo = _mm512_set1_ps(s->hc.lo), fhi = _mm512_set1_ps(s->hc.hi);
+    const size_t es = hyb ? 4 : 1;
     const uint8_t *img = j->x + (size_t)(n * H * W * C);
     __m512i tab[(DW33_COLS + 2) * 4];
     for (int64_t item = i0; item < i1; item++) {
@@ -550,8 +591,8 @@ dw33_block(const dwq_state *s, const dwq_job *j, int64_t n, int64_t i0, int64_t 
         }
         const bool second = !s2 && oy + 1 < OH;
         const int64_t step = s2 ? 2 : 1, chunk = s2 ? DW33_COLS / 2 : DW33_COLS;
-        uint8_t *oa = (uint8_t *)j->y + (size_t)((n * OH + oy) * OW * C + c0);
-        uint8_t *ob = oa + OW * C;
+        uint8_t *oa = (uint8_t *)j->y + (size_t)((n * OH + oy) * OW * C + c0) * es;
+        uint8_t *ob = oa + (size_t)(OW * C) * es;
         for (int64_t ox0 = 0; ox0 < OW; ox0 += chunk) {
             const int64_t cw = OW - ox0 < chunk ? OW - ox0 : chunk;
             const int64_t ixa = step * ox0 - g->pl;
@@ -571,14 +612,23 @@ dw33_block(const dwq_state *s, const dwq_job *j, int64_t n, int64_t i0, int64_t 
                 for (int kx = 0; kx < 3; kx++)
                     for (int k = 0; k < 4; k++)
                         aa[k] = _mm512_dpbusd_epi32(aa[k], t[4 * kx + k], wa[kx][k]);
-                dw33_store(oa + (ox0 + o) * C, dw33_out(aa, p, lt, left, corr, zy16, lo8, hi8, fo), C,
-                           pair, one, m);
+                if (hyb)
+                    dw33_store_f(oa + (size_t)((ox0 + o) * C) * es, aa, sc, fb, flo, fhi, C, pair,
+                                 one, m);
+                else
+                    dw33_store(oa + (ox0 + o) * C,
+                               dw33_out(aa, p, lt, left, corr, zy16, lo8, hi8, fo), C, pair, one, m);
                 if (second) {
                     for (int kx = 0; kx < 3; kx++)
                         for (int k = 0; k < 4; k++)
                             ab[k] = _mm512_dpbusd_epi32(ab[k], t[4 * kx + k], wb[kx][k]);
-                    dw33_store(ob + (ox0 + o) * C, dw33_out(ab, p, lt, left, corr, zy16, lo8, hi8, fo),
-                               C, pair, one, m);
+                    if (hyb)
+                        dw33_store_f(ob + (size_t)((ox0 + o) * C) * es, ab, sc, fb, flo, fhi, C,
+                                     pair, one, m);
+                    else
+                        dw33_store(ob + (ox0 + o) * C,
+                                   dw33_out(ab, p, lt, left, corr, zy16, lo8, hi8, fo), C, pair,
+                                   one, m);
                 }
             }
         }
@@ -597,15 +647,18 @@ Q8_AVX512 static void dw_row_avx512(const dwq_state *s, const dwq_job *j, size_t
 Q8_AVX512 static void dw33_rows(const dwq_state *s, const dwq_job *j, int64_t n, int64_t i0,
                                 int64_t i1, int64_t c_begin, int64_t c_end) {
     const bool s2 = s->k33 == 2;
-    const bool left = s->cols.any_lshift, corr = s->cols.lo < s->cols.zy;
+    const bool hyb = s->hybrid;
+    const bool left = !hyb && s->cols.any_lshift, corr = !hyb && s->cols.lo < s->cols.zy;
 #define DW33_CALL(P, S2)                                                                 \
     do {                                                                                 \
-        if (left)                                                                        \
-            dw33_block(s, j, n, i0, i1, c0, cnt, P, S2, true, true);                     \
+        if (hyb)                                                                         \
+            dw33_block(s, j, n, i0, i1, c0, cnt, P, S2, false, false, true);             \
+        else if (left)                                                                   \
+            dw33_block(s, j, n, i0, i1, c0, cnt, P, S2, true, true, false);              \
         else if (corr)                                                                   \
-            dw33_block(s, j, n, i0, i1, c0, cnt, P, S2, false, true);                    \
+            dw33_block(s, j, n, i0, i1, c0, cnt, P, S2, false, true, false);             \
         else                                                                             \
-            dw33_block(s, j, n, i0, i1, c0, cnt, P, S2, false, false);                   \
+            dw33_block(s, j, n, i0, i1, c0, cnt, P, S2, false, false, false);            \
     } while (0)
     for (int64_t c0 = c_begin; c0 < c_end; c0 += 64) {
         const int64_t cnt = c_end - c0 < 64 ? c_end - c0 : 64;
@@ -1089,7 +1142,7 @@ static qlite_status dwq_prepare(qlite_node *node, bool hybrid) {
     else if (cpu & QLITE_Q8_F_NEON) s->isa = DW_NEON;
     if (O > 65536 || taps > 64) s->fast = false; /* (the AVX-512 row keeps 64 tap vectors) */
     s->k33 = 0;
-    if (s->fast && s->isa == DW_AVX512 && !hybrid && g->KH == 3 && g->KW == 3 && g->dh == 1 &&
+    if (s->fast && s->isa == DW_AVX512 && g->KH == 3 && g->KW == 3 && g->dh == 1 &&
         g->dw == 1 && g->sh == g->sw && (g->sh == 1 || g->sh == 2))
         s->k33 = (int)g->sh;
     s->eval = dwq_eval;
