@@ -18,6 +18,7 @@
 void qlite_q8_binary__avx512vbmi(const qlite_q8_binary_params *p, const uint8_t *a,
                                  const uint8_t *b, uint8_t *y, size_t n, qlite_q8_bshape shape);
 void qlite_q8_lut__avx512vbmi(const uint8_t table[256], const uint8_t *x, uint8_t *y, size_t n);
+void qlite_q8_lut__avx2(const uint8_t table[256], const uint8_t *x, uint8_t *y, size_t n);
 void qlite_q8_binary__avx2(const qlite_q8_binary_params *p, const uint8_t *a, const uint8_t *b,
                            uint8_t *y, size_t n, qlite_q8_bshape shape);
 void qlite_q8_binary__avx512(const qlite_q8_binary_params *p, const uint8_t *a, const uint8_t *b,
@@ -108,6 +109,7 @@ static const qlite_q8_ew_ukernels rows[] = {
 #ifdef EW_X86
     {.name = "avx2",
      .needs = QLITE_Q8_EW_F_AVX2,
+     .lut = qlite_q8_lut__avx2,
      .binary = qlite_q8_binary__avx2,
      .quantize = qlite_q8_quantize__avx2,
      .dequantize = qlite_q8_dequantize__avx2},

@@ -4,6 +4,7 @@
  *
  *   lut        AVX-512 VBMI: two VPERMI2B (128 table bytes each) and a blend
  *              on the index's top bit: 64 bytes in four instructions.
+ *              AVX2: sixteen VPSHUFB of 16-byte tables, XOR-accumulated (below).
  *   binary     the fused ADD/SUB/MUL row, 16 (8) int32 lanes: the input stage
  *              rq((q - z) << 20) of each operand, the sum (or the product of
  *              the centred values), the output requantization, clamp, bytes.
@@ -609,6 +610,51 @@ EW_VBMI void qlite_q8_binary__avx512vbmi(const qlite_q8_binary_params *p, const 
     }
     if (i < n) qlite_q8_binary__avx512(p, a + (shape == QLITE_Q8_SV ? 0 : i),
                                        b + (shape == QLITE_Q8_VS ? 0 : i), y + i, n - i, shape);
+}
+
+/* ------------------------------------------------------------------ */
+/* AVX2: table lookup                                                  */
+/* ------------------------------------------------------------------ */
+
+/*
+ * VPSHUFB looks up 16-byte tables by the index's low 4 bits and gives 0 when
+ * the index byte's bit 7 is set. For x = 16h + l in the lower half (h < 8)
+ * and j = 0..7, the saturating x + (0x70 - 16j) = 16(h + 7 - j) + l keeps l
+ * and has bit 7 clear exactly when h <= j (upper-half bytes always set it),
+ * so lookups in d[j] = T[j] ^ T[j + 1] (d[7] = T[7]; T[j] = table bytes
+ * 16j..16j+15) XOR to T[h][l] over j = h..7: the sum telescopes. The upper
+ * half is the same on x ^ 0x80 with T[8..15].
+ */
+EW_AVX2 static inline __m256i lut32_avx2(const __m256i d[16], __m256i v) {
+    const __m256i w = _mm256_xor_si256(v, _mm256_set1_epi8((char)0x80));
+    __m256i r = _mm256_setzero_si256();
+    for (int j = 0; j < 8; j++) {
+        const __m256i add = _mm256_set1_epi8((char)(0x70 - 16 * j));
+        r = _mm256_xor_si256(r, _mm256_shuffle_epi8(d[j], _mm256_adds_epu8(v, add)));
+        r = _mm256_xor_si256(r, _mm256_shuffle_epi8(d[8 + j], _mm256_adds_epu8(w, add)));
+    }
+    return r;
+}
+
+EW_AVX2 void qlite_q8_lut__avx2(const uint8_t table[256], const uint8_t *x, uint8_t *y,
+                                size_t n) {
+    __m256i d[16];
+    for (int j = 0; j < 16; j++) {
+        __m128i t = _mm_loadu_si128((const __m128i *)(table + 16 * j));
+        if (j != 7 && j != 15)
+            t = _mm_xor_si128(t, _mm_loadu_si128((const __m128i *)(table + 16 * j + 16)));
+        d[j] = _mm256_broadcastsi128_si256(t);
+    }
+    size_t i = 0;
+    for (; i + 32 <= n; i += 32)
+        _mm256_storeu_si256((__m256i *)(y + i),
+                            lut32_avx2(d, _mm256_loadu_si256((const __m256i *)(x + i))));
+    if (i < n) {
+        uint8_t buf[32] = {0};
+        memcpy(buf, x + i, n - i);
+        _mm256_storeu_si256((__m256i *)buf, lut32_avx2(d, _mm256_loadu_si256((const __m256i *)buf)));
+        memcpy(y + i, buf, n - i);
+    }
 }
 
 /* ------------------------------------------------------------------ */
