@@ -12,11 +12,12 @@
  * results are bit for bit those of the float32 kernel on weights widened
  * first (half to float is exact), whatever the blocking or thread split.
  *
- * Tiles and blocking are the float32 kernel's (gemm_f32_avx512.c, 3365ca1):
+ * Tiles and blocking are the float32 kernel's, one code for both
+ * (gemm_o16_avx512.inc; this file instantiates the two weight kinds):
  * 6 rows x 64 columns (24 accumulators, per K step 4 panel loads and 6
  * broadcasts for 24 FMAs), 10 x 32 for column blocks of <= 2 panels; rows
- * in blocks of H_MC; in each, 64 columns at a time over every K block of
- * at most H_KC steps (whole runs of an implicit im2col, or equal pieces of
+ * in blocks of O16_MC; in each, 64 columns at a time over every K block of
+ * at most O16_KC steps (whole runs of an implicit im2col, or equal pieces of
  * a longer run); next weight block prefetched into L2 when the weights
  * pass H_PFMIN bytes, the next tile's outputs prefetched for writing. The
  * weights of a block (<= 1152 x 64) are
@@ -48,227 +49,33 @@
 #define AVX512 __attribute__((target("avx512f,prfchw"))) /* PREFETCHW */
 #define INL static inline __attribute__((always_inline)) AVX512
 
-#define H_MR 6    /* rows of a register tile */
-#define H_MR2 10  /* rows of a tile of <= 2 panels (20 accumulators) */
-#define H_NP 4    /* 16-column panels of a register tile */
-#define H_KC 1152 /* K steps per block: 64 columns of halves (144 KiB) in L2 */
+#define O16_MR 6    /* rows of a register tile */
+#define O16_MR2 10  /* rows of a tile of <= 2 panels (20 accumulators) */
+#define O16_NP 4    /* 16-column panels of a register tile */
+#define O16_KC 1152 /* K steps per block: 64 columns of halves (144 KiB) in L2 */
+#define O16_MC 240  /* rows per block: their activations stay in L2 */
 #define H_PFMIN (1u << 19) /* bytes of weights above which blocks prefetch the next */
-#define H_MC 240  /* rows per block: their activations stay in L2 */
 #define H_WIDEN_ROWS QLITE_GEMM_F16_WIDEN_ROWS /* row blocks of more rows widen their
                            weight blocks once (12-48 rows: within the noise either way) */
-_Static_assert(H_NP * H_KC * 16 * sizeof(float) == QLITE_GEMM_F16_WBUF_BYTES,
+_Static_assert(O16_NP * O16_KC * 16 * sizeof(float) == QLITE_GEMM_F16_WBUF_BYTES,
                "one widened weight block per buffer");
 
-/* 16 weights of step i of a panel: halves widened in the register, or
- * floats from the widened buffer (64-byte aligned). */
-INL __m512 h_load(const bool half, const void *w, size_t i) {
-    if (half) return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)((const uint16_t *)w + i)));
-    return _mm512_load_ps((const float *)w + i);
-}
+/* the tile and the driver shared with the float32 GEMM */
+#include "kernels/gemm_o16_avx512.inc"
 
-/*
- * C[mr, 16*np] (+)= A[mr, kc] * W-panels[kc, 16*np]: A's kc steps are nsb
- * runs of `len` floats; row r's run s starts at ind[r * istride + s] + off
- * and meets weight step s * seg + k of the block (w at its first step,
- * panels pstride halves apart). `mask` limits the last panel's columns.
- * pfon: pfn 64-byte lines from pfp (the next weight block's share of this
- * tile) are prefetched into L2, one per K step; the next tile's cpr rows
- * of outputs (cpf) are prefetched for writing.
- */
-INL void h_tile(const int mr, const int np, const bool half, const float *const *ind,
-                size_t istride, size_t nsb, size_t seg, size_t off, size_t len, const void *w,
-                size_t pstride, float *c, size_t ldc, __mmask16 mask, const float *bias,
-                bool first, bool last, float lo, float hi, const bool pfon, const char *pfp,
-                size_t pfn, const float *cpf, int cpr) {
-    __m512 acc[H_MR2][H_NP];
-    for (int r = 0; r < mr; r++)
-        if (r < cpr)
-            for (int j = 0; j < np; j++) __builtin_prefetch(cpf + (size_t)r * ldc + 16 * j, 1, 3);
-    for (int j = 0; j < np; j++) {
-        const __mmask16 mj = j == np - 1 ? mask : (__mmask16)0xffff;
-        if (first) {
-            const __m512 b = bias ? _mm512_maskz_loadu_ps(mj, bias + 16 * j) : _mm512_setzero_ps();
-            for (int r = 0; r < mr; r++) acc[r][j] = b;
-        } else {
-            for (int r = 0; r < mr; r++)
-                acc[r][j] = _mm512_maskz_loadu_ps(mj, c + (size_t)r * ldc + 16 * j);
-        }
-    }
-    for (size_t sgi = 0; sgi < nsb; sgi++) {
-        const float *ar[H_MR2];
-        for (int r = 0; r < mr; r++) ar[r] = ind[(size_t)r * istride + sgi] + off;
-        const size_t ws = sgi * seg * 16;
-        for (size_t k = 0; k < len; k++) {
-            __m512 b[H_NP];
-            for (int j = 0; j < np; j++) b[j] = h_load(half, w, ws + (size_t)j * pstride + k * 16);
-            for (int r = 0; r < mr; r++) {
-                const __m512 x = _mm512_set1_ps(ar[r][k]);
-                for (int j = 0; j < np; j++) acc[r][j] = _mm512_fmadd_ps(x, b[j], acc[r][j]);
-            }
-            if (pfon && pfn) { /* a line of the next weight block into L2 */
-                _mm_prefetch(pfp, _MM_HINT_T1);
-                pfp += 64, pfn--;
-            }
-        }
-    }
-    if (pfon)
-        for (; pfn; pfn--, pfp += 64) _mm_prefetch(pfp, _MM_HINT_T1);
-    const __m512 vlo = _mm512_set1_ps(lo), vhi = _mm512_set1_ps(hi);
-    for (int j = 0; j < np; j++) {
-        const __mmask16 mj = j == np - 1 ? mask : (__mmask16)0xffff;
-        for (int r = 0; r < mr; r++) {
-            __m512 v = acc[r][j];
-            if (last) v = _mm512_min_ps(_mm512_max_ps(v, vlo), vhi);
-            _mm512_mask_storeu_ps(c + (size_t)r * ldc + 16 * j, mj, v);
-        }
-    }
-}
+O16_KIND(O16_W_F16, h) /* halves widened in registers: o16_tile_<MR>x<NP>h[_pf], o16_tilesh */
+O16_KIND(O16_W_BUF, f) /* a widened block: o16_tile_<MR>x<NP>f[_pf], o16_tilesf */
 
-typedef void (*h_tile_fn)(const float *const *ind, size_t istride, size_t nsb, size_t seg,
-                          size_t off, size_t len, const void *w, size_t pstride, float *c,
-                          size_t ldc, __mmask16 mask, const float *bias, bool first, bool last,
-                          float lo, float hi, const char *pfp, size_t pfn, const float *cpf,
-                          int cpr);
-
-#define H_TILE1(MR, NP, HALF, PF, SFX)                                                          \
-    AVX512 static void h_tile_##MR##x##NP##SFX(                                                 \
-        const float *const *ind, size_t istride, size_t nsb, size_t seg, size_t off,             \
-        size_t len, const void *w, size_t pstride, float *c, size_t ldc, __mmask16 mask,         \
-        const float *bias, bool first, bool last, float lo, float hi, const char *pfp,           \
-        size_t pfn, const float *cpf, int cpr) {                                                 \
-        h_tile(MR, NP, HALF, ind, istride, nsb, seg, off, len, w, pstride, c, ldc, mask, bias,   \
-               first, last, lo, hi, PF, pfp, pfn, cpf, cpr);                                     \
-    }
-#define H_TILE(MR, NP)                                                                          \
-    H_TILE1(MR, NP, true, false, h) H_TILE1(MR, NP, true, true, h_pf)                           \
-    H_TILE1(MR, NP, false, false, f) H_TILE1(MR, NP, false, true, f_pf)
-#define H_TILES(MR) H_TILE(MR, 1) H_TILE(MR, 2) H_TILE(MR, 3) H_TILE(MR, 4)
-#define H_TILES2(MR) H_TILE(MR, 1) H_TILE(MR, 2)
-H_TILES(1)
-H_TILES(2)
-H_TILES(3)
-H_TILES(4)
-H_TILES(5)
-H_TILES(6)
-H_TILES2(7)
-H_TILES2(8)
-H_TILES2(9)
-H_TILES2(10)
-#define H_ROW(MR, S) {h_tile_##MR##x1##S, h_tile_##MR##x2##S, h_tile_##MR##x3##S, h_tile_##MR##x4##S}
-#define H_ROW2(MR, S) {h_tile_##MR##x1##S, h_tile_##MR##x2##S, NULL, NULL}
-#define H_TABLE(S)                                                                              \
-    {H_ROW(1, S), H_ROW(2, S), H_ROW(3, S), H_ROW(4, S), H_ROW(5, S), H_ROW(6, S),              \
-     H_ROW2(7, S), H_ROW2(8, S), H_ROW2(9, S), H_ROW2(10, S)}
-/* [weights: 0 halves, 1 widened floats][prefetching the next weight
- * block][rows - 1][panels - 1] */
-static const h_tile_fn h_tiles[2][2][H_MR2][H_NP] = {{H_TABLE(h), H_TABLE(h_pf)},
-                                                     {H_TABLE(f), H_TABLE(f_pf)}};
-
-/* n steps (16 halves each) of np panels, pstride halves apart, into buf
- * (panels H_KC * 16 floats apart). */
-AVX512 static void h_widen(const uint16_t *w, size_t pstride, size_t np, size_t n, float *buf) {
-    for (size_t j = 0; j < np; j++) {
-        const uint16_t *src = w + j * pstride;
-        float *dst = buf + j * H_KC * 16;
-        for (size_t i = 0; i < n; i++)
-            _mm512_store_ps(dst + 16 * i,
-                            _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(src + 16 * i))));
-    }
-}
-
-/*
- * One GEMM, A a matrix (ind NULL: a, rsa) or runs (ind: nseg runs of seg
- * floats per row, K = nseg * seg): row blocks of H_MC; in each, 64 columns
- * at a time over every K block in order (whole runs, as many as fit H_KC
- * steps, or equal pieces of a longer run).
- */
+/* One GEMM (gemm_o16_avx512.inc, o16_gemm_t): A a matrix (ind NULL: a,
+ * rsa) or runs (ind: nseg runs of seg floats per row, K = nseg * seg); a
+ * row block of more than H_WIDEN_ROWS rows widens each weight block once
+ * into wbuf (if given), fewer widen the halves in registers. */
 static void h_gemm(size_t M, size_t N, const float *a, size_t rsa, const float *const *ind,
                    size_t nseg, size_t seg, const uint16_t *w16, const float *bias, float *c,
                    size_t ldc, float lo, float hi, float *wbuf) {
-    if (M == 0 || N == 0) return;
-    static const float zero_row[1];
-    float *const buf = M > H_WIDEN_ROWS ? wbuf : NULL;
-    const size_t K = nseg * seg;
-    const float *rows[H_MR2];
-    for (size_t r = 0; r < H_MR2; r++) rows[r] = zero_row; /* K = 0: never read */
-    /* weights larger than L2 keeps: each block's tiles prefetch the next */
-    const bool pfon = (double)K * (double)N * sizeof(uint16_t) > (double)H_PFMIN;
-    for (size_t mb = 0; mb < M; mb += H_MC) {
-        const size_t me = M - mb < H_MC ? M : mb + H_MC;
-        /* many rows: each weight block widened once into buf, few: halves
-         * widened in registers */
-        const bool widen = buf && me - mb > H_WIDEN_ROWS;
-        const size_t pieces = seg > H_KC ? (seg + H_KC - 1) / H_KC : 1;
-        const size_t plen = seg ? (seg + pieces - 1) / pieces : 0;
-        const size_t spb = pieces > 1 || seg == 0 ? 1 : H_KC / seg; /* runs per block */
-        const qlite_o16_kb kb0 = qlite_o16_kb_first(nseg, seg, spb, plen);
-        for (size_t n = 0; n < N; n += 16 * H_NP) {
-            const size_t cols = N - n < 16 * H_NP ? N - n : 16 * H_NP;
-            const size_t np = (cols + 15) / 16, tail = cols - 16 * (np - 1);
-            const size_t maxr = np <= 2 ? H_MR2 : H_MR; /* taller tiles for <= 2 panels */
-            size_t tiles = 0;
-            for (size_t m = mb; m < me; m += qlite_o16_tile_rows(me - m, maxr)) tiles++;
-            const __mmask16 mask = (__mmask16)(tail >= 16 ? 0xffffu : (1u << tail) - 1u);
-            const float *bn = bias ? bias + n : NULL;
-            for (qlite_o16_kb kb = kb0;;) {
-                const bool first = kb.s0 == 0 && kb.off == 0;
-                const bool last = kb.s0 + kb.nsb >= nseg && kb.off + kb.len >= seg;
-                const uint16_t *wn = w16 + n * K + (kb.s0 * seg + kb.off) * 16;
-                const void *wt = wn;
-                size_t ps = 16 * K;
-                if (widen) {
-                    h_widen(wn, 16 * K, np, (kb.nsb - 1) * seg + kb.len, buf);
-                    wt = buf;
-                    ps = H_KC * 16;
-                }
-                /* the next block: K block, else columns, else row block */
-                qlite_o16_kb nk = kb;
-                size_t nn = n, npn = 0, lines = 0;
-                const char *nw = NULL;
-                if (pfon) {
-                    bool next = qlite_o16_kb_next(&nk, nseg, seg, spb, plen);
-                    if (!next) {
-                        nk = kb0, nn = n + 16 * H_NP;
-                        next = nn < N || me < M;
-                        if (nn >= N) nn = 0;
-                    }
-                    if (next) {
-                        const size_t ncols = N - nn < 16 * H_NP ? N - nn : 16 * H_NP;
-                        npn = (ncols + 15) / 16;
-                        /* 64-byte lines per panel: 32 bytes of halves a step */
-                        lines = ((nk.nsb - 1) * seg + nk.len + 1) / 2;
-                        nw = (const char *)(w16 + nn * K + (nk.s0 * seg + nk.off) * 16);
-                    }
-                }
-                size_t t = 0;
-                for (size_t m = mb, mr; m < me; m += mr, t++) {
-                    mr = qlite_o16_tile_rows(me - m, maxr);
-                    /* rows of the next tile, whose outputs are first written now */
-                    const int cpr = first && m + mr < me ? (int)qlite_o16_tile_rows(me - m - mr, maxr) : 0;
-                    const float *const *im = ind ? ind + m * nseg + kb.s0 : rows;
-                    if (!ind && a)
-                        for (size_t r = 0; r < mr; r++) rows[r] = a + (m + r) * rsa;
-                    /* this tile's share of the next block: a piece of one
-                     * panel (panel j gets tiles [j tiles / npn, (j+1) tiles / npn)) */
-                    const char *pfp = NULL;
-                    size_t pfn = 0;
-                    if (npn) {
-                        const size_t j = t * npn / tiles;
-                        const size_t t0 = (j * tiles + npn - 1) / npn;
-                        const size_t t1 = ((j + 1) * tiles + npn - 1) / npn;
-                        const size_t l0 = (t - t0) * lines / (t1 - t0);
-                        pfn = (t - t0 + 1) * lines / (t1 - t0) - l0;
-                        pfp = nw + j * 16 * K * sizeof(uint16_t) + l0 * 64;
-                    }
-                    h_tiles[widen][pfon][mr - 1][np - 1](
-                        im, ind ? nseg : 1, ind ? kb.nsb : 1, seg, kb.off, kb.len, wt, ps,
-                        c + m * ldc + n, ldc, mask, bn, first, last, lo, hi, pfp, pfn,
-                        c + (m + mr) * ldc + n, cpr);
-                }
-                if (!qlite_o16_kb_next(&kb, nseg, seg, spb, plen)) break;
-            }
-        }
-    }
+    o16_gemm_t(true, M, N, a, rsa, ind, nseg, seg, w16, bias, c, ldc, lo, hi,
+               M > H_WIDEN_ROWS ? wbuf : NULL, H_WIDEN_ROWS, (double)H_PFMIN, o16_tilesh,
+               o16_tilesf);
 }
 
 static void gemm_o16h__avx512(size_t M, size_t N, size_t K, const float *a, size_t rsa,
