@@ -27,6 +27,7 @@
 
 #include "kernel_nn_q8_check.h"
 #include "kernels/gemm_f16.h"
+#include "kernels/gemm_f32.h"
 #include "kernels/gemm_q8.h"
 
 #define X86_ALL (QLITE_Q8_F_AVX2 | QLITE_Q8_F_AVXVNNI | QLITE_Q8_F_AVX512 | QLITE_Q8_F_AMX)
@@ -60,6 +61,7 @@ typedef struct child_report {
     unsigned limit;       /* qlite_q8_feature_limit() */
     char q8_gemm[64];     /* qlite_gemm_q8_select_for(64)->name */
     char f16_rows[64];    /* qlite_gemm_f16_rowk_select()->name */
+    char f32_gemm[64];    /* qlite_gemm_f32_select()->name */
     int fc_mismatches;    /* int8 FC codes != formula; -1: the run failed */
 } child_report;
 
@@ -126,6 +128,7 @@ static child_report in_child(const char *value) {
         c.limit = qlite_q8_feature_limit();
         snprintf(c.q8_gemm, sizeof c.q8_gemm, "%s", qlite_gemm_q8_select_for(64)->name);
         snprintf(c.f16_rows, sizeof c.f16_rows, "%s", qlite_gemm_f16_rowk_select()->name);
+        snprintf(c.f32_gemm, sizeof c.f32_gemm, "%s", qlite_gemm_f32_select()->name);
         c.fc_mismatches = fc_mismatches();
         const ssize_t n = write(fds[1], &c, sizeof c);
         _exit(n == (ssize_t)sizeof c ? 0 : 3);
@@ -171,6 +174,7 @@ static void test_env_caps_features(void **state) {
     assert_int_equal(p.features, 0u);
     assert_string_equal(p.q8_gemm, "qlite_q8_gemm__scalar_4x16");
     assert_string_equal(p.f16_rows, "qlite_f16w_gemm_row__portable");
+    assert_non_null(strstr(p.f32_gemm, "__generic_"));
 #if defined(__x86_64__) && defined(__GNUC__)
     __builtin_cpu_init();
     if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) {
@@ -181,6 +185,7 @@ static void test_env_caps_features(void **state) {
     assert_int_equal(a.features, QLITE_Q8_F_AVX2);
     assert_string_equal(a.q8_gemm, "qlite_q8_gemm__avx2_3x16");
     assert_string_equal(a.f16_rows, "qlite_f16w_gemm_row__avx2_f16c");
+    assert_non_null(strstr(a.f32_gemm, "__avx2_"));
 #endif
 }
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "gemm_o16_blocks.h"
+#include "gemm_q8.h" /* qlite_q8_feature_limit */
 #include "kernel_util.h"
 #include "nn_common.h"
 
@@ -120,6 +121,16 @@ const qlite_gemm_f32_ukernel *const *qlite_gemm_f32_ukernels(size_t *count) {
 #endif
 #ifdef QLITE_GEMM_ARM64
     level = 1;
+#endif
+    /* within QLITE_MAX_ISA and the tests' cap (gemm_q8.h) */
+    const unsigned lim = qlite_q8_feature_limit();
+    (void)lim;
+#ifdef QLITE_GEMM_X86
+    if (level >= 2 && !(lim & QLITE_Q8_F_AVX512)) level = 1;
+    if (level >= 1 && !(lim & QLITE_Q8_F_AVX2)) level = 0;
+#endif
+#ifdef QLITE_GEMM_ARM64
+    if (!(lim & QLITE_Q8_F_NEON)) level = 0;
 #endif
     size_t n = 0;
     while (n < QLITE_ARRAY_SIZE(all_ukernels) && ukernel_level[n] <= level) n++;
