@@ -256,6 +256,45 @@ dwv_pixels(const dwq_state *s, const uint8_t *img, uint8_t *out, int64_t oy,
     }
 }
 
+/* The output stage's parameters for channels [c0, c0 + 64) (pair: two
+ * pixels of 32) in the accumulators' channel order: hybrid, the float scales
+ * su sw and biases (p zeroed); else the requantization through rq16w_load
+ * (sc, fb zeroed). */
+Q8_AVX512 static inline __attribute__((always_inline)) void
+dwv_out_params(const dwq_state *s, const dwq_job *j, int64_t n, int64_t c0, bool pair, bool hybrid,
+               rq16w p[4], __m512 sc[4], __m512 fb[4]) {
+    if (hybrid) {
+        __m512i ws[4], bs[4];
+        dwv_load_perm(s->hc.wscale, c0, pair, ws);
+        if (s->hc.bias) dwv_load_perm(s->hc.bias, c0, pair, bs);
+        const __m512 su = _mm512_set1_ps(j->su[n]);
+        for (int k = 0; k < 4; k++) {
+            sc[k] = _mm512_mul_ps(su, _mm512_castsi512_ps(ws[k]));
+            fb[k] = s->hc.bias ? _mm512_castsi512_ps(bs[k]) : _mm512_setzero_ps();
+        }
+        memset(p, 0, 4 * sizeof *p);
+        return;
+    }
+    __m512i m0[4], lsh[4], rsh[4];
+    int32_t pm[64], pls[64], prs[64];
+    dwv_load_perm(s->cols.mult, c0, pair, m0);
+    dwv_load_perm(s->cols.lshift, c0, pair, lsh);
+    dwv_load_perm(s->cols.rshift, c0, pair, rsh);
+    for (int k = 0; k < 4; k++) {
+        _mm512_storeu_si512(pm + 16 * k, m0[k]);
+        _mm512_storeu_si512(pls + 16 * k, lsh[k]);
+        _mm512_storeu_si512(prs + 16 * k, rsh[k]);
+    }
+    qlite_q8_cols pc = s->cols;
+    pc.mult = pm;
+    pc.lshift = pls;
+    pc.rshift = prs;
+    for (int k = 0; k < 4; k++) {
+        p[k] = rq16w_load(&pc, 16 * (size_t)k);
+        sc[k] = fb[k] = _mm512_setzero_ps();
+    }
+}
+
 /* Pixels [oxa, oxb) of the row (inner: every kernel row inside the input), with edges also
  * the others (taps outside read pad bytes). Returns the end of the channels it did: blocks
  * of 33 or more (the rest wastes less in dw_row_avx512's 16-channel blocks). */
@@ -318,37 +357,7 @@ Q8_AVX512 static int64_t dw_row_vnni(const dwq_state *s, const dwq_job *j, size_
         for (int k = 0; k < 4; k++) acc0[k] = _mm512_sub_epi32(acc0[k], zs[k]);
         rq16w p[4];
         __m512 sc[4], fb[4];
-        if (hybrid) {
-            __m512i ws[4], bs[4];
-            dwv_load_perm(s->hc.wscale, c0, pair, ws);
-            if (s->hc.bias) dwv_load_perm(s->hc.bias, c0, pair, bs);
-            const __m512 su = _mm512_set1_ps(j->su[n]);
-            for (int k = 0; k < 4; k++) {
-                sc[k] = _mm512_mul_ps(su, _mm512_castsi512_ps(ws[k]));
-                fb[k] = s->hc.bias ? _mm512_castsi512_ps(bs[k]) : _mm512_setzero_ps();
-            }
-            memset(p, 0, sizeof p);
-        } else {
-            /* the parameters in the accumulators' channel order, through rq16w_load */
-            __m512i m0[4], lsh[4], rsh[4];
-            int32_t pm[64], pls[64], prs[64];
-            dwv_load_perm(s->cols.mult, c0, pair, m0);
-            dwv_load_perm(s->cols.lshift, c0, pair, lsh);
-            dwv_load_perm(s->cols.rshift, c0, pair, rsh);
-            for (int k = 0; k < 4; k++) {
-                _mm512_storeu_si512(pm + 16 * k, m0[k]);
-                _mm512_storeu_si512(pls + 16 * k, lsh[k]);
-                _mm512_storeu_si512(prs + 16 * k, rsh[k]);
-            }
-            qlite_q8_cols pc = s->cols;
-            pc.mult = pm;
-            pc.lshift = pls;
-            pc.rshift = prs;
-            for (int k = 0; k < 4; k++) {
-                p[k] = rq16w_load(&pc, 16 * (size_t)k);
-                sc[k] = fb[k] = _mm512_setzero_ps();
-            }
-        }
+        dwv_out_params(s, j, n, c0, pair, hybrid, p, sc, fb);
         const __m512i(*wqc)[4] = (const __m512i(*)[4])wq;
         if (edges && !pair && a > 0)
             dwv_pixels(s, img, out, oy, 0, a, c0, bm, false, nq, rem, off, wqc, acc0, p, sc, fb,
@@ -534,36 +543,7 @@ dw33_block(const dwq_state *s, const dwq_job *j, int64_t n, int64_t i0, int64_t 
      * scales su sw and biases, as dwv_pixels) */
     rq16w p[4];
     __m512 sc[4], fb[4];
-    if (hyb) {
-        __m512i ws[4], bs[4];
-        dwv_load_perm(s->hc.wscale, c0, pair, ws);
-        if (s->hc.bias) dwv_load_perm(s->hc.bias, c0, pair, bs);
-        const __m512 su = _mm512_set1_ps(j->su[n]);
-        for (int k = 0; k < 4; k++) {
-            sc[k] = _mm512_mul_ps(su, _mm512_castsi512_ps(ws[k]));
-            fb[k] = s->hc.bias ? _mm512_castsi512_ps(bs[k]) : _mm512_setzero_ps();
-        }
-        memset(p, 0, sizeof p);
-    } else {
-        __m512i m0[4], lsh[4], rsh[4];
-        int32_t pm[64], pls[64], prs[64];
-        dwv_load_perm(s->cols.mult, c0, pair, m0);
-        dwv_load_perm(s->cols.lshift, c0, pair, lsh);
-        dwv_load_perm(s->cols.rshift, c0, pair, rsh);
-        for (int k = 0; k < 4; k++) {
-            _mm512_storeu_si512(pm + 16 * k, m0[k]);
-            _mm512_storeu_si512(pls + 16 * k, lsh[k]);
-            _mm512_storeu_si512(prs + 16 * k, rsh[k]);
-        }
-        qlite_q8_cols pc = s->cols;
-        pc.mult = pm;
-        pc.lshift = pls;
-        pc.rshift = prs;
-        for (int k = 0; k < 4; k++) {
-            p[k] = rq16w_load(&pc, 16 * (size_t)k);
-            sc[k] = fb[k] = _mm512_setzero_ps();
-        }
-    }
+    dwv_out_params(s, j, n, c0, pair, hyb, p, sc, fb);
     __m512i lt[4][2];
     for (int k = 0; k < 4; k++) {
         if (!left && !hyb) {
