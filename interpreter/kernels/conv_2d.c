@@ -50,6 +50,7 @@
 QLITE_NN_OPTIMIZE_LOOPS
 
 #define WHOLE_MAX_FLOATS ((size_t)1 << 19) /* 2 MiB of im2col patches */
+#define PADDED_MAX_FLOATS ((size_t)1 << 20) /* 4 MiB: a padded copy of the input */
 
 typedef struct conv_state {
     qlite_status (*eval)(qlite_node *node);
@@ -65,6 +66,8 @@ typedef struct conv_state {
     size_t edge_cols;          /* output columns with such windows */
     const float *zeros;        /* KW*C zeros (window rows above / below the input) */
     size_t ind_floats;         /* scratch floats of the run pointers (64-byte multiple) */
+    bool padded;               /* implicit, short runs: windows in a zero-padded copy */
+    int64_t Hp, Wp;            /* its rows and columns per image (input row iy at iy + pt) */
     size_t tile_rows;          /* output pixels per im2col tile */
     size_t tile_floats;        /* per thread */
     int threads;
@@ -204,6 +207,32 @@ typedef struct conv_job {
 } conv_job;
 
 /*
+ * Implicit mode with a padded copy, rows [begin, end) of it (image n, row
+ * py = r % Hp holds input row py - pt, or zeros): pl zeros, the input row,
+ * zeros to Wp. Its windows then hold exactly the values (and zeros) the
+ * edge gathering below would put in a patch, in the same order.
+ */
+static void pad_rows_range(void *arg, size_t begin, size_t end) {
+    const conv_job *j = arg;
+    const conv_state *s = j->s;
+    const int64_t Hp = s->Hp, Wp = s->Wp, C = s->C, W = s->W;
+    const int64_t left = s->pl < Wp ? s->pl : Wp;
+    const int64_t len = W < Wp - left ? W : Wp - left; /* input columns that land in the copy */
+    for (size_t r = begin; r < end; r++) {
+        const int64_t n = (int64_t)r / Hp, iy = (int64_t)r % Hp - s->pt;
+        float *dst = j->tiles + (int64_t)r * Wp * C;
+        if (iy < 0 || iy >= s->H) {
+            memset(dst, 0, (size_t)(Wp * C) * sizeof(float));
+            continue;
+        }
+        memset(dst, 0, (size_t)(left * C) * sizeof(float));
+        if (len > 0) copy_floats(dst + left * C, j->x + ((n * s->H + iy) * W) * C, (size_t)(len * C));
+        const int64_t done = left + (len > 0 ? len : 0);
+        memset(dst + done * C, 0, (size_t)((Wp - done) * C) * sizeof(float));
+    }
+}
+
+/*
  * Implicit mode, pixels [begin, end): the KH runs of each pixel's window
  * (KW*C contiguous floats each, dilation 1 across, one group): into the
  * input where the window row lies inside it, at zeros where it is above or
@@ -215,7 +244,31 @@ static void ind_range(void *arg, size_t begin, size_t end) {
     const conv_state *s = j->s;
     const size_t K = (size_t)s->K, run = (size_t)(s->KW * s->C), KH = (size_t)s->KH;
     const int64_t OW = s->OW, OH = s->OH, OHW = OH * OW;
+    /* the geometry in locals: the pointer stores below could alias *s, so
+     * read through s the compiler would load every field again per pixel */
+    const int64_t H = s->H, W = s->W, C = s->C, sh = s->sh, sw = s->sw, pt = s->pt, pl = s->pl;
+    const int64_t dh = s->dh, step = dh * W * C;
+    const float *const x = j->x, *const zeros = s->zeros;
     if (begin >= end) return;
+    if (s->padded) { /* every window inside the padded copy: KH runs of KW*C floats */
+        const int64_t Hp = s->Hp, Wp = s->Wp, pstep = dh * Wp * C;
+        int64_t n = (int64_t)begin / OHW, oy = (int64_t)begin % OHW / OW, ox = (int64_t)begin % OW;
+        const float **ind = j->ind + begin * KH;
+        const float *row = j->tiles + (n * Hp + oy * sh) * Wp * C; /* window row 0 of (n, oy) */
+        for (size_t p = begin; p < end; p++, ox++) {
+            if (ox == OW) {
+                ox = 0;
+                if (++oy == OH) {
+                    oy = 0;
+                    n++;
+                }
+                row = j->tiles + (n * Hp + oy * sh) * Wp * C;
+            }
+            const float *src = row + ox * sw * C;
+            for (size_t ky = 0; ky < KH; ky++, src += pstep) *ind++ = src;
+        }
+        return;
+    }
     /* pixel coordinates stepped along, not divided out per pixel (three
      * 64-bit divisions cost as much as the rest of a stem pixel's runs) */
     int64_t n = (int64_t)begin / OHW, oy = (int64_t)begin % OHW / OW, ox = (int64_t)begin % OW;
@@ -235,11 +288,11 @@ static void ind_range(void *arg, size_t begin, size_t end) {
             for (size_t ky = 0; ky < KH; ky++) ind[ky] = row + ky * run;
             continue;
         }
-        const int64_t iy0 = oy * s->sh - s->pt, ix0 = ox * s->sw - s->pl;
-        for (size_t ky = 0; ky < KH; ky++) {
-            const int64_t iy = iy0 + (int64_t)ky * s->dh;
-            ind[ky] = iy < 0 || iy >= s->H ? s->zeros
-                                           : j->x + ((n * s->H + iy) * s->W + ix0) * s->C;
+        const int64_t iy0 = oy * sh - pt, ix0 = ox * sw - pl;
+        const float *src = x + ((n * H + iy0) * W + ix0) * C; /* row ky: src + ky * step */
+        for (size_t ky = 0; ky < KH; ky++, src += step) {
+            const int64_t iy = iy0 + (int64_t)ky * dh;
+            ind[ky] = iy < 0 || iy >= H ? zeros : src;
         }
     }
 }
@@ -328,6 +381,7 @@ static qlite_status conv_eval_f32(qlite_node *node) {
         const size_t P = (size_t)(s->N * s->OH * s->OW);
         j.ind = (const float **)(void *)scratch;
         j.tiles = scratch + s->ind_floats;
+        if (s->padded) qlite_parallel_for(node, (size_t)(s->N * s->Hp), pad_rows_range, &j);
         qlite_parallel_for(node, P, ind_range, &j);
         if (s->ind_h)
             qlite_gemm_f16_run_o16_ind(node, s->ind_h, P, (size_t)s->O, (size_t)s->KH,
@@ -480,8 +534,18 @@ static qlite_status conv_prepare(qlite_node *node) {
         }
         s->edge_col = edge_col, s->edge_cols = ne, s->zeros = zeros;
         s->ind_floats = (P * (size_t)s->KH * sizeof(float *) + 63) / 64 * 16;
-        node->scratch_bytes += (s->ind_floats + (size_t)(s->N * s->OH) * ne * (size_t)s->K) *
-                               sizeof(float);
+        /* Short window rows (KW*C < 16 floats: RGB stems, LeNet's 5x5 over one
+         * channel): gathering the edge windows one by one was ~40% of such a
+         * conv (perf, LeNet conv1); a zero-padded copy of the input (small:
+         * few channels) makes every window a plain run instead. */
+        s->Hp = (s->OH - 1) * s->sh + (s->KH - 1) * s->dh + 1;
+        s->Wp = (s->OW - 1) * s->sw + s->KW;
+        s->padded = ne > 0 && s->KW * s->C < 16 &&
+                    (size_t)(s->N * s->Hp * s->Wp * s->C) <= PADDED_MAX_FLOATS;
+        node->scratch_bytes +=
+            (s->ind_floats + (s->padded ? (size_t)(s->N * s->Hp * s->Wp * s->C)
+                                        : (size_t)(s->N * s->OH) * ne * (size_t)s->K)) *
+            sizeof(float);
     } else if (s->whole) {
         node->scratch_bytes += P * (size_t)s->K * sizeof(float);
     } else if (!s->direct) {
