@@ -27,7 +27,9 @@
  *   with the fast GEMM (float32 weights, AVX-512), one group, no dilation
  *   across: implicit im2col: each pixel's window is KH runs of KW*C
  *   contiguous input floats (pointers into the input, or at zeros above /
- *   below it); only windows crossing the left / right edge are gathered.
+ *   below it); only windows crossing the left / right edge are gathered,
+ *   or, for short window rows (KW*C < 16 floats: RGB stems, 5x5 over one
+ *   channel), every window runs in a zero-padded copy of the input.
  *   few pixels (<= 2 MiB of patches), one group: one im2col matrix, one
  *   threaded GEMM.
  *   otherwise: threads take tiles of output pixels, gather each tile's
