@@ -385,6 +385,27 @@ static void dwq_sweep(unsigned cap) {
     big_mult = true;
     for (size_t i = 0; i < KC_COUNT(big); i++) check_q8(&big[i], seed++);
     big_mult = false;
+    /* every channel count 1..70 (AVX2: 16-channel int16 tap-pair blocks, then an 8-channel
+     * block and single channels), 3x3 and 5x5 (odd tap counts: a last unpaired tap),
+     * stride 1 / 2, padding cutting 0..2 per side (border pixels: taps outside the input),
+     * int8 / uint8 / hybrid, per-channel / per-tensor weights */
+    for (int64_t C = 1; C <= 70; C++, seed++) {
+        const int64_t k = C % 2 ? 3 : 5;
+        const int32_t st = (int32_t)(seed % 2) + 1;
+        const int32_t pt = (int32_t)(seed % 3), pl = (int32_t)((seed / 3) % 3);
+        const int32_t pb = (int32_t)((seed / 2) % 3), pr = (int32_t)((seed / 5) % 3);
+        const dwq_case a = {dts[seed % 3], 1, 5 + (int64_t)(seed % 3), 7 + (int64_t)(seed % 4), C,
+                            k, k, st, st, pt, pl, pb, pr, seed % 4 != 0, seed % 3 != 1,
+                            (qlite_activation)(seed % QLITE_ACT_COUNT)};
+        if (a.H + pt + pb < k || a.W + pl + pr < k) continue;
+        check_q8(&a, seed);
+        dwq_case b3 = a; /* the other kernel size and dtype, stride */
+        b3.KH = b3.KW = 8 - k;
+        b3.dt = dts[(seed + 1) % 3];
+        b3.sh = b3.sw = 3 - st;
+        b3.per_channel = !a.per_channel;
+        if (b3.H + pt + pb >= b3.KH && b3.W + pl + pr >= b3.KW) check_q8(&b3, seed + 30000);
+    }
     qlite_q8_set_feature_cap(~0u);
 }
 

@@ -54,6 +54,7 @@ typedef struct dwq_state {
     qlite_q8_cols cols;               /* bias (not folded) and requantization per channel */
     qlite_hybrid_cols hc;
     size_t img_bytes;
+    const int16_t *w16;               /* fast, AVX2, O >= 16: dw2_pixel's int16 tap pairs */
 } dwq_state;
 
 typedef struct dwq_job {
@@ -831,6 +832,116 @@ Q8_AVX2 static void dw_block_avx2(const dwq_state *s, const dwq_job *j, int64_t 
         _mm_storel_epi64((__m128i *)((uint8_t *)out + c0), bytes8(rq8_apply(acc, &p)));
     }
 }
+
+/*
+ * AVX2, 16 channels per step as int16: each tap's 16 input codes widened
+ * (VPMOVZXBW; signed inputs VPMOVSXBW) minus the zero point (|x - z| <=
+ * 255), two taps' vectors interleaved by VPUNPCKLWD / VPUNPCKHWD and one
+ * VPMADDWD per 8 channels against the weights stored as int16 pairs at
+ * prepare (dwq_state.w16: per 16-channel block and tap pair, 32 int16 in
+ * the unpack order, a missing last tap as 0), so one instruction adds two
+ * taps' exact products (|sum| <= 2 * 255 * 128) for 8 channels. The
+ * accumulators hold channels {0-3, 8-11} and {4-7, 12-15}; VPERM2I128 puts
+ * them back in order for the output stage of dw_block_avx2 (rq8_apply /
+ * the hybrid float stage). Taps outside the input read as 0 (border
+ * pixels); the tap pointers are computed once per output pixel and serve
+ * every channel block.
+ */
+Q8_AVX2 static inline __attribute__((always_inline)) __m256i dw2_x(const uint8_t *p, size_t c0,
+                                                                   bool sgn, __m256i vz) {
+    const __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(p + c0));
+    return _mm256_sub_epi16(sgn ? _mm256_cvtepi8_epi16(b) : _mm256_cvtepu8_epi16(b), vz);
+}
+
+Q8_AVX2 static inline __attribute__((always_inline)) void
+dw2_pixel(const dwq_state *s, const dwq_job *j, int64_t n, const uint8_t *const *tp, size_t taps,
+          size_t nb, int32_t z, void *out, bool sgn, bool border) {
+    const __m256i vz = _mm256_set1_epi16((int16_t)z), zero = _mm256_setzero_si256();
+    const size_t np = (taps + 1) / 2;
+    const int16_t *wt = s->w16;
+    for (size_t b = 0; b < nb; b++, wt += np * 32) {
+        const size_t c0 = b * 16;
+        __m256i a = zero, h = zero;
+        size_t t = 0;
+        for (; t + 2 <= taps; t += 2) {
+            const __m256i x0 = !border || tp[t] ? dw2_x(tp[t], c0, sgn, vz) : zero;
+            const __m256i x1 = !border || tp[t + 1] ? dw2_x(tp[t + 1], c0, sgn, vz) : zero;
+            const __m256i *w = (const __m256i *)(const void *)(wt + t * 16);
+            a = _mm256_add_epi32(a, _mm256_madd_epi16(_mm256_unpacklo_epi16(x0, x1),
+                                                      _mm256_loadu_si256(w)));
+            h = _mm256_add_epi32(h, _mm256_madd_epi16(_mm256_unpackhi_epi16(x0, x1),
+                                                      _mm256_loadu_si256(w + 1)));
+        }
+        if (t < taps && (!border || tp[t])) {
+            const __m256i x0 = dw2_x(tp[t], c0, sgn, vz);
+            const __m256i *w = (const __m256i *)(const void *)(wt + t * 16);
+            a = _mm256_add_epi32(a, _mm256_madd_epi16(_mm256_unpacklo_epi16(x0, zero),
+                                                      _mm256_loadu_si256(w)));
+            h = _mm256_add_epi32(h, _mm256_madd_epi16(_mm256_unpackhi_epi16(x0, zero),
+                                                      _mm256_loadu_si256(w + 1)));
+        }
+        __m256i lo = _mm256_permute2x128_si256(a, h, 0x20); /* channels c0 .. c0 + 7 */
+        __m256i hi = _mm256_permute2x128_si256(a, h, 0x31); /* c0 + 8 .. c0 + 15 */
+        if (s->hybrid) {
+            const __m256 su = _mm256_set1_ps(j->su[n]);
+            const __m256 flo = _mm256_set1_ps(s->hc.lo), fhi = _mm256_set1_ps(s->hc.hi);
+            __m256 v0 = _mm256_mul_ps(_mm256_cvtepi32_ps(lo),
+                                      _mm256_mul_ps(su, _mm256_loadu_ps(s->hc.wscale + c0)));
+            __m256 v1 = _mm256_mul_ps(_mm256_cvtepi32_ps(hi),
+                                      _mm256_mul_ps(su, _mm256_loadu_ps(s->hc.wscale + c0 + 8)));
+            if (s->hc.bias) {
+                v0 = _mm256_add_ps(v0, _mm256_loadu_ps(s->hc.bias + c0));
+                v1 = _mm256_add_ps(v1, _mm256_loadu_ps(s->hc.bias + c0 + 8));
+            }
+            _mm256_storeu_ps((float *)out + c0, _mm256_min_ps(fhi, _mm256_max_ps(flo, v0)));
+            _mm256_storeu_ps((float *)out + c0 + 8, _mm256_min_ps(fhi, _mm256_max_ps(flo, v1)));
+        } else {
+            lo = _mm256_add_epi32(lo, _mm256_loadu_si256((const __m256i *)(s->cols.bias + c0)));
+            hi = _mm256_add_epi32(hi,
+                                  _mm256_loadu_si256((const __m256i *)(s->cols.bias + c0 + 8)));
+            const rq8 p0 = rq8_load(&s->cols, c0);
+            const __m128i b0 = bytes8(rq8_apply(lo, &p0));
+            const rq8 p1 = rq8_load(&s->cols, c0 + 8);
+            const __m128i b1 = bytes8(rq8_apply(hi, &p1));
+            _mm_storeu_si128((__m128i *)(void *)((uint8_t *)out + c0), _mm_unpacklo_epi64(b0, b1));
+        }
+    }
+}
+
+/* Output pixel (n, oy, ox), channels [0, 16 nb) (nb = O / 16): dw2_pixel with the tap
+ * pointers of this pixel (NULL outside the input). */
+Q8_AVX2 static void dw2_block_avx2(const dwq_state *s, const dwq_job *j, int64_t n, int64_t oy,
+                                   int64_t ox, size_t nb, void *out) {
+    const qlite_conv_geom *g = &s->g;
+    const uint8_t *tp[64];
+    size_t t = 0;
+    bool border = false;
+    for (int64_t ky = 0; ky < g->KH; ky++) {
+        const int64_t iy = oy * g->sh - g->pt + ky * g->dh;
+        const bool yin = iy >= 0 && iy < g->H;
+        for (int64_t kx = 0; kx < g->KW; kx++, t++) {
+            const int64_t ix = ox * g->sw - g->pl + kx * g->dw;
+            if (yin && ix >= 0 && ix < g->W) {
+                tp[t] = j->x + ((n * g->H + iy) * g->W + ix) * g->C;
+            } else {
+                tp[t] = NULL;
+                border = true;
+            }
+        }
+    }
+    const size_t taps = t;
+    if (s->hybrid) {
+        const int32_t z = j->zu ? j->zu[n] : s->zu;
+        if (border) dw2_pixel(s, j, n, tp, taps, nb, z, out, false, true);
+        else dw2_pixel(s, j, n, tp, taps, nb, z, out, false, false);
+    } else if (s->is_signed) {
+        if (border) dw2_pixel(s, j, n, tp, taps, nb, s->zx, out, true, true);
+        else dw2_pixel(s, j, n, tp, taps, nb, s->zx, out, true, false);
+    } else {
+        if (border) dw2_pixel(s, j, n, tp, taps, nb, s->zu, out, false, true);
+        else dw2_pixel(s, j, n, tp, taps, nb, s->zu, out, false, false);
+    }
+}
 #endif
 
 #ifdef DWQ_NEON
@@ -979,6 +1090,10 @@ static void dw_rows(void *arg, size_t begin, size_t end) {
             size_t done = 0;
 #ifdef QLITE_Q8_X86
             if (s->fast && s->isa == DW_AVX2) {
+                if (s->w16) {
+                    dw2_block_avx2(s, j, n, oy, ox, O / 16, out);
+                    done = O / 16 * 16;
+                }
                 for (; done + 8 <= O; done += 8) dw_block_avx2(s, j, n, oy, ox, done, out);
             }
 #endif
@@ -1125,6 +1240,24 @@ static qlite_status dwq_prepare(qlite_node *node, bool hybrid) {
     if (s->fast && s->isa == DW_AVX512 && g->KH == 3 && g->KW == 3 && g->dh == 1 &&
         g->dw == 1 && g->sh == g->sw && (g->sh == 1 || g->sh == 2))
         s->k33 = (int)g->sh;
+    s->w16 = NULL;
+    if (s->fast && s->isa == DW_AVX2 && O >= 16) {
+        /* dw2_pixel's weights: per 16-channel block b and tap pair p, 32 int16 in the
+         * order of VPUNPCKLWD / VPUNPCKHWD of the two taps' vectors (lo: channels
+         * 8L + i, hi: 8L + 4 + i in lane L; tap 2p then 2p + 1), a missing tap 0 */
+        const size_t nb = O / 16, np = (taps + 1) / 2;
+        int16_t *w16 = qlite_node_alloc(node, nb * np * 32 * sizeof(int16_t));
+        if (!w16) return qlite_node_error(node, QLITE_ERR_NO_MEMORY, "out of memory");
+        const int8_t *wd = w->data;
+        for (size_t bl = 0; bl < nb; bl++)
+            for (size_t p = 0; p < np; p++)
+                for (size_t k = 0; k < 32; k++) {
+                    const size_t half = k / 16, lane = (k / 8) % 2, i = (k / 2) % 4, e = k % 2;
+                    const size_t oc = bl * 16 + lane * 8 + half * 4 + i, tap = 2 * p + e;
+                    w16[(bl * np + p) * 32 + k] = tap < taps ? wd[tap * O + oc] : 0;
+                }
+        s->w16 = w16;
+    }
     s->eval = dwq_eval;
     s->img_bytes = hybrid ? ((size_t)(g->N * g->H * g->W * g->C) + 63) / 64 * 64 : 0;
     node->scratch_bytes =
