@@ -10,10 +10,17 @@
  * saturating outputs, codes one step apart (eps dominates); 1 and 2 threads;
  * the reference and the variant this CPU selects (test_kernel_ew_q8.c pins
  * every ISA level's variant to the reference).
+ * Levels: at every feature cap this CPU has (uncapped, AVX2, portable;
+ * NEON on ARM64) the selected row (layer_norm_q8.c's AVX2 row under the
+ * AVX2 cap) equals the reference bit for bit on rows of 1..70 and 768
+ * values (the 8-lane body and its 0..7 tail), int8 and uint8, constant
+ * rows, codes one step apart, tiny output scales that saturate.
  * Hostile: per-channel gamma, rows beyond 4096, beta beyond 2^13 output
  * steps, a non-constant gamma, dtype mismatches.
  */
 #include "kernel_q8_check.h"
+#include "kernels/elementwise_q8.h"
+#include "kernels/gemm_q8.h"
 
 typedef struct ln_case {
     qlite_golden x, g, b, y, p;
@@ -90,6 +97,90 @@ static void test_golden(void **state) {
     print_message("int8 LAYER_NORM: %zu elements one LSB from NumPy's\n", off);
 }
 
+/* Back to the uncapped CPU also when a level's check failed half-way. */
+static int uncap(void **state) {
+    (void)state;
+    qlite_q8_set_feature_cap(~0u);
+    return 0;
+}
+
+/* The selected row against the reference at each ISA level (see the top). */
+static void test_levels(void **state) {
+    (void)state;
+    static const struct {
+        const char *name;
+        unsigned cap, needs;
+    } levels[] = {
+        {"uncapped", ~0u, 0u},
+        {"avx2", QLITE_Q8_F_AVX2, QLITE_Q8_EW_F_AVX2},
+        {"portable", 0u, 0u},
+        {"neon", QLITE_Q8_F_NEON, QLITE_Q8_EW_F_NEON},
+    };
+    int64_t sizes[71];
+    for (int i = 0; i < 70; i++) sizes[i] = i + 1;
+    sizes[70] = 768;
+    for (size_t l = 0; l < Q8_COUNT(levels); l++) {
+        qlite_q8_set_feature_cap(~0u);
+        if ((qlite_q8_ew_features() & levels[l].needs) != levels[l].needs) {
+            print_message("ISA level %s: not on this CPU, skipped\n", levels[l].name);
+            continue;
+        }
+        qlite_q8_set_feature_cap(levels[l].cap);
+        qlite_test_rng rng;
+        qlite_test_rng_seed(&rng, 0x1A7E + (uint32_t)l);
+        int variant = 0;
+        for (int di = 0; di < 2; di++)
+            for (size_t si = 0; si < Q8_COUNT(sizes); si++, variant++) {
+                const qlite_dtype dt = di ? QLITE_DTYPE_UINT8 : QLITE_DTYPE_INT8;
+                const int64_t n = sizes[si], shape[2] = {4, n};
+                uint8_t *x = malloc((size_t)(4 * n)), *g = malloc((size_t)n),
+                        *b = malloc((size_t)n);
+                assert_non_null(x);
+                assert_non_null(g);
+                assert_non_null(b);
+                q8_fill(&rng, x, (size_t)(4 * n), dt);
+                q8_fill(&rng, g, (size_t)n, dt);
+                q8_fill(&rng, b, (size_t)n, dt);
+                memset(x + n, x[0], (size_t)n); /* row 1 constant */
+                for (int64_t i = 2 * n; i < 3 * n; i++) x[i] = (uint8_t)(x[i] & 1); /* row 2 */
+                q8_params px, pg, pb, py;
+                q8_params_set(&px, q8_rand_scale(&rng, -10, -2), q8_rand_zp(&rng, dt));
+                q8_params_set(&pg, q8_rand_scale(&rng, -9, -5), q8_rand_zp(&rng, dt));
+                q8_params_set(&pb, q8_rand_scale(&rng, -12, -8), q8_rand_zp(&rng, dt));
+                q8_params_set(&py,
+                              q8_rand_scale(&rng, variant % 3 ? -6 : -12, variant % 3 ? -3 : -9),
+                              q8_rand_zp(&rng, dt));
+                qlite_op_test_tensor in[3] = {q8_tensor(dt, 2, shape, x, &px),
+                                              q8_tensor(dt, 1, &n, g, &pg),
+                                              q8_tensor(dt, 1, &n, b, &pb)};
+                in[1].is_const = in[2].is_const = true;
+                qlite_op_test_tensor ref = q8_tensor(dt, 2, shape, NULL, &py), got = ref;
+                qlite_op_options o = qopts(QLITE_OPTIONS_NORM);
+                o.u.norm.axis = -1;
+                o.u.norm.epsilon = variant % 5 == 4 ? 0.0f : (variant % 2 ? 1e-5f : 1e-2f);
+                const uint32_t nin = variant % 7 == 6 ? 2 : 3; /* without beta */
+                assert_qlite_ok(qlite_op_test_run(QLITE_OP_LAYER_NORM, &o, nin, in, 1, &ref, 1,
+                                                  QLITE_INTERP_REFERENCE_ONLY));
+                assert_qlite_ok(
+                    qlite_op_test_run(QLITE_OP_LAYER_NORM, &o, nin, in, 1, &got, 1, 0));
+                assert_int_equal(got.out_bytes, ref.out_bytes);
+                const uint8_t *rb = ref.out, *gb = got.out;
+                for (size_t i = 0; i < ref.out_bytes; i++)
+                    if (rb[i] != gb[i])
+                        fail_msg("LAYER_NORM level %s, %s rows of %lld: element %zu (row %zu) "
+                                 "is %d, the reference says %d",
+                                 levels[l].name, qlite_dtype_name(dt), (long long)n, i,
+                                 i / (size_t)n, q8_get(got.out, i, dt), q8_get(ref.out, i, dt));
+                qlite_op_test_free(1, &ref);
+                qlite_op_test_free(1, &got);
+                free(x);
+                free(g);
+                free(b);
+            }
+    }
+    qlite_q8_set_feature_cap(~0u);
+}
+
 /* A valid small case, each test breaks one thing. */
 typedef struct hostile {
     int64_t n;
@@ -160,6 +251,7 @@ static void test_hostile(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_golden),
+        cmocka_unit_test_teardown(test_levels, uncap),
         cmocka_unit_test(test_hostile),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

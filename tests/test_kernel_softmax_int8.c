@@ -9,8 +9,12 @@
  *     output range: within 0.5 + (n + 2) / (2^24 sy) + 2^-16 LSB per
  *     element (the rounding of e and of R; 0.5 + (n + 2) 2^-16 for the int8
  *     output scale 1/256), n the row length.
+ * (a) and (c) run at every ISA level this CPU has (uncapped, AVX2 — the
+ * AVX2 row of softmax_q8.c —, portable; NEON on ARM64) on rows of 1..70
+ * and 768 values (the 8 / 16 / 32-lane bodies and their tails).
  */
 #include "kernel_q8_check.h"
+#include "kernels/elementwise_q8.h"
 #include "kernels/gemm_q8.h"
 
 static double round_half_even(double v) { return nearbyint(v); }
@@ -140,6 +144,58 @@ static void test_reference_portable(void **state) {
     qlite_q8_set_feature_cap(~0u);
 }
 
+/* Back to the uncapped CPU also when a level's check failed half-way. */
+static int uncap(void **state) {
+    (void)state;
+    qlite_q8_set_feature_cap(~0u);
+    return 0;
+}
+
+/* Rows of 1..70 and 768 at each ISA level (see the top). */
+static void test_levels(void **state) {
+    (void)state;
+    static const struct {
+        const char *name;
+        unsigned cap, needs;
+    } levels[] = {
+        {"uncapped", ~0u, 0u},
+        {"avx2", QLITE_Q8_F_AVX2, QLITE_Q8_EW_F_AVX2},
+        {"portable", 0u, 0u},
+        {"neon", QLITE_Q8_F_NEON, QLITE_Q8_EW_F_NEON},
+    };
+    int64_t sizes[71];
+    for (int i = 0; i < 70; i++) sizes[i] = i + 1;
+    sizes[70] = 768;
+    for (size_t l = 0; l < Q8_COUNT(levels); l++) {
+        qlite_q8_set_feature_cap(~0u);
+        if ((qlite_q8_ew_features() & levels[l].needs) != levels[l].needs) {
+            print_message("ISA level %s: not on this CPU, skipped\n", levels[l].name);
+            continue;
+        }
+        qlite_q8_set_feature_cap(levels[l].cap);
+        qlite_test_rng rng;
+        qlite_test_rng_seed(&rng, 0x50F8 + (uint32_t)l);
+        int variant = 0;
+        for (int d = 0; d < 2; d++)
+            for (size_t si = 0; si < Q8_COUNT(sizes); si++, variant++) {
+                sm_case c = {.dt = d ? QLITE_DTYPE_UINT8 : QLITE_DTYPE_INT8, .rank = 2,
+                             .dims = {4, sizes[si]}, .axis = -1, .threads = 1};
+                c.beta = variant % 4 == 1 ? -0.7f : (variant % 4 == 2 ? 3.0f : 1.0f);
+                int32_t lo, hi;
+                q8_range(c.dt, &lo, &hi);
+                q8_params_set(&c.px, q8_rand_scale(&rng, -8, 1), q8_rand_zp(&rng, c.dt));
+                if (variant % 5 == 3) /* 2^16 / sy = 2^32: the largest multiplier */
+                    q8_params_set(&c.py, 0x1p-16f, lo);
+                else if (variant % 3 == 0)
+                    q8_params_set(&c.py, q8_rand_scale(&rng, -12, -6), q8_rand_zp(&rng, c.dt));
+                else
+                    q8_params_set(&c.py, 1.0f / 256, lo);
+                check_softmax(&rng, &c, NULL);
+            }
+    }
+    qlite_q8_set_feature_cap(~0u);
+}
+
 /* A row of one value is 1.0: the top code (zy + 256 saturates at 127). */
 static void test_hand_values(void **state) {
     (void)state;
@@ -247,6 +303,7 @@ int main(void) {
         cmocka_unit_test(test_hand_values),
         cmocka_unit_test(test_reference),
         cmocka_unit_test(test_reference_portable),
+        cmocka_unit_test_teardown(test_levels, uncap),
         cmocka_unit_test(test_threads),
         cmocka_unit_test(test_golden),
         cmocka_unit_test(test_errors),

@@ -94,6 +94,107 @@ static void ln_q8_row(const qlite_q8_ln_params *p, const uint8_t *x, uint8_t *y)
     }
 }
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define LNQ_AVX2 1
+#define LNQ_TARGET __attribute__((target("avx2")))
+
+/*
+ * AVX2 row (x86 CPUs without the AVX-512 row, or capped to AVX2): the
+ * reference's integer steps, 8 elements at a time; the row multiplier from
+ * the same qlite_q8_ln_row_multiplier(). AVX2 has no 64-bit arithmetic
+ * shift, min or max: rdbpot shifts logically the sign-folded value
+ * (x >> e = ~(~x >>> e) for x < 0) and the clamp compares and blends.
+ * The last n % 8 elements take the reference's scalar formula.
+ */
+LNQ_TARGET static inline __m256i lnq_widen8(const uint8_t *p, bool sg) {
+    const __m128i v = _mm_loadl_epi64((const __m128i *)p);
+    return sg ? _mm256_cvtepi8_epi32(v) : _mm256_cvtepu8_epi32(v);
+}
+
+/* rdbpot64 on 4 lanes, e in 0..61 */
+LNQ_TARGET static inline __m256i lnq_rdbpot4(__m256i x, int e) {
+    const __m256i mask = _mm256_set1_epi64x((long long)((1ull << e) - 1));
+    const __m256i neg = _mm256_cmpgt_epi64(_mm256_setzero_si256(), x); /* -1 where x < 0 */
+    const __m256i rem = _mm256_and_si256(x, mask);
+    const __m256i thr = _mm256_sub_epi64(_mm256_srli_epi64(mask, 1), neg);
+    const __m128i c = _mm_cvtsi32_si128(e);
+    const __m256i q = _mm256_xor_si256(_mm256_srl_epi64(_mm256_xor_si256(x, neg), c), neg);
+    return _mm256_sub_epi64(q, _mm256_cmpgt_epi64(rem, thr)); /* rem, thr >= 0 */
+}
+
+/* clamp(zy + rdbpot(u + b, 16), lo, hi) on 4 lanes, as int32 in lanes 0..3 */
+LNQ_TARGET static inline __m128i lnq_out4(__m256i u, const int64_t *b, __m256i zy, __m256i lo,
+                                          __m256i hi) {
+    const __m256i w = _mm256_add_epi64(u, _mm256_loadu_si256((const __m256i *)b));
+    __m256i q = _mm256_add_epi64(lnq_rdbpot4(w, 16), zy);
+    q = _mm256_blendv_epi8(q, lo, _mm256_cmpgt_epi64(lo, q));
+    q = _mm256_blendv_epi8(q, hi, _mm256_cmpgt_epi64(q, hi));
+    const __m256i even = _mm256_permutevar8x32_epi32(q, _mm256_setr_epi32(0, 2, 4, 6, 0, 2, 4, 6));
+    return _mm256_castsi256_si128(even);
+}
+
+LNQ_TARGET static void ln_q8_row_avx2(const qlite_q8_ln_params *p, const uint8_t *x,
+                                      uint8_t *y) {
+    const size_t n = p->n, n8 = n & ~(size_t)7;
+    const bool sg = p->is_signed;
+    __m256i acc = _mm256_setzero_si256();
+    for (size_t i = 0; i < n8; i += 8) acc = _mm256_add_epi32(acc, lnq_widen8(x + i, sg));
+    int32_t lanes[8];
+    _mm256_storeu_si256((__m256i *)lanes, acc);
+    int64_t sum = 0;
+    for (int k = 0; k < 8; k++) sum += lanes[k];
+    for (size_t i = n8; i < n; i++) sum += qlite_q8_decode(x[i], sg);
+    const int64_t nn = (int64_t)n; /* |sum| <= 4096 * 255, |d| < 2^21 */
+    const __m256i vn = _mm256_set1_epi32((int32_t)n), vs = _mm256_set1_epi32((int32_t)sum);
+    __m256i v0 = _mm256_setzero_si256(), v1 = _mm256_setzero_si256();
+    for (size_t i = 0; i < n8; i += 8) {
+        const __m256i d = _mm256_sub_epi32(_mm256_mullo_epi32(vn, lnq_widen8(x + i, sg)), vs);
+        const __m256i dodd = _mm256_srli_epi64(d, 32);
+        v0 = _mm256_add_epi64(v0, _mm256_mul_epi32(d, d));
+        v1 = _mm256_add_epi64(v1, _mm256_mul_epi32(dodd, dodd));
+    }
+    int64_t vl[4];
+    _mm256_storeu_si256((__m256i *)vl, _mm256_add_epi64(v0, v1));
+    uint64_t v = (uint64_t)vl[0] + (uint64_t)vl[1] + (uint64_t)vl[2] + (uint64_t)vl[3];
+    for (size_t i = n8; i < n; i++) {
+        const int64_t d = nn * qlite_q8_decode(x[i], sg) - sum;
+        v += (uint64_t)(d * d);
+    }
+    int64_t ma = 0;
+    int sh = 0;
+    if (v) qlite_q8_ln_row_multiplier(p, v, &ma, &sh);
+    /* v = 0: d = 0 everywhere, u = 0 and y = beta, as in the reference */
+    const __m256i vma = _mm256_set1_epi64x(ma);
+    const __m256i zy = _mm256_set1_epi64x(p->zy), lo = _mm256_set1_epi64x(p->qmin),
+                  hi = _mm256_set1_epi64x(p->qmax);
+    const __m128i low_bytes = _mm_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, -1, -1, -1, -1, -1, -1,
+                                            -1, -1);
+    for (size_t i = 0; i < n8; i += 8) {
+        const __m256i d = _mm256_sub_epi32(_mm256_mullo_epi32(vn, lnq_widen8(x + i, sg)), vs);
+        const __m256i dg =
+            _mm256_mullo_epi32(d, _mm256_loadu_si256((const __m256i *)(p->g + i)));
+        __m128i q4[2];
+        for (int h = 0; h < 2; h++) {
+            const __m128i dgh = h ? _mm256_extracti128_si256(dg, 1) : _mm256_castsi256_si128(dg);
+            const __m256i t = _mm256_mul_epi32(_mm256_cvtepi32_epi64(dgh), vma);
+            const __m256i u = sh >= 62 ? _mm256_setzero_si256() : lnq_rdbpot4(t, sh);
+            q4[h] = lnq_out4(u, p->b + i + 4 * h, zy, lo, hi);
+        }
+        /* codes in [-128, 255]: int16, then their low bytes */
+        const __m128i w16 = _mm_packs_epi32(q4[0], q4[1]);
+        _mm_storel_epi64((__m128i *)(y + i), _mm_shuffle_epi8(w16, low_bytes));
+    }
+    for (size_t i = n8; i < n; i++) {
+        const int64_t d = nn * qlite_q8_decode(x[i], sg) - sum;
+        const int64_t t = d * p->g[i] * ma;
+        const int64_t u = sh >= 62 ? 0 : rdbpot64(t, sh);
+        y[i] = (uint8_t)qlite_clamp_i64((int64_t)p->zy + rdbpot64(u + p->b[i], 16), p->qmin,
+                                        p->qmax);
+    }
+}
+#endif
+
 typedef struct ln_q8_job {
     const ln_q8_state *s;
     const uint8_t *x;
@@ -164,9 +265,15 @@ qlite_status qlite_layer_norm_q8_prepare(qlite_node *node, size_t rows, size_t n
         .qmax = qy.qmax, .g = g, .b = b,
         .c = (double)qx.scale * (double)qg.scale / ((double)n * (double)qy.scale),
         .sx2 = (double)qx.scale * (double)qx.scale, .eps = (double)epsilon};
-    const qlite_q8_ew_ukernels *v =
-        qlite_node_reference_only(node) ? NULL : qlite_q8_ew_select(QLITE_Q8_EW_LAYER_NORM);
+    const bool ref_only = qlite_node_reference_only(node);
+    const qlite_q8_ew_ukernels *v = ref_only ? NULL : qlite_q8_ew_select(QLITE_Q8_EW_LAYER_NORM);
     s->row = v ? v->layer_norm : NULL;
+#ifdef LNQ_AVX2
+    /* x86 without the AVX-512 row (or capped below it): this file's AVX2 row */
+    if (!ref_only && (!v || !(v->needs & QLITE_Q8_EW_F_AVX512)) &&
+        (qlite_q8_ew_features() & QLITE_Q8_EW_F_AVX2))
+        s->row = ln_q8_row_avx2;
+#endif
     node->state = s;
     return QLITE_OK;
 }

@@ -113,6 +113,134 @@ static void softmax_q8_row_neon(const qlite_q8_softmax_params *p, const uint8_t 
 }
 #endif
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define SMQ_AVX2 1
+#define SMQ_TARGET __attribute__((target("avx2")))
+
+/*
+ * AVX2 row (x86 CPUs without the AVX-512 row, or capped to AVX2), the
+ * scheme of the portable row (elementwise_q8.c) 8 elements at a time: the
+ * extreme on the bytes (int8 flipped by 0x80 to compare unsigned), e[d] by
+ * VPGATHERDD, S in 64-bit lanes, and floor(N / D) from q0 = trunc(N * (1 / D))
+ * with N formed in double (e and r exact, one rounding each for the product,
+ * the sum and the quotient: q0 within 2^-34 of N / D as there), corrected by
+ * one exact integer step. AVX2 has neither 64-bit products nor unsigned
+ * 64-bit compares: q D = q Dlo + (q Dhi << 32) (q < 2^17, modulo 2^64 and
+ * exact since q D < N + D < 2^64), compares with the sign bits flipped.
+ * The last n % 8 elements take the reference's division.
+ */
+SMQ_TARGET static inline __m256i smq_widen8(const uint8_t *p, bool sg) {
+    const __m128i v = _mm_loadl_epi64((const __m128i *)p);
+    return sg ? _mm256_cvtepi8_epi32(v) : _mm256_cvtepu8_epi32(v);
+}
+
+/* unsigned a > b on 64-bit lanes (-1 / 0) */
+SMQ_TARGET static inline __m256i smq_gtu64(__m256i a, __m256i b) {
+    const __m256i k = _mm256_set1_epi64x(INT64_MIN);
+    return _mm256_cmpgt_epi64(_mm256_xor_si256(a, k), _mm256_xor_si256(b, k));
+}
+
+typedef struct smq_div4 {
+    __m256i r, half, den, den_hi;
+    __m256d rd, halfd, inv;
+    bool r32; /* r = 2^32: e r is a shift */
+} smq_div4;
+
+/* floor((e r + S 2^15) / (S 2^16)) of 4 e values, int32 in the 4 lanes */
+SMQ_TARGET static inline __m128i smq_q4(const smq_div4 *k, __m128i e4) {
+    const __m256i e64 = _mm256_cvtepu32_epi64(e4);
+    const __m256i num = _mm256_add_epi64(
+        k->r32 ? _mm256_slli_epi64(e64, 32) : _mm256_mul_epu32(e64, k->r), k->half);
+    const __m256d numd = _mm256_add_pd(_mm256_mul_pd(_mm256_cvtepi32_pd(e4), k->rd), k->halfd);
+    __m256i q = _mm256_cvtepi32_epi64(_mm256_cvttpd_epi32(_mm256_mul_pd(numd, k->inv)));
+    const __m256i prod = _mm256_add_epi64(_mm256_mul_epu32(q, k->den),
+                                          _mm256_slli_epi64(_mm256_mul_epu32(q, k->den_hi), 32));
+    const __m256i over = smq_gtu64(prod, num);
+    const __m256i short_ = smq_gtu64(k->den, _mm256_sub_epi64(num, prod)); /* num - prod < den */
+    const __m256i under = _mm256_andnot_si256(_mm256_or_si256(over, short_),
+                                              _mm256_set1_epi64x(-1));
+    q = _mm256_sub_epi64(_mm256_add_epi64(q, over), under);
+    const __m256i even = _mm256_permutevar8x32_epi32(q, _mm256_setr_epi32(0, 2, 4, 6, 0, 2, 4, 6));
+    return _mm256_castsi256_si128(even);
+}
+
+SMQ_TARGET static void softmax_q8_row_avx2(const qlite_q8_softmax_params *p, const uint8_t *x,
+                                           uint8_t *y, size_t n) {
+    const bool sg = p->is_signed;
+    const uint8_t flip = sg ? 0x80 : 0;
+    const __m256i vf = _mm256_set1_epi8((char)flip);
+    __m256i vmx = _mm256_setzero_si256(), vmn = _mm256_set1_epi8(-1);
+    size_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        const __m256i u = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(x + i)), vf);
+        vmx = _mm256_max_epu8(vmx, u);
+        vmn = _mm256_min_epu8(vmn, u);
+    }
+    uint8_t bmx[32], bmn[32];
+    _mm256_storeu_si256((__m256i *)bmx, vmx);
+    _mm256_storeu_si256((__m256i *)bmn, vmn);
+    uint8_t umax = 0, umin = 0xff;
+    for (int k = 0; k < 32; k++) {
+        umax = bmx[k] > umax ? bmx[k] : umax;
+        umin = bmn[k] < umin ? bmn[k] : umin;
+    }
+    for (; i < n; i++) {
+        const uint8_t u = (uint8_t)(x[i] ^ flip);
+        umax = u > umax ? u : umax;
+        umin = u < umin ? u : umin;
+    }
+    const uint8_t um = (uint8_t)((p->use_min ? umin : umax) ^ flip);
+    const int32_t m = sg ? (int32_t)(int8_t)um : (int32_t)um; /* the decoded extreme */
+    const uint32_t *e = p->e;
+    const size_t n8 = n & ~(size_t)7;
+    const __m256i vm = _mm256_set1_epi32(m);
+    __m256i s0 = _mm256_setzero_si256();
+    for (i = 0; i < n8; i += 8) {
+        const __m256i d = _mm256_abs_epi32(_mm256_sub_epi32(vm, smq_widen8(x + i, sg)));
+        const __m256i ev = _mm256_i32gather_epi32((const int *)e, d, 4);
+        s0 = _mm256_add_epi64(s0, _mm256_cvtepu32_epi64(_mm256_castsi256_si128(ev)));
+        s0 = _mm256_add_epi64(s0, _mm256_cvtepu32_epi64(_mm256_extracti128_si256(ev, 1)));
+    }
+    uint64_t sl[4];
+    _mm256_storeu_si256((__m256i *)sl, s0);
+    uint64_t sum = sl[0] + sl[1] + sl[2] + sl[3];
+    for (i = n8; i < n; i++) {
+        const int32_t v = qlite_q8_decode(x[i], sg);
+        sum += e[v > m ? v - m : m - v];
+    }
+    const uint64_t den = sum << 16, half = sum << 15;
+    const smq_div4 k = {.r = _mm256_set1_epi64x((long long)p->r),
+                        .half = _mm256_set1_epi64x((long long)half),
+                        .den = _mm256_set1_epi64x((long long)den),
+                        .den_hi = _mm256_set1_epi64x((long long)(den >> 32)),
+                        .rd = _mm256_set1_pd((double)p->r),
+                        .halfd = _mm256_set1_pd((double)(int64_t)half),
+                        .inv = _mm256_set1_pd(1.0 / (double)(int64_t)den),
+                        .r32 = p->r >> 32 != 0};
+    const __m128i zy = _mm_set1_epi32(p->zy), lo = _mm_set1_epi32(p->qmin),
+                  hi = _mm_set1_epi32(p->qmax);
+    const __m128i low_bytes = _mm_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, -1, -1, -1, -1, -1, -1,
+                                            -1, -1);
+    for (i = 0; i < n8; i += 8) {
+        const __m256i d = _mm256_abs_epi32(_mm256_sub_epi32(vm, smq_widen8(x + i, sg)));
+        const __m256i ev = _mm256_i32gather_epi32((const int *)e, d, 4);
+        __m128i q0 = _mm_add_epi32(smq_q4(&k, _mm256_castsi256_si128(ev)), zy);
+        __m128i q1 = _mm_add_epi32(smq_q4(&k, _mm256_extracti128_si256(ev, 1)), zy);
+        q0 = _mm_min_epi32(_mm_max_epi32(q0, lo), hi);
+        q1 = _mm_min_epi32(_mm_max_epi32(q1, lo), hi);
+        /* codes in [-128, 255]: int16, then their low bytes */
+        _mm_storel_epi64((__m128i *)(y + i),
+                         _mm_shuffle_epi8(_mm_packs_epi32(q0, q1), low_bytes));
+    }
+    for (i = n8; i < n; i++) {
+        const int32_t v = qlite_q8_decode(x[i], sg);
+        const uint64_t q = ((uint64_t)e[v > m ? v - m : m - v] * p->r + half) / den;
+        y[i] = (uint8_t)qlite_clamp_i64((int64_t)p->zy + (int64_t)q, p->qmin, p->qmax);
+    }
+}
+#endif
+
 typedef struct softmax_q8_state {
     qlite_eval_fn eval;   /* must stay first (qlite_eval_dispatch) */
     size_t outer, n, inner;
@@ -225,6 +353,15 @@ qlite_status qlite_softmax_q8_prepare(qlite_node *node, size_t outer, size_t n, 
         static const qlite_q8_ew_ukernels neon = {.name = "neon",
                                                   .softmax = softmax_q8_row_neon};
         v = &neon;
+    }
+#endif
+#ifdef SMQ_AVX2
+    /* x86 without the AVX-512 row (or capped below it): this file's AVX2 row */
+    if (v && !(v->needs & QLITE_Q8_EW_F_AVX512) &&
+        (qlite_q8_ew_features() & QLITE_Q8_EW_F_AVX2)) {
+        static const qlite_q8_ew_ukernels avx2 = {
+            .name = "avx2", .needs = QLITE_Q8_EW_F_AVX2, .softmax = softmax_q8_row_avx2};
+        v = &avx2;
     }
 #endif
     if (v) {
