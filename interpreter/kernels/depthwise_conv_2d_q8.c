@@ -930,6 +930,18 @@ Q8_AVX2 static void dw2_block_avx2(const dwq_state *s, const dwq_job *j, int64_t
         }
     }
     const size_t taps = t;
+    if (taps == 9) { /* 3x3: the pair loop unrolled */
+        const bool sgn = !s->hybrid && s->is_signed;
+        const int32_t z = s->hybrid ? (j->zu ? j->zu[n] : s->zu) : sgn ? s->zx : s->zu;
+        if (sgn) {
+            if (border) dw2_pixel(s, j, n, tp, 9, nb, z, out, true, true);
+            else dw2_pixel(s, j, n, tp, 9, nb, z, out, true, false);
+        } else {
+            if (border) dw2_pixel(s, j, n, tp, 9, nb, z, out, false, true);
+            else dw2_pixel(s, j, n, tp, 9, nb, z, out, false, false);
+        }
+        return;
+    }
     if (s->hybrid) {
         const int32_t z = j->zu ? j->zu[n] : s->zu;
         if (border) dw2_pixel(s, j, n, tp, taps, nb, z, out, false, true);
