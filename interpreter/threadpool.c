@@ -3,15 +3,16 @@
  * not assigned.
  *
  * One 64-bit atomic `ticket` carries the job: generation in the high 32 bits,
- * the number of chunks in bits 16..31, the next unclaimed chunk in 0..15
- * (threads <= 1024, chunks <= 4 per thread).
+ * the unclaimed chunks [front, back) in bits 16..31 and 0..15 (threads <=
+ * 1024, chunks <= 4 per thread).
  *
  * 1. run() writes (fn, arg, count, chunks), resets `finished`, and publishes
  *    ticket = (generation + 1) << 32 with a release store. Only when a worker
  *    is asleep (`sleepers` > 0) does it take the mutex and broadcast: while
  *    the workers spin, starting a job costs one store.
  * 2. Every thread, the caller included (it starts at once), claims chunks by
- *    a CAS on the ticket that also checks the generation, runs
+ *    a CAS on the ticket that also checks the generation (the caller from
+ *    the front, the workers from the back), runs
  *    fn(arg, begin, end) on each, and counts it in `finished`. A worker that
  *    wakes late finds nothing left and goes back to waiting; a claim can
  *    never land in a later job (the generation would not match), and a
@@ -37,16 +38,24 @@
  * SPIN_NS (time-based, with PAUSE) before sleeping, and no thread ever
  * waits for work it could do itself.
  *
- * Chunks: count <= threads*CHUNKS_PER_THREAD gives one item per chunk (the
- * kernels that split their own work pass count == threads and use the index
- * as a slot); larger counts are cut into K = threads*CHUNKS_PER_THREAD
- * contiguous chunks, claimed in order, so a slower thread takes fewer. From
- * K (K + 1) / 2 items on, the chunks shrink (sizes in proportion to K, K-1,
- * .., 1): the last ones, which decide when the slower thread ends, are a few
- * percent of the work instead of 1/K. Why: per-chunk CPU times of
- * MobileNetV2 int8 at 2 threads (depthwise rows, conv row blocks) replayed
- * in claim order gave a critical path 5.1% above half the work with equal
- * chunks and 2.4% with shrinking ones (the rest: jobs of <= K items).
+ * Chunks: count <= K = threads*CHUNKS_PER_THREAD gives one item per chunk
+ * (the kernels that split their own work pass count == threads and use the
+ * index as a slot); larger counts are cut into K contiguous chunks. The
+ * caller claims from the front, the workers from the back, so with two
+ * threads the caller runs about the first half of every op's range and the
+ * worker the second. Why (issue #6): on this class of machine a core reads
+ * or overwrites lines another core wrote at ~7 ns a line (~9 GB/s; a 128 KiB
+ * memcpy of data the other core wrote costs 3.7-4x the same copy of its own
+ * data, thread CPU time), and with claims in one order consecutive ops gave
+ * the same rows to either thread by chance, so every op paid that for about
+ * half its inputs. Both ends shrink towards where they are expected to
+ * meet (count / threads items from the front, chunk_range): the last chunks
+ * claimed, which decide when the slower thread ends, are a few percent of
+ * the work instead of 1/K (from K (K + 1) / 2 items on the chunks of one
+ * thread shrank in proportion to K, K-1, .., 1 before this split took both
+ * ends: per-chunk CPU times of MobileNetV2 int8 at 2 threads replayed in
+ * claim order gave a critical path 5.1% above half the work with equal
+ * chunks and 2.4% with shrinking ones).
  *
  * Thread index (qlite_threadpool_run_thread): the caller is 0, worker i is
  * i + 1; a thread runs its claimed chunks one after another, so an index is
@@ -89,7 +98,7 @@ struct qlite_threadpool {
     pthread_mutex_t mu;
     pthread_cond_t wake;               /* workers wait for a new generation */
     pthread_cond_t done;               /* caller waits for finished == chunks */
-    _Atomic uint64_t ticket;           /* generation << 32 | chunks << 16 | next */
+    _Atomic uint64_t ticket;           /* generation << 32 | front << 16 | back */
     atomic_uint finished;              /* chunks completed in this generation */
     atomic_int sleepers;               /* workers inside the wait on `wake` */
     atomic_bool caller_asleep;         /* caller inside the wait on `done` */
@@ -99,6 +108,7 @@ struct qlite_threadpool {
     void (*fn_thread)(void *, int, size_t, size_t);
     void *arg;
     size_t count;
+    uint32_t chunks;
     struct worker_arg *args;           /* [threads - 1]: worker i + 1's index */
 };
 
@@ -123,40 +133,59 @@ static size_t guided_start(size_t count, size_t chunks, size_t c) {
     return q * w + r * w / total;
 }
 
-/* Chunk c of `chunks` over [0, count). Fewer than chunks (chunks + 1) / 2
- * items: equal chunks (the first count % chunks hold one item more); more:
- * the decreasing split of guided_start, every chunk at least one item. No
- * overflow for any size_t count. */
-static void chunk_range(size_t count, size_t chunks, size_t c, size_t *begin, size_t *end) {
-    if (count >= chunks * (chunks + 1) / 2) {
-        *begin = guided_start(count, chunks, c);
-        *end = guided_start(count, chunks, c + 1);
-        return;
-    }
+/* Start of chunk c (0..chunks) of a split of [0, count) into `chunks`
+ * non-empty pieces (count >= chunks): from chunks (chunks + 1) / 2 items on
+ * the decreasing split of guided_start, below it equal pieces (the first
+ * count % chunks one item longer). No overflow for any size_t count. */
+static size_t piece_start(size_t count, size_t chunks, size_t c) {
+    if (count >= chunks * (chunks + 1) / 2) return guided_start(count, chunks, c);
     const size_t base = count / chunks, rem = count % chunks;
-    *begin = c * base + (c < rem ? c : rem);
-    *end = *begin + base + (c < rem ? 1 : 0);
+    return c * base + (c < rem ? c : rem);
 }
 
-/* ticket layout: generation << 32 | chunks << 16 | next chunk */
-#define TICKET_GEN(t) ((uint32_t)((t) >> 32))
-#define TICKET_CHUNKS(t) ((uint32_t)((t) >> 16) & 0xffffu)
-#define TICKET_NEXT(t) ((uint32_t)(t) & 0xffffu)
+/* Chunk c of `chunks` over [0, count) (count > chunks = threads *
+ * CHUNKS_PER_THREAD). The caller claims from the front, the workers from
+ * the back (work()), so the range is cut into a front part of count /
+ * threads items in CHUNKS_PER_THREAD chunks for the caller and a back part
+ * for the workers in the rest: each part shrinks towards the point where
+ * the two ends are expected to meet (the front part as piece_start, the
+ * back part its mirror image), so the last chunks claimed are small
+ * whichever end is faster. */
+static void chunk_range(size_t count, size_t chunks, int threads, size_t c, size_t *begin,
+                        size_t *end) {
+    const size_t kf = CHUNKS_PER_THREAD, front = count / (size_t)threads;
+    if (c < kf) {
+        *begin = piece_start(front, kf, c);
+        *end = piece_start(front, kf, c + 1);
+        return;
+    }
+    const size_t kb = chunks - kf, back = count - front, r = chunks - 1 - c; /* r = 0: last */
+    *begin = count - piece_start(back, kb, r + 1);
+    *end = count - piece_start(back, kb, r);
+}
 
-/* Claims and runs chunks of generation `gen` until none is left. A claim is
- * a CAS that only succeeds while the generation matches and a chunk is
- * left, so the job's fields are stable from a successful claim until this
- * thread counts the chunk in `finished`. */
+/* ticket layout: generation << 32 | front << 16 | back; chunks [front, back)
+ * are unclaimed */
+#define TICKET_GEN(t) ((uint32_t)((t) >> 32))
+#define TICKET_FRONT(t) ((uint32_t)((t) >> 16) & 0xffffu)
+#define TICKET_BACK(t) ((uint32_t)(t) & 0xffffu)
+
+/* Claims and runs chunks of generation `gen` until none is left: the caller
+ * (index 0) from the front, the workers from the back. A claim is a CAS
+ * that only succeeds while the generation matches and a chunk is left, so
+ * the job's fields are stable from a successful claim until this thread
+ * counts the chunk in `finished`. */
 static void work(qlite_threadpool *p, uint32_t gen, int index) {
     uint64_t t = atomic_load_explicit(&p->ticket, memory_order_acquire);
     for (;;) {
-        if (TICKET_GEN(t) != gen || TICKET_NEXT(t) >= TICKET_CHUNKS(t)) return;
-        if (!atomic_compare_exchange_weak_explicit(&p->ticket, &t, t + 1, memory_order_acquire,
+        if (TICKET_GEN(t) != gen || TICKET_FRONT(t) >= TICKET_BACK(t)) return;
+        const uint64_t claimed = index == 0 ? t + (1u << 16) : t - 1;
+        if (!atomic_compare_exchange_weak_explicit(&p->ticket, &t, claimed, memory_order_acquire,
                                                    memory_order_acquire))
             continue;
-        const uint32_t chunks = TICKET_CHUNKS(t);
-        size_t begin, end;
-        chunk_range(p->count, chunks, TICKET_NEXT(t), &begin, &end);
+        const uint32_t chunks = p->chunks, c = index == 0 ? TICKET_FRONT(t) : TICKET_BACK(t) - 1;
+        size_t begin = c, end = c + 1; /* count <= chunks: one item each */
+        if (p->count > chunks) chunk_range(p->count, chunks, p->threads, c, &begin, &end);
         if (p->fn_thread) p->fn_thread(p->arg, index, begin, end);
         else p->fn(p->arg, begin, end);
         /* seq_cst: pairs with the caller's store of caller_asleep */
@@ -265,10 +294,11 @@ static void run_job(qlite_threadpool *p, size_t count, void (*fn)(void *, size_t
     p->fn_thread = fn_thread;
     p->arg = arg;
     p->count = count;
+    p->chunks = chunks;
     atomic_store_explicit(&p->finished, 0, memory_order_relaxed);
     const uint32_t gen = TICKET_GEN(atomic_load_explicit(&p->ticket, memory_order_relaxed)) + 1;
     /* seq_cst (release for the job's fields): pairs with `sleepers` */
-    atomic_store(&p->ticket, (uint64_t)gen << 32 | (uint64_t)chunks << 16);
+    atomic_store(&p->ticket, (uint64_t)gen << 32 | chunks);
     if (atomic_load(&p->sleepers) > 0) {
         pthread_mutex_lock(&p->mu);
         pthread_cond_broadcast(&p->wake);

@@ -21,11 +21,14 @@ int qlite_threadpool_threads(const qlite_threadpool *pool); /* 1 for NULL */
 
 /* Runs fn(arg, begin, end) over [0, count) split into contiguous ranges:
  * one item each when count <= 4 * threads, else 4 * threads non-empty
- * ranges, of nearly equal size below K (K + 1) / 2 items (K = 4 * threads)
- * and shrinking from the first to the last above (threadpool.c). Ranges are
- * claimed by whichever thread is free (the
- * caller starts at once and may run them all if the workers are late), so a
- * range index is a slot, never a thread id. Returns when all are done. With
+ * ranges: 4 over the first count / threads items, the rest over the
+ * others, each group shrinking towards the boundary between them when it
+ * has enough items (threadpool.c). Ranges are claimed by whichever thread
+ * is free, the caller from the front and the workers from the back (the
+ * caller starts at once and may run them all if the workers are late), so
+ * a range index is a slot, never a thread id; with 2 threads the caller
+ * usually runs the first part of every op, the worker the second.
+ * Returns when all are done. With
  * a NULL pool or count 1: a plain call fn(arg, 0, count), no atomics. Not
  * reentrant: one parallel_for at a time per pool. */
 void qlite_threadpool_run(qlite_threadpool *pool, size_t count,

@@ -2,8 +2,10 @@
  * test_threadpool.c — interpreter/threadpool.c: every index of [0, count)
  * runs exactly once in contiguous ranges (with run_thread: under a thread
  * index no other running range holds), for counts around the chunking
- * limits and many back-to-back jobs; above K (K + 1) / 2 items the ranges
- * shrink to the sizes written here, up to count SIZE_MAX; all threads really run at the same time;
+ * limits and many back-to-back jobs; above K = 4 * threads items the
+ * caller's front part and the workers' back part shrink towards their
+ * boundary to the sizes written here, up to count SIZE_MAX; the caller
+ * claims from the front and a worker from the back; all threads really run at the same time;
  * sleeping workers are woken; the caller runs the whole job itself when the
  * workers never come; one thread creates nothing; bad arguments are refused;
  * through the interpreter: num_threads 1 starts no thread, 2 starts one, and
@@ -98,17 +100,39 @@ static void range_fn(void *arg, size_t begin, size_t end) {
     pthread_mutex_unlock(&j->mu);
 }
 
-/* From K (K + 1) / 2 items on (K = 4 * threads) the ranges shrink: sorted by
- * start they tile [0, count) exactly, none is empty, the first holds
- * floor(count K / W) items and the last ceil(count / W), W = K (K + 1) / 2
- * (written here in 128-bit arithmetic); below, they differ by at most one.
- * Counts up to SIZE_MAX (the split must not overflow). */
+/* Above K = 4 * threads items: K ranges, sorted by start they tile
+ * [0, count) exactly, none is empty; the first 4 cover the caller's front
+ * part [0, count / threads), the other K - 4 the workers' back part. A part
+ * of n items in k ranges with n >= W = k (k + 1) / 2 shrinks towards the
+ * boundary between the parts: its outermost range (the first of the front,
+ * the last of the back) holds floor(n k / W) items and its innermost
+ * ceil(n / W) (written here in 128-bit arithmetic); with fewer items, its
+ * ranges differ by at most one. Counts up to SIZE_MAX (the split must not
+ * overflow). */
+static void check_part(const range_job *j, size_t first, size_t k, size_t n, bool front) {
+    const size_t W = k * (k + 1) / 2;
+    size_t lo = SIZE_MAX, hi = 0;
+    for (size_t a = first; a < first + k; a++) {
+        const size_t len = j->end[a] - j->begin[a];
+        lo = len < lo ? len : lo;
+        hi = len > hi ? len : hi;
+    }
+    const size_t outer = front ? first : first + k - 1, inner = front ? first + k - 1 : first;
+    if (n >= W) {
+        const unsigned __int128 c = n;
+        assert_int_equal(j->end[outer] - j->begin[outer], (size_t)(c * k / W));
+        assert_int_equal(j->end[inner] - j->begin[inner], (size_t)((c + W - 1) / W));
+    } else {
+        assert_true(hi - lo <= 1);
+    }
+}
+
 static void check_ranges(qlite_threadpool *pool, size_t count, int threads) {
     range_job j = {.n = 0};
     pthread_mutex_init(&j.mu, NULL);
     qlite_threadpool_run(pool, count, range_fn, &j);
     pthread_mutex_destroy(&j.mu);
-    const size_t K = 4 * (size_t)threads, W = K * (K + 1) / 2;
+    const size_t K = 4 * (size_t)threads;
     assert_int_equal(j.n, count < K ? count : K);
     for (size_t a = 1; a < j.n; a++) /* insertion sort by start */
         for (size_t b = a; b > 0 && j.begin[b - 1] > j.begin[b]; b--) {
@@ -116,22 +140,15 @@ static void check_ranges(qlite_threadpool *pool, size_t count, int threads) {
             j.begin[b] = j.begin[b - 1], j.begin[b - 1] = t;
             t = j.end[b], j.end[b] = j.end[b - 1], j.end[b - 1] = t;
         }
-    size_t lo = SIZE_MAX, hi = 0;
     for (size_t a = 0; a < j.n; a++) {
         assert_int_equal(j.begin[a], a ? j.end[a - 1] : 0);
         assert_true(j.end[a] > j.begin[a]);
-        const size_t len = j.end[a] - j.begin[a];
-        lo = len < lo ? len : lo;
-        hi = len > hi ? len : hi;
     }
     assert_int_equal(j.end[j.n - 1], count);
-    if (count >= W) {
-        const unsigned __int128 c = count;
-        assert_int_equal(j.end[0], (size_t)(c * K / W));
-        assert_int_equal(j.end[j.n - 1] - j.begin[j.n - 1], (size_t)((c + W - 1) / W));
-    } else {
-        assert_true(hi - lo <= 1);
-    }
+    const size_t front = count / (size_t)threads;
+    assert_int_equal(j.end[3], front);
+    check_part(&j, 0, 4, front, true);
+    check_part(&j, 4, K - 4, count - front, false);
 }
 
 static void test_shrinking_ranges(void **state) {
@@ -146,6 +163,8 @@ static void test_shrinking_ranges(void **state) {
                                  ((size_t)1 << 40) + 7, SIZE_MAX / 3, SIZE_MAX - 1, SIZE_MAX};
         for (size_t c = 0; c < sizeof counts / sizeof *counts; c++)
             if (counts[c] > K) check_ranges(pool, counts[c], n);
+        /* every count up to well past both parts' start of shrinking */
+        for (size_t c = K + 1; c <= 3 * W; c++) check_ranges(pool, c, n);
         qlite_threadpool_destroy(pool);
     }
 }
@@ -379,6 +398,48 @@ static void test_caller_takes_the_rest(void **state) {
     qlite_threadpool_destroy(pool);
 }
 
+/* ---- the caller claims from the front, the workers from the back: with
+ * 2 threads, every item the caller ran comes before every item the worker
+ * ran (whoever was faster), for one-item ranges and for larger counts ---- */
+
+typedef struct ends_job {
+    atomic_int owner[4096]; /* thread index + 1 per item */
+    size_t count;
+} ends_job;
+
+static void ends_fn(void *arg, int thread, size_t begin, size_t end) {
+    ends_job *j = arg;
+    for (size_t i = begin; i < end; i++) atomic_store(&j->owner[i], thread + 1);
+    /* 20 us per range, so both threads take turns claiming */
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    do clock_gettime(CLOCK_MONOTONIC, &t1);
+    while ((t1.tv_sec - t0.tv_sec) * 1000000000L + (t1.tv_nsec - t0.tv_nsec) < 20000);
+}
+
+static void test_caller_front_worker_back(void **state) {
+    (void)state;
+    qlite_threadpool *pool;
+    assert_qlite_ok(qlite_threadpool_create(2, &pool));
+    const size_t counts[] = {2, 3, 8, 9, 20, 21, 100, 4096};
+    int worker_ran = 0;
+    for (int rep = 0; rep < 50; rep++)
+        for (size_t c = 0; c < sizeof counts / sizeof *counts; c++) {
+            static ends_job j;
+            memset(&j, 0, sizeof j);
+            j.count = counts[c];
+            qlite_threadpool_run_thread(pool, j.count, ends_fn, &j);
+            size_t i = 0;
+            assert_int_equal(atomic_load(&j.owner[0]), 1); /* the caller starts at 0 */
+            while (i < j.count && atomic_load(&j.owner[i]) == 1) i++;
+            worker_ran += i < j.count;
+            while (i < j.count && atomic_load(&j.owner[i]) == 2) i++;
+            assert_int_equal(i, j.count);
+        }
+    assert_true(worker_ran > 0);
+    qlite_threadpool_destroy(pool);
+}
+
 /* ---- many small jobs back to back, and after the workers fell asleep ---- */
 
 typedef struct sum_job {
@@ -546,6 +607,7 @@ int main(void) {
         cmocka_unit_test(test_no_pool_inline),
         cmocka_unit_test(test_all_threads_concurrent),
         cmocka_unit_test(test_caller_takes_the_rest),
+        cmocka_unit_test(test_caller_front_worker_back),
         cmocka_unit_test(test_back_to_back_and_sleeping),
         cmocka_unit_test(test_long_range_caller_sleeps),
         cmocka_unit_test(test_bad_arguments),

@@ -26,6 +26,14 @@
  *    where one thread ran both items of a job are left out). The difference is
  *    what a kernel pays when the pool hands a thread another range than the
  *    one it wrote in the previous op.
+ * 4. two consecutive ops as kernels run them (any T): job 1 writes 128 rows
+ *    of B / 1024 bytes (128 KiB by default: one transformer q / k / v
+ *    slice), split by the pool as it likes, job 2 copies them to another
+ *    buffer, also split by the pool. Reported: the share of rows copied by
+ *    the thread that wrote them (the pool's claiming decides it: the caller
+ *    from the front and the workers from the back keeps it near 100%; in
+ *    claim order it was a coin toss), the copy's median time and its
+ *    threads' CPU time.
  * Times are CLOCK_MONOTONIC medians; the machine is shared, so run it
  * several times and compare within one run. A program that prints numbers
  * (tests/bench.cmake builds it; not a ctest).
@@ -141,6 +149,38 @@ static void read_half(void *arg, int thread, size_t begin, size_t end) {
     }
 }
 
+/* 4. two consecutive ops as kernels run them: job 1 writes `rows` rows of
+ * `row` bytes split by the pool as it likes, job 2 copies every row to a
+ * second buffer, also split by the pool; per row the thread index that
+ * wrote it and the one that copied it. */
+typedef struct chain {
+    uint8_t *src, *dst;
+    size_t rows, row;
+    int8_t *writer;             /* [rows] */
+    atomic_long local;          /* job 2: rows copied by the thread that wrote them */
+    atomic_long cpu_ns;         /* job 2: thread CPU time of all its ranges */
+} chain;
+
+static void chain_write(void *arg, int thread, size_t begin, size_t end) {
+    chain *c = arg;
+    for (size_t r = begin; r < end; r++) {
+        memset(c->src + r * c->row, (int)(r & 0xff), c->row);
+        c->writer[r] = (int8_t)thread;
+    }
+}
+
+static void chain_copy(void *arg, int thread, size_t begin, size_t end) {
+    chain *c = arg;
+    const double c0 = cpu_us();
+    long local = 0;
+    for (size_t r = begin; r < end; r++) {
+        memcpy(c->dst + r * c->row, c->src + r * c->row, c->row);
+        local += c->writer[r] == thread;
+    }
+    atomic_fetch_add(&c->local, local);
+    atomic_fetch_add(&c->cpu_ns, (long)((cpu_us() - c0) * 1e3));
+}
+
 static int parse_long(const char *opt, const char *s, long lo, long hi, long *out) {
     char *end;
     errno = 0;
@@ -248,6 +288,41 @@ int main(int argc, char **argv) {
         } else {
             printf("  locality: one thread ran every job (%ld pairs): no measurement\n", skipped);
         }
+    }
+    /* 4. consecutive ops: how many rows each thread copies of those it wrote */
+    {
+        chain c = {.rows = 128, .row = (size_t)bytes / 8 / 128 / 64 * 64};
+        if (c.row == 0) c.row = 64;
+        c.src = aligned_alloc(64, c.rows * c.row);
+        c.dst = aligned_alloc(64, c.rows * c.row);
+        c.writer = malloc(c.rows);
+        double *wall = malloc((size_t)(rounds * pairs) * sizeof *wall);
+        double *cpu = malloc((size_t)(rounds * pairs) * sizeof *cpu);
+        if (c.src && c.dst && c.writer && wall && cpu) {
+            memset(c.dst, 0, c.rows * c.row);
+            long n = 0, local = 0;
+            for (long r = 0; r < rounds; r++)
+                for (long p = 0; p < pairs; p++) {
+                    qlite_threadpool_run_thread(pool, c.rows, chain_write, &c);
+                    atomic_store(&c.local, 0);
+                    atomic_store(&c.cpu_ns, 0);
+                    const double t0 = now_us();
+                    qlite_threadpool_run_thread(pool, c.rows, chain_copy, &c);
+                    wall[n] = now_us() - t0;
+                    cpu[n++] = (double)atomic_load(&c.cpu_ns) * 1e-3;
+                    local += atomic_load(&c.local);
+                }
+            printf("  write %zu rows of %zu B, then copy them (two pool jobs): %.1f%% of the rows "
+                   "copied by the thread that wrote them; the copy %.2f us (threads' CPU %.2f "
+                   "us)\n",
+                   c.rows, c.row, 100.0 * (double)local / (double)(n * (long)c.rows),
+                   median(wall, n), median(cpu, n));
+        }
+        free(c.src);
+        free(c.dst);
+        free(c.writer);
+        free(wall);
+        free(cpu);
     }
     rc = 0;
 done:
