@@ -10,6 +10,13 @@
  * ones, batch 1 (the loop) and batch 2 (the generic copy); once with the
  * CPU features this machine has (the AVX-512 / VBMI rows for C = 3) and once
  * capped to none (the portable loops).
+ * GATHER split between threads (gather.c cuts its slices when they move
+ * 64 KiB and more): with 1, 2 and 3 threads the output equals a loop over
+ * the index arithmetic written here — a transformer's q / k / v split (axis
+ * 2 of [2, 128, 3, 4, 64], scalar index; float32 and int8), an embedding
+ * lookup of [2, 128] int64 indices (some negative) in a constant float32
+ * table and the same widening a float16 table, and a slice count that does
+ * not divide evenly between threads.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -60,6 +67,77 @@ static void test_transpose_threads(void **state) {
     }
 }
 
+/* GATHER of `nidx` indices along `axis` of data [dims], checked against a
+ * loop written here; elem-byte elements (float16 data widened to float32
+ * when widen). */
+static void check_gather(qlite_dtype dt, uint32_t rank, const int64_t *dims, uint32_t axis,
+                         uint32_t irank, const int64_t *idims, const int64_t *idx, bool cdata,
+                         bool widen, int threads) {
+    const size_t elem = qlite_dtype_bits(dt) / 8, n = (size_t)qlite_shape_elements(rank, dims);
+    const size_t nidx = (size_t)qlite_shape_elements(irank, idims), oelem = widen ? 4 : elem;
+    size_t outer = 1, inner = 1;
+    for (uint32_t i = 0; i < axis; i++) outer *= (size_t)dims[i];
+    for (uint32_t i = axis + 1; i < rank; i++) inner *= (size_t)dims[i];
+    const size_t d = (size_t)dims[axis], on = outer * nidx * inner;
+    unsigned char *x = malloc(n * elem), *want = malloc(on * oelem);
+    assert_non_null(x);
+    assert_non_null(want);
+    for (size_t i = 0; i < n * elem; i++) x[i] = (unsigned char)(i * 2654435761u >> 13);
+    if (widen) /* finite halves: exponent bits below all-ones */
+        for (size_t i = 0; i < n; i++) x[2 * i + 1] &= 0x3f;
+    for (size_t o = 0; o < outer; o++)
+        for (size_t j = 0; j < nidx; j++) {
+            const size_t v = (size_t)(idx[j] < 0 ? idx[j] + (int64_t)d : idx[j]);
+            for (size_t k = 0; k < inner; k++) {
+                const size_t src = (o * d + v) * inner + k, dst = (o * nidx + j) * inner + k;
+                if (widen) {
+                    uint16_t h;
+                    memcpy(&h, x + 2 * src, 2);
+                    const float f = qlite_fp16_to_fp32(h);
+                    memcpy(want + 4 * dst, &f, 4);
+                } else {
+                    memcpy(want + dst * elem, x + src * elem, elem);
+                }
+            }
+        }
+    int64_t od[QLITE_MAX_RANK];
+    uint32_t r = 0;
+    for (uint32_t i = 0; i < axis; i++) od[r++] = dims[i];
+    for (uint32_t i = 0; i < irank; i++) od[r++] = idims[i];
+    for (uint32_t i = axis + 1; i < rank; i++) od[r++] = dims[i];
+    qlite_op_options o = qopts(QLITE_OPTIONS_GATHER);
+    o.u.gather.axis = (int32_t)axis;
+    qlite_op_test_tensor in[2] = {cdata ? qt_const(dt, rank, dims, x) : qt(dt, rank, dims, x),
+                                  qt(QLITE_DTYPE_INT64, irank, idims, idx)};
+    qlite_op_test_tensor out = qt(widen ? QLITE_DTYPE_FLOAT32 : dt, r, od, NULL);
+    assert_qlite_ok(qlite_op_test_run(QLITE_OP_GATHER, &o, 2, in, 1, &out, threads, 0));
+    assert_int_equal(out.out_bytes, on * oelem);
+    assert_memory_equal(out.out, want, on * oelem);
+    qlite_op_test_free(1, &out);
+    free(x);
+    free(want);
+}
+
+static void test_gather_threads(void **state) {
+    (void)state;
+    static int64_t emb_idx[256];
+    for (int i = 0; i < 256; i++) emb_idx[i] = (i * 7919) % 1000 - (i % 3 == 0 ? 1000 : 0);
+    const int64_t one = 1, three[3] = {2, -3, 4};
+    for (int t = 1; t <= 3; t++) {
+        check_gather(QLITE_DTYPE_FLOAT32, 5, (int64_t[]){2, 128, 3, 4, 64}, 2, 0, NULL, &one,
+                     false, false, t);
+        check_gather(QLITE_DTYPE_INT8, 5, (int64_t[]){2, 128, 3, 4, 64}, 2, 0, NULL, &one, false,
+                     false, t);
+        check_gather(QLITE_DTYPE_FLOAT32, 2, (int64_t[]){1000, 256}, 0, 2, (int64_t[]){2, 128},
+                     emb_idx, true, false, t);
+        check_gather(QLITE_DTYPE_FLOAT16, 2, (int64_t[]){1000, 256}, 0, 2, (int64_t[]){2, 128},
+                     emb_idx, true, true, t);
+        /* 37 x 3 slices of 200 floats: uneven ranges */
+        check_gather(QLITE_DTYPE_FLOAT32, 3, (int64_t[]){37, 5, 200}, 1, 1, (int64_t[]){3}, three,
+                     false, false, t);
+    }
+}
+
 static void test_transpose_interleave(void **state) {
     (void)state;
     for (int cap = 0; cap < 2; cap++) {
@@ -87,6 +165,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_transpose_threads),
         cmocka_unit_test(test_transpose_interleave),
+        cmocka_unit_test(test_gather_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,7 +8,8 @@
  * `data` is read in its stored form (raw_inputs bit 0): a big constant
  * (an embedding table) is read straight from the model, and a float16 one is
  * widened row by row into a float32 output instead of being copied whole at
- * prepare. Each gathered slice of `inner` elements is one memcpy.
+ * prepare. Each gathered slice of `inner` elements is one memcpy; the
+ * slices are split between threads when there are enough bytes.
  *
  * An int8 / uint8 table with a float32 output (dynamic-range mode,
  * docs/quantization.md §5: the embedding table int8, one scale per row) is
@@ -129,39 +130,59 @@ static qlite_status gather_prepare(qlite_node *node) {
     return QLITE_OK;
 }
 
+typedef struct gather_job {
+    const gather_state *s;
+    const qlite_tensor *idx;
+    const unsigned char *data;
+    unsigned char *out;
+} gather_job;
+
+/* Output slices [begin, end) of outer * nidx (slice o * nidx + j: outer
+ * index o, index position j), each a copy, widening or dequantization of
+ * one gathered slice of `inner` elements. */
+static void gather_range(void *arg, size_t begin, size_t end) {
+    const gather_job *g = arg;
+    const gather_state *s = g->s;
+    const size_t in_row = s->inner * s->in_elem, out_row = s->inner * s->out_elem;
+    for (size_t r = begin; r < end; r++) {
+        const size_t o = r / s->nidx, j = r % s->nidx;
+        int64_t v;
+        get_index(g->idx, j, s->d, &v);
+        const unsigned char *row = g->data + (o * (size_t)s->d + (size_t)v) * in_row;
+        unsigned char *dst = g->out + r * out_row;
+        if (s->widen_f16) {
+            const uint16_t *h = (const uint16_t *)(const void *)row;
+            float *f = (float *)(void *)dst;
+            for (size_t k = 0; k < s->inner; k++) f[k] = qlite_fp16_to_fp32(h[k]);
+        } else if (s->dequant) {
+            const size_t c = s->per_index ? (size_t)v : 0;
+            const float sc = s->scale[c];
+            const int32_t z = s->zp[c];
+            float *f = (float *)(void *)dst;
+            for (size_t k = 0; k < s->inner; k++)
+                f[k] = sc * (float)(qlite_q8_decode(row[k], s->is_signed) - z);
+        } else {
+            memcpy(dst, row, out_row);
+        }
+    }
+}
+
 static qlite_status gather_eval(qlite_node *node) {
     const gather_state *s = node->state;
     const qlite_tensor *idx = node->inputs[1];
-    const unsigned char *data = node->inputs[0]->data;
-    unsigned char *out = node->outputs[0]->data;
-    const size_t in_row = s->inner * s->in_elem, out_row = s->inner * s->out_elem;
     for (size_t j = 0; j < s->nidx; j++) { /* check all before writing anything */
         int64_t v;
         if (!get_index(idx, j, s->d, &v)) return index_error(node, idx, j, s->d);
     }
-    for (size_t o = 0; o < s->outer; o++) {
-        const unsigned char *src = data + o * (size_t)s->d * in_row;
-        for (size_t j = 0; j < s->nidx; j++) {
-            int64_t v;
-            get_index(idx, j, s->d, &v);
-            const unsigned char *row = src + (size_t)v * in_row;
-            unsigned char *dst = out + (o * s->nidx + j) * out_row;
-            if (s->widen_f16) {
-                const uint16_t *h = (const uint16_t *)(const void *)row;
-                float *f = (float *)(void *)dst;
-                for (size_t k = 0; k < s->inner; k++) f[k] = qlite_fp16_to_fp32(h[k]);
-            } else if (s->dequant) {
-                const size_t c = s->per_index ? (size_t)v : 0;
-                const float sc = s->scale[c];
-                const int32_t z = s->zp[c];
-                float *f = (float *)(void *)dst;
-                for (size_t k = 0; k < s->inner; k++)
-                    f[k] = sc * (float)(qlite_q8_decode(row[k], s->is_signed) - z);
-            } else {
-                memcpy(dst, row, out_row);
-            }
-        }
-    }
+    gather_job g = {.s = s, .idx = idx, .data = node->inputs[0]->data,
+                    .out = node->outputs[0]->data};
+    /* slices between threads; the cost is the bytes moved (a copy of data
+     * another op's threads wrote runs at cache-to-cache speed: issue #6,
+     * threadpool.c), so e.g. one of a transformer's q / k / v slices of a
+     * 128 x 768 float32 activation (128 KiB) is split and its int8 form is
+     * at the threshold */
+    qlite_kernel_parallel(node, s->outer * s->nidx, s->inner * (s->in_elem + s->out_elem),
+                          gather_range, &g);
     return QLITE_OK;
 }
 
