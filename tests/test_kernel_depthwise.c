@@ -265,15 +265,17 @@ static void check_q8(const dwq_case *c, uint64_t seed) {
              qlite_dtype_name(c->dt), (long long)c->N, (long long)c->H, (long long)c->W,
              (long long)c->C, (long long)c->KH, (long long)c->KW, c->sh, c->sw, c->pt, c->pl,
              c->pb, c->pr);
-    qlite_op_test_tensor o1, o2;
+    qlite_op_test_tensor o1, o2, o3;
     const void *bias = hybrid ? (const void *)bf : (const void *)b;
     assert_qlite_ok(run_dwq(c, x, &px, w, &pw, bias, &py, 1, 0, &o1));
     assert_qlite_ok(run_dwq(c, x, &px, w, &pw, bias, &py, 2, 0, &o2));
+    assert_qlite_ok(run_dwq(c, x, &px, w, &pw, bias, &py, 3, 0, &o3)); /* uneven ranges */
     if (hybrid) {
         qlite_op_test_tensor oref;
         assert_qlite_ok(run_dwq(c, x, &px, w, &pw, bias, &py, 1, KC_REF_ONLY, &oref));
         kc_check_equal(what, o1.out, oref.out, ny);
         kc_check_equal(what, o2.out, oref.out, ny);
+        kc_check_equal(what, o3.out, oref.out, ny);
         qlite_op_test_free(1, &oref);
     } else {
         int32_t *want = malloc(ny * sizeof(int32_t));
@@ -297,10 +299,12 @@ static void check_q8(const dwq_case *c, uint64_t seed) {
                     }
         nnq_expect_codes(what, o1.out, want, ny, c->dt);
         nnq_expect_codes(what, o2.out, want, ny, c->dt);
+        nnq_expect_codes(what, o3.out, want, ny, c->dt);
         free(want);
     }
     qlite_op_test_free(1, &o1);
     qlite_op_test_free(1, &o2);
+    qlite_op_test_free(1, &o3);
     free(x);
     free(w);
     free(b);
@@ -341,6 +345,12 @@ static void dwq_sweep(unsigned cap) {
         {QLITE_DTYPE_FLOAT32, 1, 9, 9, 100, 3, 3, 1, 1, 1, 1, 1, 1, true, true, QLITE_ACT_NONE},
         {QLITE_DTYPE_FLOAT32, 1, 7, 9, 64, 2, 2, 2, 2, 0, 0, 0, 0, true, false, QLITE_ACT_RELU},
         {QLITE_DTYPE_FLOAT32, 1, 6, 6, 80, 2, 3, 1, 1, 0, 1, 0, 1, false, true, QLITE_ACT_RELU6},
+        /* the 3x3 column tables' items, rows outermost with channel groups inside, over
+         * several images: 2 and 3 threads take ranges that start and end inside a row
+         * and cross images (2 x 7 row pairs x 3 groups; 3 x 8 rows x 2 groups) */
+        {QLITE_DTYPE_INT8, 2, 14, 14, 192, 3, 3, 1, 1, 1, 1, 1, 1, true, true, QLITE_ACT_RELU6},
+        {QLITE_DTYPE_UINT8, 3, 15, 15, 130, 3, 3, 2, 2, 1, 1, 1, 1, false, true, QLITE_ACT_NONE},
+        {QLITE_DTYPE_FLOAT32, 2, 13, 9, 200, 3, 3, 1, 1, 1, 1, 1, 1, true, true, QLITE_ACT_NONE},
         /* 32 channels at stride 1: pixel pairs (odd and even interior counts), stride 2 not */
         {QLITE_DTYPE_INT8, 1, 6, 9, 32, 3, 3, 1, 1, 1, 1, 1, 1, true, true, QLITE_ACT_RELU6},
         {QLITE_DTYPE_UINT8, 1, 5, 10, 32, 3, 3, 1, 1, 1, 1, 1, 1, false, true, QLITE_ACT_NONE},

@@ -1041,10 +1041,15 @@ static inline void dw_out_one(const dwq_state *s, const dwq_job *j, int64_t n, s
     }
 }
 
-/* Work items: (output row, group of channels), the group innermost. The
+/* Work items: (output row, group of channels), the group innermost (for
+ * the 3x3 paths, s->k33, a row pair of stride 1 or a row of stride 2). The
  * AVX-512 row splits its channels (whole 64-channel blocks) when there are
  * few rows (the 14x14 and 7x7 layers), so two threads get even shares;
- * the other paths take whole rows. */
+ * the other paths take whole rows. Rows outermost, so the first part of the
+ * items is the first part of the image's pixels: the pool gives the calling
+ * thread the front of the range and the workers the back, and the ops around
+ * (convolutions, element-wise ops) cut pixels in the same order, so each
+ * thread reads mostly rows it wrote itself (threadpool.c). */
 static size_t dw_items(const dwq_state *s, int64_t *groups, int64_t *group_c) {
     const qlite_conv_geom *g = &s->g;
     const int64_t rows = g->N * (s->k33 == 1 ? (g->OH + 1) / 2 : g->OH); /* 1: row pairs */
@@ -1073,16 +1078,28 @@ static void dw_rows(void *arg, size_t begin, size_t end) {
     int32_t acc[256];
 #ifdef QLITE_Q8_X86
     if (s->k33) {
-        /* channel group outermost (k33 items): a range's runs of rows of one group and image
-         * share one setup of the weights and output parameters */
+        /* rows outermost: a range's whole rows of one image run group by group, each
+         * group's rows sharing one setup of the weights and output parameters; a
+         * partial row at either end runs its groups one by one */
         const int64_t per = s->k33 == 1 ? (g->OH + 1) / 2 : g->OH; /* items per image */
-        const size_t R = (size_t)(g->N * per);
+        const size_t G = (size_t)groups;
         for (size_t it = begin; it < end;) {
-            const int64_t c0 = (int64_t)(it / R) * group_c, r = (int64_t)(it % R);
-            const int64_t n = r / per, i0 = r % per;
-            const int64_t i1 = per - i0 < (int64_t)(end - it) ? per : i0 + (int64_t)(end - it);
-            dw33_rows(s, j, n, i0, i1, c0, c0 + group_c < g->C ? c0 + group_c : g->C);
-            it += (size_t)(i1 - i0);
+            const size_t row = it / G, gi = it % G;
+            const int64_t n = (int64_t)row / per, i0 = (int64_t)row % per;
+            size_t whole = gi == 0 ? (end - it) / G : 0;           /* whole rows from it */
+            if (whole > (size_t)(per - i0)) whole = (size_t)(per - i0); /* within image n */
+            if (whole == 0) {
+                const int64_t c0 = (int64_t)gi * group_c;
+                dw33_rows(s, j, n, i0, i0 + 1, c0, c0 + group_c < g->C ? c0 + group_c : g->C);
+                it++;
+                continue;
+            }
+            for (size_t q = 0; q < G; q++) {
+                const int64_t c0 = (int64_t)q * group_c;
+                dw33_rows(s, j, n, i0, i0 + (int64_t)whole, c0,
+                          c0 + group_c < g->C ? c0 + group_c : g->C);
+            }
+            it += whole * G;
         }
         return;
     }
