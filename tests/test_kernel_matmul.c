@@ -3,7 +3,9 @@
  * batch dims, transpose_a/b, rank-1 operands, constant or activation B,
  * against a double-precision computation written here (tolerance: the
  * summation bound of kernel_f32_check.h over K terms); optimized vs
- * reference; 1 vs 2 threads bit-identical; error paths.
+ * reference; 1 vs 2 and 3 threads bit-identical (batches claimed one at a
+ * time by free threads: fewer, as many and more batches than 4 per thread);
+ * error paths.
  */
 #include "kernel_f32_check.h"
 
@@ -98,17 +100,20 @@ static void check_case(const mm_case *c, uint64_t seed) {
     double *want = kc_alloc_d(ny), *mag = kc_alloc_d(ny);
     size_t K;
     mm_expect(c, a, b, want, mag, &K);
-    qlite_op_test_tensor o1, o2, oref;
+    qlite_op_test_tensor o1, o2, o3, oref;
     assert_qlite_ok(run_mm(c, a, b, 1, 0, &o1));
     assert_qlite_ok(run_mm(c, a, b, 2, 0, &o2));
+    assert_qlite_ok(run_mm(c, a, b, 3, 0, &o3));
     assert_qlite_ok(run_mm(c, a, b, 1, KC_REF_ONLY, &oref));
     assert_int_equal(o1.out_rank, c->yr);
     for (uint32_t i = 0; i < c->yr; i++) assert_int_equal(o1.out_dims[i], c->yd[i]);
     kc_check_sum("matmul", o1.out, want, mag, ny, (double)K);
     kc_check_sum("matmul ref", oref.out, want, mag, ny, (double)K);
     kc_check_equal("matmul threads", o1.out, o2.out, ny);
+    kc_check_equal("matmul 3 threads", o1.out, o3.out, ny);
     qlite_op_test_free(1, &o1);
     qlite_op_test_free(1, &o2);
+    qlite_op_test_free(1, &o3);
     qlite_op_test_free(1, &oref);
     free(a);
     free(b);
@@ -126,6 +131,12 @@ static void test_matmul_cases(void **state) {
         /* attention scores and context: [B, H, T, d] x [B, H, d, T] */
         {4, 4, {1, 4, 7, 16}, {1, 4, 7, 16}, false, true, false, QLITE_ACT_NONE, 4, {1, 4, 7, 7}},
         {4, 4, {1, 4, 7, 7}, {1, 4, 7, 16}, false, false, false, QLITE_ACT_NONE, 4, {1, 4, 7, 16}},
+        /* a transformer's 4 heads of 128 tokens (the fast GEMM per batch), and
+         * 13 / 29 batches: ranges of several per claim at 2 and 3 threads */
+        {4, 4, {1, 4, 128, 64}, {1, 4, 64, 128}, false, false, false, QLITE_ACT_NONE, 4,
+         {1, 4, 128, 128}},
+        {3, 3, {13, 9, 16}, {13, 16, 11}, false, false, false, QLITE_ACT_NONE, 3, {13, 9, 11}},
+        {3, 3, {29, 5, 8}, {29, 6, 8}, false, true, false, QLITE_ACT_NONE, 3, {29, 5, 6}},
         /* broadcasting batch dims both ways */
         {3, 3, {1, 5, 8}, {3, 8, 6}, false, false, false, QLITE_ACT_RELU, 3, {3, 5, 6}},
         {4, 3, {2, 1, 3, 4}, {5, 4, 2}, false, false, false, QLITE_ACT_NONE, 4, {2, 5, 3, 2}},

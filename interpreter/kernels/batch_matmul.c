@@ -83,16 +83,13 @@ typedef struct bmm_job {
     float *y, *scratch;
 } bmm_job;
 
-static void batches_range(void *arg, size_t begin, size_t end) {
+/* Batches [begin, end) on thread `thread` (its scratch slot). */
+static void batches_range(void *arg, int thread, size_t begin, size_t end) {
     const bmm_job *j = arg;
     const bmm_state *s = j->s;
-    for (size_t t = begin; t < end; t++) {
-        size_t b0, b1;
-        qlite_nn_split(s->batches, (size_t)s->threads, t, &b0, &b1);
-        for (size_t batch = b0; batch < b1; batch++) {
-            qlite_gemm_f32_args g = batch_args(s, j->a, j->b, j->y, batch);
-            qlite_gemm_f32_serial(s->uk, &g, j->scratch + t * s->scratch_per_thread);
-        }
+    for (size_t batch = begin; batch < end; batch++) {
+        qlite_gemm_f32_args g = batch_args(s, j->a, j->b, j->y, batch);
+        qlite_gemm_f32_serial(s->uk, &g, j->scratch + (size_t)thread * s->scratch_per_thread);
     }
 }
 
@@ -112,7 +109,11 @@ static qlite_status bmm_eval_f32(qlite_node *node) {
         qlite_gemm_f32_run(node, s->uk, &g, node->scratch);
     } else if (s->threads > 1 && s->batches >= (size_t)s->threads) {
         bmm_job j = {.s = s, .a = a, .b = b, .y = y, .scratch = node->scratch};
-        qlite_parallel_for(node, (size_t)s->threads, batches_range, &j);
+        /* one item per batch (ranges of them past 4 per thread), claimed by
+         * whichever thread is free: a thread that starts late takes fewer
+         * (with one fixed share per thread the other waited for it; a
+         * transformer's 4 heads at 2 threads) */
+        qlite_parallel_for_thread(node, s->batches, batches_range, &j);
     } else {
         for (size_t t = 0; t < s->batches; t++) {
             qlite_gemm_f32_args g = batch_args(s, a, b, y, t);
