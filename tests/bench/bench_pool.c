@@ -17,13 +17,15 @@
  *    each job pays a wake-up); the gap is outside the timed part.
  * 3. data locality between consecutive ops (T = 2): a buffer of B bytes
  *    (default 1 MiB, about one MobileNetV2 activation), job 1 writes its two
- *    halves as two items, job 2 sums one half per item (each item waits
- *    until both have started, so each thread runs one):
+ *    halves as two items, job 2 copies one half per item, 1 KiB at a time
+ *    (a GATHER's row copies), into a buffer only that thread writes (each
+ *    item waits until both have started, so each thread runs one):
  *    the half that thread wrote ("own"), or the half the other thread wrote
  *    (every line comes from the other core's cache). Reported: job 2's
  *    thread CPU time (both items: robust to the shared machine taking a
  *    core away), medians over R rounds of N / 20 pairs of each kind (pairs
- *    where one thread ran both items of a job are left out). The difference is
+ *    where one thread ran both items of a job, or where the two threads
+ *    were not on two CPUs each with its own item, are left out). The difference is
  *    what a kernel pays when the pool hands a thread another range than the
  *    one it wrote in the previous op.
  * 4. two consecutive ops as kernels run them (any T): job 1 writes 128 rows
@@ -38,6 +40,9 @@
  * several times and compare within one run. A program that prints numbers
  * (tests/bench.cmake builds it; not a ctest).
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* sched_getcpu */
+#endif
 #include <errno.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -102,9 +107,10 @@ typedef struct halves {
     size_t half;                /* bytes per item */
     int swap;                   /* job 2: read the half the other thread wrote */
     int writer[2], reader[2];   /* thread index that ran item 0 / 1 of each job */
+    int wcpu[2], rcpu[2];       /* the CPU each item ran on (sched_getcpu) */
     double cpu_us[2];           /* job 2: each item's thread CPU time */
     atomic_int started;         /* items of the current job that have started */
-    atomic_uint_least64_t sink; /* keeps the sums */
+    uint8_t *copy[2];           /* job 2's destination per thread index */
 } halves;
 
 /* Both items of a job wait here until both have started, so each thread runs
@@ -120,6 +126,7 @@ static void write_half(void *arg, int thread, size_t begin, size_t end) {
     for (size_t b = begin; b < end; b++) {
         both_started(h);
         h->writer[b] = thread;
+        h->wcpu[b] = sched_getcpu();
         uint8_t *p = h->buf + b * h->half;
         for (size_t i = 0; i < h->half; i += 8) {
             const uint64_t v = (uint64_t)i * 0x9e3779b97f4a7c15u;
@@ -128,23 +135,20 @@ static void write_half(void *arg, int thread, size_t begin, size_t end) {
     }
 }
 
-/* Job 2, item b: sums the half this thread wrote (or, swapped, the other one). The pair
- * counts only when each job ran one item on each thread (else there is no "other"). */
+/* Job 2, item b: copies the half this thread wrote (or, swapped, the other one) into
+ * its own buffer. The pair counts only when each job ran one item on each thread (else
+ * there is no "other"). */
 static void read_half(void *arg, int thread, size_t begin, size_t end) {
     halves *h = arg;
     for (size_t b = begin; b < end; b++) {
         both_started(h);
         const double c0 = cpu_us();
         h->reader[b] = thread;
+        h->rcpu[b] = sched_getcpu();
         const int own = h->writer[0] == thread ? 0 : 1;
         const uint8_t *p = h->buf + (size_t)(h->swap ? 1 - own : own) * h->half;
-        uint64_t s = 0;
-        for (size_t i = 0; i < h->half; i += 8) {
-            uint64_t v;
-            memcpy(&v, p + i, 8);
-            s += v;
-        }
-        atomic_fetch_add_explicit(&h->sink, s, memory_order_relaxed);
+        for (size_t i = 0; i < h->half; i += 1024)
+            memcpy(h->copy[thread] + i, p + i, h->half - i < 1024 ? h->half - i : 1024);
         h->cpu_us[b] = cpu_us() - c0;
     }
 }
@@ -235,8 +239,10 @@ int main(int argc, char **argv) {
     double *swapped = malloc((size_t)(rounds * pairs) * sizeof *swapped); /* per kind */
     halves h = {.half = (size_t)bytes / 2 / 64 * 64};
     h.buf = aligned_alloc(64, 2 * h.half);
+    h.copy[0] = aligned_alloc(64, h.half + 64);
+    h.copy[1] = aligned_alloc(64, h.half + 64);
     int rc = 1;
-    if (!per || !same || !swapped || !h.buf || h.half == 0) {
+    if (!per || !same || !swapped || !h.buf || !h.copy[0] || !h.copy[1] || h.half == 0) {
         fprintf(stderr, "bench_pool: out of memory\n");
         goto done;
     }
@@ -276,17 +282,24 @@ int main(int argc, char **argv) {
                     atomic_store(&h.started, 0);
                     qlite_threadpool_run_thread(pool, 2, read_half, &h);
                     const double dt = h.cpu_us[0] + h.cpu_us[1];
-                    if (h.writer[0] == h.writer[1] || h.reader[0] == h.reader[1]) skipped++;
+                    /* a pair counts when each job ran one item per thread,
+                     * on two CPUs (the threads are not pinned; on a loaded
+                     * machine both may share one, and then no line moves) */
+                    if (h.writer[0] == h.writer[1] || h.reader[0] == h.reader[1] ||
+                        h.wcpu[0] == h.wcpu[1] || h.rcpu[0] == h.rcpu[1])
+                        skipped++;
                     else (h.swap ? swapped : same)[k[h.swap]++] = dt;
                 }
         if (k[0] && k[1]) {
             const double ms = median(same, k[0]), mw = median(swapped, k[1]);
-            printf("  read 2 x %zu KiB after writing them (thread CPU us, both items): each "
+            printf("  copy 2 x %zu KiB after writing them (thread CPU us, both items): each "
                    "thread its own half %8.2f, the other thread's %8.2f (x%.2f; %ld + %ld pairs, "
-                   "%ld where one thread ran both items left out)\n",
+                   "%ld where one thread ran both items or the threads shared a CPU left out)\n",
                    h.half / 1024, ms, mw, mw / ms, k[0], k[1], skipped);
         } else {
-            printf("  locality: one thread ran every job (%ld pairs): no measurement\n", skipped);
+            printf("  locality: one thread ran every job or both shared a CPU (%ld pairs): no "
+                   "measurement\n",
+                   skipped);
         }
     }
     /* 4. consecutive ops: how many rows each thread copies of those it wrote */
@@ -331,5 +344,7 @@ done:
     free(same);
     free(swapped);
     free(h.buf);
+    free(h.copy[0]);
+    free(h.copy[1]);
     return rc;
 }
