@@ -151,6 +151,11 @@ static void test_threads_match(void **state) {
         {4, {2, 33, 35, 64}, 1, {64}},
         {3, {3, 171, 257}, 3, {3, 171, 257}},
         {3, {3, 171, 257}, 3, {1, 171, 1}},
+        /* split since the cost counts bytes moved (MobileNetV2's 14x14x64 and 28x28x32
+         * ADDs, 12-25 Ki elements), rows of 64 / 32 cut inside */
+        {4, {1, 14, 14, 64}, 4, {1, 14, 14, 64}},
+        {4, {1, 28, 28, 32}, 4, {1, 28, 28, 32}},
+        {4, {1, 9, 7, 65}, 1, {65}},
     };
     for (size_t i = 0; i < QLITE_ARRAY_SIZE(big); i++) {
         check_case(QLITE_OP_ADD, &big[i], QLITE_ACT_NONE, 2);

@@ -110,6 +110,9 @@ static void test_global_pool_and_shapes(void **state) {
         /* MobileNetV2's global pool and the first axis of a wide matrix: the inner
          * positions split between 2 and 3 threads */
         check_reduce(reduce_ops[k], 4, (const int64_t[]){2, 7, 7, 1280}, 2, hw, true, 2);
+        /* one image (250 KB): split between threads since the cost counts bytes read */
+        check_reduce(reduce_ops[k], 4, (const int64_t[]){1, 7, 7, 1280}, 2, hw, true, 2);
+        check_reduce(reduce_ops[k], 4, (const int64_t[]){1, 4, 4, 600}, 2, hw, false, 3);
         check_reduce(reduce_ops[k], 2, big, 1, first, false, 3);
     }
 }

@@ -242,6 +242,12 @@ static void test_threads(void **state) {
         q8_params_set(&g.px, 0.05f, 120);
         q8_params_set(&g.py, 0.04f, 100);
         check_reduce(&rng, &g, NULL);
+        /* one image (62720 codes): split between threads since the cost counts bytes */
+        red_case g1 = {.kind = kind, .dt = QLITE_DTYPE_INT8, .rank = 4, .dims = {1, 7, 7, 1280},
+                       .mask = 0x6, .keep = kind % 2 == 0, .threads = 2};
+        q8_params_set(&g1.px, 0.05f, -20);
+        q8_params_set(&g1.py, 0.04f, 3);
+        check_reduce(&rng, &g1, NULL);
         red_case f = {.kind = kind, .dt = QLITE_DTYPE_INT8, .rank = 2, .dims = {50, 4099},
                       .mask = 0x1, .threads = 3};
         q8_params_set(&f.px, 0.03f, 7);

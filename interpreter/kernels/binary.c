@@ -257,7 +257,15 @@ static void binary_range(void *arg, size_t begin, size_t end) {
 static qlite_status binary_eval_f32(qlite_node *node) {
     const binary_state *s = node->state;
     binary_job j = {s, node->inputs[0]->data, node->inputs[1]->data, node->outputs[0]->data};
-    qlite_kernel_parallel(node, s->bc.count, s->fns.cost, binary_range, &j);
+    /* cost per element for qlite_kernel_parallel: at least 2 units per byte moved (12:
+     * two floats read, one written), so from ~32 KiB on two threads split the rows. A
+     * serial op reads the part of its inputs the other core wrote (threadpool.c: with 2
+     * threads the worker writes the back part of every pixel-ordered op) at ~7 ns a line,
+     * more than a pool job's start and end (~2 us) from about that size; MobileNetV2
+     * float32's 14x14 and 28x28 ADDs (12-25 Ki elements, below the 64 Ki the plain cost
+     * of 1 gave) took 1.2-1.6x their 1-thread time at 2 threads. */
+    qlite_kernel_parallel(node, s->bc.count, s->fns.cost > 24 ? s->fns.cost : 24, binary_range,
+                          &j);
     return QLITE_OK;
 }
 

@@ -266,6 +266,18 @@ static void reduce_general(const reduce_state *s, const float *x, float *y, doub
     }
 }
 
+/*
+ * Cost of an output row / channel for qlite_kernel_parallel: 2 units per byte read
+ * (n elements of es bytes), so from ~32 KiB read two threads split the outputs. A
+ * serial reduction at 2 threads reads the part of its input the other core wrote
+ * (threadpool.c: the worker writes the back part of every op) at ~7 ns a line:
+ * MobileNetV2's global average pool (7x7x1280, 62720 elements, below the threshold at
+ * 1 unit an element) took 1.1-1.3x its 1-thread time at 2 threads. Split by channels
+ * it reads what the 7x7 convolution before it wrote on the same thread (its few
+ * pixels are split by output channels, the front ones on the caller).
+ */
+#define RED_COST(n, es) ((n) * (es) * 2 + 1)
+
 static qlite_status reduce_eval_f32(qlite_node *node) {
     const reduce_state *s = node->state;
     const float *x = node->inputs[0]->data;
@@ -283,12 +295,13 @@ static qlite_status reduce_eval_f32(qlite_node *node) {
                        : s->kind == RED_MAX ? -INFINITY : INFINITY;
             break;
         }
-        qlite_kernel_parallel(node, s->outer, s->r, reduce_rows, &j);
+        qlite_kernel_parallel(node, s->outer, RED_COST(s->r, sizeof(float)), reduce_rows, &j);
         break;
     }
     case PATH_COLS: {
         reduce_cols_job j = {s, x, y, node->scratch};
-        qlite_kernel_parallel(node, s->inner, s->outer * s->r, reduce_cols_range, &j);
+        qlite_kernel_parallel(node, s->inner, RED_COST(s->outer * s->r, sizeof(float)),
+                              reduce_cols_range, &j);
         break;
     }
     default: reduce_general(s, x, y, node->scratch); break;
@@ -464,12 +477,13 @@ static qlite_status reduce_eval_q8(qlite_node *node) {
         break;
     case PATH_ROWS: {
         reduce_q8_job j = {s, x, y};
-        qlite_kernel_parallel(node, s->outer, s->r, reduce_q8_rows, &j);
+        qlite_kernel_parallel(node, s->outer, RED_COST(s->r, 1), reduce_q8_rows, &j);
         break;
     }
     case PATH_COLS: {
         reduce_cols_job j = {s, x, y, node->scratch};
-        qlite_kernel_parallel(node, s->inner, s->outer * s->r, reduce_q8_cols_range, &j);
+        qlite_kernel_parallel(node, s->inner, RED_COST(s->outer * s->r, 1), reduce_q8_cols_range,
+                              &j);
         break;
     }
     default:
