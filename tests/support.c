@@ -43,3 +43,12 @@ void *qlite_test_read_file(const char *path, size_t *size) {
     if (p && size) *size = (size_t)n;
     return p;
 }
+
+static bool env_set(const char *name) {
+    const char *v = getenv(name);
+    return v && v[0] && strcmp(v, "0") != 0;
+}
+
+bool qlite_test_reduced(void) {
+    return env_set("QLITE_TEST_SANITIZED") || env_set("QLITE_TEST_EMULATED");
+}

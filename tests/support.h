@@ -6,6 +6,7 @@
 
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,6 +31,16 @@ const char *qlite_test_tmp_path(const char *name);
 
 /* Reads a whole file into malloc'd memory; NULL on failure. */
 void *qlite_test_read_file(const char *path, size_t *size);
+
+/*
+ * Reduced sweeps: true when the suite runs where every case costs 10-50x
+ * (QLITE_TEST_SANITIZED: .ci/run's ASan + UBSan stage; QLITE_TEST_EMULATED:
+ * qemu-user, .ci/qemu-aarch64), set to anything but "" or "0". Sweeps then
+ * keep one size per code path (each tile, tail and branch, each ISA level)
+ * and drop the repeats of a path (more sizes of the same class, more seeds),
+ * so the sanitizers and the ARM64 rows still see every path.
+ */
+bool qlite_test_reduced(void);
 
 /* Asserts that a status is QLITE_OK, printing qlite_last_error() otherwise. */
 #define assert_qlite_ok(expr)                                                  \

@@ -21,6 +21,7 @@
 #include "kernel_q8_check.h"
 #include "kernels/elementwise_q8.h"
 #include "kernels/gemm_q8.h"
+#include "support/q8_levels.h"
 
 typedef struct ln_case {
     qlite_golden x, g, b, y, p;
@@ -107,32 +108,14 @@ static int uncap(void **state) {
 /* The selected row against the reference at each ISA level (see the top). */
 static void test_levels(void **state) {
     (void)state;
-    static const struct {
-        const char *name;
-        unsigned cap, needs;
-    } levels[] = {
-        {"uncapped", ~0u, 0u},
-        {"avx2", QLITE_Q8_F_AVX2, QLITE_Q8_EW_F_AVX2},
-        {"portable", 0u, 0u},
-        {"neon", QLITE_Q8_F_NEON, QLITE_Q8_EW_F_NEON},
-    };
-    int64_t sizes[71];
-    for (int i = 0; i < 70; i++) sizes[i] = i + 1;
-    sizes[70] = 768;
-    for (size_t l = 0; l < Q8_COUNT(levels); l++) {
-        qlite_q8_set_feature_cap(~0u);
-        if ((qlite_q8_ew_features() & levels[l].needs) != levels[l].needs) {
-            print_message("ISA level %s: not on this CPU, skipped\n", levels[l].name);
-            continue;
-        }
-        qlite_q8_set_feature_cap(levels[l].cap);
+    for (unsigned l = 0; qlite_test_q8_level_next(&l); l++) {
         qlite_test_rng rng;
-        qlite_test_rng_seed(&rng, 0x1A7E + (uint32_t)l);
+        qlite_test_rng_seed(&rng, 0x1A7E + l);
         int variant = 0;
         for (int di = 0; di < 2; di++)
-            for (size_t si = 0; si < Q8_COUNT(sizes); si++, variant++) {
+            for (unsigned si = 0; si < QLITE_TEST_Q8_ROW_SIZES; si++, variant++) {
                 const qlite_dtype dt = di ? QLITE_DTYPE_UINT8 : QLITE_DTYPE_INT8;
-                const int64_t n = sizes[si], shape[2] = {4, n};
+                const int64_t n = qlite_test_q8_row_size(si), shape[2] = {4, n};
                 uint8_t *x = malloc((size_t)(4 * n)), *g = malloc((size_t)n),
                         *b = malloc((size_t)n);
                 assert_non_null(x);
@@ -169,7 +152,7 @@ static void test_levels(void **state) {
                     if (rb[i] != gb[i])
                         fail_msg("LAYER_NORM level %s, %s rows of %lld: element %zu (row %zu) "
                                  "is %d, the reference says %d",
-                                 levels[l].name, qlite_dtype_name(dt), (long long)n, i,
+                                 qlite_test_q8_level_name(l), qlite_dtype_name(dt), (long long)n, i,
                                  i / (size_t)n, q8_get(got.out, i, dt), q8_get(ref.out, i, dt));
                 qlite_op_test_free(1, &ref);
                 qlite_op_test_free(1, &got);
@@ -178,7 +161,6 @@ static void test_levels(void **state) {
                 free(b);
             }
     }
-    qlite_q8_set_feature_cap(~0u);
 }
 
 /* A valid small case, each test breaks one thing. */

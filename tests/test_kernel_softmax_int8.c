@@ -16,6 +16,7 @@
 #include "kernel_q8_check.h"
 #include "kernels/elementwise_q8.h"
 #include "kernels/gemm_q8.h"
+#include "support/q8_levels.h"
 
 static double round_half_even(double v) { return nearbyint(v); }
 
@@ -154,32 +155,14 @@ static int uncap(void **state) {
 /* Rows of 1..70 and 768 at each ISA level (see the top). */
 static void test_levels(void **state) {
     (void)state;
-    static const struct {
-        const char *name;
-        unsigned cap, needs;
-    } levels[] = {
-        {"uncapped", ~0u, 0u},
-        {"avx2", QLITE_Q8_F_AVX2, QLITE_Q8_EW_F_AVX2},
-        {"portable", 0u, 0u},
-        {"neon", QLITE_Q8_F_NEON, QLITE_Q8_EW_F_NEON},
-    };
-    int64_t sizes[71];
-    for (int i = 0; i < 70; i++) sizes[i] = i + 1;
-    sizes[70] = 768;
-    for (size_t l = 0; l < Q8_COUNT(levels); l++) {
-        qlite_q8_set_feature_cap(~0u);
-        if ((qlite_q8_ew_features() & levels[l].needs) != levels[l].needs) {
-            print_message("ISA level %s: not on this CPU, skipped\n", levels[l].name);
-            continue;
-        }
-        qlite_q8_set_feature_cap(levels[l].cap);
+    for (unsigned l = 0; qlite_test_q8_level_next(&l); l++) {
         qlite_test_rng rng;
-        qlite_test_rng_seed(&rng, 0x50F8 + (uint32_t)l);
+        qlite_test_rng_seed(&rng, 0x50F8 + l);
         int variant = 0;
         for (int d = 0; d < 2; d++)
-            for (size_t si = 0; si < Q8_COUNT(sizes); si++, variant++) {
+            for (unsigned si = 0; si < QLITE_TEST_Q8_ROW_SIZES; si++, variant++) {
                 sm_case c = {.dt = d ? QLITE_DTYPE_UINT8 : QLITE_DTYPE_INT8, .rank = 2,
-                             .dims = {4, sizes[si]}, .axis = -1, .threads = 1};
+                             .dims = {4, qlite_test_q8_row_size(si)}, .axis = -1, .threads = 1};
                 c.beta = variant % 4 == 1 ? -0.7f : (variant % 4 == 2 ? 3.0f : 1.0f);
                 int32_t lo, hi;
                 q8_range(c.dt, &lo, &hi);
@@ -193,7 +176,6 @@ static void test_levels(void **state) {
                 check_softmax(&rng, &c, NULL);
             }
     }
-    qlite_q8_set_feature_cap(~0u);
 }
 
 /* A row of one value is 1.0: the top code (zy + 256 saturates at 127). */
