@@ -204,6 +204,81 @@ static void test_hand_values(void **state) {
     qlite_op_test_free(1, &out);
 }
 
+/*
+ * The fast rows' division (portable, AVX2, AVX-512, NEON): q0 = trunc(N * (1 / D))
+ * in double, then one exact integer step: q0 - 1 when q0 D > N, q0 + 1 when
+ * N - q0 D >= D. The double quotient is off only when N / D lies within about
+ * 2^-52 k of an integer k, which random rows never meet; these two rows do
+ * (found by searching n, R, k and sy, d, k for exact or near-integer N / D and
+ * evaluating the double quotient; each premise is checked below):
+ *  (a) the +1 step: 49 equal values (d = 0, S = 49 2^23) and sy = 2/49,
+ *      R = 49 2^15: N / D = (R + 49 2^15) / (49 2^16) = 1 exactly, but
+ *      q0 = trunc(49 fl(1/49)) = trunc(1 - 2^-53) = 0 (the classic 49 * (1/49) < 1).
+ *      Every output is zy + 1.
+ *  (b) the -1 step: sb = 1/16, R = 4216900471 (sy = 0x1.04bd42p-16), a row
+ *      with one value at each d = 0, 10, 3, 51, 96, 145, 202 and 166 at d = 1:
+ *      S = 1328342227 and for d = 10 (e = 4490098) 218 D - N = 2, so
+ *      N / D = 218 - 2^-45.3, but the double quotient rounds to 218 (in the
+ *      AVX2 row's form too: N summed in double). That element is zy + 217.
+ */
+static void check_division_row(const char *level, const uint8_t *x, size_t n, qlite_dtype dt,
+                               float sx, float sy, int32_t zy, size_t at, int32_t want_at) {
+    q8_params px, py;
+    q8_params_set(&px, sx, 0);
+    q8_params_set(&py, sy, zy);
+    const int64_t dims[2] = {1, (int64_t)n};
+    qlite_op_test_tensor in = q8_tensor(dt, 2, dims, x, &px);
+    qlite_op_test_tensor out = q8_tensor(dt, 2, dims, NULL, &py);
+    assert_qlite_ok(qlite_op_test_run(QLITE_OP_SOFTMAX, NULL, 1, &in, 1, &out, 1, 0));
+    /* the reference (exact integer division) for every element */
+    uint64_t e[256];
+    for (int d = 0; d < 256; d++)
+        e[d] = (uint64_t)round_half_even(8388608.0 * exp(-(double)sx * d));
+    const uint64_t R = (uint64_t)round_half_even(65536.0 / (double)sy);
+    int32_t m = q8_get(x, 0, dt), lo, hi;
+    q8_range(dt, &lo, &hi);
+    for (size_t i = 1; i < n; i++) m = q8_get(x, i, dt) > m ? q8_get(x, i, dt) : m;
+    uint64_t S = 0;
+    for (size_t i = 0; i < n; i++) S += e[m - q8_get(x, i, dt)];
+    for (size_t i = 0; i < n; i++) {
+        const uint64_t q = (e[m - q8_get(x, i, dt)] * R + (S << 15)) / (S << 16);
+        const int64_t want = q8_clamp(zy + (int64_t)q, lo, hi);
+        if (q8_get(out.out, i, dt) != want)
+            fail_msg("softmax level %s, %s row of %zu: element %zu is %d, the exact division "
+                     "says %d",
+                     level, qlite_dtype_name(dt), n, i, q8_get(out.out, i, dt), (int)want);
+    }
+    assert_int_equal(q8_get(out.out, at, dt), want_at);
+    /* the premise: the element's double quotient is off by one */
+    const uint64_t N = e[m - q8_get(x, at, dt)] * R + (S << 15), D = S << 16;
+    const uint64_t q0 = (uint64_t)((double)N * (1.0 / (double)D));
+    const double n2 = (double)e[m - q8_get(x, at, dt)] * (double)R + (double)(S << 15);
+    const uint64_t q2 = (uint64_t)(n2 * (1.0 / (double)D));
+    assert_int_not_equal(q0, N / D);
+    assert_int_not_equal(q2, N / D);
+    qlite_op_test_free(1, &out);
+}
+
+static void test_division_correction(void **state) {
+    (void)state;
+    uint8_t x[173];
+    for (unsigned l = 0; qlite_test_q8_level_next(&l); l++)
+        for (int di = 0; di < 2; di++) {
+            const char *name = qlite_test_q8_level_name(l);
+            const qlite_dtype dt = di ? QLITE_DTYPE_UINT8 : QLITE_DTYPE_INT8;
+            const int32_t top = di ? 255 : 127, zy = di ? 0 : -128;
+            /* (a) */
+            memset(x, di ? 200 : 0x85, 49);
+            check_division_row(name, x, 49, dt, 0.5f, 2.0f / 49, zy, 0, zy + 1);
+            /* (b): the element at d = 10 in the vector bodies (index 1) */
+            static const int d_once[] = {0, 10, 3, 51, 96, 145, 202};
+            size_t n = 0;
+            for (size_t k = 0; k < Q8_COUNT(d_once); k++) x[n++] = (uint8_t)(top - d_once[k]);
+            while (n < 173) x[n++] = (uint8_t)(top - 1);
+            check_division_row(name, x, 173, dt, 0.0625f, 0x1.04bd42p-16f, zy, 1, zy + 217);
+        }
+}
+
 static void test_threads(void **state) {
     (void)state;
     qlite_test_rng rng;
@@ -286,6 +361,7 @@ int main(void) {
         cmocka_unit_test(test_reference),
         cmocka_unit_test(test_reference_portable),
         cmocka_unit_test_teardown(test_levels, uncap),
+        cmocka_unit_test_teardown(test_division_correction, uncap),
         cmocka_unit_test(test_threads),
         cmocka_unit_test(test_golden),
         cmocka_unit_test(test_errors),

@@ -70,7 +70,9 @@ static void qlite_q8_lut__scalar(const uint8_t table[256], const uint8_t *restri
  * With N = e r + S 2^15 < 2^57 and D = S 2^16, q0 = trunc(N * (1 / D)) in
  * double is within 2^-34 of N / D (three roundings of 2^-53 relative, and
  * N / D <= 2^16 + 1), so floor(N / D) is q0 - 1, q0 or q0 + 1; the integer
- * test against q0 D (< N + D < 2^64, no wrap) picks it.
+ * test against q0 D (< N + D < 2^64, no wrap) picks it. Both steps happen
+ * (N / D within ~2^-52 k of an integer k; random rows almost never are):
+ * test_kernel_softmax_int8's test_division_correction has a row for each.
  */
 static void qlite_q8_softmax__scalar(const qlite_q8_softmax_params *p, const uint8_t *x,
                                      uint8_t *y, size_t n) {
