@@ -615,6 +615,28 @@ static qlite_status convq_prepare(qlite_node *node, bool transposed, bool hybrid
         rows = rows ? (rows + mr - 1) / mr * mr : mr;
         ntiles = P ? (P + rows - 1) / rows : 1;
     }
+    /* Few tiles for the threads, weights no larger than the input and output: the pixels
+     * split into a multiple of `threads` tiles of equal size (at least 16 rows) before the
+     * columns are. The pool's claims give the caller the front of the items and the
+     * workers the back, so each thread then computes (and later reads) its own part of
+     * the pixels, as the depthwise and element-wise ops around it do; a split by columns
+     * alone had each thread write a part of every pixel, which the next op, split by
+     * pixels, read from the other core. With larger weights (deep 3x3 layers: MBs) each
+     * tile would stream them all: the columns are split instead, each thread reading
+     * its own part of the weights. */
+    const size_t T = (size_t)s->threads;
+    const size_t wbytes = (size_t)g->groups * qlite_gemm_q8_k4(K) * (size_t)g->Og;
+    const size_t abytes = P * ((size_t)g->C + O) * (hybrid ? 4 : 1);
+    if (!s->dot && T > 1 && ntiles < 4 * T && ntiles % T != 0 && wbytes <= abytes) {
+        size_t nt = (ntiles + T - 1) / T * T;
+        while (nt > T && P / nt < 16) nt -= T;
+        if (P / nt >= 16) {
+            size_t r = (P + nt - 1) / nt;
+            if (!s->uk->any_shape) r = (r + mr - 1) / mr * mr; /* the AMX tiles take any M */
+            rows = r;
+            ntiles = (P + r - 1) / r;
+        }
+    }
     s->tile_rows = rows;
     s->ntiles = ntiles;
     /* Too few tiles for the threads (4 items each, for claiming): one group's columns
