@@ -423,14 +423,17 @@ static void test_caller_front_worker_back(void **state) {
     assert_qlite_ok(qlite_threadpool_create(2, &pool));
     const size_t counts[] = {2, 3, 8, 9, 20, 21, 100, 4096};
     int worker_ran = 0;
-    for (int rep = 0; rep < 50; rep++)
+    /* 50 rounds, more while the worker has joined fewer than 5 jobs (a
+     * loaded machine may keep it off a CPU for a while) */
+    for (int rep = 0; rep < 50 || (worker_ran < 5 && rep < 2000); rep++)
         for (size_t c = 0; c < sizeof counts / sizeof *counts; c++) {
             static ends_job j;
             memset(&j, 0, sizeof j);
             j.count = counts[c];
             qlite_threadpool_run_thread(pool, j.count, ends_fn, &j);
+            /* (a caller descheduled before its first claim can find the
+             * worker has taken everything from the back: an empty prefix) */
             size_t i = 0;
-            assert_int_equal(atomic_load(&j.owner[0]), 1); /* the caller starts at 0 */
             while (i < j.count && atomic_load(&j.owner[i]) == 1) i++;
             worker_ran += i < j.count;
             while (i < j.count && atomic_load(&j.owner[i]) == 2) i++;
