@@ -135,6 +135,12 @@ static void golden_cases(unsigned cap) {
         qlite_op_test_tensor rch;
         qlite_wino_set_mode(QLITE_WINO_FORCE_CHUNKED);
         assert_qlite_ok(run_wino(&c, x, w16, true, true, b, 2, 0, &rch));
+        /* the panel form (U made per group of 32 output channels, threads
+         * split the groups) */
+        qlite_op_test_tensor rp1, rp2;
+        qlite_wino_set_mode(QLITE_WINO_FORCE_PANEL);
+        assert_qlite_ok(run_wino(&c, x, w32, false, true, b, 1, 0, &rp1));
+        assert_qlite_ok(run_wino(&c, x, w16, true, true, b, 2, 0, &rp2));
         qlite_wino_set_mode(QLITE_WINO_FORCE);
         assert_int_equal(r32_1.out_bytes, ny * sizeof(float));
         double e = check_rel(what, r32_1.out, want, ny, S[i], WINO_RTOL);
@@ -152,6 +158,12 @@ static void golden_cases(unsigned cap) {
             kc_check_equal(what, r32_1.out, rch.out, ny);
         else
             check_rel(what, rch.out, want, ny, S[i], WINO_RTOL);
+        /* panels: the golden tolerance, the same bits for float16 weights
+         * on 2 threads, and on the fast GEMM the other forms' bits */
+        e = check_rel(what, rp1.out, want, ny, S[i], WINO_RTOL);
+        if (e > worst) worst = e;
+        kc_check_equal(what, rp1.out, rp2.out, ny);
+        if (qlite_gemm_f32_o16_fast()) kc_check_equal(what, r32_1.out, rp1.out, ny);
         /* the flag: the direct path, within its summation bound */
         check_rel(what, rexact.out, want, ny, S[i] > 1.0 ? S[i] : 1.0, mag9c);
         differs += memcmp(r32_1.out, rexact.out, ny * sizeof(float)) != 0;
@@ -161,6 +173,8 @@ static void golden_cases(unsigned cap) {
         qlite_op_test_free(1, &r16_2);
         qlite_op_test_free(1, &rvar);
         qlite_op_test_free(1, &rch);
+        qlite_op_test_free(1, &rp1);
+        qlite_op_test_free(1, &rp2);
         qlite_op_test_free(1, &rexact);
         free(w32);
         ox += nx, ow += nw, oy += ny, ob += c.bias ? (size_t)c.O : 0;
@@ -223,11 +237,31 @@ static void test_winograd_flags(void **state) {
     free(w);
 }
 
+/* The size rule at ResNet-18's 3x3 layers (conv_2d_winograd.c): the fused
+ * form up to C x O = 128 x 128; above, the panel form where V and M of all
+ * tiles fit in 2 MiB with at least 16 tiles (14x14x256: 16 tiles,
+ * 16 x 36 x 512 x 4 = 1.18 MB), not 7x7x512 (4 tiles) or 14x14x512
+ * (2.4 MB); no 1x1-like or nearly empty tiles. */
+static void test_winograd_rule(void **state) {
+    (void)state;
+    qlite_wino_set_mode(QLITE_WINO_RULE);
+    assert_true(qlite_wino_wanted(56, 56, 64, 64));
+    assert_true(qlite_wino_wanted(28, 28, 128, 128));
+    assert_true(qlite_wino_wanted(14, 14, 256, 256));
+    assert_true(qlite_wino_wanted(14, 14, 144, 160));
+    assert_false(qlite_wino_wanted(7, 7, 512, 512));
+    assert_false(qlite_wino_wanted(14, 14, 512, 512));
+    assert_false(qlite_wino_wanted(12, 12, 256, 256)); /* 9 tiles */
+    assert_false(qlite_wino_wanted(14, 14, 8, 256));
+    assert_false(qlite_wino_wanted(5, 5, 64, 64)); /* 25 pixels in 4 tiles */
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_winograd_golden),
         cmocka_unit_test(test_winograd_golden_below_avx512),
         cmocka_unit_test(test_winograd_flags),
+        cmocka_unit_test(test_winograd_rule),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

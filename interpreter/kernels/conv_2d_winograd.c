@@ -49,6 +49,10 @@ QLITE_NN_OPTIMIZE_LOOPS
  * components at a time, right before their GEMMs (never all of U) */
 #define WINO_FUSED_BYTES ((size_t)2 << 20)
 
+/* output panels (16 channels) per group in panel mode: 32 columns, the
+ * fast GEMM's 10 x 32 tiles */
+#define WINO_GROUP_PANELS ((size_t)2)
+
 #define WINO_INLINE static inline __attribute__((always_inline))
 
 /* acc = clamp(acc, lo, hi) lane by lane; NaN passes through like qlite_clampf */
@@ -75,12 +79,25 @@ void qlite_wino_set_mode(qlite_wino_mode mode) { g_mode = mode; }
  * channels in and out (below that the transforms cost more than the saved
  * multiplies), and tiles at least half filled (OH x OW >= 8 x tiles: 36
  * multiplies per tile against 9 per output pixel directly).
+ * Larger C x O: the panel schedule (U made per group of 32 output channels,
+ * each weight read once), where V and M of all tiles fit in ~2 MiB and there
+ * are at least 16 tiles: 14x14x256 -> 256 (16 tiles) measured ~0.75x the
+ * implicit-im2col time (min of 300 interleaved runs, 1 thread; weight
+ * transform ~25%, GEMMs ~45% of it); 7x7x512 -> 512 (4 tiles) 1.27x slower,
+ * its 4-row GEMMs and a weight transform per 4 tiles cost more than the
+ * saved multiplies.
  */
+static bool wino_panel_fits(int64_t tiles, int64_t C, int64_t O) {
+    return tiles >= 16 &&
+           (size_t)tiles * 36 * (size_t)(C + O) * sizeof(float) <= WINO_FUSED_BYTES;
+}
+
 bool qlite_wino_wanted(int64_t OH, int64_t OW, int64_t C, int64_t O) {
     if (OH < 1 || OW < 1 || C < 1 || O < 1) return false;
     if (g_mode != QLITE_WINO_RULE) return true;
     const int64_t tiles = ((OH + 3) / 4) * ((OW + 3) / 4);
-    return C >= 16 && O >= 16 && C * O <= 128 * 128 && OH * OW >= 8 * tiles;
+    if (C < 16 || O < 16 || OH * OW < 8 * tiles) return false;
+    return C * O <= 128 * 128 || wino_panel_fits(tiles, C, O);
 }
 
 typedef struct wino_job {
@@ -119,29 +136,42 @@ WINO_INLINE void weight_tf(const float *const g[9], int i0, int i1, float *u, si
     for (int i = i0; i < i1; i++) {
         qlite_v16f t[3]; /* (G g) row i */
         for (int kx = 0; kx < 3; kx++) g_row(i, &tap[kx], &tap[3 + kx], &tap[6 + kx], &t[kx]);
-        for (int jj = 0; jj < 6; jj++) { /* (G g) G^T, row i */
-            qlite_v16f v;
-            g_row(jj, &t[0], &t[1], &t[2], &v);
-            QLITE_V16F_STORE(u + (size_t)((i - i0) * 6 + jj) * us, v);
-        }
+        /* (G g) G^T, row i: G times (t0, t1, t2), the sums shared between
+         * the rows of G that have them */
+        const float c4 = 0.25f, c6 = -1.0f / 6.0f, c24 = 1.0f / 24.0f, c12 = 1.0f / 12.0f,
+                    c6p = 1.0f / 6.0f;
+        const qlite_v16f ac = t[0] + t[2], pq = t[0] * c24 + t[2] * c6p, q = t[1] * c12;
+        qlite_v16f v[6];
+        v[0] = t[0] * c4;
+        v[1] = (ac + t[1]) * c6;
+        v[2] = (ac - t[1]) * c6;
+        v[3] = pq + q;
+        v[4] = pq - q;
+        v[5] = t[2];
+        float *ui = u + (size_t)((i - i0) * 6) * us;
+        for (int jj = 0; jj < 6; jj++) QLITE_V16F_STORE(ui + (size_t)jj * us, v[jj]);
     }
 }
 
-/* Rows [i0, i1) of U (6 components each) for every panel and channel into
- * u; float16 weights are widened a panel at a time into `wide` (9 C x 16). */
-WINO_INLINE void weights_rows(const wino_job *j, int i0, int i1, float *u, float *wide) {
+/* Rows [i0, i1) of U (6 components each) for panels [pn0, pn1) and every
+ * channel into u (panel pn's channel c at (pn - pn0) C + c, components us
+ * floats apart); float16 weights are widened a panel at a time into `wide`
+ * (9 C x 16) unless `widened` (the panels already there, 9 C x 16 apart). */
+WINO_INLINE void weights_rows(const wino_job *j, size_t pn0, size_t pn1, int i0, int i1,
+                              float *u, size_t us, float *wide, bool widened) {
     const qlite_wino *p = j->p;
     const size_t C = (size_t)p->C, K = 9 * C;
-    for (size_t pn = 0; pn < p->panels; pn++) {
+    for (size_t pn = pn0; pn < pn1; pn++) {
         const float *panel = (const float *)j->w + pn * K * 16;
         if (j->half) { /* the panel's [9C][16] halves are contiguous */
-            qlite_f16_to_f32_row((const uint16_t *)j->w + pn * K * 16, wide, K * 16);
-            panel = wide;
+            if (!widened)
+                qlite_f16_to_f32_row((const uint16_t *)j->w + pn * K * 16, wide, K * 16);
+            panel = widened ? wide + (pn - pn0) * K * 16 : wide;
         }
         for (size_t c = 0; c < C; c++) {
             const float *g[9]; /* tap k of channel c: [k * C + c][16] */
             for (size_t k = 0; k < 9; k++) g[k] = panel + (k * C + c) * 16;
-            weight_tf(g, i0, i1, u + (pn * C + c) * 16, p->u_stride);
+            weight_tf(g, i0, i1, u + ((pn - pn0) * C + c) * 16, us);
         }
     }
 }
@@ -149,14 +179,29 @@ WINO_INLINE void weights_rows(const wino_job *j, int i0, int i1, float *u, float
 /* Rows [begin, end) of the whole U (chunked mode). */
 QLITE_NN_ISA_CLONES static void weights_range(void *arg, int thread, size_t begin, size_t end) {
     const wino_job *j = arg;
-    weights_rows(j, (int)begin, (int)end, j->u + begin * 6 * j->p->u_stride,
-                 j->wide + (size_t)thread * j->p->wide_floats);
+    weights_rows(j, 0, j->p->panels, (int)begin, (int)end, j->u + begin * 6 * j->p->u_stride,
+                 j->p->u_stride, j->wide + (size_t)thread * j->p->wide_floats, false);
 }
 
 /* Row i of U (components 6i .. 6i+5) into u (fused mode). */
 QLITE_NN_ISA_CLONES static void weights_range_into(const wino_job *j, int i, float *u,
                                                    float *wide) {
-    weights_rows(j, i, i + 1, u, wide);
+    weights_rows(j, 0, j->p->panels, i, i + 1, u, j->p->u_stride, wide, false);
+}
+
+/* Panel mode: row i of U for panels [pn0, pn1) (their weights widened into
+ * `wide` first when float16) into u, components (pn1 - pn0) 16 C apart. */
+QLITE_NN_ISA_CLONES static void weights_panels_row(const wino_job *j, size_t pn0, size_t pn1,
+                                                   int i, float *u, float *wide) {
+    const size_t us = (pn1 - pn0) * 16 * (size_t)j->p->C;
+    switch (i) { /* a constant row for each loop: G's row chosen at compile time */
+    case 0: weights_rows(j, pn0, pn1, 0, 1, u, us, wide, true); break;
+    case 1: weights_rows(j, pn0, pn1, 1, 2, u, us, wide, true); break;
+    case 2: weights_rows(j, pn0, pn1, 2, 3, u, us, wide, true); break;
+    case 3: weights_rows(j, pn0, pn1, 3, 4, u, us, wide, true); break;
+    case 4: weights_rows(j, pn0, pn1, 4, 5, u, us, wide, true); break;
+    default: weights_rows(j, pn0, pn1, 5, 6, u, us, wide, true); break;
+    }
 }
 
 /*
@@ -274,9 +319,10 @@ static void fused_range(void *arg, int thread, size_t begin, size_t end) {
     }
 }
 
-/* Output transform of the chunk's tiles [begin, end): y = A^T M A + b, clamped. */
-QLITE_NN_ISA_CLONES static void output_range(void *arg, size_t begin, size_t end) {
-    const wino_job *j = arg;
+/* Output transform of the chunk's tiles [begin, end), output channels
+ * [o_lo, o_hi) (o_lo a multiple of 16): y = A^T M A + b, clamped. */
+QLITE_NN_ISA_CLONES static void output_cols(const wino_job *j, size_t begin, size_t end,
+                                            size_t o_lo, size_t o_hi) {
     const qlite_wino *p = j->p;
     const size_t O = (size_t)p->O, tiles = p->TH * p->TW, ms = p->m_stride;
     const int64_t OH = p->OH, OW = p->OW;
@@ -288,8 +334,8 @@ QLITE_NN_ISA_CLONES static void output_range(void *arg, size_t begin, size_t end
         const int64_t rows = OH - oy0 < 4 ? OH - oy0 : 4, cols = OW - ox0 < 4 ? OW - ox0 : 4;
         float *out = j->y + (((size_t)n * (size_t)OH + (size_t)oy0) * (size_t)OW + (size_t)ox0) * O;
         const float *m = j->m + i * O;
-        for (size_t o0 = 0; o0 < O; o0 += 16) {
-            const size_t lanes = O - o0 < 16 ? O - o0 : 16;
+        for (size_t o0 = o_lo; o0 < o_hi; o0 += 16) {
+            const size_t lanes = o_hi - o0 < 16 ? o_hi - o0 : 16;
             qlite_v16f bias = {0};
             if (j->b) {
                 if (lanes == 16) QLITE_V16F_LOAD(bias, j->b + o0);
@@ -333,6 +379,61 @@ QLITE_NN_ISA_CLONES static void output_range(void *arg, size_t begin, size_t end
     }
 }
 
+/* Output transform of the chunk's tiles [begin, end), every channel. */
+static void output_range(void *arg, size_t begin, size_t end) {
+    const wino_job *j = arg;
+    output_cols(j, begin, end, 0, (size_t)j->p->O);
+}
+
+/*
+ * Panel mode: groups [begin, end) of WINO_GROUP_PANELS output panels, after
+ * the input transform of all tiles: each group's weights (widened once when
+ * float16), then per row of the 6x6 components that row's U for the group
+ * (6 x C x 16 x group floats, in L2) and its 6 GEMMs over all tiles into
+ * the group's columns of M, then the group's output transform. Each thread
+ * reads only its groups' weights, once.
+ */
+static void panels_range(void *arg, int thread, size_t begin, size_t end) {
+    const wino_job *j = arg;
+    const qlite_wino *p = j->p;
+    const size_t C = (size_t)p->C, O = (size_t)p->O;
+    float *ub = j->u + (size_t)thread * p->u_floats_thread;
+    float *wide = j->wide + (size_t)thread * p->wide_floats;
+    for (size_t gi = begin; gi < end; gi++) {
+        const size_t pn0 = gi * WINO_GROUP_PANELS;
+        const size_t pn1 = pn0 + WINO_GROUP_PANELS < p->panels ? pn0 + WINO_GROUP_PANELS
+                                                               : p->panels;
+        const size_t o_lo = pn0 * 16, o_hi = pn1 * 16 < O ? pn1 * 16 : O;
+        const size_t us = (pn1 - pn0) * 16 * C; /* floats per component of the group's U */
+        if (j->half)
+            qlite_f16_to_f32_row((const uint16_t *)j->w + pn0 * 9 * C * 16, wide,
+                                 (pn1 - pn0) * 9 * C * 16);
+        for (int i = 0; i < 6; i++) {
+            weights_panels_row(j, pn0, pn1, i, ub, wide);
+            for (size_t jj = 0; jj < 6; jj++) {
+                const size_t k = (size_t)i * 6 + jj;
+                const float *a = j->v + k * p->v_stride;
+                float *c = j->m + k * p->m_stride + o_lo;
+                if (p->fast) {
+                    /* rows in equal pieces of at most 10 (16 tiles: 8 + 8, not 10 + 6) */
+                    const size_t pieces = (j->tb + 9) / 10;
+                    for (size_t q = 0; q < pieces; q++) {
+                        const size_t r0 = j->tb * q / pieces, r1 = j->tb * (q + 1) / pieces;
+                        p->fast(r1 - r0, o_hi - o_lo, C, a + r0 * C, C, ub + jj * us, NULL,
+                                c + r0 * O, O, -INFINITY, INFINITY);
+                    }
+                } else {
+                    const qlite_gemm_f32_args g = {
+                        .M = j->tb, .N = o_hi - o_lo, .K = C, .a = a, .rsa = C, .csa = 1,
+                        .c = c, .ldc = O, .lo = -INFINITY, .hi = INFINITY};
+                    qlite_gemm_f32_o16_serial(p->uk, &g, ub + jj * us, false);
+                }
+            }
+        }
+        output_cols(j, 0, j->tb, o_lo, o_hi);
+    }
+}
+
 static size_t round16(size_t n) { return (n + 15) / 16 * 16; }
 
 qlite_status qlite_wino_prepare(qlite_node *node, qlite_wino *p, int64_t N, int64_t H, int64_t W,
@@ -350,9 +451,13 @@ qlite_status qlite_wino_prepare(qlite_node *node, qlite_wino *p, int64_t N, int6
     p->fast = qlite_gemm_f32_o16_fast();
     p->threads = qlite_node_threads(node);
     const size_t per_tile = 36 * (size_t)(C + O) * sizeof(float);
-    p->fused = p->T * per_tile <= WINO_FUSED_BYTES && g_mode != QLITE_WINO_FORCE_CHUNKED;
+    p->panel = g_mode == QLITE_WINO_FORCE_PANEL || (g_mode == QLITE_WINO_RULE && C * O > 128 * 128);
+    p->fused = !p->panel && p->T * per_tile <= WINO_FUSED_BYTES &&
+               g_mode != QLITE_WINO_FORCE_CHUNKED;
     size_t chunk = p->T;
-    if (g_mode == QLITE_WINO_FORCE_CHUNKED) {
+    if (p->panel) {
+        chunk = p->T;
+    } else if (g_mode == QLITE_WINO_FORCE_CHUNKED) {
         chunk = 6;
     } else if (!p->fused) {
         /* chunks: as many tiles as keep V + M near WINO_CHUNK_BYTES, a
@@ -370,12 +475,18 @@ qlite_status qlite_wino_prepare(qlite_node *node, qlite_wino *p, int64_t N, int6
     p->v_stride = round16(chunk * (size_t)C);
     p->m_stride = round16(chunk * (size_t)O + 16); /* + 16: a tail's full-vector loads */
     /* U: all of it (chunked), or 6 components per thread (fused) */
-    p->u_floats = (p->fused ? (size_t)p->threads * 6 : 36) * p->u_stride;
+    /* panel mode: each thread one row (6 components) of a group's U */
+    const size_t gp = p->panels < WINO_GROUP_PANELS ? p->panels : WINO_GROUP_PANELS;
+    p->u_floats_thread = 6 * gp * 16 * (size_t)C;
+    p->u_floats = p->panel   ? (size_t)p->threads * p->u_floats_thread
+                  : p->fused ? (size_t)p->threads * 6 * p->u_stride
+                             : 36 * p->u_stride;
     p->v_floats = 36 * p->v_stride;
     p->m_floats = 36 * p->m_stride;
     /* chunked: each thread its own V and M */
-    const size_t vm_sets = p->fused ? 1 : (size_t)p->threads;
-    p->wide_floats = half ? round16(9 * (size_t)C * 16) : 0;
+    const size_t vm_sets = p->fused || p->panel ? 1 : (size_t)p->threads;
+    /* float16 weights widened a panel (a group in panel mode) at a time */
+    p->wide_floats = half ? round16((p->panel ? gp : 1) * 9 * (size_t)C * 16) : 0;
     *scratch_bytes = (p->u_floats + vm_sets * (p->v_floats + p->m_floats) +
                       (size_t)p->threads * p->wide_floats) * sizeof(float);
     return QLITE_OK;
@@ -400,11 +511,19 @@ static void chunks_range(void *arg, int thread, size_t begin, size_t end) {
 void qlite_wino_run(const qlite_node *node, const qlite_wino *p, const float *x, const void *w16,
                     bool half, const float *b, float *y, void *scratch) {
     float *s = scratch;
-    const size_t vm_sets = p->fused ? 1 : (size_t)p->threads;
+    const size_t vm_sets = p->fused || p->panel ? 1 : (size_t)p->threads;
     wino_job j = {.p = p, .x = x, .b = b, .w = w16, .half = half, .y = y, .u = s};
     j.v = s + p->u_floats;
     j.m = j.v + p->v_floats;
     j.wide = j.v + vm_sets * (p->v_floats + p->m_floats);
+    if (p->panel) { /* all tiles at once; U made per group of panels beside its GEMMs */
+        j.t0 = 0;
+        j.tb = p->T;
+        qlite_parallel_for(node, p->T, input_range, &j);
+        qlite_parallel_for_thread(node, (p->panels + WINO_GROUP_PANELS - 1) / WINO_GROUP_PANELS,
+                                  panels_range, &j);
+        return;
+    }
     if (p->fused) { /* all tiles at once; U made row by row beside its GEMMs */
         j.t0 = 0;
         j.tb = p->T;

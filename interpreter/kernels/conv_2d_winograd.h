@@ -43,6 +43,8 @@ typedef struct qlite_wino {
     size_t wide_floats;    /* per thread: one widened float16 weight panel, or 0 */
     float lo, hi;
     bool fused;            /* one pass over all tiles, U made 6 components at a time */
+    bool panel;            /* one pass over all tiles, U made per group of output panels */
+    size_t u_floats_thread; /* panel mode: floats of each thread's U (one row of a group) */
     int threads;
     const qlite_gemm_f32_ukernel *uk; /* O16 micro-kernels (nr 16) */
     qlite_gemm_o16_fn fast;           /* the fast O16 GEMM, or NULL */
@@ -57,7 +59,8 @@ bool qlite_wino_wanted(int64_t OH, int64_t OW, int64_t C, int64_t O);
 typedef enum qlite_wino_mode {
     QLITE_WINO_RULE = 0,       /* the size rule (default) */
     QLITE_WINO_FORCE,          /* every eligible one (3x3, stride 1, ...) */
-    QLITE_WINO_FORCE_CHUNKED   /* every eligible one, in chunks of 6 tiles */
+    QLITE_WINO_FORCE_CHUNKED,  /* every eligible one, in chunks of 6 tiles */
+    QLITE_WINO_FORCE_PANEL     /* every eligible one, by groups of output panels */
 } qlite_wino_mode;
 void qlite_wino_set_mode(qlite_wino_mode mode);
 
