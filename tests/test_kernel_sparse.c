@@ -34,6 +34,7 @@
 #include "kernels/nn_sparse.h"
 #include "qlite_writer.h"
 #include "sparse_build.h"
+#include "support/q8_levels.h"
 
 #define S_COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -315,6 +316,7 @@ static void test_fc_blocks(void **state) {
     (void)state;
     uint64_t seed = 1;
     for (size_t level = 0; level < S_COUNT(k_caps); level++) {
+        if (qlite_test_reduced() && qlite_test_q8_cap_repeats(k_caps, level)) continue;
         qlite_q8_set_feature_cap(k_caps[level]);
         fc_level(&seed);
     }
@@ -355,6 +357,7 @@ static void test_fc_batch1_long_streams(void **state) {
     uint64_t seed = 900;
     static const size_t blocks[] = {1, 4, 16};
     for (size_t level = 0; level < S_COUNT(k_caps); level++) {
+        if (qlite_test_reduced() && qlite_test_q8_cap_repeats(k_caps, level)) continue;
         qlite_q8_set_feature_cap(k_caps[level]);
         for (int f = I8; f <= HYB; f += 2)
             for (size_t b = 0; b < S_COUNT(blocks); b++) {
@@ -403,6 +406,7 @@ static void test_cluster_decode(void **state) {
     uint16_t out16[TOTAL + 8];
     uint8_t out8[TOTAL + 8];
     for (size_t level = 0; level < S_COUNT(k_caps); level++) {
+        if (qlite_test_reduced() && qlite_test_q8_cap_repeats(k_caps, level)) continue;
         qlite_q8_set_feature_cap(k_caps[level]);
         for (unsigned bits = 1; bits <= 8; bits++) {
             const size_t bytes = (TOTAL * bits + 7) / 8;
@@ -474,6 +478,7 @@ static void test_fc_palette4(void **state) {
     static const size_t Ns[] = {1, 3, 4, 5, 9};
     static const size_t Ms[] = {1, 8, 13};
     for (size_t level = 0; level < S_COUNT(k_caps); level++) {
+        if (qlite_test_reduced() && qlite_test_q8_cap_repeats(k_caps, level)) continue;
         qlite_q8_set_feature_cap(k_caps[level]);
         for (int f = F32; f <= HYB; f++)
             for (size_t k = 0; k < S_COUNT(Ks); k++)
@@ -501,6 +506,7 @@ static void test_fc_palette_widths(void **state) {
     static const unsigned widths[] = {1, 2, 3, 5, 6, 7, 8};
     size_t v = 0;
     for (size_t level = 0; level < S_COUNT(k_caps); level++) {
+        if (qlite_test_reduced() && qlite_test_q8_cap_repeats(k_caps, level)) continue;
         qlite_q8_set_feature_cap(k_caps[level]);
         for (size_t wi = 0; wi < S_COUNT(widths); wi++)
             for (int f = F32; f <= HYB; f++)
@@ -531,6 +537,7 @@ static void test_fc_o16i4(void **state) {
     const qlite_index_type cis[3] = {QLITE_INDEX_UINT8, QLITE_INDEX_UINT16, QLITE_INDEX_UINT32};
     size_t v = 0;
     for (size_t level = 0; level < S_COUNT(k_caps); level++) {
+        if (qlite_test_reduced() && qlite_test_q8_cap_repeats(k_caps, level)) continue;
         qlite_q8_set_feature_cap(k_caps[level]);
         for (int f = F32; f <= HYB; f++)
             for (size_t k = 0; k < S_COUNT(Ks); k++)

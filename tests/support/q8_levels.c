@@ -31,6 +31,14 @@ bool qlite_test_q8_level_next(unsigned *level) {
     return false;
 }
 
+bool qlite_test_q8_cap_repeats(const unsigned *caps, size_t level) {
+    qlite_q8_set_feature_cap(~0u);
+    const unsigned cpu = qlite_q8_cpu_features();
+    for (size_t j = 0; j < level; j++)
+        if ((cpu & caps[j]) == (cpu & caps[level])) return true;
+    return false;
+}
+
 const char *qlite_test_q8_level_name(unsigned level) {
     return level < QLITE_TEST_Q8_LEVEL_COUNT ? levels[level].name : "?";
 }

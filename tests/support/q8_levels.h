@@ -16,6 +16,7 @@
 #define QLITE_TEST_Q8_LEVELS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define QLITE_TEST_Q8_LEVEL_COUNT 4u
@@ -26,6 +27,12 @@ bool qlite_test_q8_level_next(unsigned *level);
 
 /* "uncapped", "avx2", "portable", "neon" */
 const char *qlite_test_q8_level_name(unsigned level);
+
+/* True when caps[level] leaves this CPU the same int8 features as an earlier
+ * caps[j] (e.g. an AVX2 cap on ARM64, or "no AMX" where there is none): a
+ * test's level loop then repeats that level; under qlite_test_reduced() tests
+ * skip it. */
+bool qlite_test_q8_cap_repeats(const unsigned *caps, size_t level);
 
 /* Row lengths the level loops run: 1..70 (every tail of the 8 / 16 / 32 /
  * 64-lane bodies, one or two bodies) and 768 (a transformer row). */
