@@ -23,9 +23,10 @@
  * 1e-5 of S; an element near zero has the same absolute error as a large
  * one. The worst-case (all signs aligned) bound, 324 x 100 x (C + 6) eps
  * |x|max |w|max, is ~1e-1 for C = 64: not a useful test. The largest error
- * seen over these cases is printed: 3.4e-6 S (gcc and clang release, the
- * fast GEMM and the micro-kernels; 4.4e-6 S in a Debug build); WINO_RTOL =
- * 2e-5 leaves ~5x margin, and is still ~500x below the error of one wrong
+ * seen over these cases is printed: 4.3e-6 S (gcc release, the fast GEMM
+ * and the micro-kernels; clang 4.0e-6 S; 4.4e-6 S in a Debug build; 3.4e-6
+ * before the weight transform shared its sums); WINO_RTOL = 2e-5 leaves
+ * ~4.5x margin, and is still ~500x below the error of one wrong
  * tap (a missing or misplaced term moves an output by ~|x||w| ~ 0.25, and
  * S is 1.1..23 here: 1e-2..2e-1 of S).
  * The direct path (QLITE_INTERP_EXACT_CONV) is checked against the same
