@@ -229,9 +229,14 @@ static qlite_status transpose_eval(qlite_node *node) {
     transpose_job j = {.s = s, .isa = ts->isa, .src = node->inputs[0]->data,
                        .dst = node->outputs[0]->data};
     /* split along the outermost dim between threads (e.g. a model's NCHW input to NHWC,
-     * 0.2 ms serial in ResNet-18); one thread: a plain call over everything */
+     * 0.2 ms serial in ResNet-18); one thread: a plain call over everything. The cost is
+     * per element, at least 4 units each: a strided copy moves one element at a time
+     * whatever its size (an int8 transformer's 128 x 4 x 64 head transposes, 32 KiB,
+     * took ~11 us serial, slower at 2 threads than at 1 from reading the lines the
+     * other core wrote: issue #6) */
     if (s->rank >= 2 && s->count > 0 && s->dims[0] > 1)
-        qlite_kernel_parallel(node, (size_t)s->dims[0], s->count / (size_t)s->dims[0] * s->elem,
+        qlite_kernel_parallel(node, (size_t)s->dims[0],
+                              s->count / (size_t)s->dims[0] * (s->elem < 4 ? 4 : s->elem),
                               transpose_range, &j);
     else
         transpose_copy(s, j.src, j.dst, ts->isa);
