@@ -351,6 +351,10 @@ static void dwq_sweep(unsigned cap) {
         {QLITE_DTYPE_INT8, 2, 14, 14, 192, 3, 3, 1, 1, 1, 1, 1, 1, true, true, QLITE_ACT_RELU6},
         {QLITE_DTYPE_UINT8, 3, 15, 15, 130, 3, 3, 2, 2, 1, 1, 1, 1, false, true, QLITE_ACT_NONE},
         {QLITE_DTYPE_FLOAT32, 2, 13, 9, 200, 3, 3, 1, 1, 1, 1, 1, 1, true, true, QLITE_ACT_NONE},
+        /* more channel groups than row items (2 x 2 row pairs, 8 groups): groups outermost,
+         * runs of rows crossing the images */
+        {QLITE_DTYPE_INT8, 2, 3, 4, 512, 3, 3, 1, 1, 1, 1, 1, 1, true, true, QLITE_ACT_NONE},
+        {QLITE_DTYPE_UINT8, 3, 5, 5, 330, 3, 3, 2, 2, 1, 1, 1, 1, true, false, QLITE_ACT_RELU},
         /* 32 channels at stride 1: pixel pairs (odd and even interior counts), stride 2 not */
         {QLITE_DTYPE_INT8, 1, 6, 9, 32, 3, 3, 1, 1, 1, 1, 1, 1, true, true, QLITE_ACT_RELU6},
         {QLITE_DTYPE_UINT8, 1, 5, 10, 32, 3, 3, 1, 1, 1, 1, 1, 1, false, true, QLITE_ACT_NONE},

@@ -1049,7 +1049,13 @@ static inline void dw_out_one(const dwq_state *s, const dwq_job *j, int64_t n, s
  * items is the first part of the image's pixels: the pool gives the calling
  * thread the front of the range and the workers the back, and the ops around
  * (convolutions, element-wise ops) cut pixels in the same order, so each
- * thread reads mostly rows it wrote itself (threadpool.c). */
+ * thread reads mostly rows it wrote itself (threadpool.c). Except in the 3x3
+ * paths when there are more channel groups than row items (the 7x7 layers):
+ * groups outermost, the order of the 1x1 convolutions around them, which
+ * split such layers by output channels (conv_2d_q8.c: their weights outweigh
+ * the pixels); rows outermost there read half of each input from the other
+ * core (MobileNetV2 int8 7x7 depthwise at 2 threads ~12% slower than with
+ * groups outermost, 3rd-percentile times of 200 interleaved rounds). */
 static size_t dw_items(const dwq_state *s, int64_t *groups, int64_t *group_c) {
     const qlite_conv_geom *g = &s->g;
     const int64_t rows = g->N * (s->k33 == 1 ? (g->OH + 1) / 2 : g->OH); /* 1: row pairs */
@@ -1082,7 +1088,17 @@ static void dw_rows(void *arg, size_t begin, size_t end) {
          * group's rows sharing one setup of the weights and output parameters; a
          * partial row at either end runs its groups one by one */
         const int64_t per = s->k33 == 1 ? (g->OH + 1) / 2 : g->OH; /* items per image */
-        const size_t G = (size_t)groups;
+        const size_t G = (size_t)groups, R = (size_t)(g->N * per);
+        if (G > R) { /* dw_items: channel groups outermost */
+            for (size_t it = begin; it < end;) {
+                const int64_t c0 = (int64_t)(it / R) * group_c, r = (int64_t)(it % R);
+                const int64_t n = r / per, i0 = r % per;
+                const int64_t i1 = per - i0 < (int64_t)(end - it) ? per : i0 + (int64_t)(end - it);
+                dw33_rows(s, j, n, i0, i1, c0, c0 + group_c < g->C ? c0 + group_c : g->C);
+                it += (size_t)(i1 - i0);
+            }
+            return;
+        }
         for (size_t it = begin; it < end;) {
             const size_t row = it / G, gi = it % G;
             const int64_t n = (int64_t)row / per, i0 = (int64_t)row % per;
