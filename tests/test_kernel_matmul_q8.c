@@ -8,7 +8,8 @@
  *     axis, with and without transpose_b), transpose_a, broadcast batch dims
  *     (B shared: batches folded into one GEMM; A broadcast; both batched),
  *     rank-1 operands, row counts below / above the tile; optimized with 1,
- *     2 and 3 threads (batches claimed per thread) and the reference path;
+ *     2 and 3 threads (batches claimed per thread; fewer than 4 batches a
+ *     thread in row chunks, a partial last chunk too) and the reference path;
  * (b) the NumPy golden cases of make_golden_nn_q8.py (set "bmm");
  * (c) error paths.
  */
@@ -175,6 +176,13 @@ static void test_bmm_exact(void **state) {
         {U8, I8, 3, 1, {2, 5, 19}, {19}, false, false, false, false, QLITE_ACT_NONE}, /* vector B */
         {I8, I8, 2, 2, {1, 130}, {130, 70}, false, false, true, false, QLITE_ACT_NONE},
         {I8, I8, 3, 3, {2, 37, 8}, {1, 8, 50}, false, false, false, false, QLITE_ACT_NONE},
+        /* fewer than 4 batches a thread: claimed in row chunks (2 threads: 64 + 64 rows;
+         * 3 threads: 48 + 48 + 32), B packed before them (4 heads of 128 tokens) */
+        {I8, I8, 4, 4, {1, 4, 128, 64}, {1, 4, 64, 128}, false, false, false, false,
+         QLITE_ACT_NONE},
+        {U8, U8, 3, 3, {2, 70, 24}, {2, 40, 24}, false, true, false, false, QLITE_ACT_NONE},
+        {I8, I8, 3, 3, {3, 24, 50}, {3, 24, 20}, true, false, false, false, QLITE_ACT_RELU},
+        {U8, I8, 3, 3, {2, 64, 20}, {2, 20, 17}, false, false, true, true, QLITE_ACT_NONE},
     };
     for (size_t i = 0; i < Q8_COUNT(cases); i++) check_case(&cases[i], 40 + i);
 }

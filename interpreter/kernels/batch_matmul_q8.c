@@ -17,7 +17,8 @@
  * prepare for a constant B, while packing it otherwise) and zb' its weight
  * zero points (row sums of A). Every distinct B matrix is packed once per
  * invoke; batches that share B and a plain A fold into one GEMM, others are
- * split between threads, one GEMM each.
+ * split between threads, one GEMM each (row chunks of it when there are
+ * fewer than 4 batches a thread).
  */
 #include "kernels/nn_q8.h"
 #include "kernels/nn_variants.h"
@@ -124,6 +125,9 @@ typedef struct bmmq_job {
     uint8_t *abuf;          /* per thread A rows */
     float *su;              /* hybrid, per thread [M] */
     int32_t *zuv;
+    bool pack_own;          /* each batch packs its own B (one B matrix per batch) */
+    size_t chunk_rows;      /* rows of A per claimed item */
+    size_t chunks;          /* items per batch: ceil(M / chunk_rows) */
 } bmmq_job;
 
 static void pack_range(void *arg, size_t begin, size_t end) {
@@ -136,6 +140,14 @@ static void pack_range(void *arg, size_t begin, size_t end) {
                            s->flip_b, blk, blk + 1, j->packed + mat * s->packed_bytes,
                            j->colsum ? j->colsum + mat * s->N : NULL);
     }
+}
+
+/* Column terms of a non-constant B matrix mat: -zu colsum + K zu zb'. */
+static void mat_bias(const bmmq_state *s, const bmmq_job *j, size_t mat) {
+    const size_t len = qlite_q8_cols_len(s->N);
+    for (size_t n = 0; n < s->N; n++)
+        j->bias[mat * len + n] = (int32_t)(-(int64_t)s->zu * j->colsum[mat * s->N + n] +
+                                           (int64_t)s->K * s->zu * s->zbp[n]);
 }
 
 /* A rows [m0, m0 + rows) of batch t into buf (unsigned codes, rows of lda); row sums;
@@ -189,8 +201,10 @@ static qlite_q8_cols mat_cols(const bmmq_state *s, const bmmq_job *j, size_t mat
     return c;
 }
 
-/* Batches [begin, end), one GEMM each, A rows in the running thread's buffer (batches
- * are claimed: a thread that finishes early takes more). */
+/* Items [begin, end): item i is rows [c chunk_rows, (c + 1) chunk_rows) of batch
+ * i / chunks (c = i % chunks), one GEMM each, A rows in the running thread's buffer
+ * (items are claimed: a thread that finishes early takes more). Every output row is
+ * computed from its own A row alone, so the chunking does not change any bit. */
 static void batches_range(void *arg, int thread, size_t begin, size_t end) {
     const bmmq_job *j = arg;
     const bmmq_state *s = j->s;
@@ -201,16 +215,23 @@ static void batches_range(void *arg, int thread, size_t begin, size_t end) {
         float *su = (float *)(void *)(rowsum + s->M);
         int32_t *zu = (int32_t *)(void *)(su + s->M);
         float *tmp = (float *)(void *)(zu + s->M);
-        for (size_t batch = begin; batch < end; batch++) {
+        for (size_t item = begin; item < end; item++) {
+            const size_t batch = item / j->chunks, m0 = item % j->chunks * j->chunk_rows;
+            const size_t rows = s->M - m0 < j->chunk_rows ? s->M - m0 : j->chunk_rows;
             size_t ao, bo;
             batch_offsets(s, batch, &ao, &bo);
-            fill_a(s, j, ao, 0, s->M, buf, rowsum, su, zu, tmp);
+            if (j->pack_own) { /* this thread packs the B it multiplies by: no hand-over */
+                const size_t blocks = (s->N + 15) / 16;
+                pack_range((void *)j, bo * blocks, (bo + 1) * blocks);
+                mat_bias(s, j, bo);
+            }
+            fill_a(s, j, ao, m0, rows, buf, rowsum, su, zu, tmp);
             const qlite_q8_cols cols = mat_cols(s, j, bo);
-            uint8_t *c = (uint8_t *)j->y + batch * s->M * s->N * es;
-            qlite_gemm_q8_tiles(s->uk, s->M, s->N, s->K, buf, s->lda,
+            uint8_t *c = (uint8_t *)j->y + (batch * s->M + m0) * s->N * es;
+            qlite_gemm_q8_tiles(s->uk, rows, s->N, s->K, buf, s->lda,
                                 j->packed + bo * s->packed_bytes, &cols, rowsum, c, s->N,
                                 s->hybrid ? QLITE_GEMM_Q8_INT32 : QLITE_GEMM_Q8_BYTES);
-            if (s->hybrid) hybrid_finish_rows(s, j, bo, (float *)(void *)c, s->M, su, zu);
+            if (s->hybrid) hybrid_finish_rows(s, j, bo, (float *)(void *)c, rows, su, zu);
         }
     }
 }
@@ -250,14 +271,36 @@ static qlite_status bmmq_eval(qlite_node *node) {
             bmmq_ref(s, j.a, j.b, j.y);
         return QLITE_OK;
     }
-    const size_t blocks = (s->N + 15) / 16;
-    qlite_kernel_parallel(node, s->nb * blocks, 16 * s->K, pack_range, &j);
-    if (!s->b_const) { /* column terms of each matrix: -zu colsum + K zu zb' */
-        const size_t len = qlite_q8_cols_len(s->N);
-        for (size_t mat = 0; mat < s->nb; mat++)
-            for (size_t n = 0; n < s->N; n++)
-                j.bias[mat * len + n] = (int32_t)(-(int64_t)s->zu * j.colsum[mat * s->N + n] +
-                                                  (int64_t)s->K * s->zu * s->zbp[n]);
+    /* Fewer than 4 batches a thread (attention: 4 heads at 2 threads) are claimed in row
+     * chunks (>= 32 rows, a multiple of 16): with whole heads a thread that starts late
+     * leaves the other 3 of the 4 to one thread (profile 1T/2T x1.27-1.36). Their B
+     * matrices are packed first, split between the threads in matrix order like the
+     * chunks that use them (serial before: 4 heads' packing is under the threshold).
+     * With whole batches, a non-constant B with one matrix per batch (no broadcast:
+     * batch -> matrix is one-to-one) is packed by the thread that runs its batch, so the
+     * packed panels stay in that core's cache. Same packing and GEMM rows: same bits. */
+    j.chunk_rows = s->M;
+    j.chunks = 1;
+    const size_t want = 4 * (size_t)s->threads;
+    if (!s->fold && s->threads > 1 && s->batches < want) {
+        const size_t per = (want + s->batches - 1) / s->batches;
+        size_t cr = (s->M + per - 1) / per;
+        cr = (cr + 15) / 16 * 16;
+        if (cr < 32) cr = 32;
+        if (cr < s->M) {
+            j.chunk_rows = cr;
+            j.chunks = (s->M + cr - 1) / cr;
+        }
+    }
+    j.pack_own = !s->b_const && !s->fold && s->nb == s->batches && j.chunks == 1;
+    if (!j.pack_own) {
+        const size_t blocks = (s->N + 15) / 16;
+        if (j.chunks > 1 && s->nb > 1)
+            qlite_parallel_for(node, s->nb * blocks, pack_range, &j);
+        else
+            qlite_kernel_parallel(node, s->nb * blocks, 16 * s->K, pack_range, &j);
+        if (!s->b_const) /* column terms of each matrix */
+            for (size_t mat = 0; mat < s->nb; mat++) mat_bias(s, &j, mat);
     }
     if (s->fold) {
         /* one GEMM over all batches' rows: A is plain and B is shared */
@@ -276,7 +319,7 @@ static qlite_status bmmq_eval(qlite_node *node) {
                                  .finish = s->hybrid ? fold_finish : NULL, .finish_ctx = &f};
         qlite_q8_gemm_run(node, &g);
     } else {
-        qlite_parallel_for_thread(node, s->batches, batches_range, &j);
+        qlite_parallel_for_thread(node, s->batches * j.chunks, batches_range, &j);
     }
     return QLITE_OK;
 }
