@@ -26,9 +26,15 @@
  *      the row block passes over them (L1 cannot hold a useful block next
  *      to the activations: 192-step blocks, 48 KiB, measured 5-10% slower
  *      on ResNet-18's 3x3 convs from the C round trips between blocks).
- *   Weights larger than ~L2 (ResNet-18 layer3/4, 1-9 MiB per conv): the
- *   tiles of each block prefetch the next block into L2, one line per K
- *   step, in equal shares, instead of the first tile waiting on L3.
+ *   Every GEMM's tiles prefetch the next block (K block, else the next
+ *   64 columns) into L2, one line per K step, in equal shares, instead of
+ *   the first tile of each block waiting on L3: in a model the weights of
+ *   a layer are rarely still in L2 (the transformer's 256-1024 KiB FCs,
+ *   prefetched only above 1 MiB before, 3-4% faster in the sum of its FCs'
+ *   fastest runs; a 128 x 256 -> 1024 FC on weights flushed from L2 ~110
+ *   -> ~124 GFLOPS median; MobileNetV2 / ResNet-18 float32 within noise).
+ *   A K block short enough for L1 does not pay: 128-step blocks (B panel
+ *   32 KiB) measured ~5% slower at M = 128 from the C round trips.
  * Each tile also prefetches (PREFETCHW) the next tile's output lines on
  * the first K block, where a layer's outputs are first written.
  * Every output adds its K products in k order, one FMA each, K blocks
@@ -53,7 +59,7 @@
 #define O16_MR2 10      /* rows of a tile of <= 2 panels (20 accumulators) */
 #define O16_NP 4        /* 16-column panels of a register tile */
 #define O16_KC 1152 /* K steps per block: 64 columns of weights (288 KiB) in L2 */
-#define O16_PFMIN (1u << 20) /* bytes of weights above which blocks prefetch the next */
+#define O16_PFMIN 0u /* bytes of weights above which blocks prefetch the next: all */
 #define O16_MC 240 /* rows per block: their activations stay in L2 */
 
 /* the tile and the driver shared with the float16 GEMM */
