@@ -351,29 +351,38 @@ static void test_conv_hybrid(void **state) {
 
 static void test_bmm_hybrid(void **state) {
     (void)state;
+    /* b3: B holds one matrix per batch ([bt, K, N]), so the batches do not fold into
+     * one GEMM; with M >= 33 and fewer than 4 batches a thread, 2 threads claim them in
+     * row chunks (batch_matmul_q8.c): the last two cases (run3 checks 2 threads against
+     * 1 bit for bit, and both against the formula) */
     const struct {
         int64_t bt, M, K, N;
-        bool tb, per_col;
-    } cases[] = {{2, 7, 16, 9, false, true},
-                 {1, 3, 64, 70, true, true},
-                 {3, 5, 33, 8, false, false},
-                 {1, 28, 64, 192, false, true}};
+        bool tb, per_col, b3;
+    } cases[] = {{2, 7, 16, 9, false, true, false},   {1, 3, 64, 70, true, true, false},
+                 {3, 5, 33, 8, false, false, false},  {1, 28, 64, 192, false, true, false},
+                 {2, 70, 40, 24, false, true, true},  {3, 45, 64, 17, true, false, true}};
     for (size_t i = 0; i < H_COUNT(cases); i++) {
         qlite_test_rng r;
         qlite_test_rng_seed(&r, 50 + i);
         const int64_t bt = cases[i].bt, M = cases[i].M, K = cases[i].K, N = cases[i].N;
-        const bool tb = cases[i].tb;
+        const bool tb = cases[i].tb, b3 = cases[i].b3;
+        const int64_t nbm = b3 ? bt : 1; /* B matrices */
         float *a = malloc((size_t)(bt * M * K) * 4);
-        int8_t *b = malloc((size_t)(K * N));
+        int8_t *b = malloc((size_t)(nbm * K * N));
         assert_true(a && b);
         fill_f(&r, a, (size_t)(bt * M * K), -3.0f, 1.0f);
-        nnq_fill_weights(&r, b, (size_t)(K * N));
+        nnq_fill_weights(&r, b, (size_t)(nbm * K * N));
         nnq_wparams pw;
-        nnq_wparams_random(&r, &pw, cases[i].per_col ? (uint32_t)N : 1, tb ? 0 : 1, false);
+        nnq_wparams_random(&r, &pw, cases[i].per_col ? (uint32_t)N : 1,
+                           (tb ? 0 : 1) + (b3 ? 1 : 0), false);
         qlite_op_test_tensor in[2], out;
         in[0] = qt_f32(3, (int64_t[]){bt, M, K}, a);
-        in[1] = tb ? qt_const(QLITE_DTYPE_INT8, 2, (int64_t[]){N, K}, b)
-                   : qt_const(QLITE_DTYPE_INT8, 2, (int64_t[]){K, N}, b);
+        if (b3)
+            in[1] = tb ? qt_const(QLITE_DTYPE_INT8, 3, (int64_t[]){bt, N, K}, b)
+                       : qt_const(QLITE_DTYPE_INT8, 3, (int64_t[]){bt, K, N}, b);
+        else
+            in[1] = tb ? qt_const(QLITE_DTYPE_INT8, 2, (int64_t[]){N, K}, b)
+                       : qt_const(QLITE_DTYPE_INT8, 2, (int64_t[]){K, N}, b);
         in[1].quant = &pw.q;
         out = qt_f32(3, (int64_t[]){bt, M, N}, NULL);
         qlite_op_options o = qopts(QLITE_OPTIONS_BATCH_MATMUL);
@@ -382,11 +391,12 @@ static void test_bmm_hybrid(void **state) {
         float *y = run3(QLITE_OP_BATCH_MATMUL, &o, 2, in, 1, &out, &n);
         for (int64_t m = 0; m < bt * M; m++) {
             const hq_row p = hq_params(a + m * K, (size_t)K);
+            const int8_t *bm = b + (b3 ? m / M * K * N : 0); /* this row's batch's B */
             for (int64_t c = 0; c < N; c++) {
                 int32_t acc = 0;
                 double real = 0.0, wabs = 0.0;
                 for (int64_t k = 0; k < K; k++) {
-                    const int8_t wv = b[tb ? c * K + k : k * N + c];
+                    const int8_t wv = bm[tb ? c * K + k : k * N + c];
                     acc += (hq_code(a[m * K + k], p) - p.zu) * wv;
                     const double wd = (double)nnq_wscale(&pw, (size_t)c) * wv;
                     real += (double)a[m * K + k] * wd;
