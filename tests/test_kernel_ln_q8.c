@@ -98,13 +98,6 @@ static void test_golden(void **state) {
     print_message("int8 LAYER_NORM: %zu elements one LSB from NumPy's\n", off);
 }
 
-/* Back to the uncapped CPU also when a level's check failed half-way. */
-static int uncap(void **state) {
-    (void)state;
-    qlite_q8_set_feature_cap(~0u);
-    return 0;
-}
-
 /* The selected row against the reference at each ISA level (see the top). */
 static void test_levels(void **state) {
     (void)state;
@@ -233,7 +226,7 @@ static void test_hostile(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_golden),
-        cmocka_unit_test_teardown(test_levels, uncap),
+        cmocka_unit_test_teardown(test_levels, qlite_test_q8_uncap),
         cmocka_unit_test(test_hostile),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

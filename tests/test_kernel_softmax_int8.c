@@ -145,13 +145,6 @@ static void test_reference_portable(void **state) {
     qlite_q8_set_feature_cap(~0u);
 }
 
-/* Back to the uncapped CPU also when a level's check failed half-way. */
-static int uncap(void **state) {
-    (void)state;
-    qlite_q8_set_feature_cap(~0u);
-    return 0;
-}
-
 /* Rows of 1..70 and 768 at each ISA level (see the top). */
 static void test_levels(void **state) {
     (void)state;
@@ -360,8 +353,8 @@ int main(void) {
         cmocka_unit_test(test_hand_values),
         cmocka_unit_test(test_reference),
         cmocka_unit_test(test_reference_portable),
-        cmocka_unit_test_teardown(test_levels, uncap),
-        cmocka_unit_test_teardown(test_division_correction, uncap),
+        cmocka_unit_test_teardown(test_levels, qlite_test_q8_uncap),
+        cmocka_unit_test_teardown(test_division_correction, qlite_test_q8_uncap),
         cmocka_unit_test(test_threads),
         cmocka_unit_test(test_golden),
         cmocka_unit_test(test_errors),

@@ -39,6 +39,12 @@ bool qlite_test_q8_cap_repeats(const unsigned *caps, size_t level) {
     return false;
 }
 
+int qlite_test_q8_uncap(void **state) {
+    (void)state;
+    qlite_q8_set_feature_cap(~0u);
+    return 0;
+}
+
 const char *qlite_test_q8_level_name(unsigned level) {
     return level < QLITE_TEST_Q8_LEVEL_COUNT ? levels[level].name : "?";
 }

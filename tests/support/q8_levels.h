@@ -9,8 +9,8 @@
  *         ... rows at level l (qlite_test_q8_level_name(l)) ...
  *     }
  *
- * A test that fails half-way leaves the cap set: register it with a
- * teardown that calls qlite_q8_set_feature_cap(~0u).
+ * A test that fails half-way leaves the cap set: register it with
+ * qlite_test_q8_uncap as its cmocka teardown.
  */
 #ifndef QLITE_TEST_Q8_LEVELS_H
 #define QLITE_TEST_Q8_LEVELS_H
@@ -24,6 +24,10 @@
 /* Moves *level to the first level >= *level this CPU has and sets its cap;
  * false (cap back to ~0u) when none is left. */
 bool qlite_test_q8_level_next(unsigned *level);
+
+/* cmocka teardown: the cap back to ~0u (also when a level's check failed
+ * half-way). Returns 0. */
+int qlite_test_q8_uncap(void **state);
 
 /* "uncapped", "avx2", "portable", "neon" */
 const char *qlite_test_q8_level_name(unsigned level);
