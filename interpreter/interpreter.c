@@ -24,7 +24,8 @@
 #include "threadpool.h"
 
 #define KNOWN_FLAGS \
-    (QLITE_INTERP_KEEP_ALL_TENSORS | QLITE_INTERP_REFERENCE_ONLY | QLITE_INTERP_EXACT_CONV)
+    (QLITE_INTERP_KEEP_ALL_TENSORS | QLITE_INTERP_REFERENCE_ONLY | QLITE_INTERP_EXACT_CONV | \
+     QLITE_INTERP_OBSERVE_VIEWS)
 #define PRODUCER_NONE (-1)
 #define PRODUCER_INPUT (-2)
 #define UNSET_RANK (QLITE_MAX_RANK + 1u)
@@ -369,10 +370,13 @@ qlite_status qlite_interpreter_create(const qlite_model *model,
     it->inputs_idx = xcalloc(it->num_inputs, sizeof *it->inputs_idx);
     it->input_dims = xcalloc(it->num_inputs, sizeof *it->input_dims);
     it->outputs_idx = xcalloc(it->num_outputs, sizeof *it->outputs_idx);
+    it->elided = xcalloc(no, sizeof *it->elided);
+    it->vkind = xcalloc(nt, sizeof *it->vkind);
+    it->view_off = xcalloc(nt, sizeof *it->view_off);
     qlite_status st = QLITE_OK;
     if (!it->tensors || !it->home || !it->producer || !it->first || !it->last || !it->root ||
         !it->dense_of || !it->kernels || !it->nodes || !it->plan || !it->inputs_idx ||
-        !it->input_dims || !it->outputs_idx)
+        !it->input_dims || !it->outputs_idx || !it->elided || !it->vkind || !it->view_off)
         st = ierr(it, QLITE_ERR_NO_MEMORY, "interpreter_create: out of memory");
     size_t io_count = 0;
     uint32_t max_outputs = 0;
@@ -380,6 +384,7 @@ qlite_status qlite_interpreter_create(const qlite_model *model,
     if (st == QLITE_OK) st = build_io(it);
     if (st == QLITE_OK) st = build_ops(it, &io_count, &max_outputs);
     if (st == QLITE_OK) st = build_lifetimes(it);
+    if (st == QLITE_OK && (st = qlite_views_build(it)) != QLITE_OK) adopt(it, st);
     if (st == QLITE_OK) st = build_dense(it);
     if (st == QLITE_OK) {
         it->io = xcalloc(io_count, sizeof *it->io);
@@ -425,6 +430,9 @@ void qlite_interpreter_destroy(qlite_interpreter *it) {
     free(it->input_dims);
     free(it->outputs_idx);
     free(it->views);
+    free(it->elided);
+    free(it->vkind);
+    free(it->view_off);
     free(it);
 }
 
@@ -521,6 +529,7 @@ static qlite_status prepare_ops(qlite_interpreter *it) {
             if (n->outputs[j] && n->outputs[j]->rank == UNSET_RANK)
                 return ierr(it, QLITE_ERR_SHAPE, "%s: the kernel did not set output %u's shape",
                             op_label(it, i, lab, sizeof lab), j);
+        if ((st = qlite_views_prepare_op(it, i)) != QLITE_OK) return adopt(it, st);
         if (k->output_aliases_input && n->num_inputs && n->num_outputs && n->inputs[0] &&
             n->outputs[0]) {
             if (n->outputs[0]->bytes > n->inputs[0]->bytes)
@@ -589,7 +598,7 @@ static qlite_status plan_and_place(qlite_interpreter *it) {
     it->arena_needed = needed;
     for (uint32_t t = 0; t < nt; t++)
         if (it->home[t] == QLITE_HOME_ARENA)
-            it->tensors[t].data = base ? base + items[it->root[t]].offset : NULL;
+            it->tensors[t].data = base ? base + items[it->root[t]].offset + it->view_off[t] : NULL;
     for (uint32_t i = 0; i < it->num_ops; i++) {
         qlite_node *n = &it->nodes[i];
         n->scratch = n->scratch_bytes ? base + items[nt + i].offset : NULL;
@@ -617,6 +626,8 @@ qlite_status qlite_interpreter_prepare(qlite_interpreter *it) {
         T->bytes = 0;
         T->data = NULL;
         T->is_const = false;
+        T->is_view = it->vkind[t] != QLITE_VIEW_NONE; /* strides: qlite_views_prepare_op */
+        it->view_off[t] = 0;
     }
     for (uint32_t k = 0; k < it->num_inputs; k++) {
         qlite_tensor *T = &it->tensors[it->inputs_idx[k]];
@@ -653,8 +664,9 @@ static void fill_view(uint32_t index, const qlite_tensor *T, qlite_tensor_view *
     v->dtype = T->dtype;
     v->rank = T->rank <= QLITE_MAX_RANK ? T->rank : 0;
     for (uint32_t d = 0; d < v->rank; d++) v->dims[d] = T->dims[d];
-    v->data = T->data;
-    v->bytes = T->bytes;
+    /* a strided view (views.c) is not dense: no data to show */
+    v->data = T->is_view ? NULL : T->data;
+    v->bytes = T->is_view ? 0 : T->bytes;
     const qlite_quant *q = T->info->quant;
     if (q && q->count == 1) {
         v->scale = q->scale[0];
@@ -748,7 +760,8 @@ qlite_status qlite_interpreter_invoke(qlite_interpreter *it) {
         qlite_node *n = &it->nodes[i];
         char saved = it->ctx.error[0];
         it->ctx.error[0] = '\0';
-        st = it->kernels[i]->eval(n);
+        /* an elided op's output is a view, or written by its producer (views.c) */
+        st = it->elided[i] ? QLITE_OK : it->kernels[i]->eval(n);
         if (st == QLITE_OK) it->ctx.error[0] = saved;
         if (st != QLITE_OK) {
             if (!it->ctx.error[0])

@@ -77,6 +77,35 @@ struct qlite_interpreter {
     size_t arena_capacity;               /* bytes at arena_owned */
 
     qlite_tensor_view *views;            /* [max outputs of an op] for the observer */
+
+    /* strided views (views.c): ops that do not run, tensors that are views */
+    uint8_t *elided;                     /* [num_ops] QLITE_ELIDE_* */
+    uint8_t *vkind;                      /* [num_tensors] QLITE_VIEW_* */
+    size_t *view_off;                    /* [num_tensors] bytes after the root's start */
+    uint32_t num_elided;                 /* ops elided at create */
 };
+
+/* How an op is elided (views.c). */
+enum {
+    QLITE_ELIDE_NONE = 0,
+    QLITE_ELIDE_VIEW,                    /* output 0 is a view of input 0 */
+    QLITE_ELIDE_WRITE,                   /* TRANSPOSE: input 0's producer writes output 0 */
+};
+/* What a tensor is (views.c). */
+enum {
+    QLITE_VIEW_NONE = 0,
+    QLITE_VIEW_OF_INPUT,                 /* output of a QLITE_ELIDE_VIEW op */
+    QLITE_VIEW_WRITTEN,                  /* input of a QLITE_ELIDE_WRITE TRANSPOSE */
+};
+
+/* At create, after lifetimes and aliases: picks the ops to elide, sets their
+ * outputs' alias roots (views.c). Off under KEEP_ALL_TENSORS, REFERENCE_ONLY,
+ * and with an observer unless QLITE_INTERP_OBSERVE_VIEWS. */
+qlite_status qlite_views_build(qlite_interpreter *it);
+/* At prepare, after op i's kernel prepare: strides and offsets of the views
+ * it makes (none when it is not elided). */
+qlite_status qlite_views_prepare_op(qlite_interpreter *it, uint32_t i);
+/* Number of ops the interpreter skips (elided TRANSPOSE / GATHER); for tests. */
+uint32_t qlite_interpreter_elided_ops(const qlite_interpreter *it);
 
 #endif /* QLITE_INTERPRETER_INTERNAL_H */

@@ -42,6 +42,26 @@
  * an input stored dense in a packed layout is handed over as stored (same
  * dtype, `data == info->data`); the kernel's prepare checks the layout is the
  * one it reads for that dtype and refuses any other with an error.
+ *
+ * Strided views (interpreter/views.c, docs/api.md "Strided views"): the
+ * interpreter may skip a TRANSPOSE, or a GATHER with a constant scalar index,
+ * and hand its output to the consumers as a view of the input's bytes, or let
+ * the producer of a TRANSPOSE's input write the TRANSPOSE's output through
+ * strides. A kernel opts in per input with `view_inputs` (bit i: input i may
+ * arrive as a view) and for output 0 with `view_output`; `takes_view`
+ * (optional, NULL = every declared bit holds) narrows it per node at
+ * interpreter creation from the op and its tensor descriptions (which = input
+ * index, or -1 for output 0), e.g. for dtype variants that read only dense
+ * operands. A kernel that declares nothing never sees a view. A view tensor
+ * has `is_view` set and `strides[d]` = the element step of dim d (any value
+ * >= 0, possibly not a dense layout, dims may overlap nothing else in the
+ * arena); `data` is its first element and `bytes` its dense size (not the
+ * extent it spans). is_view is known at prepare for inputs and output 0 alike;
+ * an input view's strides are valid at prepare and eval, an output view's at
+ * eval only (they come from the TRANSPOSE's shape, prepared after its
+ * producer). An output view always has stride 1 in its last dim. Every tensor
+ * that is not a view is dense row-major (strides not meaningful: use
+ * qlite_tensor_stride()).
  */
 #ifndef QLITE_KERNEL_H
 #define QLITE_KERNEL_H
@@ -64,6 +84,9 @@ typedef struct qlite_tensor {
     float scale;                   /* per-tensor quant scale (quant->scale[0]) or 0 */
     int32_t zero_point;            /* per-tensor zero point or 0 */
     bool is_const;                 /* data comes from the model */
+    /* strided views (see above): set only for kernels that declare view_inputs / view_output */
+    bool is_view;                  /* data + sum idx[d] strides[d] elements is element idx */
+    int64_t strides[QLITE_MAX_RANK]; /* element strides when is_view */
 } qlite_tensor;
 
 struct qlite_threadpool;
@@ -109,6 +132,12 @@ typedef struct qlite_kernel {
                          uint32_t input);
     uint32_t raw_packed_inputs;    /* bit i: input i is read as stored when stored in a packed
                                       layout (and not sparse / clustered) */
+    uint32_t view_inputs;          /* bit i: input i may arrive as a strided view */
+    bool view_output;              /* output 0 may be written through strides */
+    /* NULL = every declared view bit holds; which = input index or -1 (output 0);
+     * inputs[j] = input j's description (NULL when absent) */
+    bool (*takes_view)(const qlite_op_info *op, const qlite_tensor_info *const *inputs,
+                       int32_t which);
 } qlite_kernel;
 
 /* The registry, indexed by op code; NULL = no kernel (interpreter/registry.c). */
@@ -160,6 +189,15 @@ void qlite_parallel_for(const qlite_node *node, size_t count, qlite_range_fn fn,
 typedef void (*qlite_thread_range_fn)(void *arg, int thread, size_t begin, size_t end);
 void qlite_parallel_for_thread(const qlite_node *node, size_t count, qlite_thread_range_fn fn,
                                void *arg);
+
+/* Element step of dim d of a runtime tensor: strides[d] for a view, else the
+ * product of the later dims (dense row-major). */
+static inline int64_t qlite_tensor_stride(const qlite_tensor *t, uint32_t d) {
+    if (t->is_view) return t->strides[d];
+    int64_t s = 1;
+    for (uint32_t i = d + 1; i < t->rank; i++) s *= t->dims[i];
+    return s;
+}
 
 /* Element count of a runtime tensor. */
 static inline size_t qlite_tensor_elements(const qlite_tensor *t) {

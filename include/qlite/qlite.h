@@ -571,6 +571,15 @@ typedef void (*qlite_observer_fn)(void *user, uint32_t op_index, const qlite_op_
  * results are the plain dot products, within the summation bound of the
  * reference. Implied by QLITE_INTERP_REFERENCE_ONLY. */
 #define QLITE_INTERP_EXACT_CONV       (1u << 2)
+/* Strided views (docs/api.md "Strided views"): by default the interpreter
+ * skips a TRANSPOSE, or a GATHER with a constant scalar index, whose consumers
+ * (BATCH_MATMUL) read its input through strides, or whose producer writes its
+ * output through strides. Not with KEEP_ALL_TENSORS or REFERENCE_ONLY, and not
+ * when an observer is set (the observer sees every tensor materialized, e.g.
+ * calibration) unless this flag is given too: then the observer is still
+ * called after each skipped op, and a tensor that is a view shows data = NULL,
+ * bytes = 0 (to it and to qlite_interpreter_tensor), e.g. for per-op timing. */
+#define QLITE_INTERP_OBSERVE_VIEWS    (1u << 3)
 
 typedef struct qlite_interpreter_options {
     int32_t num_threads;         /* <= 1: run on the calling thread only */

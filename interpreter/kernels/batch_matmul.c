@@ -11,9 +11,19 @@
  * Many small batches (attention heads) are split between threads, one GEMM
  * each; a few large ones use the GEMM's own threading.
  *
+ * Strided views (kernel.h; interpreter/views.c): A, B and the output may be
+ * views (a skipped TRANSPOSE / constant-index GATHER; the output written
+ * through a following TRANSPOSE's strides). The GEMM reads A through any row
+ * and column steps and B through a row step (plain or transposed); a B view
+ * with neither matrix dim of step 1 is copied dense first (per thread); the
+ * output's rows are ldc apart. With a view nothing folds. Dense operands keep
+ * exactly the strides and paths they had before views (same bits).
+ *
  * Other dtypes (int8/uint8 operands, float32 x int8 hybrid, float16 B) are
- * the variants of batch_matmul_q8.c / batch_matmul_f16.c (nn_variants.h).
+ * the variants of batch_matmul_q8.c / batch_matmul_f16.c (nn_variants.h);
+ * only the integer one (not hybrid) takes views.
  */
+#include "bmm_views.h"
 #include "gemm_f32.h"
 #include "kernels.h"
 #include "nn_common.h"
@@ -30,6 +40,8 @@ typedef struct bmm_state {
     int64_t bstride[QLITE_MAX_RANK];
     float lo, hi;
     size_t scratch_per_thread;             /* floats */
+    size_t bcopy_floats;                   /* per thread, after the GEMM scratch: K * N when
+                                              B is a view with no step-1 matrix dim */
     int threads;
 } bmm_state;
 
@@ -46,16 +58,27 @@ static void batch_offsets(const bmm_state *s, size_t b, size_t *ao, size_t *bo) 
     *bo = bb;
 }
 
-static qlite_gemm_f32_args batch_args(const bmm_state *s, const float *a, const float *b,
-                                      float *y, size_t batch) {
-    size_t ao, bo;
-    batch_offsets(s, batch, &ao, &bo);
-    qlite_gemm_f32_args g = {.M = s->M, .N = s->N, .K = s->K,
-                             .a = a + ao * s->M * s->K, .rsa = s->ta ? 1 : s->K,
-                             .csa = s->ta ? s->M : 1, .b = b + bo * s->K * s->N,
-                             .ldb = s->tb ? s->K : s->N, .b_trans = s->tb, .bias = NULL,
-                             .c = y + batch * s->M * s->N, .ldc = s->N, .lo = s->lo,
-                             .hi = s->hi};
+/* Batch `batch`'s GEMM through the strides st (bcopy: K * N floats for a B
+ * the GEMM cannot read in place). */
+static qlite_gemm_f32_args batch_args(const bmm_state *s, const qlite_bmm_strides *st,
+                                      const float *a, const float *b, float *y, size_t batch,
+                                      float *bcopy) {
+    size_t ao, bo, yo, ldb;
+    bool bt;
+    qlite_bmm_offsets(st, s->bdims, s->brank, batch, &ao, &bo, &yo);
+    const float *B = b + bo;
+    if (!qlite_bmm_b_layout(st, s->K, s->N, s->tb, &ldb, &bt)) {
+        for (size_t k = 0; k < s->K; k++)
+            for (size_t n = 0; n < s->N; n++)
+                bcopy[k * s->N + n] = B[k * (size_t)st->b_ks + n * (size_t)st->b_ns];
+        B = bcopy;
+        ldb = s->N;
+        bt = false;
+    }
+    qlite_gemm_f32_args g = {.M = s->M, .N = s->N, .K = s->K, .a = a + ao,
+                             .rsa = (size_t)st->a_rs, .csa = (size_t)st->a_cs, .b = B,
+                             .ldb = ldb, .b_trans = bt, .bias = NULL, .c = y + yo,
+                             .ldc = (size_t)st->y_rs, .lo = s->lo, .hi = s->hi};
     return g;
 }
 
@@ -79,6 +102,7 @@ static void bmm_f32_ref(const bmm_state *s, const float *a, const float *b, floa
 
 typedef struct bmm_job {
     const bmm_state *s;
+    const qlite_bmm_strides *st;
     const float *a, *b;
     float *y, *scratch;
 } bmm_job;
@@ -88,8 +112,10 @@ static void batches_range(void *arg, int thread, size_t begin, size_t end) {
     const bmm_job *j = arg;
     const bmm_state *s = j->s;
     for (size_t batch = begin; batch < end; batch++) {
-        qlite_gemm_f32_args g = batch_args(s, j->a, j->b, j->y, batch);
-        qlite_gemm_f32_serial(s->uk, &g, j->scratch + (size_t)thread * s->scratch_per_thread);
+        float *sc = j->scratch + (size_t)thread * s->scratch_per_thread;
+        qlite_gemm_f32_args g = batch_args(s, j->st, j->a, j->b, j->y, batch,
+                                           sc + (s->scratch_per_thread - s->bcopy_floats));
+        qlite_gemm_f32_serial(s->uk, &g, sc);
     }
 }
 
@@ -97,10 +123,13 @@ static qlite_status bmm_eval_f32(qlite_node *node) {
     const bmm_state *s = node->state;
     const float *a = node->inputs[0]->data, *b = node->inputs[1]->data;
     float *y = node->outputs[0]->data;
-    if (qlite_node_reference_only(node)) {
+    if (qlite_node_reference_only(node)) { /* never views (views.c) */
         bmm_f32_ref(s, a, b, y);
         return QLITE_OK;
     }
+    qlite_bmm_strides st;
+    qlite_bmm_strides_get(node->inputs[0], node->inputs[1], node->outputs[0], s->brank, s->ta,
+                          s->tb, &st);
     if (s->fold) {
         qlite_gemm_f32_args g = {.M = s->batches * s->M, .N = s->N, .K = s->K, .a = a,
                                  .rsa = s->K, .csa = 1, .b = b, .ldb = s->tb ? s->K : s->N,
@@ -108,15 +137,16 @@ static qlite_status bmm_eval_f32(qlite_node *node) {
                                  .hi = s->hi};
         qlite_gemm_f32_run(node, s->uk, &g, node->scratch);
     } else if (s->threads > 1 && s->batches >= (size_t)s->threads) {
-        bmm_job j = {.s = s, .a = a, .b = b, .y = y, .scratch = node->scratch};
+        bmm_job j = {.s = s, .st = &st, .a = a, .b = b, .y = y, .scratch = node->scratch};
         /* one item per batch (ranges of them past 4 per thread), claimed by
          * whichever thread is free: a thread that starts late takes fewer
          * (with one fixed share per thread the other waited for it; a
          * transformer's 4 heads at 2 threads) */
         qlite_parallel_for_thread(node, s->batches, batches_range, &j);
     } else {
+        float *bcopy = (float *)node->scratch + (s->scratch_per_thread - s->bcopy_floats);
         for (size_t t = 0; t < s->batches; t++) {
-            qlite_gemm_f32_args g = batch_args(s, a, b, y, t);
+            qlite_gemm_f32_args g = batch_args(s, &st, a, b, y, t, bcopy);
             qlite_gemm_f32_run(node, s->uk, &g, node->scratch);
         }
     }
@@ -153,12 +183,21 @@ static qlite_status bmm_prepare(qlite_node *node) {
         b_shared = b_shared && s->bstride[i] == 0;
         a_dense = a_dense && (s->astride[i] != 0 || s->bdims[i] == 1);
     }
-    s->fold = b_shared && a_dense && s->batches > 1;
+    const qlite_tensor *y = node->outputs[0];
+    s->fold = b_shared && a_dense && s->batches > 1 && !a->is_view && !b->is_view && !y->is_view;
+    if (b->is_view && b->rank >= 2) {
+        qlite_bmm_strides vs;
+        size_t ldb;
+        bool bt;
+        qlite_bmm_strides_get(a, b, y, s->brank, s->ta, s->tb, &vs); /* y's: unused here */
+        if (!qlite_bmm_b_layout(&vs, s->K, s->N, s->tb, &ldb, &bt))
+            s->bcopy_floats = (s->K * s->N + 15) / 16 * 16;
+    }
     if (s->fold) {
         node->scratch_bytes = qlite_gemm_f32_scratch_bytes(s->uk, s->batches * s->M, s->N, s->K);
     } else {
         size_t per = qlite_gemm_f32_scratch_bytes(s->uk, s->M, s->N, s->K) / sizeof(float);
-        s->scratch_per_thread = (per + 15) / 16 * 16;
+        s->scratch_per_thread = (per + 15) / 16 * 16 + s->bcopy_floats;
         node->scratch_bytes = s->scratch_per_thread * (size_t)s->threads * sizeof(float);
     }
     node->state = s;
@@ -170,8 +209,28 @@ static qlite_status bmm_eval(qlite_node *node) {
 }
 
 /* B (input 1) float16 is read in place by batch_matmul_f16.c */
+/* Views: float32 x float32 (here) and the integer variant (batch_matmul_q8.c);
+ * not hybrid, float16 or sparse B. */
+bool qlite_bmm_takes_view(const qlite_op_info *op, const qlite_tensor_info *const *in,
+                          int32_t which) {
+    (void)op;
+    (void)which;
+    if (!in[0] || !in[1]) return false;
+    if (in[1]->buffer != 0 && (in[1]->sparsity || in[1]->clustering ||
+                               in[1]->layout != QLITE_LAYOUT_DEFAULT))
+        return false;
+    const bool q0 = in[0]->dtype == QLITE_DTYPE_INT8 || in[0]->dtype == QLITE_DTYPE_UINT8;
+    const bool q1 = in[1]->dtype == QLITE_DTYPE_INT8 || in[1]->dtype == QLITE_DTYPE_UINT8;
+    return (in[0]->dtype == QLITE_DTYPE_FLOAT32 && in[1]->dtype == QLITE_DTYPE_FLOAT32) ||
+           (q0 && q1);
+}
+
+/* B (input 1) float16 is read in place by batch_matmul_f16.c */
 const qlite_kernel qlite_kernel_batch_matmul = {
     .prepare = bmm_prepare,
     .eval = bmm_eval,
     .raw_dense_inputs = 1u << 1,
+    .view_inputs = (1u << 0) | (1u << 1),
+    .view_output = true,
+    .takes_view = qlite_bmm_takes_view,
 };

@@ -19,7 +19,15 @@
  * invoke; batches that share B and a plain A fold into one GEMM, others are
  * split between threads, one GEMM each (row chunks of it when there are
  * fewer than 4 batches a thread).
+ *
+ * Strided views (integer only; kernel.h, interpreter/views.c): A's rows are
+ * copied through their row and column steps (the vectorized copy when the
+ * column step is 1), B is packed through its row step (plain or transposed;
+ * a B view with no step-1 matrix dim is first copied dense into scratch), the
+ * output rows are written ldc apart. Dense operands keep the layout and paths
+ * they had before views (same bits); with a view nothing folds.
  */
+#include "kernels/bmm_views.h"
 #include "kernels/nn_q8.h"
 #include "kernels/nn_variants.h"
 
@@ -47,6 +55,7 @@ typedef struct bmmq_state {
     int32_t *bsum;                         /* [nb][N] column sums of a constant B */
     /* scratch layout (bytes) */
     size_t lda, packed_bytes, colsum_bytes, cbias_bytes, abuf_bytes;
+    size_t bcopy_bytes;                    /* nb K N when B is a view with no step-1 dim */
     int threads;
 } bmmq_state;
 
@@ -126,9 +135,27 @@ typedef struct bmmq_job {
     float *su;              /* hybrid, per thread [M] */
     int32_t *zuv;
     bool pack_own;          /* each batch packs its own B (one B matrix per batch) */
+    qlite_bmm_strides st;   /* element steps of A, B, Y (bmm_views.h) */
+    const uint8_t *bsrc;    /* B matrices read by pack_range: b, or its dense copy */
+    size_t ldb;             /* their row step */
+    bool bt;                /* ... transposed */
+    bool bdense;            /* bsrc is dense: matrix mat at mat K N */
     size_t chunk_rows;      /* rows of A per claimed item */
     size_t chunks;          /* items per batch: ceil(M / chunk_rows) */
 } bmmq_job;
+
+/* Element offset of distinct B matrix mat (mat counts B's own batch dims row-major). */
+static size_t bmat_offset(const bmmq_state *s, const bmmq_job *j, size_t mat) {
+    if (j->bdense) return mat * s->K * s->N;
+    size_t off = 0;
+    for (int i = (int)s->brank - 1; i >= 0; i--) {
+        if (s->bstride[i] == 0) continue;
+        const size_t d = (size_t)s->bdims[i];
+        off += mat % d * (size_t)j->st.b[i];
+        mat /= d;
+    }
+    return off;
+}
 
 static void pack_range(void *arg, size_t begin, size_t end) {
     const bmmq_job *j = arg;
@@ -136,7 +163,7 @@ static void pack_range(void *arg, size_t begin, size_t end) {
     const size_t blocks = (s->N + 15) / 16;
     for (size_t i = begin; i < end; i++) {
         const size_t mat = i / blocks, blk = i % blocks;
-        qlite_gemm_q8_pack(s->K, s->N, j->b + mat * s->K * s->N, s->tb ? s->K : s->N, s->tb,
+        qlite_gemm_q8_pack(s->K, s->N, j->bsrc + bmat_offset(s, j, mat), j->ldb, j->bt,
                            s->flip_b, blk, blk + 1, j->packed + mat * s->packed_bytes,
                            j->colsum ? j->colsum + mat * s->N : NULL);
     }
@@ -150,30 +177,34 @@ static void mat_bias(const bmmq_state *s, const bmmq_job *j, size_t mat) {
                                            (int64_t)s->K * s->zu * s->zbp[n]);
 }
 
-/* A rows [m0, m0 + rows) of batch t into buf (unsigned codes, rows of lda); row sums;
- * hybrid: per-row quantization into su / zu. */
+/* A rows [m0, m0 + rows) of the A matrix at element offset ao into buf (unsigned
+ * codes, rows of lda); row sums; hybrid (always dense): per-row quantization into
+ * su / zu. */
 static void fill_a(const bmmq_state *s, const bmmq_job *j, size_t ao, size_t m0, size_t rows,
                    uint8_t *buf, int32_t *rowsum, float *su, int32_t *zu, float *tmp) {
     for (size_t r = 0; r < rows; r++) {
         uint8_t *dst = buf + r * s->lda;
         const size_t m = m0 + r;
         if (s->hybrid) {
-            const float *A = (const float *)j->a + ao * s->M * s->K;
+            const float *A = (const float *)j->a + ao;
             const float *src = A + m * s->K;
             if (s->ta) {
                 for (size_t k = 0; k < s->K; k++) tmp[k] = A[k * s->M + m];
                 src = tmp;
             }
             su[r] = qlite_hybrid_quantize(src, s->K, dst, &zu[r], NULL);
-        } else if (!s->ta) { /* rows in place: a plain copy with the flip (vectorized) */
-            const uint8_t *A = (const uint8_t *)j->a + ao * s->M * s->K;
-            qlite_gemm_q8_copy_a(1, s->K, A + m * s->K, s->K, s->flip_a, dst, s->lda, rowsum + r);
+        } else if (j->st.a_cs == 1 || s->K == 1) {
+            /* rows in place: a plain copy with the flip (vectorized) */
+            const uint8_t *A = (const uint8_t *)j->a + ao;
+            qlite_gemm_q8_copy_a(1, s->K, A + m * (size_t)j->st.a_rs, (size_t)j->st.a_rs,
+                                 s->flip_a, dst, s->lda, rowsum + r);
             continue;
         } else {
-            const uint8_t *A = (const uint8_t *)j->a + ao * s->M * s->K;
+            const uint8_t *A = (const uint8_t *)j->a + ao + m * (size_t)j->st.a_rs;
+            const size_t cs = (size_t)j->st.a_cs;
             int32_t sum = 0;
             for (size_t k = 0; k < s->K; k++) {
-                const uint8_t v = (uint8_t)(a_at(s, A, m, k) ^ s->flip_a);
+                const uint8_t v = (uint8_t)(A[k * cs] ^ s->flip_a);
                 dst[k] = v;
                 sum += v;
             }
@@ -218,18 +249,20 @@ static void batches_range(void *arg, int thread, size_t begin, size_t end) {
         for (size_t item = begin; item < end; item++) {
             const size_t batch = item / j->chunks, m0 = item % j->chunks * j->chunk_rows;
             const size_t rows = s->M - m0 < j->chunk_rows ? s->M - m0 : j->chunk_rows;
-            size_t ao, bo;
+            size_t ao, bo, ae, be, ye; /* matrix indices; element offsets */
             batch_offsets(s, batch, &ao, &bo);
+            qlite_bmm_offsets(&j->st, s->bdims, s->brank, batch, &ae, &be, &ye);
             if (j->pack_own) { /* this thread packs the B it multiplies by: no hand-over */
                 const size_t blocks = (s->N + 15) / 16;
                 pack_range((void *)j, bo * blocks, (bo + 1) * blocks);
                 mat_bias(s, j, bo);
             }
-            fill_a(s, j, ao, m0, rows, buf, rowsum, su, zu, tmp);
+            fill_a(s, j, ae, m0, rows, buf, rowsum, su, zu, tmp);
             const qlite_q8_cols cols = mat_cols(s, j, bo);
-            uint8_t *c = (uint8_t *)j->y + (batch * s->M + m0) * s->N * es;
+            const size_t ldc = (size_t)j->st.y_rs;
+            uint8_t *c = (uint8_t *)j->y + (ye + m0 * ldc) * es;
             qlite_gemm_q8_tiles(s->uk, rows, s->N, s->K, buf, s->lda,
-                                j->packed + bo * s->packed_bytes, &cols, rowsum, c, s->N,
+                                j->packed + bo * s->packed_bytes, &cols, rowsum, c, ldc,
                                 s->hybrid ? QLITE_GEMM_Q8_INT32 : QLITE_GEMM_Q8_BYTES);
             if (s->hybrid) hybrid_finish_rows(s, j, bo, (float *)(void *)c, rows, su, zu);
         }
@@ -263,7 +296,7 @@ static qlite_status bmmq_eval(qlite_node *node) {
     j.bias = s->b_const ? s->cbias
                         : (int32_t *)(void *)(sc + s->nb * s->packed_bytes + s->colsum_bytes);
     j.abuf = sc + s->nb * s->packed_bytes + s->colsum_bytes + s->cbias_bytes;
-    if (qlite_node_reference_only(node)) {
+    if (qlite_node_reference_only(node)) { /* never views (views.c) */
         if (s->hybrid)
             bmmh_ref(s, j.a, (const int8_t *)j.b, j.y, j.abuf,
                      (float *)(void *)(j.abuf + (s->lda + 63) / 64 * 64));
@@ -291,6 +324,26 @@ static qlite_status bmmq_eval(qlite_node *node) {
             j.chunk_rows = cr;
             j.chunks = (s->M + cr - 1) / cr;
         }
+    }
+    qlite_bmm_strides_get(node->inputs[0], node->inputs[1], node->outputs[0], s->brank, s->ta,
+                          s->tb, &j.st);
+    j.bsrc = j.b;
+    j.bdense = !node->inputs[1]->is_view;
+    if (!qlite_bmm_b_layout(&j.st, s->K, s->N, s->tb, &j.ldb, &j.bt)) {
+        /* a B view with no step-1 matrix dim: a dense copy of every matrix first */
+        uint8_t *dense = sc + node->scratch_bytes - s->bcopy_bytes;
+        j.bdense = false; /* bmat_offset of the view */
+        for (size_t mat = 0; mat < s->nb; mat++) {
+            const uint8_t *src = j.b + bmat_offset(s, &j, mat);
+            uint8_t *dst = dense + mat * s->K * s->N;
+            for (size_t k = 0; k < s->K; k++)
+                for (size_t n = 0; n < s->N; n++)
+                    dst[k * s->N + n] = src[k * (size_t)j.st.b_ks + n * (size_t)j.st.b_ns];
+        }
+        j.bsrc = dense;
+        j.bdense = true;
+        j.ldb = s->N;
+        j.bt = false;
     }
     j.pack_own = !s->b_const && !s->fold && s->nb == s->batches && j.chunks == 1;
     if (!j.pack_own) {
@@ -460,8 +513,17 @@ static qlite_status bmmq_prepare(qlite_node *node, bool hybrid) {
         b_shared = b_shared && s->bstride[i] == 0;
         a_dense = a_dense && (s->astride[i] != 0 || s->bdims[i] == 1);
     }
-    s->fold = b_shared && a_dense && s->batches > 1;
-    if (s->batches == 1) s->fold = true; /* one GEMM: its own threading */
+    const bool views = a->is_view || b->is_view || y->is_view;
+    s->fold = b_shared && a_dense && s->batches > 1 && !views;
+    if (s->batches == 1 && !views) s->fold = true; /* one GEMM: its own threading */
+    if (b->is_view && b->rank >= 2) {
+        qlite_bmm_strides vs;
+        size_t ldb;
+        bool bt;
+        qlite_bmm_strides_get(a, b, y, s->brank, s->ta, s->tb, &vs); /* y's: unused here */
+        if (!qlite_bmm_b_layout(&vs, s->K, s->N, s->tb, &ldb, &bt))
+            s->bcopy_bytes = (s->nb * s->K * s->N + 63) / 64 * 64;
+    }
     s->lda = qlite_gemm_q8_k4(s->K);
     s->packed_bytes = (qlite_gemm_q8_packed_size(s->K, s->N) + 63) / 64 * 64;
     s->colsum_bytes = s->b_const ? 0 : (s->nb * s->N * sizeof(int32_t) + 63) / 64 * 64;
@@ -473,7 +535,8 @@ static qlite_status bmmq_prepare(qlite_node *node, bool hybrid) {
     const size_t ref_bytes = (s->lda + 63) / 64 * 64 + s->K * sizeof(float);
     size_t abufs = s->abuf_bytes * (s->fold ? 1 : (size_t)s->threads);
     if (abufs < ref_bytes) abufs = ref_bytes;
-    node->scratch_bytes = s->nb * s->packed_bytes + s->colsum_bytes + s->cbias_bytes + abufs;
+    node->scratch_bytes =
+        s->nb * s->packed_bytes + s->colsum_bytes + s->cbias_bytes + abufs + s->bcopy_bytes;
     node->state = s;
     return QLITE_OK;
 }

@@ -12,6 +12,7 @@
  * A transposed A, a B with batch dims or a compressed A is densified
  * (qlite_bmm_reads_stored answers false).
  */
+#include "kernels/bmm_views.h"
 #include "kernels/nn_common.h"
 #include "kernels/nn_sparse.h"
 #include "kernels/kernels.h"
@@ -90,4 +91,8 @@ const qlite_kernel qlite_kernel_batch_matmul_or_sparse = {
     .eval = bmm_or_sparse_eval,
     .raw_dense_inputs = 1u << 1, /* as qlite_kernel_batch_matmul (test_kernel_sparse checks) */
     .reads_stored = qlite_bmm_reads_stored,
+    /* strided views as qlite_kernel_batch_matmul (never with a sparse B: takes_view) */
+    .view_inputs = (1u << 0) | (1u << 1),
+    .view_output = true,
+    .takes_view = qlite_bmm_takes_view,
 };

@@ -23,6 +23,8 @@
  *   5. peak resident memory (VmHWM) and its growth over step 2's baseline;
  *   6. --profile K: a second interpreter with an observer runs K more
  *      invokes; each op's time is the clock between the observer calls
+ *      (QLITE_INTERP_OBSERVE_VIEWS: the ops the plain run skips as strided
+ *      views are skipped here too and show ~0 ms)
  *      around it; per-op medians over the K runs, summed per op type;
  *   7. --labels: the whole X as one batch, top-1 accuracy of output 0;
  *   8. --startup S: S more times open + create + resize/prepare/input copy
@@ -283,6 +285,7 @@ static int run_profile(const qlite_model *m, const qlite_npy_array *x, const ben
     o.num_threads = (int32_t)a->threads;
     o.observer = observe;
     o.observer_user = &p;
+    o.flags = QLITE_INTERP_OBSERVE_VIEWS; /* time the graph the plain run executes */
     qlite_interpreter *it = NULL;
     double *col = NULL, *total = NULL;
     int rc = 1;
