@@ -5,13 +5,16 @@
  *           model's bytes); resolve every op's kernel (none -> UNSUPPORTED_OP
  *           naming the op); check the graph's order (every tensor read was
  *           produced earlier, produced once); work out lifetimes, which
- *           constants some kernel wants dense, and output aliases; wire the
+ *           constants some kernel wants dense, and output aliases; which
+ *           TRANSPOSE / GATHER ops become strided views (views.c); wire the
  *           nodes; start the thread pool.
  * prepare:  dense copies of constants (first time only); every kernel's
  *           prepare in op order, which sets output shapes (shape inference
- *           through the graph); plan the arena; place tensors and scratch.
- * invoke:   every kernel's eval in order; the observer after each op. No
- *           allocation, no locking.
+ *           through the graph), then the strides of the views an elided op
+ *           makes; plan the arena; place tensors (a view at its root's offset
+ *           plus its own) and scratch.
+ * invoke:   every kernel's eval in order, except elided ops; the observer
+ *           after each op. No allocation, no locking.
  * The object itself is described in interpreter_internal.h.
  */
 #include <stdarg.h>

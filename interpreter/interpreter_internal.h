@@ -15,6 +15,10 @@
  * producer's step to its last consumer's step; graph inputs and outputs live
  * through every step (so inputs survive an invoke and can be invoked again, and
  * outputs stay readable). An op's scratch lives at its own step only.
+ * A strided view (views.c) is an alias too: it joins its source's root (a
+ * skipped TRANSPOSE / GATHER's output), or the source joins the view's (the
+ * input of a TRANSPOSE its producer writes through strides), so the root's
+ * lifetime covers both; its bytes start view_off after the root's.
  */
 #ifndef QLITE_INTERPRETER_INTERNAL_H
 #define QLITE_INTERPRETER_INTERNAL_H
