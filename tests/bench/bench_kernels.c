@@ -84,12 +84,18 @@ typedef enum { K_FC, K_CONV, K_DW } kind;
 typedef struct bench_case {
     const char *name, *what;
     kind k;
-    int H, W, C, O, KH, KW, stride, pad;  /* FC: C = in features, O = out */
+    int H, W, C, O, KH, KW, stride, pad;  /* FC: H = rows (batch), C = in features, O = out */
 } bench_case;
 
 static const bench_case CASES[] = {
     {"fc1024", "FullyConnected 1x1024 -> 1024", K_FC, 1, 1, 1024, 1024, 1, 1, 1, 0},
     {"fc4096", "FullyConnected 1x4096 -> 4096", K_FC, 1, 1, 4096, 4096, 1, 1, 1, 0},
+    /* the transformer's FULLY_CONNECTEDs at 128 tokens (M = 128): attention
+     * in / out projections, the feed-forward up / down */
+    {"tf_fc_128x256x768", "FullyConnected 128x256 -> 768", K_FC, 128, 1, 256, 768, 1, 1, 1, 0},
+    {"tf_fc_128x256x256", "FullyConnected 128x256 -> 256", K_FC, 128, 1, 256, 256, 1, 1, 1, 0},
+    {"tf_fc_128x256x1024", "FullyConnected 128x256 -> 1024", K_FC, 128, 1, 256, 1024, 1, 1, 1, 0},
+    {"tf_fc_128x1024x256", "FullyConnected 128x1024 -> 256", K_FC, 128, 1, 1024, 256, 1, 1, 1, 0},
     {"conv1x1_112", "conv 1x1 112x112x32 -> 64", K_CONV, 112, 112, 32, 64, 1, 1, 1, 0},
     {"conv1x1_56", "conv 1x1 56x56x128 -> 128", K_CONV, 56, 56, 128, 128, 1, 1, 1, 0},
     {"conv1x1_14", "conv 1x1 14x14x512 -> 512", K_CONV, 14, 14, 512, 512, 1, 1, 1, 0},
@@ -117,7 +123,7 @@ typedef enum { D_F32, D_F16, D_INT8, D_DYN, D_COUNT } dtype_kind;
 static const char *const DNAME[D_COUNT] = {"f32", "f16", "int8", "dynamic"};
 
 static int out_dim(int in, int k, int stride, int pad) { return (in + 2 * pad - k) / stride + 1; }
-static int OH_of(const bench_case *c) { return c->k == K_FC ? 1 : out_dim(c->H, c->KH, c->stride, c->pad); }
+static int OH_of(const bench_case *c) { return c->k == K_FC ? c->H : out_dim(c->H, c->KH, c->stride, c->pad); }
 static int OW_of(const bench_case *c) { return c->k == K_FC ? 1 : out_dim(c->W, c->KW, c->stride, c->pad); }
 static size_t in_elems(const bench_case *c) { return (size_t)c->H * (size_t)c->W * (size_t)c->C; }
 static size_t out_elems(const bench_case *c) { return (size_t)OH_of(c) * (size_t)OW_of(c) * (size_t)c->O; }
@@ -293,6 +299,7 @@ static int qlite_build(const bench_case *c, const case_data *d, dtype_kind dt, i
     uint32_t xrank = 4, wrank = 4;
     if (c->k == K_FC) {
         xrank = 2, wrank = 2;
+        xshape[0] = yshape[0] = c->H;
         xshape[1] = c->C, yshape[1] = O;
         wshape[0] = O, wshape[1] = c->C;
     } else if (c->k == K_CONV) {
@@ -444,9 +451,10 @@ static int xnn_build(const bench_case *c, const case_data *d, const char *varian
                                                    d->wq_tensor, d->bq_tensor, zy, d->sy, -128,
                                                    127, 0, &x->op);
         if (st == xnn_status_success) {
-            if (f32) st = xnn_setup_fully_connected_nc_f32(x->op, 1, d->x, x->out, pool);
-            else if (f16) st = xnn_setup_fully_connected_nc_f16(x->op, 1, d->x16, x->out, pool);
-            else st = xnn_setup_fully_connected_nc_qs8(x->op, 1, d->xq, x->out, pool);
+            const size_t rows = (size_t)c->H;
+            if (f32) st = xnn_setup_fully_connected_nc_f32(x->op, rows, d->x, x->out, pool);
+            else if (f16) st = xnn_setup_fully_connected_nc_f16(x->op, rows, d->x16, x->out, pool);
+            else st = xnn_setup_fully_connected_nc_qs8(x->op, rows, d->xq, x->out, pool);
         }
     } else {
         const size_t cin = (size_t)c->C, cout = (size_t)c->O;
@@ -698,11 +706,11 @@ static double measure_read_bw(void) {
     return best;
 }
 
-/* Bytes a batch-1 FC reads per run: the weights in the stored dtype, the input, the bias. */
+/* Bytes an FC reads per run: the weights in the stored dtype, the input, the bias. */
 static double fc_bytes(const bench_case *c, dtype_kind dt) {
     const double wsize = dt == D_F32 ? 4 : dt == D_F16 ? 2 : 1;
     const double xsize = dt == D_INT8 ? 1 : 4;
-    return (double)w_elems(c) * wsize + (double)c->C * xsize + (double)c->O * 4;
+    return (double)w_elems(c) * wsize + (double)in_elems(c) * xsize + (double)c->O * 4;
 }
 
 /* Iterations of `loop` that take about 5 ms. */
@@ -830,7 +838,7 @@ int main(int argc, char **argv) {
     int rc = parse_args(argc, argv, &o);
     if (rc) return rc > 0 ? 0 : 2;
     if (o.list) {
-        for (size_t i = 0; i < NCASES; i++) printf("%-14s %s\n", CASES[i].name, CASES[i].what);
+        for (size_t i = 0; i < NCASES; i++) printf("%-18s %s\n", CASES[i].name, CASES[i].what);
         return 0;
     }
     if (xnn_initialize(NULL) != xnn_status_success) {
@@ -956,7 +964,7 @@ int main(int argc, char **argv) {
             }
             if (qrc) failures++;
             if (o.check) {
-                printf("%-14s %-8s qlite %s; XNNPACK %s%s%s; %s\n", c->name, DNAME[dt],
+                printf("%-18s %-8s qlite %s; XNNPACK %s%s%s; %s\n", c->name, DNAME[dt],
                        qrc ? q.err : "ran", variants[0] ? variants[0] : "—",
                        variants[0] && xrc[0] ? " " : "", variants[0] && xrc[0] ? xs[0].err : "",
                        verdict);
