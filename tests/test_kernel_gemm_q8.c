@@ -330,6 +330,17 @@ static size_t make_shapes(const qlite_gemm_q8_ukernel *uk, shape *out, size_t ca
             }
         }
     for (size_t i = 0; i < Q8_COUNT(Ks) && n < cap; i++) out[n++] = (shape){mr + 1, nr + 3, Ks[i]};
+    if (uk->tiles_ws) {
+        /* the workspace path (qlite_gemm_q8_tiles_ws, from QLITE_GEMM_Q8_WS_MIN_M rows): its
+         * 6-row tiles full and partial, one and several 16-column blocks with tails, K
+         * below / at / above a 4-step, odd */
+        const size_t Mw[] = {QLITE_GEMM_Q8_WS_MIN_M - 1, QLITE_GEMM_Q8_WS_MIN_M,
+                             QLITE_GEMM_Q8_WS_MIN_M + 1, 17, 18, 19, 23, 37};
+        const size_t Nw[] = {1, 8, 15, 16, 17, 33, 48};
+        for (size_t i = 0; i < Q8_COUNT(Mw); i++)
+            for (size_t j = 0; j < Q8_COUNT(Nw) && n < cap; j++)
+                out[n++] = (shape){Mw[i], Nw[j], Ks[(i * 3 + j * 5) % Q8_COUNT(Ks)]};
+    }
     return n;
 }
 
@@ -370,12 +381,25 @@ static void check_variant(const qlite_gemm_q8_ukernel *uk, uint64_t seed) {
         for (unsigned mode = 0; mode < 2; mode++) {
             const size_t es = mode == QLITE_GEMM_Q8_INT32 ? 4 : 1;
             qlite_gemm_q8_ref(M, N, K, a, lda, w, K, true, 0, &cb->cols, want, N, mode);
-            for (int alg = 0; alg < 2; alg++) {
+            for (int alg = 0; alg < 3; alg++) {
                 memset(got, 0xA5, M * N * 4);
-                if (alg == 0)
+                if (alg == 0) {
                     qlite_gemm_q8_tiles(uk, M, N, K, a, lda, packed, &cb->cols,
                                         zw ? rowsum : NULL, got, N, mode);
-                else
+                } else if (alg == 2) {
+                    /* with a workspace (any alignment: 1 byte past an allocation); its
+                     * bytes start as garbage */
+                    const size_t wsb = qlite_gemm_q8_ws_bytes(uk, M, K);
+                    uint8_t *ws = wsb ? malloc(wsb + 1) : NULL;
+                    if (wsb) {
+                        assert_non_null(ws);
+                        memset(ws, 0x5A, wsb + 1);
+                    }
+                    qlite_gemm_q8_tiles_ws(uk, M, N, K, a, lda, packed, &cb->cols,
+                                           zw ? rowsum : NULL, got, N, mode,
+                                           ws ? ws + 1 : NULL);
+                    free(ws);
+                } else
                     qlite_gemm_q8_dot_rows(uk, M, K, a, lda, zw ? rowsum : NULL, w, K, 0, N,
                                            &cb->cols, got, N, mode);
                 if (memcmp(got, want, M * N * es) != 0) {
@@ -385,7 +409,8 @@ static void check_variant(const qlite_gemm_q8_ukernel *uk, uint64_t seed) {
                         if (g != e)
                             fail_msg("%s %s %s M=%zu N=%zu K=%zu: C[%zu][%zu] = %lld, the "
                                      "reference says %lld",
-                                     uk->name, alg ? "dot" : "tiles", es == 4 ? "int32" : "bytes",
+                                     uk->name, alg == 1 ? "dot" : alg ? "tiles_ws" : "tiles",
+                                     es == 4 ? "int32" : "bytes",
                                      M, N, K, i / N, i % N, (long long)g, (long long)e);
                     }
                 }

@@ -48,7 +48,9 @@ typedef struct convq_state {
     size_t ncols, col_width;          /* column ranges per tile (one group only), their width */
     size_t packed_bytes;              /* per group: one O16I4 matrix */
     qlite_o16i4_weights wp;           /* `groups` matrices W [Og, K] in O16I4 (GEMM path) */
-    size_t tile_bytes;                /* per thread: rows x lda + rowsum + the tile it holds */
+    size_t tile_bytes;                /* per thread: rows x lda + rowsum + the tile it holds
+                                         + the GEMM's workspace */
+    size_t ws_off, ws_bytes;          /* the workspace in a thread's tile scratch (0: none) */
     size_t img_bytes;                 /* the padded / quantized input */
     int64_t Hp, Wp;                   /* CONV_2D: the padded input's height and width */
     int threads;
@@ -454,9 +456,10 @@ static void items_range(void *arg, int thread, size_t begin, size_t end) {
                                        O, mode);
             } else {
                 const qlite_q8_cols cn = qlite_q8_cols_from(&cols, n0);
-                qlite_gemm_q8_tiles(s->uk, rows, n1 - n0, (size_t)g->K, col, s->lda,
-                                    j->packed + (size_t)grp * s->packed_bytes + n0 / 16 * K4 * 16,
-                                    &cn, rowsum, c + n0 * es, O, mode);
+                qlite_gemm_q8_tiles_ws(
+                    s->uk, rows, n1 - n0, (size_t)g->K, col, s->lda,
+                    j->packed + (size_t)grp * s->packed_bytes + n0 / 16 * K4 * 16, &cn, rowsum,
+                    c + n0 * es, O, mode, s->ws_bytes ? col + s->ws_off : NULL);
             }
             if (s->hybrid) hybrid_rows(s, j, gc + n0, gc + n1, p0, rows);
         }
@@ -657,6 +660,10 @@ static qlite_status convq_prepare(qlite_node *node, bool transposed, bool hybrid
     /* (64 bytes of slack after the patch rows: copy16 may write 15 past a run; then the
      * rowsums and the index of the tile held) */
     s->tile_bytes = (held_offset(s) + sizeof(size_t) + 63) / 64 * 64;
+    /* AVX2: the GEMM widens a tile's patches and each weight block to int16 once a call */
+    s->ws_bytes = s->dot ? 0 : qlite_gemm_q8_ws_bytes(s->uk, s->tile_rows, K);
+    s->ws_off = s->tile_bytes;
+    s->tile_bytes += (s->ws_bytes + 63) / 64 * 64;
     s->direct = !transposed && g->groups == 1 && g->KH == 1 && g->KW == 1 && g->sh == 1 &&
                 g->sw == 1 && g->pt == 0 && g->pl == 0 && node->opts->u.conv2d.pad_bottom == 0 &&
                 node->opts->u.conv2d.pad_right == 0;

@@ -32,9 +32,11 @@ typedef struct fcq_state {
     qlite_q8_cols cols;               /* integer output stage (folded bias) */
     qlite_hybrid_cols hc;             /* hybrid output stage */
     size_t packed_bytes, a_bytes;     /* scratch parts */
+    size_t ws_off, ws_bytes;          /* the GEMM's per-thread workspaces (AVX2; 0: none) */
 } fcq_state;
 
-/* Scratch: [packed W (tiles)] [A rows M x lda] [rowsum M] [hybrid su M, zu M]. */
+/* Scratch: [packed W (tiles)] [A rows M x lda] [rowsum M] [hybrid su M, zu M]
+ * [per thread: the GEMM's workspace]. */
 typedef struct fcq_scratch {
     int8_t *packed;
     uint8_t *a;
@@ -84,7 +86,9 @@ static qlite_status fcq_eval(qlite_node *node) {
                              .lda = s->lda, .rowsum = p.rowsum, .w = NULL, .ldw = s->K,
                              .w_trans = true, .packed = (int8_t *)(uintptr_t)s->wp.data,
                              .prepacked = true, .cols = &s->cols, .c = y,
-                             .ldc = s->N, .mode = QLITE_GEMM_Q8_BYTES};
+                             .ldc = s->N, .mode = QLITE_GEMM_Q8_BYTES,
+                             .ws = s->ws_bytes ? (uint8_t *)node->scratch + s->ws_off : NULL,
+                             .ws_stride = s->ws_bytes};
     qlite_q8_gemm_run(node, &g);
     return QLITE_OK;
 }
@@ -139,7 +143,9 @@ static qlite_status fch_eval(qlite_node *node) {
                              .lda = s->lda, .w = NULL, .ldw = s->K, .w_trans = true,
                              .packed = (int8_t *)(uintptr_t)s->wp.data, .prepacked = true,
                              .cols = &s->cols, .c = y, .ldc = s->N,
-                             .mode = QLITE_GEMM_Q8_INT32, .finish = fch_finish, .finish_ctx = &f};
+                             .mode = QLITE_GEMM_Q8_INT32, .finish = fch_finish, .finish_ctx = &f,
+                             .ws = s->ws_bytes ? (uint8_t *)node->scratch + s->ws_off : NULL,
+                             .ws_stride = s->ws_bytes};
     qlite_q8_gemm_run(node, &g);
     return QLITE_OK;
 }
@@ -207,6 +213,11 @@ static qlite_status fcq_prepare(qlite_node *node, bool hybrid) {
     s->a_bytes = (s->M * s->lda + 63) / 64 * 64;
     if (hybrid && s->a_bytes < s->lda) s->a_bytes = s->lda; /* the reference's one row */
     node->scratch_bytes = s->packed_bytes + s->a_bytes + 3 * s->M * sizeof(int32_t);
+    /* AVX2: A's rows and each weight block widened to int16 once a GEMM call */
+    s->ws_bytes = (qlite_gemm_q8_ws_bytes(s->uk, s->M, s->K) + 63) / 64 * 64;
+    s->ws_off = (node->scratch_bytes + 63) / 64 * 64;
+    if (s->ws_bytes)
+        node->scratch_bytes = s->ws_off + (size_t)qlite_node_threads(node) * s->ws_bytes;
     node->state = s;
     return QLITE_OK;
 }

@@ -279,6 +279,23 @@ void qlite_gemm_q8_tiles(const qlite_gemm_q8_ukernel *uk, size_t M, size_t N, si
     }
 }
 
+size_t qlite_gemm_q8_ws_bytes(const qlite_gemm_q8_ukernel *uk, size_t M, size_t K) {
+    if (!uk->tiles_ws || M < QLITE_GEMM_Q8_WS_MIN_M) return 0;
+    return uk->ws_bytes(M, qlite_gemm_q8_k4(K));
+}
+
+void qlite_gemm_q8_tiles_ws(const qlite_gemm_q8_ukernel *uk, size_t M, size_t N, size_t K,
+                            const uint8_t *a, size_t lda, const int8_t *packed,
+                            const qlite_q8_cols *cols, const int32_t *rowsum, void *c,
+                            size_t ldc, unsigned mode, void *ws) {
+    if (!ws || !uk->tiles_ws || M < QLITE_GEMM_Q8_WS_MIN_M || N == 0) {
+        qlite_gemm_q8_tiles(uk, M, N, K, a, lda, packed, cols, rowsum, c, ldc, mode);
+        return;
+    }
+    const size_t K4 = qlite_gemm_q8_k4(K);
+    uk->tiles_ws(M, N, K4, a, lda, packed, K4 * 16, cols, rowsum, c, ldc, mode, ws);
+}
+
 void qlite_gemm_q8_dot_rows(const qlite_gemm_q8_ukernel *uk, size_t M, size_t K,
                             const uint8_t *a, size_t lda, const int32_t *rowsum, const int8_t *w,
                             size_t ldw, size_t n0, size_t n1, const qlite_q8_cols *cols, void *c,

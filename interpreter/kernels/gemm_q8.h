@@ -44,7 +44,9 @@
  * Variants (one per ISA, chosen once from CPU features, the portable one as
  * fallback and for QLITE_INTERP_REFERENCE_ONLY-free runs on other CPUs):
  *   qlite_q8_gemm__scalar_4x16       portable C
- *   qlite_q8_gemm__avx2_3x16         AVX2: u8/s8 widened to int16, VPMADDWD
+ *   qlite_q8_gemm__avx2_3x16         AVX2: u8/s8 widened to int16, VPMADDWD;
+ *                                    with a workspace (tiles_ws) 6x16 tiles
+ *                                    on A and B widened once per call
  *   qlite_q8_gemm__avxvnni_6x16      AVX-VNNI: 256-bit VPDPBUSD
  *   qlite_q8_gemm__avx512vnni_12x16  AVX-512 VNNI: 512-bit VPDPBUSD, one block
  *   qlite_q8_gemm__avx512vnni_8x32   the same, two blocks per tile
@@ -109,6 +111,17 @@ typedef struct qlite_gemm_q8_ukernel {
      * false, the default, for the register-tile variants.)
      */
     bool any_shape;
+    /*
+     * Optional (NULL: none; AVX2): the whole qlite_gemm_q8_tiles call on
+     * operands widened to int16 once in a caller's workspace of
+     * ws_bytes(M, K4) bytes (qlite_gemm_q8_tiles_ws): A's M rows once per
+     * call, each 16-column block of B once per call, so the inner loop is
+     * only multiply-adds.
+     */
+    void (*tiles_ws)(size_t M, size_t N, size_t K4, const uint8_t *a, size_t lda,
+                     const int8_t *packed, size_t bstride, const qlite_q8_cols *cols,
+                     const int32_t *rowsum, void *c, size_t ldc, unsigned mode, void *ws);
+    size_t (*ws_bytes)(size_t M, size_t K4);
 } qlite_gemm_q8_ukernel;
 
 /* Every variant this build has, portable first, runnable here or not. */
@@ -189,6 +202,23 @@ void qlite_gemm_q8_tiles(const qlite_gemm_q8_ukernel *uk, size_t M, size_t N, si
                          const uint8_t *a, size_t lda, const int8_t *packed,
                          const qlite_q8_cols *cols, const int32_t *rowsum, void *c, size_t ldc,
                          unsigned mode);
+
+/*
+ * Workspace bytes qlite_gemm_q8_tiles_ws can use for a call of up to M rows
+ * (0: the variant takes none; callers then pass NULL).
+ */
+size_t qlite_gemm_q8_ws_bytes(const qlite_gemm_q8_ukernel *uk, size_t M, size_t K);
+/* Below this many rows the workspace path is not worth widening B's blocks. */
+#define QLITE_GEMM_Q8_WS_MIN_M 12
+/*
+ * qlite_gemm_q8_tiles, the same bits; with ws (qlite_gemm_q8_ws_bytes(uk, M,
+ * K) bytes, any alignment, the caller's per thread) and M >= WS_MIN_M, a
+ * variant with tiles_ws runs on operands widened into ws.
+ */
+void qlite_gemm_q8_tiles_ws(const qlite_gemm_q8_ukernel *uk, size_t M, size_t N, size_t K,
+                            const uint8_t *a, size_t lda, const int8_t *packed,
+                            const qlite_q8_cols *cols, const int32_t *rowsum, void *c,
+                            size_t ldc, unsigned mode, void *ws);
 
 /* The dot algorithm for rows [0, M), columns [n0, n1) (A rows of stride lda). */
 void qlite_gemm_q8_dot_rows(const qlite_gemm_q8_ukernel *uk, size_t M, size_t K,

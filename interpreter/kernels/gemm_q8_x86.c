@@ -170,9 +170,142 @@ Q8_AVX2 static void dot_avx2(size_t K, const uint8_t *a, int32_t rowsum, const i
     }
 }
 
+/*
+ * The workspace path (tiles_ws): A's rows widened to int16 once per call,
+ * [Mp][K4] (Mp = M rounded up to 6, the extra rows zero), and each 16-column
+ * block of B once per call into "k-pair" order: for each pair of k (2p,
+ * 2p + 1) the 16 columns' two int16 weights side by side ([16][2], 64
+ * bytes). One VPMADDWD of the block's first (or last) 32 bytes with A's two
+ * int16 codes of a row broadcast (VPBROADCASTD from memory) then gives 8
+ * whole columns, so a 6 x 16 tile keeps 2 accumulators a row (12 YMM) and
+ * its loop is 6 broadcasts, 12 VPMADDWD with B from memory and 12 VPADDD
+ * per 2 k: no widening, shuffles or horizontal adds in it (the 3x16 tile
+ * above widens 4 B and 3 A vectors per 4 k and spills 2 of its 12
+ * accumulators). The loop is written as assembly: gcc and clang otherwise
+ * keep B's vectors in registers and spill accumulators.
+ */
+#define AVX2W_MR 6
+
+static size_t avx2w_rows(size_t M) { return (M + AVX2W_MR - 1) / AVX2W_MR * AVX2W_MR; }
+
+/* (+ 32: the buffers start at the first 32-byte boundary of ws) */
+static size_t ws_bytes_avx2(size_t M, size_t K4) {
+    return (avx2w_rows(M) * K4 + K4 * 16) * sizeof(int16_t) + 32;
+}
+
+/* rows [0, M) of A (K4 bytes each) as int16, then zero rows up to Mp */
+Q8_AVX2 static void widen_a_avx2(size_t M, size_t Mp, size_t K4, const uint8_t *a, size_t lda,
+                                 int16_t *out) {
+    for (size_t r = 0; r < Mp; r++) {
+        int16_t *dst = out + r * K4;
+        if (r >= M) {
+            memset(dst, 0, K4 * sizeof(int16_t));
+            continue;
+        }
+        const uint8_t *src = a + r * lda;
+        size_t k = 0;
+        for (; k + 16 <= K4; k += 16)
+            _mm256_storeu_si256((__m256i *)(dst + k),
+                                _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(src + k))));
+        for (; k < K4; k++) dst[k] = src[k];
+    }
+}
+
+/*
+ * One O16I4 block (K4 / 4 groups of [16 columns][4 k]) into k-pair order:
+ * group q becomes pairs 2q ([16][k 4q, 4q + 1]) and 2q + 1 ([16][4q + 2,
+ * 4q + 3]). Per 8 columns (32 bytes): PSHUFB puts each 4-column lane's k
+ * 0,1 bytes before its k 2,3 bytes, VPERMQ joins the two lanes' halves,
+ * VPMOVSXBW widens each half.
+ */
+Q8_AVX2 static void widen_b_avx2(size_t K4, const int8_t *b, int16_t *out) {
+    const __m256i sel = _mm256_setr_epi8(0, 1, 4, 5, 8, 9, 12, 13, 2, 3, 6, 7, 10, 11, 14, 15, 0,
+                                         1, 4, 5, 8, 9, 12, 13, 2, 3, 6, 7, 10, 11, 14, 15);
+    for (size_t q = 0; q < K4 / 4; q++) {
+        Q8_UNROLL for (size_t h = 0; h < 2; h++) {
+            __m256i v = _mm256_loadu_si256((const __m256i *)(b + q * 64 + h * 32));
+            v = _mm256_permute4x64_epi64(_mm256_shuffle_epi8(v, sel), _MM_SHUFFLE(3, 1, 2, 0));
+            _mm256_storeu_si256((__m256i *)(out + q * 64 + h * 16),
+                                _mm256_cvtepi8_epi16(_mm256_castsi256_si128(v)));
+            _mm256_storeu_si256((__m256i *)(out + q * 64 + 32 + h * 16),
+                                _mm256_cvtepi8_epi16(_mm256_extracti128_si256(v, 1)));
+        }
+    }
+}
+
+/* acc += A pair of row (base + off) x the 16 columns at b: 2 VPMADDWD + 2 VPADDD */
+#define AVX2W_ROW(addr, x0, x1)                                                              \
+    "vpbroadcastd " addr ", %%ymm14\n\t"                                                     \
+    "vpmaddwd (%[b]), %%ymm14, %%ymm15\n\t"                                                  \
+    "vpaddd %%ymm15, %[" x0 "], %[" x0 "]\n\t"                                               \
+    "vpmaddwd 32(%[b]), %%ymm14, %%ymm14\n\t"                                                \
+    "vpaddd %%ymm14, %[" x1 "], %[" x1 "]\n\t"
+
+/*
+ * One 6 x 16 tile: rows [0, mr) of a16 (row stride K4 int16; rows up to 6
+ * readable), block b16 in k-pair order; output stage as tile_avx2's.
+ */
+Q8_AVX2 static void tile16_avx2(size_t K4, const int16_t *a16, const int16_t *b16, size_t mr,
+                                size_t nr, const qlite_q8_cols *cols, size_t n0,
+                                const rq8 *p0, const rq8 *p1, const int32_t *rowsum, void *c,
+                                size_t ldc, unsigned mode) {
+    __m256i c00 = _mm256_setzero_si256(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+    __m256i c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+    const size_t s = K4 * sizeof(int16_t);
+    const uint8_t *pa = (const uint8_t *)a16, *pa3 = pa + 3 * s;
+    const uint8_t *pb = (const uint8_t *)b16;
+    for (size_t k = 0; k < K4; k += 2) {
+        __asm__(AVX2W_ROW("(%[a])", "c00", "c01") AVX2W_ROW("(%[a],%[s])", "c10", "c11")
+                    AVX2W_ROW("(%[a],%[s],2)", "c20", "c21") AVX2W_ROW("(%[a3])", "c30", "c31")
+                        AVX2W_ROW("(%[a3],%[s])", "c40", "c41")
+                            AVX2W_ROW("(%[a3],%[s],2)", "c50", "c51")
+                : [c00] "+x"(c00), [c01] "+x"(c01), [c10] "+x"(c10), [c11] "+x"(c11),
+                  [c20] "+x"(c20), [c21] "+x"(c21), [c30] "+x"(c30), [c31] "+x"(c31),
+                  [c40] "+x"(c40), [c41] "+x"(c41), [c50] "+x"(c50), [c51] "+x"(c51)
+                : [a] "r"(pa), [a3] "r"(pa3), [s] "r"(s), [b] "r"(pb)
+                : "xmm14", "xmm15", "memory");
+        pa += 4;
+        pa3 += 4;
+        pb += 64;
+    }
+    const __m256i acc[AVX2W_MR][2] = {{c00, c01}, {c10, c11}, {c20, c21},
+                                      {c30, c31}, {c40, c41}, {c50, c51}};
+    const size_t es = mode == QLITE_GEMM_Q8_INT32 ? 4 : 1;
+    for (size_t i = 0; i < mr; i++) {
+        __m256i lo8 = acc[i][0], hi8 = acc[i][1];
+        init_terms8(cols, n0, rowsum ? rowsum[i] : 0, &lo8, &hi8);
+        store16_256(lo8, hi8, p0, p1, nr, mode, (uint8_t *)c + i * ldc * es);
+    }
+}
+
+Q8_AVX2 static void tiles_ws_avx2(size_t M, size_t N, size_t K4, const uint8_t *a, size_t lda,
+                                  const int8_t *packed, size_t bstride,
+                                  const qlite_q8_cols *cols, const int32_t *rowsum, void *c,
+                                  size_t ldc, unsigned mode, void *ws) {
+    const size_t Mp = avx2w_rows(M), es = mode == QLITE_GEMM_Q8_INT32 ? 4 : 1;
+    int16_t *a16 = (int16_t *)(void *)(((uintptr_t)ws + 31) & ~(uintptr_t)31);
+    int16_t *b16 = a16 + Mp * K4;
+    widen_a_avx2(M, Mp, K4, a, lda, a16);
+    rq8 p0, p1;
+    memset(&p0, 0, sizeof p0);
+    memset(&p1, 0, sizeof p1);
+    for (size_t n0 = 0; n0 < N; n0 += 16) {
+        const size_t nr = q8_min(16, N - n0);
+        widen_b_avx2(K4, packed + n0 / 16 * bstride, b16);
+        if (mode != QLITE_GEMM_Q8_INT32) {
+            p0 = rq8_load(cols, n0);
+            p1 = rq8_load(cols, n0 + 8);
+        }
+        for (size_t m0 = 0; m0 < M; m0 += AVX2W_MR)
+            tile16_avx2(K4, a16 + m0 * K4, b16, q8_min(AVX2W_MR, M - m0), nr, cols, n0, &p0,
+                        &p1, rowsum ? rowsum + m0 : NULL, (uint8_t *)c + (m0 * ldc + n0) * es,
+                        ldc, mode);
+    }
+}
+
 const qlite_gemm_q8_ukernel qlite_q8_gemm__avx2_3x16 = {
     .name = "qlite_q8_gemm__avx2_3x16", .mr = AVX2_MR, .nr = 16, .tile = tile_avx2,
-    .dot = dot_avx2};
+    .dot = dot_avx2, .tiles_ws = tiles_ws_avx2, .ws_bytes = ws_bytes_avx2};
 
 /* ================================================================ */
 /* AVX-VNNI: 256-bit VPDPBUSD                                        */

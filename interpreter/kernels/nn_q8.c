@@ -159,24 +159,33 @@ static void pack_range(void *arg, size_t begin, size_t end) {
                        NULL);
 }
 
-static void tiles_range(void *arg, size_t begin, size_t end) {
-    const gemm_job *j = arg;
+/* ws: the running thread's workspace or NULL */
+static void tiles_run(const gemm_job *j, size_t begin, size_t end, void *ws) {
     const qlite_q8_gemm *g = j->g;
     const size_t es = g->mode == QLITE_GEMM_Q8_INT32 ? 4 : 1;
     if (j->split_rows) {
         const size_t mr = g->uk->mr, m0 = begin * mr, m1 = end * mr < g->M ? end * mr : g->M;
-        qlite_gemm_q8_tiles(g->uk, m1 - m0, g->N, g->K, g->a + m0 * g->lda, g->lda, g->packed,
-                            g->cols, g->rowsum ? g->rowsum + m0 : NULL,
-                            (uint8_t *)g->c + m0 * g->ldc * es, g->ldc, g->mode);
+        qlite_gemm_q8_tiles_ws(g->uk, m1 - m0, g->N, g->K, g->a + m0 * g->lda, g->lda,
+                               g->packed, g->cols, g->rowsum ? g->rowsum + m0 : NULL,
+                               (uint8_t *)g->c + m0 * g->ldc * es, g->ldc, g->mode, ws);
         if (g->finish) g->finish(g->finish_ctx, m0, m1, 0, g->N);
     } else {
         const size_t nr = g->uk->nr, n0 = begin * nr, n1 = end * nr < g->N ? end * nr : g->N;
         const qlite_q8_cols cols = qlite_q8_cols_from(g->cols, n0);
-        qlite_gemm_q8_tiles(g->uk, g->M, n1 - n0, g->K, g->a, g->lda,
-                            g->packed + n0 * qlite_gemm_q8_k4(g->K), &cols, g->rowsum,
-                            (uint8_t *)g->c + n0 * es, g->ldc, g->mode);
+        qlite_gemm_q8_tiles_ws(g->uk, g->M, n1 - n0, g->K, g->a, g->lda,
+                               g->packed + n0 * qlite_gemm_q8_k4(g->K), &cols, g->rowsum,
+                               (uint8_t *)g->c + n0 * es, g->ldc, g->mode, ws);
         if (g->finish) g->finish(g->finish_ctx, 0, g->M, n0, n1);
     }
+}
+
+static void tiles_range(void *arg, size_t begin, size_t end) {
+    tiles_run(arg, begin, end, NULL);
+}
+
+static void tiles_range_ws(void *arg, int thread, size_t begin, size_t end) {
+    const gemm_job *j = arg;
+    tiles_run(j, begin, end, j->g->ws + (size_t)thread * j->g->ws_stride);
 }
 
 void qlite_q8_gemm_run(const qlite_node *node, const qlite_q8_gemm *g) {
@@ -195,6 +204,14 @@ void qlite_q8_gemm_run(const qlite_node *node, const qlite_q8_gemm *g) {
     j.split_rows = j.row_tiles >= 2 * threads || j.row_tiles >= j.panels;
     const size_t items = j.split_rows ? j.row_tiles : j.panels;
     const size_t per = (g->M * g->N * g->K / 8) / (items ? items : 1);
+    if (g->ws) {
+        /* per-thread workspaces: qlite_kernel_parallel's rule with the thread's index */
+        if (threads > 1 && items > 1 && items * per >= (1u << 16))
+            qlite_parallel_for_thread(node, items, tiles_range_ws, &j);
+        else
+            tiles_range_ws(&j, 0, 0, items);
+        return;
+    }
     qlite_kernel_parallel(node, items, per, tiles_range, &j);
 }
 

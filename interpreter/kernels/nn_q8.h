@@ -122,6 +122,10 @@ typedef struct qlite_q8_gemm {
     unsigned mode;
     void (*finish)(void *ctx, size_t m0, size_t m1, size_t n0, size_t n1);
     void *finish_ctx;
+    /* Optional: one workspace of ws_stride >= qlite_gemm_q8_ws_bytes(uk, M, K)
+     * bytes per thread for the tiles (qlite_gemm_q8_tiles_ws); NULL: none. */
+    uint8_t *ws;
+    size_t ws_stride;
 } qlite_q8_gemm;
 
 /* True when the dot algorithm serves this GEMM (few rows, W in place). */
