@@ -954,6 +954,104 @@ Q8_AVX2 static void dw2_block_avx2(const dwq_state *s, const dwq_job *j, int64_t
         else dw2_pixel(s, j, n, tp, taps, nb, s->zu, out, false, false);
     }
 }
+
+/*
+ * Output pixels [ox0, ox1) of row (n, oy) whose taps are all inside the
+ * input (integer, not hybrid; O = 16 nb): 16-channel blocks outer, pixels
+ * inner, so a block's requantization parameters and bias are set up once a
+ * row, and its taps are fixed offsets from the pixel's first one. The codes
+ * are widened without the zero point: sum_t (x_t - z) w_t = sum_t x_t w_t -
+ * z sum_t w_t, the second term (with the bias) once per block and row from
+ * the same int16 weights (every tap is present here; exact in int32 like
+ * dw2_pixel's sums). Same bits as dw2_pixel.
+ */
+Q8_AVX2 static inline __attribute__((always_inline)) void
+dw2_row_inner(const dwq_state *s, const dwq_job *j, int64_t n, int64_t oy, int64_t ox0,
+              int64_t ox1, size_t nb, uint8_t *yrow, bool sgn, int32_t z) {
+    const qlite_conv_geom *g = &s->g;
+    const size_t taps = (size_t)(g->KH * g->KW), np = (taps + 1) / 2, O = nb * 16;
+    ptrdiff_t off[64];
+    for (int64_t ky = 0, t = 0; ky < g->KH; ky++)
+        for (int64_t kx = 0; kx < g->KW; kx++, t++)
+            off[t] = (ptrdiff_t)((ky * g->dh * g->W + kx * g->dw) * g->C);
+    const uint8_t *x0p =
+        j->x + ((n * g->H + oy * g->sh - g->pt) * g->W + ox0 * g->sw - g->pl) * g->C;
+    const ptrdiff_t step = (ptrdiff_t)(g->sw * g->C);
+    const __m256i ones = _mm256_set1_epi16(1), zero = _mm256_setzero_si256();
+    const __m256i vz = _mm256_set1_epi32(z);
+    for (size_t b = 0; b < nb; b++) {
+        const size_t c0 = b * 16;
+        const __m256i *wt = (const __m256i *)(const void *)(s->w16 + b * np * 32);
+        __m256i sa = zero, sh = zero;
+        for (size_t p = 0; p < np; p++) {
+            sa = _mm256_add_epi32(sa, _mm256_madd_epi16(_mm256_loadu_si256(wt + 2 * p), ones));
+            sh = _mm256_add_epi32(sh,
+                                  _mm256_madd_epi16(_mm256_loadu_si256(wt + 2 * p + 1), ones));
+        }
+        const __m256i clo = _mm256_sub_epi32(
+            _mm256_loadu_si256((const __m256i *)(s->cols.bias + c0)),
+            _mm256_mullo_epi32(vz, _mm256_permute2x128_si256(sa, sh, 0x20)));
+        const __m256i chi = _mm256_sub_epi32(
+            _mm256_loadu_si256((const __m256i *)(s->cols.bias + c0 + 8)),
+            _mm256_mullo_epi32(vz, _mm256_permute2x128_si256(sa, sh, 0x31)));
+        const rq8 p0 = rq8_load(&s->cols, c0), p1 = rq8_load(&s->cols, c0 + 8);
+        const uint8_t *px = x0p + c0;
+        uint8_t *out = yrow + (size_t)ox0 * O + c0;
+        for (int64_t ox = ox0; ox < ox1; ox++, px += step, out += O) {
+            __m256i a = zero, h = zero;
+            size_t t = 0;
+            for (; t + 2 <= taps; t += 2) {
+                const __m128i b0 = _mm_loadu_si128((const __m128i *)(const void *)(px + off[t]));
+                const __m128i b1 =
+                    _mm_loadu_si128((const __m128i *)(const void *)(px + off[t + 1]));
+                const __m256i v0 = sgn ? _mm256_cvtepi8_epi16(b0) : _mm256_cvtepu8_epi16(b0);
+                const __m256i v1 = sgn ? _mm256_cvtepi8_epi16(b1) : _mm256_cvtepu8_epi16(b1);
+                a = _mm256_add_epi32(a, _mm256_madd_epi16(_mm256_unpacklo_epi16(v0, v1),
+                                                          _mm256_loadu_si256(wt + t)));
+                h = _mm256_add_epi32(h, _mm256_madd_epi16(_mm256_unpackhi_epi16(v0, v1),
+                                                          _mm256_loadu_si256(wt + t + 1)));
+            }
+            if (t < taps) {
+                const __m128i b0 = _mm_loadu_si128((const __m128i *)(const void *)(px + off[t]));
+                const __m256i v0 = sgn ? _mm256_cvtepi8_epi16(b0) : _mm256_cvtepu8_epi16(b0);
+                a = _mm256_add_epi32(a, _mm256_madd_epi16(_mm256_unpacklo_epi16(v0, zero),
+                                                          _mm256_loadu_si256(wt + t)));
+                h = _mm256_add_epi32(h, _mm256_madd_epi16(_mm256_unpackhi_epi16(v0, zero),
+                                                          _mm256_loadu_si256(wt + t + 1)));
+            }
+            const __m256i lo = _mm256_add_epi32(_mm256_permute2x128_si256(a, h, 0x20), clo);
+            const __m256i hi = _mm256_add_epi32(_mm256_permute2x128_si256(a, h, 0x31), chi);
+            _mm_storeu_si128((__m128i *)(void *)out,
+                             _mm_unpacklo_epi64(bytes8(rq8_apply(lo, &p0)),
+                                                bytes8(rq8_apply(hi, &p1))));
+        }
+    }
+}
+
+/* Row (n, oy), integer, O = 16 nb: the border pixels by dw2_block_avx2, the rest by
+ * dw2_row_inner (when every tap row is inside the input). */
+Q8_AVX2 static void dw2_row_avx2(const dwq_state *s, const dwq_job *j, int64_t n, int64_t oy,
+                                 size_t nb, uint8_t *yrow) {
+    const qlite_conv_geom *g = &s->g;
+    const size_t O = nb * 16;
+    int64_t lo = 0, hi = 0; /* interior pixels [lo, hi) */
+    const int64_t iy0 = oy * g->sh - g->pt, iy1 = iy0 + (g->KH - 1) * g->dh;
+    if (iy0 >= 0 && iy1 < g->H) {
+        lo = (g->pl + g->sw - 1) / g->sw;
+        const int64_t last = g->W - 1 + g->pl - (g->KW - 1) * g->dw; /* ox * sw <= last */
+        hi = last < 0 ? 0 : last / g->sw + 1;
+        if (hi > g->OW) hi = g->OW;
+        if (lo > hi) lo = hi;
+    }
+    for (int64_t ox = 0; ox < lo; ox++) dw2_block_avx2(s, j, n, oy, ox, nb, yrow + ox * O);
+    if (lo < hi) {
+        const bool sgn = s->is_signed;
+        if (sgn) dw2_row_inner(s, j, n, oy, lo, hi, nb, yrow, true, s->zx);
+        else dw2_row_inner(s, j, n, oy, lo, hi, nb, yrow, false, s->zu);
+    }
+    for (int64_t ox = hi > lo ? hi : lo; ox < g->OW; ox++)
+        dw2_block_avx2(s, j, n, oy, ox, nb, yrow + ox * O);
+}
 #endif
 
 #ifdef DWQ_NEON
@@ -1127,6 +1225,12 @@ static void dw_rows(void *arg, size_t begin, size_t end) {
         if (s->fast && s->isa == DW_AVX512) {
             const int64_t c0 = (int64_t)(it % (size_t)groups) * group_c;
             dw_row_avx512(s, j, row, c0, c0 + group_c < g->C ? c0 + group_c : g->C);
+            continue;
+        }
+#endif
+#ifdef QLITE_Q8_X86
+        if (s->fast && s->isa == DW_AVX2 && s->w16 && !s->hybrid && O % 16 == 0) {
+            dw2_row_avx2(s, j, n, oy, O / 16, (uint8_t *)j->y + row * (size_t)g->OW * O);
             continue;
         }
 #endif
