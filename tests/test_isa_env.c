@@ -9,8 +9,9 @@
  *     has not detected yet): qlite_q8_cpu_features() under each value is
  *     the uncapped child's features within the name's mask (x86 with AVX2:
  *     "avx2" gives exactly AVX2, so the int8 GEMM selected for N = 64 is
- *     the AVX2 one and the f16 weight rows use the F16C one; "portable"
- *     gives 0 and the portable kernels);
+ *     the AVX2 one, the f16 weight rows use the F16C one and the Winograd
+ *     transforms their AVX2 build; "portable" gives 0 and the portable
+ *     kernels);
  * (c) an int8 FULLY_CONNECTED in those children (portable, avx2, avxvnni,
  *     avx512, uncapped) equals the int64 formula of docs/quantization.md
  *     §4.1 (kernel_nn_q8_check.h's output stage) code for code: the capped
@@ -26,6 +27,7 @@
 #include <unistd.h>
 
 #include "kernel_nn_q8_check.h"
+#include "kernels/conv_2d_winograd.h"
 #include "kernels/gemm_f16.h"
 #include "kernels/gemm_f32.h"
 #include "kernels/gemm_q8.h"
@@ -62,6 +64,7 @@ typedef struct child_report {
     char q8_gemm[64];     /* qlite_gemm_q8_select_for(64)->name */
     char f16_rows[64];    /* qlite_gemm_f16_rowk_select()->name */
     char f32_gemm[64];    /* qlite_gemm_f32_select()->name */
+    char wino_tf[16];     /* qlite_wino_transforms_name() */
     int fc_mismatches;    /* int8 FC codes != formula; -1: the run failed */
 } child_report;
 
@@ -129,6 +132,7 @@ static child_report in_child(const char *value) {
         snprintf(c.q8_gemm, sizeof c.q8_gemm, "%s", qlite_gemm_q8_select_for(64)->name);
         snprintf(c.f16_rows, sizeof c.f16_rows, "%s", qlite_gemm_f16_rowk_select()->name);
         snprintf(c.f32_gemm, sizeof c.f32_gemm, "%s", qlite_gemm_f32_select()->name);
+        snprintf(c.wino_tf, sizeof c.wino_tf, "%s", qlite_wino_transforms_name());
         c.fc_mismatches = fc_mismatches();
         const ssize_t n = write(fds[1], &c, sizeof c);
         _exit(n == (ssize_t)sizeof c ? 0 : 3);
@@ -175,6 +179,7 @@ static void test_env_caps_features(void **state) {
     assert_string_equal(p.q8_gemm, "qlite_q8_gemm__scalar_4x16");
     assert_string_equal(p.f16_rows, "qlite_f16w_gemm_row__portable");
     assert_non_null(strstr(p.f32_gemm, "__generic_"));
+    assert_string_equal(p.wino_tf, "baseline");
 #if defined(__x86_64__) && defined(__GNUC__)
     __builtin_cpu_init();
     if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) {
@@ -186,6 +191,7 @@ static void test_env_caps_features(void **state) {
     assert_string_equal(a.q8_gemm, "qlite_q8_gemm__avx2_3x16");
     assert_string_equal(a.f16_rows, "qlite_f16w_gemm_row__avx2_f16c");
     assert_non_null(strstr(a.f32_gemm, "__avx2_"));
+    assert_string_equal(a.wino_tf, "avx2"); /* the Winograd transforms too */
 #endif
 }
 

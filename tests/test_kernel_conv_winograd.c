@@ -83,6 +83,21 @@ static double check_rel(const char *what, const float *got, const float *want, s
  * (gemm_f32's O16 micro-kernels instead of the fast 6x64 GEMM) when cap. */
 static void golden_cases(unsigned cap) {
     qlite_q8_set_feature_cap(cap);
+    /* the transforms follow the cap like the GEMMs (an AVX2 machine's
+     * path under AVX2, the baseline build under 0) */
+    const unsigned have = qlite_q8_cpu_features();
+    const char *tf = qlite_wino_transforms_name();
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (have & QLITE_Q8_F_AVX512)
+        assert_string_equal(tf, "avx512f");
+    else if (have & QLITE_Q8_F_AVX2)
+        assert_string_equal(tf, "avx2");
+    else
+        assert_string_equal(tf, "baseline");
+#else
+    (void)have;
+    assert_string_equal(tf, "baseline");
+#endif
     qlite_golden gp, gx, gw, gb, gy, gs;
     assert_true(qlite_golden_load("wino_p", &gp));
     assert_true(qlite_golden_load("wino_x", &gx));
@@ -211,6 +226,13 @@ static void test_winograd_golden_below_avx512(void **state) {
     golden_cases(QLITE_Q8_F_AVXVNNI | QLITE_Q8_F_AVX2);
 }
 
+/* Every feature capped: the baseline transforms and gemm_f32's portable
+ * O16 micro-kernels. */
+static void test_winograd_golden_portable(void **state) {
+    (void)state;
+    golden_cases(0);
+}
+
 /* QLITE_INTERP_REFERENCE_ONLY implies exact convolutions; unknown flags are
  * still refused by the interpreter (KNOWN_FLAGS includes the new bit). */
 static void test_winograd_flags(void **state) {
@@ -261,6 +283,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_winograd_golden),
         cmocka_unit_test(test_winograd_golden_below_avx512),
+        cmocka_unit_test(test_winograd_golden_portable),
         cmocka_unit_test(test_winograd_flags),
         cmocka_unit_test(test_winograd_rule),
     };

@@ -32,12 +32,14 @@
  * either schedule give the same bits (gemm_f32's portable micro-kernels:
  * any thread count).
  * Transforms run 16 channels at a time as generic vectors (one AVX-512
- * register; ifunc clones for AVX-512 / AVX2 / baseline on x86).
+ * register), built for AVX-512F / AVX2 / the baseline on x86 and chosen at
+ * prepare within QLITE_MAX_ISA (struct qlite_wino_tf).
  */
 #include <math.h>
 
 #include "conv_2d_winograd.h"
 #include "gemm_f16.h"
+#include "gemm_q8.h" /* qlite_q8_feature_limit: QLITE_MAX_ISA and the tests' cap */
 #include "nn_common.h"
 #include "packed_weights.h"
 
@@ -110,6 +112,24 @@ typedef struct wino_job {
     size_t t0, tb; /* the chunk: tiles [t0, t0 + tb) */
 } wino_job;
 
+/*
+ * The transforms, built once per instruction set from the bodies below
+ * (WINO_TF: 16-float vectors as one AVX-512 register, two AVX2 ones, or the
+ * baseline's), chosen at prepare like the GEMMs: the best this CPU has
+ * within QLITE_MAX_ISA and the tests' cap (qlite_q8_feature_limit), so
+ * QLITE_MAX_ISA=avx2 runs what an AVX2 machine runs. (They were ifunc
+ * clones chosen by the CPU alone, which no cap reached.)
+ */
+struct qlite_wino_tf {
+    const char *name; /* "avx512f", "avx2", "baseline" */
+    void (*weights_range)(void *arg, int thread, size_t begin, size_t end);
+    void (*weights_into)(const wino_job *j, int i, float *u, float *wide);
+    void (*weights_panels_row)(const wino_job *j, size_t pn0, size_t pn1, int i, float *u,
+                               float *wide);
+    void (*input_range)(void *arg, size_t begin, size_t end);
+    void (*output_cols)(const wino_job *j, size_t begin, size_t end, size_t o_lo, size_t o_hi);
+};
+
 /* *out = row i of G times the column of taps (a, b, c), 16 lanes */
 WINO_INLINE void g_row(int i, const qlite_v16f *a, const qlite_v16f *b, const qlite_v16f *c,
                        qlite_v16f *out) {
@@ -177,22 +197,21 @@ WINO_INLINE void weights_rows(const wino_job *j, size_t pn0, size_t pn1, int i0,
 }
 
 /* Rows [begin, end) of the whole U (chunked mode). */
-QLITE_NN_ISA_CLONES static void weights_range(void *arg, int thread, size_t begin, size_t end) {
+WINO_INLINE void weights_range_body(void *arg, int thread, size_t begin, size_t end) {
     const wino_job *j = arg;
     weights_rows(j, 0, j->p->panels, (int)begin, (int)end, j->u + begin * 6 * j->p->u_stride,
                  j->p->u_stride, j->wide + (size_t)thread * j->p->wide_floats, false);
 }
 
 /* Row i of U (components 6i .. 6i+5) into u (fused mode). */
-QLITE_NN_ISA_CLONES static void weights_range_into(const wino_job *j, int i, float *u,
-                                                   float *wide) {
+WINO_INLINE void weights_into_body(const wino_job *j, int i, float *u, float *wide) {
     weights_rows(j, 0, j->p->panels, i, i + 1, u, j->p->u_stride, wide, false);
 }
 
 /* Panel mode: row i of U for panels [pn0, pn1) (their weights widened into
  * `wide` first when float16) into u, components (pn1 - pn0) 16 C apart. */
-QLITE_NN_ISA_CLONES static void weights_panels_row(const wino_job *j, size_t pn0, size_t pn1,
-                                                   int i, float *u, float *wide) {
+WINO_INLINE void weights_panels_row_body(const wino_job *j, size_t pn0, size_t pn1, int i,
+                                         float *u, float *wide) {
     const size_t us = (pn1 - pn0) * 16 * (size_t)j->p->C;
     switch (i) { /* a constant row for each loop: G's row chosen at compile time */
     case 0: weights_rows(j, pn0, pn1, 0, 1, u, us, wide, true); break;
@@ -249,7 +268,7 @@ WINO_INLINE void input_tf(const float *d, size_t cs, size_t rs, float *v, size_t
 }
 
 /* Input transform of the chunk's tiles [begin, end). */
-QLITE_NN_ISA_CLONES static void input_range(void *arg, size_t begin, size_t end) {
+WINO_INLINE void input_range_body(void *arg, size_t begin, size_t end) {
     const wino_job *j = arg;
     const qlite_wino *p = j->p;
     const size_t C = (size_t)p->C, tiles = p->TH * p->TW;
@@ -314,15 +333,15 @@ static void fused_range(void *arg, int thread, size_t begin, size_t end) {
     const wino_job *j = arg;
     float *ub = j->u + (size_t)thread * 6 * j->p->u_stride;
     for (size_t i = begin; i < end; i++) {
-        weights_range_into(j, (int)i, ub, j->wide + (size_t)thread * j->p->wide_floats);
+        j->p->tf->weights_into(j, (int)i, ub, j->wide + (size_t)thread * j->p->wide_floats);
         for (size_t jj = 0; jj < 6; jj++) gemm_one(j, i * 6 + jj, ub + jj * j->p->u_stride);
     }
 }
 
 /* Output transform of the chunk's tiles [begin, end), output channels
  * [o_lo, o_hi) (o_lo a multiple of 16): y = A^T M A + b, clamped. */
-QLITE_NN_ISA_CLONES static void output_cols(const wino_job *j, size_t begin, size_t end,
-                                            size_t o_lo, size_t o_hi) {
+WINO_INLINE void output_cols_body(const wino_job *j, size_t begin, size_t end, size_t o_lo,
+                                  size_t o_hi) {
     const qlite_wino *p = j->p;
     const size_t O = (size_t)p->O, tiles = p->TH * p->TW, ms = p->m_stride;
     const int64_t OH = p->OH, OW = p->OW;
@@ -379,10 +398,64 @@ QLITE_NN_ISA_CLONES static void output_cols(const wino_job *j, size_t begin, siz
     }
 }
 
+#define WINO_TF(SFX, ATTR)                                                                   \
+    ATTR static void weights_range_##SFX(void *arg, int thread, size_t begin, size_t end) {   \
+        weights_range_body(arg, thread, begin, end);                                          \
+    }                                                                                         \
+    ATTR static void weights_into_##SFX(const wino_job *j, int i, float *u, float *wide) {    \
+        weights_into_body(j, i, u, wide);                                                     \
+    }                                                                                         \
+    ATTR static void weights_panels_row_##SFX(const wino_job *j, size_t pn0, size_t pn1,      \
+                                              int i, float *u, float *wide) {                 \
+        weights_panels_row_body(j, pn0, pn1, i, u, wide);                                     \
+    }                                                                                         \
+    ATTR static void input_range_##SFX(void *arg, size_t begin, size_t end) {                 \
+        input_range_body(arg, begin, end);                                                    \
+    }                                                                                         \
+    ATTR static void output_cols_##SFX(const wino_job *j, size_t begin, size_t end,           \
+                                       size_t o_lo, size_t o_hi) {                            \
+        output_cols_body(j, begin, end, o_lo, o_hi);                                          \
+    }                                                                                         \
+    static const struct qlite_wino_tf wino_tf_##SFX = {                                       \
+        #SFX, weights_range_##SFX, weights_into_##SFX, weights_panels_row_##SFX,              \
+        input_range_##SFX, output_cols_##SFX};
+
+WINO_TF(baseline, )
+#if defined(__x86_64__) && defined(__GNUC__)
+#define QLITE_WINO_X86 1
+/* the instruction sets of the former clones (target_clones "avx512f" /
+ * "avx2": no FMA contraction in the AVX2 build, as before) */
+WINO_TF(avx512f, __attribute__((target("avx512f"))))
+WINO_TF(avx2, __attribute__((target("avx2"))))
+#endif
+
+/* The transforms for this CPU within the caps in force now. */
+static const struct qlite_wino_tf *wino_tf_select(void) {
+#ifdef QLITE_WINO_X86
+    __builtin_cpu_init();
+    const unsigned lim = qlite_q8_feature_limit();
+    if (__builtin_cpu_supports("avx512f") && (lim & QLITE_Q8_F_AVX512)) return &wino_tf_avx512f;
+    if (__builtin_cpu_supports("avx2") && (lim & QLITE_Q8_F_AVX2)) return &wino_tf_avx2;
+#endif
+    return &wino_tf_baseline;
+}
+
+const char *qlite_wino_transforms_name(void) { return wino_tf_select()->name; }
+
+static void weights_range(void *arg, int thread, size_t begin, size_t end) {
+    const wino_job *j = arg;
+    j->p->tf->weights_range(arg, thread, begin, end);
+}
+
+static void input_range(void *arg, size_t begin, size_t end) {
+    const wino_job *j = arg;
+    j->p->tf->input_range(arg, begin, end);
+}
+
 /* Output transform of the chunk's tiles [begin, end), every channel. */
 static void output_range(void *arg, size_t begin, size_t end) {
     const wino_job *j = arg;
-    output_cols(j, begin, end, 0, (size_t)j->p->O);
+    j->p->tf->output_cols(j, begin, end, 0, (size_t)j->p->O);
 }
 
 /*
@@ -409,7 +482,7 @@ static void panels_range(void *arg, int thread, size_t begin, size_t end) {
             qlite_f16_to_f32_row((const uint16_t *)j->w + pn0 * 9 * C * 16, wide,
                                  (pn1 - pn0) * 9 * C * 16);
         for (int i = 0; i < 6; i++) {
-            weights_panels_row(j, pn0, pn1, i, ub, wide);
+            p->tf->weights_panels_row(j, pn0, pn1, i, ub, wide);
             for (size_t jj = 0; jj < 6; jj++) {
                 const size_t k = (size_t)i * 6 + jj;
                 const float *a = j->v + k * p->v_stride;
@@ -430,7 +503,7 @@ static void panels_range(void *arg, int thread, size_t begin, size_t end) {
                 }
             }
         }
-        output_cols(j, 0, j->tb, o_lo, o_hi);
+        p->tf->output_cols(j, 0, j->tb, o_lo, o_hi);
     }
 }
 
@@ -449,6 +522,7 @@ qlite_status qlite_wino_prepare(qlite_node *node, qlite_wino *p, int64_t N, int6
     p->u_stride = p->panels * 16 * (size_t)C;
     p->uk = qlite_gemm_f32_select_o16();
     p->fast = qlite_gemm_f32_o16_fast();
+    p->tf = wino_tf_select();
     p->threads = qlite_node_threads(node);
     const size_t per_tile = 36 * (size_t)(C + O) * sizeof(float);
     p->panel = g_mode == QLITE_WINO_FORCE_PANEL || (g_mode == QLITE_WINO_RULE && C * O > 128 * 128);

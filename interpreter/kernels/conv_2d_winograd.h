@@ -48,7 +48,13 @@ typedef struct qlite_wino {
     int threads;
     const qlite_gemm_f32_ukernel *uk; /* O16 micro-kernels (nr 16) */
     qlite_gemm_o16_fn fast;           /* the fast O16 GEMM, or NULL */
+    const struct qlite_wino_tf *tf;   /* the transforms' instruction set (conv_2d_winograd.c) */
 } qlite_wino;
+
+/* Tests: the instruction set of the transforms prepare picks now ("avx512f",
+ * "avx2" or "baseline"): the best this CPU has within QLITE_MAX_ISA and the
+ * tests' feature cap (gemm_q8.h), as for the GEMMs. */
+const char *qlite_wino_transforms_name(void);
 
 /* The size rule: true when F(4x4, 3x3) is measured faster than the direct /
  * implicit-im2col GEMM for an OH x OW output of O channels from C input
