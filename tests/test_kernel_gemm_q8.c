@@ -502,11 +502,18 @@ static void test_output_stage_edges(void **state) {
             assert_true(a && w && packed && got);
             for (size_t i = 0; i < N * K; i++) w[i] = (int8_t)qlite_test_rng_u32(&r);
             qlite_gemm_q8_pack(K, N, w, K, true, 0, 0, (N + 15) / 16, packed, NULL);
-            for (int alg = 0; alg < 2; alg++) {
+            /* 12 and 13 rows also take the workspace path (AVX2: rows in pairs) */
+            const size_t wsb = qlite_gemm_q8_ws_bytes(uk, M, K);
+            uint8_t *ws = wsb ? malloc(wsb) : NULL;
+            assert_true(!wsb || ws);
+            for (int alg = 0; alg < 3; alg++) {
                 memset(got, 0xA5, M * N);
                 if (alg == 0)
                     qlite_gemm_q8_tiles(uk, M, N, K, a, 64, packed, &cb->cols, NULL, got, N,
                                         QLITE_GEMM_Q8_BYTES);
+                else if (alg == 2)
+                    qlite_gemm_q8_tiles_ws(uk, M, N, K, a, 64, packed, &cb->cols, NULL, got, N,
+                                           QLITE_GEMM_Q8_BYTES, ws);
                 else
                     qlite_gemm_q8_dot_rows(uk, M, K, a, 64, NULL, w, K, 0, N, &cb->cols, got, N,
                                            QLITE_GEMM_Q8_BYTES);
@@ -516,12 +523,14 @@ static void test_output_stage_edges(void **state) {
                     if (got[i] != want)
                         fail_msg("%s %s M=%zu N=%zu: C[%zu][%zu] = %u, the formula says %u (acc "
                                  "%d, M0 %d, shift %d, zy %d, [%d, %d])",
-                                 uk->name, alg ? "dot" : "tiles", M, N, i / N, n, got[i], want,
+                                 uk->name, alg == 1 ? "dot" : alg ? "tiles_ws" : "tiles", M, N,
+                                 i / N, n, got[i], want,
                                  cb->bias[n], cb->mult[n], cb->lsh[n] - cb->rsh[n], cb->cols.zy,
                                  cb->cols.lo, cb->cols.hi);
                 }
             }
             tested++;
+            free(ws);
             free(a);
             free(w);
             free(packed);

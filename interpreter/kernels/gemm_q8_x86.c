@@ -268,13 +268,30 @@ Q8_AVX2 static void tile16_avx2(size_t K4, const int16_t *a16, const int16_t *b1
         pa3 += 4;
         pb += 64;
     }
-    const __m256i acc[AVX2W_MR][2] = {{c00, c01}, {c10, c11}, {c20, c21},
-                                      {c30, c31}, {c40, c41}, {c50, c51}};
-    const size_t es = mode == QLITE_GEMM_Q8_INT32 ? 4 : 1;
-    for (size_t i = 0; i < mr; i++) {
-        __m256i lo8 = acc[i][0], hi8 = acc[i][1];
-        init_terms8(cols, n0, rowsum ? rowsum[i] : 0, &lo8, &hi8);
-        store16_256(lo8, hi8, p0, p1, nr, mode, (uint8_t *)c + i * ldc * es);
+    __m256i acc[AVX2W_MR][2] = {{c00, c01}, {c10, c11}, {c20, c21},
+                                {c30, c31}, {c40, c41}, {c50, c51}};
+    for (size_t i = 0; i < mr; i++)
+        init_terms8(cols, n0, rowsum ? rowsum[i] : 0, &acc[i][0], &acc[i][1]);
+    if (mode == QLITE_GEMM_Q8_INT32) {
+        for (size_t i = 0; i < mr; i++)
+            store16_256(acc[i][0], acc[i][1], p0, p1, nr, mode, (int32_t *)c + i * ldc);
+        return;
+    }
+    /* two rows at a time (an odd last row with a copy of itself) */
+    for (size_t i = 0; i < mr; i += 2) {
+        const size_t i1 = i + 1 < mr ? i + 1 : i;
+        const __m256i b = rq8_bytes2(rq8_round(acc[i][0], p0), rq8_round(acc[i][1], p1),
+                                     rq8_round(acc[i1][0], p0), rq8_round(acc[i1][1], p1), cols);
+        uint8_t *d0 = (uint8_t *)c + i * ldc, *d1 = (uint8_t *)c + i1 * ldc;
+        if (nr == 16) {
+            _mm_storeu_si128((__m128i *)(void *)d0, _mm256_castsi256_si128(b));
+            _mm_storeu_si128((__m128i *)(void *)d1, _mm256_extracti128_si256(b, 1));
+        } else {
+            uint8_t tmp[32];
+            _mm256_storeu_si256((__m256i *)(void *)tmp, b);
+            memcpy(d0, tmp, nr);
+            memcpy(d1, tmp + 16, nr);
+        }
     }
 }
 

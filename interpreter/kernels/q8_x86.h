@@ -60,7 +60,8 @@ Q8_AVX2 static inline rq8 rq8_load(const qlite_q8_cols *cols, size_t n) {
     return p;
 }
 
-Q8_AVX2 static inline __m256i rq8_apply(__m256i x, const rq8 *p) {
+/* The requantization up to the clamp: q of 8 lanes (before clamp and zero point). */
+Q8_AVX2 static inline __m256i rq8_round(__m256i x, const rq8 *p) {
     const __m256i zero = _mm256_setzero_si256();
     if (p->left) {
         const __m256i xl = _mm256_sllv_epi32(x, p->lsh);
@@ -80,9 +81,40 @@ Q8_AVX2 static inline __m256i rq8_apply(__m256i x, const rq8 *p) {
     __m256i q = _mm256_srav_epi32(h, p->rsh);
     const __m256i rem = _mm256_and_si256(h, p->rmask);
     const __m256i t = _mm256_sub_epi32(p->thr, _mm256_cmpgt_epi32(zero, h)); /* thr + (h < 0) */
-    q = _mm256_sub_epi32(q, _mm256_cmpgt_epi32(rem, t));
-    q = _mm256_min_epi32(_mm256_max_epi32(q, p->lo), p->hi);
-    return _mm256_add_epi32(q, p->zy);
+    return _mm256_sub_epi32(q, _mm256_cmpgt_epi32(rem, t));
+}
+
+Q8_AVX2 static inline __m256i rq8_apply(__m256i x, const rq8 *p) {
+    const __m256i q = rq8_round(x, p);
+    return _mm256_add_epi32(_mm256_min_epi32(_mm256_max_epi32(q, p->lo), p->hi), p->zy);
+}
+
+/*
+ * The bytes of two rows' 16 columns (q of rq8_round: r0 columns 0-7, 8-15,
+ * r1 the same): VPACKSSDW, + zy saturating, VPACKSSWB (int8 output, lo <
+ * 0) or VPACKUSWB (uint8), then the clamp to [lo, hi] on bytes; row 0 in the
+ * low 128 bits, row 1 in the high. The same as rq8_apply's clamp(q, lo - zy,
+ * hi - zy) + zy: every saturation keeps values inside the output range as
+ * they are and moves the others past the same end of it (|zy| <= 255 fits
+ * int16), where the final clamp puts both.
+ */
+Q8_AVX2 static inline __m256i rq8_bytes2(__m256i r0a, __m256i r0b, __m256i r1a, __m256i r1b,
+                                         const qlite_q8_cols *cols) {
+    const __m256i zy = _mm256_set1_epi16((int16_t)cols->zy);
+    const __m256i w0 = _mm256_adds_epi16(_mm256_packs_epi32(r0a, r0b), zy);
+    const __m256i w1 = _mm256_adds_epi16(_mm256_packs_epi32(r1a, r1b), zy);
+    __m256i b;
+    if (cols->lo < 0) {
+        b = _mm256_packs_epi16(w0, w1);
+        b = _mm256_min_epi8(_mm256_max_epi8(b, _mm256_set1_epi8((char)cols->lo)),
+                            _mm256_set1_epi8((char)cols->hi));
+    } else {
+        b = _mm256_packus_epi16(w0, w1);
+        b = _mm256_min_epu8(_mm256_max_epu8(b, _mm256_set1_epi8((char)(uint8_t)cols->lo)),
+                            _mm256_set1_epi8((char)(uint8_t)cols->hi));
+    }
+    /* dwords per lane: r0 c0-3, r0 c8-11, r1 c0-3, r1 c8-11 | r0 c4-7, r0 c12-15, r1 ... */
+    return _mm256_permutevar8x32_epi32(b, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
 }
 
 /* Low bytes of 8 int32 lanes into the low 8 bytes. */
