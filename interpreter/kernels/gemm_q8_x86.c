@@ -233,17 +233,26 @@ Q8_AVX2 static void widen_b_avx2(size_t K4, const int8_t *b, int16_t *out) {
     }
 }
 
-/* acc += A pair of row (base + off) x the 16 columns at b: 2 VPMADDWD + 2 VPADDD */
-#define AVX2W_ROW(addr, x0, x1)                                                              \
+/* acc += A pair of row (addr) x the 16 columns at b + bo: 2 VPMADDWD + 2 VPADDD */
+#define AVX2W_ROW(addr, bo0, bo1, x0, x1)                                                    \
     "vpbroadcastd " addr ", %%ymm14\n\t"                                                     \
-    "vpmaddwd (%[b]), %%ymm14, %%ymm15\n\t"                                                  \
+    "vpmaddwd " bo0 "(%[b]), %%ymm14, %%ymm15\n\t"                                           \
     "vpaddd %%ymm15, %[" x0 "], %[" x0 "]\n\t"                                               \
-    "vpmaddwd 32(%[b]), %%ymm14, %%ymm14\n\t"                                                \
+    "vpmaddwd " bo1 "(%[b]), %%ymm14, %%ymm14\n\t"                                           \
     "vpaddd %%ymm14, %[" x1 "], %[" x1 "]\n\t"
+/* one k pair of the 6 rows: A at displacement d, B at bo0 / bo1 */
+#define AVX2W_PAIR(d, bo0, bo1)                                                              \
+    AVX2W_ROW(d "(%[a])", bo0, bo1, "c00", "c01")                                            \
+    AVX2W_ROW(d "(%[a],%[s])", bo0, bo1, "c10", "c11")                                       \
+    AVX2W_ROW(d "(%[a],%[s],2)", bo0, bo1, "c20", "c21")                                     \
+    AVX2W_ROW(d "(%[a3])", bo0, bo1, "c30", "c31")                                           \
+    AVX2W_ROW(d "(%[a3],%[s])", bo0, bo1, "c40", "c41")                                      \
+    AVX2W_ROW(d "(%[a3],%[s],2)", bo0, bo1, "c50", "c51")
 
 /*
  * One 6 x 16 tile: rows [0, mr) of a16 (row stride K4 int16; rows up to 6
- * readable), block b16 in k-pair order; output stage as tile_avx2's.
+ * readable), block b16 in k-pair order; two k pairs a loop step (K4 / 2 is
+ * even: K4 is a multiple of 4).
  */
 Q8_AVX2 static void tile16_avx2(size_t K4, const int16_t *a16, const int16_t *b16, size_t mr,
                                 size_t nr, const qlite_q8_cols *cols, size_t n0,
@@ -254,19 +263,16 @@ Q8_AVX2 static void tile16_avx2(size_t K4, const int16_t *a16, const int16_t *b1
     const size_t s = K4 * sizeof(int16_t);
     const uint8_t *pa = (const uint8_t *)a16, *pa3 = pa + 3 * s;
     const uint8_t *pb = (const uint8_t *)b16;
-    for (size_t k = 0; k < K4; k += 2) {
-        __asm__(AVX2W_ROW("(%[a])", "c00", "c01") AVX2W_ROW("(%[a],%[s])", "c10", "c11")
-                    AVX2W_ROW("(%[a],%[s],2)", "c20", "c21") AVX2W_ROW("(%[a3])", "c30", "c31")
-                        AVX2W_ROW("(%[a3],%[s])", "c40", "c41")
-                            AVX2W_ROW("(%[a3],%[s],2)", "c50", "c51")
+    for (size_t k = 0; k < K4; k += 4) {
+        __asm__(AVX2W_PAIR("", "", "32") AVX2W_PAIR("4", "64", "96")
                 : [c00] "+x"(c00), [c01] "+x"(c01), [c10] "+x"(c10), [c11] "+x"(c11),
                   [c20] "+x"(c20), [c21] "+x"(c21), [c30] "+x"(c30), [c31] "+x"(c31),
                   [c40] "+x"(c40), [c41] "+x"(c41), [c50] "+x"(c50), [c51] "+x"(c51)
                 : [a] "r"(pa), [a3] "r"(pa3), [s] "r"(s), [b] "r"(pb)
                 : "xmm14", "xmm15", "memory");
-        pa += 4;
-        pa3 += 4;
-        pb += 64;
+        pa += 8;
+        pa3 += 8;
+        pb += 128;
     }
     __m256i acc[AVX2W_MR][2] = {{c00, c01}, {c10, c11}, {c20, c21},
                                 {c30, c31}, {c40, c41}, {c50, c51}};
