@@ -257,12 +257,47 @@ static const qlite_gemm_q8_ukernel ukernel_scalar = {
 /* Drivers                                                           */
 /* ---------------------------------------------------------------- */
 
+/*
+ * A variant with tiles_ws called without a workspace (BATCH_MATMUL, RNN
+ * steps): when QLITE_GEMM_Q8_STACK_WS bytes hold the workspace of 12+ rows
+ * (short reductions: K4 <= 176 on AVX2), the rows run through it in chunks
+ * (each widens B's blocks once). False: not taken. Its own frame, so only
+ * these calls use the stack.
+ */
+#define QLITE_GEMM_Q8_STACK_WS 12288
+#if defined(__GNUC__)
+#define Q8_NOINLINE __attribute__((noinline))
+#else
+#define Q8_NOINLINE
+#endif
+static Q8_NOINLINE bool tiles_stack_ws(const qlite_gemm_q8_ukernel *uk, size_t M, size_t N,
+                                       size_t K4, const uint8_t *a, size_t lda,
+                                       const int8_t *packed, const qlite_q8_cols *cols,
+                                       const int32_t *rowsum, void *c, size_t ldc,
+                                       unsigned mode) {
+    size_t rows = M;
+    while (rows >= QLITE_GEMM_Q8_WS_MIN_M && uk->ws_bytes(rows, K4) > QLITE_GEMM_Q8_STACK_WS)
+        rows = rows > 6 ? (rows - 1) / 6 * 6 : 0; /* whole 6-row tiles */
+    if (rows < QLITE_GEMM_Q8_WS_MIN_M) return false;
+    uint8_t ws[QLITE_GEMM_Q8_STACK_WS];
+    const size_t es = mode == QLITE_GEMM_Q8_INT32 ? 4 : 1;
+    for (size_t m0 = 0; m0 < M; m0 += rows) {
+        const size_t r = M - m0 < rows ? M - m0 : rows;
+        uk->tiles_ws(r, N, K4, a + m0 * lda, lda, packed, K4 * 16, cols,
+                     rowsum ? rowsum + m0 : NULL, (uint8_t *)c + m0 * ldc * es, ldc, mode, ws);
+    }
+    return true;
+}
+
 void qlite_gemm_q8_tiles(const qlite_gemm_q8_ukernel *uk, size_t M, size_t N, size_t K,
                          const uint8_t *a, size_t lda, const int8_t *packed,
                          const qlite_q8_cols *cols, const int32_t *rowsum, void *c, size_t ldc,
                          unsigned mode) {
     const size_t K4 = qlite_gemm_q8_k4(K), bstride = K4 * 16;
     const size_t es = mode == QLITE_GEMM_Q8_INT32 ? 4 : 1;
+    if (uk->tiles_ws && M >= QLITE_GEMM_Q8_WS_MIN_M && N &&
+        tiles_stack_ws(uk, M, N, K4, a, lda, packed, cols, rowsum, c, ldc, mode))
+        return;
     if (uk->any_shape) {
         if (M && N) uk->tile(K4, a, lda, M, packed, bstride, N, cols, 0, rowsum, c, ldc, mode);
         return;
