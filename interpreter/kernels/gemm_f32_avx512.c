@@ -26,13 +26,19 @@
  *      the row block passes over them (L1 cannot hold a useful block next
  *      to the activations: 192-step blocks, 48 KiB, measured 5-10% slower
  *      on ResNet-18's 3x3 convs from the C round trips between blocks).
- *   Every GEMM's tiles prefetch the next block (K block, else the next
- *   64 columns) into L2, one line per K step, in equal shares, instead of
- *   the first tile of each block waiting on L3: in a model the weights of
- *   a layer are rarely still in L2 (the transformer's 256-1024 KiB FCs,
+ *   Every GEMM of one row block (<= O16_MC rows) prefetches the next block
+ *   (K block, else the next 64 columns) into L2, one line per K step, in
+ *   equal shares, instead of the first tile of each block waiting on L3:
+ *   in a model the weights of a layer are rarely still in L2 and such a
+ *   GEMM reads each block once (the transformer's 256-1024 KiB FCs,
  *   prefetched only above 1 MiB before, 3-4% faster in the sum of its FCs'
  *   fastest runs; a 128 x 256 -> 1024 FC on weights flushed from L2 ~110
- *   -> ~124 GFLOPS median; MobileNetV2 / ResNet-18 float32 within noise).
+ *   -> ~124 GFLOPS median). GEMMs of more row blocks prefetch only
+ *   weights above O16_PFMIN: smaller ones are read again from L2 by every
+ *   row block after the first, and prefetching them cost MobileNetV2
+ *   float32 ~3% (1 thread, interleaved whole-model medians 0.964 / 0.970
+ *   without, 19 of 24 rounds faster; ResNet-18 1.00, transformer the same
+ *   code).
  *   A K block short enough for L1 does not pay: 128-step blocks (B panel
  *   32 KiB) measured ~5% slower at M = 128 from the C round trips.
  * Each tile also prefetches (PREFETCHW) the next tile's output lines on
@@ -59,7 +65,9 @@
 #define O16_MR2 10      /* rows of a tile of <= 2 panels (20 accumulators) */
 #define O16_NP 4        /* 16-column panels of a register tile */
 #define O16_KC 1152 /* K steps per block: 64 columns of weights (288 KiB) in L2 */
-#define O16_PFMIN 0u /* bytes of weights above which blocks prefetch the next: all */
+/* bytes of weights above which a GEMM of more than O16_MC rows prefetches
+ * each next block (one row block: always) */
+#define O16_PFMIN (1u << 20)
 #define O16_MC 240 /* rows per block: their activations stay in L2 */
 
 /* the tile and the driver shared with the float16 GEMM */
@@ -73,7 +81,7 @@ static void o16_gemm(size_t M, size_t N, const float *a, size_t rsa, const float
                      size_t nseg, size_t seg, const float *w16, const float *bias, float *c,
                      size_t ldc, float lo, float hi) {
     o16_gemm_t(false, M, N, a, rsa, ind, nseg, seg, w16, bias, c, ldc, lo, hi, NULL, 0,
-               (double)O16_PFMIN, o16_tiles, o16_tiles);
+               M <= O16_MC ? 0.0 : (double)O16_PFMIN, o16_tiles, o16_tiles);
 }
 
 static void gemm_o16__avx512(size_t M, size_t N, size_t K, const float *a, size_t rsa,
