@@ -401,9 +401,10 @@ static void check_case(const vcase *c, qlite_dtype dt) {
 #define NOG -1, 0
 static const vcase k_cases[] = {
     /* attention q.kT as in the transformer: q [1,T,H,D] -> [0,2,1,3]; k = GATHER 1 of
-     * [1,T,3,H,D] on axis 2 -> [0,2,3,1] = [1,H,D,T] */
-    {"q.kT", {4, {1, 21, 3, 8}, NOG, 4, {0, 2, 1, 3}},
-     {5, {1, 21, 3, 3, 8}, 2, 1, 4, {0, 2, 3, 1}}, false, false, 0, {0}, 3},
+     * [1,T,3,H,D] on axis 2 -> [0,2,3,1] = [1,H,D,T] (float32: B read transposed, the
+     * 16 x 16 register transposes with a partial block in K = 20 and in N = 44) */
+    {"q.kT", {4, {1, 44, 3, 20}, NOG, 4, {0, 2, 1, 3}},
+     {5, {1, 44, 3, 3, 20}, 2, 1, 4, {0, 2, 3, 1}}, false, false, 0, {0}, 3},
     /* attn.v: A dense [1,H,T,T]; v = GATHER 2 -> [0,2,1,3]; output [0,2,1,3] written
      * through strides */
     {"attn.v", {4, {1, 3, 21, 21}, NOG, 0, {0}},

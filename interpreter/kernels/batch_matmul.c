@@ -16,7 +16,9 @@
  * through a following TRANSPOSE's strides). The GEMM reads A through any row
  * and column steps and B through a row step (plain or transposed); a B view
  * with neither matrix dim of step 1 is copied dense first (per thread); the
- * output's rows are ldc apart. With a view nothing folds. Dense operands keep
+ * output's rows are ldc apart. A B view read transposed (the transformer's k)
+ * is packed for the fast AVX-512 O16 GEMM by 16 x 16 register transposes
+ * here (the GEMM's own packing stores one float at a time). With a view nothing folds. Dense operands keep
  * exactly the strides and paths they had before views (same bits).
  *
  * Other dtypes (int8/uint8 operands, float32 x int8 hybrid, float16 B) are
@@ -28,6 +30,11 @@
 #include "kernels.h"
 #include "nn_common.h"
 #include "nn_variants.h"
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define BMM_X86 1
+#endif
 
 typedef struct bmm_state {
     qlite_status (*eval)(qlite_node *node);
@@ -42,6 +49,8 @@ typedef struct bmm_state {
     size_t scratch_per_thread;             /* floats */
     size_t bcopy_floats;                   /* per thread, after the GEMM scratch: K * N when
                                               B is a view with no step-1 matrix dim */
+    size_t gemm_floats;                    /* per thread: the GEMM's scratch */
+    bool b_view;                           /* B (input 1) is a view */
     int threads;
 } bmm_state;
 
@@ -82,6 +91,69 @@ static qlite_gemm_f32_args batch_args(const bmm_state *s, const qlite_bmm_stride
     return g;
 }
 
+#ifdef BMM_X86
+/* O16 panels ([K][16] floats per 16 columns, zero columns past N) of a B read
+ * transposed, B[k][n] = src[n * ld + k] (a B view whose K dim has step 1: the
+ * transformer's k, read through TRANSPOSE [0,2,3,1]): 16 x 16 blocks transposed
+ * in registers. The generic packing scatters one float a store (~25 us a layer).
+ * Same panel contents as qlite_gemm_o16_pack_f32(b_trans): same bits. */
+__attribute__((target("avx512f"))) static void pack_o16_trans(const float *src, size_t ld,
+                                                              size_t K, size_t N, float *out) {
+    for (size_t n0 = 0; n0 < N; n0 += 16) {
+        float *dst = out + n0 * K;
+        const size_t cols = N - n0 < 16 ? N - n0 : 16;
+        for (size_t k0 = 0; k0 < K; k0 += 16) {
+            const size_t kk = K - k0 < 16 ? K - k0 : 16;
+            const __mmask16 km = (__mmask16)(kk == 16 ? 0xffffu : (1u << kk) - 1u);
+            __m512 r[16], t[16];
+            for (size_t j = 0; j < 16; j++)
+                r[j] = j < cols ? _mm512_maskz_loadu_ps(km, src + (n0 + j) * ld + k0)
+                                : _mm512_setzero_ps();
+            for (int j = 0; j < 16; j += 2) { /* pairs: a0 b0 a1 b1 | a2 b2 a3 b3 per lane */
+                t[j] = _mm512_unpacklo_ps(r[j], r[j + 1]);
+                t[j + 1] = _mm512_unpackhi_ps(r[j], r[j + 1]);
+            }
+            for (int q = 0; q < 16; q += 4) { /* rows q..q+3 at lane column g in r[q + g] */
+                const __m512d t0 = _mm512_castps_pd(t[q]), t1 = _mm512_castps_pd(t[q + 1]);
+                const __m512d t2 = _mm512_castps_pd(t[q + 2]), t3 = _mm512_castps_pd(t[q + 3]);
+                r[q] = _mm512_castpd_ps(_mm512_unpacklo_pd(t0, t2));
+                r[q + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(t0, t2));
+                r[q + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(t1, t3));
+                r[q + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(t1, t3));
+            }
+            for (int g = 0; g < 4; g++) { /* column c = 4 lane + g: lanes of r[g + 4 i] */
+                const __m512 a = _mm512_shuffle_f32x4(r[g], r[g + 4], 0x88);
+                const __m512 b = _mm512_shuffle_f32x4(r[g + 8], r[g + 12], 0x88);
+                const __m512 c = _mm512_shuffle_f32x4(r[g], r[g + 4], 0xdd);
+                const __m512 d = _mm512_shuffle_f32x4(r[g + 8], r[g + 12], 0xdd);
+                t[g] = _mm512_shuffle_f32x4(a, b, 0x88);      /* column g */
+                t[g + 8] = _mm512_shuffle_f32x4(a, b, 0xdd);  /* column g + 8 */
+                t[g + 4] = _mm512_shuffle_f32x4(c, d, 0x88);  /* column g + 4 */
+                t[g + 12] = _mm512_shuffle_f32x4(c, d, 0xdd); /* column g + 12 */
+            }
+            for (size_t k = 0; k < kk; k++) _mm512_storeu_ps(dst + (k0 + k) * 16, t[k]);
+        }
+    }
+}
+#endif
+
+/* The fast O16 GEMM when g reads a B view transposed and it can take g (else
+ * NULL): then B is packed by pack_o16_trans into `packed` (gemm_floats). */
+static qlite_gemm_o16_fn own_pack(const bmm_state *s, const qlite_gemm_f32_args *g,
+                                  float *packed) {
+#ifdef BMM_X86
+    if (!s->b_view || !g->b_trans || g->csa != 1 || g->M < QLITE_GEMM_F32_SMALL_M ||
+        qlite_gemm_o16_elems(g->K, g->N) > s->gemm_floats)
+        return NULL;
+    qlite_gemm_o16_fn fn = qlite_gemm_f32_o16_fast();
+    if (fn) pack_o16_trans(g->b, g->ldb, g->K, g->N, packed);
+    return fn;
+#else
+    (void)s, (void)g, (void)packed;
+    return NULL;
+#endif
+}
+
 static void bmm_f32_ref(const bmm_state *s, const float *a, const float *b, float *y) {
     for (size_t t = 0; t < s->batches; t++) {
         size_t ao, bo;
@@ -115,7 +187,11 @@ static void batches_range(void *arg, int thread, size_t begin, size_t end) {
         float *sc = j->scratch + (size_t)thread * s->scratch_per_thread;
         qlite_gemm_f32_args g = batch_args(s, j->st, j->a, j->b, j->y, batch,
                                            sc + (s->scratch_per_thread - s->bcopy_floats));
-        qlite_gemm_f32_serial(s->uk, &g, sc);
+        qlite_gemm_o16_fn fn = own_pack(s, &g, sc);
+        if (fn)
+            fn(g.M, g.N, g.K, g.a, g.rsa, sc, NULL, g.c, g.ldc, g.lo, g.hi);
+        else
+            qlite_gemm_f32_serial(s->uk, &g, sc);
     }
 }
 
@@ -147,7 +223,11 @@ static qlite_status bmm_eval_f32(qlite_node *node) {
         float *bcopy = (float *)node->scratch + (s->scratch_per_thread - s->bcopy_floats);
         for (size_t t = 0; t < s->batches; t++) {
             qlite_gemm_f32_args g = batch_args(s, &st, a, b, y, t, bcopy);
-            qlite_gemm_f32_run(node, s->uk, &g, node->scratch);
+            if (own_pack(s, &g, node->scratch))
+                qlite_gemm_f32_run_o16(node, qlite_gemm_f32_select_o16(), &g, node->scratch,
+                                       false);
+            else
+                qlite_gemm_f32_run(node, s->uk, &g, node->scratch);
         }
     }
     return QLITE_OK;
@@ -190,6 +270,7 @@ static qlite_status bmm_prepare(qlite_node *node) {
         size_t ldb;
         bool bt;
         qlite_bmm_strides_get(a, b, y, s->brank, s->ta, s->tb, &vs); /* y's: unused here */
+        s->b_view = true;
         if (!qlite_bmm_b_layout(&vs, s->K, s->N, s->tb, &ldb, &bt))
             s->bcopy_floats = (s->K * s->N + 15) / 16 * 16;
     }
@@ -197,6 +278,7 @@ static qlite_status bmm_prepare(qlite_node *node) {
         node->scratch_bytes = qlite_gemm_f32_scratch_bytes(s->uk, s->batches * s->M, s->N, s->K);
     } else {
         size_t per = qlite_gemm_f32_scratch_bytes(s->uk, s->M, s->N, s->K) / sizeof(float);
+        s->gemm_floats = per;
         s->scratch_per_thread = (per + 15) / 16 * 16 + s->bcopy_floats;
         node->scratch_bytes = s->scratch_per_thread * (size_t)s->threads * sizeof(float);
     }
