@@ -130,6 +130,14 @@ static void test_fc_exact(void **state) {
     for (size_t level = 0; level < 5; level++) {
         qlite_q8_set_feature_cap(caps[level]);
         fc_level();
+        /* more rows than the AVX2 workspace holds (240 a chunk): 240 + 10, 240 + 240 + 7 */
+        const size_t big[2][3] = {{250, 40, 33}, {487, 9, 17}};
+        for (size_t b = 0; b < 2; b++) {
+            fcq_case c = {.dt = b ? QLITE_DTYPE_UINT8 : QLITE_DTYPE_INT8, .M = big[b][0],
+                          .K = big[b][1], .N = big[b][2], .per_channel = b == 0, .zw = b == 1,
+                          .bias = true, .keep = true, .act = QLITE_ACT_NONE};
+            check_case(&c, 900 + level * 2 + b);
+        }
     }
     qlite_q8_set_feature_cap(~0u);
 }

@@ -32,7 +32,7 @@ typedef struct fcq_state {
     qlite_q8_cols cols;               /* integer output stage (folded bias) */
     qlite_hybrid_cols hc;             /* hybrid output stage */
     size_t packed_bytes, a_bytes;     /* scratch parts */
-    size_t ws_off, ws_bytes;          /* the GEMM's per-thread workspaces (AVX2; 0: none) */
+    size_t ws_off, ws_bytes, ws_rows; /* the GEMM's per-thread workspaces (AVX2; 0: none) */
 } fcq_state;
 
 /* Scratch: [packed W (tiles)] [A rows M x lda] [rowsum M] [hybrid su M, zu M]
@@ -88,7 +88,7 @@ static qlite_status fcq_eval(qlite_node *node) {
                              .prepacked = true, .cols = &s->cols, .c = y,
                              .ldc = s->N, .mode = QLITE_GEMM_Q8_BYTES,
                              .ws = s->ws_bytes ? (uint8_t *)node->scratch + s->ws_off : NULL,
-                             .ws_stride = s->ws_bytes};
+                             .ws_stride = s->ws_bytes, .ws_rows = s->ws_rows};
     qlite_q8_gemm_run(node, &g);
     return QLITE_OK;
 }
@@ -145,7 +145,7 @@ static qlite_status fch_eval(qlite_node *node) {
                              .cols = &s->cols, .c = y, .ldc = s->N,
                              .mode = QLITE_GEMM_Q8_INT32, .finish = fch_finish, .finish_ctx = &f,
                              .ws = s->ws_bytes ? (uint8_t *)node->scratch + s->ws_off : NULL,
-                             .ws_stride = s->ws_bytes};
+                             .ws_stride = s->ws_bytes, .ws_rows = s->ws_rows};
     qlite_q8_gemm_run(node, &g);
     return QLITE_OK;
 }
@@ -214,7 +214,9 @@ static qlite_status fcq_prepare(qlite_node *node, bool hybrid) {
     if (hybrid && s->a_bytes < s->lda) s->a_bytes = s->lda; /* the reference's one row */
     node->scratch_bytes = s->packed_bytes + s->a_bytes + 3 * s->M * sizeof(int32_t);
     /* AVX2: A's rows and each weight block widened to int16 once a GEMM call */
-    s->ws_bytes = (qlite_gemm_q8_ws_bytes(s->uk, s->M, s->K) + 63) / 64 * 64;
+    /* (rows through it in chunks of at most 240: a large batch does not grow it) */
+    s->ws_rows = s->M < 240 ? s->M : 240;
+    s->ws_bytes = (qlite_gemm_q8_ws_bytes(s->uk, s->ws_rows, s->K) + 63) / 64 * 64;
     s->ws_off = (node->scratch_bytes + 63) / 64 * 64;
     if (s->ws_bytes)
         node->scratch_bytes = s->ws_off + (size_t)qlite_node_threads(node) * s->ws_bytes;

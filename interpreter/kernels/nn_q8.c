@@ -159,22 +159,32 @@ static void pack_range(void *arg, size_t begin, size_t end) {
                        NULL);
 }
 
+/* Rows [m0, m1) of the GEMM, columns [n0, n1) (cols seen from n0), through ws (NULL: none)
+ * in chunks of at most g->ws_rows rows. */
+static void tiles_rows(const qlite_q8_gemm *g, size_t m0, size_t m1, size_t n0, size_t n1,
+                       const qlite_q8_cols *cols, void *ws) {
+    const size_t es = g->mode == QLITE_GEMM_Q8_INT32 ? 4 : 1;
+    const size_t step = ws && g->ws_rows ? g->ws_rows : m1 - m0;
+    for (size_t m = m0; m < m1; m += step) {
+        const size_t r = m1 - m < step ? m1 - m : step;
+        qlite_gemm_q8_tiles_ws(g->uk, r, n1 - n0, g->K, g->a + m * g->lda, g->lda,
+                               g->packed + n0 * qlite_gemm_q8_k4(g->K), cols,
+                               g->rowsum ? g->rowsum + m : NULL,
+                               (uint8_t *)g->c + (m * g->ldc + n0) * es, g->ldc, g->mode, ws);
+    }
+}
+
 /* ws: the running thread's workspace or NULL */
 static void tiles_run(const gemm_job *j, size_t begin, size_t end, void *ws) {
     const qlite_q8_gemm *g = j->g;
-    const size_t es = g->mode == QLITE_GEMM_Q8_INT32 ? 4 : 1;
     if (j->split_rows) {
         const size_t mr = g->uk->mr, m0 = begin * mr, m1 = end * mr < g->M ? end * mr : g->M;
-        qlite_gemm_q8_tiles_ws(g->uk, m1 - m0, g->N, g->K, g->a + m0 * g->lda, g->lda,
-                               g->packed, g->cols, g->rowsum ? g->rowsum + m0 : NULL,
-                               (uint8_t *)g->c + m0 * g->ldc * es, g->ldc, g->mode, ws);
+        tiles_rows(g, m0, m1, 0, g->N, g->cols, ws);
         if (g->finish) g->finish(g->finish_ctx, m0, m1, 0, g->N);
     } else {
         const size_t nr = g->uk->nr, n0 = begin * nr, n1 = end * nr < g->N ? end * nr : g->N;
         const qlite_q8_cols cols = qlite_q8_cols_from(g->cols, n0);
-        qlite_gemm_q8_tiles_ws(g->uk, g->M, n1 - n0, g->K, g->a, g->lda,
-                               g->packed + n0 * qlite_gemm_q8_k4(g->K), &cols, g->rowsum,
-                               (uint8_t *)g->c + n0 * es, g->ldc, g->mode, ws);
+        tiles_rows(g, 0, g->M, n0, n1, &cols, ws);
         if (g->finish) g->finish(g->finish_ctx, 0, g->M, n0, n1);
     }
 }

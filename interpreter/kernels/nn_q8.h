@@ -122,10 +122,11 @@ typedef struct qlite_q8_gemm {
     unsigned mode;
     void (*finish)(void *ctx, size_t m0, size_t m1, size_t n0, size_t n1);
     void *finish_ctx;
-    /* Optional: one workspace of ws_stride >= qlite_gemm_q8_ws_bytes(uk, M, K)
-     * bytes per thread for the tiles (qlite_gemm_q8_tiles_ws); NULL: none. */
+    /* Optional: one workspace of ws_stride >= qlite_gemm_q8_ws_bytes(uk,
+     * ws_rows, K) bytes per thread for the tiles (qlite_gemm_q8_tiles_ws,
+     * rows in chunks of ws_rows); NULL: none. */
     uint8_t *ws;
-    size_t ws_stride;
+    size_t ws_stride, ws_rows;
 } qlite_q8_gemm;
 
 /* True when the dot algorithm serves this GEMM (few rows, W in place). */
