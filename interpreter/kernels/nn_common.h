@@ -128,17 +128,6 @@ typedef int32_t qlite_v16i __attribute__((vector_size(64), aligned(4), may_alias
         (acc) = (qlite_v16f)(((qlite_v16i)(v) & m_) | ((qlite_v16i)(acc) & ~m_));       \
     } while (0)
 
-/*
- * Builds a function for AVX-512, AVX2 and the baseline, chosen once at load
- * by the CPU (ifunc): the 16-float vectors of the window kernels then run as
- * one AVX-512 or two AVX2 registers instead of four SSE ones.
- */
-#if defined(__x86_64__) && defined(__GNUC__) && defined(__linux__) && !defined(QLITE_NO_CLONES)
-#define QLITE_NN_ISA_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define QLITE_NN_ISA_CLONES
-#endif
-
 /* Splits [0, n) into `parts` near-equal ranges; range t is [*b, *e). */
 static inline void qlite_nn_split(size_t n, size_t parts, size_t t, size_t *b, size_t *e) {
     *b = n * t / parts;
