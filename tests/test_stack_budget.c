@@ -37,7 +37,8 @@
  * the AVX-512 int8 3x3 depthwise block's 17 KB table), int8 / dynamic
  * otherwise <= 23 KB, float <= 12.5 KB, also for ResNet-18 and
  * transformer_s128 in every mode, at 1 and 2 threads; under QLITE_MAX_ISA
- * avx2 / portable <= 12.5 KB. */
+ * avx2 <= 21.6 KB (the int8 GEMM's 12 KiB stack workspace for BATCH_MATMUL
+ * and RNN steps, gemm_q8.c), portable <= 12.5 KB. */
 #define QLITE_STACK_BUDGET (64u * 1024u)
 
 #if defined(__SANITIZE_ADDRESS__)
