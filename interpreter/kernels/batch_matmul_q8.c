@@ -157,15 +157,50 @@ static size_t bmat_offset(const bmmq_state *s, const bmmq_job *j, size_t mat) {
     return off;
 }
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define BMMQ_COLSUM_AVX512 1
+/* Column sums of one packed 16-column block (O16I4, gemm_q8.h: K4 / 4 groups of
+ * 64 bytes, 4 k of each of the 16 columns; padding bytes are zero): colsum[c] =
+ * sum_k of the packed values, the sums qlite_gemm_q8_pack forms from the source
+ * (there one byte at a time in SSE2 lanes for a transposed B: ~80% of its time in
+ * the attention's matmuls). Per group one VPMADDUBSW by 1s (pairs: |sum| <= 256, no
+ * saturation) and one VPMADDWD by 1s give the 16 columns' 4-k sums. Exact integer
+ * sums: the same values. */
+__attribute__((target("avx512f,avx512bw"))) static void block_colsum_avx512(
+    const int8_t *blk, size_t groups, size_t cols, int32_t *colsum) {
+    const __m512i ones8 = _mm512_set1_epi8(1), ones16 = _mm512_set1_epi16(1);
+    __m512i acc = _mm512_setzero_si512();
+    for (size_t g = 0; g < groups; g++) {
+        const __m512i v = _mm512_loadu_si512((const void *)(blk + g * 64));
+        acc = _mm512_add_epi32(acc, _mm512_madd_epi16(_mm512_maddubs_epi16(ones8, v), ones16));
+    }
+    _mm512_mask_storeu_epi32(colsum, (__mmask16)((1u << cols) - 1), acc);
+}
+#endif
+
 static void pack_range(void *arg, size_t begin, size_t end) {
     const bmmq_job *j = arg;
     const bmmq_state *s = j->s;
     const size_t blocks = (s->N + 15) / 16;
+#ifdef BMMQ_COLSUM_AVX512
+    const bool fast_sum = j->colsum && (qlite_q8_cpu_features() & QLITE_Q8_F_AVX512);
+#else
+    const bool fast_sum = false;
+#endif
     for (size_t i = begin; i < end; i++) {
         const size_t mat = i / blocks, blk = i % blocks;
+        int8_t *packed = j->packed + mat * s->packed_bytes;
         qlite_gemm_q8_pack(s->K, s->N, j->bsrc + bmat_offset(s, j, mat), j->ldb, j->bt,
-                           s->flip_b, blk, blk + 1, j->packed + mat * s->packed_bytes,
-                           j->colsum ? j->colsum + mat * s->N : NULL);
+                           s->flip_b, blk, blk + 1, packed,
+                           j->colsum && !fast_sum ? j->colsum + mat * s->N : NULL);
+#ifdef BMMQ_COLSUM_AVX512
+        if (fast_sum) {
+            const size_t k4 = qlite_gemm_q8_k4(s->K), c0 = blk * 16;
+            block_colsum_avx512(packed + blk * k4 * 16, k4 / 4, s->N - c0 < 16 ? s->N - c0 : 16,
+                                j->colsum + mat * s->N + c0);
+        }
+#endif
     }
 }
 
