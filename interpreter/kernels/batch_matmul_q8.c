@@ -27,6 +27,8 @@
  * output rows are written ldc apart. Dense operands keep the layout and paths
  * they had before views (same bits); with a view nothing folds.
  */
+#include <string.h>
+
 #include "kernels/bmm_views.h"
 #include "kernels/nn_q8.h"
 #include "kernels/nn_variants.h"
@@ -56,6 +58,10 @@ typedef struct bmmq_state {
     /* scratch layout (bytes) */
     size_t lda, packed_bytes, colsum_bytes, cbias_bytes, abuf_bytes;
     size_t bcopy_bytes;                    /* nb K N when B is a view with no step-1 dim */
+    size_t chunk_rows, chunks;             /* A rows per claimed item; items per batch */
+    bool dup;                              /* row chunks: each thread packs its own B copies */
+    size_t dup_bytes;                      /* [threads] packed + colsum + bias; flags [threads][nb] */
+    size_t dup_off;                        /* scratch offset of the dup area */
     int threads;
 } bmmq_state;
 
@@ -142,6 +148,7 @@ typedef struct bmmq_job {
     bool bdense;            /* bsrc is dense: matrix mat at mat K N */
     size_t chunk_rows;      /* rows of A per claimed item */
     size_t chunks;          /* items per batch: ceil(M / chunk_rows) */
+    uint8_t *dup_area;      /* s->dup: per thread B copies, then the packed flags */
 } bmmq_job;
 
 /* Element offset of distinct B matrix mat (mat counts B's own batch dims row-major). */
@@ -292,12 +299,32 @@ static void batches_range(void *arg, int thread, size_t begin, size_t end) {
                 pack_range((void *)j, bo * blocks, (bo + 1) * blocks);
                 mat_bias(s, j, bo);
             }
+            const bmmq_job *jm = j; /* where matrix bo is packed */
+            bmmq_job jt;
+            if (s->dup) { /* this thread's own copy of B matrix bo, packed on first use */
+                uint8_t *area = j->dup_area + (size_t)thread * s->dup_bytes;
+                bool *done = (bool *)(void *)(j->dup_area + (size_t)s->threads * s->dup_bytes) +
+                             (size_t)thread * s->nb;
+                jt = *j;
+                jt.packed = (int8_t *)area;
+                if (!s->b_const) {
+                    jt.colsum = (int32_t *)(void *)(area + s->nb * s->packed_bytes);
+                    jt.bias = (int32_t *)(void *)(area + s->nb * s->packed_bytes + s->colsum_bytes);
+                }
+                if (!done[bo]) {
+                    const size_t blocks = (s->N + 15) / 16;
+                    pack_range(&jt, bo * blocks, (bo + 1) * blocks);
+                    if (!s->b_const) mat_bias(s, &jt, bo);
+                    done[bo] = true;
+                }
+                jm = &jt;
+            }
             fill_a(s, j, ae, m0, rows, buf, rowsum, su, zu, tmp);
-            const qlite_q8_cols cols = mat_cols(s, j, bo);
+            const qlite_q8_cols cols = mat_cols(s, jm, bo);
             const size_t ldc = (size_t)j->st.y_rs;
             uint8_t *c = (uint8_t *)j->y + (ye + m0 * ldc) * es;
             qlite_gemm_q8_tiles(s->uk, rows, s->N, s->K, buf, s->lda,
-                                j->packed + bo * s->packed_bytes, &cols, rowsum, c, ldc,
+                                jm->packed + bo * s->packed_bytes, &cols, rowsum, c, ldc,
                                 s->hybrid ? QLITE_GEMM_Q8_INT32 : QLITE_GEMM_Q8_BYTES);
             if (s->hybrid) hybrid_finish_rows(s, j, bo, (float *)(void *)c, rows, su, zu);
         }
@@ -339,27 +366,18 @@ static qlite_status bmmq_eval(qlite_node *node) {
             bmmq_ref(s, j.a, j.b, j.y);
         return QLITE_OK;
     }
-    /* Fewer than 4 batches a thread (attention: 4 heads at 2 threads) are claimed in row
-     * chunks (>= 32 rows, a multiple of 16): with whole heads a thread that starts late
-     * leaves the other 3 of the 4 to one thread (profile 1T/2T x1.27-1.36). Their B
-     * matrices are packed first, split between the threads in matrix order like the
-     * chunks that use them (serial before: 4 heads' packing is under the threshold).
-     * With whole batches, a non-constant B with one matrix per batch (no broadcast:
-     * batch -> matrix is one-to-one) is packed by the thread that runs its batch, so the
-     * packed panels stay in that core's cache. Same packing and GEMM rows: same bits. */
-    j.chunk_rows = s->M;
-    j.chunks = 1;
-    const size_t want = 4 * (size_t)s->threads;
-    if (!s->fold && s->threads > 1 && s->batches < want) {
-        const size_t per = (want + s->batches - 1) / s->batches;
-        size_t cr = (s->M + per - 1) / per;
-        cr = (cr + 15) / 16 * 16;
-        if (cr < 32) cr = 32;
-        if (cr < s->M) {
-            j.chunk_rows = cr;
-            j.chunks = (s->M + cr - 1) / cr;
-        }
-    }
+    /* Row chunks (s->dup, prepare): every thread packs, on first use, its own copy of
+     * each B matrix its items multiply by (items are claimed head-major, so at 2 threads
+     * the caller packs heads 0-1 and the worker heads 2-3, a matrix twice only when a
+     * thread takes the other's item). Before, the matrices were packed in a parallel
+     * region of their own, split in matrix order, and half of them handed over to the
+     * other core. With whole batches, a non-constant B with one matrix per batch (no
+     * broadcast: batch -> matrix is one-to-one) is packed by the thread that runs its
+     * batch, so the packed panels stay in that core's cache. Same packing and GEMM rows:
+     * same bits. */
+    j.chunk_rows = s->chunk_rows;
+    j.chunks = s->chunks;
+    j.dup_area = sc + s->dup_off;
     qlite_bmm_strides_get(node->inputs[0], node->inputs[1], node->outputs[0], s->brank, s->ta,
                           s->tb, &j.st);
     j.bsrc = j.b;
@@ -381,12 +399,11 @@ static qlite_status bmmq_eval(qlite_node *node) {
         j.bt = false;
     }
     j.pack_own = !s->b_const && !s->fold && s->nb == s->batches && j.chunks == 1;
-    if (!j.pack_own) {
+    if (s->dup) {
+        memset(j.dup_area + (size_t)s->threads * s->dup_bytes, 0, (size_t)s->threads * s->nb);
+    } else if (!j.pack_own) {
         const size_t blocks = (s->N + 15) / 16;
-        if (j.chunks > 1 && s->nb > 1)
-            qlite_parallel_for(node, s->nb * blocks, pack_range, &j);
-        else
-            qlite_kernel_parallel(node, s->nb * blocks, 16 * s->K, pack_range, &j);
+        qlite_kernel_parallel(node, s->nb * blocks, 16 * s->K, pack_range, &j);
         if (!s->b_const) /* column terms of each matrix */
             for (size_t mat = 0; mat < s->nb; mat++) mat_bias(s, &j, mat);
     }
@@ -570,8 +587,31 @@ static qlite_status bmmq_prepare(qlite_node *node, bool hybrid) {
     const size_t ref_bytes = (s->lda + 63) / 64 * 64 + s->K * sizeof(float);
     size_t abufs = s->abuf_bytes * (s->fold ? 1 : (size_t)s->threads);
     if (abufs < ref_bytes) abufs = ref_bytes;
-    node->scratch_bytes =
-        s->nb * s->packed_bytes + s->colsum_bytes + s->cbias_bytes + abufs + s->bcopy_bytes;
+    /* Fewer than 4 batches a thread (attention: 4 heads at 2 threads) are claimed in row
+     * chunks (>= 32 rows, a multiple of 16): with whole heads a thread that starts late
+     * leaves the other 3 of the 4 to one thread (profile 1T/2T x1.27-1.36). Each thread
+     * then packs its own B copies (bmmq_eval): per thread the packed matrices, their
+     * column sums and terms, and a flag per matrix. */
+    s->chunk_rows = s->M;
+    s->chunks = 1;
+    const size_t want = 4 * (size_t)s->threads;
+    if (!s->fold && s->threads > 1 && s->batches < want) {
+        const size_t per = (want + s->batches - 1) / s->batches;
+        size_t cr = (s->M + per - 1) / per;
+        cr = (cr + 15) / 16 * 16;
+        if (cr < 32) cr = 32;
+        if (cr < s->M) {
+            s->chunk_rows = cr;
+            s->chunks = (s->M + cr - 1) / cr;
+        }
+    }
+    s->dup = s->chunks > 1;
+    s->dup_off = s->nb * s->packed_bytes + s->colsum_bytes + s->cbias_bytes + abufs;
+    s->dup_bytes = s->dup ? s->nb * s->packed_bytes + s->colsum_bytes + s->cbias_bytes : 0;
+    const size_t dup_total =
+        s->dup ? s->dup_bytes * (size_t)s->threads + ((size_t)s->threads * s->nb + 63) / 64 * 64
+               : 0;
+    node->scratch_bytes = s->dup_off + dup_total + s->bcopy_bytes;
     node->state = s;
     return QLITE_OK;
 }
