@@ -248,6 +248,17 @@ static void test_threads(void **state) {
         q8_params_set(&g1.px, 0.05f, -20);
         q8_params_set(&g1.py, 0.04f, 3);
         check_reduce(&rng, &g1, NULL);
+        /* the int8 transformer's mean over its 128 tokens (32 KiB: serial below 48 KiB
+         * read, reduce.c) and 192 tokens (48 KiB: threaded), at 1, 2 and 3 threads */
+        for (int t = 1; t <= 3; t++) {
+            red_case m = {.kind = kind, .dt = QLITE_DTYPE_INT8, .rank = 3, .dims = {1, 128, 256},
+                          .mask = 0x2, .keep = t == 2, .threads = t};
+            q8_params_set(&m.px, 0.05f, -5);
+            q8_params_set(&m.py, 0.03f, 11);
+            check_reduce(&rng, &m, NULL);
+            m.dims[1] = 192;
+            check_reduce(&rng, &m, NULL);
+        }
         red_case f = {.kind = kind, .dt = QLITE_DTYPE_INT8, .rank = 2, .dims = {50, 4099},
                       .mask = 0x1, .threads = 3};
         q8_params_set(&f.px, 0.03f, 7);

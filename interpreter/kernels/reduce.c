@@ -278,6 +278,16 @@ static void reduce_general(const reduce_state *s, const float *x, float *y, doub
  */
 #define RED_COST(n, es) ((n) * (es) * 2 + 1)
 
+/*
+ * The int8 columns path runs on threads only from this many bytes read. Below it the
+ * split does not pay: the int8 transformer's mean over its 128 tokens (128 x 256 codes,
+ * 32 KiB, just over the cost threshold at 256 x 257 units) took 1.25-1.4x its serial
+ * time at 2 threads (each thread reads half the columns of every token, and the tokens
+ * were written split between the cores), while MobileNetV2's int8 pool (7 x 7 x 1280,
+ * 61 KiB) was 1.0-1.2x faster threaded than serial. Same sums in any split: same bits.
+ */
+#define RED_Q8_COLS_MIN ((size_t)48 << 10)
+
 static qlite_status reduce_eval_f32(qlite_node *node) {
     const reduce_state *s = node->state;
     const float *x = node->inputs[0]->data;
@@ -482,8 +492,11 @@ static qlite_status reduce_eval_q8(qlite_node *node) {
     }
     case PATH_COLS: {
         reduce_cols_job j = {s, x, y, node->scratch};
-        qlite_kernel_parallel(node, s->inner, RED_COST(s->outer * s->r, 1), reduce_q8_cols_range,
-                              &j);
+        if (s->outer * s->r * s->inner < RED_Q8_COLS_MIN)
+            reduce_q8_cols_range(&j, 0, s->inner);
+        else
+            qlite_kernel_parallel(node, s->inner, RED_COST(s->outer * s->r, 1),
+                                  reduce_q8_cols_range, &j);
         break;
     }
     default:
