@@ -60,7 +60,7 @@ typedef struct bmmq_state {
     size_t bcopy_bytes;                    /* nb K N when B is a view with no step-1 dim */
     size_t chunk_rows, chunks;             /* A rows per claimed item; items per batch */
     bool dup;                              /* row chunks: each thread packs its own B copies */
-    size_t dup_bytes;                      /* [threads] packed + colsum + bias; flags [threads][nb] */
+    size_t dup_bytes;                      /* packed + colsum + bias of one thread */
     size_t dup_off;                        /* scratch offset of the dup area */
     int threads;
 } bmmq_state;
@@ -148,7 +148,7 @@ typedef struct bmmq_job {
     bool bdense;            /* bsrc is dense: matrix mat at mat K N */
     size_t chunk_rows;      /* rows of A per claimed item */
     size_t chunks;          /* items per batch: ceil(M / chunk_rows) */
-    uint8_t *dup_area;      /* s->dup: per thread B copies, then the packed flags */
+    uint8_t *dup_area;      /* s->dup: threads 1.. B copies (0: the shared ones), flags */
 } bmmq_job;
 
 /* Element offset of distinct B matrix mat (mat counts B's own batch dims row-major). */
@@ -302,8 +302,12 @@ static void batches_range(void *arg, int thread, size_t begin, size_t end) {
             const bmmq_job *jm = j; /* where matrix bo is packed */
             bmmq_job jt;
             if (s->dup) { /* this thread's own copy of B matrix bo, packed on first use */
-                uint8_t *area = j->dup_area + (size_t)thread * s->dup_bytes;
-                bool *done = (bool *)(void *)(j->dup_area + (size_t)s->threads * s->dup_bytes) +
+                /* thread 0: the shared packed / colsum / bias area (same layout) */
+                uint8_t *area = thread == 0
+                                    ? (uint8_t *)j->packed
+                                    : j->dup_area + (size_t)(thread - 1) * s->dup_bytes;
+                bool *done = (bool *)(void *)(j->dup_area +
+                                              (size_t)(s->threads - 1) * s->dup_bytes) +
                              (size_t)thread * s->nb;
                 jt = *j;
                 jt.packed = (int8_t *)area;
@@ -400,7 +404,8 @@ static qlite_status bmmq_eval(qlite_node *node) {
     }
     j.pack_own = !s->b_const && !s->fold && s->nb == s->batches && j.chunks == 1;
     if (s->dup) {
-        memset(j.dup_area + (size_t)s->threads * s->dup_bytes, 0, (size_t)s->threads * s->nb);
+        memset(j.dup_area + (size_t)(s->threads - 1) * s->dup_bytes, 0,
+               (size_t)s->threads * s->nb);
     } else if (!j.pack_own) {
         const size_t blocks = (s->N + 15) / 16;
         qlite_kernel_parallel(node, s->nb * blocks, 16 * s->K, pack_range, &j);
@@ -609,7 +614,8 @@ static qlite_status bmmq_prepare(qlite_node *node, bool hybrid) {
     s->dup_off = s->nb * s->packed_bytes + s->colsum_bytes + s->cbias_bytes + abufs;
     s->dup_bytes = s->dup ? s->nb * s->packed_bytes + s->colsum_bytes + s->cbias_bytes : 0;
     const size_t dup_total =
-        s->dup ? s->dup_bytes * (size_t)s->threads + ((size_t)s->threads * s->nb + 63) / 64 * 64
+        s->dup ? s->dup_bytes * (size_t)(s->threads - 1) +
+                     ((size_t)s->threads * s->nb + 63) / 64 * 64
                : 0;
     node->scratch_bytes = s->dup_off + dup_total + s->bcopy_bytes;
     node->state = s;
