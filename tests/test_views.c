@@ -222,6 +222,19 @@ static int32_t build_path(const path *p, const char *name, qlite_dtype dt, const
     return x;
 }
 
+/* Ends the writer W's graph (inputs, output y) and opens the model. */
+static built finish(uint32_t n_in, const int32_t *in, int32_t y) {
+    assert_qlite_ok(qlite_writer_set_inputs(W, n_in, in));
+    assert_qlite_ok(qlite_writer_set_outputs(W, 1, &y));
+    built bm = {0};
+    size_t size;
+    assert_qlite_ok(qlite_writer_write_memory(W, &bm.bytes, &size));
+    qlite_writer_destroy(W);
+    W = NULL;
+    assert_qlite_ok(qlite_model_open_memory(bm.bytes, size, 0, &bm.m));
+    return bm;
+}
+
 static built build(const vcase *c, qlite_dtype dt) {
     const bool q8 = dt == QLITE_DTYPE_INT8;
     static qlite_quant qa, qb, qy;
@@ -254,15 +267,7 @@ static built build(const vcase *c, qlite_dtype dt) {
         int64_t td[MAXR];
         y = add_transpose(y, r, yd, c->operm, dt, q8 ? &qy : NULL, td);
     }
-    assert_qlite_ok(qlite_writer_set_inputs(W, 2, (int32_t[]){xa, xb}));
-    assert_qlite_ok(qlite_writer_set_outputs(W, 1, &y));
-    built bm = {0};
-    size_t size;
-    assert_qlite_ok(qlite_writer_write_memory(W, &bm.bytes, &size));
-    qlite_writer_destroy(W);
-    W = NULL;
-    assert_qlite_ok(qlite_model_open_memory(bm.bytes, size, 0, &bm.m));
-    return bm;
+    return finish(2, (int32_t[]){xa, xb}, y);
 }
 
 static void unbuild(built *bm) {
@@ -453,17 +458,7 @@ static uint32_t elided_of(const built *bm, uint32_t flags, qlite_observer_fn obs
     return n;
 }
 
-static built finish2(int32_t x, int32_t y) {
-    assert_qlite_ok(qlite_writer_set_inputs(W, 1, &x));
-    assert_qlite_ok(qlite_writer_set_outputs(W, 1, &y));
-    built bm = {0};
-    size_t size;
-    assert_qlite_ok(qlite_writer_write_memory(W, &bm.bytes, &size));
-    qlite_writer_destroy(W);
-    W = NULL;
-    assert_qlite_ok(qlite_model_open_memory(bm.bytes, size, 0, &bm.m));
-    return bm;
-}
+static built finish2(int32_t x, int32_t y) { return finish(1, &x, y); }
 
 static void test_graph_output_stays(void **state) {
     (void)state;
