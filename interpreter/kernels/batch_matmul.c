@@ -18,8 +18,9 @@
  * with neither matrix dim of step 1 is copied dense first (per thread); the
  * output's rows are ldc apart. A B view read transposed (the transformer's k)
  * is packed for the fast AVX-512 O16 GEMM by 16 x 16 register transposes
- * here (the GEMM's own packing stores one float at a time). With a view nothing folds. Dense operands keep
- * exactly the strides and paths they had before views (same bits).
+ * here (the GEMM's own packing stores one float at a time). With a view
+ * nothing folds. Dense operands keep exactly the strides and paths they had
+ * before views (same bits).
  *
  * Other dtypes (int8/uint8 operands, float32 x int8 hybrid, float16 B) are
  * the variants of batch_matmul_q8.c / batch_matmul_f16.c (nn_variants.h);
@@ -77,9 +78,7 @@ static qlite_gemm_f32_args batch_args(const bmm_state *s, const qlite_bmm_stride
     qlite_bmm_offsets(st, s->bdims, s->brank, batch, &ao, &bo, &yo);
     const float *B = b + bo;
     if (!qlite_bmm_b_layout(st, s->K, s->N, s->tb, &ldb, &bt)) {
-        for (size_t k = 0; k < s->K; k++)
-            for (size_t n = 0; n < s->N; n++)
-                bcopy[k * s->N + n] = B[k * (size_t)st->b_ks + n * (size_t)st->b_ns];
+        qlite_bmm_copy_b(st, B, sizeof(float), s->K, s->N, bcopy);
         B = bcopy;
         ldb = s->N;
         bt = false;
@@ -265,15 +264,9 @@ static qlite_status bmm_prepare(qlite_node *node) {
     }
     const qlite_tensor *y = node->outputs[0];
     s->fold = b_shared && a_dense && s->batches > 1 && !a->is_view && !b->is_view && !y->is_view;
-    if (b->is_view && b->rank >= 2) {
-        qlite_bmm_strides vs;
-        size_t ldb;
-        bool bt;
-        qlite_bmm_strides_get(a, b, y, s->brank, s->ta, s->tb, &vs); /* y's: unused here */
-        s->b_view = true;
-        if (!qlite_bmm_b_layout(&vs, s->K, s->N, s->tb, &ldb, &bt))
-            s->bcopy_floats = (s->K * s->N + 15) / 16 * 16;
-    }
+    s->b_view = b->is_view && b->rank >= 2;
+    if (qlite_bmm_b_copied(a, b, y, s->brank, s->ta, s->tb, s->K, s->N))
+        s->bcopy_floats = (s->K * s->N + 15) / 16 * 16;
     if (s->fold) {
         node->scratch_bytes = qlite_gemm_f32_scratch_bytes(s->uk, s->batches * s->M, s->N, s->K);
     } else {
@@ -290,7 +283,6 @@ static qlite_status bmm_eval(qlite_node *node) {
     return ((const bmm_state *)node->state)->eval(node);
 }
 
-/* B (input 1) float16 is read in place by batch_matmul_f16.c */
 /* Views: float32 x float32 (here) and the integer variant (batch_matmul_q8.c);
  * not hybrid, float16 or sparse B. */
 bool qlite_bmm_takes_view(const qlite_op_info *op, const qlite_tensor_info *const *in,

@@ -390,13 +390,9 @@ static qlite_status bmmq_eval(qlite_node *node) {
         /* a B view with no step-1 matrix dim: a dense copy of every matrix first */
         uint8_t *dense = sc + node->scratch_bytes - s->bcopy_bytes;
         j.bdense = false; /* bmat_offset of the view */
-        for (size_t mat = 0; mat < s->nb; mat++) {
-            const uint8_t *src = j.b + bmat_offset(s, &j, mat);
-            uint8_t *dst = dense + mat * s->K * s->N;
-            for (size_t k = 0; k < s->K; k++)
-                for (size_t n = 0; n < s->N; n++)
-                    dst[k * s->N + n] = src[k * (size_t)j.st.b_ks + n * (size_t)j.st.b_ns];
-        }
+        for (size_t mat = 0; mat < s->nb; mat++)
+            qlite_bmm_copy_b(&j.st, j.b + bmat_offset(s, &j, mat), 1, s->K, s->N,
+                             dense + mat * s->K * s->N);
         j.bsrc = dense;
         j.bdense = true;
         j.ldb = s->N;
@@ -573,14 +569,8 @@ static qlite_status bmmq_prepare(qlite_node *node, bool hybrid) {
     const bool views = a->is_view || b->is_view || y->is_view;
     s->fold = b_shared && a_dense && s->batches > 1 && !views;
     if (s->batches == 1 && !views) s->fold = true; /* one GEMM: its own threading */
-    if (b->is_view && b->rank >= 2) {
-        qlite_bmm_strides vs;
-        size_t ldb;
-        bool bt;
-        qlite_bmm_strides_get(a, b, y, s->brank, s->ta, s->tb, &vs); /* y's: unused here */
-        if (!qlite_bmm_b_layout(&vs, s->K, s->N, s->tb, &ldb, &bt))
-            s->bcopy_bytes = (s->nb * s->K * s->N + 63) / 64 * 64;
-    }
+    if (qlite_bmm_b_copied(a, b, y, s->brank, s->ta, s->tb, s->K, s->N))
+        s->bcopy_bytes = (s->nb * s->K * s->N + 63) / 64 * 64;
     s->lda = qlite_gemm_q8_k4(s->K);
     s->packed_bytes = (qlite_gemm_q8_packed_size(s->K, s->N) + 63) / 64 * 64;
     s->colsum_bytes = s->b_const ? 0 : (s->nb * s->N * sizeof(int32_t) + 63) / 64 * 64;

@@ -14,6 +14,8 @@
 #ifndef QLITE_BMM_VIEWS_H
 #define QLITE_BMM_VIEWS_H
 
+#include <string.h>
+
 #include "kernel.h"
 
 typedef struct qlite_bmm_strides {
@@ -85,6 +87,32 @@ static inline bool qlite_bmm_b_layout(const qlite_bmm_strides *s, size_t K, size
         return true;
     }
     return false;
+}
+
+/* Whether B is a view the GEMM cannot read in place (neither matrix dim of
+ * step 1; at prepare: y's strides are not read for this): the kernel then
+ * copies each B matrix dense first (qlite_bmm_copy_b). */
+static inline bool qlite_bmm_b_copied(const qlite_tensor *a, const qlite_tensor *b,
+                                      const qlite_tensor *y, uint32_t brank, bool ta, bool tb,
+                                      size_t K, size_t N) {
+    if (!b->is_view || b->rank < 2) return false;
+    qlite_bmm_strides vs;
+    size_t ldb;
+    bool bt;
+    qlite_bmm_strides_get(a, b, y, brank, ta, tb, &vs);
+    return !qlite_bmm_b_layout(&vs, K, N, tb, &ldb, &bt);
+}
+
+/* The B matrix at src (elements of es bytes, steps b_ks / b_ns) into dst as a
+ * dense K x N matrix. */
+static inline void qlite_bmm_copy_b(const qlite_bmm_strides *s, const void *src, size_t es,
+                                    size_t K, size_t N, void *dst) {
+    const uint8_t *from = src;
+    uint8_t *to = dst;
+    for (size_t k = 0; k < K; k++)
+        for (size_t n = 0; n < N; n++)
+            memcpy(to + (k * N + n) * es,
+                   from + (k * (size_t)s->b_ks + n * (size_t)s->b_ns) * es, es);
 }
 
 /* BATCH_MATMUL's kernel.h takes_view (batch_matmul.c): float32 x float32 and

@@ -155,15 +155,29 @@ void qlite_bcast_iter_next_row(const qlite_bcast *b, qlite_bcast_iter *it) {
 /* Below this much work (in simple float ops) threads cost more than they save. */
 #define PARALLEL_MIN_WORK (1u << 16)
 
+/* Whether count items of cost_per_item are worth the node's threads. */
+static bool worth_threads(const qlite_node *node, size_t count, size_t cost_per_item) {
+    if (cost_per_item == 0) cost_per_item = 1;
+    size_t work = count > SIZE_MAX / cost_per_item ? SIZE_MAX : count * cost_per_item;
+    return count > 1 && work >= PARALLEL_MIN_WORK && qlite_node_threads(node) > 1;
+}
+
 void qlite_kernel_parallel(const qlite_node *node, size_t count, size_t cost_per_item,
                            qlite_range_fn fn, void *arg) {
     if (count == 0) return;
-    if (cost_per_item == 0) cost_per_item = 1;
-    size_t work = count > SIZE_MAX / cost_per_item ? SIZE_MAX : count * cost_per_item;
-    if (count > 1 && work >= PARALLEL_MIN_WORK && qlite_node_threads(node) > 1)
+    if (worth_threads(node, count, cost_per_item))
         qlite_parallel_for(node, count, fn, arg);
     else
         fn(arg, 0, count);
+}
+
+void qlite_kernel_parallel_thread(const qlite_node *node, size_t count, size_t cost_per_item,
+                                  qlite_thread_range_fn fn, void *arg) {
+    if (count == 0) return;
+    if (worth_threads(node, count, cost_per_item))
+        qlite_parallel_for_thread(node, count, fn, arg);
+    else
+        fn(arg, 0, 0, count);
 }
 
 void qlite_shape_strides(uint32_t rank, const int64_t *dims, int64_t *strides) {

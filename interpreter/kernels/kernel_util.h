@@ -200,5 +200,9 @@ size_t qlite_node_shape_op_elem(const qlite_node *node, const qlite_tensor *in,
  */
 void qlite_kernel_parallel(const qlite_node *node, size_t count, size_t cost_per_item,
                            qlite_range_fn fn, void *arg);
+/* The same rule for a range function that is told its thread's index
+ * (qlite_parallel_for_thread; inline: thread 0). */
+void qlite_kernel_parallel_thread(const qlite_node *node, size_t count, size_t cost_per_item,
+                                  qlite_thread_range_fn fn, void *arg);
 
 #endif /* QLITE_KERNEL_UTIL_H */

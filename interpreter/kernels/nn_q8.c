@@ -214,15 +214,10 @@ void qlite_q8_gemm_run(const qlite_node *node, const qlite_q8_gemm *g) {
     j.split_rows = j.row_tiles >= 2 * threads || j.row_tiles >= j.panels;
     const size_t items = j.split_rows ? j.row_tiles : j.panels;
     const size_t per = (g->M * g->N * g->K / 8) / (items ? items : 1);
-    if (g->ws) {
-        /* per-thread workspaces: qlite_kernel_parallel's rule with the thread's index */
-        if (threads > 1 && items > 1 && items * per >= (1u << 16))
-            qlite_parallel_for_thread(node, items, tiles_range_ws, &j);
-        else
-            tiles_range_ws(&j, 0, 0, items);
-        return;
-    }
-    qlite_kernel_parallel(node, items, per, tiles_range, &j);
+    if (g->ws) /* per-thread workspaces: the range is told its thread */
+        qlite_kernel_parallel_thread(node, items, per, tiles_range_ws, &j);
+    else
+        qlite_kernel_parallel(node, items, per, tiles_range, &j);
 }
 
 /* ---------------------------------------------------------------- */
