@@ -115,6 +115,16 @@ static void dw_pixel_acc(const dwq_state *s, const dwq_job *j, int64_t n, int64_
 
 /* ---- x86 blocks of channels ---- */
 
+/* Output pixels [*oxa, *oxb) of a row whose whole window row is inside the input
+ * (every kernel column; the x86 row kernels take them without pad checks). */
+static inline void dw_inner_cols(const qlite_conv_geom *g, int64_t *oxa, int64_t *oxb) {
+    int64_t a = 0, b = g->OW;
+    while (a < g->OW && a * g->sw - g->pl < 0) a++;
+    while (b > a && (b - 1) * g->sw - g->pl + (g->KW - 1) * g->dw >= g->W) b--;
+    *oxa = a;
+    *oxb = b;
+}
+
 #ifdef QLITE_Q8_X86
 /*
  * Interior pixels of one output row with VPDPBUSD, 64 channels per block
@@ -678,10 +688,8 @@ Q8_AVX512 static void dw_row_avx512(const dwq_state *s, const dwq_job *j, size_t
     int64_t ky0 = 0, ky1 = KH;
     while (ky0 < KH && oy * sh - pt + ky0 * dh < 0) ky0++;
     while (ky1 > ky0 && oy * sh - pt + (ky1 - 1) * dh >= H) ky1--;
-    /* the pixels whose whole window row is inside the input: [oxa, oxb) */
-    int64_t oxa = 0, oxb = OW;
-    while (oxa < OW && oxa * sw - pl < 0) oxa++;
-    while (oxb > oxa && (oxb - 1) * sw - pl + (KW - 1) * dw >= W) oxb--;
+    int64_t oxa, oxb; /* the pixels whose whole window row is inside the input */
+    dw_inner_cols(g, &oxa, &oxb);
     /* every kernel row inside: the interior pixels by VPDPBUSD, the edges below */
     const bool inner = ky0 == 0 && ky1 == KH;
     /* 32 channels at stride 1 (pixel pairs): the interior only; otherwise every pixel */
@@ -1036,13 +1044,7 @@ Q8_AVX2 static void dw2_row_avx2(const dwq_state *s, const dwq_job *j, int64_t n
     const size_t O = nb * 16;
     int64_t lo = 0, hi = 0; /* interior pixels [lo, hi) */
     const int64_t iy0 = oy * g->sh - g->pt, iy1 = iy0 + (g->KH - 1) * g->dh;
-    if (iy0 >= 0 && iy1 < g->H) {
-        lo = (g->pl + g->sw - 1) / g->sw;
-        const int64_t last = g->W - 1 + g->pl - (g->KW - 1) * g->dw; /* ox * sw <= last */
-        hi = last < 0 ? 0 : last / g->sw + 1;
-        if (hi > g->OW) hi = g->OW;
-        if (lo > hi) lo = hi;
-    }
+    if (iy0 >= 0 && iy1 < g->H) dw_inner_cols(g, &lo, &hi);
     for (int64_t ox = 0; ox < lo; ox++) dw2_block_avx2(s, j, n, oy, ox, nb, yrow + ox * O);
     if (lo < hi) {
         const bool sgn = s->is_signed;
