@@ -8,8 +8,9 @@
  *     the fewest dims whose inner dim is contiguous (qlite_bcast), and an
  *     iterator that walks it row by row from any flat position (so a thread
  *     can start in the middle);
- *   - qlite_kernel_parallel(): qlite_parallel_for() only when the work is
- *     large enough to pay for waking threads.
+ *   - qlite_kernel_parallel() / qlite_kernel_parallel_thread():
+ *     qlite_parallel_for() / qlite_parallel_for_thread() only when the work
+ *     is large enough to pay for waking threads.
  */
 #ifndef QLITE_KERNEL_UTIL_H
 #define QLITE_KERNEL_UTIL_H
