@@ -119,50 +119,73 @@ static void softmax_q8_row_neon(const qlite_q8_softmax_params *p, const uint8_t 
 #define SMQ_TARGET __attribute__((target("avx2")))
 
 /*
- * AVX2 row (x86 CPUs without the AVX-512 row, or capped to AVX2), the
- * scheme of the portable row (elementwise_q8.c) 8 elements at a time: the
- * extreme on the bytes (int8 flipped by 0x80 to compare unsigned), e[d] by
- * VPGATHERDD, S in 64-bit lanes, and floor(N / D) from q0 = trunc(N * (1 / D))
- * with N formed in double (e and r exact, one rounding each for the product,
- * the sum and the quotient: q0 within 2^-34 of N / D as there), corrected by
- * one exact integer step. AVX2 has neither 64-bit products nor unsigned
- * 64-bit compares: q D = q Dlo + (q Dhi << 32) (q < 2^17, modulo 2^64 and
- * exact since q D < N + D < 2^64), compares with the sign bits flipped.
- * The last n % 8 elements take the reference's division.
+ * AVX2 row (x86 CPUs without the AVX-512 row, or capped to AVX2), exact
+ * like every variant:
+ *   1. the extreme on the bytes (int8 flipped by 0x80 to compare unsigned),
+ *      32 at a time;
+ *   2. e[d] by VPGATHERDD, 8 at a time, S in 64-bit lanes; rows of up to
+ *      SMQ_EBUF values keep the gathered e on the stack for step 3;
+ *   3. q = floor(T), T = (e R + S 2^15) / D = e R / D + 1/2 (D = S 2^16),
+ *      from t = e c + 1/2 in double with c = R / D rounded once (R <= 2^32
+ *      and D < 2^63, S < 2^47, are exact doubles; e < 2^24 too). T <= 2^16 + 2
+ *      and t is within 2^-34 of it (c and the product 2^-53 relative each on a
+ *      value < 2^17, the sum half an ulp, 2^-37), so floor(t) = floor(T)
+ *      whenever t - floor(t) (exact) is in [2^-30, 1 - 2^-30]. A group of 8
+ *      with a lane outside that band (T an integer or within 2^-30 of one,
+ *      e.g. a constant row of 512 values with R = 2^24: T = 1) takes the
+ *      reference's integer division for all 8 (smq_exact8);
+ *   4. zy added and the clamp taken after saturating narrowing: q <= 2^16 + 2
+ *      becomes at most int16 32767 (above every qmax), and each step is
+ *      monotone and the identity on [qmin, qmax].
+ * The last n % 8 values run steps 2-4 on 8 bytes copied to a buffer and
+ * padded with the extreme (d = 0, a valid index); their sum is scalar.
  */
+#define SMQ_EBUF 1024
+
 SMQ_TARGET static inline __m256i smq_widen8(const uint8_t *p, bool sg) {
     const __m128i v = _mm_loadl_epi64((const __m128i *)p);
     return sg ? _mm256_cvtepi8_epi32(v) : _mm256_cvtepu8_epi32(v);
 }
 
-/* unsigned a > b on 64-bit lanes (-1 / 0) */
-SMQ_TARGET static inline __m256i smq_gtu64(__m256i a, __m256i b) {
-    const __m256i k = _mm256_set1_epi64x(INT64_MIN);
-    return _mm256_cmpgt_epi64(_mm256_xor_si256(a, k), _mm256_xor_si256(b, k));
+typedef struct smq_k {
+    __m256d c, half, eps, eps1;  /* R / D, 1/2, 2^-30, 1 - 2^-30 */
+    __m128i zy16, lo8, hi8;
+    uint64_t r, halfi, den;      /* for smq_exact8 */
+    bool sg;
+} smq_k;
+
+/* The reference's division for 8 gathered e values (the rare near-integer groups). */
+__attribute__((noinline)) static void smq_exact8(const smq_k *k, const uint32_t e[8],
+                                                 int32_t q[8]) {
+    for (int l = 0; l < 8; l++) q[l] = (int32_t)(((uint64_t)e[l] * k->r + k->halfi) / k->den);
 }
 
-typedef struct smq_div4 {
-    __m256i r, half, den, den_hi;
-    __m256d rd, halfd, inv;
-    bool r32; /* r = 2^32: e r is a shift */
-} smq_div4;
-
-/* floor((e r + S 2^15) / (S 2^16)) of 4 e values, int32 in the 4 lanes */
-SMQ_TARGET static inline __m128i smq_q4(const smq_div4 *k, __m128i e4) {
-    const __m256i e64 = _mm256_cvtepu32_epi64(e4);
-    const __m256i num = _mm256_add_epi64(
-        k->r32 ? _mm256_slli_epi64(e64, 32) : _mm256_mul_epu32(e64, k->r), k->half);
-    const __m256d numd = _mm256_add_pd(_mm256_mul_pd(_mm256_cvtepi32_pd(e4), k->rd), k->halfd);
-    __m256i q = _mm256_cvtepi32_epi64(_mm256_cvttpd_epi32(_mm256_mul_pd(numd, k->inv)));
-    const __m256i prod = _mm256_add_epi64(_mm256_mul_epu32(q, k->den),
-                                          _mm256_slli_epi64(_mm256_mul_epu32(q, k->den_hi), 32));
-    const __m256i over = smq_gtu64(prod, num);
-    const __m256i short_ = smq_gtu64(k->den, _mm256_sub_epi64(num, prod)); /* num - prod < den */
-    const __m256i under = _mm256_andnot_si256(_mm256_or_si256(over, short_),
-                                              _mm256_set1_epi64x(-1));
-    q = _mm256_sub_epi64(_mm256_add_epi64(q, over), under);
-    const __m256i even = _mm256_permutevar8x32_epi32(q, _mm256_setr_epi32(0, 2, 4, 6, 0, 2, 4, 6));
-    return _mm256_castsi256_si128(even);
+/* The 8 output bytes of the e values in ev's int32 lanes (steps 3 and 4). */
+SMQ_TARGET static inline __m128i smq_out8(const smq_k *k, __m256i ev) {
+    const __m256d t0 = _mm256_add_pd(
+        _mm256_mul_pd(_mm256_cvtepi32_pd(_mm256_castsi256_si128(ev)), k->c), k->half);
+    const __m256d t1 = _mm256_add_pd(
+        _mm256_mul_pd(_mm256_cvtepi32_pd(_mm256_extracti128_si256(ev, 1)), k->c), k->half);
+    const __m256d f0 = _mm256_round_pd(t0, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+    const __m256d f1 = _mm256_round_pd(t1, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+    const __m256d r0 = _mm256_sub_pd(t0, f0), r1 = _mm256_sub_pd(t1, f1);
+    const __m256d bad =
+        _mm256_or_pd(_mm256_or_pd(_mm256_cmp_pd(r0, k->eps, _CMP_LT_OQ),
+                                  _mm256_cmp_pd(r0, k->eps1, _CMP_GT_OQ)),
+                     _mm256_or_pd(_mm256_cmp_pd(r1, k->eps, _CMP_LT_OQ),
+                                  _mm256_cmp_pd(r1, k->eps1, _CMP_GT_OQ)));
+    __m128i q0 = _mm256_cvttpd_epi32(f0), q1 = _mm256_cvttpd_epi32(f1);
+    if (_mm256_movemask_pd(bad)) {
+        uint32_t e[8];
+        int32_t q[8];
+        _mm256_storeu_si256((__m256i *)e, ev);
+        smq_exact8(k, e, q);
+        q0 = _mm_loadu_si128((const __m128i *)q);
+        q1 = _mm_loadu_si128((const __m128i *)(q + 4));
+    }
+    const __m128i w = _mm_adds_epi16(_mm_packs_epi32(q0, q1), k->zy16);
+    if (k->sg) return _mm_min_epi8(_mm_max_epi8(_mm_packs_epi16(w, w), k->lo8), k->hi8);
+    return _mm_min_epu8(_mm_max_epu8(_mm_packus_epi16(w, w), k->lo8), k->hi8);
 }
 
 SMQ_TARGET static void softmax_q8_row_avx2(const qlite_q8_softmax_params *p, const uint8_t *x,
@@ -190,53 +213,57 @@ SMQ_TARGET static void softmax_q8_row_avx2(const qlite_q8_softmax_params *p, con
         umax = u > umax ? u : umax;
         umin = u < umin ? u : umin;
     }
-    const uint8_t um = (uint8_t)((p->use_min ? umin : umax) ^ flip);
-    const int32_t m = sg ? (int32_t)(int8_t)um : (int32_t)um; /* the decoded extreme */
+    const uint8_t um = (uint8_t)((p->use_min ? umin : umax) ^ flip); /* the extreme's byte */
+    const int32_t m = qlite_q8_decode(um, sg);
     const uint32_t *e = p->e;
     const size_t n8 = n & ~(size_t)7;
+    const bool keep = n <= SMQ_EBUF;
+    uint32_t ebuf[SMQ_EBUF];
     const __m256i vm = _mm256_set1_epi32(m);
-    __m256i s0 = _mm256_setzero_si256();
+    __m256i s0 = _mm256_setzero_si256(), s1 = _mm256_setzero_si256();
     for (i = 0; i < n8; i += 8) {
         const __m256i d = _mm256_abs_epi32(_mm256_sub_epi32(vm, smq_widen8(x + i, sg)));
         const __m256i ev = _mm256_i32gather_epi32((const int *)e, d, 4);
+        if (keep) _mm256_storeu_si256((__m256i *)(ebuf + i), ev);
         s0 = _mm256_add_epi64(s0, _mm256_cvtepu32_epi64(_mm256_castsi256_si128(ev)));
-        s0 = _mm256_add_epi64(s0, _mm256_cvtepu32_epi64(_mm256_extracti128_si256(ev, 1)));
+        s1 = _mm256_add_epi64(s1, _mm256_cvtepu32_epi64(_mm256_extracti128_si256(ev, 1)));
     }
     uint64_t sl[4];
-    _mm256_storeu_si256((__m256i *)sl, s0);
+    _mm256_storeu_si256((__m256i *)sl, _mm256_add_epi64(s0, s1));
     uint64_t sum = sl[0] + sl[1] + sl[2] + sl[3];
     for (i = n8; i < n; i++) {
         const int32_t v = qlite_q8_decode(x[i], sg);
         sum += e[v > m ? v - m : m - v];
     }
-    const uint64_t den = sum << 16, half = sum << 15;
-    const smq_div4 k = {.r = _mm256_set1_epi64x((long long)p->r),
-                        .half = _mm256_set1_epi64x((long long)half),
-                        .den = _mm256_set1_epi64x((long long)den),
-                        .den_hi = _mm256_set1_epi64x((long long)(den >> 32)),
-                        .rd = _mm256_set1_pd((double)p->r),
-                        .halfd = _mm256_set1_pd((double)(int64_t)half),
-                        .inv = _mm256_set1_pd(1.0 / (double)(int64_t)den),
-                        .r32 = p->r >> 32 != 0};
-    const __m128i zy = _mm_set1_epi32(p->zy), lo = _mm_set1_epi32(p->qmin),
-                  hi = _mm_set1_epi32(p->qmax);
-    const __m128i low_bytes = _mm_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, -1, -1, -1, -1, -1, -1,
-                                            -1, -1);
+    const uint64_t den = sum << 16;
+    smq_k k;
+    k.c = _mm256_set1_pd((double)p->r / (double)(int64_t)den);
+    k.half = _mm256_set1_pd(0.5);
+    k.eps = _mm256_set1_pd(0x1p-30);
+    k.eps1 = _mm256_set1_pd(1.0 - 0x1p-30);
+    k.zy16 = _mm_set1_epi16((int16_t)p->zy);
+    k.lo8 = _mm_set1_epi8((char)(uint8_t)p->qmin);
+    k.hi8 = _mm_set1_epi8((char)(uint8_t)p->qmax);
+    k.r = p->r;
+    k.halfi = sum << 15;
+    k.den = den;
+    k.sg = sg;
     for (i = 0; i < n8; i += 8) {
-        const __m256i d = _mm256_abs_epi32(_mm256_sub_epi32(vm, smq_widen8(x + i, sg)));
-        const __m256i ev = _mm256_i32gather_epi32((const int *)e, d, 4);
-        __m128i q0 = _mm_add_epi32(smq_q4(&k, _mm256_castsi256_si128(ev)), zy);
-        __m128i q1 = _mm_add_epi32(smq_q4(&k, _mm256_extracti128_si256(ev, 1)), zy);
-        q0 = _mm_min_epi32(_mm_max_epi32(q0, lo), hi);
-        q1 = _mm_min_epi32(_mm_max_epi32(q1, lo), hi);
-        /* codes in [-128, 255]: int16, then their low bytes */
-        _mm_storel_epi64((__m128i *)(y + i),
-                         _mm_shuffle_epi8(_mm_packs_epi32(q0, q1), low_bytes));
+        const __m256i ev =
+            keep ? _mm256_loadu_si256((const __m256i *)(ebuf + i))
+                 : _mm256_i32gather_epi32(
+                       (const int *)e,
+                       _mm256_abs_epi32(_mm256_sub_epi32(vm, smq_widen8(x + i, sg))), 4);
+        _mm_storel_epi64((__m128i *)(y + i), smq_out8(&k, ev));
     }
-    for (i = n8; i < n; i++) {
-        const int32_t v = qlite_q8_decode(x[i], sg);
-        const uint64_t q = ((uint64_t)e[v > m ? v - m : m - v] * p->r + half) / den;
-        y[i] = (uint8_t)qlite_clamp_i64((int64_t)p->zy + (int64_t)q, p->qmin, p->qmax);
+    if (n8 < n) {
+        uint8_t bx[8], by[8];
+        memset(bx, um, sizeof bx);
+        memcpy(bx, x + n8, n - n8);
+        const __m256i d = _mm256_abs_epi32(_mm256_sub_epi32(vm, smq_widen8(bx, sg)));
+        _mm_storel_epi64((__m128i *)by,
+                         smq_out8(&k, _mm256_i32gather_epi32((const int *)e, d, 4)));
+        memcpy(y + n8, by, n - n8);
     }
 }
 #endif
