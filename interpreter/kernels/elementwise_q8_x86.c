@@ -40,7 +40,8 @@
 /* One multiplier for every lane: M0, right shift r and its mask / threshold. */
 typedef struct rq8b {
     __m256i m0, m0_odd, mask, thr;
-    __m128i r, l;
+    __m256i r, l; /* shift counts in every lane: VPSRAVD / VPSLLVD are one uop, the
+                   * forms with the count in an xmm register two on Intel cores */
 } rq8b;
 
 EW_AVX2 static inline rq8b rq8b_init(int32_t m0, int32_t left, int32_t right) {
@@ -50,21 +51,23 @@ EW_AVX2 static inline rq8b rq8b_init(int32_t m0, int32_t left, int32_t right) {
     const int32_t mask = (int32_t)((1ll << right) - 1);
     p.mask = _mm256_set1_epi32(mask);
     p.thr = _mm256_set1_epi32(mask >> 1);
-    p.r = _mm_cvtsi32_si128(right);
-    p.l = _mm_cvtsi32_si128(left);
+    p.r = _mm256_set1_epi32(right);
+    p.l = _mm256_set1_epi32(left);
     return p;
 }
 
 /* rdbpot(srdhm(x << l, M0), r) */
 EW_AVX2 static inline __m256i rq8b_apply(__m256i x, const rq8b *p) {
-    x = _mm256_sll_epi32(x, p->l);
+    x = _mm256_sllv_epi32(x, p->l);
     const __m256i nudge = _mm256_set1_epi64x(1ll << 30);
     __m256i pe = _mm256_add_epi64(_mm256_mul_epi32(x, p->m0), nudge);
-    __m256i po = _mm256_add_epi64(_mm256_mul_epi32(_mm256_srli_epi64(x, 32), p->m0_odd), nudge);
+    /* odd lanes moved down by a shuffle (port 5), not a shift (ports 0, 1: the muls') */
+    __m256i po = _mm256_add_epi64(_mm256_mul_epi32(_mm256_shuffle_epi32(x, 0xF5), p->m0_odd),
+                                  nudge);
     pe = _mm256_srli_epi64(pe, 31);
     po = _mm256_slli_epi64(po, 1);
     const __m256i h = _mm256_blend_epi32(pe, po, 0xAA);
-    const __m256i q = _mm256_sra_epi32(h, p->r);
+    const __m256i q = _mm256_srav_epi32(h, p->r);
     const __m256i rem = _mm256_and_si256(h, p->mask);
     const __m256i t = _mm256_sub_epi32(p->thr, _mm256_srai_epi32(h, 31)); /* thr + (h < 0) */
     return _mm256_sub_epi32(q, _mm256_cmpgt_epi32(rem, t));
@@ -86,68 +89,120 @@ EW_AVX2 static inline void narrow8(uint8_t *p, __m256i y) {
     _mm_storel_epi64((__m128i *)p, _mm256_castsi256_si128(d));
 }
 
+#define EW_INLINE __attribute__((always_inline)) static inline
+
 typedef struct bin8 {
     rq8b sa, sb, out;
-    __m256i za, zb, zy, lo, hi; /* lo, hi: minus zy */
+    __m256i za, zb;
+    __m256i zy16;           /* zy in every int16 lane */
+    __m128i lo8, hi8;       /* the clamp in the byte domain */
 } bin8;
 
-/* The per-operand stage of 8 values: ADD rq((q - z) << 20), MUL q - z. */
-EW_AVX2 static inline __m256i stage8(const qlite_q8_binary_params *p, __m256i v, __m256i z,
-                                     const rq8b *r) {
-    v = _mm256_sub_epi32(v, z);
-    if (p->mul) return v;
-    return rq8b_apply(_mm256_slli_epi32(v, 20), r);
+/* rdbpot(srdhm(x, M0), r): rq8b_apply without the left shift (the ADD input stages). */
+EW_AVX2 EW_INLINE __m256i rq8b_apply_r(__m256i x, const rq8b *p) {
+    const __m256i nudge = _mm256_set1_epi64x(1ll << 30);
+    __m256i pe = _mm256_add_epi64(_mm256_mul_epi32(x, p->m0), nudge);
+    __m256i po = _mm256_add_epi64(_mm256_mul_epi32(_mm256_shuffle_epi32(x, 0xF5), p->m0_odd),
+                                  nudge);
+    pe = _mm256_srli_epi64(pe, 31);
+    po = _mm256_slli_epi64(po, 1);
+    const __m256i h = _mm256_blend_epi32(pe, po, 0xAA);
+    const __m256i q = _mm256_srav_epi32(h, p->r);
+    const __m256i rem = _mm256_and_si256(h, p->mask);
+    const __m256i t = _mm256_sub_epi32(p->thr, _mm256_srai_epi32(h, 31));
+    return _mm256_sub_epi32(q, _mm256_cmpgt_epi32(rem, t));
 }
 
-EW_AVX2 static inline __m256i combine8(const qlite_q8_binary_params *p, const bin8 *k, __m256i ta,
-                                       __m256i tb) {
-    const __m256i acc = p->mul ? _mm256_mullo_epi32(ta, tb)
-                               : (p->sub ? _mm256_sub_epi32(ta, tb) : _mm256_add_epi32(ta, tb));
-    __m256i q = rq8b_apply(acc, &k->out);
-    q = _mm256_min_epi32(_mm256_max_epi32(q, k->lo), k->hi);
-    return _mm256_add_epi32(q, k->zy);
+/*
+ * The per-operand stage of 8 bytes (the low 8 of v): ADD rq((q - z) << 20),
+ * MUL q - z. (VPGATHERDD from binary_q8.c's int32 tables of the ADD stage
+ * was 1.15-1.45x faster on this Xeon, but gathers are microcoded and slow on
+ * the Skylake..Tiger Lake cores patched for GDS and on Zen 2: the AVX2 cores
+ * this row is for.)
+ */
+EW_AVX2 EW_INLINE __m256i stage8x(bool mul, bool sg, __m128i v, __m256i z, const rq8b *r) {
+    const __m256i w = sg ? _mm256_cvtepi8_epi32(v) : _mm256_cvtepu8_epi32(v);
+    const __m256i c = _mm256_sub_epi32(w, z);
+    if (mul) return c;
+    return rq8b_apply_r(_mm256_slli_epi32(c, 20), r);
 }
 
-EW_AVX2 static void binary_block8(const qlite_q8_binary_params *p, const bin8 *k,
-                                  const uint8_t *a, const uint8_t *b, uint8_t *y, size_t n,
-                                  qlite_q8_bshape shape) {
-    const bool sg = p->is_signed;
+/* The output requantization of 8 accumulators, before the zero point and the clamp. */
+EW_AVX2 EW_INLINE __m256i combine8x(bool mul, bool sub, const bin8 *k, __m256i ta, __m256i tb) {
+    const __m256i acc = mul ? _mm256_mullo_epi32(ta, tb)
+                            : (sub ? _mm256_sub_epi32(ta, tb) : _mm256_add_epi32(ta, tb));
+    return rq8b_apply(acc, &k->out);
+}
+
+/*
+ * The 16 output bytes of q0 (elements 0-7) and q1 (8-15): VPACKSSDW, + zy
+ * saturating, VPACKSSWB (int8) or VPACKUSWB (uint8), then the clamp on bytes:
+ * every step is monotone and the identity on [lo, hi] (|zy| <= 255 fits int16),
+ * so the result is clamp(q + zy, lo, hi) exactly (q8_x86.h's rq8_bytes2).
+ */
+EW_AVX2 EW_INLINE __m128i bytes16(const bin8 *k, bool sg, __m256i q0, __m256i q1) {
+    /* per 128-bit lane: q0 0-3, q1 0-3 | q0 4-7, q1 4-7 -> 0-3, 4-7 | 8-11, 12-15 */
+    const __m256i w = _mm256_adds_epi16(
+        _mm256_permute4x64_epi64(_mm256_packs_epi32(q0, q1), 0xD8), k->zy16);
+    const __m128i lo = _mm256_castsi256_si128(w), hi = _mm256_extracti128_si256(w, 1);
+    if (sg) return _mm_min_epi8(_mm_max_epi8(_mm_packs_epi16(lo, hi), k->lo8), k->hi8);
+    return _mm_min_epu8(_mm_max_epu8(_mm_packus_epi16(lo, hi), k->lo8), k->hi8);
+}
+
+/* 16 elements from 16-byte loads va, vb (a broadcast operand: its stage in ca / cb). */
+EW_AVX2 EW_INLINE __m128i binary16(const bin8 *k, bool mul, bool sub, bool sg,
+                                   qlite_q8_bshape shape, __m128i va, __m128i vb, __m256i ca,
+                                   __m256i cb) {
+    const __m128i va1 = _mm_unpackhi_epi64(va, va), vb1 = _mm_unpackhi_epi64(vb, vb);
+    const __m256i ta0 = shape == QLITE_Q8_SV ? ca : stage8x(mul, sg, va, k->za, &k->sa);
+    const __m256i ta1 = shape == QLITE_Q8_SV ? ca : stage8x(mul, sg, va1, k->za, &k->sa);
+    const __m256i tb0 = shape == QLITE_Q8_VS ? cb : stage8x(mul, sg, vb, k->zb, &k->sb);
+    const __m256i tb1 = shape == QLITE_Q8_VS ? cb : stage8x(mul, sg, vb1, k->zb, &k->sb);
+    return bytes16(k, sg, combine8x(mul, sub, k, ta0, tb0), combine8x(mul, sub, k, ta1, tb1));
+}
+
+/* One row; mul, sub, sg and shape are constants in each instantiation below. */
+EW_AVX2 EW_INLINE void binary_row8(const bin8 *k, bool mul, bool sub, bool sg,
+                                   qlite_q8_bshape shape, const uint8_t *a, const uint8_t *b,
+                                   uint8_t *y, size_t n) {
     __m256i ca = _mm256_setzero_si256(), cb = _mm256_setzero_si256();
-    if (shape == QLITE_Q8_SV) {
-        const int32_t v = sg ? (int8_t)a[0] : a[0];
-        ca = stage8(p, _mm256_set1_epi32(v), k->za, &k->sa);
-    } else if (shape == QLITE_Q8_VS) {
-        const int32_t v = sg ? (int8_t)b[0] : b[0];
-        cb = stage8(p, _mm256_set1_epi32(v), k->zb, &k->sb);
-    }
+    if (shape == QLITE_Q8_SV)
+        ca = stage8x(mul, sg, _mm_set1_epi8((char)a[0]), k->za, &k->sa);
+    else if (shape == QLITE_Q8_VS)
+        cb = stage8x(mul, sg, _mm_set1_epi8((char)b[0]), k->zb, &k->sb);
+    const __m128i zero = _mm_setzero_si128();
     size_t i = 0;
-    for (; i < n; i += 8) {
-        uint8_t ba[8], bb[8], by[8];
-        const uint8_t *pa = a + i, *pb = b + i;
-        const size_t m = n - i < 8 ? n - i : 8;
-        if (m < 8) { /* the tail through a buffer: no read past the end */
-            if (shape != QLITE_Q8_SV) {
-                memset(ba, 0, 8);
-                memcpy(ba, pa, m);
-                pa = ba;
-            }
-            if (shape != QLITE_Q8_VS) {
-                memset(bb, 0, 8);
-                memcpy(bb, pb, m);
-                pb = bb;
-            }
-        }
-        const __m256i ta = shape == QLITE_Q8_SV ? ca : stage8(p, widen8(pa, sg), k->za, &k->sa);
-        const __m256i tb = shape == QLITE_Q8_VS ? cb : stage8(p, widen8(pb, sg), k->zb, &k->sb);
-        const __m256i out = combine8(p, k, ta, tb);
-        if (m < 8) {
-            narrow8(by, out);
-            memcpy(y + i, by, m);
-        } else {
-            narrow8(y + i, out);
-        }
+    for (; i + 16 <= n; i += 16) {
+        const __m128i va = shape == QLITE_Q8_SV ? zero : _mm_loadu_si128((const __m128i *)(a + i));
+        const __m128i vb = shape == QLITE_Q8_VS ? zero : _mm_loadu_si128((const __m128i *)(b + i));
+        _mm_storeu_si128((__m128i *)(y + i), binary16(k, mul, sub, sg, shape, va, vb, ca, cb));
+    }
+    if (i < n) { /* the tail through buffers: no access past the ends */
+        uint8_t ba[16] = {0}, bb[16] = {0}, by[16];
+        if (shape != QLITE_Q8_SV) memcpy(ba, a + i, n - i);
+        if (shape != QLITE_Q8_VS) memcpy(bb, b + i, n - i);
+        _mm_storeu_si128((__m128i *)by,
+                         binary16(k, mul, sub, sg, shape, _mm_loadu_si128((const __m128i *)ba),
+                                  _mm_loadu_si128((const __m128i *)bb), ca, cb));
+        memcpy(y + i, by, n - i);
     }
 }
+
+#define ROW8_SHAPES(fn, MUL, SUB, SG)                                             \
+    EW_AVX2 static void fn(const bin8 *k, const uint8_t *a, const uint8_t *b,     \
+                           uint8_t *y, size_t n, qlite_q8_bshape shape) {         \
+        switch (shape) {                                                          \
+        case QLITE_Q8_VS: binary_row8(k, MUL, SUB, SG, QLITE_Q8_VS, a, b, y, n); break; \
+        case QLITE_Q8_SV: binary_row8(k, MUL, SUB, SG, QLITE_Q8_SV, a, b, y, n); break; \
+        default: binary_row8(k, MUL, SUB, SG, QLITE_Q8_VV, a, b, y, n); break;   \
+        }                                                                         \
+    }
+ROW8_SHAPES(add8_s8, false, false, true)
+ROW8_SHAPES(add8_u8, false, false, false)
+ROW8_SHAPES(sub8_s8, false, true, true)
+ROW8_SHAPES(sub8_u8, false, true, false)
+ROW8_SHAPES(mul8_s8, true, false, true)
+ROW8_SHAPES(mul8_u8, true, false, false)
 
 EW_AVX2 void qlite_q8_binary__avx2(const qlite_q8_binary_params *p, const uint8_t *a,
                                    const uint8_t *b, uint8_t *y, size_t n,
@@ -158,10 +213,12 @@ EW_AVX2 void qlite_q8_binary__avx2(const qlite_q8_binary_params *p, const uint8_
     k.out = rq8b_init(p->om, p->ol, p->orr);
     k.za = _mm256_set1_epi32(p->za);
     k.zb = _mm256_set1_epi32(p->zb);
-    k.zy = _mm256_set1_epi32(p->zy);
-    k.lo = _mm256_set1_epi32(p->lo - p->zy);
-    k.hi = _mm256_set1_epi32(p->hi - p->zy);
-    binary_block8(p, &k, a, b, y, n, shape);
+    k.zy16 = _mm256_set1_epi16((int16_t)p->zy);
+    k.lo8 = _mm_set1_epi8((char)(uint8_t)p->lo);
+    k.hi8 = _mm_set1_epi8((char)(uint8_t)p->hi);
+    if (p->mul) (p->is_signed ? mul8_s8 : mul8_u8)(&k, a, b, y, n, shape);
+    else if (p->sub) (p->is_signed ? sub8_s8 : sub8_u8)(&k, a, b, y, n, shape);
+    else (p->is_signed ? add8_s8 : add8_u8)(&k, a, b, y, n, shape);
 }
 
 EW_AVX2 void qlite_q8_quantize__avx2(const float *x, uint8_t *y, size_t n, float scale,
@@ -255,8 +312,6 @@ EW_AVX512 static inline __m512i widen16(const uint8_t *p, __mmask16 m, bool sg) 
     const __m128i v = _mm_maskz_loadu_epi8(m, p);
     return sg ? _mm512_cvtepi8_epi32(v) : _mm512_cvtepu8_epi32(v);
 }
-
-#define EW_INLINE __attribute__((always_inline)) static inline
 
 /* The per-operand stage of 16 values: ADD rq((q - z) << 20), MUL q - z. */
 EW_AVX512 EW_INLINE __m512i stage16(bool mul, __m512i v, __m512i z, const rq16b *r) {
