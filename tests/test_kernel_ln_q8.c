@@ -15,6 +15,7 @@
  * AVX2 cap) equals the reference bit for bit on rows of 1..70 and 768
  * values (the 8-lane body and its 0..7 tail), int8 and uint8, constant
  * rows, codes one step apart, tiny output scales that saturate.
+ * Hand-derived rows: ties of the first rounding, |U| >= 2^31 (test_hand_rows).
  * Hostile: per-channel gamma, rows beyond 4096, beta beyond 2^13 output
  * steps, a non-constant gamma, dtype mismatches.
  */
@@ -156,6 +157,86 @@ static void test_levels(void **state) {
     }
 }
 
+/*
+ * Hand-derived rows from the integer steps of docs/quantization.md §4.14. With
+ * sx = 2^-40 the variance term (~2^-72) vanishes next to eps = 1, so
+ * a = c = sx sg / (n sy) exactly. Rows of 16 int8 codes: eight 0s, seven 32s
+ * and one 33 (sum 257: d = -257, 255, 271), no beta, zy = 0; each case also
+ * as a second row with the values reversed (the other 8-lane group), at
+ * every ISA level, variant and reference.
+ *  (a) ties of the first rounding: sg = 1, zg = -128, gamma codes 127
+ *      (G = 255), sy = 2^-27: a = 2^-40 / (16 2^-27) = 2^-17, Ma = 2^30,
+ *      Ea - 16 = 31:
+ *        d = -257: T = -65535 2^30, U = rdbpot(T, 31) = -32767.5 -> -32768
+ *                  (ties away from zero), y = rdbpot(-32768, 16) = -0.5 -> -1
+ *        d = 255:  U = 32512.5 -> 32513, y = round(0.496) = 0
+ *        d = 271:  U = 34552.5 -> 34553, y = round(0.527) = 1
+ *      (ties rounded up would give 0 for the eight 0s);
+ *  (b) |U| >= 2^31: sg = 1.5, sy = 2^-57: a = 1.5 2^13, Ma = 3 2^29,
+ *      Ea - 16 = 1; gamma codes 127 (G = 255) for the 0s, -127 (G = 1) for
+ *      the others: U = d G 3 2^28, every output saturates with the sign of
+ *      d G (-128 for the 0s, 127 for the rest); U's low 32 bits alone would
+ *      have the wrong sign for d = 255, 271 (765 2^28 and 813 2^28 mod 2^32).
+ */
+static void check_ln16(const char *what, const int8_t *g, float sg, float sy,
+                       const int32_t *want16) {
+    int8_t x[2][16], gg[16];
+    int32_t want[2][16];
+    for (int i = 0; i < 16; i++) {
+        x[0][i] = (int8_t)(i < 8 ? 0 : (i < 15 ? 32 : 33));
+        x[1][15 - i] = x[0][i];
+        want[0][i] = want16[i];
+        want[1][15 - i] = want16[i];
+        gg[i] = g[i];
+    }
+    const int64_t n = 16;
+    q8_params px, pg, py;
+    q8_params_set(&px, 0x1p-40f, 0);
+    q8_params_set(&pg, sg, -128);
+    q8_params_set(&py, sy, 0);
+    for (int row = 0; row < 2; row++) {
+        /* gamma follows its elements into the reversed row */
+        int8_t gr[16];
+        for (int i = 0; i < 16; i++) gr[i] = row ? gg[15 - i] : gg[i];
+        for (unsigned l = 0; qlite_test_q8_level_next(&l); l++)
+            for (int ref = 0; ref < 2; ref++) {
+                const int64_t d1[2] = {1, 16};
+                qlite_op_test_tensor in[2] = {
+                    q8_tensor(QLITE_DTYPE_INT8, 2, d1, x[row], &px),
+                    q8_tensor(QLITE_DTYPE_INT8, 1, &n, gr, &pg)};
+                in[1].is_const = true;
+                qlite_op_test_tensor out = q8_tensor(QLITE_DTYPE_INT8, 2, d1, NULL, &py);
+                qlite_op_options o = qopts(QLITE_OPTIONS_NORM);
+                o.u.norm.axis = -1;
+                o.u.norm.epsilon = 1.0f;
+                assert_qlite_ok(qlite_op_test_run(QLITE_OP_LAYER_NORM, &o, 2, in, 1, &out, 1,
+                                                  ref ? QLITE_INTERP_REFERENCE_ONLY : 0));
+                for (size_t i = 0; i < 16; i++)
+                    if (q8_get(out.out, i, QLITE_DTYPE_INT8) != want[row][i])
+                        fail_msg("LAYER_NORM %s, level %s%s, row %d: element %zu is %d, want %d",
+                                 what, qlite_test_q8_level_name(l), ref ? " (reference)" : "",
+                                 row, i, q8_get(out.out, i, QLITE_DTYPE_INT8), want[row][i]);
+                qlite_op_test_free(1, &out);
+            }
+    }
+}
+
+static void test_hand_rows(void **state) {
+    (void)state;
+    int8_t g[16];
+    int32_t want[16];
+    for (int i = 0; i < 16; i++) {
+        g[i] = 127;
+        want[i] = i < 8 ? -1 : (i < 15 ? 0 : 1);
+    }
+    check_ln16("ties", g, 1.0f, 0x1p-27f, want);
+    for (int i = 0; i < 16; i++) {
+        g[i] = (int8_t)(i < 8 ? 127 : -127);
+        want[i] = i < 8 ? -128 : 127;
+    }
+    check_ln16("|U| >= 2^31", g, 1.5f, 0x1p-57f, want);
+}
+
 /* A valid small case, each test breaks one thing. */
 typedef struct hostile {
     int64_t n;
@@ -227,6 +308,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_golden),
         cmocka_unit_test_teardown(test_levels, qlite_test_q8_uncap),
+        cmocka_unit_test_teardown(test_hand_rows, qlite_test_q8_uncap),
         cmocka_unit_test(test_hostile),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

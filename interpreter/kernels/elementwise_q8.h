@@ -98,6 +98,7 @@ typedef struct qlite_q8_ln_params {
     int32_t zy, qmin, qmax;
     const int32_t *g;      /* [n] q(gamma) - zg */
     const int64_t *b;      /* [n] round(beta / sy * 2^16) */
+    const int32_t *b32;    /* [n] the same as int32 (|B| < 2^29), or NULL */
     double c, sx2, eps;    /* sx sg / (n sy), sx^2, epsilon */
 } qlite_q8_ln_params;
 typedef void (*qlite_q8_ln_fn)(const qlite_q8_ln_params *p, const uint8_t *x, uint8_t *y);

@@ -134,6 +134,83 @@ LNQ_TARGET static inline __m128i lnq_out4(__m256i u, const int64_t *b, __m256i z
     return _mm256_castsi256_si128(even);
 }
 
+/* The reference's step 4 for elements n8..n-1. */
+static void lnq_tail(const qlite_q8_ln_params *p, const uint8_t *x, uint8_t *y, size_t n8,
+                     int64_t sum, int sh, int64_t ma) {
+    for (size_t i = n8; i < p->n; i++) {
+        const int64_t d = (int64_t)p->n * qlite_q8_decode(x[i], p->is_signed) - sum;
+        const int64_t t = d * p->g[i] * ma;
+        const int64_t u = sh >= 62 ? 0 : rdbpot64(t, sh);
+        y[i] = (uint8_t)qlite_clamp_i64((int64_t)p->zy + rdbpot64(u + p->b[i], 16), p->qmin,
+                                        p->qmax);
+    }
+}
+
+/*
+ * Step 4 for 1 <= sh <= 61, 8 elements a step with one 64-bit stage:
+ *   U = rdbpot(T, sh) = floor((T + 2^(sh-1) - [T < 0]) / 2^sh)   (ties away from zero)
+ * as the logical shift of T + 2^62 + 2^(sh-1) - [T < 0] (positive: |T| < 2^60),
+ * which is U + 2^(62-sh), the offset divided exactly. U is clamped to
+ * [-2^30, 2^30] (CLAMP) when the row's max |d| 255 Ma allows more: that
+ * changes no output, as |B| < 2^29 leaves |U + B| > 2^29, far past the
+ * 2^16 (255 + 128) where every code saturates, on the same side. Then U + B
+ * and the last rounding fit int32 lanes (|w| < 2^30 + 2^29):
+ *   rdbpot(w, 16) = (w + 2^15 - [w < 0]) >> 16 (arithmetic),
+ * and zy and the clamp come after saturating narrowing (|q| < 2^15: VPACKSSDW
+ * is exact, VPADDSW and the byte packs saturate monotonically and keep
+ * [qmin, qmax] as it is), as elementwise_q8_x86.c's bytes16.
+ */
+#define LNQ_OUT(name, CLAMP)                                                                   \
+    LNQ_TARGET static void name(const qlite_q8_ln_params *p, const uint8_t *x, uint8_t *y,     \
+                                size_t n8, int32_t sum, int sh, int64_t ma) {                  \
+        const bool sg = p->is_signed;                                                          \
+        const __m256i vn = _mm256_set1_epi32((int32_t)p->n), vs = _mm256_set1_epi32(sum);      \
+        const __m256i vma = _mm256_set1_epi64x(ma), vsh = _mm256_set1_epi64x(sh);              \
+        const __m256i bias =                                                                   \
+            _mm256_set1_epi64x((long long)((1ull << 62) + (1ull << (sh - 1))));                \
+        const long long off = 1ll << (62 - sh);                                                \
+        const __m256i ulo = _mm256_set1_epi64x(off - (1ll << 30));                             \
+        const __m256i uhi = _mm256_set1_epi64x(off + (1ll << 30));                             \
+        const __m256i off32 = _mm256_set1_epi32((int32_t)(uint32_t)(uint64_t)off);             \
+        const __m256i zero = _mm256_setzero_si256(), h15 = _mm256_set1_epi32(1 << 15);         \
+        const __m128i zy16 = _mm_set1_epi16((int16_t)p->zy);                                   \
+        const __m128i lo8 = _mm_set1_epi8((char)(uint8_t)p->qmin);                             \
+        const __m128i hi8 = _mm_set1_epi8((char)(uint8_t)p->qmax);                             \
+        for (size_t i = 0; i < n8; i += 8) {                                                   \
+            const __m256i d =                                                                  \
+                _mm256_sub_epi32(_mm256_mullo_epi32(vn, lnq_widen8(x + i, sg)), vs);           \
+            const __m256i dg =                                                                 \
+                _mm256_mullo_epi32(d, _mm256_loadu_si256((const __m256i *)(p->g + i)));        \
+            const __m256i te = _mm256_mul_epi32(dg, vma);                                      \
+            const __m256i to = _mm256_mul_epi32(_mm256_shuffle_epi32(dg, 0xF5), vma);          \
+            __m256i ue = _mm256_srlv_epi64(                                                    \
+                _mm256_add_epi64(_mm256_add_epi64(te, bias), _mm256_cmpgt_epi64(zero, te)), vsh); \
+            __m256i uo = _mm256_srlv_epi64(                                                    \
+                _mm256_add_epi64(_mm256_add_epi64(to, bias), _mm256_cmpgt_epi64(zero, to)), vsh); \
+            if (CLAMP) {                                                                       \
+                ue = _mm256_blendv_epi8(ue, uhi, _mm256_cmpgt_epi64(ue, uhi));                 \
+                ue = _mm256_blendv_epi8(ue, ulo, _mm256_cmpgt_epi64(ulo, ue));                 \
+                uo = _mm256_blendv_epi8(uo, uhi, _mm256_cmpgt_epi64(uo, uhi));                 \
+                uo = _mm256_blendv_epi8(uo, ulo, _mm256_cmpgt_epi64(ulo, uo));                 \
+            }                                                                                  \
+            const __m256i u = _mm256_sub_epi32(                                                \
+                _mm256_blend_epi32(ue, _mm256_slli_epi64(uo, 32), 0xAA), off32);               \
+            const __m256i w =                                                                  \
+                _mm256_add_epi32(u, _mm256_loadu_si256((const __m256i *)(p->b32 + i)));        \
+            const __m256i q = _mm256_srai_epi32(                                               \
+                _mm256_add_epi32(_mm256_add_epi32(w, h15), _mm256_srai_epi32(w, 31)), 16);     \
+            const __m128i w16 = _mm_adds_epi16(                                                \
+                _mm_packs_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1)),    \
+                zy16);                                                                         \
+            const __m128i b =                                                                  \
+                sg ? _mm_min_epi8(_mm_max_epi8(_mm_packs_epi16(w16, w16), lo8), hi8)           \
+                   : _mm_min_epu8(_mm_max_epu8(_mm_packus_epi16(w16, w16), lo8), hi8);         \
+            _mm_storel_epi64((__m128i *)(y + i), b);                                           \
+        }                                                                                      \
+    }
+LNQ_OUT(lnq_out_free, false)
+LNQ_OUT(lnq_out_clamped, true)
+
 LNQ_TARGET static void ln_q8_row_avx2(const qlite_q8_ln_params *p, const uint8_t *x,
                                       uint8_t *y) {
     const size_t n = p->n, n8 = n & ~(size_t)7;
@@ -148,11 +225,13 @@ LNQ_TARGET static void ln_q8_row_avx2(const qlite_q8_ln_params *p, const uint8_t
     const int64_t nn = (int64_t)n; /* |sum| <= 4096 * 255, |d| < 2^21 */
     const __m256i vn = _mm256_set1_epi32((int32_t)n), vs = _mm256_set1_epi32((int32_t)sum);
     __m256i v0 = _mm256_setzero_si256(), v1 = _mm256_setzero_si256();
+    __m256i vdm = _mm256_setzero_si256(); /* max |d| */
     for (size_t i = 0; i < n8; i += 8) {
         const __m256i d = _mm256_sub_epi32(_mm256_mullo_epi32(vn, lnq_widen8(x + i, sg)), vs);
         const __m256i dodd = _mm256_srli_epi64(d, 32);
         v0 = _mm256_add_epi64(v0, _mm256_mul_epi32(d, d));
         v1 = _mm256_add_epi64(v1, _mm256_mul_epi32(dodd, dodd));
+        vdm = _mm256_max_epu32(vdm, _mm256_abs_epi32(d));
     }
     int64_t vl[4];
     _mm256_storeu_si256((__m256i *)vl, _mm256_add_epi64(v0, v1));
@@ -164,6 +243,19 @@ LNQ_TARGET static void ln_q8_row_avx2(const qlite_q8_ln_params *p, const uint8_t
     int64_t ma = 0;
     int sh = 0;
     if (v) qlite_q8_ln_row_multiplier(p, v, &ma, &sh);
+    if (v && sh >= 1 && sh <= 61 && p->b32 && n8) {
+        uint32_t dl[8];
+        _mm256_storeu_si256((__m256i *)dl, vdm);
+        uint64_t dmax = 0;
+        for (int k = 0; k < 8; k++) dmax = dl[k] > dmax ? dl[k] : dmax;
+        /* |T| <= dmax 255 Ma < 2^60; |U| <= 2^30 without a clamp when that is at most
+         * 2^(sh+30) - 2^(sh-1) */
+        const bool clampu =
+            sh + 30 < 63 && dmax * 255u * (uint64_t)ma > (1ull << (sh + 30)) - (1ull << (sh - 1));
+        (clampu ? lnq_out_clamped : lnq_out_free)(p, x, y, n8, (int32_t)sum, sh, ma);
+        lnq_tail(p, x, y, n8, sum, sh, ma);
+        return;
+    }
     /* v = 0: d = 0 everywhere, u = 0 and y = beta, as in the reference */
     const __m256i vma = _mm256_set1_epi64x(ma);
     const __m256i zy = _mm256_set1_epi64x(p->zy), lo = _mm256_set1_epi64x(p->qmin),
@@ -185,13 +277,7 @@ LNQ_TARGET static void ln_q8_row_avx2(const qlite_q8_ln_params *p, const uint8_t
         const __m128i w16 = _mm_packs_epi32(q4[0], q4[1]);
         _mm_storel_epi64((__m128i *)(y + i), _mm_shuffle_epi8(w16, low_bytes));
     }
-    for (size_t i = n8; i < n; i++) {
-        const int64_t d = nn * qlite_q8_decode(x[i], sg) - sum;
-        const int64_t t = d * p->g[i] * ma;
-        const int64_t u = sh >= 62 ? 0 : rdbpot64(t, sh);
-        y[i] = (uint8_t)qlite_clamp_i64((int64_t)p->zy + rdbpot64(u + p->b[i], 16), p->qmin,
-                                        p->qmax);
-    }
+    lnq_tail(p, x, y, n8, sum, sh, ma);
 }
 #endif
 
@@ -243,7 +329,8 @@ qlite_status qlite_layer_norm_q8_prepare(qlite_node *node, size_t rows, size_t n
     ln_q8_state *s = qlite_node_alloc(node, sizeof *s);
     int32_t *g = qlite_node_alloc(node, (n ? n : 1) * sizeof *g);
     int64_t *b = qlite_node_alloc(node, (n ? n : 1) * sizeof *b);
-    if (!s || !g || !b) return qlite_node_error(node, QLITE_ERR_NO_MEMORY, "out of memory");
+    int32_t *b32 = qlite_node_alloc(node, (n ? n : 1) * sizeof *b32);
+    if (!s || !g || !b || !b32) return qlite_node_error(node, QLITE_ERR_NO_MEMORY, "out of memory");
     const uint8_t *gq = gt->data, *bq = bt ? bt->data : NULL;
     for (size_t i = 0; i < n; i++) {
         g[i] = qlite_q8_decode(gq[i], qg.is_signed) - qg.zero_point;
@@ -258,11 +345,12 @@ qlite_status qlite_layer_norm_q8_prepare(qlite_node *node, size_t rows, size_t n
                                     i, beta);
         b[i] = (int64_t)qlite_round_half_even_f64(beta * 65536.0);
     }
+    for (size_t i = 0; i < n; i++) b32[i] = (int32_t)b[i]; /* |b| < 2^29 */
     s->eval = ln_q8_eval;
     s->rows = rows;
     s->p = (qlite_q8_ln_params){
         .n = n, .is_signed = qx.is_signed, .zy = qy.zero_point, .qmin = qy.qmin,
-        .qmax = qy.qmax, .g = g, .b = b,
+        .qmax = qy.qmax, .g = g, .b = b, .b32 = b32,
         .c = (double)qx.scale * (double)qg.scale / ((double)n * (double)qy.scale),
         .sx2 = (double)qx.scale * (double)qx.scale, .eps = (double)epsilon};
     const bool ref_only = qlite_node_reference_only(node);
