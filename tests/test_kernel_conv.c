@@ -2,7 +2,7 @@
  * test_kernel_conv.c — CONV_2D and DEPTHWISE_CONV_2D float32 through the
  * one-op runner, against a double-precision direct convolution written here
  * (tolerance: kernel_f32_check.h summation bound over KH*KW*Cg terms);
- * optimized vs reference path; 1 vs 2 threads bit-identical; the optimized
+ * optimized vs reference path; 1, 2 and 3 threads bit-identical; the optimized
  * path also with QLITE_INTERP_EXACT_CONV (no Winograd); edge cases:
  * 1x1 (direct GEMM path), strides > kernel, padding larger than the input,
  * dilation, groups, batch > 1, output channels around the GEMM tiles.
@@ -106,10 +106,11 @@ static void check_case(const conv_case *c, uint64_t seed) {
     conv_expect(c, x, w, b, want, mag);
     const double terms = (double)(c->KH * c->KW * (c->depthwise ? 1 : c->C / c->groups));
 
-    qlite_op_test_tensor o1, o2, oref;
+    qlite_op_test_tensor o1, o2, o3, oref;
     memset(&oref, 0, sizeof oref);
     assert_qlite_ok(run_conv(c, x, w, b, 1, 0, &o1));
     assert_qlite_ok(run_conv(c, x, w, b, 2, 0, &o2));
+    assert_qlite_ok(run_conv(c, x, w, b, 3, 0, &o3));
     if (!g_ref_repeat) assert_qlite_ok(run_conv(c, x, w, b, 1, KC_REF_ONLY, &oref));
     assert_int_equal(o1.out_bytes, ny * sizeof(float));
     char what[200];
@@ -121,6 +122,7 @@ static void check_case(const conv_case *c, uint64_t seed) {
     kc_check_sum(what, o1.out, want, mag, ny, terms);
     if (!g_ref_repeat) kc_check_sum(what, oref.out, want, mag, ny, terms);
     kc_check_equal(what, o1.out, o2.out, ny);
+    kc_check_equal(what, o1.out, o3.out, ny);
     /* weights packed at prepare (constant) or at eval (activation): same result */
     qlite_op_test_tensor ov;
     g_weights_const = false;
@@ -142,6 +144,7 @@ static void check_case(const conv_case *c, uint64_t seed) {
     }
     qlite_op_test_free(1, &o1);
     qlite_op_test_free(1, &o2);
+    qlite_op_test_free(1, &o3);
     if (!g_ref_repeat) qlite_op_test_free(1, &oref);
     free(x);
     free(w);
@@ -360,6 +363,11 @@ static void conv_sweep(unsigned cap) {
         CONV(1, 21, 19, 4, 24, 3, 3, 2, 2, 1, 1, 0, 0, 1, 1, 1, true, QLITE_ACT_NONE),
         CONV(1, 10, 14, 4, 33, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true, QLITE_ACT_RELU6),
         CONV(1, 19, 19, 3, 64, 7, 7, 2, 2, 1, 1, 3, 3, 3, 3, 1, true, QLITE_ACT_NONE),
+        /* MobileNet-like 1x1 layers: 14x14 with small weights (threads split
+         * the pixels: gemm_f32.c FAST_ROWS_MAX_W), 7x7 with 525 KB of
+         * weights (split by columns) */
+        CONV(1, 14, 14, 96, 144, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, true, QLITE_ACT_RELU6),
+        CONV(1, 7, 7, 160, 820, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, true, QLITE_ACT_NONE),
     };
     for (size_t i = 0; i < KC_COUNT(more); i++) check_case(&more[i], seed++);
     qlite_q8_set_feature_cap(~0u);

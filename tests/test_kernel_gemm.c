@@ -208,11 +208,13 @@ static void test_gemm_clamp_and_selection(void **state) {
  * block, column block or row block; fewer tiles than panels); against the
  * double computation within the summation bound, bit for bit against the
  * definition the header states (one fmaf chain per output in k order from
- * the bias, then the clamp), and through qlite_gemm_f32_run_o16 with 1 and
- * 2 threads (row and grid splits) identical. Skipped where the CPU has no such GEMM.
+ * the bias, then the clamp), and through qlite_gemm_f32_run_o16 with 1, 2
+ * and 3 threads identical (the runner's splits: column-major grid, or rows
+ * alone for small weights and >= 2 row units a thread: M >= 19 at 2 threads,
+ * 31 at 3). Skipped where the CPU has no such GEMM.
  */
 static void check_o16_fast(qlite_gemm_o16_fn fn, const gemm_case *c, const gemm_data *d,
-                           qlite_threadpool *pool) {
+                           qlite_threadpool *pool, qlite_threadpool *pool3) {
     char what[160];
     const size_t MN = c->M * c->N > 0 ? c->M * c->N : 1;
     float *w16 = kc_alloc(qlite_gemm_o16_elems(c->K, c->N) + 16);
@@ -232,18 +234,23 @@ static void check_o16_fast(qlite_gemm_o16_fn fn, const gemm_case *c, const gemm_
             chain[m * c->N + n] = acc < c->lo ? c->lo : acc > c->hi ? c->hi : acc;
         }
     kc_check_equal(what, out, chain, c->M * c->N);
-    /* through run_o16 on 1 and 2 threads */
-    qlite_exec_ctx ctx1, ctx2;
+    /* through run_o16 on 1, 2 and 3 threads */
+    qlite_exec_ctx ctx1, ctx2, ctx3;
     memset(&ctx1, 0, sizeof ctx1);
     memset(&ctx2, 0, sizeof ctx2);
+    memset(&ctx3, 0, sizeof ctx3);
     ctx2.pool = pool;
-    qlite_node n1 = {.ctx = &ctx1}, n2 = {.ctx = &ctx2};
+    ctx3.pool = pool3;
+    qlite_node n1 = {.ctx = &ctx1}, n2 = {.ctx = &ctx2}, n3 = {.ctx = &ctx3};
     const gemm_case ca = {c->M, c->N, c->K, c->b_trans, false, c->bias, c->lo, c->hi};
     qlite_gemm_f32_args g1 = make_args(&ca, d, o2);
     qlite_gemm_f32_run_o16(&n1, qlite_gemm_f32_select_o16(), &g1, w16, false);
     kc_check_equal(what, out, o2, c->M * c->N);
     memset(o2, 0xA5, MN * sizeof(float));
     qlite_gemm_f32_run_o16(&n2, qlite_gemm_f32_select_o16(), &g1, w16, false);
+    kc_check_equal(what, out, o2, c->M * c->N);
+    memset(o2, 0xA5, MN * sizeof(float));
+    qlite_gemm_f32_run_o16(&n3, qlite_gemm_f32_select_o16(), &g1, w16, false);
     kc_check_equal(what, out, o2, c->M * c->N);
     free(w16);
     free(out);
@@ -255,8 +262,9 @@ static void test_gemm_o16_fast(void **state) {
     (void)state;
     qlite_gemm_o16_fn fn = qlite_gemm_f32_o16_fast();
     if (!fn) skip();
-    qlite_threadpool *pool;
+    qlite_threadpool *pool, *pool3;
     assert_qlite_ok(qlite_threadpool_create(2, &pool));
+    assert_qlite_ok(qlite_threadpool_create(3, &pool3));
     static const size_t Ms[] = {1,  2,  5,  6,  7,  8,  9,  10, 11, 12, 13,
                                 15, 16, 18, 19, 20, 21, 25, 30, 31, 97, 251};
     static const size_t Ns[] = {1, 15, 16, 17, 31, 32, 33, 48, 63, 64, 65, 96, 100, 130, 160};
@@ -275,7 +283,7 @@ static void test_gemm_o16_fast(void **state) {
             if ((i + j) % 4 == 0) c.lo = 0.0f, c.hi = (i % 2) ? 0.5f : FLT_MAX;
             gemm_data d;
             make_data(&c, seed, &d);
-            check_o16_fast(fn, &c, &d, pool);
+            check_o16_fast(fn, &c, &d, pool, pool3);
             free_data(&d);
         }
     /* K at the 1152-step block (M x N x K), then weights over 1 MiB: more
@@ -288,10 +296,11 @@ static void test_gemm_o16_fast(void **state) {
                        .bias = true, .lo = i % 2 ? 0.0f : -FLT_MAX, .hi = FLT_MAX};
         gemm_data d;
         make_data(&c, seed++, &d);
-        check_o16_fast(fn, &c, &d, pool);
+        check_o16_fast(fn, &c, &d, pool, pool3);
         free_data(&d);
     }
     qlite_threadpool_destroy(pool);
+    qlite_threadpool_destroy(pool3);
 }
 
 int main(void) {

@@ -373,7 +373,25 @@ void qlite_gemm_f32_run_packed(const qlite_node *node, const qlite_gemm_f32_uker
 }
 
 /* The fast O16 GEMM (qlite_gemm_f32_o16_fast) on the node's threads, split
- * over the column-major grid of gemm_o16_blocks.h. */
+ * over the column-major grid of gemm_o16_blocks.h, or, when the weights are
+ * at most FAST_ROWS_MAX_W bytes and there are at least two row units per
+ * thread, by rows alone (qlite_o16_grid_make_rows): the caller takes the
+ * first output pixels and the worker the last, as the depthwise convolution,
+ * the element-wise ops and the other 1x1 convolutions of a MobileNet block
+ * split them, so each core reads the rows it wrote in the op before (a
+ * column split has each core read half of its input from the other core at
+ * ~7 ns a line, threadpool.c: a 14x14x576 float32 tensor is ~3500 lines a
+ * core). Each thread then streams all the weights, which pays while they
+ * are small. MobileNetV2 float32 at 2 threads, per-op medians of 3
+ * interleaved rounds (1 / 2 threads, 40 profiled runs each): the sum of
+ * op medians 1T/2T 1.43 -> 1.77 (CONV_2D x1.44 -> x1.78, and the
+ * depthwise convolutions after them x1.35 -> x1.78: their input now on the
+ * core that reads it; the 14x14 576->96 projections x1.32 -> x1.77). Up to
+ * 2 MiB of weights (also the 7x7 layers' 614 KiB - 1.6 MiB) was worse there:
+ * the 7x7 960->320 and 320->1280 convolutions x1.63 -> x1.46 and x1.66 ->
+ * x1.45, the 160<->960 ones x1.44-1.52 -> x1.37-1.38 (few pixels: the
+ * weights outweigh the activations). */
+#define FAST_ROWS_MAX_W ((size_t)512 << 10)
 typedef struct fast_job {
     qlite_gemm_o16_fn fn;         /* A a matrix (g->a, g->rsa) */
     qlite_gemm_o16_ind_fn ind_fn; /* or runs: ind, nseg, seg */
@@ -411,7 +429,10 @@ static void run_fast_job(const qlite_node *node, fast_job *j) {
         fast_block(j, 0, g->M, 0, g->N);
         return;
     }
-    j->grid = qlite_o16_grid_make(g->M, g->N);
+    const size_t mt = (g->M + QLITE_O16_GRID_MR - 1) / QLITE_O16_GRID_MR;
+    const bool rows = (double)g->K * (double)g->N * sizeof(float) <= (double)FAST_ROWS_MAX_W &&
+                      mt >= 2 * threads;
+    j->grid = rows ? qlite_o16_grid_make_rows(g->M, g->N) : qlite_o16_grid_make(g->M, g->N);
     qlite_parallel_for(node, j->grid.units, fast_range, j);
 }
 

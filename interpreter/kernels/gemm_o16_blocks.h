@@ -61,12 +61,27 @@ static inline bool qlite_o16_kb_next(qlite_o16_kb *b, size_t nseg, size_t seg, s
 typedef struct qlite_o16_grid {
     size_t M, N;
     size_t mt;  /* row units */
+    size_t nr;  /* columns per column block: QLITE_O16_GRID_NR, or N (pixel split) */
     size_t units;
 } qlite_o16_grid;
 
 static inline qlite_o16_grid qlite_o16_grid_make(size_t M, size_t N) {
-    qlite_o16_grid g = {M, N, (M + QLITE_O16_GRID_MR - 1) / QLITE_O16_GRID_MR, 0};
+    qlite_o16_grid g = {M, N, (M + QLITE_O16_GRID_MR - 1) / QLITE_O16_GRID_MR,
+                        QLITE_O16_GRID_NR, 0};
     g.units = g.mt * ((N + QLITE_O16_GRID_NR - 1) / QLITE_O16_GRID_NR);
+    return g;
+}
+
+/*
+ * The same grid with one column block of all N columns: units are row
+ * groups, so the caller (front of the range) gets the first rows and the
+ * worker the last, as the ops before and after a 1x1 conv split their
+ * pixels. Each thread then reads all the weights; worth it when they are
+ * few (a rule of the runner, gemm_f32.c).
+ */
+static inline qlite_o16_grid qlite_o16_grid_make_rows(size_t M, size_t N) {
+    qlite_o16_grid g = {M, N, (M + QLITE_O16_GRID_MR - 1) / QLITE_O16_GRID_MR, N, 0};
+    g.units = N ? g.mt : 0;
     return g;
 }
 
@@ -78,8 +93,8 @@ static inline void qlite_o16_grid_block(const qlite_o16_grid *g, size_t *u, size
     const size_t me = end - *u < g->mt - mi ? mi + (end - *u) : g->mt; /* same column block */
     *m0 = mi * QLITE_O16_GRID_MR;
     *m1 = me * QLITE_O16_GRID_MR < g->M ? me * QLITE_O16_GRID_MR : g->M;
-    *n0 = ni * QLITE_O16_GRID_NR;
-    *n1 = *n0 + QLITE_O16_GRID_NR < g->N ? *n0 + QLITE_O16_GRID_NR : g->N;
+    *n0 = ni * g->nr;
+    *n1 = *n0 + g->nr < g->N ? *n0 + g->nr : g->N;
     *u += me - mi;
 }
 
