@@ -154,8 +154,12 @@ A256 static inline __m256 exp256(__m256 x) {
     const __m256 lo = _mm256_set1_ps(-87.3f);
     __m256 c = _mm256_max_ps(x, lo); /* NaN -> -87.3 */
     c = _mm256_min_ps(c, _mm256_setzero_ps());
-    const __m256 n = _mm256_round_ps(_mm256_mul_ps(c, _mm256_set1_ps(1.44269504f)),
-                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    /* n = round(c log2e) by adding 1.5 2^23 + 127 (ulp 1 there: the addition rounds to
+     * the nearest integer, ties to even, as VROUNDPS did), which also leaves n + 127 in
+     * the low mantissa bits for the 2^n below */
+    const __m256 magic = _mm256_set1_ps(12583039.0f);
+    const __m256 t = _mm256_add_ps(_mm256_mul_ps(c, _mm256_set1_ps(1.44269504f)), magic);
+    const __m256 n = _mm256_sub_ps(t, magic);
     __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), c);
     r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
     __m256 p = _mm256_set1_ps(1.0f / 5040.0f);
@@ -166,8 +170,7 @@ A256 static inline __m256 exp256(__m256 x) {
     p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
     p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
     p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
-    const __m256i e = _mm256_slli_epi32(
-        _mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23); /* n in [-126, 0] */
+    const __m256i e = _mm256_slli_epi32(_mm256_castps_si256(t), 23); /* n in [-126, 0] */
     __m256 y = _mm256_mul_ps(p, _mm256_castsi256_ps(e));
     y = _mm256_and_ps(y, _mm256_cmp_ps(x, lo, _CMP_GE_OQ));
     return _mm256_blendv_ps(y, x, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
@@ -204,7 +207,12 @@ A256 static inline float hmax_ps(__m256 v) {
 A256 static void softmax_row_avx2(const float *x, float *y, size_t n, float beta) {
     const __m256 vb = _mm256_set1_ps(beta), ninf = _mm256_set1_ps(-INFINITY);
     __m256 vm = ninf;
+    __m256 vm1 = ninf;
     size_t i = 0;
+    for (; i + 16 <= n; i += 16) { /* two chains */
+        vm = _mm256_max_ps(vm, _mm256_mul_ps(vb, _mm256_loadu_ps(x + i)));
+        vm1 = _mm256_max_ps(vm1, _mm256_mul_ps(vb, _mm256_loadu_ps(x + i + 8)));
+    }
     for (; i + 8 <= n; i += 8) vm = _mm256_max_ps(vm, _mm256_mul_ps(vb, _mm256_loadu_ps(x + i)));
     const size_t rem = n - i;
     const __m256i k = tail8(rem);
@@ -212,11 +220,23 @@ A256 static void softmax_row_avx2(const float *x, float *y, size_t n, float beta
         const __m256 v = _mm256_mul_ps(vb, _mm256_maskload_ps(x + i, k));
         vm = _mm256_max_ps(vm, _mm256_blendv_ps(ninf, v, _mm256_castsi256_ps(k)));
     }
-    float m = hmax_ps(vm);
+    float m = hmax_ps(_mm256_max_ps(vm, vm1));
     if (m == -INFINITY || m != m) m = 0.0f; /* all -inf (or NaN): let exp() decide */
     const __m256 mm = _mm256_set1_ps(m);
-    __m256d s0 = _mm256_setzero_pd();
-    for (i = 0; i + 8 <= n; i += 8) {
+    /* four independent double chains (one chain of two dependent adds per
+     * 8 values left the loop waiting on the adder's latency) */
+    __m256d s0 = _mm256_setzero_pd(), s1 = s0, s2 = s0, s3 = s0;
+    for (i = 0; i + 16 <= n; i += 16) {
+        const __m256 e0 = exp256(_mm256_fmsub_ps(vb, _mm256_loadu_ps(x + i), mm));
+        const __m256 e1 = exp256(_mm256_fmsub_ps(vb, _mm256_loadu_ps(x + i + 8), mm));
+        _mm256_storeu_ps(y + i, e0);
+        _mm256_storeu_ps(y + i + 8, e1);
+        s0 = _mm256_add_pd(s0, _mm256_cvtps_pd(_mm256_castps256_ps128(e0)));
+        s1 = _mm256_add_pd(s1, _mm256_cvtps_pd(_mm256_extractf128_ps(e0, 1)));
+        s2 = _mm256_add_pd(s2, _mm256_cvtps_pd(_mm256_castps256_ps128(e1)));
+        s3 = _mm256_add_pd(s3, _mm256_cvtps_pd(_mm256_extractf128_ps(e1, 1)));
+    }
+    for (; i + 8 <= n; i += 8) {
         const __m256 e = exp256(_mm256_fmsub_ps(vb, _mm256_loadu_ps(x + i), mm));
         _mm256_storeu_ps(y + i, e);
         s0 = sum4_pd(e, s0);
@@ -225,9 +245,10 @@ A256 static void softmax_row_avx2(const float *x, float *y, size_t n, float beta
         const __m256 e = _mm256_and_ps(
             exp256(_mm256_fmsub_ps(vb, _mm256_maskload_ps(x + i, k), mm)), _mm256_castsi256_ps(k));
         _mm256_maskstore_ps(y + i, k, e);
-        s0 = sum4_pd(e, s0);
+        s1 = sum4_pd(e, s1);
     }
-    const __m256 vr = _mm256_set1_ps((float)(1.0 / hsum_pd(s0)));
+    const double sum = hsum_pd(_mm256_add_pd(_mm256_add_pd(s0, s1), _mm256_add_pd(s2, s3)));
+    const __m256 vr = _mm256_set1_ps((float)(1.0 / sum));
     for (i = 0; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_mul_ps(_mm256_loadu_ps(y + i), vr));
     if (rem) _mm256_maskstore_ps(y + i, k, _mm256_mul_ps(_mm256_maskload_ps(y + i, k), vr));
 }
