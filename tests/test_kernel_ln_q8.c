@@ -176,14 +176,15 @@ static void test_levels(void **state) {
  *      Ea - 16 = 1; gamma codes 127 (G = 255) for the 0s, -127 (G = 1) for
  *      the others: U = d G 3 2^28, every output saturates with the sign of
  *      d G (-128 for the 0s, 127 for the rest); U's low 32 bits alone would
- *      have the wrong sign for d = 255, 271 (765 2^28 and 813 2^28 mod 2^32).
+ *      have the wrong sign for d = 255, 271 (765 2^28 and 813 2^28 mod 2^32);
+ *  (c) below.
  */
-static void check_ln16(const char *what, const int8_t *g, float sg, float sy,
+static void check_ln16(const char *what, const int8_t *x16, const int8_t *g, float sg, float sy,
                        const int32_t *want16) {
     int8_t x[2][16], gg[16];
     int32_t want[2][16];
     for (int i = 0; i < 16; i++) {
-        x[0][i] = (int8_t)(i < 8 ? 0 : (i < 15 ? 32 : 33));
+        x[0][i] = x16[i];
         x[1][15 - i] = x[0][i];
         want[0][i] = want16[i];
         want[1][15 - i] = want16[i];
@@ -223,18 +224,29 @@ static void check_ln16(const char *what, const int8_t *g, float sg, float sy,
 
 static void test_hand_rows(void **state) {
     (void)state;
-    int8_t g[16];
+    int8_t x[16], g[16];
     int32_t want[16];
     for (int i = 0; i < 16; i++) {
+        x[i] = (int8_t)(i < 8 ? 0 : (i < 15 ? 32 : 33));
         g[i] = 127;
         want[i] = i < 8 ? -1 : (i < 15 ? 0 : 1);
     }
-    check_ln16("ties", g, 1.0f, 0x1p-27f, want);
+    check_ln16("ties", x, g, 1.0f, 0x1p-27f, want);
     for (int i = 0; i < 16; i++) {
         g[i] = (int8_t)(i < 8 ? 127 : -127);
         want[i] = i < 8 ? -128 : 127;
     }
-    check_ln16("|U| >= 2^31", g, 1.5f, 0x1p-57f, want);
+    check_ln16("|U| >= 2^31", x, g, 1.5f, 0x1p-57f, want);
+    /* (c) as (b) with x = 16 (d = 0, y = 0) first, seven 0s (d = -256, G = 255: -128)
+     * and eight 30s (d = 224, G = 1: 127); sum 256. U = d G 3 2^28 is a multiple of
+     * 2^32 for both nonzero d (the low 32 bits say 0): the row's max |d| must come
+     * from all 16 values, not the first */
+    for (int i = 0; i < 16; i++) {
+        x[i] = (int8_t)(i == 0 ? 16 : (i < 8 ? 0 : 30));
+        g[i] = (int8_t)(i < 8 ? 127 : -127);
+        want[i] = i == 0 ? 0 : (i < 8 ? -128 : 127);
+    }
+    check_ln16("|U| >= 2^31, d = 0 first", x, g, 1.5f, 0x1p-57f, want);
 }
 
 /* A valid small case, each test breaks one thing. */

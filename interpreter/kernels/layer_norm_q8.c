@@ -215,39 +215,51 @@ LNQ_TARGET static void ln_q8_row_avx2(const qlite_q8_ln_params *p, const uint8_t
                                       uint8_t *y) {
     const size_t n = p->n, n8 = n & ~(size_t)7;
     const bool sg = p->is_signed;
-    __m256i acc = _mm256_setzero_si256();
-    for (size_t i = 0; i < n8; i += 8) acc = _mm256_add_epi32(acc, lnq_widen8(x + i, sg));
-    int32_t lanes[8];
-    _mm256_storeu_si256((__m256i *)lanes, acc);
-    int64_t sum = 0;
-    for (int k = 0; k < 8; k++) sum += lanes[k];
-    for (size_t i = n8; i < n; i++) sum += qlite_q8_decode(x[i], sg);
+    /* Steps 1 and 2 in one pass over 16 values at a time: S1 = sum q, S2 = sum q^2
+     * (VPMADDWD pairs: |q| <= 255, a lane gathers <= 2 * 255^2 * 4096 / 16 < 2^25),
+     * V = sum (n q - s)^2 = n^2 S2 - 2 n s S1 + n s^2 = n (n S2 - s^2) exactly (s = S1;
+     * n S2 < 2^40, the product < 2^53), and the extremes of q for max |d|. */
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256i a1 = _mm256_setzero_si256(), a2 = _mm256_setzero_si256();
+    __m256i vmx = _mm256_set1_epi16(-32768), vmn = _mm256_set1_epi16(32767);
+    size_t ix = 0;
+    for (; ix + 16 <= n; ix += 16) {
+        const __m128i raw = _mm_loadu_si128((const __m128i *)(x + ix));
+        const __m256i w = sg ? _mm256_cvtepi8_epi16(raw) : _mm256_cvtepu8_epi16(raw);
+        a1 = _mm256_add_epi32(a1, _mm256_madd_epi16(w, ones));
+        a2 = _mm256_add_epi32(a2, _mm256_madd_epi16(w, w));
+        vmx = _mm256_max_epi16(vmx, w);
+        vmn = _mm256_min_epi16(vmn, w);
+    }
+    int32_t l1[8], l2[8];
+    int16_t lmx[16], lmn[16];
+    _mm256_storeu_si256((__m256i *)l1, a1);
+    _mm256_storeu_si256((__m256i *)l2, a2);
+    _mm256_storeu_si256((__m256i *)lmx, vmx);
+    _mm256_storeu_si256((__m256i *)lmn, vmn);
+    int64_t sum = 0, sq = 0;
+    int32_t qmx = -32768, qmn = 32767;
+    for (int k = 0; k < 8; k++) sum += l1[k], sq += l2[k];
+    for (int k = 0; k < 16; k++) {
+        qmx = lmx[k] > qmx ? lmx[k] : qmx;
+        qmn = lmn[k] < qmn ? lmn[k] : qmn;
+    }
+    for (; ix < n; ix++) {
+        const int32_t q = qlite_q8_decode(x[ix], sg);
+        sum += q;
+        sq += (int64_t)q * q;
+        qmx = q > qmx ? q : qmx;
+        qmn = q < qmn ? q : qmn;
+    }
     const int64_t nn = (int64_t)n; /* |sum| <= 4096 * 255, |d| < 2^21 */
+    const uint64_t v = (uint64_t)(nn * (nn * sq - sum * sum));
     const __m256i vn = _mm256_set1_epi32((int32_t)n), vs = _mm256_set1_epi32((int32_t)sum);
-    __m256i v0 = _mm256_setzero_si256(), v1 = _mm256_setzero_si256();
-    __m256i vdm = _mm256_setzero_si256(); /* max |d| */
-    for (size_t i = 0; i < n8; i += 8) {
-        const __m256i d = _mm256_sub_epi32(_mm256_mullo_epi32(vn, lnq_widen8(x + i, sg)), vs);
-        const __m256i dodd = _mm256_srli_epi64(d, 32);
-        v0 = _mm256_add_epi64(v0, _mm256_mul_epi32(d, d));
-        v1 = _mm256_add_epi64(v1, _mm256_mul_epi32(dodd, dodd));
-        vdm = _mm256_max_epu32(vdm, _mm256_abs_epi32(d));
-    }
-    int64_t vl[4];
-    _mm256_storeu_si256((__m256i *)vl, _mm256_add_epi64(v0, v1));
-    uint64_t v = (uint64_t)vl[0] + (uint64_t)vl[1] + (uint64_t)vl[2] + (uint64_t)vl[3];
-    for (size_t i = n8; i < n; i++) {
-        const int64_t d = nn * qlite_q8_decode(x[i], sg) - sum;
-        v += (uint64_t)(d * d);
-    }
     int64_t ma = 0;
     int sh = 0;
     if (v) qlite_q8_ln_row_multiplier(p, v, &ma, &sh);
     if (v && sh >= 1 && sh <= 61 && p->b32 && n8) {
-        uint32_t dl[8];
-        _mm256_storeu_si256((__m256i *)dl, vdm);
-        uint64_t dmax = 0;
-        for (int k = 0; k < 8; k++) dmax = dl[k] > dmax ? dl[k] : dmax;
+        const int64_t dhi = nn * qmx - sum, dlo = sum - nn * qmn; /* both >= 0 */
+        const uint64_t dmax = (uint64_t)(dhi > dlo ? dhi : dlo);
         /* |T| <= dmax 255 Ma < 2^60; |U| <= 2^30 without a clamp when that is at most
          * 2^(sh+30) - 2^(sh-1) */
         const bool clampu =
