@@ -365,9 +365,11 @@ static void conv_sweep(unsigned cap) {
         CONV(1, 19, 19, 3, 64, 7, 7, 2, 2, 1, 1, 3, 3, 3, 3, 1, true, QLITE_ACT_NONE),
         /* MobileNet-like 1x1 layers: 14x14 with small weights (threads split
          * the pixels: gemm_f32.c FAST_ROWS_MAX_W), 7x7 with 525 KB of
-         * weights (split by columns) */
+         * weights, and 7x7 with 400 KB, over 3x the activations (both split
+         * by columns) */
         CONV(1, 14, 14, 96, 144, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, true, QLITE_ACT_RELU6),
         CONV(1, 7, 7, 160, 820, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, true, QLITE_ACT_NONE),
+        CONV(1, 7, 7, 256, 400, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, false, QLITE_ACT_RELU),
     };
     for (size_t i = 0; i < KC_COUNT(more); i++) check_case(&more[i], seed++);
     qlite_q8_set_feature_cap(~0u);
