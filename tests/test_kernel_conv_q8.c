@@ -292,8 +292,9 @@ static void test_conv_exact(void **state) {
         /* a padded image of 2 x 32 rows x 1280 bytes: its rows split between threads */
         CASE(K_CONV, I8, 2, 30, 30, 40, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1),
         /* few tiles, weights smaller than the input + output: at 2 / 3 threads the pixels
-         * split into 2 / 3 equal tiles (AMX: 98 = 3 x 32 + 2 rows, 66, 41 = 32 + an
-         * overlapped 16-row block; two images in 3 tiles that cross them), then columns */
+         * split into 2 / 3 equal tiles (AMX: 98 = 3 x 32 + 2 rows and 66 = 2 x 32 + 2
+         * rows, the 2 in an overlapped 16-row block since AMX_OVERLAP_MIN is 2, 41 = 32 +
+         * an overlapped block; two images in 3 tiles that cross them), then columns */
         CASE(K_CONV, I8, 1, 14, 14, 64, 384, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1),
         CASE(K_CONV, U8, 2, 7, 7, 32, 96, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1),
         CASE(K_CONV, I8, 1, 9, 9, 8, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1),

@@ -35,8 +35,13 @@
  *   M   32-row blocks; a remainder of 16+ rows takes a 16-row block (tmm4
  *       only); the last < 16 rows are recomputed in a 16-row block that
  *       ends at row M (it overlaps rows already stored, which are not stored
- *       again) when M >= 16 and the remainder is 4+ rows, else they go to
- *       the AVX-512 VNNI tiles (8x32 on two blocks, 12x16 on one).
+ *       again) when M >= 16 and the remainder is 2+ rows, else (one row)
+ *       they go to the AVX-512 VNNI tiles (8x32 on two blocks, 12x16 on
+ *       one). A VNNI tile call costs as much for 2-3 rows as a 16-row
+ *       block (same-process A/B, both variants alternating: M = 98 x 96..576
+ *       x K 64..96, MobileNetV2's 14x14 1x1 convs at 2 threads, 0.78-0.82x
+ *       the time; M = 18/19/34/50, K 256..1024, 0.53-0.86x); for one row
+ *       neither wins everywhere (0.85-1.11x over M 17..113, K 128..960).
  *   short K  K4 < 64 (MobileNetV2's first layers: K = 16, 27, 32): one step
  *       on tiles configured K4 bytes wide (A) and K4 / 4 rows high (B), read
  *       in place (no staging, no zero products). The VNNI tiles spent most
@@ -331,8 +336,9 @@ Q8_AVX512 static void amx_out(const int32_t *acc, size_t i0, size_t i1, size_t n
 
 /* ---- the GEMM ---- */
 
-/* Below this many leftover rows (M >= 16) the VNNI tiles take them, else an overlapped block. */
-#define AMX_OVERLAP_MIN 4
+/* Below this many leftover rows (M >= 16) the VNNI tiles take them, else an overlapped block
+ * (the M edge in the header). */
+#define AMX_OVERLAP_MIN 2
 
 /*
  * The tile function, for any mr and nr (any_shape): C rows [0, M) x columns
