@@ -209,6 +209,84 @@ static void test_binary_extremes(void **state) {
     }
 }
 
+/*
+ * ADD / SUB where the output multiplier t / (2^20 sy) is 1 or 16 (t = 2 max(sa,
+ * sb)), so a unit of the accumulator ta[a] + tb[b] is one (sixteen) output
+ * steps, and every byte pair (a, b) once (a row of 65536): most outputs
+ * saturate, but the pairs whose input stages nearly cancel (sb / sa = 0.7:
+ * a - za = -7k, b - zb = 10k) land inside the range, where an input stage off by
+ * one in its last bit shows. (Random scales put a stage's error 2^-20 of an
+ * output step away from changing a byte.)
+ */
+static void test_binary_cancel(void **state) {
+    enter_level(state);
+    static const float sc[][3] = {
+        /* sa, sb, multiplier */
+        {1.0f, 0.7f, 1.0f},  {0.7f, 1.0f, 1.0f},   {1.0f, 0.7f, 16.0f},
+        {0.3f, 0.9f, 1.0f},  {0.999f, 1.0f, 1.0f}, {0.61f, 0.427f, 16.0f},
+    };
+    const qlite_dtype dts[] = {QLITE_DTYPE_INT8, QLITE_DTYPE_UINT8};
+    const qlite_op_code ops[] = {QLITE_OP_ADD, QLITE_OP_SUB};
+    uint8_t *a = malloc(65536), *b = malloc(65536);
+    assert_non_null(a);
+    assert_non_null(b);
+    for (size_t i = 0; i < 65536; i++) {
+        a[i] = (uint8_t)i;
+        b[i] = (uint8_t)(i >> 8);
+    }
+    const int64_t shape[1] = {65536};
+    for (size_t d = 0; d < Q8_COUNT(dts); d++)
+        for (size_t k = 0; k < Q8_COUNT(sc); k++)
+            for (size_t o = 0; o < Q8_COUNT(ops); o++) {
+                const bool u8 = dts[d] == QLITE_DTYPE_UINT8;
+                const float t = 2.0f * (sc[k][0] > sc[k][1] ? sc[k][0] : sc[k][1]);
+                q8_params pa, pb, py;
+                q8_params_set(&pa, sc[k][0], u8 ? 128 : 0);
+                q8_params_set(&pb, sc[k][1], u8 ? 120 : -8);
+                q8_params_set(&py, t / (1048576.0f * sc[k][2]), u8 ? 128 : 0);
+                qlite_op_test_tensor in[2] = {q8_tensor(dts[d], 1, shape, a, &pa),
+                                              q8_tensor(dts[d], 1, shape, b, &pb)};
+                qlite_op_test_tensor out = q8_tensor(dts[d], 1, shape, NULL, &py);
+                qlite_op_options opt = qopts(QLITE_OPTIONS_BINARY);
+                char what[96];
+                snprintf(what, sizeof what, "%s sa=%g sb=%g multiplier %g",
+                         qlite_dtype_name(dts[d]), (double)sc[k][0], (double)sc[k][1],
+                         (double)sc[k][2]);
+                run_both(ops[o], &opt, 2, in, &out, what);
+            }
+    /* SUB of a row with itself (every byte, 4100 values: vector bodies and tails)
+     * at scales about 0.4 or 0.3 2^-19 apart (0.7 or 0.0123 and a float below; their
+     * ratios have all 31 bits of the multiplier), output multiplier ~1: the larger operand's
+     * stage is v 2^19 exactly (multiplier 1/2), the other's v 2^19 (1 - 0.4 2^-19)
+     * rounded, so y = zy + about 0.4 v for every element: each element shows the
+     * smaller operand's stage to its last bit. Both orders (a's stage, b's). */
+    const int64_t rshape[1] = {4100};
+    for (size_t i = 0; i < 4100; i++) a[i] = (uint8_t)(i * 7);
+    for (size_t d = 0; d < Q8_COUNT(dts); d++)
+        for (int which = 0; which < 4; which++)
+            for (int z = 0; z < 2; z++) {
+                const bool u8 = dts[d] == QLITE_DTYPE_UINT8;
+                /* 0.4, 0.3 2^-19 apart; two larger scales */
+                const float s0 = which < 2 ? 0.7f : 0.0123f;
+                const float s1 = s0 * (1.0f - (which < 2 ? 0x1.99999ap-21f : 0x1.333334p-21f));
+                const int32_t zp = z ? (u8 ? 200 : 77) : (u8 ? 128 : 0);
+                q8_params pa, pb, py;
+                q8_params_set(&pa, which % 2 ? s1 : s0, zp);
+                q8_params_set(&pb, which % 2 ? s0 : s1, zp);
+                q8_params_set(&py, 2.0f * s0 / 1048576.0f, u8 ? 128 : 0);
+                qlite_op_test_tensor in[2] = {q8_tensor(dts[d], 1, rshape, a, &pa),
+                                              q8_tensor(dts[d], 1, rshape, a, &pb)};
+                qlite_op_test_tensor out = q8_tensor(dts[d], 1, rshape, NULL, &py);
+                qlite_op_options opt = qopts(QLITE_OPTIONS_BINARY);
+                char what[96];
+                snprintf(what, sizeof what, "%s x - x, sa=%.9g sb=%.9g z=%d",
+                         qlite_dtype_name(dts[d]), (double)pa.scale, (double)pb.scale, zp);
+                run_both(QLITE_OP_SUB, &opt, 2, in, &out, what);
+            }
+    free(a);
+    free(b);
+}
+
 /* ---------------------------------------------------------------- */
 /* Table ops                                                          */
 /* ---------------------------------------------------------------- */
@@ -480,6 +558,7 @@ int main(void) {
         cmocka_unit_test(test_table),
         LEVEL_TESTS(test_binary),
         LEVEL_TESTS(test_binary_extremes),
+        LEVEL_TESTS(test_binary_cancel),
         LEVEL_TESTS(test_lut),
         LEVEL_TESTS(test_quantize),
         LEVEL_TESTS(test_quantize_near_ties),

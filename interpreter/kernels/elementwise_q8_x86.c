@@ -94,6 +94,8 @@ EW_AVX2 static inline void narrow8(uint8_t *p, __m256i y) {
 typedef struct bin8 {
     rq8b sa, sb, out;
     __m256i za, zb;
+    __m256i za16, zb16;     /* the zero points in int16 lanes */
+    __m256i kaa, kca, kab, kcb; /* ADD/SUB input stages by VPMADDWD (stage16_add) */
     __m256i zy16;           /* zy in every int16 lane */
     __m128i lo8, hi8;       /* the clamp in the byte domain */
 } bin8;
@@ -149,10 +151,68 @@ EW_AVX2 EW_INLINE __m128i bytes16(const bin8 *k, bool sg, __m256i q0, __m256i q1
     return _mm_min_epu8(_mm_max_epu8(_mm_packus_epi16(lo, hi), k->lo8), k->hi8);
 }
 
+/* rdbpot(h, r) of 8 lanes */
+EW_AVX2 EW_INLINE __m256i rdbpot8(__m256i h, const rq8b *p) {
+    const __m256i q = _mm256_srav_epi32(h, p->r);
+    const __m256i rem = _mm256_and_si256(h, p->mask);
+    const __m256i t = _mm256_sub_epi32(p->thr, _mm256_srai_epi32(h, 31));
+    return _mm256_sub_epi32(q, _mm256_cmpgt_epi32(rem, t));
+}
+
+/*
+ * The ADD/SUB input stage rq((q - z) << 20, M0, r) of 16 bytes without 64-bit
+ * products: with v = q - z (|v| <= 255), srdhm(v 2^20, M0) = floor((v M0 + 2^10)
+ * / 2^11) (numerator and denominator of (v 2^20 M0 + 2^30) / 2^31 divided by
+ * 2^20), and with M0 = A 2^11 + C (A < 2^20, C < 2^11) that is
+ *   h = v A + floor((v C + 2^10) / 2^11)
+ * where v A = v A0 + (32 v)(32 A1) (A = A1 2^10 + A0, 32 A1 < 2^15) and v C are
+ * VPMADDWDs of the int16 pairs (v, 32 v) (every product and sum < 2^28), then
+ * rdbpot(h, r). Lanes: lo holds elements 0-3 | 8-11, hi 4-7 | 12-15 (the
+ * unpack order; bytes16_unpacked puts them back).
+ */
+EW_AVX2 EW_INLINE void stage16_add(bool sg, __m128i raw, __m256i z16, __m256i ka, __m256i kc,
+                                   const rq8b *r, __m256i *lo, __m256i *hi) {
+    const __m256i b16 = sg ? _mm256_cvtepi8_epi16(raw) : _mm256_cvtepu8_epi16(raw);
+    const __m256i v = _mm256_sub_epi16(b16, z16);
+    const __m256i v32 = _mm256_slli_epi16(v, 5);
+    const __m256i w0 = _mm256_unpacklo_epi16(v, v32), w1 = _mm256_unpackhi_epi16(v, v32);
+    const __m256i r10 = _mm256_set1_epi32(1 << 10);
+    const __m256i h0 = _mm256_add_epi32(
+        _mm256_madd_epi16(w0, ka),
+        _mm256_srai_epi32(_mm256_add_epi32(_mm256_madd_epi16(w0, kc), r10), 11));
+    const __m256i h1 = _mm256_add_epi32(
+        _mm256_madd_epi16(w1, ka),
+        _mm256_srai_epi32(_mm256_add_epi32(_mm256_madd_epi16(w1, kc), r10), 11));
+    *lo = rdbpot8(h0, r);
+    *hi = rdbpot8(h1, r);
+}
+
+/* The constants of stage16_add for M0: (A0, 32 A1) and (C, 0) as int16 pairs. */
+EW_AVX2 static inline void stage16_consts(int32_t m0, __m256i *ka, __m256i *kc) {
+    const uint32_t a = (uint32_t)m0 >> 11, c = (uint32_t)m0 & 2047u;
+    *ka = _mm256_set1_epi32((int32_t)(((a >> 10) * 32u) << 16 | (a & 1023u)));
+    *kc = _mm256_set1_epi32((int32_t)c);
+}
+
+/* bytes16 for q0, q1 in the unpack order of stage16_add: VPACKSSDW restores it. */
+EW_AVX2 EW_INLINE __m128i bytes16_unpacked(const bin8 *k, bool sg, __m256i q0, __m256i q1) {
+    const __m256i w = _mm256_adds_epi16(_mm256_packs_epi32(q0, q1), k->zy16);
+    const __m128i lo = _mm256_castsi256_si128(w), hi = _mm256_extracti128_si256(w, 1);
+    if (sg) return _mm_min_epi8(_mm_max_epi8(_mm_packs_epi16(lo, hi), k->lo8), k->hi8);
+    return _mm_min_epu8(_mm_max_epu8(_mm_packus_epi16(lo, hi), k->lo8), k->hi8);
+}
+
 /* 16 elements from 16-byte loads va, vb (a broadcast operand: its stage in ca / cb). */
 EW_AVX2 EW_INLINE __m128i binary16(const bin8 *k, bool mul, bool sub, bool sg,
                                    qlite_q8_bshape shape, __m128i va, __m128i vb, __m256i ca,
                                    __m256i cb) {
+    if (!mul) {
+        __m256i ta0 = ca, ta1 = ca, tb0 = cb, tb1 = cb;
+        if (shape != QLITE_Q8_SV) stage16_add(sg, va, k->za16, k->kaa, k->kca, &k->sa, &ta0, &ta1);
+        if (shape != QLITE_Q8_VS) stage16_add(sg, vb, k->zb16, k->kab, k->kcb, &k->sb, &tb0, &tb1);
+        return bytes16_unpacked(k, sg, combine8x(false, sub, k, ta0, tb0),
+                                combine8x(false, sub, k, ta1, tb1));
+    }
     const __m128i va1 = _mm_unpackhi_epi64(va, va), vb1 = _mm_unpackhi_epi64(vb, vb);
     const __m256i ta0 = shape == QLITE_Q8_SV ? ca : stage8x(mul, sg, va, k->za, &k->sa);
     const __m256i ta1 = shape == QLITE_Q8_SV ? ca : stage8x(mul, sg, va1, k->za, &k->sa);
@@ -213,6 +273,10 @@ EW_AVX2 void qlite_q8_binary__avx2(const qlite_q8_binary_params *p, const uint8_
     k.out = rq8b_init(p->om, p->ol, p->orr);
     k.za = _mm256_set1_epi32(p->za);
     k.zb = _mm256_set1_epi32(p->zb);
+    k.za16 = _mm256_set1_epi16((int16_t)p->za);
+    k.zb16 = _mm256_set1_epi16((int16_t)p->zb);
+    stage16_consts(p->ma, &k.kaa, &k.kca);
+    stage16_consts(p->mb, &k.kab, &k.kcb);
     k.zy16 = _mm256_set1_epi16((int16_t)p->zy);
     k.lo8 = _mm_set1_epi8((char)(uint8_t)p->lo);
     k.hi8 = _mm_set1_epi8((char)(uint8_t)p->hi);
