@@ -248,21 +248,30 @@ EW_AVX2 EW_INLINE void binary_row8(const bin8 *k, bool mul, bool sub, bool sg,
     }
 }
 
-#define ROW8_SHAPES(fn, MUL, SUB, SG)                                             \
-    EW_AVX2 static void fn(const bin8 *k, const uint8_t *a, const uint8_t *b,     \
-                           uint8_t *y, size_t n, qlite_q8_bshape shape) {         \
-        switch (shape) {                                                          \
-        case QLITE_Q8_VS: binary_row8(k, MUL, SUB, SG, QLITE_Q8_VS, a, b, y, n); break; \
-        case QLITE_Q8_SV: binary_row8(k, MUL, SUB, SG, QLITE_Q8_SV, a, b, y, n); break; \
-        default: binary_row8(k, MUL, SUB, SG, QLITE_Q8_VV, a, b, y, n); break;   \
-        }                                                                         \
+/*
+ * One instantiation per op, dtype and operand shape of a row function (the
+ * AVX2 row8 here, the AVX-512 row16 below): the row's bools are constants
+ * in each, so its branches fold away. BINARY_ROWS(T, K, ROW, p) defines
+ * p##add_s8 ... p##mul_u8.
+ */
+#define BINARY_SHAPES(T, K, ROW, fn, MUL, SUB, SG)                                   \
+    T static void fn(const K *k, const uint8_t *a, const uint8_t *b, uint8_t *y,     \
+                     size_t n, qlite_q8_bshape shape) {                              \
+        switch (shape) {                                                             \
+        case QLITE_Q8_VS: ROW(k, MUL, SUB, SG, QLITE_Q8_VS, a, b, y, n); break;     \
+        case QLITE_Q8_SV: ROW(k, MUL, SUB, SG, QLITE_Q8_SV, a, b, y, n); break;     \
+        default: ROW(k, MUL, SUB, SG, QLITE_Q8_VV, a, b, y, n); break;              \
+        }                                                                            \
     }
-ROW8_SHAPES(add8_s8, false, false, true)
-ROW8_SHAPES(add8_u8, false, false, false)
-ROW8_SHAPES(sub8_s8, false, true, true)
-ROW8_SHAPES(sub8_u8, false, true, false)
-ROW8_SHAPES(mul8_s8, true, false, true)
-ROW8_SHAPES(mul8_u8, true, false, false)
+#define BINARY_ROWS(T, K, ROW, p)                                \
+    BINARY_SHAPES(T, K, ROW, p##add_s8, false, false, true)     \
+    BINARY_SHAPES(T, K, ROW, p##add_u8, false, false, false)    \
+    BINARY_SHAPES(T, K, ROW, p##sub_s8, false, true, true)      \
+    BINARY_SHAPES(T, K, ROW, p##sub_u8, false, true, false)     \
+    BINARY_SHAPES(T, K, ROW, p##mul_s8, true, false, true)      \
+    BINARY_SHAPES(T, K, ROW, p##mul_u8, true, false, false)
+
+BINARY_ROWS(EW_AVX2, bin8, binary_row8, row8_)
 
 EW_AVX2 void qlite_q8_binary__avx2(const qlite_q8_binary_params *p, const uint8_t *a,
                                    const uint8_t *b, uint8_t *y, size_t n,
@@ -280,9 +289,9 @@ EW_AVX2 void qlite_q8_binary__avx2(const qlite_q8_binary_params *p, const uint8_
     k.zy16 = _mm256_set1_epi16((int16_t)p->zy);
     k.lo8 = _mm_set1_epi8((char)(uint8_t)p->lo);
     k.hi8 = _mm_set1_epi8((char)(uint8_t)p->hi);
-    if (p->mul) (p->is_signed ? mul8_s8 : mul8_u8)(&k, a, b, y, n, shape);
-    else if (p->sub) (p->is_signed ? sub8_s8 : sub8_u8)(&k, a, b, y, n, shape);
-    else (p->is_signed ? add8_s8 : add8_u8)(&k, a, b, y, n, shape);
+    if (p->mul) (p->is_signed ? row8_mul_s8 : row8_mul_u8)(&k, a, b, y, n, shape);
+    else if (p->sub) (p->is_signed ? row8_sub_s8 : row8_sub_u8)(&k, a, b, y, n, shape);
+    else (p->is_signed ? row8_add_s8 : row8_add_u8)(&k, a, b, y, n, shape);
 }
 
 EW_AVX2 void qlite_q8_quantize__avx2(const float *x, uint8_t *y, size_t n, float scale,
@@ -427,21 +436,7 @@ EW_AVX512 EW_INLINE void binary_row16(const bin16 *k, bool mul, bool sub, bool s
     }
 }
 
-#define ROW16_SHAPES(fn, MUL, SUB, SG)                                            \
-    EW_AVX512 static void fn(const bin16 *k, const uint8_t *a, const uint8_t *b,  \
-                             uint8_t *y, size_t n, qlite_q8_bshape shape) {       \
-        switch (shape) {                                                          \
-        case QLITE_Q8_VS: binary_row16(k, MUL, SUB, SG, QLITE_Q8_VS, a, b, y, n); break; \
-        case QLITE_Q8_SV: binary_row16(k, MUL, SUB, SG, QLITE_Q8_SV, a, b, y, n); break; \
-        default: binary_row16(k, MUL, SUB, SG, QLITE_Q8_VV, a, b, y, n); break;   \
-        }                                                                         \
-    }
-ROW16_SHAPES(add16_s8, false, false, true)
-ROW16_SHAPES(add16_u8, false, false, false)
-ROW16_SHAPES(sub16_s8, false, true, true)
-ROW16_SHAPES(sub16_u8, false, true, false)
-ROW16_SHAPES(mul16_s8, true, false, true)
-ROW16_SHAPES(mul16_u8, true, false, false)
+BINARY_ROWS(EW_AVX512, bin16, binary_row16, row16_)
 
 EW_AVX512 void qlite_q8_binary__avx512(const qlite_q8_binary_params *p, const uint8_t *a,
                                        const uint8_t *b, uint8_t *y, size_t n,
@@ -455,9 +450,9 @@ EW_AVX512 void qlite_q8_binary__avx512(const qlite_q8_binary_params *p, const ui
     k.zy = _mm512_set1_epi32(p->zy);
     k.lo = _mm512_set1_epi32(p->lo - p->zy);
     k.hi = _mm512_set1_epi32(p->hi - p->zy);
-    if (p->mul) (p->is_signed ? mul16_s8 : mul16_u8)(&k, a, b, y, n, shape);
-    else if (p->sub) (p->is_signed ? sub16_s8 : sub16_u8)(&k, a, b, y, n, shape);
-    else (p->is_signed ? add16_s8 : add16_u8)(&k, a, b, y, n, shape);
+    if (p->mul) (p->is_signed ? row16_mul_s8 : row16_mul_u8)(&k, a, b, y, n, shape);
+    else if (p->sub) (p->is_signed ? row16_sub_s8 : row16_sub_u8)(&k, a, b, y, n, shape);
+    else (p->is_signed ? row16_add_s8 : row16_add_u8)(&k, a, b, y, n, shape);
 }
 
 EW_AVX512 void qlite_q8_quantize__avx512(const float *x, uint8_t *y, size_t n, float scale,
