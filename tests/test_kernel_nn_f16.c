@@ -590,7 +590,7 @@ static void test_o16_blocked(void **state) {
 /* ---- (e) the fast GEMM on float16 O16 weights ---- */
 
 static void check_o16h_fast(size_t M, size_t N, size_t K, bool with_bias, bool clamp,
-                            qlite_threadpool *pool, uint64_t seed) {
+                            qlite_threadpool *pool, qlite_threadpool *pool3, uint64_t seed) {
     qlite_gemm_o16h_fn fn = qlite_gemm_f16_o16_fast();
     qlite_gemm_o16_fn f32 = qlite_gemm_f32_o16_fast();
     qlite_test_rng r;
@@ -615,8 +615,8 @@ static void check_o16h_fast(size_t M, size_t N, size_t K, bool with_bias, bool c
         }
     char what[96];
     snprintf(what, sizeof what, "o16 half fast M=%zu N=%zu K=%zu", M, N, K);
-    /* widening buffers for 2 threads (the caller's: the GEMM allocates nothing) */
-    float *wbuf = aligned_alloc(64, 2 * QLITE_GEMM_F16_WBUF_BYTES);
+    /* widening buffers for 3 threads (the caller's: the GEMM allocates nothing) */
+    float *wbuf = aligned_alloc(64, 3 * QLITE_GEMM_F16_WBUF_BYTES);
     assert_non_null(wbuf);
     for (int wb = 0; wb < 2; wb++) { /* blocks widened into the buffer, then in registers */
         memset(out, 0xA5, MN * sizeof(float));
@@ -630,13 +630,17 @@ static void check_o16h_fast(size_t M, size_t N, size_t K, bool with_bias, bool c
         if (memcmp(out, chain, M * N * sizeof(float)) != 0)
             fail_msg("%s: the float32 GEMM on widened weights differs", what);
     }
-    /* through the threaded runner, 1 and 2 threads */
-    qlite_exec_ctx ctx1, ctx2;
+    /* through the threaded runner, 1, 2 and 3 threads (qlite_o16_grid_split:
+     * column-major grid, or rows alone for weights <= 512 KiB as floats and
+     * <= 3x A and C, >= 2 row units a thread: M >= 19 at 2 threads, 31 at 3) */
+    qlite_exec_ctx ctx1, ctx2, ctx3;
     memset(&ctx1, 0, sizeof ctx1);
     memset(&ctx2, 0, sizeof ctx2);
+    memset(&ctx3, 0, sizeof ctx3);
     ctx2.pool = pool;
-    qlite_node n1 = {.ctx = &ctx1}, n2 = {.ctx = &ctx2};
-    const qlite_node *nodes[] = {&n1, &n2, NULL};
+    ctx3.pool = pool3;
+    qlite_node n1 = {.ctx = &ctx1}, n2 = {.ctx = &ctx2}, n3 = {.ctx = &ctx3};
+    const qlite_node *nodes[] = {&n1, &n2, &n3, NULL};
     for (size_t i = 0; i < 2 * N_COUNT(nodes); i++) {
         memset(out, 0xA5, MN * sizeof(float));
         const qlite_gemm_f32_args g = {.M = M, .N = N, .K = K, .a = a, .rsa = K, .csa = 1,
@@ -652,7 +656,7 @@ static void check_o16h_fast(size_t M, size_t N, size_t K, bool with_bias, bool c
 /* Runs form: row m's K = nseg * seg values as nseg runs; runs of odd rows
  * that are all zero point at a shared zero run (as a conv's padding rows). */
 static void check_o16h_ind(size_t M, size_t N, size_t nseg, size_t seg, qlite_threadpool *pool,
-                           uint64_t seed) {
+                           qlite_threadpool *pool3, uint64_t seed) {
     qlite_gemm_o16h_fn fn = qlite_gemm_f16_o16_fast();
     qlite_gemm_o16h_ind_fn ind_fn = qlite_gemm_f16_o16_ind_fast();
     assert_non_null(ind_fn);
@@ -675,23 +679,25 @@ static void check_o16h_ind(size_t M, size_t N, size_t nseg, size_t seg, qlite_th
             for (size_t k = 0; k < seg; k++) run[k] = zero ? 0.0f : frand(&r);
             ind[m * nseg + s] = zero ? zeros : run;
         }
-    float *wbuf = aligned_alloc(64, 2 * QLITE_GEMM_F16_WBUF_BYTES);
+    float *wbuf = aligned_alloc(64, 3 * QLITE_GEMM_F16_WBUF_BYTES);
     assert_non_null(wbuf);
     fn(M, N, K, a, K, wh, bias, want, N, -INFINITY, INFINITY, NULL);
     char what[96];
     snprintf(what, sizeof what, "o16 half runs M=%zu N=%zu %zu x %zu", M, N, nseg, seg);
-    qlite_exec_ctx ctx1, ctx2;
+    qlite_exec_ctx ctx1, ctx2, ctx3;
     memset(&ctx1, 0, sizeof ctx1);
     memset(&ctx2, 0, sizeof ctx2);
+    memset(&ctx3, 0, sizeof ctx3);
     ctx2.pool = pool;
-    qlite_node n1 = {.ctx = &ctx1}, n2 = {.ctx = &ctx2};
+    ctx3.pool = pool3;
+    qlite_node n1 = {.ctx = &ctx1}, n2 = {.ctx = &ctx2}, n3 = {.ctx = &ctx3};
     for (int wb = 0; wb < 2; wb++) {
         memset(out, 0xA5, (M * N + 1) * sizeof(float));
         ind_fn(M, N, nseg, seg, ind, wh, bias, out, N, -INFINITY, INFINITY, wb ? NULL : wbuf);
         if (memcmp(out, want, M * N * sizeof(float)) != 0)
             fail_msg("%s: serial differs (%s)", what, wb ? "registers" : "buffer");
     }
-    const qlite_node *nodes[] = {&n1, &n2};
+    const qlite_node *nodes[] = {&n1, &n2, &n3};
     for (size_t i = 0; i < 2 * N_COUNT(nodes); i++) {
         memset(out, 0xA5, (M * N + 1) * sizeof(float));
         qlite_gemm_f16_run_o16_ind(nodes[i / 2], ind_fn, M, N, nseg, seg, ind, wh, bias, out, N,
@@ -707,8 +713,9 @@ static void check_o16h_ind(size_t M, size_t N, size_t nseg, size_t seg, qlite_th
 static void test_o16h_fast(void **state) {
     (void)state;
     if (!qlite_gemm_f16_o16_fast()) skip();
-    qlite_threadpool *pool;
+    qlite_threadpool *pool, *pool3;
     assert_qlite_ok(qlite_threadpool_create(2, &pool));
+    assert_qlite_ok(qlite_threadpool_create(3, &pool3));
     static const size_t Ms[] = {1, 2, 5, 6, 7, 10, 11, 13, 15, 19, 31, 48, 49, 97, 241, 300};
     static const size_t Ns[] = {1, 15, 16, 17, 31, 32, 33, 63, 64, 65, 130};
     static const size_t Ks[] = {0, 1, 9, 27, 191, 192, 193, 385, 1000};
@@ -727,24 +734,34 @@ static void test_o16h_fast(void **state) {
                     continue;
                 }
                 check_o16h_fast(Ms[i], Ns[j], Ks[l], (i + l) % 2 == 0, (j + l) % 4 == 1, pool,
-                                seed++);
+                                pool3, seed++);
             }
     /* K over the 1152-step block (widened / in registers), weights over
      * the 512 KiB at which blocks prefetch the next */
-    check_o16h_fast(61, 130, 2400, true, false, pool, seed++);
-    check_o16h_fast(13, 65, 1300, false, true, pool, seed++);
-    check_o16h_fast(250, 40, 1153, true, true, pool, seed++);
+    check_o16h_fast(61, 130, 2400, true, false, pool, pool3, seed++);
+    check_o16h_fast(13, 65, 1300, false, true, pool, pool3, seed++);
+    check_o16h_fast(250, 40, 1153, true, true, pool, pool3, seed++);
     /* runs: many per block (3 x 9, 3 x 64), a block each (3 x 192), longer
      * than a block (2 x 450, pieces), no runs */
     static const size_t runs[][2] = {{3, 9}, {7, 21}, {3, 64}, {9, 64}, {3, 192}, {2, 450},
                                      {1, 193}, {0, 5}, {3, 500}, {1, 1300}, {2, 1152}};
     for (size_t i = 0; i < N_COUNT(runs); i++) {
-        check_o16h_ind(50, 64, runs[i][0], runs[i][1], pool, seed++);
-        check_o16h_ind(7, 24, runs[i][0], runs[i][1], pool, seed++);
-        if (!reduced || i % 3 == 0) check_o16h_ind(250, 130, runs[i][0], runs[i][1], pool, seed);
+        check_o16h_ind(50, 64, runs[i][0], runs[i][1], pool, pool3, seed++);
+        check_o16h_ind(7, 24, runs[i][0], runs[i][1], pool, pool3, seed++);
+        if (!reduced || i % 3 == 0)
+            check_o16h_ind(250, 130, runs[i][0], runs[i][1], pool, pool3, seed);
         seed++;
     }
+    /* MobileNetV2's 1x1 layers: 14x14 96 -> 576 and 576 -> 96 (split by
+     * rows: 98 / 66 rows a thread, widened into the buffers), 7x7
+     * 160 -> 960 (614 KiB as floats: the column grid), 320 -> 1280 (1.6 MiB) */
+    check_o16h_fast(196, 576, 96, true, true, pool, pool3, seed++);
+    check_o16h_fast(196, 96, 576, true, false, pool, pool3, seed++);
+    check_o16h_fast(49, 960, 160, true, true, pool, pool3, seed++);
+    if (!reduced) check_o16h_fast(49, 1280, 320, false, true, pool, pool3, seed++);
+    check_o16h_ind(196, 96, 1, 576, pool, pool3, seed++);
     qlite_threadpool_destroy(pool);
+    qlite_threadpool_destroy(pool3);
 }
 
 /* The widening GEMM on a thread with a 128 KiB stack, given the caller's

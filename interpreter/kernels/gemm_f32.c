@@ -373,23 +373,16 @@ void qlite_gemm_f32_run_packed(const qlite_node *node, const qlite_gemm_f32_uker
 }
 
 /* The fast O16 GEMM (qlite_gemm_f32_o16_fast) on the node's threads, split
- * over the column-major grid of gemm_o16_blocks.h, or, when the weights are
- * at most FAST_ROWS_MAX_W bytes and FAST_ROWS_W_PER_A times the bytes of A
- * and C, and there are at least two row units per thread, by rows alone
- * (qlite_o16_grid_make_rows): the caller takes the first output pixels and
- * the worker the last, as the depthwise convolution,
- * the element-wise ops and the other 1x1 convolutions of a MobileNet block
- * split them, so each core reads the rows it wrote in the op before (a
- * column split has each core read half of its input from the other core at
- * ~7 ns a line, threadpool.c: a 14x14x576 float32 tensor is ~3500 lines a
- * core). Each thread then streams all the weights, which pays while they
- * are small. MobileNetV2 float32 at 2 threads, per-op medians of 3
- * interleaved rounds (1 / 2 threads, 40 profiled runs each): the sum of
- * op medians 1T/2T 1.43 -> 1.77 (CONV_2D x1.44 -> x1.78, and the
- * depthwise convolutions after them x1.35 -> x1.78: their input now on the
- * core that reads it; the 14x14 576->96 projections x1.32 -> x1.77). Up to
- * 2 MiB of weights (also the 7x7 layers' 614 KiB - 1.6 MiB) was worse there:
- * the 7x7 960->320 and 320->1280 convolutions x1.63 -> x1.46 and x1.66 ->
+ * by qlite_o16_grid_split (gemm_o16_blocks.h): by rows alone when the
+ * weights are at most 512 KiB and 3x the bytes of A and C and there are at
+ * least two row units a thread, else over the column-major grid.
+ * MobileNetV2 float32 at 2 threads, per-op medians of 3 interleaved rounds
+ * (1 / 2 threads, 40 profiled runs each), rows vs columns: the sum of op
+ * medians 1T/2T 1.43 -> 1.77 (CONV_2D x1.44 -> x1.78, and the depthwise
+ * convolutions after them x1.35 -> x1.78: their input now on the core that
+ * reads it; the 14x14 576->96 projections x1.32 -> x1.77). Up to 2 MiB of
+ * weights (also the 7x7 layers' 614 KiB - 1.6 MiB) was worse there: the
+ * 7x7 960->320 and 320->1280 convolutions x1.63 -> x1.46 and x1.66 ->
  * x1.45, the 160<->960 ones x1.44-1.52 -> x1.37-1.38 (few pixels: the
  * weights outweigh the activations). Weights over 3x A and C: ResNet-18's
  * 7x7 256->512 downsample (512 KiB of weights, 150 KiB of A and C) took
@@ -397,8 +390,6 @@ void qlite_gemm_f32_run_packed(const qlite_node *node, const qlite_gemm_f32_uker
  * interleaved rounds); its 28x28 64->128 one (32 KiB) 0.096-0.104 by rows,
  * 0.126-0.140 by columns; MobileNetV2's 7x7 576->160 (368 KiB, 144 KiB)
  * about the same either way. */
-#define FAST_ROWS_MAX_W ((size_t)512 << 10)
-#define FAST_ROWS_W_PER_A 3.0
 typedef struct fast_job {
     qlite_gemm_o16_fn fn;         /* A a matrix (g->a, g->rsa) */
     qlite_gemm_o16_ind_fn ind_fn; /* or runs: ind, nseg, seg */
@@ -436,12 +427,7 @@ static void run_fast_job(const qlite_node *node, fast_job *j) {
         fast_block(j, 0, g->M, 0, g->N);
         return;
     }
-    const size_t mt = (g->M + QLITE_O16_GRID_MR - 1) / QLITE_O16_GRID_MR;
-    const double wb = (double)g->K * (double)g->N * sizeof(float);
-    const double ab = (double)g->M * (double)(g->K + g->N) * sizeof(float);
-    const bool rows = wb <= (double)FAST_ROWS_MAX_W && wb <= FAST_ROWS_W_PER_A * ab &&
-                      mt >= 2 * threads;
-    j->grid = rows ? qlite_o16_grid_make_rows(g->M, g->N) : qlite_o16_grid_make(g->M, g->N);
+    j->grid = qlite_o16_grid_split(g->M, g->N, g->K, threads);
     qlite_parallel_for(node, j->grid.units, fast_range, j);
 }
 

@@ -85,6 +85,35 @@ static inline qlite_o16_grid qlite_o16_grid_make_rows(size_t M, size_t N) {
     return g;
 }
 
+/*
+ * The grid a threaded runner splits for a GEMM of M x N outputs over K
+ * steps on `threads` threads (> 1), the one rule of both runners (float32
+ * weights: gemm_f32.c; float16: gemm_f16_avx512.c, whose weights are
+ * counted as the floats they widen to, so a float16 model splits every
+ * layer as the float32 one does): by rows alone (qlite_o16_grid_make_rows)
+ * when the weights are at most QLITE_O16_ROWS_MAX_W bytes and
+ * QLITE_O16_ROWS_W_PER_A times the bytes of A and C, and there are at least
+ * two row units a thread; else the column-major grid. The row split gives
+ * the caller the first output pixels and the worker the last, as the
+ * depthwise convolution, the element-wise ops and the other 1x1
+ * convolutions of a MobileNet block split them, so each core reads the
+ * rows it wrote in the op before (a column split has each core read half
+ * of its input from the other core at ~7 ns a line, threadpool.c: a
+ * 14x14x576 float32 tensor is ~3500 lines a core). Each thread then
+ * streams all the weights, which pays while they are small. Measurements:
+ * gemm_f32.c (float32), gemm_f16_avx512.c (float16).
+ */
+#define QLITE_O16_ROWS_MAX_W ((double)(512u << 10))
+#define QLITE_O16_ROWS_W_PER_A 3.0
+static inline qlite_o16_grid qlite_o16_grid_split(size_t M, size_t N, size_t K, size_t threads) {
+    const size_t mt = (M + QLITE_O16_GRID_MR - 1) / QLITE_O16_GRID_MR;
+    const double wb = (double)K * (double)N * sizeof(float);
+    const double ab = (double)M * ((double)K + (double)N) * sizeof(float);
+    const bool rows = wb <= QLITE_O16_ROWS_MAX_W && wb <= QLITE_O16_ROWS_W_PER_A * ab &&
+                      mt >= 2 * threads;
+    return rows ? qlite_o16_grid_make_rows(M, N) : qlite_o16_grid_make(M, N);
+}
+
 /* The next block [m0, m1) x [n0, n1) of units [*u, end) (whole rows of one
  * column block); advances *u past it. */
 static inline void qlite_o16_grid_block(const qlite_o16_grid *g, size_t *u, size_t end,
