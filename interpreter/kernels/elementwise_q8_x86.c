@@ -56,9 +56,10 @@ EW_AVX2 static inline rq8b rq8b_init(int32_t m0, int32_t left, int32_t right) {
     return p;
 }
 
-/* rdbpot(srdhm(x << l, M0), r) */
-EW_AVX2 static inline __m256i rq8b_apply(__m256i x, const rq8b *p) {
-    x = _mm256_sllv_epi32(x, p->l);
+#define EW_INLINE __attribute__((always_inline)) static inline
+
+/* rdbpot(srdhm(x, M0), r) */
+EW_AVX2 EW_INLINE __m256i rq8b_apply_r(__m256i x, const rq8b *p) {
     const __m256i nudge = _mm256_set1_epi64x(1ll << 30);
     __m256i pe = _mm256_add_epi64(_mm256_mul_epi32(x, p->m0), nudge);
     /* odd lanes moved down by a shuffle (port 5), not a shift (ports 0, 1: the muls') */
@@ -71,6 +72,11 @@ EW_AVX2 static inline __m256i rq8b_apply(__m256i x, const rq8b *p) {
     const __m256i rem = _mm256_and_si256(h, p->mask);
     const __m256i t = _mm256_sub_epi32(p->thr, _mm256_srai_epi32(h, 31)); /* thr + (h < 0) */
     return _mm256_sub_epi32(q, _mm256_cmpgt_epi32(rem, t));
+}
+
+/* rdbpot(srdhm(x << l, M0), r) */
+EW_AVX2 static inline __m256i rq8b_apply(__m256i x, const rq8b *p) {
+    return rq8b_apply_r(_mm256_sllv_epi32(x, p->l), p);
 }
 
 /* 8 bytes -> 8 int32 (sign- or zero-extended). */
@@ -89,8 +95,6 @@ EW_AVX2 static inline void narrow8(uint8_t *p, __m256i y) {
     _mm_storel_epi64((__m128i *)p, _mm256_castsi256_si128(d));
 }
 
-#define EW_INLINE __attribute__((always_inline)) static inline
-
 typedef struct bin8 {
     rq8b sa, sb, out;
     __m256i za, zb;
@@ -99,21 +103,6 @@ typedef struct bin8 {
     __m256i zy16;           /* zy in every int16 lane */
     __m128i lo8, hi8;       /* the clamp in the byte domain */
 } bin8;
-
-/* rdbpot(srdhm(x, M0), r): rq8b_apply without the left shift (the ADD input stages). */
-EW_AVX2 EW_INLINE __m256i rq8b_apply_r(__m256i x, const rq8b *p) {
-    const __m256i nudge = _mm256_set1_epi64x(1ll << 30);
-    __m256i pe = _mm256_add_epi64(_mm256_mul_epi32(x, p->m0), nudge);
-    __m256i po = _mm256_add_epi64(_mm256_mul_epi32(_mm256_shuffle_epi32(x, 0xF5), p->m0_odd),
-                                  nudge);
-    pe = _mm256_srli_epi64(pe, 31);
-    po = _mm256_slli_epi64(po, 1);
-    const __m256i h = _mm256_blend_epi32(pe, po, 0xAA);
-    const __m256i q = _mm256_srav_epi32(h, p->r);
-    const __m256i rem = _mm256_and_si256(h, p->mask);
-    const __m256i t = _mm256_sub_epi32(p->thr, _mm256_srai_epi32(h, 31));
-    return _mm256_sub_epi32(q, _mm256_cmpgt_epi32(rem, t));
-}
 
 /*
  * The per-operand stage of 8 bytes (the low 8 of v): ADD rq((q - z) << 20),
