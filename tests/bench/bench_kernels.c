@@ -5,7 +5,7 @@
  *
  * usage: bench_kernels [--threads T] [--time S] [--rounds R]
  *                      [--cases NAME,...] [--dtypes f32,f16,int8,dynamic]
- *                      [--layout default|packed] [--check] [--list]
+ *                      [--layout default|packed] [--check] [--list] [--cores]
  *
  * 1. Peak: a register-only loop of 14 independent VPDPBUSD zmm (AVX-512
  *    VNNI: 64 u8 x s8 multiply-adds = 128 int8 ops each) and one of 14
@@ -51,6 +51,16 @@
  *    the peak and the best run are what the core does when no other job
  *    takes it away, while medians include such interruptions.
  * --check: one run of each, comparison only (no timing; the ctest).
+ * --cores: instead of the cases, the peak loops (AMX if usable, VNNI zmm,
+ *    FMA zmm) on each CPU this process may run on, the thread pinned to
+ *    one CPU after the other in 21 interleaved rounds of ~5 ms per loop,
+ *    and (AMX) bursts of 4096 TDPBUSD after 50 us without tile
+ *    instructions, the pattern of a model's int8 GEMMs between its other
+ *    ops: median, lowest and highest GOPS per CPU. A 2-thread speedup needs
+ *    both CPUs to run a kernel's instructions at the same rate; a
+ *    virtual machine's host may not give them that (the KVM guest of
+ *    README's numbers: at times one vCPU ran VPDPBUSD / VFMADD231PS 1.47x
+ *    slower than the other, or short AMX bursts 3-4x slower).
  * --layout packed: qlite weights stored O16I4 (int8) / O16 (float) instead of
  *    the default row-major form (what a kernel that reads packed layouts
  *    wants; a kernel that does not gets them densified at prepare).
@@ -60,6 +70,7 @@
  */
 #include <math.h>
 #include <pthreadpool.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -746,12 +757,108 @@ static void measure_peaks(peak_loop *loops, int n) {
         }
 }
 
+/* ------------------------------------------------------------- --cores */
+
+static bool have_vnni(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vnni");
+}
+
+#define CORE_ROUNDS 21
+
+/* GOPS of 4096 TDPBUSD (1024 iterations of amx_loop, ~20 us at full
+ * speed) started after 50 us of scalar work without tile instructions. */
+static double amx_burst_gops(void) {
+    const double t = now_s();
+    volatile uint64_t x = 0;
+    while (now_s() - t < 50e-6) x++;
+    const double t0 = now_s();
+    amx_loop(1024);
+    return 1024.0 * 14.0 * amx_ops_per_insn / (now_s() - t0) / 1e9;
+}
+
+static int pin_to_cpu(int cpu) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    return sched_setaffinity(0, sizeof set, &set);
+}
+
+/* The peak loops on each CPU of this process's affinity mask in turn, rounds
+ * interleaved (CPU 0's loops, CPU 1's, ..., again), so a host whose units
+ * change speed over time shows it in every CPU's range, and a host that
+ * gives one CPU slower units than another in the medians. */
+static int measure_cores(void) {
+    cpu_set_t orig;
+    if (sched_getaffinity(0, sizeof orig, &orig) != 0) {
+        fprintf(stderr, "bench_kernels: sched_getaffinity failed\n");
+        return 1;
+    }
+    int cpus[64], nc = 0;
+    for (int c = 0; c < CPU_SETSIZE && nc < 64; c++)
+        if (CPU_ISSET(c, &orig)) cpus[nc++] = c;
+    peak_loop loops[3];
+    const char *names[4];
+    int nl = 0;
+    if (have_amx()) loops[nl] = (peak_loop){amx_loop, amx_ops_per_insn, 0, 0}, names[nl++] = "AMX TDPBUSD";
+    if (have_vnni()) loops[nl] = (peak_loop){vnni_zmm, 128.0, 0, 0}, names[nl++] = "VPDPBUSD zmm";
+    if (have_vnni()) loops[nl] = (peak_loop){fma_zmm, 32.0, 0, 0}, names[nl++] = "VFMADD231PS zmm";
+    if (nl == 0) {
+        printf("--cores: no AVX-512 VNNI on this CPU, nothing to measure\n");
+        return 0;
+    }
+    const bool burst = have_amx(); /* one more row: AMX bursts after an idle gap */
+    if (burst) names[nl] = "AMX burst after 50 us idle";
+    const int rows = nl + burst;
+    double *g = malloc(sizeof *g * (size_t)(rows * nc * CORE_ROUNDS));
+    if (!g) return 1;
+    for (int l = 0; l < nl; l++) loops[l].iters = calibrate(loops[l].loop);
+    for (int r = 0; r < CORE_ROUNDS; r++)
+        for (int c = 0; c < nc; c++) {
+            if (pin_to_cpu(cpus[c]) != 0) {
+                fprintf(stderr, "bench_kernels: cannot pin to CPU %d\n", cpus[c]);
+                free(g);
+                return 1;
+            }
+            for (int l = 0; l < nl; l++) {
+                const double t0 = now_s();
+                loops[l].loop(loops[l].iters);
+                g[(l * nc + c) * CORE_ROUNDS + r] = (double)loops[l].iters * 14.0 *
+                                                    loops[l].ops_per_insn / (now_s() - t0) / 1e9;
+            }
+            if (burst) /* the pattern of a model's int8 GEMMs: ~20 us of tiles between other ops */
+                g[(nl * nc + c) * CORE_ROUNDS + r] = amx_burst_gops();
+        }
+    sched_setaffinity(0, sizeof orig, &orig);
+    printf("Per-CPU peaks (%d interleaved rounds of ~5 ms per loop and CPU, and of one AMX burst "
+           "of 4096 TDPBUSD after 50 us idle; GOPS: median (lowest-highest)):\n\n| loop |",
+           CORE_ROUNDS);
+    for (int c = 0; c < nc; c++) printf(" CPU %d |", cpus[c]);
+    printf(" highest / lowest median |\n|---|");
+    for (int c = 0; c <= nc; c++) printf("---:|");
+    printf("\n");
+    for (int l = 0; l < rows; l++) {
+        double lo = INFINITY, hi = 0;
+        printf("| %s |", names[l]);
+        for (int c = 0; c < nc; c++) {
+            double *v = g + (l * nc + c) * CORE_ROUNDS;
+            qsort(v, CORE_ROUNDS, sizeof *v, cmp_double);
+            const double med = v[CORE_ROUNDS / 2];
+            lo = fmin(lo, med), hi = fmax(hi, med);
+            printf(" %.0f (%.0f-%.0f) |", med, v[0], v[CORE_ROUNDS - 1]);
+        }
+        printf(" %.2f |\n", hi / lo);
+    }
+    free(g);
+    return 0;
+}
+
 /* ------------------------------------------------------------------ main */
 
 typedef struct bench_opts {
     int threads, rounds;
     double seconds;
-    bool check, packed, list;
+    bool check, packed, list, cores;
     bool want_case[NCASES];
     bool want_dtype[D_COUNT];
 } bench_opts;
@@ -780,11 +887,13 @@ static int parse_list(const char *s, bench_opts *o, bool cases) {
 static const char usage[] =
     "usage: bench_kernels [--threads T] [--time S] [--rounds R] [--cases NAME,...]\n"
     "                     [--dtypes f32,f16,int8,dynamic] [--layout default|packed]\n"
-    "                     [--check] [--list]\n"
+    "                     [--check] [--list] [--cores]\n"
     "qlite's FULLY_CONNECTED / CONV_2D / DEPTHWISE_CONV_2D vs XNNPACK in one process:\n"
     "median time, GOPS, %% of this core's measured peak (VPDPBUSD / VFMADD231PS zmm\n"
     "loops), ratio. Defaults: T=1, S=1.0 s per case and engine, R=4 alternating rounds.\n"
-    "--check: run each once and compare the outputs only.\n";
+    "--check: run each once and compare the outputs only.\n"
+    "--cores: the peak loops on each CPU in turn (median / lowest / highest GOPS per CPU):\n"
+    "does this host give every CPU the same units?\n";
 
 static int parse_args(int argc, char **argv, bench_opts *o) {
     memset(o, 0, sizeof *o);
@@ -799,6 +908,8 @@ static int parse_args(int argc, char **argv, bench_opts *o) {
             o->check = true;
         } else if (!strcmp(a, "--list")) {
             o->list = true;
+        } else if (!strcmp(a, "--cores")) {
+            o->cores = true;
         } else if (v && !strcmp(a, "--threads")) {
             o->threads = atoi(v), i++;
         } else if (v && !strcmp(a, "--rounds")) {
@@ -828,10 +939,6 @@ static int parse_args(int argc, char **argv, bench_opts *o) {
     return 0;
 }
 
-static bool have_vnni(void) {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vnni");
-}
 
 int main(int argc, char **argv) {
     bench_opts o;
@@ -841,6 +948,7 @@ int main(int argc, char **argv) {
         for (size_t i = 0; i < NCASES; i++) printf("%-18s %s\n", CASES[i].name, CASES[i].what);
         return 0;
     }
+    if (o.cores) return measure_cores();
     if (xnn_initialize(NULL) != xnn_status_success) {
         fprintf(stderr, "bench_kernels: xnn_initialize failed (CPU not supported by XNNPACK)\n");
         return 1;
