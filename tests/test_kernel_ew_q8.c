@@ -209,6 +209,16 @@ static void test_binary_extremes(void **state) {
     }
 }
 
+/* One binary op on two rank-1 rows of the given shape, every variant against the reference. */
+static void run_binary_rows(qlite_op_code op, qlite_dtype dt, const int64_t *shape,
+                            const uint8_t *a, const uint8_t *b, const q8_params *pa,
+                            const q8_params *pb, const q8_params *py, const char *what) {
+    qlite_op_test_tensor in[2] = {q8_tensor(dt, 1, shape, a, pa), q8_tensor(dt, 1, shape, b, pb)};
+    qlite_op_test_tensor out = q8_tensor(dt, 1, shape, NULL, py);
+    qlite_op_options opt = qopts(QLITE_OPTIONS_BINARY);
+    run_both(op, &opt, 2, in, &out, what);
+}
+
 /*
  * ADD / SUB where the output multiplier t / (2^20 sy) is 1 or 16 (t = 2 max(sa,
  * sb)), so a unit of the accumulator ta[a] + tb[b] is one (sixteen) output
@@ -244,15 +254,11 @@ static void test_binary_cancel(void **state) {
                 q8_params_set(&pa, sc[k][0], u8 ? 128 : 0);
                 q8_params_set(&pb, sc[k][1], u8 ? 120 : -8);
                 q8_params_set(&py, t / (1048576.0f * sc[k][2]), u8 ? 128 : 0);
-                qlite_op_test_tensor in[2] = {q8_tensor(dts[d], 1, shape, a, &pa),
-                                              q8_tensor(dts[d], 1, shape, b, &pb)};
-                qlite_op_test_tensor out = q8_tensor(dts[d], 1, shape, NULL, &py);
-                qlite_op_options opt = qopts(QLITE_OPTIONS_BINARY);
                 char what[96];
                 snprintf(what, sizeof what, "%s sa=%g sb=%g multiplier %g",
                          qlite_dtype_name(dts[d]), (double)sc[k][0], (double)sc[k][1],
                          (double)sc[k][2]);
-                run_both(ops[o], &opt, 2, in, &out, what);
+                run_binary_rows(ops[o], dts[d], shape, a, b, &pa, &pb, &py, what);
             }
     /* SUB of a row with itself (every byte, 4100 values: vector bodies and tails)
      * at scales about 0.4 or 0.3 2^-19 apart (0.7 or 0.0123 and a float below; their
@@ -274,14 +280,10 @@ static void test_binary_cancel(void **state) {
                 q8_params_set(&pa, which % 2 ? s1 : s0, zp);
                 q8_params_set(&pb, which % 2 ? s0 : s1, zp);
                 q8_params_set(&py, 2.0f * s0 / 1048576.0f, u8 ? 128 : 0);
-                qlite_op_test_tensor in[2] = {q8_tensor(dts[d], 1, rshape, a, &pa),
-                                              q8_tensor(dts[d], 1, rshape, a, &pb)};
-                qlite_op_test_tensor out = q8_tensor(dts[d], 1, rshape, NULL, &py);
-                qlite_op_options opt = qopts(QLITE_OPTIONS_BINARY);
                 char what[96];
                 snprintf(what, sizeof what, "%s x - x, sa=%.9g sb=%.9g z=%d",
                          qlite_dtype_name(dts[d]), (double)pa.scale, (double)pb.scale, zp);
-                run_both(QLITE_OP_SUB, &opt, 2, in, &out, what);
+                run_binary_rows(QLITE_OP_SUB, dts[d], rshape, a, a, &pa, &pb, &py, what);
             }
     free(a);
     free(b);
