@@ -58,6 +58,14 @@ EW_AVX2 static inline rq8b rq8b_init(int32_t m0, int32_t left, int32_t right) {
 
 #define EW_INLINE __attribute__((always_inline)) static inline
 
+/* rdbpot(h, r) of 8 lanes */
+EW_AVX2 EW_INLINE __m256i rdbpot8(__m256i h, const rq8b *p) {
+    const __m256i q = _mm256_srav_epi32(h, p->r);
+    const __m256i rem = _mm256_and_si256(h, p->mask);
+    const __m256i t = _mm256_sub_epi32(p->thr, _mm256_srai_epi32(h, 31)); /* thr + (h < 0) */
+    return _mm256_sub_epi32(q, _mm256_cmpgt_epi32(rem, t));
+}
+
 /* rdbpot(srdhm(x, M0), r) */
 EW_AVX2 EW_INLINE __m256i rq8b_apply_r(__m256i x, const rq8b *p) {
     const __m256i nudge = _mm256_set1_epi64x(1ll << 30);
@@ -67,11 +75,7 @@ EW_AVX2 EW_INLINE __m256i rq8b_apply_r(__m256i x, const rq8b *p) {
                                   nudge);
     pe = _mm256_srli_epi64(pe, 31);
     po = _mm256_slli_epi64(po, 1);
-    const __m256i h = _mm256_blend_epi32(pe, po, 0xAA);
-    const __m256i q = _mm256_srav_epi32(h, p->r);
-    const __m256i rem = _mm256_and_si256(h, p->mask);
-    const __m256i t = _mm256_sub_epi32(p->thr, _mm256_srai_epi32(h, 31)); /* thr + (h < 0) */
-    return _mm256_sub_epi32(q, _mm256_cmpgt_epi32(rem, t));
+    return rdbpot8(_mm256_blend_epi32(pe, po, 0xAA), p);
 }
 
 /* rdbpot(srdhm(x << l, M0), r) */
@@ -126,26 +130,22 @@ EW_AVX2 EW_INLINE __m256i combine8x(bool mul, bool sub, const bin8 *k, __m256i t
 }
 
 /*
- * The 16 output bytes of q0 (elements 0-7) and q1 (8-15): VPACKSSDW, + zy
- * saturating, VPACKSSWB (int8) or VPACKUSWB (uint8), then the clamp on bytes:
+ * The 16 output bytes of the int16 lanes w16 (VPACKSSDW of the int32 results):
+ * + zy saturating, VPACKSSWB (int8) or VPACKUSWB (uint8), then the clamp on bytes:
  * every step is monotone and the identity on [lo, hi] (|zy| <= 255 fits int16),
  * so the result is clamp(q + zy, lo, hi) exactly (q8_x86.h's rq8_bytes2).
  */
-EW_AVX2 EW_INLINE __m128i bytes16(const bin8 *k, bool sg, __m256i q0, __m256i q1) {
-    /* per 128-bit lane: q0 0-3, q1 0-3 | q0 4-7, q1 4-7 -> 0-3, 4-7 | 8-11, 12-15 */
-    const __m256i w = _mm256_adds_epi16(
-        _mm256_permute4x64_epi64(_mm256_packs_epi32(q0, q1), 0xD8), k->zy16);
+EW_AVX2 EW_INLINE __m128i bytes_w16(const bin8 *k, bool sg, __m256i w16) {
+    const __m256i w = _mm256_adds_epi16(w16, k->zy16);
     const __m128i lo = _mm256_castsi256_si128(w), hi = _mm256_extracti128_si256(w, 1);
     if (sg) return _mm_min_epi8(_mm_max_epi8(_mm_packs_epi16(lo, hi), k->lo8), k->hi8);
     return _mm_min_epu8(_mm_max_epu8(_mm_packus_epi16(lo, hi), k->lo8), k->hi8);
 }
 
-/* rdbpot(h, r) of 8 lanes */
-EW_AVX2 EW_INLINE __m256i rdbpot8(__m256i h, const rq8b *p) {
-    const __m256i q = _mm256_srav_epi32(h, p->r);
-    const __m256i rem = _mm256_and_si256(h, p->mask);
-    const __m256i t = _mm256_sub_epi32(p->thr, _mm256_srai_epi32(h, 31));
-    return _mm256_sub_epi32(q, _mm256_cmpgt_epi32(rem, t));
+/* bytes_w16 of q0 (elements 0-7) and q1 (8-15) */
+EW_AVX2 EW_INLINE __m128i bytes16(const bin8 *k, bool sg, __m256i q0, __m256i q1) {
+    /* per 128-bit lane: q0 0-3, q1 0-3 | q0 4-7, q1 4-7 -> 0-3, 4-7 | 8-11, 12-15 */
+    return bytes_w16(k, sg, _mm256_permute4x64_epi64(_mm256_packs_epi32(q0, q1), 0xD8));
 }
 
 /*
@@ -185,10 +185,7 @@ EW_AVX2 static inline void stage16_consts(int32_t m0, __m256i *ka, __m256i *kc) 
 
 /* bytes16 for q0, q1 in the unpack order of stage16_add: VPACKSSDW restores it. */
 EW_AVX2 EW_INLINE __m128i bytes16_unpacked(const bin8 *k, bool sg, __m256i q0, __m256i q1) {
-    const __m256i w = _mm256_adds_epi16(_mm256_packs_epi32(q0, q1), k->zy16);
-    const __m128i lo = _mm256_castsi256_si128(w), hi = _mm256_extracti128_si256(w, 1);
-    if (sg) return _mm_min_epi8(_mm_max_epi8(_mm_packs_epi16(lo, hi), k->lo8), k->hi8);
-    return _mm_min_epu8(_mm_max_epu8(_mm_packus_epi16(lo, hi), k->lo8), k->hi8);
+    return bytes_w16(k, sg, _mm256_packs_epi32(q0, q1));
 }
 
 /* 16 elements from 16-byte loads va, vb (a broadcast operand: its stage in ca / cb). */
